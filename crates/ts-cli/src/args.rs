@@ -1,0 +1,176 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Time-series forecasting with LSTMs.
+#[derive(Debug, Parser)]
+#[command(name = "tsf", version, about = "Time-series forecasting with LSTMs: train, evaluate, predict", long_about = None)]
+pub struct Cli {
+    /// Log more (also RUST_LOG).
+    #[arg(long, global = true)]
+    pub verbose: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a forecaster on a CSV or Parquet file and write the model, metrics, predictions and charts.
+    Train(Box<TrainArgs>),
+    /// Evaluate a saved model on a data file (every window with known targets).
+    Evaluate(EvaluateArgs),
+    /// Forecast with a saved model, including the steps past the end of the data.
+    Predict(PredictArgs),
+}
+
+/// `tsf train`: each flag overrides the TOML key named in its help; the TOML file overrides defaults.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// TOML configuration file (sections [data], [model], [train], and `device`).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Data file, CSV or Parquet [data.path].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Target column, comma-separated list, or "all" [data.target].
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Input columns, comma-separated (default: every column) [data.features].
+    #[arg(long, value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+    /// Time column (default: detected; "none" for none) [data.time_column].
+    #[arg(long)]
+    pub time_column: Option<String>,
+    /// Missing values: error | ffill | interpolate | drop [data.fill].
+    #[arg(long)]
+    pub fill: Option<String>,
+    /// Time steps per input window [data.sequence_length] (default 12).
+    #[arg(long, alias = "seq-len")]
+    pub sequence_length: Option<usize>,
+    /// Steps ahead to predict, direct multi-output [data.horizon] (default 1).
+    #[arg(long)]
+    pub horizon: Option<usize>,
+    /// Share of rows before the test part [data.train_split] (default 0.8).
+    #[arg(long)]
+    pub train_split: Option<f64>,
+    /// Share of the training part held out for validation, 0 to disable [data.validation] (default 0.1).
+    #[arg(long)]
+    pub validation: Option<f64>,
+    /// Scaler: minmax | standard | robust [data.scaler] (default minmax).
+    #[arg(long)]
+    pub scaler: Option<String>,
+    /// Network: lstm | attention [model.kind].
+    #[arg(long)]
+    pub model: Option<String>,
+    /// LSTM hidden size [model.hidden_size] (default 64).
+    #[arg(long, alias = "hidden")]
+    pub hidden_size: Option<usize>,
+    /// Stacked LSTM layers [model.num_layers] (default 2).
+    #[arg(long, alias = "layers")]
+    pub num_layers: Option<usize>,
+    /// Dropout in [0, 1) [model.dropout] (default 0.2).
+    #[arg(long)]
+    pub dropout: Option<f64>,
+    /// Learn the change from the last value (true, default) or the level (false) [model.residual].
+    #[arg(long)]
+    pub residual: Option<bool>,
+    /// Ensemble members [model.ensemble] (default 1).
+    #[arg(long)]
+    pub ensemble: Option<usize>,
+    /// Maximum epochs [train.epochs] (default 100).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Mini-batch size [train.batch_size] (default 32).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Learning rate [train.learning_rate] (default 0.001).
+    #[arg(long, alias = "lr")]
+    pub learning_rate: Option<f64>,
+    /// Optimizer: adam | adamw [train.optimizer].
+    #[arg(long)]
+    pub optimizer: Option<String>,
+    /// Weight decay [train.weight_decay] (default 0).
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Clip each gradient's norm to this value, 0 to disable [train.grad_clip] (default 1).
+    #[arg(long)]
+    pub grad_clip: Option<f64>,
+    /// Loss: mse | mae | huber | mixed [train.loss].
+    #[arg(long)]
+    pub loss: Option<String>,
+    /// Huber threshold [train.huber_delta] (default 1).
+    #[arg(long)]
+    pub huber_delta: Option<f64>,
+    /// Weight of MSE in the mixed loss [train.mse_weight] (default 0.5).
+    #[arg(long)]
+    pub mse_weight: Option<f64>,
+    /// Early-stopping patience in epochs, 0 to disable [train.patience] (default 20).
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Random seed [train.seed] (default 42).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Do not shuffle training windows [train.shuffle = false].
+    #[arg(long)]
+    pub no_shuffle: bool,
+    /// Device: cpu | wgpu [device].
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Start from the seed's plain recipe (learn levels, no validation, no early stopping) before
+    /// applying the config file and flags.
+    #[arg(long)]
+    pub seed_recipe: bool,
+    /// Output folder.
+    #[arg(long, default_value = "tsf-run")]
+    pub out: PathBuf,
+    /// Overwrite an output folder that already holds a run.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar and no per-epoch lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Skip the charts.
+    #[arg(long)]
+    pub no_charts: bool,
+}
+
+/// `tsf evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Model file written by `tsf train`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Data file with the model's columns.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Missing values: error | ffill | interpolate | drop.
+    #[arg(long, default_value = "error")]
+    pub fill: String,
+    /// Also write the metrics as JSON here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `tsf predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// Model file written by `tsf train`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Data file with the model's columns.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Missing values: error | ffill | interpolate | drop.
+    #[arg(long, default_value = "error")]
+    pub fill: String,
+    /// CSV output (default: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Only the forecasts past the end of the data.
+    #[arg(long)]
+    pub future_only: bool,
+}

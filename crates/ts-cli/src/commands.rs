@@ -1,0 +1,327 @@
+//! The subcommands: each parses its inputs, calls the library crates, and writes files.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+use ts_data::{FillPolicy, LoadOptions, load};
+use ts_model::file::write_atomic;
+use ts_train::pipeline::{self, DataSummary};
+use ts_train::progress::ProgressBar;
+use ts_train::{ForecastConfig, TargetSpec};
+
+use crate::args::{EvaluateArgs, PredictArgs, TrainArgs};
+
+/// Files that mark a folder as holding a run.
+const RUN_FILES: [&str; 4] = ["model.tsf", "metrics.json", "history.json", "predictions.csv"];
+
+fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
+    match (base, over) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
+            for (k, v) in o {
+                merge(b.entry(k).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+/// Defaults (or the seed recipe) ← TOML file ← flags.
+pub fn build_config(a: &TrainArgs) -> Result<ForecastConfig> {
+    let base = if a.seed_recipe { ForecastConfig::seed_recipe() } else { ForecastConfig::default() };
+    let mut cfg = if let Some(path) = &a.config {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{}: cannot read config: {e}", path.display()))?;
+        let t: toml::Value = toml::from_str(&text).map_err(|e| anyhow!("{}: invalid TOML: {}", path.display(), e.message()))?;
+        let mut v = serde_json::to_value(&base)?;
+        merge(&mut v, serde_json::to_value(t)?);
+        serde_json::from_value::<ForecastConfig>(v).map_err(|e| anyhow!("{}: {e}", path.display()))?
+    } else {
+        base
+    };
+    let d = &mut cfg.data;
+    if let Some(v) = &a.data {
+        d.path = Some(v.clone());
+    }
+    if let Some(v) = &a.target {
+        d.target = TargetSpec::One(v.clone());
+    }
+    if let Some(v) = &a.features {
+        d.features = v.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    }
+    if let Some(v) = &a.time_column {
+        d.time_column = Some(v.clone());
+    }
+    if let Some(v) = &a.fill {
+        d.fill = v.parse()?;
+    }
+    if let Some(v) = a.sequence_length {
+        d.sequence_length = v;
+    }
+    if let Some(v) = a.horizon {
+        d.horizon = v;
+    }
+    if let Some(v) = a.train_split {
+        d.train_split = v;
+    }
+    if let Some(v) = a.validation {
+        d.validation = v;
+    }
+    if let Some(v) = &a.scaler {
+        d.scaler = v.parse()?;
+    }
+    let m = &mut cfg.model;
+    if let Some(v) = &a.model {
+        m.kind = v.parse()?;
+    }
+    if let Some(v) = a.hidden_size {
+        m.hidden_size = v;
+    }
+    if let Some(v) = a.num_layers {
+        m.num_layers = v;
+    }
+    if let Some(v) = a.dropout {
+        m.dropout = v;
+    }
+    if let Some(v) = a.residual {
+        m.residual = v;
+    }
+    if let Some(v) = a.ensemble {
+        m.ensemble = v;
+    }
+    let t = &mut cfg.train;
+    if let Some(v) = a.epochs {
+        t.epochs = v;
+    }
+    if let Some(v) = a.batch_size {
+        t.batch_size = v;
+    }
+    if let Some(v) = a.learning_rate {
+        t.learning_rate = v;
+    }
+    if let Some(v) = &a.optimizer {
+        t.optimizer = v.parse()?;
+    }
+    if let Some(v) = a.weight_decay {
+        t.weight_decay = v;
+    }
+    if let Some(v) = a.grad_clip {
+        t.grad_clip = (v != 0.0).then_some(v);
+    }
+    if let Some(v) = &a.loss {
+        t.loss = v.parse()?;
+    }
+    if let Some(v) = a.huber_delta {
+        t.huber_delta = v;
+    }
+    if let Some(v) = a.mse_weight {
+        t.mse_weight = v;
+    }
+    if let Some(v) = a.patience {
+        t.patience = v;
+    }
+    if let Some(v) = a.seed {
+        t.seed = v;
+    }
+    if a.no_shuffle {
+        t.shuffle = false;
+    }
+    if let Some(v) = &a.device {
+        cfg.device = v.parse()?;
+    }
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+fn check_out_dir(out: &Path, force: bool) -> Result<()> {
+    if out.exists() && !out.is_dir() {
+        bail!("{}: output path exists and is not a folder", out.display());
+    }
+    if !force {
+        if let Some(f) = RUN_FILES.iter().find(|f| out.join(f).exists()) {
+            bail!("{}: output folder already holds a run ({f}); use --force to overwrite it or choose another --out", out.display());
+        }
+    }
+    Ok(())
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, bytes).with_context(|| format!("{}: cannot write", path.display()))
+}
+
+fn fmt_thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn print_summary(d: &DataSummary) {
+    println!("Loaded {}: {} rows, {} columns", d.source, d.rows, d.columns.len());
+    println!("Date range: {} to {}", d.start, d.end);
+    println!("Variables: {}", d.columns.join(", "));
+}
+
+fn print_metrics(eval: &ts_train::Evaluation) {
+    for t in &eval.targets {
+        let m = &t.original;
+        let n = &t.naive.original;
+        println!("{}:", t.target);
+        println!("  MSE:  {:.6}   (naive {:.6})", m.mse, n.mse);
+        println!("  RMSE: {:.6}   (naive {:.6})", m.rmse, n.rmse);
+        println!("  MAE:  {:.6}   (naive {:.6})", m.mae, n.mae);
+        println!("  R²:   {:.6}   (naive {:.6}){}", m.r2, n.r2, if t.beats_naive { "" } else { "   ← does not beat the naive forecast" });
+    }
+}
+
+fn metrics_json(eval: &ts_train::Evaluation, extra: serde_json::Value) -> serde_json::Value {
+    let mut targets = serde_json::Map::new();
+    for t in &eval.targets {
+        targets.insert(
+            t.target.clone(),
+            serde_json::json!({
+                "scaled": t.scaled,
+                "original": t.original,
+                "naive": { "scaled": t.naive.scaled, "original": t.naive.original },
+                "by_step": t.by_step,
+                "beats_naive": t.beats_naive,
+            }),
+        );
+    }
+    let mut v = serde_json::json!({ "windows": eval.windows, "targets": targets });
+    merge(&mut v, extra);
+    v
+}
+
+/// `tsf train`.
+pub fn train(a: TrainArgs) -> Result<()> {
+    let cfg = build_config(&a)?;
+    let data_path = cfg.data.path.clone().ok_or_else(|| anyhow!("no data file: pass --data FILE or set data.path in the config"))?;
+    if matches!(&cfg.data.target, TargetSpec::One(s) if s.trim().is_empty()) || matches!(&cfg.data.target, TargetSpec::Many(v) if v.is_empty()) {
+        // Load first so that the message can list the columns.
+        let frame = load(&data_path, &LoadOptions { time_column: cfg.data.time_column.clone(), columns: None, fill: cfg.data.fill })?;
+        bail!("no target: pass --target COLUMN (one of: {}), a comma-separated list, or \"all\"", frame.columns.join(", "));
+    }
+    check_out_dir(&a.out, a.force)?;
+    let frame = load(&data_path, &LoadOptions { time_column: cfg.data.time_column.clone(), columns: None, fill: cfg.data.fill })?;
+    let summary = DataSummary::of(&frame);
+    print_summary(&summary);
+    let prepared = pipeline::prepare_frame(&frame, &cfg)?;
+    let device = ts_model::make_device(cfg.device)?;
+    println!("Target{}: {}", if prepared.spec.targets.len() > 1 { "s" } else { "" }, prepared.spec.targets.join(", "));
+    println!(
+        "Windows: train {}, validation {}, test {} (sequence length {}, horizon {})",
+        prepared.train.n, prepared.validation.n, prepared.test.n, prepared.spec.lookback, prepared.spec.horizon
+    );
+    let n_params = pipeline::model_config(&prepared, &cfg).init(cfg.train.seed, &device)?.parameter_count();
+    println!("Model parameters: {}", fmt_thousands(n_params));
+    let mut progress = ProgressBar::new(a.quiet, 10);
+    let outcome = pipeline::train_prepared(&frame, prepared, &cfg, &device, &mut progress)?;
+    let r = &outcome.report;
+    println!(
+        "Training: {} epochs in {:.1} s, kept epoch {}{}",
+        r.history.len(),
+        r.seconds,
+        r.best_epoch,
+        if r.stopped_early { " (early stopping)" } else { "" }
+    );
+    println!("Test set ({} windows), original units:", outcome.test.windows);
+    print_metrics(&outcome.test);
+
+    // Write outputs only now that everything succeeded.
+    std::fs::create_dir_all(&a.out).with_context(|| format!("{}: cannot create output folder", a.out.display()))?;
+    pipeline::save_model(&a.out.join("model.tsf"), &outcome)?;
+    let metrics = metrics_json(
+        &outcome.test,
+        serde_json::json!({ "split": "test", "best_epoch": r.best_epoch, "parameters": n_params, "data": summary }),
+    );
+    write(&a.out.join("metrics.json"), serde_json::to_string_pretty(&metrics)?.as_bytes())?;
+    write(&a.out.join("history.json"), serde_json::to_string_pretty(&outcome.report)?.as_bytes())?;
+    let rows = pipeline::prediction_rows(&frame, &outcome.prepared.spec, &outcome.prepared.scaler, &outcome.prepared.test, &outcome.test_predictions);
+    write(&a.out.join("predictions.csv"), pipeline::predictions_csv(&rows).as_bytes())?;
+    if !a.no_charts {
+        charts(&a.out, &outcome, &rows)?;
+    }
+    println!("Wrote {}", a.out.display());
+    Ok(())
+}
+
+fn charts(out: &Path, o: &ts_train::FitOutcome, rows: &[ts_train::PredictionRow]) -> Result<()> {
+    let loss_name = format!("{:?}", o.config.train.loss).to_uppercase();
+    let h = ts_viz::HistoryChart {
+        title: "Training history".into(),
+        train_loss: o.report.history.iter().map(|r| r.train_loss).collect(),
+        validation_loss: o.report.history.iter().filter_map(|r| r.val_loss).collect(),
+        best_epoch: (o.report.best_epoch > 0).then_some(o.report.best_epoch),
+        loss_name,
+    };
+    ts_viz::training_history(&h, out, "training_history")?;
+    let panels: Vec<ts_viz::PredictionChart> = o
+        .prepared
+        .spec
+        .targets
+        .iter()
+        .map(|t| {
+            let sel: Vec<&ts_train::PredictionRow> = rows.iter().filter(|r| &r.target == t && r.step == 1).collect();
+            ts_viz::PredictionChart {
+                title: format!("{t}: test set, one step ahead"),
+                target: t.clone(),
+                timestamps: sel.iter().map(|r| r.timestamp.clone()).collect(),
+                actual: sel.iter().map(|r| r.actual.unwrap_or(f64::NAN)).collect(),
+                predicted: sel.iter().map(|r| r.predicted).collect(),
+                naive: Some(sel.iter().map(|r| r.naive).collect()),
+            }
+        })
+        .collect();
+    ts_viz::predictions_vs_actuals(&panels[0], out, "predictions_vs_actuals")?;
+    ts_viz::residuals(&panels[0], out, "residuals")?;
+    if panels.len() > 1 {
+        ts_viz::multivariate_predictions(&panels, out, "multivariate_predictions")?;
+    }
+    Ok(())
+}
+
+fn load_for(model: &Path, data: &Path, fill: &str) -> Result<(ts_train::Bundle, ts_data::Frame)> {
+    let bundle = pipeline::load_model(model)?;
+    let fill: FillPolicy = fill.parse()?;
+    let time_column = bundle.config.data.time_column.clone();
+    let frame = load(data, &LoadOptions { time_column, columns: None, fill })?;
+    Ok((bundle, frame))
+}
+
+/// `tsf evaluate`.
+pub fn evaluate(a: EvaluateArgs) -> Result<()> {
+    let (bundle, frame) = load_for(&a.model, &a.data, &a.fill)?;
+    print_summary(&DataSummary::of(&frame));
+    let ev = pipeline::evaluate_frame(&bundle, &frame)?;
+    println!("Evaluated {} windows, original units:", ev.evaluation.windows);
+    print_metrics(&ev.evaluation);
+    if let Some(out) = &a.out {
+        let v = metrics_json(&ev.evaluation, serde_json::json!({ "model": a.model, "data": DataSummary::of(&frame) }));
+        write(out, serde_json::to_string_pretty(&v)?.as_bytes())?;
+        println!("Wrote {}", out.display());
+    }
+    Ok(())
+}
+
+/// `tsf predict`.
+pub fn predict(a: PredictArgs) -> Result<()> {
+    let (bundle, frame) = load_for(&a.model, &a.data, &a.fill)?;
+    let mut rows = pipeline::predict_frame(&bundle, &frame)?;
+    if a.future_only {
+        rows.retain(|r| r.actual.is_none());
+    }
+    let csv = pipeline::predictions_csv(&rows);
+    match &a.out {
+        Some(out) => {
+            write(out, csv.as_bytes())?;
+            eprintln!("Wrote {} forecasts to {}", rows.len(), out.display());
+        }
+        None => print!("{csv}"),
+    }
+    Ok(())
+}
+

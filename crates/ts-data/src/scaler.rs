@@ -1,0 +1,160 @@
+//! Per-column scalers fitted on the training rows only.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DataError, Result};
+
+/// Which scaling to apply to every column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScalerKind {
+    /// `(x - min) / (max - min)`: the training part maps to [0, 1] (the default).
+    #[default]
+    MinMax,
+    /// `(x - mean) / std` (population standard deviation).
+    Standard,
+    /// `(x - median) / IQR` (interquartile range), robust to outliers.
+    Robust,
+}
+
+impl std::str::FromStr for ScalerKind {
+    type Err = DataError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "minmax" | "min-max" | "min_max" => Ok(Self::MinMax),
+            "standard" | "zscore" => Ok(Self::Standard),
+            "robust" => Ok(Self::Robust),
+            _ => Err(DataError::InvalidConfig {
+                name: "scaler".into(),
+                value: s.into(),
+                reason: "expected minmax, standard or robust".into(),
+            }),
+        }
+    }
+}
+
+/// A fitted scaler: `scaled = (x - center) / scale` per column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scaler {
+    /// The kind of scaling.
+    pub kind: ScalerKind,
+    /// Column names, in order.
+    pub columns: Vec<String>,
+    /// Per-column center (min, mean or median).
+    pub center: Vec<f64>,
+    /// Per-column scale (range, std or IQR); 1 for a constant column so that nothing becomes NaN.
+    pub scale: Vec<f64>,
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    // Linear interpolation between closest ranks (numpy's default).
+    let pos = q * (sorted.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+impl Scaler {
+    /// Fits one scaler per column on `rows` (the training part) of each column.
+    pub fn fit(kind: ScalerKind, columns: &[String], values: &[Vec<f64>], rows: std::ops::Range<usize>) -> Result<Self> {
+        if rows.is_empty() {
+            return Err(DataError::TooFewRows {
+                what: "scaler".into(),
+                rows: 0,
+                needed: "at least one training row to fit the scaler".into(),
+            });
+        }
+        let mut center = Vec::with_capacity(values.len());
+        let mut scale = Vec::with_capacity(values.len());
+        for col in values {
+            let part = &col[rows.clone()];
+            let (c, s) = match kind {
+                ScalerKind::MinMax => {
+                    let min = part.iter().copied().fold(f64::INFINITY, f64::min);
+                    let max = part.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    (min, max - min)
+                }
+                ScalerKind::Standard => {
+                    let n = part.len() as f64;
+                    let mean = part.iter().sum::<f64>() / n;
+                    let var = part.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+                    (mean, var.sqrt())
+                }
+                ScalerKind::Robust => {
+                    let mut s = part.to_vec();
+                    s.sort_by(f64::total_cmp);
+                    (quantile(&s, 0.5), quantile(&s, 0.75) - quantile(&s, 0.25))
+                }
+            };
+            center.push(c);
+            scale.push(if s.is_finite() && s > f64::EPSILON * c.abs().max(1.0) { s } else { 1.0 });
+        }
+        Ok(Self { kind, columns: columns.to_vec(), center, scale })
+    }
+
+    /// Scales one value of column `col`.
+    pub fn transform_value(&self, col: usize, x: f64) -> f64 {
+        (x - self.center[col]) / self.scale[col]
+    }
+
+    /// Maps a scaled value of column `col` back to original units.
+    pub fn inverse_value(&self, col: usize, x: f64) -> f64 {
+        x * self.scale[col] + self.center[col]
+    }
+
+    /// Scales whole columns (one vector per column, in this scaler's column order).
+    pub fn transform(&self, values: &[Vec<f64>]) -> Vec<Vec<f32>> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(c, col)| col.iter().map(|&x| self.transform_value(c, x) as f32).collect())
+            .collect()
+    }
+
+    /// Whether a column was constant over the fitted rows.
+    pub fn is_constant(&self, col: usize, values: &[f64]) -> bool {
+        values.windows(2).all(|w| w[0] == w[1]) && self.scale[col] == 1.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn constant_column_gives_no_nan() {
+        for kind in [ScalerKind::MinMax, ScalerKind::Standard, ScalerKind::Robust] {
+            let s = Scaler::fit(kind, &["a".into()], &[vec![5.0; 10]], 0..10).unwrap();
+            let t = s.transform(&[vec![5.0; 10]]);
+            assert!(t[0].iter().all(|v| v.is_finite()));
+        }
+    }
+
+    #[test]
+    fn minmax_maps_training_part_to_unit_interval() {
+        let v = vec![vec![2.0, 4.0, 6.0, 100.0]];
+        let s = Scaler::fit(ScalerKind::MinMax, &["a".into()], &v, 0..3).unwrap();
+        assert_eq!(s.transform(&v)[0], vec![0.0, 0.5, 1.0, 24.5]);
+    }
+
+    #[test]
+    fn robust_uses_median_and_iqr() {
+        let v = vec![vec![1.0, 2.0, 3.0, 4.0, 5.0]];
+        let s = Scaler::fit(ScalerKind::Robust, &["a".into()], &v, 0..5).unwrap();
+        assert_eq!(s.center[0], 3.0);
+        assert_eq!(s.scale[0], 2.0);
+    }
+
+    proptest! {
+        #[test]
+        fn inverse_of_transform_is_identity(xs in proptest::collection::vec(-1e6f64..1e6, 2..50), k in 0usize..3) {
+            let kind = [ScalerKind::MinMax, ScalerKind::Standard, ScalerKind::Robust][k];
+            let s = Scaler::fit(kind, &["a".into()], std::slice::from_ref(&xs), 0..xs.len()).unwrap();
+            for &x in &xs {
+                let back = s.inverse_value(0, s.transform_value(0, x));
+                prop_assert!((back - x).abs() <= 1e-9 * x.abs().max(1.0));
+            }
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! Chronological splits and sliding windows.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DataError, Result};
+use crate::frame::Frame;
+use crate::scaler::{Scaler, ScalerKind};
+
+/// What a window looks like: which columns go in, which come out, how far back and ahead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowSpec {
+    /// Number of past time steps fed to the model (sequence length).
+    pub lookback: usize,
+    /// Number of future steps predicted at once (direct multi-output).
+    pub horizon: usize,
+    /// Input columns, in order. Every target is also an input.
+    pub features: Vec<String>,
+    /// Target columns, in order.
+    pub targets: Vec<String>,
+    /// Index of each target in `features`.
+    pub target_index: Vec<usize>,
+}
+
+impl WindowSpec {
+    /// Builds a spec; targets missing from `features` are appended to the inputs.
+    pub fn new(lookback: usize, horizon: usize, features: Vec<String>, targets: Vec<String>) -> Result<Self> {
+        if lookback == 0 {
+            return Err(DataError::InvalidConfig { name: "sequence_length".into(), value: "0".into(), reason: "must be at least 1".into() });
+        }
+        if horizon == 0 {
+            return Err(DataError::InvalidConfig { name: "horizon".into(), value: "0".into(), reason: "must be at least 1".into() });
+        }
+        if targets.is_empty() {
+            return Err(DataError::InvalidConfig { name: "target".into(), value: "(none)".into(), reason: "at least one target column is needed".into() });
+        }
+        let mut features = features;
+        for t in &targets {
+            if !features.contains(t) {
+                features.push(t.clone());
+            }
+        }
+        let target_index = targets.iter().map(|t| features.iter().position(|f| f == t).unwrap_or(0)).collect();
+        Ok(Self { lookback, horizon, features, targets, target_index })
+    }
+
+    /// Number of model outputs: horizon × targets, laid out step-major
+    /// (`[step0: t0, t1, …, step1: t0, t1, …]`).
+    pub fn n_outputs(&self) -> usize {
+        self.horizon * self.targets.len()
+    }
+}
+
+/// Fractions for the chronological split.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SplitConfig {
+    /// Share of rows before the test part (default 0.8).
+    pub train: f64,
+    /// Share of the training part held out, at its end, for validation (default 0.1; 0 disables).
+    pub validation: f64,
+}
+
+impl Default for SplitConfig {
+    fn default() -> Self {
+        Self { train: 0.8, validation: 0.1 }
+    }
+}
+
+/// Row boundaries of a split: train `[0, val_start)`, validation `[val_start, test_start)`, test
+/// `[test_start, n_rows)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SplitBounds {
+    /// First validation row.
+    pub val_start: usize,
+    /// First test row.
+    pub test_start: usize,
+    /// Total rows.
+    pub n_rows: usize,
+}
+
+impl SplitConfig {
+    /// Validates the fractions.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.train > 0.0 && self.train < 1.0) {
+            return Err(DataError::InvalidConfig { name: "train_split".into(), value: self.train.to_string(), reason: "must be in (0, 1)".into() });
+        }
+        if !(0.0..1.0).contains(&self.validation) {
+            return Err(DataError::InvalidConfig { name: "validation".into(), value: self.validation.to_string(), reason: "must be in [0, 1)".into() });
+        }
+        Ok(())
+    }
+
+    /// Row boundaries for `n_rows` rows.
+    pub fn bounds(&self, n_rows: usize) -> SplitBounds {
+        let test_start = ((n_rows as f64) * self.train).floor() as usize;
+        let val_start = ((test_start as f64) * (1.0 - self.validation)).floor() as usize;
+        SplitBounds { val_start, test_start, n_rows }
+    }
+}
+
+/// A batch of windows in row-major `f32` buffers, ready to become tensors.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Windows {
+    /// Inputs `[n, lookback, features]`.
+    pub x: Vec<f32>,
+    /// Targets `[n, horizon × targets]` (step-major); empty for future-only windows.
+    pub y: Vec<f32>,
+    /// Number of windows.
+    pub n: usize,
+    /// Sequence length.
+    pub lookback: usize,
+    /// Input columns.
+    pub n_features: usize,
+    /// Outputs per window.
+    pub n_outputs: usize,
+    /// Row of each window's last input step ("now"); targets are the rows after it.
+    pub anchors: Vec<usize>,
+}
+
+impl Windows {
+    /// Windows whose last input row is each of `anchors`. Targets are filled when every target row
+    /// exists; `with_targets = false` leaves `y` empty (for forecasts beyond the data).
+    pub fn build(scaled: &[Vec<f32>], spec: &WindowSpec, anchors: Vec<usize>, with_targets: bool) -> Self {
+        let f = spec.features.len();
+        let l = spec.lookback;
+        let n_out = spec.n_outputs();
+        let mut x = Vec::with_capacity(anchors.len() * l * f);
+        let mut y = Vec::with_capacity(if with_targets { anchors.len() * n_out } else { 0 });
+        for &a in &anchors {
+            for r in a + 1 - l..=a {
+                for col in scaled.iter().take(f) {
+                    x.push(col[r]);
+                }
+            }
+            if with_targets {
+                for h in 1..=spec.horizon {
+                    for &ti in &spec.target_index {
+                        y.push(scaled[ti][a + h]);
+                    }
+                }
+            }
+        }
+        Self { x, y, n: anchors.len(), lookback: l, n_features: f, n_outputs: n_out, anchors }
+    }
+
+    /// The last observed (scaled) value of each target in window `i`, the naive forecast.
+    pub fn last_values(&self, i: usize, target_index: &[usize]) -> Vec<f32> {
+        let base = (i * self.lookback + self.lookback - 1) * self.n_features;
+        target_index.iter().map(|&t| self.x[base + t]).collect()
+    }
+
+    /// A subset of windows by position.
+    pub fn subset(&self, idx: &[usize]) -> Self {
+        let xs = self.lookback * self.n_features;
+        let mut out = Self { n: idx.len(), lookback: self.lookback, n_features: self.n_features, n_outputs: self.n_outputs, ..Default::default() };
+        for &i in idx {
+            out.x.extend_from_slice(&self.x[i * xs..(i + 1) * xs]);
+            if !self.y.is_empty() {
+                out.y.extend_from_slice(&self.y[i * self.n_outputs..(i + 1) * self.n_outputs]);
+            }
+            out.anchors.push(self.anchors[i]);
+        }
+        out
+    }
+}
+
+/// A frame prepared for training: scaler fitted on the training rows, windows per part.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The window layout.
+    pub spec: WindowSpec,
+    /// The scaler, fitted on the training rows only, over `spec.features`.
+    pub scaler: Scaler,
+    /// Where the parts start.
+    pub bounds: SplitBounds,
+    /// Scaled feature columns (same order as `spec.features`).
+    pub scaled: Vec<Vec<f32>>,
+    /// Training windows: every target row before the validation part.
+    pub train: Windows,
+    /// Validation windows: every target row inside the validation part.
+    pub validation: Windows,
+    /// Test windows: every target row inside the test part (inputs may reach back before it).
+    pub test: Windows,
+}
+
+/// Anchors (last input rows) whose target rows all lie in `[from, to)`.
+pub fn anchors_in(spec: &WindowSpec, from: usize, to: usize) -> Vec<usize> {
+    let first = (spec.lookback - 1).max(from.saturating_sub(1));
+    let mut v = Vec::new();
+    let mut a = first;
+    while a + spec.horizon < to {
+        if a + 1 >= from {
+            v.push(a);
+        }
+        a += 1;
+    }
+    v
+}
+
+/// Splits, scales and windows a frame.
+///
+/// Rows are split chronologically into train | validation | test. The scaler is fitted on the
+/// training rows only. A window belongs to the part that holds all of its target rows; windows whose
+/// targets straddle two parts are dropped, so no value of a later part is ever a training target.
+pub fn prepare(frame: &Frame, spec: &WindowSpec, split: &SplitConfig, scaler: ScalerKind) -> Result<Prepared> {
+    split.validate()?;
+    let idx: Vec<usize> = spec.features.iter().map(|f| frame.column_index(f)).collect::<Result<_>>()?;
+    let values: Vec<Vec<f64>> = idx.iter().map(|&i| frame.values[i].clone()).collect();
+    let n = frame.n_rows();
+    let b = split.bounds(n);
+    let l = spec.lookback;
+    let h = spec.horizon;
+    let need_val = split.validation > 0.0;
+    // Minimum: a few training windows, one validation window, one test window.
+    let min_train_rows = l + h + 1;
+    let too_few = || DataError::TooFewRows {
+        what: frame.source.display().to_string(),
+        rows: n,
+        needed: format!(
+            "sequence length {l} + horizon {h} with train split {} and validation {} leave {} training, {} validation and {} test rows; each part needs at least one full window",
+            split.train,
+            split.validation,
+            b.val_start,
+            b.test_start - b.val_start,
+            n - b.test_start
+        ),
+    };
+    if b.val_start < min_train_rows || n - b.test_start < h || (need_val && b.test_start - b.val_start < h) {
+        return Err(too_few());
+    }
+    let scaler = Scaler::fit(scaler, &spec.features, &values, 0..b.val_start)?;
+    for (k, &ti) in spec.target_index.iter().enumerate() {
+        let col = &values[ti][..b.val_start];
+        if col.iter().all(|v| *v == col[0]) {
+            return Err(DataError::ConstantTarget { path: frame.source.clone(), column: spec.targets[k].clone(), value: col[0] });
+        }
+    }
+    let scaled = scaler.transform(&values);
+    let train = Windows::build(&scaled, spec, anchors_in(spec, 0, b.val_start), true);
+    let validation = if need_val { Windows::build(&scaled, spec, anchors_in(spec, b.val_start, b.test_start), true) } else { Windows::default() };
+    let test = Windows::build(&scaled, spec, anchors_in(spec, b.test_start, n), true);
+    if train.n == 0 || test.n == 0 || (need_val && validation.n == 0) {
+        return Err(too_few());
+    }
+    Ok(Prepared { spec: spec.clone(), scaler, bounds: b, scaled, train, validation, test })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn frame(n: usize, f: usize) -> Frame {
+        let cols = (0..f).map(|i| format!("c{i}")).collect();
+        let vals = (0..f).map(|c| (0..n).map(|r| (r * 10 + c) as f64).collect()).collect();
+        Frame::from_columns("mem", cols, vals, None).unwrap()
+    }
+
+    #[test]
+    fn windows_hold_the_right_rows() {
+        let fr = frame(40, 2);
+        let spec = WindowSpec::new(3, 2, vec!["c0".into(), "c1".into()], vec!["c1".into()]).unwrap();
+        let p = prepare(&fr, &spec, &SplitConfig { train: 0.8, validation: 0.0 }, ScalerKind::MinMax).unwrap();
+        let a = p.train.anchors[0];
+        assert_eq!(a, 2);
+        // inverse of the first target must be row a+1 of c1
+        let y0 = p.scaler.inverse_value(1, p.train.y[0] as f64);
+        assert!((y0 - ((a + 1) * 10 + 1) as f64).abs() < 1e-3);
+        let x_last = p.scaler.inverse_value(1, p.train.x[(2 * 2) + 1] as f64);
+        assert!((x_last - (a * 10 + 1) as f64).abs() < 1e-3);
+    }
+
+    proptest! {
+        #[test]
+        fn no_target_leaks_across_parts(n in 30usize..200, l in 1usize..8, h in 1usize..4, tr in 0.5f64..0.9, v in 0.0f64..0.3) {
+            let fr = frame(n, 2);
+            let spec = WindowSpec::new(l, h, vec!["c0".into(), "c1".into()], vec!["c0".into()]).unwrap();
+            let split = SplitConfig { train: tr, validation: v };
+            if let Ok(p) = prepare(&fr, &spec, &split, ScalerKind::Standard) {
+                let b = p.bounds;
+                for &a in &p.train.anchors { prop_assert!(a + h < b.val_start); prop_assert!(a + 1 >= l); }
+                for &a in &p.validation.anchors { prop_assert!(a + 1 >= b.val_start && a + h < b.test_start); }
+                for &a in &p.test.anchors { prop_assert!(a + 1 >= b.test_start && a + h < n); }
+                prop_assert_eq!(p.train.x.len(), p.train.n * l * 2);
+                prop_assert_eq!(p.test.y.len(), p.test.n * h);
+                // window count: every anchor whose targets fit in the test part
+                prop_assert_eq!(p.test.n, (n - b.test_start + 1).saturating_sub(h));
+                // the scaler saw only training rows: min-max of the training part of c0
+                let sc = Scaler::fit(ScalerKind::Standard, &spec.features, &fr.values, 0..b.val_start).unwrap();
+                prop_assert_eq!(&sc.center, &p.scaler.center);
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The model file: a JSON header with everything needed to use the model, and the weights as
+//! safetensors, guarded by a SHA-256 checksum.
+//!
+//! Layout (all integers little-endian):
+//!
+//! | bytes | content |
+//! |---|---|
+//! | 8 | magic `TSFMODEL` |
+//! | 4 | format version (`u32`, currently 1) |
+//! | 8 | header length `h` (`u64`) |
+//! | 8 | weights length `w` (`u64`) |
+//! | 32 | SHA-256 of the header bytes followed by the weight bytes |
+//! | h | header, UTF-8 JSON ([`ModelHeader`]) |
+//! | w | weights, safetensors (Burn's store) |
+//!
+//! Loading reads lengths first and refuses a file whose size does not match before allocating
+//! anything else, verifies the checksum, then parses JSON and safetensors: nothing in the file is
+//! ever executed. Saving writes a temporary file in the target folder, syncs it and renames it into
+//! place, so an existing model file is never left half-written.
+
+use std::io::Write;
+use std::path::Path;
+
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use ts_data::{Scaler, WindowSpec};
+
+use crate::error::{ModelError, Result};
+use crate::forecaster::{Forecaster, ModelConfig};
+
+/// Magic bytes at the start of every model file.
+pub const MAGIC: &[u8; 8] = b"TSFMODEL";
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+const PREFIX: usize = 8 + 4 + 8 + 8 + 32;
+/// Largest header accepted (a header is a few kilobytes).
+pub const MAX_HEADER: u64 = 64 << 20;
+
+/// Everything stored beside the weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelHeader {
+    /// Program and version that wrote the file, e.g. `tsf 0.1.0`.
+    pub writer: String,
+    /// Format version (repeated from the binary prefix).
+    pub format_version: u32,
+    /// Architecture.
+    pub model: ModelConfig,
+    /// Window layout, feature and target names.
+    pub spec: WindowSpec,
+    /// The scaler fitted on the training rows.
+    pub scaler: Scaler,
+    /// The training configuration used (free-form JSON owned by `ts-train`).
+    pub train_config: serde_json::Value,
+    /// Anything else worth keeping (data source, time column, metrics, …).
+    #[serde(default)]
+    pub extra: serde_json::Value,
+}
+
+/// A model and its header.
+#[derive(Debug)]
+pub struct ModelFile {
+    /// The header.
+    pub header: ModelHeader,
+    /// The network, on the device it was loaded to.
+    pub model: Forecaster,
+}
+
+fn io(path: &Path, e: impl std::fmt::Display) -> ModelError {
+    ModelError::Io { path: path.to_path_buf(), message: e.to_string() }
+}
+
+/// Serialises a model and header into the file format's bytes.
+pub fn to_bytes(model: &Forecaster, header: &ModelHeader) -> Result<Vec<u8>> {
+    let mut store = SafetensorsStore::from_bytes(None);
+    model.save_into(&mut store).map_err(|e| ModelError::Weights { path: "<memory>".into(), message: e.to_string() })?;
+    let weights = store.get_bytes().map_err(|e| ModelError::Weights { path: "<memory>".into(), message: e.to_string() })?;
+    let head = serde_json::to_vec_pretty(header).map_err(|e| ModelError::Header { path: "<memory>".into(), message: e.to_string() })?;
+    let mut hasher = Sha256::new();
+    hasher.update(&head);
+    hasher.update(&weights);
+    let digest = hasher.finalize();
+    let mut out = Vec::with_capacity(PREFIX + head.len() + weights.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(head.len() as u64).to_le_bytes());
+    out.extend_from_slice(&(weights.len() as u64).to_le_bytes());
+    out.extend_from_slice(&digest);
+    out.extend_from_slice(&head);
+    out.extend_from_slice(&weights);
+    Ok(out)
+}
+
+/// Writes `bytes` to `path` atomically (temporary file in the same folder, fsync, rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".tsf-").suffix(".tmp").tempfile_in(dir).map_err(|e| io(path, e))?;
+    tmp.write_all(bytes).map_err(|e| io(path, e))?;
+    tmp.as_file().sync_all().map_err(|e| io(path, e))?;
+    tmp.persist(path).map_err(|e| io(path, e.error))?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Saves a model file atomically.
+pub fn save(path: &Path, model: &Forecaster, header: &ModelHeader) -> Result<()> {
+    let bytes = to_bytes(model, header)?;
+    write_atomic(path, &bytes)
+}
+
+/// Parses and verifies the bytes of a model file; `path` is used in messages only.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<(ModelHeader, Vec<u8>)> {
+    let found = bytes.len() as u64;
+    if bytes.len() < 12 {
+        return Err(if bytes.len() >= 8 && &bytes[..8] != MAGIC {
+            ModelError::BadMagic { path: path.to_path_buf() }
+        } else {
+            ModelError::Truncated { path: path.to_path_buf(), expected: PREFIX as u64, found }
+        });
+    }
+    if &bytes[..8] != MAGIC {
+        return Err(ModelError::BadMagic { path: path.to_path_buf() });
+    }
+    let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or([0; 4]));
+    if version != FORMAT_VERSION {
+        let writer = if bytes.len() >= PREFIX {
+            // Best effort: the writer string may be readable even in another version.
+            String::from_utf8_lossy(&bytes[PREFIX..bytes.len().min(PREFIX + 200)])
+                .split("\"writer\":")
+                .nth(1)
+                .and_then(|s| s.split('"').nth(1))
+                .unwrap_or("unknown")
+                .to_string()
+        } else {
+            "unknown".into()
+        };
+        return Err(ModelError::Version { path: path.to_path_buf(), found: version, supported: FORMAT_VERSION, writer });
+    }
+    if bytes.len() < PREFIX {
+        return Err(ModelError::Truncated { path: path.to_path_buf(), expected: PREFIX as u64, found });
+    }
+    let hlen = u64::from_le_bytes(bytes[12..20].try_into().unwrap_or([0; 8]));
+    let wlen = u64::from_le_bytes(bytes[20..28].try_into().unwrap_or([0; 8]));
+    let expected = (PREFIX as u64).checked_add(hlen).and_then(|v| v.checked_add(wlen)).unwrap_or(u64::MAX);
+    if hlen > MAX_HEADER || expected != found {
+        return Err(ModelError::Truncated { path: path.to_path_buf(), expected, found });
+    }
+    let stored = &bytes[28..60];
+    let body = &bytes[PREFIX..];
+    let computed = Sha256::digest(body);
+    if computed.as_slice() != stored {
+        return Err(ModelError::Checksum { path: path.to_path_buf(), stored: hex::encode(stored), computed: hex::encode(computed) });
+    }
+    let (head, weights) = body.split_at(hlen as usize);
+    let header: ModelHeader = serde_json::from_slice(head).map_err(|e| ModelError::Header { path: path.to_path_buf(), message: e.to_string() })?;
+    if header.format_version != FORMAT_VERSION {
+        return Err(ModelError::Version { path: path.to_path_buf(), found: header.format_version, supported: FORMAT_VERSION, writer: header.writer });
+    }
+    header.model.validate().map_err(|e| ModelError::Header { path: path.to_path_buf(), message: e.to_string() })?;
+    if header.spec.features.len() != header.model.input_size || header.scaler.columns != header.spec.features {
+        return Err(ModelError::Header { path: path.to_path_buf(), message: "features, scaler and model input size disagree".into() });
+    }
+    Ok((header, weights.to_vec()))
+}
+
+/// Loads a model file onto `device`, verifying size, checksum, header and weights.
+pub fn load(path: &Path, device: &Device) -> Result<ModelFile> {
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ModelError::NotFound { path: path.to_path_buf() },
+        _ => io(path, e),
+    })?;
+    let (header, weights) = parse(path, &bytes)?;
+    let model = load_weights(path, &header.model, weights, device)?;
+    Ok(ModelFile { header, model })
+}
+
+/// Builds a model from `config` and fills it with safetensors `weights`, refusing any missing,
+/// extra or mis-shaped tensor.
+pub fn load_weights(path: &Path, config: &ModelConfig, weights: Vec<u8>, device: &Device) -> Result<Forecaster> {
+    let mut model = config.init(0, device).map_err(|e| ModelError::Header { path: path.to_path_buf(), message: e.to_string() })?;
+    let mut store = SafetensorsStore::from_bytes(Some(weights)).validate(true).allow_partial(false);
+    let res = model.load_from(&mut store).map_err(|e| ModelError::Weights { path: path.to_path_buf(), message: e.to_string() })?;
+    if !res.errors.is_empty() || !res.missing.is_empty() || !res.unused.is_empty() {
+        return Err(ModelError::Weights {
+            path: path.to_path_buf(),
+            message: format!("{} errors, missing {:?}, unused {:?}", res.errors.len(), res.missing.iter().map(|m| &m.0).collect::<Vec<_>>(), res.unused),
+        });
+    }
+    Ok(model)
+}

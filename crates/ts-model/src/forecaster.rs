@@ -1,0 +1,313 @@
+//! Forecasting networks: a stacked LSTM with a linear head, an attention variant, and ensembles.
+
+use burn::module::{Module, Param};
+use burn::tensor::activation::softmax;
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ModelError, Result};
+use crate::lstm::{FusedLstm, param1, param2, uniform};
+
+/// Which network to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// Stacked LSTM; the head reads the last time step's hidden state.
+    #[default]
+    Lstm,
+    /// Stacked LSTM with additive attention over all time steps; the head reads the
+    /// attention-weighted sum of hidden states.
+    Attention,
+}
+
+impl std::str::FromStr for ModelKind {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "lstm" => Ok(Self::Lstm),
+            "attention" | "attention-lstm" | "attention_lstm" => Ok(Self::Attention),
+            _ => Err(ModelError::InvalidConfig { name: "model".into(), value: s.into(), reason: "expected lstm or attention".into() }),
+        }
+    }
+}
+
+/// Architecture of a forecaster; stored in the model file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Network kind.
+    pub kind: ModelKind,
+    /// Input features per time step.
+    pub input_size: usize,
+    /// LSTM hidden size.
+    pub hidden_size: usize,
+    /// Stacked LSTM layers.
+    pub num_layers: usize,
+    /// Dropout between LSTM layers and before the head, in [0, 1).
+    pub dropout: f64,
+    /// Steps ahead predicted at once.
+    pub horizon: usize,
+    /// Index of each target among the input features.
+    pub target_index: Vec<usize>,
+    /// Predict the change from the last observed value of each target (the output is
+    /// `last value + head(...)`) instead of the level.
+    pub residual: bool,
+    /// Number of ensemble members (1 = a single network); the forecast is their mean.
+    pub ensemble: usize,
+}
+
+impl ModelConfig {
+    /// The seed's architecture for `input_size` features and one target at feature 0.
+    pub fn new(input_size: usize, target_index: Vec<usize>) -> Self {
+        Self {
+            kind: ModelKind::Lstm,
+            input_size,
+            hidden_size: 64,
+            num_layers: 2,
+            dropout: 0.2,
+            horizon: 1,
+            target_index,
+            residual: true,
+            ensemble: 1,
+        }
+    }
+
+    /// Outputs per window: horizon × targets.
+    pub fn n_outputs(&self) -> usize {
+        self.horizon * self.target_index.len()
+    }
+
+    /// Checks every size and probability.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |name: &str, value: String, reason: &str| Err(ModelError::InvalidConfig { name: name.into(), value, reason: reason.into() });
+        if self.input_size == 0 {
+            return bad("input_size", "0".into(), "must be at least 1");
+        }
+        if self.hidden_size == 0 {
+            return bad("hidden_size", "0".into(), "must be at least 1");
+        }
+        if self.num_layers == 0 {
+            return bad("num_layers", "0".into(), "must be at least 1");
+        }
+        if self.horizon == 0 {
+            return bad("horizon", "0".into(), "must be at least 1");
+        }
+        if self.ensemble == 0 {
+            return bad("ensemble", "0".into(), "must be at least 1");
+        }
+        if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
+            return bad("dropout", self.dropout.to_string(), "must be in [0, 1)");
+        }
+        if self.target_index.is_empty() {
+            return bad("targets", "(none)".into(), "at least one target");
+        }
+        if let Some(t) = self.target_index.iter().find(|&&t| t >= self.input_size) {
+            return bad("target_index", t.to_string(), "must point at an input feature");
+        }
+        Ok(())
+    }
+
+    /// Builds the network with weights drawn from `seed`.
+    pub fn init(&self, seed: u64, device: &Device) -> Result<Forecaster> {
+        self.validate()?;
+        let mut rng = StdRng::seed_from_u64(seed);
+        let members = (0..self.ensemble).map(|_| LstmNet::new(self, &mut rng, device)).collect();
+        Ok(Forecaster { members, config: self.clone() })
+    }
+}
+
+/// Additive (Bahdanau) attention over hidden states: `score_t = v · tanh(W h_t + b)`.
+#[derive(Module, Debug)]
+pub struct Attention {
+    /// `[H, H]` projection (PyTorch layout, out × in).
+    pub weight: Param<Tensor<2>>,
+    /// `[H]` bias.
+    pub bias: Param<Tensor<1>>,
+    /// `[1, H]` scoring vector.
+    pub score: Param<Tensor<2>>,
+}
+
+impl Attention {
+    fn new(h: usize, rng: &mut StdRng, device: &Device) -> Self {
+        let k = 1.0 / (h as f64).sqrt();
+        Self {
+            weight: param2(uniform(rng, h * h, k), [h, h], device),
+            bias: param1(uniform(rng, h, k), h, device),
+            score: param2(uniform(rng, h, k), [1, h], device),
+        }
+    }
+
+    /// `hs [B, T, H]` → (context `[B, H]`, weights `[B, T]`).
+    pub fn forward(&self, hs: Tensor<3>) -> (Tensor<2>, Tensor<2>) {
+        let [b, t, h] = hs.dims();
+        let flat = hs.clone().reshape([b * t, h]);
+        let e = (flat.matmul(self.weight.val().transpose()) + self.bias.val().unsqueeze_dim::<2>(0)).tanh();
+        let scores = e.matmul(self.score.val().transpose()).reshape([b, t, 1]);
+        let w = softmax(scores, 1);
+        let ctx = (hs * w.clone()).sum_dim(1).reshape([b, h]);
+        (ctx, w.reshape([b, t]))
+    }
+}
+
+/// One network: stacked fused LSTM layers, optional attention, a linear head.
+#[derive(Module, Debug)]
+pub struct LstmNet {
+    /// LSTM layers, bottom first.
+    pub layers: Vec<FusedLstm>,
+    /// Attention block of the attention variant.
+    pub attention: Option<Attention>,
+    /// Head weights `[outputs, H]` (PyTorch layout).
+    pub head_weight: Param<Tensor<2>>,
+    /// Head bias `[outputs]`.
+    pub head_bias: Param<Tensor<1>>,
+}
+
+impl LstmNet {
+    fn new(cfg: &ModelConfig, rng: &mut StdRng, device: &Device) -> Self {
+        let h = cfg.hidden_size;
+        let layers = (0..cfg.num_layers)
+            .map(|l| FusedLstm::new(if l == 0 { cfg.input_size } else { h }, h, rng, device))
+            .collect();
+        let attention = (cfg.kind == ModelKind::Attention).then(|| Attention::new(h, rng, device));
+        let o = cfg.n_outputs();
+        let k = 1.0 / (h as f64).sqrt();
+        // In residual mode the head starts at zero, so an untrained network is exactly the
+        // last-value forecast and training can only move away from it when that helps.
+        let (w, b) = if cfg.residual { (vec![0.0; o * h], vec![0.0; o]) } else { (uniform(rng, o * h, k), uniform(rng, o, k)) };
+        Self { layers, attention, head_weight: param2(w, [o, h], device), head_bias: param1(b, o, device) }
+    }
+}
+
+/// Source of dropout masks: a seeded generator, so that training is reproducible on every backend.
+#[derive(Debug, Clone)]
+pub struct DropoutRng {
+    rng: StdRng,
+    /// Drop probability.
+    pub p: f64,
+}
+
+impl DropoutRng {
+    /// Masks with drop probability `p`, drawn from `seed`.
+    pub fn new(p: f64, seed: u64) -> Self {
+        Self { rng: StdRng::seed_from_u64(seed), p }
+    }
+
+    /// Applies inverted dropout to `x`.
+    pub fn apply<const D: usize>(&mut self, x: Tensor<D>) -> Tensor<D> {
+        if self.p <= 0.0 {
+            return x;
+        }
+        let shape = x.shape();
+        let n = shape.num_elements();
+        let keep = 1.0 - self.p;
+        let scale = (1.0 / keep) as f32;
+        let mask: Vec<f32> = (0..n).map(|_| if self.rng.random::<f64>() < keep { scale } else { 0.0 }).collect();
+        let m = Tensor::<D>::from_data(TensorData::new(mask, shape), &x.device());
+        x * m
+    }
+}
+
+/// Output of a forward pass.
+#[derive(Debug, Clone)]
+pub struct ForwardOutput {
+    /// Forecast `[B, outputs]` (ensemble mean).
+    pub prediction: Tensor<2>,
+    /// Each member's forecast.
+    pub members: Vec<Tensor<2>>,
+    /// Attention weights `[B, T]` per member (attention variant only).
+    pub attention: Vec<Tensor<2>>,
+}
+
+/// A forecaster: one or more networks and the configuration they were built from.
+#[derive(Module, Debug)]
+pub struct Forecaster {
+    /// Ensemble members (one for a single network).
+    pub members: Vec<LstmNet>,
+    /// The architecture.
+    #[module(skip)]
+    pub config: ModelConfig,
+}
+
+impl Forecaster {
+    /// Inference forward pass (no dropout): `x [B, T, F]` → `[B, horizon × targets]`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        self.forward_full(x, None).prediction
+    }
+
+    /// Forward pass with optional dropout masks, returning member outputs and attention weights.
+    pub fn forward_full(&self, x: Tensor<3>, mut dropout: Option<&mut DropoutRng>) -> ForwardOutput {
+        let [b, t, f] = x.dims();
+        let cfg = &self.config;
+        let h = cfg.hidden_size;
+        let device = x.device();
+        let tm = x.clone().swap_dims(0, 1).reshape([t * b, f]);
+        let base = if cfg.residual { Some(self.last_values(x, &device)) } else { None };
+        let mut members = Vec::with_capacity(self.members.len());
+        let mut attention = Vec::new();
+        for net in &self.members {
+            let n_layers = net.layers.len();
+            let mut seq = tm.clone();
+            let mut last: Option<Tensor<2>> = None;
+            for (l, layer) in net.layers.iter().enumerate() {
+                let top = l + 1 == n_layers;
+                let need_all = !top || net.attention.is_some();
+                let out = layer.forward_time_major(seq, t, need_all);
+                if top {
+                    if let Some(att) = &net.attention {
+                        let hs = out.reshape([t, b, h]).swap_dims(0, 1);
+                        let (ctx, w) = att.forward(hs);
+                        attention.push(w);
+                        last = Some(ctx);
+                    } else {
+                        last = Some(out);
+                    }
+                    seq = Tensor::zeros([1, 1], &device);
+                } else {
+                    seq = match dropout.as_deref_mut() {
+                        Some(d) => d.apply(out),
+                        None => out,
+                    };
+                }
+            }
+            let mut feat = last.expect("at least one layer");
+            if let Some(d) = dropout.as_deref_mut() {
+                feat = d.apply(feat);
+            }
+            let mut y = feat.matmul(net.head_weight.val().transpose()) + net.head_bias.val().unsqueeze_dim::<2>(0);
+            if let Some(b0) = &base {
+                y = y + b0.clone();
+            }
+            members.push(y);
+        }
+        let prediction = if members.len() == 1 {
+            members[0].clone()
+        } else {
+            let n = members.len() as f64;
+            members.iter().skip(1).fold(members[0].clone(), |acc, m| acc + m.clone()).div_scalar(n)
+        };
+        ForwardOutput { prediction, members, attention }
+    }
+
+    /// The last observed value of each target, repeated per horizon step: `[B, outputs]`.
+    fn last_values(&self, x: Tensor<3>, device: &Device) -> Tensor<2> {
+        let [b, t, f] = x.dims();
+        let cfg = &self.config;
+        let o = cfg.n_outputs();
+        let nt = cfg.target_index.len();
+        // One-hot selection matrix [F, outputs], so that selection and repetition are one matmul.
+        let mut sel = vec![0.0f32; f * o];
+        for step in 0..cfg.horizon {
+            for (k, &ti) in cfg.target_index.iter().enumerate() {
+                sel[ti * o + step * nt + k] = 1.0;
+            }
+        }
+        let sel = Tensor::<2>::from_data(TensorData::new(sel, [f, o]), device);
+        x.narrow(1, t - 1, 1).reshape([b, f]).matmul(sel)
+    }
+
+    /// Number of trainable parameters.
+    pub fn parameter_count(&self) -> usize {
+        self.num_params()
+    }
+}

@@ -1,0 +1,27 @@
+//! # ts-model: Burn modules and the model file
+//!
+//! - [`FusedLstm`]: an LSTM layer with fused gate weights in PyTorch's layout (`weight_ih [4H, I]`,
+//!   `weight_hh [4H, H]`, two biases, gates i, f, g, o): one matmul projects the inputs of all time
+//!   steps, one matmul per step does the recurrent part. Parameter counts equal PyTorch's.
+//! - [`Forecaster`]: one or more [`LstmNet`]s (stacked LSTM, dropout between layers and before the
+//!   head, optional additive attention, linear head on the last step or the attention context).
+//!   With `residual = true` (the default) the network predicts the change from the last observed
+//!   value, and starts out as exactly the last-value forecast.
+//! - [`file`]: the safe model file (JSON header + safetensors + SHA-256, atomic saves).
+//! - [`baseline`]: a stack of Burn's own `nn::Lstm`, for benchmarks.
+//!
+//! Everything is generic over Burn backends through run-time [`burn::tensor::Device`]s: `flex`
+//! (pure-Rust CPU) by default, `wgpu` with the `wgpu` feature.
+
+pub mod baseline;
+pub mod device;
+pub mod error;
+pub mod file;
+pub mod forecaster;
+pub mod lstm;
+
+pub use device::{DeviceChoice, make_device};
+pub use error::{ModelError, Result};
+pub use file::{ModelFile, ModelHeader};
+pub use forecaster::{Attention, DropoutRng, ForwardOutput, Forecaster, LstmNet, ModelConfig, ModelKind};
+pub use lstm::{FusedLstm, reference_lstm_layer};

@@ -1,0 +1,207 @@
+//! Tests of the fused LSTM, the forecaster and the model file.
+
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::tensor::{Device, Tensor, TensorData};
+use ts_data::{Scaler, ScalerKind, WindowSpec};
+use ts_model::file::{self, ModelHeader};
+use ts_model::{DropoutRng, ModelConfig, ModelError, ModelKind, reference_lstm_layer};
+
+fn dev() -> Device {
+    Device::flex()
+}
+
+fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().to_vec::<f32>().unwrap()
+}
+
+#[test]
+fn parameter_count_matches_pytorch() {
+    // nn.LSTM(3, 64, num_layers=2) + nn.Linear(64, 1) has 51,009 parameters in PyTorch.
+    let mut cfg = ModelConfig::new(3, vec![0]);
+    cfg.residual = false;
+    let m = cfg.init(1, &dev()).unwrap();
+    assert_eq!(m.parameter_count(), 51_009);
+    cfg.residual = true;
+    assert_eq!(cfg.init(1, &dev()).unwrap().parameter_count(), 51_009);
+}
+
+#[test]
+fn fused_layer_matches_hand_computed_forward() {
+    // A tiny case: H = 1, I = 1, two steps, worked out by hand.
+    // weights: w_ih = [0.5, -0.5, 1.0, 0.25]^T, w_hh = [0.1, 0.2, -0.3, 0.4]^T, biases 0.
+    let device = dev();
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0);
+    let mut layer = ts_model::FusedLstm::new(1, 1, &mut rng, &device);
+    let p2 = |v: Vec<f32>| burn::module::Param::from_tensor(Tensor::<2>::from_data(TensorData::new(v, [4, 1]), &device));
+    let p1 = |v: Vec<f32>| burn::module::Param::from_tensor(Tensor::<1>::from_data(TensorData::new(v, [4]), &device));
+    layer.weight_ih = p2(vec![0.5, -0.5, 1.0, 0.25]);
+    layer.weight_hh = p2(vec![0.1, 0.2, -0.3, 0.4]);
+    layer.bias_ih = p1(vec![0.0; 4]);
+    layer.bias_hh = p1(vec![0.0; 4]);
+    let x = Tensor::<3>::from_data(TensorData::new(vec![1.0f32, 2.0], [1, 2, 1]), &device);
+    let out = to_vec(layer.forward(x));
+    let sig = |v: f64| 1.0 / (1.0 + (-v).exp());
+    // step 1: x = 1, h = c = 0
+    let (i1, f1, g1, o1) = (sig(0.5), sig(-0.5), 1.0f64.tanh(), sig(0.25));
+    let _ = f1;
+    let c1 = i1 * g1;
+    let h1 = o1 * c1.tanh();
+    // step 2: x = 2
+    let z = |wi: f64, wh: f64| wi * 2.0 + wh * h1;
+    let (i2, f2, g2, o2) = (sig(z(0.5, 0.1)), sig(z(-0.5, 0.2)), z(1.0, -0.3).tanh(), sig(z(0.25, 0.4)));
+    let c2 = f2 * c1 + i2 * g2;
+    let h2 = o2 * c2.tanh();
+    assert!((out[0] as f64 - h1).abs() < 1e-6, "{} vs {h1}", out[0]);
+    assert!((out[1] as f64 - h2).abs() < 1e-6, "{} vs {h2}", out[1]);
+}
+
+#[test]
+fn fused_layer_matches_reference_on_random_shapes() {
+    let device = dev();
+    for (b, t, i, h, seed) in [(1, 1, 1, 1, 1u64), (3, 5, 2, 4, 2), (4, 12, 3, 8, 3), (2, 7, 5, 16, 4)] {
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
+        let layer = ts_model::FusedLstm::new(i, h, &mut rng, &device);
+        let xs: Vec<f32> = (0..b * t * i).map(|k| ((k * 37 % 17) as f32 / 17.0) - 0.4).collect();
+        let out = to_vec(layer.forward(Tensor::<3>::from_data(TensorData::new(xs.clone(), [b, t, i]), &device)));
+        let f64v = |p: &burn::module::Param<Tensor<2>>| to_vec(p.val()).into_iter().map(f64::from).collect::<Vec<_>>();
+        let f64b = |p: &burn::module::Param<Tensor<1>>| to_vec(p.val()).into_iter().map(f64::from).collect::<Vec<_>>();
+        let (wih, whh, bih, bhh) = (f64v(&layer.weight_ih), f64v(&layer.weight_hh), f64b(&layer.bias_ih), f64b(&layer.bias_hh));
+        for bb in 0..b {
+            let seq: Vec<Vec<f64>> = (0..t).map(|tt| (0..i).map(|ii| xs[(bb * t + tt) * i + ii] as f64).collect()).collect();
+            let r = reference_lstm_layer(&seq, &wih, &whh, &bih, &bhh, h);
+            for tt in 0..t {
+                for hh in 0..h {
+                    let got = out[(bb * t + tt) * h + hh] as f64;
+                    assert!((got - r[tt][hh]).abs() < 1e-5, "b{bb} t{tt} h{hh}: {got} vs {}", r[tt][hh]);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn matches_pytorch_golden_forward() {
+    // ../shared/golden: nn.LSTM(3, 8, 2 layers) + Linear(8, 1), weights saved by PyTorch.
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/golden");
+    let Ok(json) = std::fs::read_to_string(golden.join("explain_golden.json")) else {
+        eprintln!("shared/golden not present; skipping");
+        return;
+    };
+    let g: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let mut cfg = ModelConfig::new(3, vec![0]);
+    cfg.hidden_size = 8;
+    cfg.residual = false;
+    cfg.dropout = 0.0;
+    let mut model = cfg.init(0, &dev()).unwrap();
+    let mut store = SafetensorsStore::from_file(golden.join("lstm_tiny.safetensors"))
+        .with_key_remapping(r"^lstm\.weight_ih_l(\d+)$", "members.0.layers.$1.weight_ih")
+        .with_key_remapping(r"^lstm\.weight_hh_l(\d+)$", "members.0.layers.$1.weight_hh")
+        .with_key_remapping(r"^lstm\.bias_ih_l(\d+)$", "members.0.layers.$1.bias_ih")
+        .with_key_remapping(r"^lstm\.bias_hh_l(\d+)$", "members.0.layers.$1.bias_hh")
+        .with_key_remapping(r"^fc\.weight$", "members.0.head_weight")
+        .with_key_remapping(r"^fc\.bias$", "members.0.head_bias");
+    let res = model.load_from(&mut store).unwrap();
+    assert!(res.errors.is_empty() && res.missing.is_empty(), "{res:?}");
+    let data: Vec<f32> = g["inputs"]["data"].as_array().unwrap().iter()
+        .flat_map(|w| w.as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32)))
+        .collect();
+    let x = Tensor::<3>::from_data(TensorData::new(data, [5, 12, 3]), &dev());
+    let out = to_vec(model.forward(x));
+    let expect: Vec<f64> = g["forward"]["f64"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    for (o, e) in out.iter().zip(&expect) {
+        assert!((*o as f64 - e).abs() < 1e-6, "{o} vs {e}");
+    }
+}
+
+#[test]
+fn residual_model_starts_as_last_value_forecast() {
+    let mut cfg = ModelConfig::new(2, vec![1]);
+    cfg.horizon = 3;
+    let m = cfg.init(7, &dev()).unwrap();
+    let xs: Vec<f32> = (0..2 * 4 * 2).map(|k| k as f32 * 0.1).collect();
+    let x = Tensor::<3>::from_data(TensorData::new(xs.clone(), [2, 4, 2]), &dev());
+    let out = to_vec(m.forward(x));
+    // last step of window 0 is row 3: features (0.6, 0.7); window 1: (1.4, 1.5)
+    for k in 0..3 {
+        assert!((out[k] - 0.7).abs() < 1e-6);
+        assert!((out[3 + k] - 1.5).abs() < 1e-6);
+    }
+}
+
+#[test]
+fn attention_and_ensemble_shapes() {
+    let mut cfg = ModelConfig::new(3, vec![0, 2]);
+    cfg.kind = ModelKind::Attention;
+    cfg.horizon = 2;
+    cfg.ensemble = 3;
+    cfg.hidden_size = 8;
+    let m = cfg.init(3, &dev()).unwrap();
+    let x = Tensor::<3>::from_data(TensorData::new(vec![0.5f32; 4 * 6 * 3], [4, 6, 3]), &dev());
+    let mut d = DropoutRng::new(0.2, 1);
+    let out = m.forward_full(x, Some(&mut d));
+    assert_eq!(out.prediction.dims(), [4, 4]);
+    assert_eq!(out.members.len(), 3);
+    assert_eq!(out.attention.len(), 3);
+    let w = to_vec(out.attention[0].clone());
+    for b in 0..4 {
+        let s: f32 = w[b * 6..(b + 1) * 6].iter().sum();
+        assert!((s - 1.0).abs() < 1e-5);
+    }
+}
+
+#[test]
+fn invalid_config_is_an_error() {
+    let mut cfg = ModelConfig::new(3, vec![0]);
+    cfg.dropout = 1.0;
+    assert!(matches!(cfg.init(0, &dev()), Err(ModelError::InvalidConfig { .. })));
+    cfg.dropout = 0.1;
+    cfg.hidden_size = 0;
+    assert!(cfg.init(0, &dev()).is_err());
+}
+
+fn header(cfg: &ModelConfig) -> ModelHeader {
+    let feats = vec!["a".to_string(), "b".into(), "c".into()];
+    let spec = WindowSpec::new(4, cfg.horizon, feats.clone(), vec!["a".into()]).unwrap();
+    let scaler = Scaler::fit(ScalerKind::MinMax, &feats, &[vec![1.0, 2.0], vec![3.0, 4.0], vec![5.0, 6.0]], 0..2).unwrap();
+    ModelHeader { writer: "tsf test".into(), format_version: file::FORMAT_VERSION, model: cfg.clone(), spec, scaler, train_config: serde_json::json!({}), extra: serde_json::Value::Null }
+}
+
+#[test]
+fn model_file_round_trip_and_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.tsf");
+    let mut cfg = ModelConfig::new(3, vec![0]);
+    cfg.hidden_size = 8;
+    cfg.residual = false;
+    let m = cfg.init(11, &dev()).unwrap();
+    let h = header(&cfg);
+    file::save(&path, &m, &h).unwrap();
+    let loaded = file::load(&path, &dev()).unwrap();
+    assert_eq!(loaded.header, h);
+    let x = Tensor::<3>::from_data(TensorData::new(vec![0.3f32; 2 * 4 * 3], [2, 4, 3]), &dev());
+    assert_eq!(to_vec(m.forward(x.clone())), to_vec(loaded.model.forward(x)));
+
+    let bytes = std::fs::read(&path).unwrap();
+    // every flipped byte is caught
+    for pos in (0..bytes.len()).step_by(97).chain([0, 9, 13, 21, 30, bytes.len() - 1]) {
+        let mut b = bytes.clone();
+        b[pos] ^= 0x40;
+        assert!(file::parse(&path, &b).is_err(), "flip at {pos} not detected");
+    }
+    // truncated
+    assert!(matches!(file::parse(&path, &bytes[..bytes.len() - 10]), Err(ModelError::Truncated { .. })));
+    assert!(matches!(file::parse(&path, &bytes[..5]), Err(ModelError::Truncated { .. })));
+    // version
+    let mut b = bytes.clone();
+    b[8] = 9;
+    match file::parse(&path, &b) {
+        Err(ModelError::Version { found, supported, .. }) => assert_eq!((found, supported), (9, 1)),
+        other => panic!("{other:?}"),
+    }
+    // huge claimed sizes are refused without allocating
+    let mut b = bytes.clone();
+    b[20..28].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert!(matches!(file::parse(&path, &b), Err(ModelError::Truncated { .. })));
+    // missing
+    assert!(matches!(file::load(&dir.path().join("nope.tsf"), &dev()), Err(ModelError::NotFound { .. })));
+}

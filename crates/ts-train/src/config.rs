@@ -1,0 +1,293 @@
+//! Configuration of a whole forecasting run: data, model, training. Plain serde structs whose
+//! defaults are the documented defaults; the CLI reads them from TOML and flags.
+
+use serde::{Deserialize, Serialize};
+use ts_data::{FillPolicy, ScalerKind, SplitConfig};
+use ts_model::{DeviceChoice, ModelKind};
+
+use crate::error::{Result, invalid};
+
+/// Which columns to forecast.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TargetSpec {
+    /// One column, a comma-separated list, or `"all"`.
+    One(String),
+    /// A list of columns.
+    Many(Vec<String>),
+}
+
+impl Default for TargetSpec {
+    fn default() -> Self {
+        Self::One(String::new())
+    }
+}
+
+impl TargetSpec {
+    /// Resolves the spec against the available columns (`all` = every column).
+    pub fn resolve(&self, columns: &[String]) -> Vec<String> {
+        let list: Vec<String> = match self {
+            Self::One(s) if s.trim().eq_ignore_ascii_case("all") => return columns.to_vec(),
+            Self::One(s) => s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect(),
+            Self::Many(v) => v.clone(),
+        };
+        list
+    }
+}
+
+/// Data preparation settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataConfig {
+    /// The CSV or Parquet file (the CLI's `--data`).
+    pub path: Option<std::path::PathBuf>,
+    /// Target column(s).
+    pub target: TargetSpec,
+    /// Input columns; empty = every value column of the file.
+    pub features: Vec<String>,
+    /// Time column; `None` = detect.
+    pub time_column: Option<String>,
+    /// Missing-value policy.
+    pub fill: FillPolicy,
+    /// Sequence length (time steps per window).
+    pub sequence_length: usize,
+    /// Steps ahead to predict.
+    pub horizon: usize,
+    /// Share of rows before the test part.
+    pub train_split: f64,
+    /// Share of the training part held out for validation (0 disables validation and early stopping).
+    pub validation: f64,
+    /// Scaler kind.
+    pub scaler: ScalerKind,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            path: None,
+            target: TargetSpec::default(),
+            features: Vec::new(),
+            time_column: None,
+            fill: FillPolicy::Error,
+            sequence_length: 12,
+            horizon: 1,
+            train_split: 0.8,
+            validation: 0.1,
+            scaler: ScalerKind::MinMax,
+        }
+    }
+}
+
+impl DataConfig {
+    /// The split fractions.
+    pub fn split(&self) -> SplitConfig {
+        SplitConfig { train: self.train_split, validation: self.validation }
+    }
+}
+
+/// Architecture settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelSettings {
+    /// `lstm` or `attention`.
+    pub kind: ModelKind,
+    /// Hidden size.
+    pub hidden_size: usize,
+    /// Stacked layers.
+    pub num_layers: usize,
+    /// Dropout.
+    pub dropout: f64,
+    /// Learn the change from the last observed value (recommended); `false` is the seed's plain
+    /// recipe that learns the level.
+    pub residual: bool,
+    /// Ensemble members.
+    pub ensemble: usize,
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        Self { kind: ModelKind::Lstm, hidden_size: 64, num_layers: 2, dropout: 0.2, residual: true, ensemble: 1 }
+    }
+}
+
+/// Optimiser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// Adam (weight decay as L2 penalty).
+    #[default]
+    Adam,
+    /// AdamW (decoupled weight decay).
+    AdamW,
+}
+
+impl std::str::FromStr for OptimizerKind {
+    type Err = crate::TrainError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "adam" => Ok(Self::Adam),
+            "adamw" => Ok(Self::AdamW),
+            _ => Err(invalid("optimizer", s, "expected adam or adamw")),
+        }
+    }
+}
+
+/// Training loss.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LossKind {
+    /// Mean squared error.
+    #[default]
+    Mse,
+    /// Mean absolute error.
+    Mae,
+    /// Huber loss (quadratic within `huber_delta`, linear beyond).
+    Huber,
+    /// The seed's custom loss: `mse_weight · MSE + (1 − mse_weight) · MAE`.
+    Mixed,
+}
+
+impl std::str::FromStr for LossKind {
+    type Err = crate::TrainError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "mse" => Ok(Self::Mse),
+            "mae" | "l1" => Ok(Self::Mae),
+            "huber" => Ok(Self::Huber),
+            "mixed" | "mse+mae" | "custom" => Ok(Self::Mixed),
+            _ => Err(invalid("loss", s, "expected mse, mae, huber or mixed")),
+        }
+    }
+}
+
+/// Optimisation settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Maximum epochs.
+    pub epochs: usize,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// Learning rate.
+    pub learning_rate: f64,
+    /// Optimiser.
+    pub optimizer: OptimizerKind,
+    /// Weight decay (L2 for Adam, decoupled for AdamW).
+    pub weight_decay: f64,
+    /// Clip the gradient norm to this value.
+    pub grad_clip: Option<f64>,
+    /// Loss.
+    pub loss: LossKind,
+    /// Huber threshold.
+    pub huber_delta: f64,
+    /// Weight of MSE in the mixed loss.
+    pub mse_weight: f64,
+    /// Stop after this many epochs without a better validation loss (0 = never stop early).
+    /// The weights of the best epoch are kept either way.
+    pub patience: usize,
+    /// Seed for weights, shuffling and dropout.
+    pub seed: u64,
+    /// Shuffle training windows each epoch.
+    pub shuffle: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 100,
+            batch_size: 32,
+            learning_rate: 1e-3,
+            optimizer: OptimizerKind::Adam,
+            weight_decay: 0.0,
+            grad_clip: Some(1.0),
+            loss: LossKind::Mse,
+            huber_delta: 1.0,
+            mse_weight: 0.5,
+            patience: 20,
+            seed: 42,
+            shuffle: true,
+        }
+    }
+}
+
+/// A whole run.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ForecastConfig {
+    /// Data preparation.
+    pub data: DataConfig,
+    /// Architecture.
+    pub model: ModelSettings,
+    /// Optimisation.
+    pub train: TrainConfig,
+    /// Compute device.
+    pub device: DeviceChoice,
+}
+
+impl ForecastConfig {
+    /// The seed's plain recipe: learn levels, no validation hold-out, no early stopping, no
+    /// gradient clipping (kept for comparison; it loses to the naive forecast on the FRED data).
+    pub fn seed_recipe() -> Self {
+        let mut c = Self::default();
+        c.model.residual = false;
+        c.data.validation = 0.0;
+        c.train.patience = 0;
+        c.train.grad_clip = None;
+        c
+    }
+
+    /// Checks every number for range.
+    pub fn validate(&self) -> Result<()> {
+        let d = &self.data;
+        let m = &self.model;
+        let t = &self.train;
+        if d.sequence_length == 0 {
+            return Err(invalid("sequence_length", 0, "must be at least 1"));
+        }
+        if d.horizon == 0 {
+            return Err(invalid("horizon", 0, "must be at least 1"));
+        }
+        if !(d.train_split > 0.0 && d.train_split < 1.0) {
+            return Err(invalid("train_split", d.train_split, "must be in (0, 1)"));
+        }
+        if !(d.validation >= 0.0 && d.validation < 1.0) {
+            return Err(invalid("validation", d.validation, "must be in [0, 1)"));
+        }
+        if m.hidden_size == 0 {
+            return Err(invalid("hidden_size", 0, "must be at least 1"));
+        }
+        if m.num_layers == 0 {
+            return Err(invalid("num_layers", 0, "must be at least 1"));
+        }
+        if !(m.dropout >= 0.0 && m.dropout < 1.0) {
+            return Err(invalid("dropout", m.dropout, "must be in [0, 1)"));
+        }
+        if m.ensemble == 0 {
+            return Err(invalid("ensemble", 0, "must be at least 1"));
+        }
+        if t.epochs == 0 {
+            return Err(invalid("epochs", 0, "must be at least 1"));
+        }
+        if t.batch_size == 0 {
+            return Err(invalid("batch_size", 0, "must be at least 1"));
+        }
+        if !(t.learning_rate > 0.0 && t.learning_rate.is_finite()) {
+            return Err(invalid("learning_rate", t.learning_rate, "must be > 0"));
+        }
+        if !(t.weight_decay >= 0.0 && t.weight_decay.is_finite()) {
+            return Err(invalid("weight_decay", t.weight_decay, "must be >= 0"));
+        }
+        if let Some(c) = t.grad_clip
+            && !(c > 0.0 && c.is_finite())
+        {
+            return Err(invalid("grad_clip", c, "must be > 0"));
+        }
+        if !(t.huber_delta > 0.0) {
+            return Err(invalid("huber_delta", t.huber_delta, "must be > 0"));
+        }
+        if !(0.0..=1.0).contains(&t.mse_weight) {
+            return Err(invalid("mse_weight", t.mse_weight, "must be in [0, 1]"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,43 @@
+//! Errors of the training layer.
+
+/// What can go wrong while fitting, evaluating or predicting.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// A data problem (file, column, row, value).
+    #[error(transparent)]
+    Data(#[from] ts_data::DataError),
+    /// A model problem (configuration or model file).
+    #[error(transparent)]
+    Model(#[from] ts_model::ModelError),
+    /// A configuration value is out of range.
+    #[error("invalid {name} = {value}: {reason}")]
+    InvalidConfig {
+        /// The option.
+        name: String,
+        /// Its value.
+        value: String,
+        /// Why it is wrong.
+        reason: String,
+    },
+    /// Training diverged (the loss became NaN or infinite).
+    #[error("training diverged at epoch {epoch}: the loss is {loss}; lower the learning rate or enable gradient clipping")]
+    Diverged {
+        /// 1-based epoch.
+        epoch: usize,
+        /// The loss value.
+        loss: f64,
+    },
+    /// Training was interrupted.
+    #[error("training interrupted at epoch {epoch}")]
+    Interrupted {
+        /// Epoch reached.
+        epoch: usize,
+    },
+}
+
+/// Shorthand result type of this crate.
+pub type Result<T> = std::result::Result<T, TrainError>;
+
+pub(crate) fn invalid(name: &str, value: impl ToString, reason: &str) -> TrainError {
+    TrainError::InvalidConfig { name: name.into(), value: value.to_string(), reason: reason.into() }
+}

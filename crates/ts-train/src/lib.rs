@@ -1,0 +1,25 @@
+//! # ts-train: fitting, metrics, prediction
+//!
+//! - [`config`]: the run configuration ([`ForecastConfig`]: data, model, training, device) with the
+//!   documented defaults (sequence length 12, hidden 64, 2 layers, dropout 0.2, lr 1e-3, batch 32,
+//!   100 epochs, 80/20 split, 10 % of the training part for validation, early stopping after 20
+//!   epochs without improvement, residual learning).
+//! - [`trainer`]: the training loop ([`fit`]) with Adam/AdamW, weight decay, gradient clipping,
+//!   MSE/MAE/Huber/mixed losses, validation every epoch and best-epoch restore; an [`Observer`]
+//!   receives progress; [`progress::ProgressBar`] draws it on a terminal.
+//! - [`metrics`]: MSE, RMSE, MAE, R² per target in scaled and original units, with the naive
+//!   last-value forecast as the baseline.
+//! - [`pipeline`]: load → prepare → fit → evaluate → save, and evaluate/predict with a saved model.
+
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod pipeline;
+pub mod progress;
+pub mod trainer;
+
+pub use config::{DataConfig, ForecastConfig, LossKind, ModelSettings, OptimizerKind, TargetSpec, TrainConfig};
+pub use error::{Result, TrainError};
+pub use metrics::{Evaluation, Metrics, TargetMetrics, evaluate, naive_forecast};
+pub use pipeline::{Bundle, DataSummary, FitOutcome, PredictionRow, evaluate_frame, load_model, predict_frame, prediction_rows, predictions_csv, save_model, train};
+pub use trainer::{EpochRecord, Observer, Silent, TrainReport, fit, predict_scaled};

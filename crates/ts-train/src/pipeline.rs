@@ -1,0 +1,339 @@
+//! The whole workflow as library calls: prepare a frame, fit, evaluate against the naive forecast,
+//! save and load model files, evaluate and predict on new data.
+
+use std::path::Path;
+
+use burn::tensor::Device;
+use chrono::{Datelike, Months, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+use ts_data::{DataError, Frame, Prepared, WindowSpec, Windows, anchors_in, parse_time, prepare};
+use ts_model::file::{self, FORMAT_VERSION, ModelHeader};
+use ts_model::{Forecaster, ModelConfig, make_device};
+
+use crate::config::{DataConfig, ForecastConfig};
+use crate::error::{Result, TrainError};
+use crate::metrics::{Evaluation, evaluate, naive_forecast};
+use crate::trainer::{Observer, TrainReport, fit, predict_scaled};
+
+/// The writer string stored in model files.
+pub fn writer() -> String {
+    format!("tsf {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// A short description of a loaded table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataSummary {
+    /// Source path.
+    pub source: String,
+    /// Rows.
+    pub rows: usize,
+    /// Value columns.
+    pub columns: Vec<String>,
+    /// Time column, if any.
+    pub time_column: Option<String>,
+    /// First time label.
+    pub start: String,
+    /// Last time label.
+    pub end: String,
+}
+
+impl DataSummary {
+    /// Summarises a frame.
+    pub fn of(frame: &Frame) -> Self {
+        let (start, end) = frame.date_range();
+        Self {
+            source: frame.source.display().to_string(),
+            rows: frame.n_rows(),
+            columns: frame.columns.clone(),
+            time_column: frame.time.as_ref().map(|t| t.column.clone()),
+            start,
+            end,
+        }
+    }
+}
+
+/// Resolves targets and features against a frame into a window spec.
+pub fn resolve_spec(frame: &Frame, cfg: &DataConfig) -> Result<WindowSpec> {
+    let targets = cfg.target.resolve(&frame.columns);
+    if targets.is_empty() {
+        return Err(TrainError::InvalidConfig {
+            name: "target".into(),
+            value: "(none)".into(),
+            reason: format!("choose a target column (one of: {}), a list, or \"all\"", frame.columns.join(", ")),
+        });
+    }
+    for t in &targets {
+        frame.column_index(t)?;
+    }
+    let features = if cfg.features.is_empty() { frame.columns.clone() } else { cfg.features.clone() };
+    for f in &features {
+        frame.column_index(f)?;
+    }
+    Ok(WindowSpec::new(cfg.sequence_length, cfg.horizon, features, targets)?)
+}
+
+/// Everything a fit produces.
+#[derive(Debug)]
+pub struct FitOutcome {
+    /// The trained model (inference copy, best epoch).
+    pub model: Forecaster,
+    /// The prepared data (scaler, windows).
+    pub prepared: Prepared,
+    /// Training history.
+    pub report: TrainReport,
+    /// Test-part evaluation.
+    pub test: Evaluation,
+    /// Test-part forecasts, scaled, `[n, outputs]`.
+    pub test_predictions: Vec<f32>,
+    /// The configuration used.
+    pub config: ForecastConfig,
+    /// The data.
+    pub data: DataSummary,
+}
+
+/// Prepares the frame (split, scale, window) for a configuration.
+pub fn prepare_frame(frame: &Frame, cfg: &ForecastConfig) -> Result<Prepared> {
+    cfg.validate()?;
+    let spec = resolve_spec(frame, &cfg.data)?;
+    Ok(prepare(frame, &spec, &cfg.data.split(), cfg.data.scaler)?)
+}
+
+/// The model architecture for prepared data.
+pub fn model_config(prepared: &Prepared, cfg: &ForecastConfig) -> ModelConfig {
+    ModelConfig {
+        kind: cfg.model.kind,
+        input_size: prepared.spec.features.len(),
+        hidden_size: cfg.model.hidden_size,
+        num_layers: cfg.model.num_layers,
+        dropout: cfg.model.dropout,
+        horizon: prepared.spec.horizon,
+        target_index: prepared.spec.target_index.clone(),
+        residual: cfg.model.residual,
+        ensemble: cfg.model.ensemble,
+    }
+}
+
+/// Fits a forecaster on a frame and evaluates it on the test part.
+pub fn train(frame: &Frame, cfg: &ForecastConfig, observer: &mut dyn Observer) -> Result<FitOutcome> {
+    let prepared = prepare_frame(frame, cfg)?;
+    let device = make_device(cfg.device)?;
+    train_prepared(frame, prepared, cfg, &device, observer)
+}
+
+/// Fits on already prepared data.
+pub fn train_prepared(frame: &Frame, prepared: Prepared, cfg: &ForecastConfig, device: &Device, observer: &mut dyn Observer) -> Result<FitOutcome> {
+    let mc = model_config(&prepared, cfg);
+    let model = mc.init(cfg.train.seed, &device.clone().autodiff())?;
+    let (model, report) = fit(model, &prepared.train, &prepared.validation, &cfg.train, device, observer)?;
+    let test_predictions = predict_scaled(&model, &prepared.test, device, 512);
+    let test = evaluate(&prepared.test, &test_predictions, &prepared.spec, &prepared.scaler);
+    Ok(FitOutcome { model, prepared, report, test, test_predictions, config: cfg.clone(), data: DataSummary::of(frame) })
+}
+
+/// The model file header of a fit.
+pub fn header_of(outcome: &FitOutcome) -> ModelHeader {
+    ModelHeader {
+        writer: writer(),
+        format_version: FORMAT_VERSION,
+        model: outcome.model.config.clone(),
+        spec: outcome.prepared.spec.clone(),
+        scaler: outcome.prepared.scaler.clone(),
+        train_config: serde_json::to_value(&outcome.config).unwrap_or_default(),
+        extra: serde_json::json!({
+            "data": outcome.data,
+            "time_column": outcome.data.time_column,
+            "best_epoch": outcome.report.best_epoch,
+            "split": outcome.prepared.bounds,
+        }),
+    }
+}
+
+/// Saves a fit as a model file (atomically).
+pub fn save_model(path: &Path, outcome: &FitOutcome) -> Result<()> {
+    Ok(file::save(path, &outcome.model, &header_of(outcome))?)
+}
+
+/// A loaded model file with its typed configuration.
+#[derive(Debug)]
+pub struct Bundle {
+    /// Header.
+    pub header: ModelHeader,
+    /// Network.
+    pub model: Forecaster,
+    /// Configuration it was trained with.
+    pub config: ForecastConfig,
+    /// Device it lives on.
+    pub device: Device,
+}
+
+/// Loads a model file.
+pub fn load_model(path: &Path) -> Result<Bundle> {
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ts_model::ModelError::NotFound { path: path.to_path_buf() },
+        _ => ts_model::ModelError::Io { path: path.to_path_buf(), message: e.to_string() },
+    })?;
+    let (header, weights) = file::parse(path, &bytes)?;
+    let config: ForecastConfig = serde_json::from_value(header.train_config.clone())
+        .map_err(|e| ts_model::ModelError::Header { path: path.to_path_buf(), message: format!("training config: {e}") })?;
+    let device = make_device(config.device).or_else(|_| make_device(ts_model::DeviceChoice::Cpu))?;
+    let model = file::load_weights(path, &header.model, weights, &device)?;
+    Ok(Bundle { header, model, config, device })
+}
+
+/// Checks that a frame has the columns a model was trained with and returns them in model order.
+pub fn align_frame(bundle: &Bundle, frame: &Frame) -> Result<Frame> {
+    let need = &bundle.header.spec.features;
+    let missing: Vec<&String> = need.iter().filter(|c| !frame.columns.contains(c)).collect();
+    if !missing.is_empty() {
+        return Err(DataError::SchemaMismatch {
+            path: frame.source.clone(),
+            message: format!(
+                "missing {}; the model was trained on [{}], the file has [{}]",
+                missing.iter().map(|m| format!("{m:?}")).collect::<Vec<_>>().join(", "),
+                need.join(", "),
+                frame.columns.join(", ")
+            ),
+        }
+        .into());
+    }
+    Ok(frame.select(need)?)
+}
+
+/// Evaluation of a saved model on a whole table (every window with known targets).
+#[derive(Debug, Clone)]
+pub struct FrameEvaluation {
+    /// Metrics.
+    pub evaluation: Evaluation,
+    /// The windows.
+    pub windows: Windows,
+    /// Scaled forecasts.
+    pub predictions: Vec<f32>,
+}
+
+/// Evaluates a saved model on every window of a table.
+pub fn evaluate_frame(bundle: &Bundle, frame: &Frame) -> Result<FrameEvaluation> {
+    let f = align_frame(bundle, frame)?;
+    let spec = &bundle.header.spec;
+    let n = f.n_rows();
+    if n < spec.lookback + spec.horizon {
+        return Err(DataError::TooFewRows {
+            what: f.source.display().to_string(),
+            rows: n,
+            needed: format!("at least sequence length {} + horizon {} rows", spec.lookback, spec.horizon),
+        }
+        .into());
+    }
+    let scaled = bundle.header.scaler.transform(&f.values);
+    let windows = Windows::build(&scaled, spec, anchors_in(spec, 0, n), true);
+    let predictions = predict_scaled(&bundle.model, &windows, &bundle.device, 512);
+    let evaluation = evaluate(&windows, &predictions, spec, &bundle.header.scaler);
+    Ok(FrameEvaluation { evaluation, windows, predictions })
+}
+
+/// One forecast value in original units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictionRow {
+    /// Time stamp of the forecast row (extrapolated beyond the data).
+    pub timestamp: String,
+    /// Target column.
+    pub target: String,
+    /// Steps ahead (1 = next row).
+    pub step: usize,
+    /// The observed value, when known.
+    pub actual: Option<f64>,
+    /// The forecast.
+    pub predicted: f64,
+    /// The naive last-value forecast.
+    pub naive: f64,
+}
+
+/// Writes prediction rows as CSV text (`timestamp,target,step,actual,predicted,naive`).
+pub fn predictions_csv(rows: &[PredictionRow]) -> String {
+    let mut s = String::from("timestamp,target,step,actual,predicted,naive\n");
+    for r in rows {
+        let actual = r.actual.map(|a| format!("{a}")).unwrap_or_default();
+        let target = if r.target.contains(',') || r.target.contains('"') { format!("\"{}\"", r.target.replace('"', "\"\"")) } else { r.target.clone() };
+        s.push_str(&format!("{},{},{},{},{},{}\n", r.timestamp, target, r.step, actual, r.predicted, r.naive));
+    }
+    s
+}
+
+/// Turns scaled forecasts of windows into rows in original units.
+pub fn prediction_rows(frame: &Frame, spec: &WindowSpec, scaler: &ts_data::Scaler, windows: &Windows, predicted: &[f32]) -> Vec<PredictionRow> {
+    let nt = spec.targets.len();
+    let o = spec.n_outputs();
+    let naive = naive_forecast(windows, spec);
+    let n_rows = frame.n_rows();
+    let mut rows = Vec::with_capacity(windows.n * o);
+    for (i, &a) in windows.anchors.iter().enumerate() {
+        for s in 0..spec.horizon {
+            for (k, t) in spec.targets.iter().enumerate() {
+                let j = i * o + s * nt + k;
+                let col = spec.target_index[k];
+                let row = a + s + 1;
+                let timestamp = if row < n_rows { frame.label(row) } else { future_label(frame, row - (n_rows - 1)) };
+                rows.push(PredictionRow {
+                    timestamp,
+                    target: t.clone(),
+                    step: s + 1,
+                    actual: (!windows.y.is_empty()).then(|| scaler.inverse_value(col, windows.y[j] as f64)),
+                    predicted: scaler.inverse_value(col, predicted[j] as f64),
+                    naive: scaler.inverse_value(col, naive[j] as f64),
+                });
+            }
+        }
+    }
+    rows
+}
+
+/// Label of the `k`-th row after the last one, extrapolating the time index's spacing (whole months
+/// for month-aligned dates).
+pub fn future_label(frame: &Frame, k: usize) -> String {
+    let n = frame.n_rows();
+    let Some(t) = &frame.time else { return format!("#{}", n - 1 + k) };
+    if n < 2 {
+        return format!("{}+{k}", t.labels[n - 1]);
+    }
+    let (a, b) = (&t.labels[n - 2], &t.labels[n - 1]);
+    match (parse_time(a), parse_time(b)) {
+        (Some(pa), Some(pb)) if t.labels[n - 1].contains('-') => {
+            let months = (pb.year() - pa.year()) * 12 + pb.month() as i32 - pa.month() as i32;
+            let next: Option<NaiveDateTime> = if pa.day() == pb.day() && months > 0 && pa.time() == pb.time() {
+                pb.checked_add_months(Months::new(months as u32 * k as u32))
+            } else {
+                Some(pb + (pb - pa) * k as i32)
+            };
+            next.map(|d| if d.time() == chrono::NaiveTime::MIN { d.format("%Y-%m-%d").to_string() } else { d.format("%Y-%m-%d %H:%M:%S").to_string() })
+                .unwrap_or_else(|| format!("{b}+{k}"))
+        }
+        _ => {
+            let (ka, kb) = (t.keys[n - 2], t.keys[n - 1]);
+            format!("{}", kb + (kb - ka) * k as f64)
+        }
+    }
+}
+
+/// Forecasts from every window of a table, including the windows that reach past its end.
+pub fn predict_frame(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRow>> {
+    let f = align_frame(bundle, frame)?;
+    let spec = &bundle.header.spec;
+    let n = f.n_rows();
+    if n < spec.lookback {
+        return Err(DataError::TooFewRows {
+            what: f.source.display().to_string(),
+            rows: n,
+            needed: format!("at least sequence length {} rows", spec.lookback),
+        }
+        .into());
+    }
+    let scaled = bundle.header.scaler.transform(&f.values);
+    let known = anchors_in(spec, 0, n);
+    let future: Vec<usize> = (known.last().map_or(spec.lookback - 1, |l| l + 1)..n).collect();
+    let wk = Windows::build(&scaled, spec, known, true);
+    let wf = Windows::build(&scaled, spec, future, false);
+    let pk = predict_scaled(&bundle.model, &wk, &bundle.device, 512);
+    let pf = predict_scaled(&bundle.model, &wf, &bundle.device, 512);
+    let mut rows = prediction_rows(&f, spec, &bundle.header.scaler, &wk, &pk);
+    rows.extend(prediction_rows(&f, spec, &bundle.header.scaler, &wf, &pf));
+    Ok(rows)
+}

@@ -1,0 +1,265 @@
+//! The training loop: mini-batches, Adam/AdamW, validation every epoch, early stopping that keeps
+//! the best epoch's weights.
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use ts_data::Windows;
+use ts_model::{DropoutRng, Forecaster};
+
+use crate::config::{LossKind, OptimizerKind, TrainConfig};
+use crate::error::{Result, TrainError};
+
+/// One epoch of the history.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches (with dropout).
+    pub train_loss: f64,
+    /// Validation loss after the epoch (no dropout), when there is a validation part.
+    pub val_loss: Option<f64>,
+    /// Wall-clock seconds of the epoch.
+    pub seconds: f64,
+}
+
+/// What a training run did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainReport {
+    /// One record per epoch run.
+    pub history: Vec<EpochRecord>,
+    /// Validation loss of the untrained model (epoch 0; for residual models, the naive forecast).
+    pub initial_val_loss: Option<f64>,
+    /// Epoch whose weights were kept (0 = the untrained model was best on validation).
+    pub best_epoch: usize,
+    /// Validation loss of the kept weights.
+    pub best_val_loss: Option<f64>,
+    /// Whether early stopping ended the run.
+    pub stopped_early: bool,
+    /// Whether the observer asked to stop (for example on Ctrl-C).
+    pub interrupted: bool,
+    /// Total seconds.
+    pub seconds: f64,
+}
+
+/// Receives progress while training.
+pub trait Observer {
+    /// Called once before the first epoch.
+    fn on_start(&mut self, _epochs: usize, _train_windows: usize, _val_windows: usize) {}
+    /// Called after each epoch with the epoch kept so far.
+    fn on_epoch(&mut self, _record: &EpochRecord, _best_epoch: usize) {}
+    /// Called once at the end.
+    fn on_end(&mut self, _report: &TrainReport) {}
+    /// Polled between batches; `true` stops training after the current batch.
+    fn should_stop(&self) -> bool {
+        false
+    }
+}
+
+/// An observer that does nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Silent;
+impl Observer for Silent {}
+
+/// Loss between predictions and targets as a tensor (for back-propagation).
+pub fn loss_tensor(pred: Tensor<2>, y: Tensor<2>, cfg: &TrainConfig) -> Tensor<1> {
+    let d = pred - y;
+    match cfg.loss {
+        LossKind::Mse => d.powi_scalar(2).mean(),
+        LossKind::Mae => d.abs().mean(),
+        LossKind::Huber => {
+            let a = d.abs();
+            let q = a.clone().clamp_max(cfg.huber_delta);
+            (q.clone() * q * 0.5 + (a - q) * cfg.huber_delta).mean()
+        }
+        LossKind::Mixed => {
+            let w = cfg.mse_weight;
+            d.clone().powi_scalar(2).mean() * w + d.abs().mean() * (1.0 - w)
+        }
+    }
+}
+
+/// The same loss on plain slices (for validation).
+pub fn loss_value(pred: &[f32], y: &[f32], cfg: &TrainConfig) -> f64 {
+    let n = pred.len().min(y.len()).max(1) as f64;
+    let mut acc = 0.0;
+    for (p, t) in pred.iter().zip(y) {
+        let d = (*p - *t) as f64;
+        let a = d.abs();
+        acc += match cfg.loss {
+            LossKind::Mse => d * d,
+            LossKind::Mae => a,
+            LossKind::Huber => {
+                let q = a.min(cfg.huber_delta);
+                0.5 * q * q + cfg.huber_delta * (a - q)
+            }
+            LossKind::Mixed => cfg.mse_weight * d * d + (1.0 - cfg.mse_weight) * a,
+        };
+    }
+    acc / n
+}
+
+fn make_optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
+    let clip = cfg.grad_clip.map(|c| GradientClippingConfig::Norm(c as f32));
+    match cfg.optimizer {
+        OptimizerKind::Adam => {
+            let wd = (cfg.weight_decay > 0.0).then(|| WeightDecayConfig::new(cfg.weight_decay as f32));
+            AdamConfig::new().with_epsilon(1e-8).with_weight_decay(wd).with_grad_clipping(clip).init()
+        }
+        OptimizerKind::AdamW => AdamWConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(cfg.weight_decay as f32)
+            .with_grad_clipping(clip)
+            .init(),
+    }
+}
+
+/// Input tensor `[n, lookback, features]` of a set of windows.
+pub fn x_tensor(w: &Windows, device: &Device) -> Tensor<3> {
+    Tensor::from_data(TensorData::new(w.x.clone(), [w.n, w.lookback, w.n_features]), device)
+}
+
+/// Forecasts (scaled) of every window with an inference copy of the model, in batches.
+pub fn predict_scaled(model: &Forecaster, w: &Windows, device: &Device, batch: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(w.n * model.config.n_outputs());
+    let xs = w.lookback * w.n_features;
+    let batch = batch.max(1);
+    let mut start = 0;
+    while start < w.n {
+        let end = (start + batch).min(w.n);
+        let data = w.x[start * xs..end * xs].to_vec();
+        let x = Tensor::<3>::from_data(TensorData::new(data, [end - start, w.lookback, w.n_features]), device);
+        let y = model.forward(x);
+        out.extend(y.into_data().to_vec::<f32>().unwrap_or_default());
+        start = end;
+    }
+    out
+}
+
+/// Trains `model` (built on any device; it is moved to `device` with autodiff) on `train`, validating
+/// on `validation` after every epoch. Returns the inference copy of the best epoch's weights.
+pub fn fit(
+    model: Forecaster,
+    train: &Windows,
+    validation: &Windows,
+    cfg: &TrainConfig,
+    device: &Device,
+    observer: &mut dyn Observer,
+) -> Result<(Forecaster, TrainReport)> {
+    if train.n == 0 {
+        return Err(TrainError::InvalidConfig { name: "training windows".into(), value: "0".into(), reason: "nothing to train on".into() });
+    }
+    let start = Instant::now();
+    let ad = device.clone().autodiff();
+    let mut model = model.to_device(&ad).train();
+    let mut optim = make_optimizer(cfg);
+    let mut order: Vec<usize> = (0..train.n).collect();
+    let mut shuffle_rng = StdRng::seed_from_u64(cfg.seed.wrapping_add(1));
+    let mut dropout = DropoutRng::new(model.config.dropout, cfg.seed.wrapping_add(2));
+    let has_val = validation.n > 0;
+    let val_loss = |m: &Forecaster| -> f64 {
+        let p = predict_scaled(m, validation, device, 512);
+        loss_value(&p, &validation.y, cfg)
+    };
+    let initial = has_val.then(|| val_loss(&model.valid()));
+    let mut best = model.valid();
+    let mut best_epoch = 0;
+    let mut best_val = initial;
+    let mut history = Vec::with_capacity(cfg.epochs);
+    let mut stale = 0;
+    let mut stopped_early = false;
+    let mut interrupted = false;
+    observer.on_start(cfg.epochs, train.n, validation.n);
+    let xs = train.lookback * train.n_features;
+    let o = train.n_outputs;
+    for epoch in 1..=cfg.epochs {
+        let t0 = Instant::now();
+        if cfg.shuffle {
+            order.shuffle(&mut shuffle_rng);
+        }
+        let mut total = 0.0;
+        let mut batches = 0usize;
+        for chunk in order.chunks(cfg.batch_size) {
+            if observer.should_stop() {
+                interrupted = true;
+                break;
+            }
+            let b = chunk.len();
+            let mut xb = Vec::with_capacity(b * xs);
+            let mut yb = Vec::with_capacity(b * o);
+            for &i in chunk {
+                xb.extend_from_slice(&train.x[i * xs..(i + 1) * xs]);
+                yb.extend_from_slice(&train.y[i * o..(i + 1) * o]);
+            }
+            let x = Tensor::<3>::from_data(TensorData::new(xb, [b, train.lookback, train.n_features]), &ad);
+            let y = Tensor::<2>::from_data(TensorData::new(yb, [b, o]), &ad);
+            let out = model.forward_full(x, Some(&mut dropout));
+            let n_members = out.members.len() as f64;
+            let mut loss: Option<Tensor<1>> = None;
+            for m in out.members {
+                let l = loss_tensor(m, y.clone(), cfg);
+                loss = Some(match loss {
+                    Some(acc) => acc + l,
+                    None => l,
+                });
+            }
+            let loss = loss.expect("at least one member").div_scalar(n_members);
+            let lv: f64 = loss.clone().into_scalar::<f32>() as f64;
+            if !lv.is_finite() {
+                return Err(TrainError::Diverged { epoch, loss: lv });
+            }
+            total += lv;
+            batches += 1;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(cfg.learning_rate, model, grads);
+        }
+        if batches == 0 {
+            break;
+        }
+        let inference = model.valid();
+        let vl = has_val.then(|| val_loss(&inference));
+        let record = EpochRecord { epoch, train_loss: total / batches as f64, val_loss: vl, seconds: t0.elapsed().as_secs_f64() };
+        history.push(record);
+        match (vl, best_val) {
+            (Some(v), Some(bv)) if v < bv => {
+                best_val = Some(v);
+                best = inference;
+                best_epoch = epoch;
+                stale = 0;
+            }
+            (Some(_), Some(_)) => stale += 1,
+            _ => {
+                // No validation part: keep the last epoch.
+                best = inference;
+                best_epoch = epoch;
+            }
+        }
+        observer.on_epoch(&record, best_epoch);
+        if interrupted {
+            break;
+        }
+        if cfg.patience > 0 && has_val && stale >= cfg.patience {
+            stopped_early = true;
+            break;
+        }
+    }
+    let report = TrainReport {
+        history,
+        initial_val_loss: initial,
+        best_epoch,
+        best_val_loss: best_val,
+        stopped_early,
+        interrupted,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    observer.on_end(&report);
+    Ok((best.to_device(device), report))
+}

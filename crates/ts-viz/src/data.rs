@@ -1,0 +1,268 @@
+//! Small numeric helpers: ranges, gaps (NaN), tick labels, legend placement, bins.
+
+use plotters::chart::SeriesLabelPosition;
+
+/// Splits `(x, y)` points into runs of finite `y`, so NaN/inf values leave gaps.
+pub(crate) fn finite_runs<X: Copy>(points: impl IntoIterator<Item = (X, f64)>) -> Vec<Vec<(X, f64)>> {
+    let mut runs = Vec::new();
+    let mut current = Vec::new();
+    for (x, y) in points {
+        if y.is_finite() {
+            current.push((x, y));
+        } else if !current.is_empty() {
+            runs.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        runs.push(current);
+    }
+    runs
+}
+
+/// Smallest and largest finite value, if any.
+pub(crate) fn finite_range(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
+    values
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .fold(None, |acc, v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+        })
+}
+
+/// Pads a linear range by `frac` of its span on both sides; a zero-width range
+/// (constant series) is widened around its value so it can still be drawn.
+pub(crate) fn padded(lo: f64, hi: f64, frac: f64) -> (f64, f64) {
+    let span = hi - lo;
+    let (lo, hi) = if span > f64::EPSILON * lo.abs().max(hi.abs()).max(1e-300) {
+        (lo - span * frac, hi + span * frac)
+    } else {
+        let half = if lo.abs() > 0.0 { lo.abs() * 0.1 } else { 1.0 };
+        (lo - half, hi + half)
+    };
+    if lo.is_finite() && hi.is_finite() {
+        (lo, hi)
+    } else {
+        // Values near f64::MAX: drop the padding rather than overflow.
+        (lo.max(f64::MIN), hi.min(f64::MAX))
+    }
+}
+
+/// Pads a positive range for a log axis by `frac` of its span in decades.
+pub(crate) fn log_padded(lo: f64, hi: f64, frac: f64) -> (f64, f64) {
+    let decades = (hi / lo).log10().max(0.0);
+    let pad = 10f64.powf(decades.max(0.1) * frac);
+    (lo / pad, hi * pad)
+}
+
+/// Whether losses spanning `lo..=hi` deserve a log-scale axis (more than two decades).
+pub(crate) fn wants_log_scale(lo: f64, hi: f64) -> bool {
+    lo > 0.0 && hi / lo > 100.0
+}
+
+/// Formats a tick value compactly: at most six significant digits, trailing
+/// zeros removed, scientific notation for very large or small magnitudes, and
+/// values that are zero up to float noise (relative to `span`) shown as `0`.
+pub(crate) fn fmt_tick(v: f64, span: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 || (span.is_finite() && span > 0.0 && a < span * 1e-9) {
+        return "0".to_string();
+    }
+    if !(1e-4..1e6).contains(&a) {
+        let s = format!("{v:.3e}");
+        return match s.split_once('e') {
+            Some((mantissa, exp)) => format!("{}e{exp}", trim_zeros(mantissa)),
+            None => s,
+        };
+    }
+    let magnitude = a.log10().floor() as i32;
+    let decimals = (5 - magnitude).clamp(0, 9) as usize;
+    trim_zeros(&format!("{v:.decimals$}")).to_string()
+}
+
+/// A statistic for a caption, four significant digits.
+pub(crate) fn fmt_stat(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    if !(1e-3..1e5).contains(&a) {
+        let s = format!("{v:.2e}");
+        return match s.split_once('e') {
+            Some((mantissa, exp)) => format!("{}e{exp}", trim_zeros(mantissa)),
+            None => s,
+        };
+    }
+    let magnitude = a.log10().floor() as i32;
+    let decimals = (3 - magnitude).clamp(0, 6) as usize;
+    trim_zeros(&format!("{v:.decimals$}")).to_string()
+}
+
+fn trim_zeros(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}
+
+/// Picks the plot corner with the fewest data points for the legend.
+///
+/// `points` are normalised to `0..=1` on both axes (y pointing up).
+pub(crate) fn legend_corner(points: impl IntoIterator<Item = (f64, f64)>) -> SeriesLabelPosition {
+    // [upper right, upper left, lower right, lower left]: order is the tie-break preference.
+    let mut counts = [0usize; 4];
+    for (x, y) in points {
+        if !(x.is_finite() && y.is_finite()) {
+            continue;
+        }
+        let right = x >= 0.6;
+        let left = x <= 0.4;
+        let upper = y >= 0.65;
+        let lower = y <= 0.35;
+        if upper && right {
+            counts[0] += 1;
+        }
+        if upper && left {
+            counts[1] += 1;
+        }
+        if lower && right {
+            counts[2] += 1;
+        }
+        if lower && left {
+            counts[3] += 1;
+        }
+    }
+    let best = (0..4).min_by_key(|&i| (counts[i], i)).unwrap_or(0);
+    match best {
+        0 => SeriesLabelPosition::UpperRight,
+        1 => SeriesLabelPosition::UpperLeft,
+        2 => SeriesLabelPosition::LowerRight,
+        _ => SeriesLabelPosition::LowerLeft,
+    }
+}
+
+/// How many x tick labels fit: about 6-8 on a full-width axis, fewer on narrow
+/// panels or with long labels, never more than there are points.
+pub(crate) fn x_label_count(axis_width_logical: f64, max_label_chars: usize, text_size: f64, points: usize) -> usize {
+    let label_width = max_label_chars.max(1) as f64 * 0.62 * text_size + 24.0;
+    let fit = (axis_width_logical / label_width).floor() as usize;
+    fit.clamp(2, 8).min(points.max(1))
+}
+
+/// Mean and (population) standard deviation of the finite values.
+pub(crate) fn mean_sd(values: &[f64]) -> Option<(f64, f64)> {
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if finite.is_empty() {
+        return None;
+    }
+    let n = finite.len() as f64;
+    let mean = finite.iter().sum::<f64>() / n;
+    let var = finite.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    Some((mean, var.sqrt()))
+}
+
+/// One histogram bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Bin {
+    pub lo: f64,
+    pub hi: f64,
+    pub count: usize,
+}
+
+/// Equal-width bins over the finite values (about √n bins, 5 to 40).
+pub(crate) fn histogram(values: &[f64]) -> Vec<Bin> {
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let Some((lo, hi)) = finite_range(finite.iter().copied()) else {
+        return Vec::new();
+    };
+    let (lo, hi) = if hi > lo { (lo, hi) } else { padded(lo, hi, 0.0) };
+    let n_bins = ((finite.len() as f64).sqrt().ceil() as usize).clamp(5, 40);
+    let width = (hi - lo) / n_bins as f64;
+    let mut bins: Vec<Bin> = (0..n_bins)
+        .map(|i| Bin {
+            lo: lo + width * i as f64,
+            hi: if i + 1 == n_bins { hi } else { lo + width * (i + 1) as f64 },
+            count: 0,
+        })
+        .collect();
+    for v in finite {
+        let i = (((v - lo) / width).floor() as usize).min(n_bins - 1);
+        bins[i].count += 1;
+    }
+    bins
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_split_on_nan() {
+        let runs = finite_runs([(0, 1.0), (1, f64::NAN), (2, 2.0), (3, 3.0), (4, f64::INFINITY)]);
+        assert_eq!(runs, vec![vec![(0, 1.0)], vec![(2, 2.0), (3, 3.0)]]);
+        assert!(finite_runs([(0, f64::NAN)]).is_empty());
+    }
+
+    #[test]
+    fn ranges_pad_constant_series() {
+        assert_eq!(finite_range([f64::NAN, 2.0, -1.0]), Some((-1.0, 2.0)));
+        assert_eq!(finite_range([f64::NAN]), None);
+        let (lo, hi) = padded(5.0, 5.0, 0.05);
+        assert!(lo < 5.0 && hi > 5.0);
+        let (lo, hi) = padded(0.0, 0.0, 0.05);
+        assert_eq!((lo, hi), (-1.0, 1.0));
+        let (lo, hi) = padded(0.0, 10.0, 0.1);
+        assert_eq!((lo, hi), (-1.0, 11.0));
+        let (lo, hi) = padded(-f64::MAX, f64::MAX, 0.1);
+        assert!(lo.is_finite() && hi.is_finite());
+        let (lo, hi) = log_padded(1e-3, 1.0, 0.05);
+        assert!(lo < 1e-3 && hi > 1.0 && lo > 0.0);
+        assert!(wants_log_scale(1e-3, 1.0));
+        assert!(!wants_log_scale(0.1, 1.0));
+        assert!(!wants_log_scale(0.0, 1.0));
+    }
+
+    #[test]
+    fn ticks_are_compact() {
+        assert_eq!(fmt_tick(0.30000000000000004, 1.0), "0.3");
+        assert_eq!(fmt_tick(5.551115123125783e-17, 1.0), "0");
+        assert_eq!(fmt_tick(1250.0, 1000.0), "1250");
+        assert_eq!(fmt_tick(1000.5, 2.0), "1000.5");
+        assert_eq!(fmt_tick(-2.5, 10.0), "-2.5");
+        assert_eq!(fmt_tick(1e-5, 1.0), "1e-5");
+        assert_eq!(fmt_tick(2.5e7, 1e8), "2.5e7");
+        assert_eq!(fmt_stat(0.123456), "0.1235");
+        assert_eq!(fmt_stat(-12.0), "-12");
+    }
+
+    #[test]
+    fn legend_avoids_data() {
+        // Decreasing curve: upper left and lower right are crowded.
+        let pts: Vec<(f64, f64)> = (0..=10).map(|i| (i as f64 / 10.0, 1.0 - i as f64 / 10.0)).collect();
+        assert!(matches!(legend_corner(pts), SeriesLabelPosition::UpperRight));
+        // Increasing curve: upper right is crowded.
+        let pts: Vec<(f64, f64)> = (0..=10).map(|i| (i as f64 / 10.0, i as f64 / 10.0)).collect();
+        assert!(matches!(legend_corner(pts), SeriesLabelPosition::UpperLeft));
+    }
+
+    #[test]
+    fn label_counts_are_bounded() {
+        assert_eq!(x_label_count(900.0, 10, 11.0, 1000), 8);
+        assert_eq!(x_label_count(100.0, 10, 11.0, 1000), 2);
+        assert_eq!(x_label_count(900.0, 10, 11.0, 3), 3);
+    }
+
+    #[test]
+    fn histogram_counts_every_finite_value() {
+        let values: Vec<f64> = (0..100).map(|i| i as f64).chain([f64::NAN]).collect();
+        let bins = histogram(&values);
+        assert_eq!(bins.len(), 10);
+        assert_eq!(bins.iter().map(|b| b.count).sum::<usize>(), 100);
+        let constant = histogram(&[2.0, 2.0, 2.0]);
+        assert_eq!(constant.iter().map(|b| b.count).sum::<usize>(), 3);
+        assert!(histogram(&[f64::NAN]).is_empty());
+        let (m, s) = mean_sd(&[1.0, 3.0, f64::NAN]).unwrap();
+        assert_eq!((m, s), (2.0, 1.0));
+    }
+}

@@ -1,0 +1,571 @@
+//! Forecasts against actual values: time series, scatter, residuals, per-target grid.
+
+use std::ops::Range;
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::coord::types::{RangedCoordf64, RangedCoordi32};
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{
+    finite_range, finite_runs, fmt_stat, fmt_tick, histogram, legend_corner, mean_sd, padded, x_label_count,
+};
+use crate::error::VizError;
+use crate::output::{Figure, Written, de, render};
+use crate::theme::{AXIS, BLUE, GREY, LegendEntry, ORANGE, PURPLE, RED, Theme};
+
+/// Most panels [`multivariate_predictions`] draws on one 10×6 inch figure.
+pub const MAX_PANELS: usize = 12;
+
+/// Predictions of one target over a test period, next to the actual values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PredictionChart {
+    /// Figure title, e.g. `"LSTM on ETTh1: test set"`.
+    pub title: String,
+    /// Name of the predicted variable, used for axis labels and panel captions (e.g. `"OT"`).
+    pub target: String,
+    /// One x-axis label per point (e.g. `"2019-03-01"`); about 6-8 are shown.
+    /// May be empty, in which case the point index is shown instead.
+    pub timestamps: Vec<String>,
+    /// Observed values. Must not be empty; NaN values are skipped (leave gaps).
+    pub actual: Vec<f64>,
+    /// Model predictions, as long as `actual`.
+    pub predicted: Vec<f64>,
+    /// Optional last-value (naive) baseline, as long as `actual`; drawn dashed grey.
+    pub naive: Option<Vec<f64>>,
+}
+
+impl PredictionChart {
+    /// `actual - predicted` per point (NaN where either is missing).
+    pub fn residuals(&self) -> Vec<f64> {
+        self.actual.iter().zip(&self.predicted).map(|(a, p)| a - p).collect()
+    }
+
+    fn validate(&self, name: &str) -> Result<(), VizError> {
+        let n = self.actual.len();
+        let invalid = |what: String| Err(VizError::InvalidInput(format!("{name}: {what}")));
+        if n == 0 {
+            return invalid("actual is empty".into());
+        }
+        if i32::try_from(n).is_err() {
+            return invalid(format!("actual has too many points ({n})"));
+        }
+        if self.predicted.len() != n {
+            return invalid(format!("predicted has {} values but actual has {n}", self.predicted.len()));
+        }
+        if !self.timestamps.is_empty() && self.timestamps.len() != n {
+            return invalid(format!(
+                "timestamps has {} labels but actual has {n} values (it must be empty or the same length)",
+                self.timestamps.len()
+            ));
+        }
+        if let Some(naive) = &self.naive
+            && naive.len() != n
+        {
+            return invalid(format!("naive has {} values but actual has {n}", naive.len()));
+        }
+        if !self.actual.iter().zip(&self.predicted).any(|(a, p)| a.is_finite() && p.is_finite()) {
+            return invalid("no point has both a finite actual and a finite predicted value".into());
+        }
+        Ok(())
+    }
+
+    fn name(&self) -> String {
+        format!("prediction chart {:?}", self.title)
+    }
+
+    /// The x tick label for point `i`.
+    fn label_at(&self, i: i32) -> String {
+        let Ok(i) = usize::try_from(i) else {
+            return String::new();
+        };
+        if self.timestamps.is_empty() {
+            if i < self.actual.len() { i.to_string() } else { String::new() }
+        } else {
+            self.timestamps.get(i).cloned().unwrap_or_default()
+        }
+    }
+
+    fn x_range(&self) -> Range<i32> {
+        0..(self.actual.len() as i32 - 1).max(1)
+    }
+}
+
+/// Draws two panels side by side: actual vs predicted (and the naive
+/// baseline, if any) over time, and a scatter of predicted against actual with
+/// the `y = x` line.
+///
+/// Writes `<out_dir>/<stem>.png` (3000×1800 px, 300 dpi) and
+/// `<out_dir>/<stem>.svg` (1000×600), creating `out_dir` if needed.
+///
+/// # Errors
+/// [`VizError::InvalidInput`] if `actual` is empty, `predicted`, `naive` or a
+/// non-empty `timestamps` differ in length from `actual`, or no point has both
+/// values finite; [`VizError::Io`], [`VizError::Draw`] or [`VizError::Png`] if
+/// a file cannot be produced.
+pub fn predictions_vs_actuals(chart: &PredictionChart, out_dir: &Path, stem: &str) -> Result<Written, VizError> {
+    chart.validate(&chart.name())?;
+    render(&PredictionFigure { chart }, out_dir, stem)
+}
+
+/// Draws the residuals `actual - predicted` over time with a zero line, next
+/// to a histogram of the residuals (with their mean and standard deviation).
+///
+/// Writes `<out_dir>/<stem>.png` and `<out_dir>/<stem>.svg` like
+/// [`predictions_vs_actuals`]; the naive baseline is not used.
+///
+/// # Errors
+/// As for [`predictions_vs_actuals`].
+pub fn residuals(chart: &PredictionChart, out_dir: &Path, stem: &str) -> Result<Written, VizError> {
+    chart.validate(&chart.name())?;
+    render(&ResidualFigure { chart }, out_dir, stem)
+}
+
+/// Draws one panel per target in a grid (up to 3 columns, at most
+/// [`MAX_PANELS`] panels), each with actual vs predicted (and naive) over
+/// time, under a shared legend. The figure title is the panels' common
+/// `title`; when the titles differ each panel caption shows its own title.
+///
+/// Writes `<out_dir>/<stem>.png` and `<out_dir>/<stem>.svg` like
+/// [`predictions_vs_actuals`].
+///
+/// # Errors
+/// [`VizError::InvalidInput`] if `panels` is empty, has more than
+/// [`MAX_PANELS`] entries, or any panel is invalid (see
+/// [`predictions_vs_actuals`]; the message names the panel);
+/// [`VizError::Io`], [`VizError::Draw`] or [`VizError::Png`] if a file cannot
+/// be produced.
+pub fn multivariate_predictions(
+    panels: &[PredictionChart],
+    out_dir: &Path,
+    stem: &str,
+) -> Result<Written, VizError> {
+    if panels.is_empty() {
+        return Err(VizError::InvalidInput("multivariate predictions: no panels given".into()));
+    }
+    if panels.len() > MAX_PANELS {
+        return Err(VizError::InvalidInput(format!(
+            "multivariate predictions: {} panels given, at most {MAX_PANELS} fit on one figure",
+            panels.len()
+        )));
+    }
+    for (i, panel) in panels.iter().enumerate() {
+        panel.validate(&format!("multivariate predictions, panel {} (target {:?})", i + 1, panel.target))?;
+    }
+    render(&MultiFigure { panels }, out_dir, stem)
+}
+
+struct PredictionFigure<'c> {
+    chart: &'c PredictionChart,
+}
+
+impl Figure for PredictionFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, theme: &Theme) -> Result<(), String> {
+        let area = theme.titled(root, &self.chart.title)?;
+        let width = area.dim_in_pixel().0 as f64;
+        let (left, right) = area.split_horizontally((width * 0.62).round() as u32);
+        let panel = TimePanel {
+            caption: "Actual vs predicted over time".into(),
+            y_desc: Some(self.chart.target.clone()),
+            legend: true,
+        };
+        draw_time_panel(&left, theme, self.chart, &panel)?;
+        draw_scatter(&right, theme, self.chart)
+    }
+}
+
+struct ResidualFigure<'c> {
+    chart: &'c PredictionChart,
+}
+
+impl Figure for ResidualFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, theme: &Theme) -> Result<(), String> {
+        let area = theme.titled(root, &self.chart.title)?;
+        let width = area.dim_in_pixel().0 as f64;
+        let (left, right) = area.split_horizontally((width * 0.62).round() as u32);
+        let residuals = self.chart.residuals();
+        draw_residual_series(&left, theme, self.chart, &residuals)?;
+        draw_histogram(&right, theme, &residuals)
+    }
+}
+
+struct MultiFigure<'c> {
+    panels: &'c [PredictionChart],
+}
+
+impl Figure for MultiFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, theme: &Theme) -> Result<(), String> {
+        let first = &self.panels[0];
+        let same_title = self.panels.iter().all(|p| p.title == first.title);
+        let title = if same_title { first.title.as_str() } else { "Actual vs predicted" };
+        let area = theme.titled(root, title)?;
+
+        let mut entries = vec![
+            LegendEntry { label: "Actual".into(), color: BLUE, width: 2.0, dashed: false },
+            LegendEntry { label: "Predicted".into(), color: ORANGE, width: 2.0, dashed: false },
+        ];
+        if self.panels.iter().any(|p| p.naive.is_some()) {
+            entries.push(LegendEntry { label: "Naive (last value)".into(), color: GREY, width: 1.5, dashed: true });
+        }
+        let (legend, grid) = area.split_vertically(theme.px(22.0));
+        theme.legend_strip(&legend, &entries)?;
+
+        let k = self.panels.len();
+        let cols = match k {
+            1..=3 => k,
+            4 => 2,
+            _ => 3,
+        };
+        let rows = k.div_ceil(cols);
+        let compact = theme.compact(match rows {
+            1 => 1.0,
+            2 => 0.9,
+            _ => 0.8,
+        });
+        let cells = grid.split_evenly((rows, cols));
+        for (i, (panel, cell)) in self.panels.iter().zip(&cells).enumerate() {
+            let target = if panel.target.trim().is_empty() {
+                format!("Target {}", i + 1)
+            } else {
+                panel.target.clone()
+            };
+            let caption = if same_title || panel.title.trim().is_empty() {
+                target
+            } else {
+                format!("{}: {target}", panel.title)
+            };
+            let spec = TimePanel { caption, y_desc: None, legend: false };
+            draw_time_panel(cell, &compact, panel, &spec)?;
+        }
+        Ok(())
+    }
+}
+
+/// Options of one time-series panel.
+struct TimePanel {
+    caption: String,
+    y_desc: Option<String>,
+    legend: bool,
+}
+
+type TimeChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordi32, RangedCoordf64>>;
+
+/// Builds a chart with a point-index x axis labelled from the timestamps.
+fn time_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    theme: &Theme,
+    chart: &PredictionChart,
+    caption: &str,
+    y_desc: Option<&str>,
+    (y_lo, y_hi): (f64, f64),
+) -> Result<TimeChart<'a, DB>, String> {
+    let y_area = if y_desc.is_some() { 66.0 } else { 48.0 };
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .margin(theme.px(6.0))
+        .x_label_area_size(theme.text_px(40.0))
+        .y_label_area_size(theme.text_px(y_area));
+    if !caption.trim().is_empty() {
+        builder.caption(caption.trim(), theme.font(Theme::CAPTION));
+    }
+    let mut cc = builder.build_cartesian_2d(chart.x_range(), y_lo..y_hi).map_err(de)?;
+
+    let n = chart.actual.len();
+    let axis_width = area.dim_in_pixel().0 as f64 / theme.scale - (y_area * theme.text + 12.0);
+    let max_chars = chart
+        .timestamps
+        .iter()
+        .map(|s| s.chars().count())
+        .max()
+        .unwrap_or_else(|| n.to_string().len());
+    let n_labels = x_label_count(axis_width, max_chars, Theme::TICK * theme.text, n);
+    let span = y_hi - y_lo;
+    let y_fmt = move |v: &f64| fmt_tick(*v, span);
+    let x_fmt = |i: &i32| chart.label_at(*i);
+    let mut mesh = cc.configure_mesh();
+    theme.style_mesh(&mut mesh);
+    mesh.x_desc("Time")
+        .x_labels(n_labels)
+        .y_labels(if theme.text < 1.0 { 5 } else { 7 })
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt);
+    if let Some(desc) = y_desc.filter(|d| !d.trim().is_empty()) {
+        mesh.y_desc(desc.trim());
+    }
+    mesh.draw().map_err(de)?;
+    Ok(cc)
+}
+
+/// Draws `values` as a line (solid or dashed) with gaps at NaN, optionally with
+/// point markers, and registers `label` in the legend.
+#[allow(clippy::too_many_arguments)]
+fn draw_line<DB: DrawingBackend>(
+    cc: &mut TimeChart<'_, DB>,
+    theme: &Theme,
+    values: &[f64],
+    label: &str,
+    color: RGBColor,
+    width: f64,
+    dashed: bool,
+    markers: bool,
+) -> Result<(), String> {
+    let style = theme.line(&color, width);
+    let sample = theme.px(22.0);
+    let (dash, gap) = (theme.upx(6.0), theme.upx(4.0));
+    let points = values.iter().enumerate().map(|(i, v)| (i as i32, *v));
+    for (k, run) in finite_runs(points).into_iter().enumerate() {
+        if markers || run.len() == 1 {
+            let r = theme.upx(2.2);
+            cc.draw_series(run.iter().map(|p| Circle::new(*p, r, color.filled())))
+                .map_err(de)?;
+        }
+        let series = if dashed {
+            cc.draw_series(DashedLineSeries::new(run, dash, gap, style)).map_err(de)?
+        } else {
+            cc.draw_series(LineSeries::new(run, style)).map_err(de)?
+        };
+        if k == 0 {
+            series.label(label);
+            if dashed {
+                series.legend(move |(x, y)| DashedPathElement::new(vec![(x, y), (x + sample, y)], dash, gap, style));
+            } else {
+                series.legend(move |(x, y)| PathElement::new(vec![(x, y), (x + sample, y)], style));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn draw_time_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    theme: &Theme,
+    chart: &PredictionChart,
+    spec: &TimePanel,
+) -> Result<(), String> {
+    let naive = chart.naive.as_deref().unwrap_or(&[]);
+    let all = || chart.actual.iter().chain(&chart.predicted).chain(naive).copied();
+    let (lo, hi) = finite_range(all()).ok_or("no finite value")?;
+    let (y_lo, y_hi) = padded(lo, hi, 0.06);
+    let mut cc = time_chart(area, theme, chart, &spec.caption, spec.y_desc.as_deref(), (y_lo, y_hi))?;
+
+    let n = chart.actual.len();
+    let markers = n <= 60;
+    if !naive.is_empty() {
+        draw_line(&mut cc, theme, naive, "Naive (last value)", GREY, 1.5, true, false)?;
+    }
+    draw_line(&mut cc, theme, &chart.actual, "Actual", BLUE, 2.0, false, markers)?;
+    draw_line(&mut cc, theme, &chart.predicted, "Predicted", ORANGE, 2.0, false, markers)?;
+
+    if spec.legend {
+        let width = (n as f64 - 1.0).max(1.0);
+        let series = [&chart.actual[..], &chart.predicted[..], naive];
+        let points = series
+            .into_iter()
+            .flat_map(|s| s.iter().enumerate())
+            .map(|(i, v)| (i as f64 / width, (v - y_lo) / (y_hi - y_lo)));
+        theme.series_legend(&mut cc, legend_corner(points))?;
+    }
+    Ok(())
+}
+
+fn draw_scatter<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    theme: &Theme,
+    chart: &PredictionChart,
+) -> Result<(), String> {
+    let pairs: Vec<(f64, f64)> = chart
+        .actual
+        .iter()
+        .zip(&chart.predicted)
+        .filter(|(a, p)| a.is_finite() && p.is_finite())
+        .map(|(a, p)| (*a, *p))
+        .collect();
+    let (lo, hi) = finite_range(pairs.iter().flat_map(|(a, p)| [*a, *p])).ok_or("no finite pair")?;
+    let (lo, hi) = padded(lo, hi, 0.05);
+    let mut cc = ChartBuilder::on(area)
+        .margin(theme.px(6.0))
+        .caption("Predicted vs actual", theme.font(Theme::CAPTION))
+        .x_label_area_size(theme.text_px(40.0))
+        .y_label_area_size(theme.text_px(66.0))
+        .build_cartesian_2d(lo..hi, lo..hi)
+        .map_err(de)?;
+    let span = hi - lo;
+    let fmt = move |v: &f64| fmt_tick(*v, span);
+    let target = chart.target.trim();
+    let (x_desc, y_desc) = if target.is_empty() {
+        ("Actual".to_string(), "Predicted".to_string())
+    } else {
+        (format!("Actual {target}"), format!("Predicted {target}"))
+    };
+    let mut mesh = cc.configure_mesh();
+    theme.style_mesh(&mut mesh);
+    mesh.x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_labels(5)
+        .y_labels(6)
+        .x_label_formatter(&fmt)
+        .y_label_formatter(&fmt)
+        .draw()
+        .map_err(de)?;
+
+    let style = theme.line(&GREY, 1.4);
+    let (dash, gap) = (theme.upx(6.0), theme.upx(4.0));
+    let sample = theme.px(22.0);
+    cc.draw_series(DashedLineSeries::new(vec![(lo, lo), (hi, hi)], dash, gap, style))
+        .map_err(de)?
+        .label("y = x")
+        .legend(move |(x, y)| DashedPathElement::new(vec![(x, y), (x + sample, y)], dash, gap, style));
+
+    let r = if pairs.len() <= 500 { theme.upx(2.6) } else { theme.upx(1.6) };
+    let fill = ORANGE.mix(0.55).filled();
+    let legend_r = theme.upx(3.0);
+    let half = sample / 2;
+    cc.draw_series(pairs.iter().map(|p| Circle::new(*p, r, fill)))
+        .map_err(de)?
+        .label("Predictions")
+        .legend(move |(x, y)| Circle::new((x + half, y), legend_r, ORANGE.filled()));
+    theme.series_legend(&mut cc, SeriesLabelPosition::UpperLeft)
+}
+
+fn draw_residual_series<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    theme: &Theme,
+    chart: &PredictionChart,
+    residuals: &[f64],
+) -> Result<(), String> {
+    let (lo, hi) = finite_range(residuals.iter().copied().chain([0.0])).ok_or("no residual")?;
+    let (y_lo, y_hi) = padded(lo, hi, 0.08);
+    let target = chart.target.trim();
+    let y_desc = if target.is_empty() { "Residual".to_string() } else { format!("Residual ({target})") };
+    let caption = "Residuals over time (actual - predicted)";
+    let mut cc = time_chart(area, theme, chart, caption, Some(&y_desc), (y_lo, y_hi))?;
+
+    let x = chart.x_range();
+    let (dash, gap) = (theme.upx(6.0), theme.upx(4.0));
+    cc.draw_series(DashedLineSeries::new(
+        vec![(x.start, 0.0), (x.end, 0.0)],
+        dash,
+        gap,
+        theme.line(&AXIS, 1.3),
+    ))
+    .map_err(de)?;
+
+    let n = residuals.len();
+    let markers = n <= 400;
+    let line = if markers { theme.line(&RED.mix(0.45), 1.0) } else { theme.line(&RED, 1.2) };
+    let points = residuals.iter().enumerate().map(|(i, v)| (i as i32, *v));
+    for run in finite_runs(points) {
+        cc.draw_series(LineSeries::new(run.clone(), line)).map_err(de)?;
+        if markers || run.len() == 1 {
+            let r = theme.upx(2.2);
+            cc.draw_series(run.iter().map(|p| Circle::new(*p, r, RED.filled())))
+                .map_err(de)?;
+        }
+    }
+    Ok(())
+}
+
+fn draw_histogram<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    theme: &Theme,
+    residuals: &[f64],
+) -> Result<(), String> {
+    let bins = histogram(residuals);
+    let (first, last) = match (bins.first(), bins.last()) {
+        (Some(f), Some(l)) => (f.lo, l.hi),
+        _ => return Err("no finite residual".into()),
+    };
+    let (x_lo, x_hi) = padded(first, last, 0.04);
+    let max_count = bins.iter().map(|b| b.count).max().unwrap_or(1).max(1);
+    let y_hi = ((max_count as f64) * 1.12).ceil() as i32;
+    let caption = match mean_sd(residuals) {
+        Some((m, s)) => format!("Distribution (mean {}, sd {})", fmt_stat(m), fmt_stat(s)),
+        None => "Distribution".into(),
+    };
+    let mut cc = ChartBuilder::on(area)
+        .margin(theme.px(6.0))
+        .caption(caption, theme.font(Theme::CAPTION))
+        .x_label_area_size(theme.text_px(40.0))
+        .y_label_area_size(theme.text_px(56.0))
+        .build_cartesian_2d(x_lo..x_hi, 0..y_hi.max(1))
+        .map_err(de)?;
+    let span = x_hi - x_lo;
+    let x_fmt = move |v: &f64| fmt_tick(*v, span);
+    let y_fmt = |v: &i32| v.to_string();
+    let mut mesh = cc.configure_mesh();
+    theme.style_mesh(&mut mesh);
+    mesh.x_desc("Residual")
+        .y_desc("Count")
+        .x_labels(5)
+        .y_labels(6)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .draw()
+        .map_err(de)?;
+
+    let fill = PURPLE.mix(0.55).filled();
+    let border = theme.line(&PURPLE, 1.0);
+    let bars = bins.iter().filter(|b| b.count > 0);
+    cc.draw_series(bars.clone().map(|b| Rectangle::new([(b.lo, 0), (b.hi, b.count as i32)], fill)))
+        .map_err(de)?;
+    cc.draw_series(bars.map(|b| Rectangle::new([(b.lo, 0), (b.hi, b.count as i32)], border)))
+        .map_err(de)?;
+    if x_lo <= 0.0 && 0.0 <= x_hi {
+        let (dash, gap) = (theme.upx(6.0), theme.upx(4.0));
+        cc.draw_series(DashedLineSeries::new(
+            vec![(0.0, 0), (0.0, y_hi.max(1))],
+            dash,
+            gap,
+            theme.line(&AXIS, 1.3),
+        ))
+        .map_err(de)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chart() -> PredictionChart {
+        PredictionChart {
+            title: "t".into(),
+            target: "y".into(),
+            timestamps: vec!["a".into(), "b".into()],
+            actual: vec![1.0, 2.0],
+            predicted: vec![1.5, 2.5],
+            naive: Some(vec![1.0, 1.0]),
+        }
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        assert!(chart().validate("c").is_ok());
+        assert!(PredictionChart { timestamps: vec![], ..chart() }.validate("c").is_ok());
+        let bad = |c: PredictionChart, needle: &str| match c.validate("c") {
+            Err(VizError::InvalidInput(msg)) => assert!(msg.contains(needle), "{msg}"),
+            other => panic!("expected InvalidInput, got {other:?}"),
+        };
+        bad(PredictionChart { actual: vec![], ..chart() }, "actual is empty");
+        bad(PredictionChart { predicted: vec![1.0], ..chart() }, "predicted has 1 values");
+        bad(PredictionChart { timestamps: vec!["a".into()], ..chart() }, "timestamps has 1 labels");
+        bad(PredictionChart { naive: Some(vec![]), ..chart() }, "naive has 0 values");
+        bad(
+            PredictionChart { actual: vec![f64::NAN, 1.0], predicted: vec![1.0, f64::NAN], ..chart() },
+            "no point has both",
+        );
+    }
+
+    #[test]
+    fn labels_come_from_timestamps_or_indices() {
+        let c = chart();
+        assert_eq!(c.label_at(1), "b");
+        assert_eq!(c.label_at(2), "");
+        assert_eq!(c.label_at(-1), "");
+        let c = PredictionChart { timestamps: vec![], ..chart() };
+        assert_eq!(c.label_at(1), "1");
+        assert_eq!(c.residuals(), vec![-0.5, -0.5]);
+    }
+}
