@@ -78,7 +78,7 @@ pub fn loss_tensor(pred: Tensor<2>, y: Tensor<2>, cfg: &TrainConfig) -> Tensor<1
         LossKind::Huber => {
             let a = d.abs();
             let q = a.clone().clamp_max(cfg.huber_delta);
-            (q.clone() * q * 0.5 + (a - q) * cfg.huber_delta).mean()
+            (q.clone() * q.clone() * 0.5 + (a - q) * cfg.huber_delta).mean()
         }
         LossKind::Mixed => {
             let w = cfg.mse_weight;
@@ -138,7 +138,7 @@ pub fn predict_scaled(model: &Forecaster, w: &Windows, device: &Device, batch: u
         let data = w.x[start * xs..end * xs].to_vec();
         let x = Tensor::<3>::from_data(TensorData::new(data, [end - start, w.lookback, w.n_features]), device);
         let y = model.forward(x);
-        out.extend(y.into_data().to_vec::<f32>().unwrap_or_default());
+        out.extend(y.into_data().try_to_vec::<f32>().unwrap_or_default());
         start = end;
     }
     out
@@ -159,7 +159,8 @@ pub fn fit(
     }
     let start = Instant::now();
     let ad = device.clone().autodiff();
-    let mut model = model.to_device(&ad).train();
+    let on_autodiff = model.members.first().is_some_and(|m| m.head_bias.val().device().is_autodiff());
+    let mut model = if on_autodiff { model } else { model.to_device(&ad) };
     let mut optim = make_optimizer(cfg);
     let mut order: Vec<usize> = (0..train.n).collect();
     let mut shuffle_rng = StdRng::seed_from_u64(cfg.seed.wrapping_add(1));

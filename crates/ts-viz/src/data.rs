@@ -3,7 +3,9 @@
 use plotters::chart::SeriesLabelPosition;
 
 /// Splits `(x, y)` points into runs of finite `y`, so NaN/inf values leave gaps.
-pub(crate) fn finite_runs<X: Copy>(points: impl IntoIterator<Item = (X, f64)>) -> Vec<Vec<(X, f64)>> {
+pub(crate) fn finite_runs<X: Copy>(
+    points: impl IntoIterator<Item = (X, f64)>,
+) -> Vec<Vec<(X, f64)>> {
     let mut runs = Vec::new();
     let mut current = Vec::new();
     for (x, y) in points {
@@ -142,12 +144,52 @@ pub(crate) fn legend_corner(points: impl IntoIterator<Item = (f64, f64)>) -> Ser
     }
 }
 
-/// How many x tick labels fit: about 6-8 on a full-width axis, fewer on narrow
-/// panels or with long labels, never more than there are points.
-pub(crate) fn x_label_count(axis_width_logical: f64, max_label_chars: usize, text_size: f64, points: usize) -> usize {
-    let label_width = max_label_chars.max(1) as f64 * 0.62 * text_size + 24.0;
-    let fit = (axis_width_logical / label_width).floor() as usize;
-    fit.clamp(2, 8).min(points.max(1))
+/// Step plotters picks for integer key points on a range of `range_size`
+/// when asked for at most `max_points` (a copy of plotters 0.3.7's
+/// `compute_i32_key_points` search, so the labelling can be predicted).
+fn plotters_int_step(range_size: i64, max_points: usize) -> i64 {
+    let range = range_size as f64;
+    let max = max_points as f64;
+    let mut scale: i64 = 1;
+    'outer: while (range / scale as f64).ceil() > max {
+        let next = scale.saturating_mul(10);
+        for candidate in [scale.saturating_mul(2), scale.saturating_mul(5), next] {
+            scale = candidate;
+            if (range / candidate as f64).ceil() < max {
+                break 'outer;
+            }
+        }
+        scale = next;
+        if scale == i64::MAX {
+            break;
+        }
+    }
+    scale
+}
+
+/// The label count to request from plotters for an index axis `0..=last`
+/// drawn `axis_width` px wide, with labels about `label_width` px wide: the
+/// densest "nice" labelling (at most 8 labels) whose labels do not overlap.
+///
+/// Never below 2: plotters' integer key-point search overflows when asked for
+/// fewer than two points.
+pub(crate) fn index_label_request(last: i64, axis_width: f64, label_width: f64) -> usize {
+    let last = last.max(1);
+    let px_per_unit = axis_width / last as f64;
+    for request in (2..=9).rev() {
+        let step = plotters_int_step(last, request);
+        let count = last / step + 1;
+        if count <= 8 && step as f64 * px_per_unit >= label_width {
+            return request;
+        }
+    }
+    2
+}
+
+/// Approximate width in px of a label of `chars` characters at `text_size`
+/// px (DejaVu Sans digits are 0.64 em wide), plus a gap.
+pub(crate) fn label_width(chars: usize, text_size: f64) -> f64 {
+    chars.max(1) as f64 * 0.64 * text_size + 0.9 * text_size
 }
 
 /// Mean and (population) standard deviation of the finite values.
@@ -176,13 +218,21 @@ pub(crate) fn histogram(values: &[f64]) -> Vec<Bin> {
     let Some((lo, hi)) = finite_range(finite.iter().copied()) else {
         return Vec::new();
     };
-    let (lo, hi) = if hi > lo { (lo, hi) } else { padded(lo, hi, 0.0) };
+    let (lo, hi) = if hi > lo {
+        (lo, hi)
+    } else {
+        padded(lo, hi, 0.0)
+    };
     let n_bins = ((finite.len() as f64).sqrt().ceil() as usize).clamp(5, 40);
     let width = (hi - lo) / n_bins as f64;
     let mut bins: Vec<Bin> = (0..n_bins)
         .map(|i| Bin {
             lo: lo + width * i as f64,
-            hi: if i + 1 == n_bins { hi } else { lo + width * (i + 1) as f64 },
+            hi: if i + 1 == n_bins {
+                hi
+            } else {
+                lo + width * (i + 1) as f64
+            },
             count: 0,
         })
         .collect();
@@ -199,7 +249,13 @@ mod tests {
 
     #[test]
     fn runs_split_on_nan() {
-        let runs = finite_runs([(0, 1.0), (1, f64::NAN), (2, 2.0), (3, 3.0), (4, f64::INFINITY)]);
+        let runs = finite_runs([
+            (0, 1.0),
+            (1, f64::NAN),
+            (2, 2.0),
+            (3, 3.0),
+            (4, f64::INFINITY),
+        ]);
         assert_eq!(runs, vec![vec![(0, 1.0)], vec![(2, 2.0), (3, 3.0)]]);
         assert!(finite_runs([(0, f64::NAN)]).is_empty());
     }
@@ -239,18 +295,56 @@ mod tests {
     #[test]
     fn legend_avoids_data() {
         // Decreasing curve: upper left and lower right are crowded.
-        let pts: Vec<(f64, f64)> = (0..=10).map(|i| (i as f64 / 10.0, 1.0 - i as f64 / 10.0)).collect();
-        assert!(matches!(legend_corner(pts), SeriesLabelPosition::UpperRight));
+        let pts: Vec<(f64, f64)> = (0..=10)
+            .map(|i| (i as f64 / 10.0, 1.0 - i as f64 / 10.0))
+            .collect();
+        assert!(matches!(
+            legend_corner(pts),
+            SeriesLabelPosition::UpperRight
+        ));
         // Increasing curve: upper right is crowded.
-        let pts: Vec<(f64, f64)> = (0..=10).map(|i| (i as f64 / 10.0, i as f64 / 10.0)).collect();
+        let pts: Vec<(f64, f64)> = (0..=10)
+            .map(|i| (i as f64 / 10.0, i as f64 / 10.0))
+            .collect();
         assert!(matches!(legend_corner(pts), SeriesLabelPosition::UpperLeft));
     }
 
+    /// Labels plotters would draw on `0..=last` for `request`.
+    fn labels(last: i64, request: usize) -> i64 {
+        last / plotters_int_step(last, request) + 1
+    }
+
     #[test]
-    fn label_counts_are_bounded() {
-        assert_eq!(x_label_count(900.0, 10, 11.0, 1000), 8);
-        assert_eq!(x_label_count(100.0, 10, 11.0, 1000), 2);
-        assert_eq!(x_label_count(900.0, 10, 11.0, 3), 3);
+    fn plotters_step_search_is_replicated() {
+        assert_eq!(plotters_int_step(119, 5), 50);
+        assert_eq!(plotters_int_step(119, 8), 20);
+        assert_eq!(plotters_int_step(5, 9), 1);
+        assert_eq!(plotters_int_step(1, 2), 1);
+        assert_eq!(plotters_int_step(1_000_000, 2), 1_000_000);
+    }
+
+    #[test]
+    fn index_labels_fit_without_overlap() {
+        let w = label_width(10, 11.0);
+        // A wide axis gets 6-8 labels.
+        let r = index_label_request(119, 900.0, w);
+        assert!((6..=8).contains(&labels(119, r)), "{}", labels(119, r));
+        // Labels never overlap.
+        for last in [1, 2, 7, 30, 95, 119, 500, 8759, 100_000] {
+            for width in [150.0, 300.0, 540.0, 900.0] {
+                let r = index_label_request(last, width, w);
+                assert!(r >= 2);
+                let step = plotters_int_step(last, r);
+                let n = labels(last, r);
+                assert!(n <= 8, "last {last} width {width}: {n} labels");
+                if r > 2 {
+                    assert!(
+                        step as f64 * width / last as f64 >= w,
+                        "last {last} width {width}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

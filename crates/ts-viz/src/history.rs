@@ -5,11 +5,12 @@ use std::path::Path;
 
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
-use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{finite_range, finite_runs, fmt_tick, legend_corner, log_padded, padded, wants_log_scale};
+use crate::data::{
+    finite_range, finite_runs, fmt_tick, legend_corner, log_padded, padded, wants_log_scale,
+};
 use crate::error::VizError;
 use crate::output::{Figure, Written, de, render};
 use crate::theme::{BLUE, GREEN, ORANGE, Theme};
@@ -42,7 +43,11 @@ pub struct HistoryChart {
 /// `validation_loss` is neither empty nor as long as `train_loss`, or
 /// `best_epoch` is not in `1..=train_loss.len()`; [`VizError::Io`],
 /// [`VizError::Draw`] or [`VizError::Png`] if a file cannot be produced.
-pub fn training_history(chart: &HistoryChart, out_dir: &Path, stem: &str) -> Result<Written, VizError> {
+pub fn training_history(
+    chart: &HistoryChart,
+    out_dir: &Path,
+    stem: &str,
+) -> Result<Written, VizError> {
     validate(chart)?;
     render(&HistoryFigure { chart }, out_dir, stem)
 }
@@ -51,10 +56,14 @@ fn validate(chart: &HistoryChart) -> Result<(), VizError> {
     let name = format!("history chart {:?}", chart.title);
     let n = chart.train_loss.len();
     if n == 0 {
-        return Err(VizError::InvalidInput(format!("{name}: train_loss is empty")));
+        return Err(VizError::InvalidInput(format!(
+            "{name}: train_loss is empty"
+        )));
     }
     if i32::try_from(n).is_err() {
-        return Err(VizError::InvalidInput(format!("{name}: train_loss has too many epochs ({n})")));
+        return Err(VizError::InvalidInput(format!(
+            "{name}: train_loss has too many epochs ({n})"
+        )));
     }
     if !chart.validation_loss.is_empty() && chart.validation_loss.len() != n {
         return Err(VizError::InvalidInput(format!(
@@ -63,7 +72,9 @@ fn validate(chart: &HistoryChart) -> Result<(), VizError> {
         )));
     }
     if !chart.train_loss.iter().any(|v| v.is_finite()) {
-        return Err(VizError::InvalidInput(format!("{name}: train_loss has no finite value")));
+        return Err(VizError::InvalidInput(format!(
+            "{name}: train_loss has no finite value"
+        )));
     }
     if let Some(best) = chart.best_epoch
         && !(1..=n).contains(&best)
@@ -80,17 +91,36 @@ struct HistoryFigure<'c> {
 }
 
 impl Figure for HistoryFigure<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, theme: &Theme) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        theme: &Theme,
+    ) -> Result<(), String> {
         let chart = self.chart;
         let area = theme.titled(root, &chart.title)?;
+        // One epoch of padding on both sides keeps the first/last points and
+        // a best-epoch marker on the last epoch off the plot frame.
         let n = chart.train_loss.len() as i32;
-        let x = 1..n.max(2);
-        let values = chart.train_loss.iter().chain(&chart.validation_loss).copied();
+        let x = 0..n + 1;
+        let values = chart
+            .train_loss
+            .iter()
+            .chain(&chart.validation_loss)
+            .copied();
         let (lo, hi) = finite_range(values).ok_or("no finite loss")?;
         if wants_log_scale(lo, hi) {
             let (a, b) = log_padded(lo, hi, 0.04);
             let norm = move |v: f64| (v.log10() - a.log10()) / (b.log10() - a.log10());
-            draw_history(&area, theme, chart, x, (a..b).log_scale(), (a, b), norm, true)
+            draw_history(
+                &area,
+                theme,
+                chart,
+                x,
+                (a..b).log_scale(),
+                (a, b),
+                norm,
+                true,
+            )
         } else {
             let (a, b) = padded(lo, hi, 0.05);
             let norm = move |v: f64| (v - a) / (b - a);
@@ -125,7 +155,14 @@ where
 
     let span = y_hi - y_lo;
     let y_fmt = move |v: &f64| fmt_tick(*v, if log { 0.0 } else { span });
-    let x_fmt = |v: &i32| if *v >= 1 { v.to_string() } else { String::new() };
+    let last = n as i32;
+    let x_fmt = move |v: &i32| {
+        if (1..=last).contains(v) {
+            v.to_string()
+        } else {
+            String::new()
+        }
+    };
     let loss = chart.loss_name.trim();
     let y_desc = match (loss.is_empty(), log) {
         (true, false) => "Loss".to_string(),
@@ -156,12 +193,11 @@ where
         let points = values.iter().enumerate().map(|(i, v)| (i as i32 + 1, *v));
         let style = theme.line(&color, 2.0);
         for (k, run) in finite_runs(points).into_iter().enumerate() {
-            let series = cc.draw_series(LineSeries::new(run.clone(), style)).map_err(de)?;
+            let series = cc
+                .draw_series(LineSeries::new(run.clone(), style))
+                .map_err(de)?;
             if k == 0 {
-                let w = theme.px(22.0);
-                series
-                    .label(label)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + w, y)], style));
+                series.label(label).legend(theme.legend_line(style));
             }
             if markers {
                 let r = theme.upx(2.8);
@@ -174,27 +210,40 @@ where
     if let Some(best) = chart.best_epoch {
         let best = best as i32;
         let style = theme.line(&GREEN, 1.6);
-        let (dash, gap) = (theme.upx(6.0), theme.upx(4.0));
-        let w = theme.px(22.0);
-        cc.draw_series(DashedLineSeries::new(vec![(best, y_lo), (best, y_hi)], dash, gap, style))
-            .map_err(de)?
-            .label(format!("Best epoch ({best})"))
-            .legend(move |(x, y)| DashedPathElement::new(vec![(x, y), (x + w, y)], dash, gap, style));
-        let curve = if chart.validation_loss.is_empty() { &chart.train_loss } else { &chart.validation_loss };
-        if let Some(v) = curve.get(best as usize - 1).copied().filter(|v| v.is_finite()) {
-            cc.draw_series(std::iter::once(Circle::new((best, v), theme.upx(5.0), GREEN.filled())))
-                .map_err(de)?;
+        let (dash, gap) = theme.dash();
+        cc.draw_series(DashedLineSeries::new(
+            vec![(best, y_lo), (best, y_hi)],
+            dash,
+            gap,
+            style,
+        ))
+        .map_err(de)?
+        .label(format!("Best epoch ({best})"))
+        .legend(theme.legend_dashed(style));
+        let at_best = |curve: &[f64]| {
+            curve
+                .get(best as usize - 1)
+                .copied()
+                .filter(|v| v.is_finite())
+        };
+        if let Some(v) = at_best(&chart.validation_loss).or_else(|| at_best(&chart.train_loss)) {
+            cc.draw_series(std::iter::once(Circle::new(
+                (best, v),
+                theme.upx(5.0),
+                GREEN.filled(),
+            )))
+            .map_err(de)?;
         }
     }
 
-    let width = (x.end - x.start).max(1) as f64;
+    let width = (x.end - x.start) as f64;
     let points = chart
         .train_loss
         .iter()
         .enumerate()
         .chain(chart.validation_loss.iter().enumerate())
         .filter(|(_, v)| v.is_finite())
-        .map(|(i, v)| ((i as f64) / width, norm(*v)));
+        .map(|(i, v)| ((i as f64 + 1.0 - x.start as f64) / width, norm(*v)));
     theme.series_legend(&mut cc, legend_corner(points))
 }
 
@@ -219,10 +268,41 @@ mod tests {
             Err(VizError::InvalidInput(msg)) => assert!(msg.contains(needle), "{msg}"),
             other => panic!("expected InvalidInput, got {other:?}"),
         };
-        bad(HistoryChart { train_loss: vec![], ..chart() }, "train_loss is empty");
-        bad(HistoryChart { validation_loss: vec![1.0], ..chart() }, "validation_loss has 1 values");
-        bad(HistoryChart { best_epoch: Some(0), ..chart() }, "best_epoch 0");
-        bad(HistoryChart { best_epoch: Some(3), ..chart() }, "best_epoch 3");
-        bad(HistoryChart { train_loss: vec![f64::NAN], best_epoch: None, ..chart() }, "no finite");
+        bad(
+            HistoryChart {
+                train_loss: vec![],
+                ..chart()
+            },
+            "train_loss is empty",
+        );
+        bad(
+            HistoryChart {
+                validation_loss: vec![1.0],
+                ..chart()
+            },
+            "validation_loss has 1 values",
+        );
+        bad(
+            HistoryChart {
+                best_epoch: Some(0),
+                ..chart()
+            },
+            "best_epoch 0",
+        );
+        bad(
+            HistoryChart {
+                best_epoch: Some(3),
+                ..chart()
+            },
+            "best_epoch 3",
+        );
+        bad(
+            HistoryChart {
+                train_loss: vec![f64::NAN],
+                best_epoch: None,
+                ..chart()
+            },
+            "no finite",
+        );
     }
 }

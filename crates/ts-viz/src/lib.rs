@@ -79,4 +79,6 @@ mod theme;
 pub use error::VizError;
 pub use history::{HistoryChart, training_history};
 pub use output::{PNG_HEIGHT, PNG_PIXELS_PER_METRE, PNG_WIDTH, SVG_HEIGHT, SVG_WIDTH, Written};
-pub use prediction::{MAX_PANELS, PredictionChart, multivariate_predictions, predictions_vs_actuals, residuals};
+pub use prediction::{
+    MAX_PANELS, PredictionChart, multivariate_predictions, predictions_vs_actuals, residuals,
+};

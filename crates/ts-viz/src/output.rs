@@ -50,7 +50,11 @@ pub(crate) fn de<E: std::fmt::Display>(e: E) -> String {
 }
 
 /// Draws `figure` into `<out_dir>/<stem>.png` and `<out_dir>/<stem>.svg`.
-pub(crate) fn render<F: Figure>(figure: &F, out_dir: &Path, stem: &str) -> Result<Written, VizError> {
+pub(crate) fn render<F: Figure>(
+    figure: &F,
+    out_dir: &Path,
+    stem: &str,
+) -> Result<Written, VizError> {
     check_stem(stem)?;
     fs::create_dir_all(out_dir).map_err(|source| VizError::Io {
         path: out_dir.to_path_buf(),
@@ -107,7 +111,9 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, St
                 .map(|s| (*s).to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_string());
-            Err(format!("plotters panicked while drawing the {what}: {detail}"))
+            Err(format!(
+                "plotters panicked while drawing the {what}: {detail}"
+            ))
         }
     }
 }
@@ -118,7 +124,7 @@ fn draw_png<F: Figure>(figure: &F) -> Result<Vec<u8>, String> {
         let root =
             BitMapBackend::with_buffer(&mut pixels, (PNG_WIDTH, PNG_HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(de)?;
-        figure.draw(&root, &Theme::new(f64::from(PNG_WIDTH) / f64::from(SVG_WIDTH)))?;
+        figure.draw(&root, &Theme::raster(PNG_WIDTH))?;
         root.present().map_err(de)
     })?;
     Ok(pixels)
@@ -129,7 +135,7 @@ fn draw_svg<F: Figure>(figure: &F) -> Result<String, String> {
     guarded("SVG", || {
         let root = SVGBackend::with_string(&mut text, (SVG_WIDTH, SVG_HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(de)?;
-        figure.draw(&root, &Theme::new(1.0))?;
+        figure.draw(&root, &Theme::vector())?;
         root.present().map_err(de)
     })?;
     Ok(text)
@@ -196,7 +202,10 @@ mod tests {
     #[test]
     fn stems_with_separators_are_rejected() {
         for bad in ["", ".", "..", "a/b", "a\\b"] {
-            assert!(matches!(check_stem(bad), Err(VizError::InvalidInput(_))), "{bad:?}");
+            assert!(
+                matches!(check_stem(bad), Err(VizError::InvalidInput(_))),
+                "{bad:?}"
+            );
         }
         assert!(check_stem("history-epoch_3.final").is_ok());
     }

@@ -5,12 +5,12 @@ use std::path::Path;
 
 use plotters::coord::Shift;
 use plotters::coord::types::{RangedCoordf64, RangedCoordi32};
-use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{
-    finite_range, finite_runs, fmt_stat, fmt_tick, histogram, legend_corner, mean_sd, padded, x_label_count,
+    finite_range, finite_runs, fmt_stat, fmt_tick, histogram, index_label_request, label_width,
+    legend_corner, mean_sd, padded,
 };
 use crate::error::VizError;
 use crate::output::{Figure, Written, de, render};
@@ -40,7 +40,11 @@ pub struct PredictionChart {
 impl PredictionChart {
     /// `actual - predicted` per point (NaN where either is missing).
     pub fn residuals(&self) -> Vec<f64> {
-        self.actual.iter().zip(&self.predicted).map(|(a, p)| a - p).collect()
+        self.actual
+            .iter()
+            .zip(&self.predicted)
+            .map(|(a, p)| a - p)
+            .collect()
     }
 
     fn validate(&self, name: &str) -> Result<(), VizError> {
@@ -53,7 +57,10 @@ impl PredictionChart {
             return invalid(format!("actual has too many points ({n})"));
         }
         if self.predicted.len() != n {
-            return invalid(format!("predicted has {} values but actual has {n}", self.predicted.len()));
+            return invalid(format!(
+                "predicted has {} values but actual has {n}",
+                self.predicted.len()
+            ));
         }
         if !self.timestamps.is_empty() && self.timestamps.len() != n {
             return invalid(format!(
@@ -64,10 +71,20 @@ impl PredictionChart {
         if let Some(naive) = &self.naive
             && naive.len() != n
         {
-            return invalid(format!("naive has {} values but actual has {n}", naive.len()));
+            return invalid(format!(
+                "naive has {} values but actual has {n}",
+                naive.len()
+            ));
         }
-        if !self.actual.iter().zip(&self.predicted).any(|(a, p)| a.is_finite() && p.is_finite()) {
-            return invalid("no point has both a finite actual and a finite predicted value".into());
+        if !self
+            .actual
+            .iter()
+            .zip(&self.predicted)
+            .any(|(a, p)| a.is_finite() && p.is_finite())
+        {
+            return invalid(
+                "no point has both a finite actual and a finite predicted value".into(),
+            );
         }
         Ok(())
     }
@@ -82,14 +99,22 @@ impl PredictionChart {
             return String::new();
         };
         if self.timestamps.is_empty() {
-            if i < self.actual.len() { i.to_string() } else { String::new() }
+            if i < self.actual.len() {
+                i.to_string()
+            } else {
+                String::new()
+            }
         } else {
             self.timestamps.get(i).cloned().unwrap_or_default()
         }
     }
 
+    /// The x range: the point indices, or `-1..1` to centre a single point.
     fn x_range(&self) -> Range<i32> {
-        0..(self.actual.len() as i32 - 1).max(1)
+        match self.actual.len() {
+            0 | 1 => -1..1,
+            n => 0..n as i32 - 1,
+        }
     }
 }
 
@@ -105,7 +130,11 @@ impl PredictionChart {
 /// non-empty `timestamps` differ in length from `actual`, or no point has both
 /// values finite; [`VizError::Io`], [`VizError::Draw`] or [`VizError::Png`] if
 /// a file cannot be produced.
-pub fn predictions_vs_actuals(chart: &PredictionChart, out_dir: &Path, stem: &str) -> Result<Written, VizError> {
+pub fn predictions_vs_actuals(
+    chart: &PredictionChart,
+    out_dir: &Path,
+    stem: &str,
+) -> Result<Written, VizError> {
     chart.validate(&chart.name())?;
     render(&PredictionFigure { chart }, out_dir, stem)
 }
@@ -143,7 +172,9 @@ pub fn multivariate_predictions(
     stem: &str,
 ) -> Result<Written, VizError> {
     if panels.is_empty() {
-        return Err(VizError::InvalidInput("multivariate predictions: no panels given".into()));
+        return Err(VizError::InvalidInput(
+            "multivariate predictions: no panels given".into(),
+        ));
     }
     if panels.len() > MAX_PANELS {
         return Err(VizError::InvalidInput(format!(
@@ -152,7 +183,11 @@ pub fn multivariate_predictions(
         )));
     }
     for (i, panel) in panels.iter().enumerate() {
-        panel.validate(&format!("multivariate predictions, panel {} (target {:?})", i + 1, panel.target))?;
+        panel.validate(&format!(
+            "multivariate predictions, panel {} (target {:?})",
+            i + 1,
+            panel.target
+        ))?;
     }
     render(&MultiFigure { panels }, out_dir, stem)
 }
@@ -162,7 +197,11 @@ struct PredictionFigure<'c> {
 }
 
 impl Figure for PredictionFigure<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, theme: &Theme) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        theme: &Theme,
+    ) -> Result<(), String> {
         let area = theme.titled(root, &self.chart.title)?;
         let width = area.dim_in_pixel().0 as f64;
         let (left, right) = area.split_horizontally((width * 0.62).round() as u32);
@@ -181,7 +220,11 @@ struct ResidualFigure<'c> {
 }
 
 impl Figure for ResidualFigure<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, theme: &Theme) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        theme: &Theme,
+    ) -> Result<(), String> {
         let area = theme.titled(root, &self.chart.title)?;
         let width = area.dim_in_pixel().0 as f64;
         let (left, right) = area.split_horizontally((width * 0.62).round() as u32);
@@ -196,18 +239,41 @@ struct MultiFigure<'c> {
 }
 
 impl Figure for MultiFigure<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, theme: &Theme) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        theme: &Theme,
+    ) -> Result<(), String> {
         let first = &self.panels[0];
         let same_title = self.panels.iter().all(|p| p.title == first.title);
-        let title = if same_title { first.title.as_str() } else { "Actual vs predicted" };
+        let title = if same_title {
+            first.title.as_str()
+        } else {
+            "Actual vs predicted"
+        };
         let area = theme.titled(root, title)?;
 
         let mut entries = vec![
-            LegendEntry { label: "Actual".into(), color: BLUE, width: 2.0, dashed: false },
-            LegendEntry { label: "Predicted".into(), color: ORANGE, width: 2.0, dashed: false },
+            LegendEntry {
+                label: "Actual".into(),
+                color: BLUE,
+                width: 2.0,
+                dashed: false,
+            },
+            LegendEntry {
+                label: "Predicted".into(),
+                color: ORANGE,
+                width: 2.0,
+                dashed: false,
+            },
         ];
         if self.panels.iter().any(|p| p.naive.is_some()) {
-            entries.push(LegendEntry { label: "Naive (last value)".into(), color: GREY, width: 1.5, dashed: true });
+            entries.push(LegendEntry {
+                label: "Naive (last value)".into(),
+                color: GREY,
+                width: 1.5,
+                dashed: true,
+            });
         }
         let (legend, grid) = area.split_vertically(theme.px(22.0));
         theme.legend_strip(&legend, &entries)?;
@@ -236,7 +302,11 @@ impl Figure for MultiFigure<'_> {
             } else {
                 format!("{}: {target}", panel.title)
             };
-            let spec = TimePanel { caption, y_desc: None, legend: false };
+            let spec = TimePanel {
+                caption,
+                y_desc: None,
+                legend: false,
+            };
             draw_time_panel(cell, &compact, panel, &spec)?;
         }
         Ok(())
@@ -270,7 +340,9 @@ fn time_chart<'a, DB: DrawingBackend>(
     if !caption.trim().is_empty() {
         builder.caption(caption.trim(), theme.font(Theme::CAPTION));
     }
-    let mut cc = builder.build_cartesian_2d(chart.x_range(), y_lo..y_hi).map_err(de)?;
+    let mut cc = builder
+        .build_cartesian_2d(chart.x_range(), y_lo..y_hi)
+        .map_err(de)?;
 
     let n = chart.actual.len();
     let axis_width = area.dim_in_pixel().0 as f64 / theme.scale - (y_area * theme.text + 12.0);
@@ -280,7 +352,13 @@ fn time_chart<'a, DB: DrawingBackend>(
         .map(|s| s.chars().count())
         .max()
         .unwrap_or_else(|| n.to_string().len());
-    let n_labels = x_label_count(axis_width, max_chars, Theme::TICK * theme.text, n);
+    let text_size = Theme::TICK * theme.text;
+    let x = chart.x_range();
+    let n_labels = index_label_request(
+        i64::from(x.end - x.start),
+        axis_width,
+        label_width(max_chars, text_size),
+    );
     let span = y_hi - y_lo;
     let y_fmt = move |v: &f64| fmt_tick(*v, span);
     let x_fmt = |i: &i32| chart.label_at(*i);
@@ -288,7 +366,7 @@ fn time_chart<'a, DB: DrawingBackend>(
     theme.style_mesh(&mut mesh);
     mesh.x_desc("Time")
         .x_labels(n_labels)
-        .y_labels(if theme.text < 1.0 { 5 } else { 7 })
+        .y_labels(if theme.text < 1.0 { 5 } else { 9 })
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt);
     if let Some(desc) = y_desc.filter(|d| !d.trim().is_empty()) {
@@ -298,42 +376,52 @@ fn time_chart<'a, DB: DrawingBackend>(
     Ok(cc)
 }
 
-/// Draws `values` as a line (solid or dashed) with gaps at NaN, optionally with
-/// point markers, and registers `label` in the legend.
-#[allow(clippy::too_many_arguments)]
+/// Draws `values` as a line (solid or dashed) with gaps at NaN, optionally
+/// with point markers (isolated points always get one).
 fn draw_line<DB: DrawingBackend>(
     cc: &mut TimeChart<'_, DB>,
     theme: &Theme,
     values: &[f64],
-    label: &str,
-    color: RGBColor,
-    width: f64,
+    style: ShapeStyle,
     dashed: bool,
     markers: bool,
 ) -> Result<(), String> {
-    let style = theme.line(&color, width);
-    let sample = theme.px(22.0);
-    let (dash, gap) = (theme.upx(6.0), theme.upx(4.0));
+    let (dash, gap) = theme.dash();
     let points = values.iter().enumerate().map(|(i, v)| (i as i32, *v));
-    for (k, run) in finite_runs(points).into_iter().enumerate() {
+    for run in finite_runs(points) {
         if markers || run.len() == 1 {
             let r = theme.upx(2.2);
-            cc.draw_series(run.iter().map(|p| Circle::new(*p, r, color.filled())))
+            let fill = style.color.filled();
+            cc.draw_series(run.iter().map(|p| Circle::new(*p, r, fill)))
                 .map_err(de)?;
         }
-        let series = if dashed {
-            cc.draw_series(DashedLineSeries::new(run, dash, gap, style)).map_err(de)?
+        if dashed {
+            cc.draw_series(DashedLineSeries::new(run, dash, gap, style))
+                .map_err(de)?;
         } else {
-            cc.draw_series(LineSeries::new(run, style)).map_err(de)?
-        };
-        if k == 0 {
-            series.label(label);
-            if dashed {
-                series.legend(move |(x, y)| DashedPathElement::new(vec![(x, y), (x + sample, y)], dash, gap, style));
-            } else {
-                series.legend(move |(x, y)| PathElement::new(vec![(x, y), (x + sample, y)], style));
-            }
+            cc.draw_series(LineSeries::new(run, style)).map_err(de)?;
         }
+    }
+    Ok(())
+}
+
+/// Registers a legend entry without drawing anything, so the legend order
+/// can differ from the drawing (z) order.
+fn legend_entry<DB: DrawingBackend>(
+    cc: &mut TimeChart<'_, DB>,
+    theme: &Theme,
+    label: &str,
+    style: ShapeStyle,
+    dashed: bool,
+) -> Result<(), String> {
+    let series = cc
+        .draw_series(std::iter::empty::<PathElement<(i32, f64)>>())
+        .map_err(de)?;
+    series.label(label);
+    if dashed {
+        series.legend(theme.legend_dashed(style));
+    } else {
+        series.legend(theme.legend_line(style));
     }
     Ok(())
 }
@@ -345,26 +433,68 @@ fn draw_time_panel<DB: DrawingBackend>(
     spec: &TimePanel,
 ) -> Result<(), String> {
     let naive = chart.naive.as_deref().unwrap_or(&[]);
-    let all = || chart.actual.iter().chain(&chart.predicted).chain(naive).copied();
+    let all = || {
+        chart
+            .actual
+            .iter()
+            .chain(&chart.predicted)
+            .chain(naive)
+            .copied()
+    };
     let (lo, hi) = finite_range(all()).ok_or("no finite value")?;
-    let (y_lo, y_hi) = padded(lo, hi, 0.06);
-    let mut cc = time_chart(area, theme, chart, &spec.caption, spec.y_desc.as_deref(), (y_lo, y_hi))?;
-
-    let n = chart.actual.len();
-    let markers = n <= 60;
-    if !naive.is_empty() {
-        draw_line(&mut cc, theme, naive, "Naive (last value)", GREY, 1.5, true, false)?;
+    let (y_lo, mut y_hi) = padded(lo, hi, 0.06);
+    if spec.legend {
+        // Leave room for the legend above the data: its height as a share of the plot.
+        let entries = if naive.is_empty() { 2.0 } else { 3.0 };
+        let legend_h = (entries * 1.3 * Theme::LEGEND + 14.0 + 8.0) * theme.text;
+        let plot_h = area.dim_in_pixel().1 as f64 / theme.scale - (40.0 + 30.0) * theme.text - 12.0;
+        let share = (legend_h / plot_h.max(1.0)).clamp(0.0, 0.4);
+        y_hi = (y_hi - share * y_lo) / (1.0 - share);
     }
-    draw_line(&mut cc, theme, &chart.actual, "Actual", BLUE, 2.0, false, markers)?;
-    draw_line(&mut cc, theme, &chart.predicted, "Predicted", ORANGE, 2.0, false, markers)?;
+    let mut cc = time_chart(
+        area,
+        theme,
+        chart,
+        &spec.caption,
+        spec.y_desc.as_deref(),
+        (y_lo, y_hi),
+    )?;
+
+    // Point markers only while they stay about 9 px apart.
+    let axis_width = area.dim_in_pixel().0 as f64 / theme.scale - 78.0 * theme.text;
+    let markers = chart.actual.len() as f64 <= axis_width / 9.0;
+    let (actual, predicted, baseline) = (
+        theme.line(&BLUE, 2.0),
+        theme.line(&ORANGE, 2.0),
+        theme.line(&GREY, 1.5),
+    );
+    if spec.legend {
+        legend_entry(&mut cc, theme, "Actual", actual, false)?;
+        legend_entry(&mut cc, theme, "Predicted", predicted, false)?;
+        if !naive.is_empty() {
+            legend_entry(&mut cc, theme, "Naive (last value)", baseline, true)?;
+        }
+    }
+    // The baseline goes underneath the model's lines.
+    if !naive.is_empty() {
+        draw_line(&mut cc, theme, naive, baseline, true, false)?;
+    }
+    draw_line(&mut cc, theme, &chart.actual, actual, false, markers)?;
+    draw_line(&mut cc, theme, &chart.predicted, predicted, false, markers)?;
 
     if spec.legend {
-        let width = (n as f64 - 1.0).max(1.0);
+        let x = chart.x_range();
+        let width = f64::from(x.end - x.start);
         let series = [&chart.actual[..], &chart.predicted[..], naive];
         let points = series
             .into_iter()
             .flat_map(|s| s.iter().enumerate())
-            .map(|(i, v)| (i as f64 / width, (v - y_lo) / (y_hi - y_lo)));
+            .map(|(i, v)| {
+                (
+                    (i as f64 - f64::from(x.start)) / width,
+                    (v - y_lo) / (y_hi - y_lo),
+                )
+            });
         theme.series_legend(&mut cc, legend_corner(points))?;
     }
     Ok(())
@@ -382,7 +512,8 @@ fn draw_scatter<DB: DrawingBackend>(
         .filter(|(a, p)| a.is_finite() && p.is_finite())
         .map(|(a, p)| (*a, *p))
         .collect();
-    let (lo, hi) = finite_range(pairs.iter().flat_map(|(a, p)| [*a, *p])).ok_or("no finite pair")?;
+    let (lo, hi) =
+        finite_range(pairs.iter().flat_map(|(a, p)| [*a, *p])).ok_or("no finite pair")?;
     let (lo, hi) = padded(lo, hi, 0.05);
     let mut cc = ChartBuilder::on(area)
         .margin(theme.px(6.0))
@@ -411,22 +542,39 @@ fn draw_scatter<DB: DrawingBackend>(
         .map_err(de)?;
 
     let style = theme.line(&GREY, 1.4);
-    let (dash, gap) = (theme.upx(6.0), theme.upx(4.0));
-    let sample = theme.px(22.0);
-    cc.draw_series(DashedLineSeries::new(vec![(lo, lo), (hi, hi)], dash, gap, style))
-        .map_err(de)?
-        .label("y = x")
-        .legend(move |(x, y)| DashedPathElement::new(vec![(x, y), (x + sample, y)], dash, gap, style));
+    let (dash, gap) = theme.dash();
+    cc.draw_series(DashedLineSeries::new(
+        vec![(lo, lo), (hi, hi)],
+        dash,
+        gap,
+        style,
+    ))
+    .map_err(de)?
+    .label("y = x")
+    .legend(theme.legend_dashed(style));
 
-    let r = if pairs.len() <= 500 { theme.upx(2.6) } else { theme.upx(1.6) };
+    let r = if pairs.len() <= 500 {
+        theme.upx(2.6)
+    } else {
+        theme.upx(1.6)
+    };
     let fill = ORANGE.mix(0.55).filled();
-    let legend_r = theme.upx(3.0);
-    let half = sample / 2;
     cc.draw_series(pairs.iter().map(|p| Circle::new(*p, r, fill)))
         .map_err(de)?
         .label("Predictions")
-        .legend(move |(x, y)| Circle::new((x + half, y), legend_r, ORANGE.filled()));
-    theme.series_legend(&mut cc, SeriesLabelPosition::UpperLeft)
+        .legend(theme.legend_dot(ORANGE));
+    // The y = x line crosses the lower-left and upper-right corners: weigh it
+    // like the points so the legend goes to an empty upper-left/lower-right corner.
+    let norm = |v: f64| (v - lo) / (hi - lo);
+    let weight = (pairs.len() / 20).max(1);
+    let diagonal = (0..=20)
+        .map(|i| f64::from(i) / 20.0)
+        .flat_map(|t| std::iter::repeat_n((t, t), weight));
+    let points = pairs
+        .iter()
+        .map(|(a, p)| (norm(*a), norm(*p)))
+        .chain(diagonal);
+    theme.series_legend(&mut cc, legend_corner(points))
 }
 
 fn draw_residual_series<DB: DrawingBackend>(
@@ -438,12 +586,16 @@ fn draw_residual_series<DB: DrawingBackend>(
     let (lo, hi) = finite_range(residuals.iter().copied().chain([0.0])).ok_or("no residual")?;
     let (y_lo, y_hi) = padded(lo, hi, 0.08);
     let target = chart.target.trim();
-    let y_desc = if target.is_empty() { "Residual".to_string() } else { format!("Residual ({target})") };
+    let y_desc = if target.is_empty() {
+        "Residual".to_string()
+    } else {
+        format!("Residual ({target})")
+    };
     let caption = "Residuals over time (actual - predicted)";
     let mut cc = time_chart(area, theme, chart, caption, Some(&y_desc), (y_lo, y_hi))?;
 
     let x = chart.x_range();
-    let (dash, gap) = (theme.upx(6.0), theme.upx(4.0));
+    let (dash, gap) = theme.dash();
     cc.draw_series(DashedLineSeries::new(
         vec![(x.start, 0.0), (x.end, 0.0)],
         dash,
@@ -454,10 +606,15 @@ fn draw_residual_series<DB: DrawingBackend>(
 
     let n = residuals.len();
     let markers = n <= 400;
-    let line = if markers { theme.line(&RED.mix(0.45), 1.0) } else { theme.line(&RED, 1.2) };
+    let line = if markers {
+        theme.line(&RED.mix(0.45), 1.0)
+    } else {
+        theme.line(&RED, 1.2)
+    };
     let points = residuals.iter().enumerate().map(|(i, v)| (i as i32, *v));
     for run in finite_runs(points) {
-        cc.draw_series(LineSeries::new(run.clone(), line)).map_err(de)?;
+        cc.draw_series(LineSeries::new(run.clone(), line))
+            .map_err(de)?;
         if markers || run.len() == 1 {
             let r = theme.upx(2.2);
             cc.draw_series(run.iter().map(|p| Circle::new(*p, r, RED.filled())))
@@ -508,12 +665,15 @@ fn draw_histogram<DB: DrawingBackend>(
     let fill = PURPLE.mix(0.55).filled();
     let border = theme.line(&PURPLE, 1.0);
     let bars = bins.iter().filter(|b| b.count > 0);
-    cc.draw_series(bars.clone().map(|b| Rectangle::new([(b.lo, 0), (b.hi, b.count as i32)], fill)))
-        .map_err(de)?;
+    cc.draw_series(
+        bars.clone()
+            .map(|b| Rectangle::new([(b.lo, 0), (b.hi, b.count as i32)], fill)),
+    )
+    .map_err(de)?;
     cc.draw_series(bars.map(|b| Rectangle::new([(b.lo, 0), (b.hi, b.count as i32)], border)))
         .map_err(de)?;
     if x_lo <= 0.0 && 0.0 <= x_hi {
-        let (dash, gap) = (theme.upx(6.0), theme.upx(4.0));
+        let (dash, gap) = theme.dash();
         cc.draw_series(DashedLineSeries::new(
             vec![(0.0, 0), (0.0, y_hi.max(1))],
             dash,
@@ -543,17 +703,52 @@ mod tests {
     #[test]
     fn validation_names_the_problem() {
         assert!(chart().validate("c").is_ok());
-        assert!(PredictionChart { timestamps: vec![], ..chart() }.validate("c").is_ok());
+        assert!(
+            PredictionChart {
+                timestamps: vec![],
+                ..chart()
+            }
+            .validate("c")
+            .is_ok()
+        );
         let bad = |c: PredictionChart, needle: &str| match c.validate("c") {
             Err(VizError::InvalidInput(msg)) => assert!(msg.contains(needle), "{msg}"),
             other => panic!("expected InvalidInput, got {other:?}"),
         };
-        bad(PredictionChart { actual: vec![], ..chart() }, "actual is empty");
-        bad(PredictionChart { predicted: vec![1.0], ..chart() }, "predicted has 1 values");
-        bad(PredictionChart { timestamps: vec!["a".into()], ..chart() }, "timestamps has 1 labels");
-        bad(PredictionChart { naive: Some(vec![]), ..chart() }, "naive has 0 values");
         bad(
-            PredictionChart { actual: vec![f64::NAN, 1.0], predicted: vec![1.0, f64::NAN], ..chart() },
+            PredictionChart {
+                actual: vec![],
+                ..chart()
+            },
+            "actual is empty",
+        );
+        bad(
+            PredictionChart {
+                predicted: vec![1.0],
+                ..chart()
+            },
+            "predicted has 1 values",
+        );
+        bad(
+            PredictionChart {
+                timestamps: vec!["a".into()],
+                ..chart()
+            },
+            "timestamps has 1 labels",
+        );
+        bad(
+            PredictionChart {
+                naive: Some(vec![]),
+                ..chart()
+            },
+            "naive has 0 values",
+        );
+        bad(
+            PredictionChart {
+                actual: vec![f64::NAN, 1.0],
+                predicted: vec![1.0, f64::NAN],
+                ..chart()
+            },
             "no point has both",
         );
     }
@@ -564,7 +759,10 @@ mod tests {
         assert_eq!(c.label_at(1), "b");
         assert_eq!(c.label_at(2), "");
         assert_eq!(c.label_at(-1), "");
-        let c = PredictionChart { timestamps: vec![], ..chart() };
+        let c = PredictionChart {
+            timestamps: vec![],
+            ..chart()
+        };
         assert_eq!(c.label_at(1), "1");
         assert_eq!(c.residuals(), vec![-0.5, -0.5]);
     }

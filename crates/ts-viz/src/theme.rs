@@ -5,6 +5,7 @@
 
 use plotters::chart::{MeshStyle, SeriesLabelPosition};
 use plotters::coord::{CoordTranslate, Shift};
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -17,6 +18,9 @@ pub(crate) const TEXT: RGBColor = RGBColor(33, 33, 33);
 pub(crate) const AXIS: RGBColor = RGBColor(90, 90, 90);
 /// Light grey grid lines.
 pub(crate) const GRID: RGBColor = RGBColor(225, 225, 225);
+/// A pixel position, as plotters backends use it.
+type BackendCoord = (i32, i32);
+
 /// Legend box border.
 pub(crate) const LEGEND_BORDER: RGBColor = RGBColor(190, 190, 190);
 /// Actual values / training loss (blue).
@@ -39,11 +43,29 @@ pub(crate) struct Theme {
     pub scale: f64,
     /// Extra factor for text (and the label areas around it); below 1 for small panels.
     pub text: f64,
+    /// Whether text is rasterised by plotters' `ab_glyph` path (the PNG),
+    /// which centres text about a quarter em too high; tick labels are
+    /// nudged down to sit on their grid lines. SVG text is placed by the viewer.
+    pub raster: bool,
 }
 
 impl Theme {
-    pub(crate) fn new(scale: f64) -> Self {
-        Self { scale, text: 1.0 }
+    /// Theme for the SVG (scale 1, text placed by the viewer).
+    pub(crate) fn vector() -> Self {
+        Self {
+            scale: 1.0,
+            text: 1.0,
+            raster: false,
+        }
+    }
+
+    /// Theme for a bitmap `width` px wide (scale `width / 1000`).
+    pub(crate) fn raster(width: u32) -> Self {
+        Self {
+            scale: f64::from(width) / 1000.0,
+            text: 1.0,
+            raster: true,
+        }
     }
 
     /// The same theme with text shrunk by `factor` (for grids of small panels).
@@ -71,7 +93,9 @@ impl Theme {
 
     /// Text of the given logical size in the default text colour.
     pub(crate) fn font(&self, logical_size: f64) -> TextStyle<'static> {
-        (FAMILY, logical_size * self.text * self.scale).into_font().color(&TEXT)
+        (FAMILY, logical_size * self.text * self.scale)
+            .into_font()
+            .color(&TEXT)
     }
 
     /// A stroked (unfilled) style with a logical line width.
@@ -105,7 +129,8 @@ impl Theme {
         if title.trim().is_empty() {
             return Ok(area);
         }
-        area.titled(title.trim(), self.font(Self::TITLE)).map_err(de)
+        area.titled(title.trim(), self.font(Self::TITLE))
+            .map_err(de)
     }
 
     /// Applies the common grid, axis and text styles to a mesh.
@@ -115,11 +140,13 @@ impl Theme {
     ) {
         mesh.bold_line_style(self.line(&GRID, 1.0))
             .light_line_style(TRANSPARENT)
-            .max_light_lines(0)
             .axis_style(self.line(&AXIS, 1.0))
             .label_style(self.font(Self::TICK))
             .axis_desc_style(self.font(Self::AXIS_DESC))
             .set_all_tick_mark_size(self.px(4.0));
+        if self.raster {
+            mesh.y_label_offset((0.25 * Self::TICK * self.text * self.scale).round() as i32);
+        }
     }
 
     /// Draws the legend of the labelled series of `cc` at `position`, on a
@@ -138,6 +165,50 @@ impl Theme {
             .border_style(self.line(&LEGEND_BORDER, 1.0))
             .draw()
             .map_err(de)
+    }
+
+    /// Dash length and gap of dashed lines, in device pixels.
+    pub(crate) fn dash(&self) -> (u32, u32) {
+        (self.upx(6.0), self.upx(4.0))
+    }
+
+    /// Vertical correction for legend samples so they line up with the
+    /// rasterised legend text (see [`Theme::raster`]).
+    fn legend_dy(&self) -> i32 {
+        if self.raster {
+            -(0.18 * Self::LEGEND * self.text * self.scale).round() as i32
+        } else {
+            0
+        }
+    }
+
+    /// Legend sample: a short solid line.
+    pub(crate) fn legend_line(
+        &self,
+        style: ShapeStyle,
+    ) -> impl Fn(BackendCoord) -> PathElement<BackendCoord> + use<> {
+        let (w, dy) = (self.px(22.0), self.legend_dy());
+        move |(x, y)| PathElement::new(vec![(x, y + dy), (x + w, y + dy)], style)
+    }
+
+    /// Legend sample: a short dashed line.
+    pub(crate) fn legend_dashed(
+        &self,
+        style: ShapeStyle,
+    ) -> impl Fn(BackendCoord) -> DashedPathElement<std::vec::IntoIter<BackendCoord>, u32> + use<>
+    {
+        let (w, dy) = (self.px(22.0), self.legend_dy());
+        let (dash, gap) = self.dash();
+        move |(x, y)| DashedPathElement::new(vec![(x, y + dy), (x + w, y + dy)], dash, gap, style)
+    }
+
+    /// Legend sample: a filled dot.
+    pub(crate) fn legend_dot(
+        &self,
+        color: RGBColor,
+    ) -> impl Fn(BackendCoord) -> Circle<BackendCoord, u32> + use<> {
+        let (half, dy, r) = (self.px(11.0), self.legend_dy(), self.upx(3.0));
+        move |(x, y)| Circle::new((x + half, y + dy), r, color.filled())
     }
 
     /// Draws a horizontal legend centred in `area`: one line sample and label per entry.
@@ -176,8 +247,12 @@ impl Theme {
                 area.draw(&PathElement::new(vec![(x, y), (x + sample, y)], style))
                     .map_err(de)?;
             }
-            area.draw(&Text::new(e.label.clone(), (x + sample + gap, y), font.clone()))
-                .map_err(de)?;
+            area.draw(&Text::new(
+                e.label.clone(),
+                (x + sample + gap, y),
+                font.clone(),
+            ))
+            .map_err(de)?;
             x += sample + gap + w + spacing;
         }
         Ok(())

@@ -1,0 +1,66 @@
+//! Helpers shared by the CLI tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// Runs `tsf` with arguments.
+pub fn tsf(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tsf")).args(args).output().expect("run tsf")
+}
+
+/// Standard error as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// Asserts a one-line error with exit code 2, no panic, mentioning every fragment.
+pub fn assert_bad(o: &Output, fragments: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "exit code; stderr: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line expected: {err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    for f in fragments {
+        assert!(err.contains(f), "expected {f:?} in: {err}");
+    }
+}
+
+/// A CSV with a date column and three smooth series.
+pub fn csv_text(n: usize) -> String {
+    let mut s = String::from("date,a,b,c\n");
+    for i in 0..n {
+        let t = i as f64;
+        let y = 2000 + i / 12;
+        let m = i % 12 + 1;
+        s.push_str(&format!("{y}-{m:02}-01,{:.5},{:.5},{:.5}\n", (t / 6.0).sin() + t * 0.01, (t / 9.0).cos(), (t / 4.0).sin() * 0.5 + 1.0));
+    }
+    s
+}
+
+/// Writes a file into `dir`.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Arguments for a quick training run.
+pub const QUICK: [&str; 8] = ["--epochs", "2", "--hidden-size", "8", "--quiet", "--no-charts", "--target", "b"];
+
+/// A model trained once for all tests of a binary: (folder, model path, data path).
+pub fn trained() -> &'static (PathBuf, PathBuf, PathBuf) {
+    static CELL: OnceLock<(PathBuf, PathBuf, PathBuf)> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let data = write(&dir, "train.csv", &csv_text(120));
+        let out = dir.join("run");
+        let mut args = vec!["train", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        args.extend(QUICK);
+        let o = tsf(&args);
+        assert!(o.status.success(), "training failed: {}", stderr(&o));
+        (dir.clone(), out.join("model.tsf"), data)
+    })
+}
