@@ -11,7 +11,7 @@ use tsf_examples::{data_file, print_evaluation};
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let path = args.next().map(Into::into).unwrap_or_else(|| data_file("statsmodels_macrodata.csv"));
-    let target = args.next().unwrap_or_else(|| "unemp".into());
+    let target = args.next().unwrap_or_else(|| "tbilrate".into());
 
     // 1. Load and validate the table (CSV or Parquet).
     let frame = load(&path, &LoadOptions::default())?;

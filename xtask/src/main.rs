@@ -46,7 +46,7 @@ fn main() -> Result<()> {
         Some("demo") => {
             let out = root().join("target/demo");
             cargo(
-                &["run", "--release", "-p", "ts-cli", "--", "train", "--data", "data/statsmodels_macrodata.csv", "--target", "unemp", "--out", &out.display().to_string(), "--force"],
+                &["run", "--release", "-p", "ts-cli", "--", "train", "--data", "data/statsmodels_macrodata.csv", "--target", "tbilrate", "--features", "realgdp,cpi,tbilrate,unemp,infl", "--out", &out.display().to_string(), "--force"],
                 &[],
             )
         }

@@ -90,6 +90,9 @@ pub struct TrainArgs {
     /// Learning rate [train.learning_rate] (default 0.001).
     #[arg(long, alias = "lr")]
     pub learning_rate: Option<f64>,
+    /// Learning-rate schedule: cosine | constant [train.lr_schedule] (default cosine).
+    #[arg(long)]
+    pub lr_schedule: Option<String>,
     /// Optimizer: adam | adamw [train.optimizer].
     #[arg(long)]
     pub optimizer: Option<String>,

@@ -97,6 +97,9 @@ pub fn build_config(a: &TrainArgs) -> Result<ForecastConfig> {
     if let Some(v) = a.learning_rate {
         t.learning_rate = v;
     }
+    if let Some(v) = &a.lr_schedule {
+        t.lr_schedule = v.parse()?;
+    }
     if let Some(v) = &a.optimizer {
         t.optimizer = v.parse()?;
     }

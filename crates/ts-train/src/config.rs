@@ -160,6 +160,42 @@ impl std::str::FromStr for LossKind {
     }
 }
 
+/// Learning-rate schedule over the epochs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LrSchedule {
+    /// The same rate every epoch (the seed's recipe).
+    Constant,
+    /// Cosine decay from `learning_rate` to 1 % of it at the last epoch.
+    #[default]
+    Cosine,
+}
+
+impl std::str::FromStr for LrSchedule {
+    type Err = crate::TrainError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "constant" | "none" => Ok(Self::Constant),
+            "cosine" => Ok(Self::Cosine),
+            _ => Err(invalid("lr_schedule", s, "expected constant or cosine")),
+        }
+    }
+}
+
+impl LrSchedule {
+    /// Learning rate of 1-based `epoch` out of `epochs`, starting from `lr`.
+    pub fn rate(&self, lr: f64, epoch: usize, epochs: usize) -> f64 {
+        match self {
+            Self::Constant => lr,
+            Self::Cosine => {
+                let min = lr * 0.01;
+                let p = if epochs > 1 { (epoch - 1) as f64 / (epochs - 1) as f64 } else { 0.0 };
+                min + 0.5 * (lr - min) * (1.0 + (std::f64::consts::PI * p).cos())
+            }
+        }
+    }
+}
+
 /// Optimisation settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -168,8 +204,10 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Mini-batch size.
     pub batch_size: usize,
-    /// Learning rate.
+    /// (Initial) learning rate.
     pub learning_rate: f64,
+    /// Learning-rate schedule.
+    pub lr_schedule: LrSchedule,
     /// Optimiser.
     pub optimizer: OptimizerKind,
     /// Weight decay (L2 for Adam, decoupled for AdamW).
@@ -197,6 +235,7 @@ impl Default for TrainConfig {
             epochs: 100,
             batch_size: 32,
             learning_rate: 1e-3,
+            lr_schedule: LrSchedule::Cosine,
             optimizer: OptimizerKind::Adam,
             weight_decay: 0.0,
             grad_clip: Some(1.0),
@@ -233,6 +272,7 @@ impl ForecastConfig {
         c.data.validation = 0.0;
         c.train.patience = 0;
         c.train.grad_clip = None;
+        c.train.lr_schedule = LrSchedule::Constant;
         c
     }
 

@@ -186,6 +186,7 @@ pub fn fit(
         if cfg.shuffle {
             order.shuffle(&mut shuffle_rng);
         }
+        let lr = cfg.lr_schedule.rate(cfg.learning_rate, epoch, cfg.epochs);
         let mut total = 0.0;
         let mut batches = 0usize;
         for chunk in order.chunks(cfg.batch_size) {
@@ -220,7 +221,7 @@ pub fn fit(
             total += lv;
             batches += 1;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(cfg.learning_rate, model, grads);
+            model = optim.step(lr, model, grads);
         }
         if batches == 0 {
             break;
