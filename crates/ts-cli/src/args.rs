@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Time-series forecasting with LSTMs.
 #[derive(Debug, Parser)]
-#[command(name = "tsf", version, about = "Time-series forecasting with LSTMs: train, evaluate, predict", long_about = None)]
+#[command(name = "tsf", version, args_override_self = true, about = "Time-series forecasting with LSTMs: train, evaluate, predict", long_about = None)]
 pub struct Cli {
     /// Log more (also RUST_LOG).
     #[arg(long, global = true)]

@@ -238,7 +238,11 @@ pub fn frame_from_dataframe(path: &Path, df: &DataFrame, opts: &LoadOptions) -> 
         return Err(DataError::Empty { path: path.to_path_buf() });
     }
     // A header made of numbers means the first data row was taken as the header.
-    if !names.is_empty() && names.iter().all(|n| looks_numeric(n) || parse_time(n).is_some()) {
+    let value_like = |n: &String| {
+        let base = n.split("_duplicated_").next().unwrap_or(n);
+        looks_numeric(base) || parse_time(base).is_some()
+    };
+    if !names.is_empty() && (names.iter().all(value_like) || parse_time(&names[0]).is_some()) {
         return Err(DataError::NoHeader { path: path.to_path_buf(), name: names[0].clone() });
     }
     let not_found = |c: &str| DataError::ColumnNotFound {
