@@ -13,7 +13,7 @@ use tsf_examples::print_evaluation;
 struct Printer;
 impl Observer for Printer {
     fn on_epoch(&mut self, r: &EpochRecord, best: usize) {
-        if r.epoch % 5 == 0 {
+        if r.epoch.is_multiple_of(5) {
             println!("epoch {:>3}: train {:.5} val {:.5} (best {best})", r.epoch, r.train_loss, r.val_loss.unwrap_or(f64::NAN));
         }
     }

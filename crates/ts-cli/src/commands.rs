@@ -138,10 +138,10 @@ fn check_out_dir(out: &Path, force: bool) -> Result<()> {
     if out.exists() && !out.is_dir() {
         bail!("{}: output path exists and is not a folder", out.display());
     }
-    if !force {
-        if let Some(f) = RUN_FILES.iter().find(|f| out.join(f).exists()) {
-            bail!("{}: output folder already holds a run ({f}); use --force to overwrite it or choose another --out", out.display());
-        }
+    if !force
+        && let Some(f) = RUN_FILES.iter().find(|f| out.join(f).exists())
+    {
+        bail!("{}: output folder already holds a run ({f}); use --force to overwrite it or choose another --out", out.display());
     }
     Ok(())
 }
@@ -154,7 +154,7 @@ fn fmt_thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

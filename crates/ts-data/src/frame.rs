@@ -379,7 +379,7 @@ fn fill(clean: &[Option<f64>], first: usize, interpolate: bool) -> Vec<f64> {
 fn detect_time_column(df: &DataFrame, names: &[String]) -> Option<String> {
     if let Some(n) = names.iter().find(|n| TIME_NAMES.contains(&n.to_ascii_lowercase().as_str())) {
         // "period" only counts when it is not numeric-looking text such as 1974Q1 in a second column.
-        if n.to_ascii_lowercase() != "period" || names.first() == Some(n) {
+        if !n.eq_ignore_ascii_case("period") || names.first() == Some(n) {
             return Some(n.clone());
         }
     }

@@ -322,7 +322,7 @@ impl ForecastConfig {
         {
             return Err(invalid("grad_clip", c, "must be > 0"));
         }
-        if !(t.huber_delta > 0.0) {
+        if t.huber_delta.is_nan() || t.huber_delta <= 0.0 {
             return Err(invalid("huber_delta", t.huber_delta, "must be > 0"));
         }
         if !(0.0..=1.0).contains(&t.mse_weight) {

@@ -36,7 +36,7 @@ impl Observer for ProgressBar {
         let val = r.val_loss.map(|v| format!("{v:.6}")).unwrap_or_else(|| "-".into());
         self.bar.set_message(format!("train {:.6} val {val} best epoch {best}", r.train_loss));
         self.bar.set_position(r.epoch as u64);
-        if !self.quiet && self.every > 0 && r.epoch % self.every == 0 {
+        if !self.quiet && self.every > 0 && r.epoch.is_multiple_of(self.every) {
             let line = format!("Epoch [{}/{}], Train Loss: {:.6}, Val Loss: {val}", r.epoch, self.bar.length().unwrap_or(0), r.train_loss);
             if self.bar.is_hidden() {
                 println!("{line}");
