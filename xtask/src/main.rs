@@ -39,7 +39,7 @@ fn main() -> Result<()> {
             if quick {
                 envs.push(("TSF_BENCH_QUICK", "1".into()));
             }
-            cargo(&["bench", "-p", "ts-train", "--bench", "lstm"], &envs)?;
+            cargo(&["bench", "--workspace", "--bench", "lstm"], &envs)?;
             println!("results: {}", out.display());
             Ok(())
         }

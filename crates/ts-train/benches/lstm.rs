@@ -101,8 +101,9 @@ fn main() {
         Case { name: "seed", rows: 423, windows: 338, epochs: if quick { 5 } else { 15 } },
         Case { name: "50k-rows", rows: 50_000, windows: 40_000 - SEQ, epochs: if quick { 1 } else { 3 } },
     ];
+    let only = std::env::var("TSF_BENCH_CASE").ok();
     let mut results = Vec::new();
-    for case in &cases {
+    for case in cases.iter().filter(|c| only.as_deref().is_none_or(|o| o == c.name)) {
         let fused = |d: &Device| {
             let mut c = ModelConfig::new(FEAT, vec![0]);
             c.hidden_size = HIDDEN;
@@ -122,7 +123,8 @@ fn main() {
         "note": "50k-rows case: 80% of 50,000 rows as training windows; inference over at most 20,000 windows",
         "results": results,
     });
-    let path = std::env::var("TSF_BENCH_OUT").unwrap_or_else(|_| "target/bench/results.json".into());
+    let default = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/bench/results.json");
+    let path = std::env::var("TSF_BENCH_OUT").unwrap_or_else(|_| default.into());
     if let Some(dir) = std::path::Path::new(&path).parent() {
         let _ = std::fs::create_dir_all(dir);
     }
