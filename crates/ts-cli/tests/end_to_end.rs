@@ -126,22 +126,21 @@ fn defaults_beat_naive_on_bundled_data() {
     beats_naive(&repo().join("data/statsmodels_macrodata.csv"), "tbilrate", &["--features", "realgdp,cpi,tbilrate,unemp,infl"]);
 }
 
-#[test]
-fn defaults_beat_naive_on_fred_delinquency() {
+fn fred_beats_naive(target: &str) {
     let p = repo().join("../shared/data/macro_fred_monthly_1990_2025.csv");
     if !p.exists() {
         eprintln!("shared data not present; skipping");
         return;
     }
-    beats_naive(&p, "Personal Loan Delinquency Rate", &[]);
+    beats_naive(&p, target, &[]);
+}
+
+#[test]
+fn defaults_beat_naive_on_fred_delinquency() {
+    fred_beats_naive("Personal Loan Delinquency Rate");
 }
 
 #[test]
 fn defaults_beat_naive_on_fred_inflation() {
-    let p = repo().join("../shared/data/macro_fred_monthly_1990_2025.csv");
-    if !p.exists() {
-        eprintln!("shared data not present; skipping");
-        return;
-    }
-    beats_naive(&p, "Inflation Rate (CPI)", &[]);
+    fred_beats_naive("Inflation Rate (CPI)");
 }
