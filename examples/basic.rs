@@ -1,6 +1,6 @@
 //! Basic usage: one target, the default recipe, save the model, reload it and forecast.
 //!
-//! `cargo run --release -p tsf-examples --example basic [-- FILE TARGET]`
+//! `cargo run --release --example basic [-- FILE TARGET]`
 
 use ts_data::{LoadOptions, load};
 use ts_train::pipeline::{load_model, predict_frame, save_model};

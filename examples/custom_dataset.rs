@@ -1,7 +1,7 @@
 //! A custom dataset built in memory, windowed by hand, and trained with the library's loop and
 //! a custom observer; predictions are made batch by batch.
 //!
-//! `cargo run --release -p tsf-examples --example custom_dataset`
+//! `cargo run --release --example custom_dataset`
 
 use burn::tensor::Device;
 use ts_data::{Frame, ScalerKind, SplitConfig, WindowSpec, prepare};

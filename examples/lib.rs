@@ -1,4 +1,4 @@
-//! Shared helpers for the tsf examples (`cargo run --release -p tsf-examples --example basic`).
+//! Shared helpers for the tsf examples (`cargo run --release --example basic`).
 
 use std::path::PathBuf;
 

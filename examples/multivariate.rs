@@ -1,7 +1,7 @@
 //! Several targets and a multi-step horizon: forecast every column of the seed's FRED table
 //! (or the bundled macro data) three steps ahead, and draw one panel per target.
 //!
-//! `cargo run --release -p tsf-examples --example multivariate`
+//! `cargo run --release --example multivariate`
 
 use ts_data::{LoadOptions, load};
 use ts_train::progress::ProgressBar;
