@@ -4,7 +4,7 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ModelError, Result};
@@ -180,7 +180,7 @@ impl LstmNet {
 }
 
 /// Source of dropout masks: a seeded generator, so that training is reproducible on every backend.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct DropoutRng {
     rng: StdRng,
     /// Drop probability.
