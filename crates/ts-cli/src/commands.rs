@@ -221,9 +221,16 @@ pub fn train(a: TrainArgs) -> Result<()> {
     );
     let n_params = pipeline::model_config(&prepared, &cfg).init(cfg.train.seed, &device)?.parameter_count();
     println!("Model parameters: {}", fmt_thousands(n_params));
-    let mut progress = ProgressBar::new(a.quiet, 10);
+    // Ctrl-C stops training after the current batch; the best epoch so far is still written.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed));
+    let mut progress = ProgressBar::new(a.quiet, 10).with_stop_flag(stop);
     let outcome = pipeline::train_prepared(&frame, prepared, &cfg, &device, &mut progress)?;
     let r = &outcome.report;
+    if r.interrupted {
+        eprintln!("Interrupted after {} complete epochs; writing the run with the best epoch so far ({}).", r.history.len(), r.best_epoch);
+    }
     println!(
         "Training: {} epochs in {:.1} s, kept epoch {}{}",
         r.history.len(),
@@ -249,6 +256,9 @@ pub fn train(a: TrainArgs) -> Result<()> {
         charts(&a.out, &outcome, &rows)?;
     }
     println!("Wrote {}", a.out.display());
+    if r.interrupted {
+        std::process::exit(130);
+    }
     Ok(())
 }
 
