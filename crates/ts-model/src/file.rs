@@ -160,6 +160,21 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<(ModelHeader, Vec<u8>)> {
         return Err(ModelError::Version { path: path.to_path_buf(), found: header.format_version, supported: FORMAT_VERSION, writer: header.writer });
     }
     header.model.validate().map_err(|e| ModelError::Header { path: path.to_path_buf(), message: e.to_string() })?;
+    // Refuse an architecture larger than the weights stored (f32 = 4 bytes per parameter) before
+    // anything is allocated for it.
+    match header.model.parameter_count().and_then(|n| n.checked_mul(4)) {
+        Some(bytes_needed) if bytes_needed <= weights.len() => {}
+        claimed => {
+            return Err(ModelError::Header {
+                path: path.to_path_buf(),
+                message: format!(
+                    "the architecture needs {} bytes of weights but the file holds {}",
+                    claimed.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string()),
+                    weights.len()
+                ),
+            });
+        }
+    }
     if header.spec.features.len() != header.model.input_size || header.scaler.columns != header.spec.features {
         return Err(ModelError::Header { path: path.to_path_buf(), message: "features, scaler and model input size disagree".into() });
     }

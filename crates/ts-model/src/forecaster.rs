@@ -78,6 +78,24 @@ impl ModelConfig {
         self.horizon * self.target_index.len()
     }
 
+    /// Number of trainable parameters this architecture has (computed, nothing allocated);
+    /// `None` if it overflows.
+    pub fn parameter_count(&self) -> Option<usize> {
+        let h = self.hidden_size;
+        let mut per_member = 0usize;
+        for l in 0..self.num_layers {
+            let input = if l == 0 { self.input_size } else { h };
+            let layer = h.checked_mul(4)?.checked_mul(input.checked_add(h)?.checked_add(2)?)?;
+            per_member = per_member.checked_add(layer)?;
+        }
+        if self.kind == ModelKind::Attention {
+            per_member = per_member.checked_add(h.checked_mul(h)?.checked_add(2 * h)?)?;
+        }
+        let o = self.n_outputs();
+        per_member = per_member.checked_add(o.checked_mul(h)?.checked_add(o)?)?;
+        per_member.checked_mul(self.ensemble)
+    }
+
     /// Checks every size and probability.
     pub fn validate(&self) -> Result<()> {
         let bad = |name: &str, value: String, reason: &str| Err(ModelError::InvalidConfig { name: name.into(), value, reason: reason.into() });

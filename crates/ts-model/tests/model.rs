@@ -21,6 +21,7 @@ fn parameter_count_matches_pytorch() {
     cfg.residual = false;
     let m = cfg.init(1, &dev()).unwrap();
     assert_eq!(m.parameter_count(), 51_009);
+    assert_eq!(cfg.parameter_count(), Some(51_009));
     cfg.residual = true;
     assert_eq!(cfg.init(1, &dev()).unwrap().parameter_count(), 51_009);
 }
@@ -204,4 +205,33 @@ fn model_file_round_trip_and_corruption() {
     assert!(matches!(file::parse(&path, &b), Err(ModelError::Truncated { .. })));
     // missing
     assert!(matches!(file::load(&dir.path().join("nope.tsf"), &dev()), Err(ModelError::NotFound { .. })));
+}
+
+#[test]
+fn weights_that_do_not_match_the_header_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.tsf");
+    let mut cfg = ModelConfig::new(3, vec![0]);
+    cfg.hidden_size = 8;
+    let m = cfg.init(1, &dev()).unwrap();
+    // A consistent checksum over a header that claims another architecture.
+    let mut other = cfg.clone();
+    other.hidden_size = 16;
+    let bytes = file::to_bytes(&m, &header(&other)).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    match file::load(&path, &dev()) {
+        Err(ModelError::Weights { .. } | ModelError::Header { .. }) => {}
+        other => panic!("expected a weights error, got {other:?}"),
+    }
+    // An architecture far larger than the stored weights is refused before allocation.
+    let mut huge = cfg.clone();
+    huge.hidden_size = 1 << 40;
+    let bytes = file::to_bytes(&m, &header(&huge)).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(matches!(file::load(&path, &dev()), Err(ModelError::Header { .. })));
+    let mut fewer = cfg.clone();
+    fewer.num_layers = 1;
+    let bytes = file::to_bytes(&m, &header(&fewer)).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(matches!(file::load(&path, &dev()), Err(ModelError::Weights { .. })));
 }
