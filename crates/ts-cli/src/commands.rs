@@ -219,7 +219,7 @@ pub fn train(a: TrainArgs) -> Result<()> {
         "Windows: train {}, validation {}, test {} (sequence length {}, horizon {})",
         prepared.train.n, prepared.validation.n, prepared.test.n, prepared.spec.lookback, prepared.spec.horizon
     );
-    let n_params = pipeline::model_config(&prepared, &cfg).init(cfg.train.seed, &device)?.parameter_count();
+    let n_params = pipeline::model_config(&prepared, &cfg).parameter_count().unwrap_or(0);
     println!("Model parameters: {}", fmt_thousands(n_params));
     // Ctrl-C stops training after the current batch; the best epoch so far is still written.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
