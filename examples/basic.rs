@@ -10,24 +10,37 @@ use tsf_examples::{data_file, print_evaluation};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let path = args.next().map(Into::into).unwrap_or_else(|| data_file("statsmodels_macrodata.csv"));
+    let path = args
+        .next()
+        .map(Into::into)
+        .unwrap_or_else(|| data_file("statsmodels_macrodata.csv"));
     let target = args.next().unwrap_or_else(|| "tbilrate".into());
 
     // 1. Load and validate the table (CSV or Parquet).
     let frame = load(&path, &LoadOptions::default())?;
     let (start, end) = frame.date_range();
-    println!("{} rows, {} columns, {start} to {end}", frame.n_rows(), frame.n_columns());
+    println!(
+        "{} rows, {} columns, {start} to {end}",
+        frame.n_rows(),
+        frame.n_columns()
+    );
 
     // 2. Configure: defaults are the documented ones; pick the target and inputs.
     let mut cfg = ForecastConfig::default();
     cfg.data.target = TargetSpec::One(target.clone());
     if frame.columns.iter().any(|c| c == "tbilrate") {
-        cfg.data.features = ["realgdp", "cpi", "tbilrate", "unemp", "infl"].map(String::from).to_vec();
+        cfg.data.features = ["realgdp", "cpi", "tbilrate", "unemp", "infl"]
+            .map(String::from)
+            .to_vec();
     }
 
     // 3. Train (progress bar on a terminal) and evaluate on the test part.
     let outcome = train(&frame, &cfg, &mut ProgressBar::new(false, 10))?;
-    println!("kept epoch {} of {}", outcome.report.best_epoch, outcome.report.history.len());
+    println!(
+        "kept epoch {} of {}",
+        outcome.report.best_epoch,
+        outcome.report.history.len()
+    );
     print_evaluation(&outcome.test);
 
     // 4. Save, reload, and forecast past the end of the data.

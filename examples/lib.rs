@@ -4,18 +4,25 @@ use std::path::PathBuf;
 
 /// A path inside the repository's `data/` folder, independent of the working directory.
 pub fn data_file(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("data").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("data")
+        .join(name)
 }
 
 /// The seed's FRED layout in `../shared/data`, when present.
 pub fn shared_fred() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/macro_fred_monthly_1990_2025.csv");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/macro_fred_monthly_1990_2025.csv");
     p.exists().then_some(p)
 }
 
 /// Prints a test evaluation as a small table.
 pub fn print_evaluation(eval: &ts_train::Evaluation) {
-    println!("{:<34} {:>10} {:>10} {:>10} {:>8} {:>10}", "target", "MSE", "RMSE", "MAE", "R²", "naive R²");
+    println!(
+        "{:<34} {:>10} {:>10} {:>10} {:>8} {:>10}",
+        "target", "MSE", "RMSE", "MAE", "R²", "naive R²"
+    );
     for t in &eval.targets {
         let m = &t.original;
         println!(

@@ -11,28 +11,56 @@ use tsf_examples::{data_file, print_evaluation, shared_fred};
 fn main() -> anyhow::Result<()> {
     let (path, features) = match shared_fred() {
         Some(p) => (p, Vec::new()),
-        None => (data_file("statsmodels_macrodata.csv"), ["tbilrate", "unemp", "infl"].map(String::from).to_vec()),
+        None => (
+            data_file("statsmodels_macrodata.csv"),
+            ["tbilrate", "unemp", "infl"].map(String::from).to_vec(),
+        ),
     };
     let frame = load(&path, &LoadOptions::default())?;
     let mut cfg = ForecastConfig::default();
-    cfg.data.target = if features.is_empty() { TargetSpec::One("all".into()) } else { TargetSpec::Many(features.clone()) };
+    cfg.data.target = if features.is_empty() {
+        TargetSpec::One("all".into())
+    } else {
+        TargetSpec::Many(features.clone())
+    };
     cfg.data.features = features;
     cfg.data.horizon = 3;
     let outcome = train(&frame, &cfg, &mut ProgressBar::new(false, 10))?;
     print_evaluation(&outcome.test);
     for t in &outcome.test.targets {
-        let steps: Vec<String> = t.by_step.iter().enumerate().map(|(s, m)| format!("t+{}: R² {:.3} (naive {:.3})", s + 1, m.model.r2, m.naive.r2)).collect();
+        let steps: Vec<String> = t
+            .by_step
+            .iter()
+            .enumerate()
+            .map(|(s, m)| {
+                format!(
+                    "t+{}: R² {:.3} (naive {:.3})",
+                    s + 1,
+                    m.model.r2,
+                    m.naive.r2
+                )
+            })
+            .collect();
         println!("{}: {}", t.target, steps.join(", "));
     }
     // One chart panel per target (one step ahead).
-    let rows = pipeline::prediction_rows(&frame, &outcome.prepared.spec, &outcome.prepared.scaler, &outcome.prepared.test, &outcome.test_predictions);
+    let rows = pipeline::prediction_rows(
+        &frame,
+        &outcome.prepared.spec,
+        &outcome.prepared.scaler,
+        &outcome.prepared.test,
+        &outcome.test_predictions,
+    );
     let panels: Vec<ts_viz::PredictionChart> = outcome
         .prepared
         .spec
         .targets
         .iter()
         .map(|t| {
-            let sel: Vec<_> = rows.iter().filter(|r| &r.target == t && r.step == 1).collect();
+            let sel: Vec<_> = rows
+                .iter()
+                .filter(|r| &r.target == t && r.step == 1)
+                .collect();
             ts_viz::PredictionChart {
                 title: t.clone(),
                 target: t.clone(),

@@ -6,7 +6,10 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 fn cargo(args: &[&str], envs: &[(&str, String)]) -> Result<()> {
@@ -15,7 +18,9 @@ fn cargo(args: &[&str], envs: &[(&str, String)]) -> Result<()> {
     for (k, v) in envs {
         c.env(k, v);
     }
-    let status = c.status().with_context(|| format!("cannot run cargo {}", args.join(" ")))?;
+    let status = c
+        .status()
+        .with_context(|| format!("cannot run cargo {}", args.join(" ")))?;
     if !status.success() {
         bail!("cargo {} failed with {status}", args.join(" "));
     }
@@ -46,7 +51,23 @@ fn main() -> Result<()> {
         Some("demo") => {
             let out = root().join("target/demo");
             cargo(
-                &["run", "--release", "-p", "ts-cli", "--", "train", "--data", "data/statsmodels_macrodata.csv", "--target", "tbilrate", "--features", "realgdp,cpi,tbilrate,unemp,infl", "--out", &out.display().to_string(), "--force"],
+                &[
+                    "run",
+                    "--release",
+                    "-p",
+                    "ts-cli",
+                    "--",
+                    "train",
+                    "--data",
+                    "data/statsmodels_macrodata.csv",
+                    "--target",
+                    "tbilrate",
+                    "--features",
+                    "realgdp,cpi,tbilrate,unemp,infl",
+                    "--out",
+                    &out.display().to_string(),
+                    "--force",
+                ],
                 &[],
             )
         }

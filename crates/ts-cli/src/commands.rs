@@ -12,7 +12,12 @@ use ts_train::{ForecastConfig, TargetSpec};
 use crate::args::{EvaluateArgs, PredictArgs, TrainArgs};
 
 /// Files that mark a folder as holding a run.
-const RUN_FILES: [&str; 4] = ["model.tsf", "metrics.json", "history.json", "predictions.csv"];
+const RUN_FILES: [&str; 4] = [
+    "model.tsf",
+    "metrics.json",
+    "history.json",
+    "predictions.csv",
+];
 
 fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
     match (base, over) {
@@ -27,13 +32,20 @@ fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
 
 /// Defaults (or the seed recipe) ← TOML file ← flags.
 pub fn build_config(a: &TrainArgs) -> Result<ForecastConfig> {
-    let base = if a.seed_recipe { ForecastConfig::seed_recipe() } else { ForecastConfig::default() };
+    let base = if a.seed_recipe {
+        ForecastConfig::seed_recipe()
+    } else {
+        ForecastConfig::default()
+    };
     let mut cfg = if let Some(path) = &a.config {
-        let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{}: cannot read config: {e}", path.display()))?;
-        let t: toml::Value = toml::from_str(&text).map_err(|e| anyhow!("{}: invalid TOML: {}", path.display(), e.message()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow!("{}: cannot read config: {e}", path.display()))?;
+        let t: toml::Value = toml::from_str(&text)
+            .map_err(|e| anyhow!("{}: invalid TOML: {}", path.display(), e.message()))?;
         let mut v = serde_json::to_value(&base)?;
         merge(&mut v, serde_json::to_value(t)?);
-        serde_json::from_value::<ForecastConfig>(v).map_err(|e| anyhow!("{}: {e}", path.display()))?
+        serde_json::from_value::<ForecastConfig>(v)
+            .map_err(|e| anyhow!("{}: {e}", path.display()))?
     } else {
         base
     };
@@ -45,7 +57,11 @@ pub fn build_config(a: &TrainArgs) -> Result<ForecastConfig> {
         d.target = TargetSpec::One(v.clone());
     }
     if let Some(v) = &a.features {
-        d.features = v.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        d.features = v
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
     }
     if let Some(v) = &a.time_column {
         d.time_column = Some(v.clone());
@@ -138,10 +154,11 @@ fn check_out_dir(out: &Path, force: bool) -> Result<()> {
     if out.exists() && !out.is_dir() {
         bail!("{}: output path exists and is not a folder", out.display());
     }
-    if !force
-        && let Some(f) = RUN_FILES.iter().find(|f| out.join(f).exists())
-    {
-        bail!("{}: output folder already holds a run ({f}); use --force to overwrite it or choose another --out", out.display());
+    if !force && let Some(f) = RUN_FILES.iter().find(|f| out.join(f).exists()) {
+        bail!(
+            "{}: output folder already holds a run ({f}); use --force to overwrite it or choose another --out",
+            out.display()
+        );
     }
     Ok(())
 }
@@ -163,7 +180,12 @@ fn fmt_thousands(n: usize) -> String {
 }
 
 fn print_summary(d: &DataSummary) {
-    println!("Loaded {}: {} rows, {} columns", d.source, d.rows, d.columns.len());
+    println!(
+        "Loaded {}: {} rows, {} columns",
+        d.source,
+        d.rows,
+        d.columns.len()
+    );
     println!("Date range: {} to {}", d.start, d.end);
     println!("Variables: {}", d.columns.join(", "));
 }
@@ -176,7 +198,16 @@ fn print_metrics(eval: &ts_train::Evaluation) {
         println!("  MSE:  {:.6}   (naive {:.6})", m.mse, n.mse);
         println!("  RMSE: {:.6}   (naive {:.6})", m.rmse, n.rmse);
         println!("  MAE:  {:.6}   (naive {:.6})", m.mae, n.mae);
-        println!("  R²:   {:.6}   (naive {:.6}){}", m.r2, n.r2, if t.beats_naive { "" } else { "   ← does not beat the naive forecast" });
+        println!(
+            "  R²:   {:.6}   (naive {:.6}){}",
+            m.r2,
+            n.r2,
+            if t.beats_naive {
+                ""
+            } else {
+                "   ← does not beat the naive forecast"
+            }
+        );
     }
 }
 
@@ -202,24 +233,60 @@ fn metrics_json(eval: &ts_train::Evaluation, extra: serde_json::Value) -> serde_
 /// `tsf train`.
 pub fn train(a: TrainArgs) -> Result<()> {
     let cfg = build_config(&a)?;
-    let data_path = cfg.data.path.clone().ok_or_else(|| anyhow!("no data file: pass --data FILE or set data.path in the config"))?;
-    if matches!(&cfg.data.target, TargetSpec::One(s) if s.trim().is_empty()) || matches!(&cfg.data.target, TargetSpec::Many(v) if v.is_empty()) {
+    let data_path =
+        cfg.data.path.clone().ok_or_else(|| {
+            anyhow!("no data file: pass --data FILE or set data.path in the config")
+        })?;
+    if matches!(&cfg.data.target, TargetSpec::One(s) if s.trim().is_empty())
+        || matches!(&cfg.data.target, TargetSpec::Many(v) if v.is_empty())
+    {
         // Load first so that the message can list the columns.
-        let frame = load(&data_path, &LoadOptions { time_column: cfg.data.time_column.clone(), columns: None, fill: cfg.data.fill })?;
-        bail!("no target: pass --target COLUMN (one of: {}), a comma-separated list, or \"all\"", frame.columns.join(", "));
+        let frame = load(
+            &data_path,
+            &LoadOptions {
+                time_column: cfg.data.time_column.clone(),
+                columns: None,
+                fill: cfg.data.fill,
+            },
+        )?;
+        bail!(
+            "no target: pass --target COLUMN (one of: {}), a comma-separated list, or \"all\"",
+            frame.columns.join(", ")
+        );
     }
     check_out_dir(&a.out, a.force)?;
-    let frame = load(&data_path, &LoadOptions { time_column: cfg.data.time_column.clone(), columns: None, fill: cfg.data.fill })?;
+    let frame = load(
+        &data_path,
+        &LoadOptions {
+            time_column: cfg.data.time_column.clone(),
+            columns: None,
+            fill: cfg.data.fill,
+        },
+    )?;
     let summary = DataSummary::of(&frame);
     print_summary(&summary);
     let prepared = pipeline::prepare_frame(&frame, &cfg)?;
     let device = ts_model::make_device(cfg.device)?;
-    println!("Target{}: {}", if prepared.spec.targets.len() > 1 { "s" } else { "" }, prepared.spec.targets.join(", "));
+    println!(
+        "Target{}: {}",
+        if prepared.spec.targets.len() > 1 {
+            "s"
+        } else {
+            ""
+        },
+        prepared.spec.targets.join(", ")
+    );
     println!(
         "Windows: train {}, validation {}, test {} (sequence length {}, horizon {})",
-        prepared.train.n, prepared.validation.n, prepared.test.n, prepared.spec.lookback, prepared.spec.horizon
+        prepared.train.n,
+        prepared.validation.n,
+        prepared.test.n,
+        prepared.spec.lookback,
+        prepared.spec.horizon
     );
-    let n_params = pipeline::model_config(&prepared, &cfg).parameter_count().unwrap_or(0);
+    let n_params = pipeline::model_config(&prepared, &cfg)
+        .parameter_count()
+        .unwrap_or(0);
     println!("Model parameters: {}", fmt_thousands(n_params));
     // Ctrl-C stops training after the current batch; the best epoch so far is still written.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -229,29 +296,56 @@ pub fn train(a: TrainArgs) -> Result<()> {
     let outcome = pipeline::train_prepared(&frame, prepared, &cfg, &device, &mut progress)?;
     let r = &outcome.report;
     if r.interrupted {
-        eprintln!("Interrupted after {} complete epochs; writing the run with the best epoch so far ({}).", r.history.len(), r.best_epoch);
+        eprintln!(
+            "Interrupted after {} complete epochs; writing the run with the best epoch so far ({}).",
+            r.history.len(),
+            r.best_epoch
+        );
     }
     println!(
         "Training: {} epochs in {:.1} s, kept epoch {}{}",
         r.history.len(),
         r.seconds,
         r.best_epoch,
-        if r.stopped_early { " (early stopping)" } else { "" }
+        if r.stopped_early {
+            " (early stopping)"
+        } else {
+            ""
+        }
     );
-    println!("Test set ({} windows), original units:", outcome.test.windows);
+    println!(
+        "Test set ({} windows), original units:",
+        outcome.test.windows
+    );
     print_metrics(&outcome.test);
 
     // Write outputs only now that everything succeeded.
-    std::fs::create_dir_all(&a.out).with_context(|| format!("{}: cannot create output folder", a.out.display()))?;
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("{}: cannot create output folder", a.out.display()))?;
     pipeline::save_model(&a.out.join("model.tsf"), &outcome)?;
     let metrics = metrics_json(
         &outcome.test,
         serde_json::json!({ "split": "test", "best_epoch": r.best_epoch, "parameters": n_params, "data": summary }),
     );
-    write(&a.out.join("metrics.json"), serde_json::to_string_pretty(&metrics)?.as_bytes())?;
-    write(&a.out.join("history.json"), serde_json::to_string_pretty(&outcome.report)?.as_bytes())?;
-    let rows = pipeline::prediction_rows(&frame, &outcome.prepared.spec, &outcome.prepared.scaler, &outcome.prepared.test, &outcome.test_predictions);
-    write(&a.out.join("predictions.csv"), pipeline::predictions_csv(&rows).as_bytes())?;
+    write(
+        &a.out.join("metrics.json"),
+        serde_json::to_string_pretty(&metrics)?.as_bytes(),
+    )?;
+    write(
+        &a.out.join("history.json"),
+        serde_json::to_string_pretty(&outcome.report)?.as_bytes(),
+    )?;
+    let rows = pipeline::prediction_rows(
+        &frame,
+        &outcome.prepared.spec,
+        &outcome.prepared.scaler,
+        &outcome.prepared.test,
+        &outcome.test_predictions,
+    );
+    write(
+        &a.out.join("predictions.csv"),
+        pipeline::predictions_csv(&rows).as_bytes(),
+    )?;
     if !a.no_charts {
         charts(&a.out, &outcome, &rows)?;
     }
@@ -278,7 +372,10 @@ fn charts(out: &Path, o: &ts_train::FitOutcome, rows: &[ts_train::PredictionRow]
         .targets
         .iter()
         .map(|t| {
-            let sel: Vec<&ts_train::PredictionRow> = rows.iter().filter(|r| &r.target == t && r.step == 1).collect();
+            let sel: Vec<&ts_train::PredictionRow> = rows
+                .iter()
+                .filter(|r| &r.target == t && r.step == 1)
+                .collect();
             ts_viz::PredictionChart {
                 title: format!("{t}: test set, one step ahead"),
                 target: t.clone(),
@@ -301,7 +398,14 @@ fn load_for(model: &Path, data: &Path, fill: &str) -> Result<(ts_train::Bundle, 
     let bundle = pipeline::load_model(model)?;
     let fill: FillPolicy = fill.parse()?;
     let time_column = bundle.config.data.time_column.clone();
-    let frame = load(data, &LoadOptions { time_column, columns: None, fill })?;
+    let frame = load(
+        data,
+        &LoadOptions {
+            time_column,
+            columns: None,
+            fill,
+        },
+    )?;
     Ok((bundle, frame))
 }
 
@@ -310,10 +414,16 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
     let (bundle, frame) = load_for(&a.model, &a.data, &a.fill)?;
     print_summary(&DataSummary::of(&frame));
     let ev = pipeline::evaluate_frame(&bundle, &frame)?;
-    println!("Evaluated {} windows, original units:", ev.evaluation.windows);
+    println!(
+        "Evaluated {} windows, original units:",
+        ev.evaluation.windows
+    );
     print_metrics(&ev.evaluation);
     if let Some(out) = &a.out {
-        let v = metrics_json(&ev.evaluation, serde_json::json!({ "model": a.model, "data": DataSummary::of(&frame) }));
+        let v = metrics_json(
+            &ev.evaluation,
+            serde_json::json!({ "model": a.model, "data": DataSummary::of(&frame) }),
+        );
         write(out, serde_json::to_string_pretty(&v)?.as_bytes())?;
         println!("Wrote {}", out.display());
     }
@@ -337,4 +447,3 @@ pub fn predict(a: PredictArgs) -> Result<()> {
     }
     Ok(())
 }
-

@@ -7,7 +7,13 @@ use common::*;
 
 fn train_on(dir: &std::path::Path, data: &std::path::Path, extra: &[&str]) -> std::process::Output {
     let out = dir.join("out");
-    let mut args = vec!["train", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let mut args = vec![
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
     args.extend(QUICK);
     args.extend(extra);
     tsf(&args)
@@ -41,7 +47,11 @@ fn empty_file() {
 #[test]
 fn no_header() {
     let d = tempfile::tempdir().unwrap();
-    let text: String = csv_text(50).lines().skip(1).map(|l| format!("{l}\n")).collect();
+    let text: String = csv_text(50)
+        .lines()
+        .skip(1)
+        .map(|l| format!("{l}\n"))
+        .collect();
     let p = write(d.path(), "nohead.csv", &text);
     assert_bad(&train_on(d.path(), &p, &[]), &["nohead.csv", "no header"]);
 }
@@ -69,7 +79,16 @@ fn non_numeric_column() {
     let parts: Vec<&str> = lines[3].split(',').collect();
     lines[3] = format!("{},{},hello,{}", parts[0], parts[1], parts[3]);
     let p = write(d.path(), "nn.csv", &(lines.join("\n") + "\n"));
-    assert_bad(&train_on(d.path(), &p, &[]), &["nn.csv", "column \"b\"", "row 3", "\"hello\"", "not a number"]);
+    assert_bad(
+        &train_on(d.path(), &p, &[]),
+        &[
+            "nn.csv",
+            "column \"b\"",
+            "row 3",
+            "\"hello\"",
+            "not a number",
+        ],
+    );
 }
 
 fn with_cell(value: &str) -> String {
@@ -84,7 +103,10 @@ fn nan_inf_and_empty_cells_need_a_fill_policy() {
     let d = tempfile::tempdir().unwrap();
     for (v, what) in [("NaN", "NaN"), ("inf", "infinite"), ("", "empty")] {
         let p = write(d.path(), "m.csv", &with_cell(v));
-        assert_bad(&train_on(d.path(), &p, &[]), &["m.csv", "column \"a\"", "row 5", what, "--fill"]);
+        assert_bad(
+            &train_on(d.path(), &p, &[]),
+            &["m.csv", "column \"a\"", "row 5", what, "--fill"],
+        );
     }
     // Opting in works, for every policy.
     for fill in ["ffill", "interpolate", "drop"] {
@@ -111,14 +133,20 @@ fn duplicate_timestamps() {
     let rest: Vec<String> = lines[21].split(',').skip(1).map(String::from).collect();
     lines[21] = format!("{date},{}", rest.join(","));
     let p = write(d.path(), "dup.csv", &(lines.join("\n") + "\n"));
-    assert_bad(&train_on(d.path(), &p, &[]), &["dup.csv", "row 21", "duplicate", &date]);
+    assert_bad(
+        &train_on(d.path(), &p, &[]),
+        &["dup.csv", "row 21", "duplicate", &date],
+    );
 }
 
 #[test]
 fn too_few_rows() {
     let d = tempfile::tempdir().unwrap();
     let p = write(d.path(), "short.csv", &csv_text(15));
-    assert_bad(&train_on(d.path(), &p, &[]), &["short.csv", "15 rows are too few", "sequence length 12"]);
+    assert_bad(
+        &train_on(d.path(), &p, &[]),
+        &["short.csv", "15 rows are too few", "sequence length 12"],
+    );
 }
 
 #[test]
@@ -127,7 +155,13 @@ fn constant_column_gives_no_nan_and_constant_target_is_refused() {
     let text: String = csv_text(80)
         .lines()
         .enumerate()
-        .map(|(i, l)| if i == 0 { format!("{l},k\n") } else { format!("{l},7\n") })
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("{l},k\n")
+            } else {
+                format!("{l},7\n")
+            }
+        })
         .collect();
     let p = write(d.path(), "k.csv", &text);
     let o = train_on(d.path(), &p, &[]);
@@ -169,7 +203,13 @@ fn bad_sizes_and_rates() {
 #[test]
 fn model_file_missing() {
     let (dir, _, data) = trained();
-    let o = tsf(&["evaluate", "--model", dir.join("none.tsf").to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    let o = tsf(&[
+        "evaluate",
+        "--model",
+        dir.join("none.tsf").to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
     assert_bad(&o, &["none.tsf", "not found"]);
 }
 
@@ -179,7 +219,13 @@ fn model_file_truncated() {
     let bytes = std::fs::read(model).unwrap();
     let p = dir.join("trunc.tsf");
     std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
-    let o = tsf(&["predict", "--model", p.to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    let o = tsf(&[
+        "predict",
+        "--model",
+        p.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
     assert_bad(&o, &["trunc.tsf", "truncated"]);
 }
 
@@ -191,11 +237,27 @@ fn model_file_corrupted() {
     bytes[pos] ^= 0x01;
     let p = dir.join("corrupt.tsf");
     std::fs::write(&p, &bytes).unwrap();
-    let o = tsf(&["evaluate", "--model", p.to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    let o = tsf(&[
+        "evaluate",
+        "--model",
+        p.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
     assert_bad(&o, &["corrupt.tsf", "checksum"]);
     let p2 = dir.join("notamodel.tsf");
-    std::fs::write(&p2, "hello, this is not a model file at all, but long enough to have a prefix").unwrap();
-    let o = tsf(&["evaluate", "--model", p2.to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    std::fs::write(
+        &p2,
+        "hello, this is not a model file at all, but long enough to have a prefix",
+    )
+    .unwrap();
+    let o = tsf(&[
+        "evaluate",
+        "--model",
+        p2.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
     assert_bad(&o, &["notamodel.tsf", "not a tsf model file"]);
 }
 
@@ -206,7 +268,13 @@ fn model_file_incompatible_version() {
     bytes[8..12].copy_from_slice(&7u32.to_le_bytes());
     let p = dir.join("v7.tsf");
     std::fs::write(&p, &bytes).unwrap();
-    let o = tsf(&["evaluate", "--model", p.to_str().unwrap(), "--data", data.to_str().unwrap()]);
+    let o = tsf(&[
+        "evaluate",
+        "--model",
+        p.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
     assert_bad(&o, &["v7.tsf", "version 7", "version 1", "tsf 0."]);
 }
 
@@ -215,7 +283,13 @@ fn prediction_data_with_other_columns() {
     let (dir, model, _) = trained();
     let text = csv_text(60).replacen("date,a,b,c", "date,a,x,c", 1);
     let p = write(dir, "other.csv", &text);
-    let o = tsf(&["predict", "--model", model.to_str().unwrap(), "--data", p.to_str().unwrap()]);
+    let o = tsf(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        p.to_str().unwrap(),
+    ]);
     assert_bad(&o, &["other.csv", "missing \"b\"", "trained on [a, b, c]"]);
 }
 
@@ -227,14 +301,23 @@ fn output_folder_with_a_run_is_refused_and_kept() {
     let before = std::fs::read(d.path().join("out/model.tsf")).unwrap();
     let o = train_on(d.path(), &p, &["--seed", "5"]);
     assert_bad(&o, &["already holds a run", "--force"]);
-    assert_eq!(std::fs::read(d.path().join("out/model.tsf")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(d.path().join("out/model.tsf")).unwrap(),
+        before
+    );
     // A bad run with --force still leaves the old run intact.
     let bad = write(d.path(), "bad.csv", "date,a,b,c\n2000-01-01,1,2,x\n");
     let o = train_on(d.path(), &bad, &["--force"]);
     assert_eq!(o.status.code(), Some(2));
-    assert_eq!(std::fs::read(d.path().join("out/model.tsf")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(d.path().join("out/model.tsf")).unwrap(),
+        before
+    );
     // With --force a good run replaces it.
     let o = train_on(d.path(), &p, &["--force", "--seed", "5"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_ne!(std::fs::read(d.path().join("out/model.tsf")).unwrap(), before);
+    assert_ne!(
+        std::fs::read(d.path().join("out/model.tsf")).unwrap(),
+        before
+    );
 }

@@ -7,7 +7,10 @@ use std::sync::OnceLock;
 
 /// Runs `tsf` with arguments.
 pub fn tsf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tsf")).args(args).output().expect("run tsf")
+    Command::new(env!("CARGO_BIN_EXE_tsf"))
+        .args(args)
+        .output()
+        .expect("run tsf")
 }
 
 /// Standard error as text.
@@ -35,7 +38,12 @@ pub fn csv_text(n: usize) -> String {
         let t = i as f64;
         let y = 2000 + i / 12;
         let m = i % 12 + 1;
-        s.push_str(&format!("{y}-{m:02}-01,{:.5},{:.5},{:.5}\n", (t / 6.0).sin() + t * 0.01, (t / 9.0).cos(), (t / 4.0).sin() * 0.5 + 1.0));
+        s.push_str(&format!(
+            "{y}-{m:02}-01,{:.5},{:.5},{:.5}\n",
+            (t / 6.0).sin() + t * 0.01,
+            (t / 9.0).cos(),
+            (t / 4.0).sin() * 0.5 + 1.0
+        ));
     }
     s
 }
@@ -48,7 +56,16 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 /// Arguments for a quick training run.
-pub const QUICK: [&str; 8] = ["--epochs", "2", "--hidden-size", "8", "--quiet", "--no-charts", "--target", "b"];
+pub const QUICK: [&str; 8] = [
+    "--epochs",
+    "2",
+    "--hidden-size",
+    "8",
+    "--quiet",
+    "--no-charts",
+    "--target",
+    "b",
+];
 
 /// A model trained once for all tests of a binary: (folder, model path, data path).
 pub fn trained() -> &'static (PathBuf, PathBuf, PathBuf) {
@@ -57,7 +74,13 @@ pub fn trained() -> &'static (PathBuf, PathBuf, PathBuf) {
         let dir = tempfile::tempdir().unwrap().keep();
         let data = write(&dir, "train.csv", &csv_text(120));
         let out = dir.join("run");
-        let mut args = vec!["train", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        let mut args = vec![
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
         args.extend(QUICK);
         let o = tsf(&args);
         assert!(o.status.success(), "training failed: {}", stderr(&o));

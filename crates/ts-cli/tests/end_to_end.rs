@@ -22,18 +22,48 @@ fn train_writes_every_output_and_the_model_works_alone() {
     let out = d.path().join("run");
     let data = repo().join("data/statsmodels_macrodata.csv");
     let o = tsf(&[
-        "train", "--data", data.to_str().unwrap(), "--target", "unemp,infl", "--features", "realgdp,cpi,tbilrate,unemp,infl",
-        "--epochs", "12", "--out", out.to_str().unwrap(), "--quiet",
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        "unemp,infl",
+        "--features",
+        "realgdp,cpi,tbilrate,unemp,infl",
+        "--epochs",
+        "12",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
     ]);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", stderr(&o));
-    for needle in ["203 rows", "Date range: 1959-01-01 to 2009-07-01", "Variables:", "Windows: train", "Model parameters:", "MSE", "RMSE", "MAE", "R²"] {
+    for needle in [
+        "203 rows",
+        "Date range: 1959-01-01 to 2009-07-01",
+        "Variables:",
+        "Windows: train",
+        "Model parameters:",
+        "MSE",
+        "RMSE",
+        "MAE",
+        "R²",
+    ] {
         assert!(stdout.contains(needle), "missing {needle:?} in {stdout}");
     }
-    for f in ["model.tsf", "metrics.json", "history.json", "predictions.csv"] {
+    for f in [
+        "model.tsf",
+        "metrics.json",
+        "history.json",
+        "predictions.csv",
+    ] {
         assert!(out.join(f).is_file(), "{f}");
     }
-    for chart in ["training_history", "predictions_vs_actuals", "residuals", "multivariate_predictions"] {
+    for chart in [
+        "training_history",
+        "predictions_vs_actuals",
+        "residuals",
+        "multivariate_predictions",
+    ] {
         assert!(out.join(format!("{chart}.png")).is_file(), "{chart}.png");
         assert!(out.join(format!("{chart}.svg")).is_file(), "{chart}.svg");
     }
@@ -42,11 +72,15 @@ fn train_writes_every_output_and_the_model_works_alone() {
         for unit in ["scaled", "original"] {
             for k in ["mse", "rmse", "mae", "r2"] {
                 assert!(m["targets"][t][unit][k].is_number(), "{t}.{unit}.{k}");
-                assert!(m["targets"][t]["naive"][unit][k].is_number(), "{t}.naive.{unit}.{k}");
+                assert!(
+                    m["targets"][t]["naive"][unit][k].is_number(),
+                    "{t}.naive.{unit}.{k}"
+                );
             }
         }
     }
-    let h: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("history.json")).unwrap()).unwrap();
+    let h: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("history.json")).unwrap()).unwrap();
     assert_eq!(h["history"].as_array().unwrap().len(), 12);
     let csv = std::fs::read_to_string(out.join("predictions.csv")).unwrap();
     assert!(csv.starts_with("timestamp,target,step,actual,predicted,naive\n"));
@@ -54,12 +88,30 @@ fn train_writes_every_output_and_the_model_works_alone() {
     // evaluate and predict need nothing but the model file and data.
     let model = out.join("model.tsf");
     let eval_json = d.path().join("eval.json");
-    let o = tsf(&["evaluate", "--model", model.to_str().unwrap(), "--data", data.to_str().unwrap(), "--out", eval_json.to_str().unwrap()]);
+    let o = tsf(&[
+        "evaluate",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        eval_json.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let e: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&eval_json).unwrap()).unwrap();
+    let e: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&eval_json).unwrap()).unwrap();
     assert!(e["targets"]["unemp"]["original"]["r2"].is_number());
     let pred = d.path().join("pred.csv");
-    let o = tsf(&["predict", "--model", model.to_str().unwrap(), "--data", data.to_str().unwrap(), "--out", pred.to_str().unwrap(), "--future-only"]);
+    let o = tsf(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        pred.to_str().unwrap(),
+        "--future-only",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let p = std::fs::read_to_string(&pred).unwrap();
     // one future row per target: the quarter after 2009-07-01
@@ -73,9 +125,26 @@ fn same_seed_same_metrics() {
     let data = write(d.path(), "x.csv", &csv_text(150));
     let run = |name: &str| {
         let out = d.path().join(name);
-        let o = tsf(&["train", "--data", data.to_str().unwrap(), "--target", "a", "--epochs", "5", "--hidden-size", "16", "--quiet", "--no-charts", "--out", out.to_str().unwrap()]);
+        let o = tsf(&[
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--target",
+            "a",
+            "--epochs",
+            "5",
+            "--hidden-size",
+            "16",
+            "--quiet",
+            "--no-charts",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "{}", stderr(&o));
-        (std::fs::read_to_string(out.join("metrics.json")).unwrap(), std::fs::read_to_string(out.join("predictions.csv")).unwrap())
+        (
+            std::fs::read_to_string(out.join("metrics.json")).unwrap(),
+            std::fs::read_to_string(out.join("predictions.csv")).unwrap(),
+        )
     };
     let a = run("one");
     let b = run("two");
@@ -95,35 +164,77 @@ fn toml_config_and_flags() {
         ),
     );
     let out = d.path().join("run");
-    let o = tsf(&["train", "--config", cfg.to_str().unwrap(), "--epochs", "4", "--quiet", "--no-charts", "--out", out.to_str().unwrap()]);
+    let o = tsf(&[
+        "train",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--epochs",
+        "4",
+        "--quiet",
+        "--no-charts",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let h: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("history.json")).unwrap()).unwrap();
-    assert_eq!(h["history"].as_array().unwrap().len(), 4, "flag overrides the file");
+    let h: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("history.json")).unwrap()).unwrap();
+    assert_eq!(
+        h["history"].as_array().unwrap().len(),
+        4,
+        "flag overrides the file"
+    );
     let m = metrics(&out);
     assert_eq!(m["targets"]["a"]["by_step"].as_array().unwrap().len(), 2);
     assert!(m["targets"]["c"].is_object());
     // Unknown keys are refused by name.
     let bad = write(d.path(), "bad.toml", "[train]\nepochz = 3\n");
-    let o = tsf(&["train", "--config", bad.to_str().unwrap(), "--data", data.to_str().unwrap(), "--target", "a", "--out", d.path().join("r2").to_str().unwrap()]);
+    let o = tsf(&[
+        "train",
+        "--config",
+        bad.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        "a",
+        "--out",
+        d.path().join("r2").to_str().unwrap(),
+    ]);
     assert_bad(&o, &["bad.toml", "epochz"]);
 }
 
 fn beats_naive(data: &Path, target: &str, extra: &[&str]) {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("run");
-    let mut args = vec!["train", "--data", data.to_str().unwrap(), "--target", target, "--quiet", "--no-charts", "--out", out.to_str().unwrap()];
+    let mut args = vec![
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        target,
+        "--quiet",
+        "--no-charts",
+        "--out",
+        out.to_str().unwrap(),
+    ];
     args.extend(extra);
     let o = tsf(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     let m = metrics(&out);
     let t = &m["targets"][target];
-    let (r2, naive) = (t["original"]["r2"].as_f64().unwrap(), t["naive"]["original"]["r2"].as_f64().unwrap());
+    let (r2, naive) = (
+        t["original"]["r2"].as_f64().unwrap(),
+        t["naive"]["original"]["r2"].as_f64().unwrap(),
+    );
     assert!(r2 > naive, "{target}: R² {r2} does not beat naive {naive}");
 }
 
 #[test]
 fn defaults_beat_naive_on_bundled_data() {
-    beats_naive(&repo().join("data/statsmodels_macrodata.csv"), "tbilrate", &["--features", "realgdp,cpi,tbilrate,unemp,infl"]);
+    beats_naive(
+        &repo().join("data/statsmodels_macrodata.csv"),
+        "tbilrate",
+        &["--features", "realgdp,cpi,tbilrate,unemp,infl"],
+    );
 }
 
 fn fred_beats_naive(target: &str) {

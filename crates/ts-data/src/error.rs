@@ -26,7 +26,9 @@ pub enum DataError {
         path: PathBuf,
     },
     /// The first line does not look like a header.
-    #[error("{path}: no header row: column name {name:?} looks like a value; the first line must name the columns")]
+    #[error(
+        "{path}: no header row: column name {name:?} looks like a value; the first line must name the columns"
+    )]
     NoHeader {
         /// The path given.
         path: PathBuf,
@@ -56,7 +58,9 @@ pub enum DataError {
         value: String,
     },
     /// A cell is empty, NaN or infinite and no fill policy was chosen.
-    #[error("{path}: column {column:?}, row {row}: {what} value (use --fill ffill|interpolate|drop to fill or drop missing values)")]
+    #[error(
+        "{path}: column {column:?}, row {row}: {what} value (use --fill ffill|interpolate|drop to fill or drop missing values)"
+    )]
     Missing {
         /// The path given.
         path: PathBuf,
@@ -68,7 +72,9 @@ pub enum DataError {
         what: String,
     },
     /// A missing value cannot be filled (for example a leading gap with forward fill).
-    #[error("{path}: column {column:?}, row {row}: missing value cannot be filled with {policy} (no earlier value); try --fill drop")]
+    #[error(
+        "{path}: column {column:?}, row {row}: missing value cannot be filled with {policy} (no earlier value); try --fill drop"
+    )]
     Unfillable {
         /// The path given.
         path: PathBuf,
@@ -80,7 +86,9 @@ pub enum DataError {
         policy: String,
     },
     /// A time stamp cannot be parsed.
-    #[error("{path}: time column {column:?}, row {row}: cannot parse {value:?} as a date or number")]
+    #[error(
+        "{path}: time column {column:?}, row {row}: cannot parse {value:?} as a date or number"
+    )]
     BadTimestamp {
         /// The path given.
         path: PathBuf,
@@ -92,7 +100,9 @@ pub enum DataError {
         value: String,
     },
     /// Time stamps go backwards.
-    #[error("{path}: time column {column:?}, row {row}: {value} comes before the previous row's {previous}; rows must be sorted by time")]
+    #[error(
+        "{path}: time column {column:?}, row {row}: {value} comes before the previous row's {previous}; rows must be sorted by time"
+    )]
     Unsorted {
         /// The path given.
         path: PathBuf,
@@ -128,7 +138,9 @@ pub enum DataError {
         needed: String,
     },
     /// A target column is constant over the training part.
-    #[error("{path}: target column {column:?} is constant ({value}) over the training part; there is nothing to forecast")]
+    #[error(
+        "{path}: target column {column:?} is constant ({value}) over the training part; there is nothing to forecast"
+    )]
     ConstantTarget {
         /// The path given.
         path: PathBuf,

@@ -134,7 +134,12 @@ impl Frame {
             }
             check_order(&source, t)?;
         }
-        Ok(Self { source, time, columns, values })
+        Ok(Self {
+            source,
+            time,
+            columns,
+            values,
+        })
     }
 
     /// Number of rows.
@@ -149,11 +154,14 @@ impl Frame {
 
     /// Index of a column by name, or an error listing the columns that exist.
     pub fn column_index(&self, name: &str) -> Result<usize> {
-        self.columns.iter().position(|c| c == name).ok_or_else(|| DataError::ColumnNotFound {
-            path: self.source.clone(),
-            column: name.to_string(),
-            available: self.columns.join(", "),
-        })
+        self.columns
+            .iter()
+            .position(|c| c == name)
+            .ok_or_else(|| DataError::ColumnNotFound {
+                path: self.source.clone(),
+                column: name.to_string(),
+                available: self.columns.join(", "),
+            })
     }
 
     /// Display label of a row: its time stamp, or `#row` without a time column.
@@ -178,7 +186,12 @@ impl Frame {
             columns.push(n.clone());
             values.push(self.values[i].clone());
         }
-        Ok(Self { source: self.source.clone(), time: self.time.clone(), columns, values })
+        Ok(Self {
+            source: self.source.clone(),
+            time: self.time.clone(),
+            columns,
+            values,
+        })
     }
 }
 
@@ -193,23 +206,41 @@ const TIME_NAMES: [&str; 6] = ["date", "time", "timestamp", "datetime", "ds", "p
 /// missing-value policy.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Frame> {
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => DataError::NotFound { path: path.to_path_buf() },
-        _ => DataError::Unreadable { path: path.to_path_buf(), message: e.to_string() },
+        std::io::ErrorKind::NotFound => DataError::NotFound {
+            path: path.to_path_buf(),
+        },
+        _ => DataError::Unreadable {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        },
     })?;
     if meta.is_dir() {
-        return Err(DataError::Unreadable { path: path.to_path_buf(), message: "is a directory".into() });
+        return Err(DataError::Unreadable {
+            path: path.to_path_buf(),
+            message: "is a directory".into(),
+        });
     }
     if meta.len() == 0 {
-        return Err(DataError::Empty { path: path.to_path_buf() });
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
     }
     let is_parquet = matches!(
-        path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
+        path.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
         Some("parquet" | "pq")
     );
-    let unreadable = |e: PolarsError| DataError::Unreadable { path: path.to_path_buf(), message: first_line(&e.to_string()) };
+    let unreadable = |e: PolarsError| DataError::Unreadable {
+        path: path.to_path_buf(),
+        message: first_line(&e.to_string()),
+    };
     let df = if is_parquet {
-        let file = std::fs::File::open(path)
-            .map_err(|e| DataError::Unreadable { path: path.to_path_buf(), message: e.to_string() })?;
+        let file = std::fs::File::open(path).map_err(|e| DataError::Unreadable {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
         ParquetReader::new(file).finish().map_err(unreadable)?
     } else {
         CsvReadOptions::default()
@@ -233,9 +264,15 @@ fn looks_numeric(s: &str) -> bool {
 
 /// Converts a polars [`DataFrame`] into a validated [`Frame`].
 pub fn frame_from_dataframe(path: &Path, df: &DataFrame, opts: &LoadOptions) -> Result<Frame> {
-    let names: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     if df.height() == 0 {
-        return Err(DataError::Empty { path: path.to_path_buf() });
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
     }
     // A header made of numbers means the first data row was taken as the header.
     let value_like = |n: &String| {
@@ -243,7 +280,10 @@ pub fn frame_from_dataframe(path: &Path, df: &DataFrame, opts: &LoadOptions) -> 
         looks_numeric(base) || parse_time(base).is_some()
     };
     if !names.is_empty() && (names.iter().all(value_like) || parse_time(&names[0]).is_some()) {
-        return Err(DataError::NoHeader { path: path.to_path_buf(), name: names[0].clone() });
+        return Err(DataError::NoHeader {
+            path: path.to_path_buf(),
+            name: names[0].clone(),
+        });
     }
     let not_found = |c: &str| DataError::ColumnNotFound {
         path: path.to_path_buf(),
@@ -267,13 +307,20 @@ pub fn frame_from_dataframe(path: &Path, df: &DataFrame, opts: &LoadOptions) -> 
     };
     let wanted: Vec<String> = match &opts.columns {
         Some(c) => c.clone(),
-        None => names.iter().filter(|n| Some(*n) != time_name.as_ref()).cloned().collect(),
+        None => names
+            .iter()
+            .filter(|n| Some(*n) != time_name.as_ref())
+            .cloned()
+            .collect(),
     };
     if wanted.is_empty() {
         return Err(DataError::InvalidConfig {
             name: "columns".into(),
             value: "(none)".into(),
-            reason: format!("{}: no value columns besides the time column", path.display()),
+            reason: format!(
+                "{}: no value columns besides the time column",
+                path.display()
+            ),
         });
     }
     let mut values = Vec::with_capacity(wanted.len());
@@ -288,12 +335,19 @@ pub fn frame_from_dataframe(path: &Path, df: &DataFrame, opts: &LoadOptions) -> 
     for (name, col) in wanted.iter().zip(&values) {
         match opts.fill {
             FillPolicy::Error => {
-                if let Some((row, v)) = col.iter().enumerate().find(|(_, v)| v.is_none_or(|x| !x.is_finite())) {
+                if let Some((row, v)) = col
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| v.is_none_or(|x| !x.is_finite()))
+                {
                     return Err(DataError::Missing {
                         path: path.to_path_buf(),
                         column: name.clone(),
                         row: row + 1,
-                        what: match v { None => "empty".into(), Some(x) => describe_bad(*x).into() },
+                        what: match v {
+                            None => "empty".into(),
+                            Some(x) => describe_bad(*x).into(),
+                        },
                     });
                 }
                 out.push(col.iter().map(|v| v.unwrap_or(f64::NAN)).collect());
@@ -307,7 +361,8 @@ pub fn frame_from_dataframe(path: &Path, df: &DataFrame, opts: &LoadOptions) -> 
                 out.push(col.iter().map(|v| v.unwrap_or(f64::NAN)).collect());
             }
             FillPolicy::Ffill | FillPolicy::Interpolate => {
-                let clean: Vec<Option<f64>> = col.iter().map(|v| v.filter(|x| x.is_finite())).collect();
+                let clean: Vec<Option<f64>> =
+                    col.iter().map(|v| v.filter(|x| x.is_finite())).collect();
                 let Some(first) = clean.iter().position(Option::is_some) else {
                     return Err(DataError::Unfillable {
                         path: path.to_path_buf(),
@@ -333,13 +388,20 @@ pub fn frame_from_dataframe(path: &Path, df: &DataFrame, opts: &LoadOptions) -> 
             t.keys.retain(|_| *it.next().unwrap_or(&false));
         }
         if out[0].is_empty() {
-            return Err(DataError::Empty { path: path.to_path_buf() });
+            return Err(DataError::Empty {
+                path: path.to_path_buf(),
+            });
         }
     }
     if let Some(t) = &time {
         check_order(path, t)?;
     }
-    Ok(Frame { source: path.to_path_buf(), time, columns: wanted, values: out })
+    Ok(Frame {
+        source: path.to_path_buf(),
+        time,
+        columns: wanted,
+        values: out,
+    })
 }
 
 fn fill(clean: &[Option<f64>], first: usize, interpolate: bool) -> Vec<f64> {
@@ -377,7 +439,10 @@ fn fill(clean: &[Option<f64>], first: usize, interpolate: bool) -> Vec<f64> {
 }
 
 fn detect_time_column(df: &DataFrame, names: &[String]) -> Option<String> {
-    if let Some(n) = names.iter().find(|n| TIME_NAMES.contains(&n.to_ascii_lowercase().as_str())) {
+    if let Some(n) = names
+        .iter()
+        .find(|n| TIME_NAMES.contains(&n.to_ascii_lowercase().as_str()))
+    {
         // "period" only counts when it is not numeric-looking text such as 1974Q1 in a second column.
         if !n.eq_ignore_ascii_case("period") || names.first() == Some(n) {
             return Some(n.clone());
@@ -408,7 +473,14 @@ pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
             return d.and_hms_opt(0, 0, 0);
         }
     }
-    for f in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(d) = NaiveDateTime::parse_from_str(s, f) {
             return Some(d);
         }
@@ -464,29 +536,42 @@ fn read_time(path: &Path, col: &Column, name: &str) -> Result<TimeIndex> {
             let ca = phys.i64().map_err(|e| bad(0, e.to_string()))?;
             for (i, v) in ca.iter().enumerate() {
                 let ms = v.ok_or_else(|| bad(i + 1, String::new()))?;
-                let t = DateTime::from_timestamp_millis(ms).ok_or_else(|| bad(i + 1, ms.to_string()))?.naive_utc();
+                let t = DateTime::from_timestamp_millis(ms)
+                    .ok_or_else(|| bad(i + 1, ms.to_string()))?
+                    .naive_utc();
                 labels.push(format_time(&t));
                 keys.push(ms as f64 / 1000.0);
             }
         }
         dt if dt.is_primitive_numeric() => {
-            let c = col.cast(&DataType::Float64).map_err(|e| bad(0, e.to_string()))?;
+            let c = col
+                .cast(&DataType::Float64)
+                .map_err(|e| bad(0, e.to_string()))?;
             let ca = c.f64().map_err(|e| bad(0, e.to_string()))?;
             for (i, v) in ca.iter().enumerate() {
-                let x = v.filter(|x| x.is_finite()).ok_or_else(|| bad(i + 1, format!("{v:?}")))?;
+                let x = v
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| bad(i + 1, format!("{v:?}")))?;
                 labels.push(format!("{x}"));
                 keys.push(x);
             }
         }
         dt => return Err(bad(1, format!("<{dt}>"))),
     }
-    Ok(TimeIndex { column: name.to_string(), labels, keys })
+    Ok(TimeIndex {
+        column: name.to_string(),
+        labels,
+        keys,
+    })
 }
 
 fn read_numeric(path: &Path, col: &Column, name: &str) -> Result<Vec<Option<f64>>> {
     match col.dtype() {
         DataType::String => {
-            let ca = col.str().map_err(|e| DataError::Unreadable { path: path.to_path_buf(), message: e.to_string() })?;
+            let ca = col.str().map_err(|e| DataError::Unreadable {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
             let mut out = Vec::with_capacity(ca.len());
             for (i, v) in ca.iter().enumerate() {
                 match v.map(str::trim) {
@@ -507,8 +592,16 @@ fn read_numeric(path: &Path, col: &Column, name: &str) -> Result<Vec<Option<f64>
             Ok(out)
         }
         dt if dt.is_primitive_numeric() || matches!(dt, DataType::Boolean) => {
-            let c = col.cast(&DataType::Float64).map_err(|e| DataError::Unreadable { path: path.to_path_buf(), message: e.to_string() })?;
-            let ca = c.f64().map_err(|e| DataError::Unreadable { path: path.to_path_buf(), message: e.to_string() })?;
+            let c = col
+                .cast(&DataType::Float64)
+                .map_err(|e| DataError::Unreadable {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?;
+            let ca = c.f64().map_err(|e| DataError::Unreadable {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
             Ok(ca.iter().collect())
         }
         dt => Err(DataError::NonNumeric {

@@ -21,6 +21,8 @@ pub mod scaler;
 pub mod window;
 
 pub use error::{DataError, Result};
-pub use frame::{FillPolicy, Frame, LoadOptions, TimeIndex, frame_from_dataframe, load, parse_time};
+pub use frame::{
+    FillPolicy, Frame, LoadOptions, TimeIndex, frame_from_dataframe, load, parse_time,
+};
 pub use scaler::{Scaler, ScalerKind};
 pub use window::{Prepared, SplitBounds, SplitConfig, WindowSpec, Windows, anchors_in, prepare};

@@ -56,7 +56,12 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 impl Scaler {
     /// Fits one scaler per column on `rows` (the training part) of each column.
-    pub fn fit(kind: ScalerKind, columns: &[String], values: &[Vec<f64>], rows: std::ops::Range<usize>) -> Result<Self> {
+    pub fn fit(
+        kind: ScalerKind,
+        columns: &[String],
+        values: &[Vec<f64>],
+        rows: std::ops::Range<usize>,
+    ) -> Result<Self> {
         if rows.is_empty() {
             return Err(DataError::TooFewRows {
                 what: "scaler".into(),
@@ -87,9 +92,18 @@ impl Scaler {
                 }
             };
             center.push(c);
-            scale.push(if s.is_finite() && s > f64::EPSILON * c.abs().max(1.0) { s } else { 1.0 });
+            scale.push(if s.is_finite() && s > f64::EPSILON * c.abs().max(1.0) {
+                s
+            } else {
+                1.0
+            });
         }
-        Ok(Self { kind, columns: columns.to_vec(), center, scale })
+        Ok(Self {
+            kind,
+            columns: columns.to_vec(),
+            center,
+            scale,
+        })
     }
 
     /// Scales one value of column `col`.
@@ -107,7 +121,11 @@ impl Scaler {
         values
             .iter()
             .enumerate()
-            .map(|(c, col)| col.iter().map(|&x| self.transform_value(c, x) as f32).collect())
+            .map(|(c, col)| {
+                col.iter()
+                    .map(|&x| self.transform_value(c, x) as f32)
+                    .collect()
+            })
             .collect()
     }
 

@@ -23,15 +23,32 @@ pub struct WindowSpec {
 
 impl WindowSpec {
     /// Builds a spec; targets missing from `features` are appended to the inputs.
-    pub fn new(lookback: usize, horizon: usize, features: Vec<String>, targets: Vec<String>) -> Result<Self> {
+    pub fn new(
+        lookback: usize,
+        horizon: usize,
+        features: Vec<String>,
+        targets: Vec<String>,
+    ) -> Result<Self> {
         if lookback == 0 {
-            return Err(DataError::InvalidConfig { name: "sequence_length".into(), value: "0".into(), reason: "must be at least 1".into() });
+            return Err(DataError::InvalidConfig {
+                name: "sequence_length".into(),
+                value: "0".into(),
+                reason: "must be at least 1".into(),
+            });
         }
         if horizon == 0 {
-            return Err(DataError::InvalidConfig { name: "horizon".into(), value: "0".into(), reason: "must be at least 1".into() });
+            return Err(DataError::InvalidConfig {
+                name: "horizon".into(),
+                value: "0".into(),
+                reason: "must be at least 1".into(),
+            });
         }
         if targets.is_empty() {
-            return Err(DataError::InvalidConfig { name: "target".into(), value: "(none)".into(), reason: "at least one target column is needed".into() });
+            return Err(DataError::InvalidConfig {
+                name: "target".into(),
+                value: "(none)".into(),
+                reason: "at least one target column is needed".into(),
+            });
         }
         let mut features = features;
         for t in &targets {
@@ -39,8 +56,17 @@ impl WindowSpec {
                 features.push(t.clone());
             }
         }
-        let target_index = targets.iter().map(|t| features.iter().position(|f| f == t).unwrap_or(0)).collect();
-        Ok(Self { lookback, horizon, features, targets, target_index })
+        let target_index = targets
+            .iter()
+            .map(|t| features.iter().position(|f| f == t).unwrap_or(0))
+            .collect();
+        Ok(Self {
+            lookback,
+            horizon,
+            features,
+            targets,
+            target_index,
+        })
     }
 
     /// Number of model outputs: horizon × targets, laid out step-major
@@ -61,7 +87,10 @@ pub struct SplitConfig {
 
 impl Default for SplitConfig {
     fn default() -> Self {
-        Self { train: 0.8, validation: 0.1 }
+        Self {
+            train: 0.8,
+            validation: 0.1,
+        }
     }
 }
 
@@ -81,10 +110,18 @@ impl SplitConfig {
     /// Validates the fractions.
     pub fn validate(&self) -> Result<()> {
         if !(self.train > 0.0 && self.train < 1.0) {
-            return Err(DataError::InvalidConfig { name: "train_split".into(), value: self.train.to_string(), reason: "must be in (0, 1)".into() });
+            return Err(DataError::InvalidConfig {
+                name: "train_split".into(),
+                value: self.train.to_string(),
+                reason: "must be in (0, 1)".into(),
+            });
         }
         if !(0.0..1.0).contains(&self.validation) {
-            return Err(DataError::InvalidConfig { name: "validation".into(), value: self.validation.to_string(), reason: "must be in [0, 1)".into() });
+            return Err(DataError::InvalidConfig {
+                name: "validation".into(),
+                value: self.validation.to_string(),
+                reason: "must be in [0, 1)".into(),
+            });
         }
         Ok(())
     }
@@ -93,7 +130,11 @@ impl SplitConfig {
     pub fn bounds(&self, n_rows: usize) -> SplitBounds {
         let test_start = ((n_rows as f64) * self.train).floor() as usize;
         let val_start = ((test_start as f64) * (1.0 - self.validation)).floor() as usize;
-        SplitBounds { val_start, test_start, n_rows }
+        SplitBounds {
+            val_start,
+            test_start,
+            n_rows,
+        }
     }
 }
 
@@ -119,12 +160,21 @@ pub struct Windows {
 impl Windows {
     /// Windows whose last input row is each of `anchors`. Targets are filled when every target row
     /// exists; `with_targets = false` leaves `y` empty (for forecasts beyond the data).
-    pub fn build(scaled: &[Vec<f32>], spec: &WindowSpec, anchors: Vec<usize>, with_targets: bool) -> Self {
+    pub fn build(
+        scaled: &[Vec<f32>],
+        spec: &WindowSpec,
+        anchors: Vec<usize>,
+        with_targets: bool,
+    ) -> Self {
         let f = spec.features.len();
         let l = spec.lookback;
         let n_out = spec.n_outputs();
         let mut x = Vec::with_capacity(anchors.len() * l * f);
-        let mut y = Vec::with_capacity(if with_targets { anchors.len() * n_out } else { 0 });
+        let mut y = Vec::with_capacity(if with_targets {
+            anchors.len() * n_out
+        } else {
+            0
+        });
         for &a in &anchors {
             for r in a + 1 - l..=a {
                 for col in scaled.iter().take(f) {
@@ -139,7 +189,15 @@ impl Windows {
                 }
             }
         }
-        Self { x, y, n: anchors.len(), lookback: l, n_features: f, n_outputs: n_out, anchors }
+        Self {
+            x,
+            y,
+            n: anchors.len(),
+            lookback: l,
+            n_features: f,
+            n_outputs: n_out,
+            anchors,
+        }
     }
 
     /// The last observed (scaled) value of each target in window `i`, the naive forecast.
@@ -151,11 +209,18 @@ impl Windows {
     /// A subset of windows by position.
     pub fn subset(&self, idx: &[usize]) -> Self {
         let xs = self.lookback * self.n_features;
-        let mut out = Self { n: idx.len(), lookback: self.lookback, n_features: self.n_features, n_outputs: self.n_outputs, ..Default::default() };
+        let mut out = Self {
+            n: idx.len(),
+            lookback: self.lookback,
+            n_features: self.n_features,
+            n_outputs: self.n_outputs,
+            ..Default::default()
+        };
         for &i in idx {
             out.x.extend_from_slice(&self.x[i * xs..(i + 1) * xs]);
             if !self.y.is_empty() {
-                out.y.extend_from_slice(&self.y[i * self.n_outputs..(i + 1) * self.n_outputs]);
+                out.y
+                    .extend_from_slice(&self.y[i * self.n_outputs..(i + 1) * self.n_outputs]);
             }
             out.anchors.push(self.anchors[i]);
         }
@@ -201,9 +266,18 @@ pub fn anchors_in(spec: &WindowSpec, from: usize, to: usize) -> Vec<usize> {
 /// Rows are split chronologically into train | validation | test. The scaler is fitted on the
 /// training rows only. A window belongs to the part that holds all of its target rows; windows whose
 /// targets straddle two parts are dropped, so no value of a later part is ever a training target.
-pub fn prepare(frame: &Frame, spec: &WindowSpec, split: &SplitConfig, scaler: ScalerKind) -> Result<Prepared> {
+pub fn prepare(
+    frame: &Frame,
+    spec: &WindowSpec,
+    split: &SplitConfig,
+    scaler: ScalerKind,
+) -> Result<Prepared> {
     split.validate()?;
-    let idx: Vec<usize> = spec.features.iter().map(|f| frame.column_index(f)).collect::<Result<_>>()?;
+    let idx: Vec<usize> = spec
+        .features
+        .iter()
+        .map(|f| frame.column_index(f))
+        .collect::<Result<_>>()?;
     let values: Vec<Vec<f64>> = idx.iter().map(|&i| frame.values[i].clone()).collect();
     let n = frame.n_rows();
     let b = split.bounds(n);
@@ -224,24 +298,48 @@ pub fn prepare(frame: &Frame, spec: &WindowSpec, split: &SplitConfig, scaler: Sc
             n - b.test_start
         ),
     };
-    if b.val_start < min_train_rows || n - b.test_start < h || (need_val && b.test_start - b.val_start < h) {
+    if b.val_start < min_train_rows
+        || n - b.test_start < h
+        || (need_val && b.test_start - b.val_start < h)
+    {
         return Err(too_few());
     }
     let scaler = Scaler::fit(scaler, &spec.features, &values, 0..b.val_start)?;
     for (k, &ti) in spec.target_index.iter().enumerate() {
         let col = &values[ti][..b.val_start];
         if col.iter().all(|v| *v == col[0]) {
-            return Err(DataError::ConstantTarget { path: frame.source.clone(), column: spec.targets[k].clone(), value: col[0] });
+            return Err(DataError::ConstantTarget {
+                path: frame.source.clone(),
+                column: spec.targets[k].clone(),
+                value: col[0],
+            });
         }
     }
     let scaled = scaler.transform(&values);
     let train = Windows::build(&scaled, spec, anchors_in(spec, 0, b.val_start), true);
-    let validation = if need_val { Windows::build(&scaled, spec, anchors_in(spec, b.val_start, b.test_start), true) } else { Windows::default() };
+    let validation = if need_val {
+        Windows::build(
+            &scaled,
+            spec,
+            anchors_in(spec, b.val_start, b.test_start),
+            true,
+        )
+    } else {
+        Windows::default()
+    };
     let test = Windows::build(&scaled, spec, anchors_in(spec, b.test_start, n), true);
     if train.n == 0 || test.n == 0 || (need_val && validation.n == 0) {
         return Err(too_few());
     }
-    Ok(Prepared { spec: spec.clone(), scaler, bounds: b, scaled, train, validation, test })
+    Ok(Prepared {
+        spec: spec.clone(),
+        scaler,
+        bounds: b,
+        scaled,
+        train,
+        validation,
+        test,
+    })
 }
 
 #[cfg(test)]
@@ -251,15 +349,27 @@ mod tests {
 
     fn frame(n: usize, f: usize) -> Frame {
         let cols = (0..f).map(|i| format!("c{i}")).collect();
-        let vals = (0..f).map(|c| (0..n).map(|r| (r * 10 + c) as f64).collect()).collect();
+        let vals = (0..f)
+            .map(|c| (0..n).map(|r| (r * 10 + c) as f64).collect())
+            .collect();
         Frame::from_columns("mem", cols, vals, None).unwrap()
     }
 
     #[test]
     fn windows_hold_the_right_rows() {
         let fr = frame(40, 2);
-        let spec = WindowSpec::new(3, 2, vec!["c0".into(), "c1".into()], vec!["c1".into()]).unwrap();
-        let p = prepare(&fr, &spec, &SplitConfig { train: 0.8, validation: 0.0 }, ScalerKind::MinMax).unwrap();
+        let spec =
+            WindowSpec::new(3, 2, vec!["c0".into(), "c1".into()], vec!["c1".into()]).unwrap();
+        let p = prepare(
+            &fr,
+            &spec,
+            &SplitConfig {
+                train: 0.8,
+                validation: 0.0,
+            },
+            ScalerKind::MinMax,
+        )
+        .unwrap();
         let a = p.train.anchors[0];
         assert_eq!(a, 2);
         // inverse of the first target must be row a+1 of c1

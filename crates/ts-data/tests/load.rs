@@ -6,7 +6,9 @@ use polars::prelude::*;
 use ts_data::{DataError, FillPolicy, LoadOptions, load};
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data")
+        .join(name)
 }
 
 #[test]
@@ -15,7 +17,10 @@ fn loads_bundled_macro_data() {
     assert_eq!(f.n_rows(), 203);
     assert_eq!(f.columns.len(), 14);
     assert_eq!(f.time.as_ref().unwrap().column, "date");
-    assert_eq!(f.date_range(), ("1959-01-01".to_string(), "2009-07-01".to_string()));
+    assert_eq!(
+        f.date_range(),
+        ("1959-01-01".to_string(), "2009-07-01".to_string())
+    );
     let i = f.column_index("tbilrate").unwrap();
     assert_eq!(f.values[i][0], 2.82);
 }
@@ -23,11 +28,28 @@ fn loads_bundled_macro_data() {
 #[test]
 fn co2_gaps_need_a_policy_and_interpolate_fills_them() {
     let err = load(&data("statsmodels_co2.csv"), &LoadOptions::default()).unwrap_err();
-    assert!(matches!(err, DataError::Missing { ref column, .. } if column == "co2"), "{err}");
-    let f = load(&data("statsmodels_co2.csv"), &LoadOptions { fill: FillPolicy::Interpolate, ..Default::default() }).unwrap();
+    assert!(
+        matches!(err, DataError::Missing { ref column, .. } if column == "co2"),
+        "{err}"
+    );
+    let f = load(
+        &data("statsmodels_co2.csv"),
+        &LoadOptions {
+            fill: FillPolicy::Interpolate,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(f.n_rows(), 2284);
     assert!(f.values[0].iter().all(|v| v.is_finite()));
-    let d = load(&data("statsmodels_co2.csv"), &LoadOptions { fill: FillPolicy::Drop, ..Default::default() }).unwrap();
+    let d = load(
+        &data("statsmodels_co2.csv"),
+        &LoadOptions {
+            fill: FillPolicy::Drop,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(d.n_rows(), 2284 - 59);
 }
 
@@ -36,9 +58,17 @@ fn parquet_with_date_column_round_trips() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.parquet");
     let days: Vec<i32> = (0..40).map(|i| 18_000 + i * 7).collect();
-    let date = Series::new("when".into(), days).cast(&DataType::Date).unwrap();
-    let a = Series::new("a".into(), (0..40).map(|i| i as f64 * 0.5).collect::<Vec<_>>());
-    let b = Series::new("b".into(), (0..40).map(|i| (i * 3) as i64).collect::<Vec<_>>());
+    let date = Series::new("when".into(), days)
+        .cast(&DataType::Date)
+        .unwrap();
+    let a = Series::new(
+        "a".into(),
+        (0..40).map(|i| i as f64 * 0.5).collect::<Vec<_>>(),
+    );
+    let b = Series::new(
+        "b".into(),
+        (0..40).map(|i| (i * 3) as i64).collect::<Vec<_>>(),
+    );
     let mut df = DataFrame::new_infer_height(vec![date.into(), a.into(), b.into()]).unwrap();
     let file = std::fs::File::create(&path).unwrap();
     ParquetWriter::new(file).finish(&mut df).unwrap();
@@ -51,10 +81,19 @@ fn parquet_with_date_column_round_trips() {
 
 #[test]
 fn selected_columns_and_explicit_time_column() {
-    let opts = LoadOptions { time_column: Some("date".into()), columns: Some(vec!["unemp".into(), "infl".into()]), fill: FillPolicy::Error };
+    let opts = LoadOptions {
+        time_column: Some("date".into()),
+        columns: Some(vec!["unemp".into(), "infl".into()]),
+        fill: FillPolicy::Error,
+    };
     let f = load(&data("statsmodels_macrodata.csv"), &opts).unwrap();
     assert_eq!(f.columns, vec!["unemp".to_string(), "infl".to_string()]);
-    let bad = LoadOptions { columns: Some(vec!["nope".into()]), ..Default::default() };
-    let err = load(&data("statsmodels_macrodata.csv"), &bad).unwrap_err().to_string();
+    let bad = LoadOptions {
+        columns: Some(vec!["nope".into()]),
+        ..Default::default()
+    };
+    let err = load(&data("statsmodels_macrodata.csv"), &bad)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("\"nope\"") && err.contains("realgdp"), "{err}");
 }

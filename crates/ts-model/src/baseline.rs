@@ -16,9 +16,22 @@ pub struct BurnLstmStack {
 
 impl BurnLstmStack {
     /// Builds the stack.
-    pub fn new(input: usize, hidden: usize, layers: usize, outputs: usize, device: &Device) -> Self {
-        let layers = (0..layers).map(|l| LstmConfig::new(if l == 0 { input } else { hidden }, hidden, true).init(device)).collect();
-        Self { layers, head: LinearConfig::new(hidden, outputs).init(device) }
+    pub fn new(
+        input: usize,
+        hidden: usize,
+        layers: usize,
+        outputs: usize,
+        device: &Device,
+    ) -> Self {
+        let layers = (0..layers)
+            .map(|l| {
+                LstmConfig::new(if l == 0 { input } else { hidden }, hidden, true).init(device)
+            })
+            .collect();
+        Self {
+            layers,
+            head: LinearConfig::new(hidden, outputs).init(device),
+        }
     }
 
     /// `x [B, T, I]` → `[B, outputs]`.

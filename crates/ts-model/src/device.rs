@@ -22,7 +22,11 @@ impl std::str::FromStr for DeviceChoice {
         match s.to_ascii_lowercase().as_str() {
             "cpu" | "flex" => Ok(Self::Cpu),
             "wgpu" | "gpu" => Ok(Self::Wgpu),
-            _ => Err(ModelError::InvalidConfig { name: "device".into(), value: s.into(), reason: "expected cpu or wgpu".into() }),
+            _ => Err(ModelError::InvalidConfig {
+                name: "device".into(),
+                value: s.into(),
+                reason: "expected cpu or wgpu".into(),
+            }),
         }
     }
 }

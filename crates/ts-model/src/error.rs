@@ -46,7 +46,9 @@ pub enum ModelError {
         found: u64,
     },
     /// The checksum does not match: the file is corrupted.
-    #[error("{path}: model file is corrupted: checksum mismatch (stored {stored}, computed {computed})")]
+    #[error(
+        "{path}: model file is corrupted: checksum mismatch (stored {stored}, computed {computed})"
+    )]
     Checksum {
         /// The path.
         path: PathBuf,
@@ -56,7 +58,9 @@ pub enum ModelError {
         computed: String,
     },
     /// The file was written by an incompatible version.
-    #[error("{path}: model file format version {found} is not supported by this tsf (reads version {supported}); written by {writer}")]
+    #[error(
+        "{path}: model file format version {found} is not supported by this tsf (reads version {supported}); written by {writer}"
+    )]
     Version {
         /// The path.
         path: PathBuf,

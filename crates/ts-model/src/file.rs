@@ -68,15 +68,29 @@ pub struct ModelFile {
 }
 
 fn io(path: &Path, e: impl std::fmt::Display) -> ModelError {
-    ModelError::Io { path: path.to_path_buf(), message: e.to_string() }
+    ModelError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }
 
 /// Serialises a model and header into the file format's bytes.
 pub fn to_bytes(model: &Forecaster, header: &ModelHeader) -> Result<Vec<u8>> {
     let mut store = SafetensorsStore::from_bytes(None);
-    model.save_into(&mut store).map_err(|e| ModelError::Weights { path: "<memory>".into(), message: e.to_string() })?;
-    let weights = store.get_bytes().map_err(|e| ModelError::Weights { path: "<memory>".into(), message: e.to_string() })?;
-    let head = serde_json::to_vec_pretty(header).map_err(|e| ModelError::Header { path: "<memory>".into(), message: e.to_string() })?;
+    model
+        .save_into(&mut store)
+        .map_err(|e| ModelError::Weights {
+            path: "<memory>".into(),
+            message: e.to_string(),
+        })?;
+    let weights = store.get_bytes().map_err(|e| ModelError::Weights {
+        path: "<memory>".into(),
+        message: e.to_string(),
+    })?;
+    let head = serde_json::to_vec_pretty(header).map_err(|e| ModelError::Header {
+        path: "<memory>".into(),
+        message: e.to_string(),
+    })?;
     let mut hasher = Sha256::new();
     hasher.update(&head);
     hasher.update(&weights);
@@ -94,8 +108,15 @@ pub fn to_bytes(model: &Forecaster, header: &ModelHeader) -> Result<Vec<u8>> {
 
 /// Writes `bytes` to `path` atomically (temporary file in the same folder, fsync, rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".tsf-").suffix(".tmp").tempfile_in(dir).map_err(|e| io(path, e))?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tsf-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| io(path, e))?;
     tmp.write_all(bytes).map_err(|e| io(path, e))?;
     tmp.as_file().sync_all().map_err(|e| io(path, e))?;
     tmp.persist(path).map_err(|e| io(path, e.error))?;
@@ -116,13 +137,21 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<(ModelHeader, Vec<u8>)> {
     let found = bytes.len() as u64;
     if bytes.len() < 12 {
         return Err(if bytes.len() >= 8 && &bytes[..8] != MAGIC {
-            ModelError::BadMagic { path: path.to_path_buf() }
+            ModelError::BadMagic {
+                path: path.to_path_buf(),
+            }
         } else {
-            ModelError::Truncated { path: path.to_path_buf(), expected: PREFIX as u64, found }
+            ModelError::Truncated {
+                path: path.to_path_buf(),
+                expected: PREFIX as u64,
+                found,
+            }
         });
     }
     if &bytes[..8] != MAGIC {
-        return Err(ModelError::BadMagic { path: path.to_path_buf() });
+        return Err(ModelError::BadMagic {
+            path: path.to_path_buf(),
+        });
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or([0; 4]));
     if version != FORMAT_VERSION {
@@ -137,32 +166,67 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<(ModelHeader, Vec<u8>)> {
         } else {
             "unknown".into()
         };
-        return Err(ModelError::Version { path: path.to_path_buf(), found: version, supported: FORMAT_VERSION, writer });
+        return Err(ModelError::Version {
+            path: path.to_path_buf(),
+            found: version,
+            supported: FORMAT_VERSION,
+            writer,
+        });
     }
     if bytes.len() < PREFIX {
-        return Err(ModelError::Truncated { path: path.to_path_buf(), expected: PREFIX as u64, found });
+        return Err(ModelError::Truncated {
+            path: path.to_path_buf(),
+            expected: PREFIX as u64,
+            found,
+        });
     }
     let hlen = u64::from_le_bytes(bytes[12..20].try_into().unwrap_or([0; 8]));
     let wlen = u64::from_le_bytes(bytes[20..28].try_into().unwrap_or([0; 8]));
-    let expected = (PREFIX as u64).checked_add(hlen).and_then(|v| v.checked_add(wlen)).unwrap_or(u64::MAX);
+    let expected = (PREFIX as u64)
+        .checked_add(hlen)
+        .and_then(|v| v.checked_add(wlen))
+        .unwrap_or(u64::MAX);
     if hlen > MAX_HEADER || expected != found {
-        return Err(ModelError::Truncated { path: path.to_path_buf(), expected, found });
+        return Err(ModelError::Truncated {
+            path: path.to_path_buf(),
+            expected,
+            found,
+        });
     }
     let stored = &bytes[28..60];
     let body = &bytes[PREFIX..];
     let computed = Sha256::digest(body);
     if computed.as_slice() != stored {
-        return Err(ModelError::Checksum { path: path.to_path_buf(), stored: hex::encode(stored), computed: hex::encode(computed) });
+        return Err(ModelError::Checksum {
+            path: path.to_path_buf(),
+            stored: hex::encode(stored),
+            computed: hex::encode(computed),
+        });
     }
     let (head, weights) = body.split_at(hlen as usize);
-    let header: ModelHeader = serde_json::from_slice(head).map_err(|e| ModelError::Header { path: path.to_path_buf(), message: e.to_string() })?;
+    let header: ModelHeader = serde_json::from_slice(head).map_err(|e| ModelError::Header {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     if header.format_version != FORMAT_VERSION {
-        return Err(ModelError::Version { path: path.to_path_buf(), found: header.format_version, supported: FORMAT_VERSION, writer: header.writer });
+        return Err(ModelError::Version {
+            path: path.to_path_buf(),
+            found: header.format_version,
+            supported: FORMAT_VERSION,
+            writer: header.writer,
+        });
     }
-    header.model.validate().map_err(|e| ModelError::Header { path: path.to_path_buf(), message: e.to_string() })?;
+    header.model.validate().map_err(|e| ModelError::Header {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     // Refuse an architecture larger than the weights stored (f32 = 4 bytes per parameter) before
     // anything is allocated for it.
-    match header.model.parameter_count().and_then(|n| n.checked_mul(4)) {
+    match header
+        .model
+        .parameter_count()
+        .and_then(|n| n.checked_mul(4))
+    {
         Some(bytes_needed) if bytes_needed <= weights.len() => {}
         claimed => {
             return Err(ModelError::Header {
@@ -175,8 +239,13 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<(ModelHeader, Vec<u8>)> {
             });
         }
     }
-    if header.spec.features.len() != header.model.input_size || header.scaler.columns != header.spec.features {
-        return Err(ModelError::Header { path: path.to_path_buf(), message: "features, scaler and model input size disagree".into() });
+    if header.spec.features.len() != header.model.input_size
+        || header.scaler.columns != header.spec.features
+    {
+        return Err(ModelError::Header {
+            path: path.to_path_buf(),
+            message: "features, scaler and model input size disagree".into(),
+        });
     }
     Ok((header, weights.to_vec()))
 }
@@ -184,7 +253,9 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<(ModelHeader, Vec<u8>)> {
 /// Loads a model file onto `device`, verifying size, checksum, header and weights.
 pub fn load(path: &Path, device: &Device) -> Result<ModelFile> {
     let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => ModelError::NotFound { path: path.to_path_buf() },
+        std::io::ErrorKind::NotFound => ModelError::NotFound {
+            path: path.to_path_buf(),
+        },
         _ => io(path, e),
     })?;
     let (header, weights) = parse(path, &bytes)?;
@@ -194,14 +265,34 @@ pub fn load(path: &Path, device: &Device) -> Result<ModelFile> {
 
 /// Builds a model from `config` and fills it with safetensors `weights`, refusing any missing,
 /// extra or mis-shaped tensor.
-pub fn load_weights(path: &Path, config: &ModelConfig, weights: Vec<u8>, device: &Device) -> Result<Forecaster> {
-    let mut model = config.init(0, device).map_err(|e| ModelError::Header { path: path.to_path_buf(), message: e.to_string() })?;
-    let mut store = SafetensorsStore::from_bytes(Some(weights)).validate(true).allow_partial(false);
-    let res = model.load_from(&mut store).map_err(|e| ModelError::Weights { path: path.to_path_buf(), message: e.to_string() })?;
+pub fn load_weights(
+    path: &Path,
+    config: &ModelConfig,
+    weights: Vec<u8>,
+    device: &Device,
+) -> Result<Forecaster> {
+    let mut model = config.init(0, device).map_err(|e| ModelError::Header {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let mut store = SafetensorsStore::from_bytes(Some(weights))
+        .validate(true)
+        .allow_partial(false);
+    let res = model
+        .load_from(&mut store)
+        .map_err(|e| ModelError::Weights {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
     if !res.errors.is_empty() || !res.missing.is_empty() || !res.unused.is_empty() {
         return Err(ModelError::Weights {
             path: path.to_path_buf(),
-            message: format!("{} errors, missing {:?}, unused {:?}", res.errors.len(), res.missing.iter().map(|m| &m.0).collect::<Vec<_>>(), res.unused),
+            message: format!(
+                "{} errors, missing {:?}, unused {:?}",
+                res.errors.len(),
+                res.missing.iter().map(|m| &m.0).collect::<Vec<_>>(),
+                res.unused
+            ),
         });
     }
     Ok(model)

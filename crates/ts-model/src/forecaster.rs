@@ -28,7 +28,11 @@ impl std::str::FromStr for ModelKind {
         match s.to_ascii_lowercase().as_str() {
             "lstm" => Ok(Self::Lstm),
             "attention" | "attention-lstm" | "attention_lstm" => Ok(Self::Attention),
-            _ => Err(ModelError::InvalidConfig { name: "model".into(), value: s.into(), reason: "expected lstm or attention".into() }),
+            _ => Err(ModelError::InvalidConfig {
+                name: "model".into(),
+                value: s.into(),
+                reason: "expected lstm or attention".into(),
+            }),
         }
     }
 }
@@ -85,7 +89,9 @@ impl ModelConfig {
         let mut per_member = 0usize;
         for l in 0..self.num_layers {
             let input = if l == 0 { self.input_size } else { h };
-            let layer = h.checked_mul(4)?.checked_mul(input.checked_add(h)?.checked_add(2)?)?;
+            let layer = h
+                .checked_mul(4)?
+                .checked_mul(input.checked_add(h)?.checked_add(2)?)?;
             per_member = per_member.checked_add(layer)?;
         }
         if self.kind == ModelKind::Attention {
@@ -98,7 +104,13 @@ impl ModelConfig {
 
     /// Checks every size and probability.
     pub fn validate(&self) -> Result<()> {
-        let bad = |name: &str, value: String, reason: &str| Err(ModelError::InvalidConfig { name: name.into(), value, reason: reason.into() });
+        let bad = |name: &str, value: String, reason: &str| {
+            Err(ModelError::InvalidConfig {
+                name: name.into(),
+                value,
+                reason: reason.into(),
+            })
+        };
         if self.input_size == 0 {
             return bad("input_size", "0".into(), "must be at least 1");
         }
@@ -121,7 +133,11 @@ impl ModelConfig {
             return bad("targets", "(none)".into(), "at least one target");
         }
         if let Some(t) = self.target_index.iter().find(|&&t| t >= self.input_size) {
-            return bad("target_index", t.to_string(), "must point at an input feature");
+            return bad(
+                "target_index",
+                t.to_string(),
+                "must point at an input feature",
+            );
         }
         Ok(())
     }
@@ -130,8 +146,13 @@ impl ModelConfig {
     pub fn init(&self, seed: u64, device: &Device) -> Result<Forecaster> {
         self.validate()?;
         let mut rng = StdRng::seed_from_u64(seed);
-        let members = (0..self.ensemble).map(|_| LstmNet::new(self, &mut rng, device)).collect();
-        Ok(Forecaster { members, config: self.clone() })
+        let members = (0..self.ensemble)
+            .map(|_| LstmNet::new(self, &mut rng, device))
+            .collect();
+        Ok(Forecaster {
+            members,
+            config: self.clone(),
+        })
     }
 }
 
@@ -160,7 +181,9 @@ impl Attention {
     pub fn forward(&self, hs: Tensor<3>) -> (Tensor<2>, Tensor<2>) {
         let [b, t, h] = hs.dims();
         let flat = hs.clone().reshape([b * t, h]);
-        let e = (flat.matmul(self.weight.val().transpose()) + self.bias.val().unsqueeze_dim::<2>(0)).tanh();
+        let e = (flat.matmul(self.weight.val().transpose())
+            + self.bias.val().unsqueeze_dim::<2>(0))
+        .tanh();
         let scores = e.matmul(self.score.val().transpose()).reshape([b, t, 1]);
         let w = softmax(scores, 1);
         let ctx = (hs * w.clone()).sum_dim(1).reshape([b, h]);
@@ -192,8 +215,17 @@ impl LstmNet {
         let k = 1.0 / (h as f64).sqrt();
         // In residual mode the head starts at zero, so an untrained network is exactly the
         // last-value forecast and training can only move away from it when that helps.
-        let (w, b) = if cfg.residual { (vec![0.0; o * h], vec![0.0; o]) } else { (uniform(rng, o * h, k), uniform(rng, o, k)) };
-        Self { layers, attention, head_weight: param2(w, [o, h], device), head_bias: param1(b, o, device) }
+        let (w, b) = if cfg.residual {
+            (vec![0.0; o * h], vec![0.0; o])
+        } else {
+            (uniform(rng, o * h, k), uniform(rng, o, k))
+        };
+        Self {
+            layers,
+            attention,
+            head_weight: param2(w, [o, h], device),
+            head_bias: param1(b, o, device),
+        }
     }
 }
 
@@ -208,7 +240,10 @@ pub struct DropoutRng {
 impl DropoutRng {
     /// Masks with drop probability `p`, drawn from `seed`.
     pub fn new(p: f64, seed: u64) -> Self {
-        Self { rng: StdRng::seed_from_u64(seed), p }
+        Self {
+            rng: StdRng::seed_from_u64(seed),
+            p,
+        }
     }
 
     /// Applies inverted dropout to `x`.
@@ -220,7 +255,15 @@ impl DropoutRng {
         let n = shape.num_elements();
         let keep = 1.0 - self.p;
         let scale = (1.0 / keep) as f32;
-        let mask: Vec<f32> = (0..n).map(|_| if self.rng.random::<f64>() < keep { scale } else { 0.0 }).collect();
+        let mask: Vec<f32> = (0..n)
+            .map(|_| {
+                if self.rng.random::<f64>() < keep {
+                    scale
+                } else {
+                    0.0
+                }
+            })
+            .collect();
         let m = Tensor::<D>::from_data(TensorData::new(mask, shape), &x.device());
         x * m
     }
@@ -254,13 +297,21 @@ impl Forecaster {
     }
 
     /// Forward pass with optional dropout masks, returning member outputs and attention weights.
-    pub fn forward_full(&self, x: Tensor<3>, mut dropout: Option<&mut DropoutRng>) -> ForwardOutput {
+    pub fn forward_full(
+        &self,
+        x: Tensor<3>,
+        mut dropout: Option<&mut DropoutRng>,
+    ) -> ForwardOutput {
         let [b, t, f] = x.dims();
         let cfg = &self.config;
         let h = cfg.hidden_size;
         let device = x.device();
         let tm = x.clone().swap_dims(0, 1).reshape([t * b, f]);
-        let base = if cfg.residual { Some(self.last_values(x, &device)) } else { None };
+        let base = if cfg.residual {
+            Some(self.last_values(x, &device))
+        } else {
+            None
+        };
         let mut members = Vec::with_capacity(self.members.len());
         let mut attention = Vec::new();
         for net in &self.members {
@@ -292,7 +343,8 @@ impl Forecaster {
             if let Some(d) = dropout.as_deref_mut() {
                 feat = d.apply(feat);
             }
-            let mut y = feat.matmul(net.head_weight.val().transpose()) + net.head_bias.val().unsqueeze_dim::<2>(0);
+            let mut y = feat.matmul(net.head_weight.val().transpose())
+                + net.head_bias.val().unsqueeze_dim::<2>(0);
             if let Some(b0) = &base {
                 y = y + b0.clone();
             }
@@ -302,9 +354,17 @@ impl Forecaster {
             members[0].clone()
         } else {
             let n = members.len() as f64;
-            members.iter().skip(1).fold(members[0].clone(), |acc, m| acc + m.clone()).div_scalar(n)
+            members
+                .iter()
+                .skip(1)
+                .fold(members[0].clone(), |acc, m| acc + m.clone())
+                .div_scalar(n)
         };
-        ForwardOutput { prediction, members, attention }
+        ForwardOutput {
+            prediction,
+            members,
+            attention,
+        }
     }
 
     /// The last observed value of each target, repeated per horizon step: `[B, outputs]`.

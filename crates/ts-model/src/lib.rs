@@ -23,5 +23,7 @@ pub mod lstm;
 pub use device::{DeviceChoice, make_device};
 pub use error::{ModelError, Result};
 pub use file::{ModelFile, ModelHeader};
-pub use forecaster::{Attention, DropoutRng, ForwardOutput, Forecaster, LstmNet, ModelConfig, ModelKind};
+pub use forecaster::{
+    Attention, DropoutRng, Forecaster, ForwardOutput, LstmNet, ModelConfig, ModelKind,
+};
 pub use lstm::{FusedLstm, reference_lstm_layer};

@@ -33,8 +33,15 @@ fn fused_layer_matches_hand_computed_forward() {
     let device = dev();
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0);
     let mut layer = ts_model::FusedLstm::new(1, 1, &mut rng, &device);
-    let p2 = |v: Vec<f32>| burn::module::Param::from_tensor(Tensor::<2>::from_data(TensorData::new(v, [4, 1]), &device));
-    let p1 = |v: Vec<f32>| burn::module::Param::from_tensor(Tensor::<1>::from_data(TensorData::new(v, [4]), &device));
+    let p2 = |v: Vec<f32>| {
+        burn::module::Param::from_tensor(Tensor::<2>::from_data(
+            TensorData::new(v, [4, 1]),
+            &device,
+        ))
+    };
+    let p1 = |v: Vec<f32>| {
+        burn::module::Param::from_tensor(Tensor::<1>::from_data(TensorData::new(v, [4]), &device))
+    };
     layer.weight_ih = p2(vec![0.5, -0.5, 1.0, 0.25]);
     layer.weight_hh = p2(vec![0.1, 0.2, -0.3, 0.4]);
     layer.bias_ih = p1(vec![0.0; 4]);
@@ -49,7 +56,12 @@ fn fused_layer_matches_hand_computed_forward() {
     let h1 = o1 * c1.tanh();
     // step 2: x = 2
     let z = |wi: f64, wh: f64| wi * 2.0 + wh * h1;
-    let (i2, f2, g2, o2) = (sig(z(0.5, 0.1)), sig(z(-0.5, 0.2)), z(1.0, -0.3).tanh(), sig(z(0.25, 0.4)));
+    let (i2, f2, g2, o2) = (
+        sig(z(0.5, 0.1)),
+        sig(z(-0.5, 0.2)),
+        z(1.0, -0.3).tanh(),
+        sig(z(0.25, 0.4)),
+    );
     let c2 = f2 * c1 + i2 * g2;
     let h2 = o2 * c2.tanh();
     assert!((out[0] as f64 - h1).abs() < 1e-6, "{} vs {h1}", out[0]);
@@ -59,21 +71,52 @@ fn fused_layer_matches_hand_computed_forward() {
 #[test]
 fn fused_layer_matches_reference_on_random_shapes() {
     let device = dev();
-    for (b, t, i, h, seed) in [(1, 1, 1, 1, 1u64), (3, 5, 2, 4, 2), (4, 12, 3, 8, 3), (2, 7, 5, 16, 4)] {
+    for (b, t, i, h, seed) in [
+        (1, 1, 1, 1, 1u64),
+        (3, 5, 2, 4, 2),
+        (4, 12, 3, 8, 3),
+        (2, 7, 5, 16, 4),
+    ] {
         let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
         let layer = ts_model::FusedLstm::new(i, h, &mut rng, &device);
-        let xs: Vec<f32> = (0..b * t * i).map(|k| ((k * 37 % 17) as f32 / 17.0) - 0.4).collect();
-        let out = to_vec(layer.forward(Tensor::<3>::from_data(TensorData::new(xs.clone(), [b, t, i]), &device)));
-        let f64v = |p: &burn::module::Param<Tensor<2>>| to_vec(p.val()).into_iter().map(f64::from).collect::<Vec<_>>();
-        let f64b = |p: &burn::module::Param<Tensor<1>>| to_vec(p.val()).into_iter().map(f64::from).collect::<Vec<_>>();
-        let (wih, whh, bih, bhh) = (f64v(&layer.weight_ih), f64v(&layer.weight_hh), f64b(&layer.bias_ih), f64b(&layer.bias_hh));
+        let xs: Vec<f32> = (0..b * t * i)
+            .map(|k| ((k * 37 % 17) as f32 / 17.0) - 0.4)
+            .collect();
+        let out = to_vec(layer.forward(Tensor::<3>::from_data(
+            TensorData::new(xs.clone(), [b, t, i]),
+            &device,
+        )));
+        let f64v = |p: &burn::module::Param<Tensor<2>>| {
+            to_vec(p.val())
+                .into_iter()
+                .map(f64::from)
+                .collect::<Vec<_>>()
+        };
+        let f64b = |p: &burn::module::Param<Tensor<1>>| {
+            to_vec(p.val())
+                .into_iter()
+                .map(f64::from)
+                .collect::<Vec<_>>()
+        };
+        let (wih, whh, bih, bhh) = (
+            f64v(&layer.weight_ih),
+            f64v(&layer.weight_hh),
+            f64b(&layer.bias_ih),
+            f64b(&layer.bias_hh),
+        );
         for bb in 0..b {
-            let seq: Vec<Vec<f64>> = (0..t).map(|tt| (0..i).map(|ii| xs[(bb * t + tt) * i + ii] as f64).collect()).collect();
+            let seq: Vec<Vec<f64>> = (0..t)
+                .map(|tt| (0..i).map(|ii| xs[(bb * t + tt) * i + ii] as f64).collect())
+                .collect();
             let r = reference_lstm_layer(&seq, &wih, &whh, &bih, &bhh, h);
             for tt in 0..t {
                 for hh in 0..h {
                     let got = out[(bb * t + tt) * h + hh] as f64;
-                    assert!((got - r[tt][hh]).abs() < 1e-5, "b{bb} t{tt} h{hh}: {got} vs {}", r[tt][hh]);
+                    assert!(
+                        (got - r[tt][hh]).abs() < 1e-5,
+                        "b{bb} t{tt} h{hh}: {got} vs {}",
+                        r[tt][hh]
+                    );
                 }
             }
         }
@@ -103,12 +146,27 @@ fn matches_pytorch_golden_forward() {
         .with_key_remapping(r"^fc\.bias$", "members.0.head_bias");
     let res = model.load_from(&mut store).unwrap();
     assert!(res.errors.is_empty() && res.missing.is_empty(), "{res:?}");
-    let data: Vec<f32> = g["inputs"]["data"].as_array().unwrap().iter()
-        .flat_map(|w| w.as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32)))
+    let data: Vec<f32> = g["inputs"]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|w| {
+            w.as_array().unwrap().iter().flat_map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap() as f32)
+            })
+        })
         .collect();
     let x = Tensor::<3>::from_data(TensorData::new(data, [5, 12, 3]), &dev());
     let out = to_vec(model.forward(x));
-    let expect: Vec<f64> = g["forward"]["f64"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let expect: Vec<f64> = g["forward"]["f64"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
     for (o, e) in out.iter().zip(&expect) {
         assert!((*o as f64 - e).abs() < 1e-6, "{o} vs {e}");
     }
@@ -154,7 +212,10 @@ fn attention_and_ensemble_shapes() {
 fn invalid_config_is_an_error() {
     let mut cfg = ModelConfig::new(3, vec![0]);
     cfg.dropout = 1.0;
-    assert!(matches!(cfg.init(0, &dev()), Err(ModelError::InvalidConfig { .. })));
+    assert!(matches!(
+        cfg.init(0, &dev()),
+        Err(ModelError::InvalidConfig { .. })
+    ));
     cfg.dropout = 0.1;
     cfg.hidden_size = 0;
     assert!(cfg.init(0, &dev()).is_err());
@@ -163,8 +224,22 @@ fn invalid_config_is_an_error() {
 fn header(cfg: &ModelConfig) -> ModelHeader {
     let feats = vec!["a".to_string(), "b".into(), "c".into()];
     let spec = WindowSpec::new(4, cfg.horizon, feats.clone(), vec!["a".into()]).unwrap();
-    let scaler = Scaler::fit(ScalerKind::MinMax, &feats, &[vec![1.0, 2.0], vec![3.0, 4.0], vec![5.0, 6.0]], 0..2).unwrap();
-    ModelHeader { writer: "tsf test".into(), format_version: file::FORMAT_VERSION, model: cfg.clone(), spec, scaler, train_config: serde_json::json!({}), extra: serde_json::Value::Null }
+    let scaler = Scaler::fit(
+        ScalerKind::MinMax,
+        &feats,
+        &[vec![1.0, 2.0], vec![3.0, 4.0], vec![5.0, 6.0]],
+        0..2,
+    )
+    .unwrap();
+    ModelHeader {
+        writer: "tsf test".into(),
+        format_version: file::FORMAT_VERSION,
+        model: cfg.clone(),
+        spec,
+        scaler,
+        train_config: serde_json::json!({}),
+        extra: serde_json::Value::Null,
+    }
 }
 
 #[test]
@@ -180,31 +255,54 @@ fn model_file_round_trip_and_corruption() {
     let loaded = file::load(&path, &dev()).unwrap();
     assert_eq!(loaded.header, h);
     let x = Tensor::<3>::from_data(TensorData::new(vec![0.3f32; 2 * 4 * 3], [2, 4, 3]), &dev());
-    assert_eq!(to_vec(m.forward(x.clone())), to_vec(loaded.model.forward(x)));
+    assert_eq!(
+        to_vec(m.forward(x.clone())),
+        to_vec(loaded.model.forward(x))
+    );
 
     let bytes = std::fs::read(&path).unwrap();
     // every flipped byte is caught
-    for pos in (0..bytes.len()).step_by(97).chain([0, 9, 13, 21, 30, bytes.len() - 1]) {
+    for pos in (0..bytes.len())
+        .step_by(97)
+        .chain([0, 9, 13, 21, 30, bytes.len() - 1])
+    {
         let mut b = bytes.clone();
         b[pos] ^= 0x40;
-        assert!(file::parse(&path, &b).is_err(), "flip at {pos} not detected");
+        assert!(
+            file::parse(&path, &b).is_err(),
+            "flip at {pos} not detected"
+        );
     }
     // truncated
-    assert!(matches!(file::parse(&path, &bytes[..bytes.len() - 10]), Err(ModelError::Truncated { .. })));
-    assert!(matches!(file::parse(&path, &bytes[..5]), Err(ModelError::Truncated { .. })));
+    assert!(matches!(
+        file::parse(&path, &bytes[..bytes.len() - 10]),
+        Err(ModelError::Truncated { .. })
+    ));
+    assert!(matches!(
+        file::parse(&path, &bytes[..5]),
+        Err(ModelError::Truncated { .. })
+    ));
     // version
     let mut b = bytes.clone();
     b[8] = 9;
     match file::parse(&path, &b) {
-        Err(ModelError::Version { found, supported, .. }) => assert_eq!((found, supported), (9, 1)),
+        Err(ModelError::Version {
+            found, supported, ..
+        }) => assert_eq!((found, supported), (9, 1)),
         other => panic!("{other:?}"),
     }
     // huge claimed sizes are refused without allocating
     let mut b = bytes.clone();
     b[20..28].copy_from_slice(&u64::MAX.to_le_bytes());
-    assert!(matches!(file::parse(&path, &b), Err(ModelError::Truncated { .. })));
+    assert!(matches!(
+        file::parse(&path, &b),
+        Err(ModelError::Truncated { .. })
+    ));
     // missing
-    assert!(matches!(file::load(&dir.path().join("nope.tsf"), &dev()), Err(ModelError::NotFound { .. })));
+    assert!(matches!(
+        file::load(&dir.path().join("nope.tsf"), &dev()),
+        Err(ModelError::NotFound { .. })
+    ));
 }
 
 #[test]
@@ -228,10 +326,16 @@ fn weights_that_do_not_match_the_header_are_refused() {
     huge.hidden_size = 1 << 40;
     let bytes = file::to_bytes(&m, &header(&huge)).unwrap();
     std::fs::write(&path, &bytes).unwrap();
-    assert!(matches!(file::load(&path, &dev()), Err(ModelError::Header { .. })));
+    assert!(matches!(
+        file::load(&path, &dev()),
+        Err(ModelError::Header { .. })
+    ));
     let mut fewer = cfg.clone();
     fewer.num_layers = 1;
     let bytes = file::to_bytes(&m, &header(&fewer)).unwrap();
     std::fs::write(&path, &bytes).unwrap();
-    assert!(matches!(file::load(&path, &dev()), Err(ModelError::Weights { .. })));
+    assert!(matches!(
+        file::load(&path, &dev()),
+        Err(ModelError::Weights { .. })
+    ));
 }

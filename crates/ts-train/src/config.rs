@@ -28,7 +28,11 @@ impl TargetSpec {
     pub fn resolve(&self, columns: &[String]) -> Vec<String> {
         let list: Vec<String> = match self {
             Self::One(s) if s.trim().eq_ignore_ascii_case("all") => return columns.to_vec(),
-            Self::One(s) => s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect(),
+            Self::One(s) => s
+                .split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect(),
             Self::Many(v) => v.clone(),
         };
         list
@@ -81,7 +85,10 @@ impl Default for DataConfig {
 impl DataConfig {
     /// The split fractions.
     pub fn split(&self) -> SplitConfig {
-        SplitConfig { train: self.train_split, validation: self.validation }
+        SplitConfig {
+            train: self.train_split,
+            validation: self.validation,
+        }
     }
 }
 
@@ -106,7 +113,14 @@ pub struct ModelSettings {
 
 impl Default for ModelSettings {
     fn default() -> Self {
-        Self { kind: ModelKind::Lstm, hidden_size: 64, num_layers: 2, dropout: 0.2, residual: true, ensemble: 1 }
+        Self {
+            kind: ModelKind::Lstm,
+            hidden_size: 64,
+            num_layers: 2,
+            dropout: 0.2,
+            residual: true,
+            ensemble: 1,
+        }
     }
 }
 
@@ -189,7 +203,11 @@ impl LrSchedule {
             Self::Constant => lr,
             Self::Cosine => {
                 let min = lr * 0.01;
-                let p = if epochs > 1 { (epoch - 1) as f64 / (epochs - 1) as f64 } else { 0.0 };
+                let p = if epochs > 1 {
+                    (epoch - 1) as f64 / (epochs - 1) as f64
+                } else {
+                    0.0
+                };
                 min + 0.5 * (lr - min) * (1.0 + (std::f64::consts::PI * p).cos())
             }
         }

@@ -20,7 +20,9 @@ pub enum TrainError {
         reason: String,
     },
     /// Training diverged (the loss became NaN or infinite).
-    #[error("training diverged at epoch {epoch}: the loss is {loss}; lower the learning rate or enable gradient clipping")]
+    #[error(
+        "training diverged at epoch {epoch}: the loss is {loss}; lower the learning rate or enable gradient clipping"
+    )]
     Diverged {
         /// 1-based epoch.
         epoch: usize,
@@ -39,5 +41,9 @@ pub enum TrainError {
 pub type Result<T> = std::result::Result<T, TrainError>;
 
 pub(crate) fn invalid(name: &str, value: impl ToString, reason: &str) -> TrainError {
-    TrainError::InvalidConfig { name: name.into(), value: value.to_string(), reason: reason.into() }
+    TrainError::InvalidConfig {
+        name: name.into(),
+        value: value.to_string(),
+        reason: reason.into(),
+    }
 }

@@ -18,8 +18,14 @@ pub mod pipeline;
 pub mod progress;
 pub mod trainer;
 
-pub use config::{DataConfig, ForecastConfig, LossKind, LrSchedule, ModelSettings, OptimizerKind, TargetSpec, TrainConfig};
+pub use config::{
+    DataConfig, ForecastConfig, LossKind, LrSchedule, ModelSettings, OptimizerKind, TargetSpec,
+    TrainConfig,
+};
 pub use error::{Result, TrainError};
 pub use metrics::{Evaluation, Metrics, TargetMetrics, evaluate, naive_forecast};
-pub use pipeline::{Bundle, DataSummary, FitOutcome, PredictionRow, evaluate_frame, load_model, predict_frame, prediction_rows, predictions_csv, save_model, train};
+pub use pipeline::{
+    Bundle, DataSummary, FitOutcome, PredictionRow, evaluate_frame, load_model, predict_frame,
+    prediction_rows, predictions_csv, save_model, train,
+};
 pub use trainer::{EpochRecord, Observer, Silent, TrainReport, fit, predict_scaled};

@@ -25,7 +25,13 @@ impl Metrics {
     pub fn compute(actual: &[f64], predicted: &[f64]) -> Self {
         let n = actual.len().min(predicted.len());
         if n == 0 {
-            return Self { mse: f64::NAN, rmse: f64::NAN, mae: f64::NAN, r2: f64::NAN, count: 0 };
+            return Self {
+                mse: f64::NAN,
+                rmse: f64::NAN,
+                mae: f64::NAN,
+                r2: f64::NAN,
+                count: 0,
+            };
         }
         let nf = n as f64;
         let mean = actual[..n].iter().sum::<f64>() / nf;
@@ -36,8 +42,20 @@ impl Metrics {
             sae += e.abs();
             sst += (actual[i] - mean) * (actual[i] - mean);
         }
-        let r2 = if sst > 0.0 { 1.0 - sse / sst } else if sse == 0.0 { 1.0 } else { 0.0 };
-        Self { mse: sse / nf, rmse: (sse / nf).sqrt(), mae: sae / nf, r2, count: n }
+        let r2 = if sst > 0.0 {
+            1.0 - sse / sst
+        } else if sse == 0.0 {
+            1.0
+        } else {
+            0.0
+        };
+        Self {
+            mse: sse / nf,
+            rmse: (sse / nf).sqrt(),
+            mae: sae / nf,
+            r2,
+            count: n,
+        }
     }
 }
 
@@ -109,24 +127,44 @@ pub fn naive_forecast(windows: &Windows, spec: &WindowSpec) -> Vec<f32> {
 }
 
 /// Evaluates scaled forecasts against the windows' targets.
-pub fn evaluate(windows: &Windows, predicted_scaled: &[f32], spec: &WindowSpec, scaler: &Scaler) -> Evaluation {
+pub fn evaluate(
+    windows: &Windows,
+    predicted_scaled: &[f32],
+    spec: &WindowSpec,
+    scaler: &Scaler,
+) -> Evaluation {
     let naive = naive_forecast(windows, spec);
     let nt = spec.targets.len();
     let o = spec.n_outputs();
     let mut targets = Vec::with_capacity(nt);
     for (k, name) in spec.targets.iter().enumerate() {
         let col = spec.target_index[k];
-        let mut pooled = [Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+        let mut pooled = [
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        ];
         let mut by_step = Vec::with_capacity(spec.horizon);
         for s in 0..spec.horizon {
             let (mut a, mut p, mut nv) = (Vec::new(), Vec::new(), Vec::new());
             for i in 0..windows.n {
                 let j = i * o + s * nt + k;
-                let (ya, yp, yn) = (windows.y[j] as f64, predicted_scaled[j] as f64, naive[j] as f64);
+                let (ya, yp, yn) = (
+                    windows.y[j] as f64,
+                    predicted_scaled[j] as f64,
+                    naive[j] as f64,
+                );
                 pooled[0].push(ya);
                 pooled[1].push(yp);
                 pooled[2].push(yn);
-                let (oa, op, on) = (scaler.inverse_value(col, ya), scaler.inverse_value(col, yp), scaler.inverse_value(col, yn));
+                let (oa, op, on) = (
+                    scaler.inverse_value(col, ya),
+                    scaler.inverse_value(col, yp),
+                    scaler.inverse_value(col, yn),
+                );
                 pooled[3].push(oa);
                 pooled[4].push(op);
                 pooled[5].push(on);
@@ -134,7 +172,10 @@ pub fn evaluate(windows: &Windows, predicted_scaled: &[f32], spec: &WindowSpec, 
                 p.push(op);
                 nv.push(on);
             }
-            by_step.push(UnitMetrics { model: Metrics::compute(&a, &p), naive: Metrics::compute(&a, &nv) });
+            by_step.push(UnitMetrics {
+                model: Metrics::compute(&a, &p),
+                naive: Metrics::compute(&a, &nv),
+            });
         }
         let original = Metrics::compute(&pooled[3], &pooled[4]);
         let naive_o = Metrics::compute(&pooled[3], &pooled[5]);
@@ -142,12 +183,18 @@ pub fn evaluate(windows: &Windows, predicted_scaled: &[f32], spec: &WindowSpec, 
             target: name.clone(),
             scaled: Metrics::compute(&pooled[0], &pooled[1]),
             original,
-            naive: NaiveMetrics { scaled: Metrics::compute(&pooled[0], &pooled[2]), original: naive_o },
+            naive: NaiveMetrics {
+                scaled: Metrics::compute(&pooled[0], &pooled[2]),
+                original: naive_o,
+            },
             by_step,
             beats_naive: original.mse < naive_o.mse,
         });
     }
-    Evaluation { windows: windows.n, targets }
+    Evaluation {
+        windows: windows.n,
+        targets,
+    }
 }
 
 #[cfg(test)]

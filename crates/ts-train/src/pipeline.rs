@@ -59,17 +59,29 @@ pub fn resolve_spec(frame: &Frame, cfg: &DataConfig) -> Result<WindowSpec> {
         return Err(TrainError::InvalidConfig {
             name: "target".into(),
             value: "(none)".into(),
-            reason: format!("choose a target column (one of: {}), a list, or \"all\"", frame.columns.join(", ")),
+            reason: format!(
+                "choose a target column (one of: {}), a list, or \"all\"",
+                frame.columns.join(", ")
+            ),
         });
     }
     for t in &targets {
         frame.column_index(t)?;
     }
-    let features = if cfg.features.is_empty() { frame.columns.clone() } else { cfg.features.clone() };
+    let features = if cfg.features.is_empty() {
+        frame.columns.clone()
+    } else {
+        cfg.features.clone()
+    };
     for f in &features {
         frame.column_index(f)?;
     }
-    Ok(WindowSpec::new(cfg.sequence_length, cfg.horizon, features, targets)?)
+    Ok(WindowSpec::new(
+        cfg.sequence_length,
+        cfg.horizon,
+        features,
+        targets,
+    )?)
 }
 
 /// Everything a fit produces.
@@ -114,20 +126,50 @@ pub fn model_config(prepared: &Prepared, cfg: &ForecastConfig) -> ModelConfig {
 }
 
 /// Fits a forecaster on a frame and evaluates it on the test part.
-pub fn train(frame: &Frame, cfg: &ForecastConfig, observer: &mut dyn Observer) -> Result<FitOutcome> {
+pub fn train(
+    frame: &Frame,
+    cfg: &ForecastConfig,
+    observer: &mut dyn Observer,
+) -> Result<FitOutcome> {
     let prepared = prepare_frame(frame, cfg)?;
     let device = make_device(cfg.device)?;
     train_prepared(frame, prepared, cfg, &device, observer)
 }
 
 /// Fits on already prepared data.
-pub fn train_prepared(frame: &Frame, prepared: Prepared, cfg: &ForecastConfig, device: &Device, observer: &mut dyn Observer) -> Result<FitOutcome> {
+pub fn train_prepared(
+    frame: &Frame,
+    prepared: Prepared,
+    cfg: &ForecastConfig,
+    device: &Device,
+    observer: &mut dyn Observer,
+) -> Result<FitOutcome> {
     let mc = model_config(&prepared, cfg);
     let model = mc.init(cfg.train.seed, &device.clone().autodiff())?;
-    let (model, report) = fit(model, &prepared.train, &prepared.validation, &cfg.train, device, observer)?;
+    let (model, report) = fit(
+        model,
+        &prepared.train,
+        &prepared.validation,
+        &cfg.train,
+        device,
+        observer,
+    )?;
     let test_predictions = predict_scaled(&model, &prepared.test, device, 512);
-    let test = evaluate(&prepared.test, &test_predictions, &prepared.spec, &prepared.scaler);
-    Ok(FitOutcome { model, prepared, report, test, test_predictions, config: cfg.clone(), data: DataSummary::of(frame) })
+    let test = evaluate(
+        &prepared.test,
+        &test_predictions,
+        &prepared.spec,
+        &prepared.scaler,
+    );
+    Ok(FitOutcome {
+        model,
+        prepared,
+        report,
+        test,
+        test_predictions,
+        config: cfg.clone(),
+        data: DataSummary::of(frame),
+    })
 }
 
 /// The model file header of a fit.
@@ -169,15 +211,31 @@ pub struct Bundle {
 /// Loads a model file.
 pub fn load_model(path: &Path) -> Result<Bundle> {
     let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => ts_model::ModelError::NotFound { path: path.to_path_buf() },
-        _ => ts_model::ModelError::Io { path: path.to_path_buf(), message: e.to_string() },
+        std::io::ErrorKind::NotFound => ts_model::ModelError::NotFound {
+            path: path.to_path_buf(),
+        },
+        _ => ts_model::ModelError::Io {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        },
     })?;
     let (header, weights) = file::parse(path, &bytes)?;
-    let config: ForecastConfig = serde_json::from_value(header.train_config.clone())
-        .map_err(|e| ts_model::ModelError::Header { path: path.to_path_buf(), message: format!("training config: {e}") })?;
-    let device = make_device(config.device).or_else(|_| make_device(ts_model::DeviceChoice::Cpu))?;
+    let config: ForecastConfig =
+        serde_json::from_value(header.train_config.clone()).map_err(|e| {
+            ts_model::ModelError::Header {
+                path: path.to_path_buf(),
+                message: format!("training config: {e}"),
+            }
+        })?;
+    let device =
+        make_device(config.device).or_else(|_| make_device(ts_model::DeviceChoice::Cpu))?;
     let model = file::load_weights(path, &header.model, weights, &device)?;
-    Ok(Bundle { header, model, config, device })
+    Ok(Bundle {
+        header,
+        model,
+        config,
+        device,
+    })
 }
 
 /// Checks that a frame has the columns a model was trained with and returns them in model order.
@@ -189,7 +247,11 @@ pub fn align_frame(bundle: &Bundle, frame: &Frame) -> Result<Frame> {
             path: frame.source.clone(),
             message: format!(
                 "missing {}; the model was trained on [{}], the file has [{}]",
-                missing.iter().map(|m| format!("{m:?}")).collect::<Vec<_>>().join(", "),
+                missing
+                    .iter()
+                    .map(|m| format!("{m:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 need.join(", "),
                 frame.columns.join(", ")
             ),
@@ -219,7 +281,10 @@ pub fn evaluate_frame(bundle: &Bundle, frame: &Frame) -> Result<FrameEvaluation>
         return Err(DataError::TooFewRows {
             what: f.source.display().to_string(),
             rows: n,
-            needed: format!("at least sequence length {} + horizon {} rows", spec.lookback, spec.horizon),
+            needed: format!(
+                "at least sequence length {} + horizon {} rows",
+                spec.lookback, spec.horizon
+            ),
         }
         .into());
     }
@@ -227,7 +292,11 @@ pub fn evaluate_frame(bundle: &Bundle, frame: &Frame) -> Result<FrameEvaluation>
     let windows = Windows::build(&scaled, spec, anchors_in(spec, 0, n), true);
     let predictions = predict_scaled(&bundle.model, &windows, &bundle.device, 512);
     let evaluation = evaluate(&windows, &predictions, spec, &bundle.header.scaler);
-    Ok(FrameEvaluation { evaluation, windows, predictions })
+    Ok(FrameEvaluation {
+        evaluation,
+        windows,
+        predictions,
+    })
 }
 
 /// One forecast value in original units.
@@ -252,14 +321,27 @@ pub fn predictions_csv(rows: &[PredictionRow]) -> String {
     let mut s = String::from("timestamp,target,step,actual,predicted,naive\n");
     for r in rows {
         let actual = r.actual.map(|a| format!("{a}")).unwrap_or_default();
-        let target = if r.target.contains(',') || r.target.contains('"') { format!("\"{}\"", r.target.replace('"', "\"\"")) } else { r.target.clone() };
-        s.push_str(&format!("{},{},{},{},{},{}\n", r.timestamp, target, r.step, actual, r.predicted, r.naive));
+        let target = if r.target.contains(',') || r.target.contains('"') {
+            format!("\"{}\"", r.target.replace('"', "\"\""))
+        } else {
+            r.target.clone()
+        };
+        s.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            r.timestamp, target, r.step, actual, r.predicted, r.naive
+        ));
     }
     s
 }
 
 /// Turns scaled forecasts of windows into rows in original units.
-pub fn prediction_rows(frame: &Frame, spec: &WindowSpec, scaler: &ts_data::Scaler, windows: &Windows, predicted: &[f32]) -> Vec<PredictionRow> {
+pub fn prediction_rows(
+    frame: &Frame,
+    spec: &WindowSpec,
+    scaler: &ts_data::Scaler,
+    windows: &Windows,
+    predicted: &[f32],
+) -> Vec<PredictionRow> {
     let nt = spec.targets.len();
     let o = spec.n_outputs();
     let naive = naive_forecast(windows, spec);
@@ -271,12 +353,17 @@ pub fn prediction_rows(frame: &Frame, spec: &WindowSpec, scaler: &ts_data::Scale
                 let j = i * o + s * nt + k;
                 let col = spec.target_index[k];
                 let row = a + s + 1;
-                let timestamp = if row < n_rows { frame.label(row) } else { future_label(frame, row - (n_rows - 1)) };
+                let timestamp = if row < n_rows {
+                    frame.label(row)
+                } else {
+                    future_label(frame, row - (n_rows - 1))
+                };
                 rows.push(PredictionRow {
                     timestamp,
                     target: t.clone(),
                     step: s + 1,
-                    actual: (!windows.y.is_empty()).then(|| scaler.inverse_value(col, windows.y[j] as f64)),
+                    actual: (!windows.y.is_empty())
+                        .then(|| scaler.inverse_value(col, windows.y[j] as f64)),
                     predicted: scaler.inverse_value(col, predicted[j] as f64),
                     naive: scaler.inverse_value(col, naive[j] as f64),
                 });
@@ -290,7 +377,9 @@ pub fn prediction_rows(frame: &Frame, spec: &WindowSpec, scaler: &ts_data::Scale
 /// for month-aligned dates).
 pub fn future_label(frame: &Frame, k: usize) -> String {
     let n = frame.n_rows();
-    let Some(t) = &frame.time else { return format!("#{}", n - 1 + k) };
+    let Some(t) = &frame.time else {
+        return format!("#{}", n - 1 + k);
+    };
     if n < 2 {
         return format!("{}+{k}", t.labels[n - 1]);
     }
@@ -298,13 +387,20 @@ pub fn future_label(frame: &Frame, k: usize) -> String {
     match (parse_time(a), parse_time(b)) {
         (Some(pa), Some(pb)) if t.labels[n - 1].contains('-') => {
             let months = (pb.year() - pa.year()) * 12 + pb.month() as i32 - pa.month() as i32;
-            let next: Option<NaiveDateTime> = if pa.day() == pb.day() && months > 0 && pa.time() == pb.time() {
-                pb.checked_add_months(Months::new(months as u32 * k as u32))
-            } else {
-                Some(pb + (pb - pa) * k as i32)
-            };
-            next.map(|d| if d.time() == chrono::NaiveTime::MIN { d.format("%Y-%m-%d").to_string() } else { d.format("%Y-%m-%d %H:%M:%S").to_string() })
-                .unwrap_or_else(|| format!("{b}+{k}"))
+            let next: Option<NaiveDateTime> =
+                if pa.day() == pb.day() && months > 0 && pa.time() == pb.time() {
+                    pb.checked_add_months(Months::new(months as u32 * k as u32))
+                } else {
+                    Some(pb + (pb - pa) * k as i32)
+                };
+            next.map(|d| {
+                if d.time() == chrono::NaiveTime::MIN {
+                    d.format("%Y-%m-%d").to_string()
+                } else {
+                    d.format("%Y-%m-%d %H:%M:%S").to_string()
+                }
+            })
+            .unwrap_or_else(|| format!("{b}+{k}"))
         }
         _ => {
             let (ka, kb) = (t.keys[n - 2], t.keys[n - 1]);

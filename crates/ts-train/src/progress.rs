@@ -13,8 +13,17 @@ pub struct ProgressBar {
 impl ProgressBar {
     /// A bar; `quiet` hides the bar and the periodic lines.
     pub fn new(quiet: bool, every: usize) -> Self {
-        let bar = if quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(0) };
-        Self { bar, every, quiet, stop: None }
+        let bar = if quiet {
+            indicatif::ProgressBar::hidden()
+        } else {
+            indicatif::ProgressBar::new(0)
+        };
+        Self {
+            bar,
+            every,
+            quiet,
+            stop: None,
+        }
     }
 
     /// Stops training after the current batch once `flag` is set (for example by Ctrl-C).
@@ -27,17 +36,30 @@ impl ProgressBar {
 impl Observer for ProgressBar {
     fn on_start(&mut self, epochs: usize, _train: usize, _val: usize) {
         self.bar.set_length(epochs as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} epoch {pos}/{len} [{bar:30}] {msg} ({elapsed}, eta {eta})") {
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} epoch {pos}/{len} [{bar:30}] {msg} ({elapsed}, eta {eta})",
+        ) {
             self.bar.set_style(style.progress_chars("=> "));
         }
     }
 
     fn on_epoch(&mut self, r: &EpochRecord, best: usize) {
-        let val = r.val_loss.map(|v| format!("{v:.6}")).unwrap_or_else(|| "-".into());
-        self.bar.set_message(format!("train {:.6} val {val} best epoch {best}", r.train_loss));
+        let val = r
+            .val_loss
+            .map(|v| format!("{v:.6}"))
+            .unwrap_or_else(|| "-".into());
+        self.bar.set_message(format!(
+            "train {:.6} val {val} best epoch {best}",
+            r.train_loss
+        ));
         self.bar.set_position(r.epoch as u64);
         if !self.quiet && self.every > 0 && r.epoch.is_multiple_of(self.every) {
-            let line = format!("Epoch [{}/{}], Train Loss: {:.6}, Val Loss: {val}", r.epoch, self.bar.length().unwrap_or(0), r.train_loss);
+            let line = format!(
+                "Epoch [{}/{}], Train Loss: {:.6}, Val Loss: {val}",
+                r.epoch,
+                self.bar.length().unwrap_or(0),
+                r.train_loss
+            );
             if self.bar.is_hidden() {
                 println!("{line}");
             } else {
@@ -51,6 +73,8 @@ impl Observer for ProgressBar {
     }
 
     fn should_stop(&self) -> bool {
-        self.stop.as_ref().is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+        self.stop
+            .as_ref()
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
     }
 }

@@ -8,9 +8,9 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
+use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use ts_data::Windows;
 use ts_model::{DropoutRng, Forecaster};
@@ -108,11 +108,18 @@ pub fn loss_value(pred: &[f32], y: &[f32], cfg: &TrainConfig) -> f64 {
 }
 
 fn make_optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
-    let clip = cfg.grad_clip.map(|c| GradientClippingConfig::Norm(c as f32));
+    let clip = cfg
+        .grad_clip
+        .map(|c| GradientClippingConfig::Norm(c as f32));
     match cfg.optimizer {
         OptimizerKind::Adam => {
-            let wd = (cfg.weight_decay > 0.0).then(|| WeightDecayConfig::new(cfg.weight_decay as f32));
-            AdamConfig::new().with_epsilon(1e-8).with_weight_decay(wd).with_grad_clipping(clip).init()
+            let wd =
+                (cfg.weight_decay > 0.0).then(|| WeightDecayConfig::new(cfg.weight_decay as f32));
+            AdamConfig::new()
+                .with_epsilon(1e-8)
+                .with_weight_decay(wd)
+                .with_grad_clipping(clip)
+                .init()
         }
         OptimizerKind::AdamW => AdamWConfig::new()
             .with_epsilon(1e-8)
@@ -124,7 +131,10 @@ fn make_optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
 
 /// Input tensor `[n, lookback, features]` of a set of windows.
 pub fn x_tensor(w: &Windows, device: &Device) -> Tensor<3> {
-    Tensor::from_data(TensorData::new(w.x.clone(), [w.n, w.lookback, w.n_features]), device)
+    Tensor::from_data(
+        TensorData::new(w.x.clone(), [w.n, w.lookback, w.n_features]),
+        device,
+    )
 }
 
 /// Forecasts (scaled) of every window with an inference copy of the model, in batches.
@@ -136,7 +146,10 @@ pub fn predict_scaled(model: &Forecaster, w: &Windows, device: &Device, batch: u
     while start < w.n {
         let end = (start + batch).min(w.n);
         let data = w.x[start * xs..end * xs].to_vec();
-        let x = Tensor::<3>::from_data(TensorData::new(data, [end - start, w.lookback, w.n_features]), device);
+        let x = Tensor::<3>::from_data(
+            TensorData::new(data, [end - start, w.lookback, w.n_features]),
+            device,
+        );
         let y = model.forward(x);
         out.extend(y.into_data().try_to_vec::<f32>().unwrap_or_default());
         start = end;
@@ -155,12 +168,23 @@ pub fn fit(
     observer: &mut dyn Observer,
 ) -> Result<(Forecaster, TrainReport)> {
     if train.n == 0 {
-        return Err(TrainError::InvalidConfig { name: "training windows".into(), value: "0".into(), reason: "nothing to train on".into() });
+        return Err(TrainError::InvalidConfig {
+            name: "training windows".into(),
+            value: "0".into(),
+            reason: "nothing to train on".into(),
+        });
     }
     let start = Instant::now();
     let ad = device.clone().autodiff();
-    let on_autodiff = model.members.first().is_some_and(|m| m.head_bias.val().device().is_autodiff());
-    let mut model = if on_autodiff { model } else { model.to_device(&ad) };
+    let on_autodiff = model
+        .members
+        .first()
+        .is_some_and(|m| m.head_bias.val().device().is_autodiff());
+    let mut model = if on_autodiff {
+        model
+    } else {
+        model.to_device(&ad)
+    };
     let mut optim = make_optimizer(cfg);
     let mut order: Vec<usize> = (0..train.n).collect();
     let mut shuffle_rng = StdRng::seed_from_u64(cfg.seed.wrapping_add(1));
@@ -201,7 +225,10 @@ pub fn fit(
                 xb.extend_from_slice(&train.x[i * xs..(i + 1) * xs]);
                 yb.extend_from_slice(&train.y[i * o..(i + 1) * o]);
             }
-            let x = Tensor::<3>::from_data(TensorData::new(xb, [b, train.lookback, train.n_features]), &ad);
+            let x = Tensor::<3>::from_data(
+                TensorData::new(xb, [b, train.lookback, train.n_features]),
+                &ad,
+            );
             let y = Tensor::<2>::from_data(TensorData::new(yb, [b, o]), &ad);
             let out = model.forward_full(x, Some(&mut dropout));
             let n_members = out.members.len() as f64;
@@ -228,7 +255,12 @@ pub fn fit(
         }
         let inference = model.valid();
         let vl = has_val.then(|| val_loss(&inference));
-        let record = EpochRecord { epoch, train_loss: total / batches as f64, val_loss: vl, seconds: t0.elapsed().as_secs_f64() };
+        let record = EpochRecord {
+            epoch,
+            train_loss: total / batches as f64,
+            val_loss: vl,
+            seconds: t0.elapsed().as_secs_f64(),
+        };
         history.push(record);
         match (vl, best_val) {
             (Some(v), Some(bv)) if v < bv => {
