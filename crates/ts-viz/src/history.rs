@@ -210,16 +210,10 @@ where
     if let Some(best) = chart.best_epoch {
         let best = best as i32;
         let style = theme.line(&GREEN, 1.6);
-        let (dash, gap) = theme.dash();
-        cc.draw_series(DashedLineSeries::new(
-            vec![(best, y_lo), (best, y_hi)],
-            dash,
-            gap,
-            style,
-        ))
-        .map_err(de)?
-        .label(format!("Best epoch ({best})"))
-        .legend(theme.legend_dashed(style));
+        cc.draw_series(theme.dashed(vec![(best, y_lo), (best, y_hi)], style))
+            .map_err(de)?
+            .label(format!("Best epoch ({best})"))
+            .legend(theme.legend_dashed(style));
         let at_best = |curve: &[f64]| {
             curve
                 .get(best as usize - 1)

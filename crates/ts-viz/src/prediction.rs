@@ -386,7 +386,6 @@ fn draw_line<DB: DrawingBackend>(
     dashed: bool,
     markers: bool,
 ) -> Result<(), String> {
-    let (dash, gap) = theme.dash();
     let points = values.iter().enumerate().map(|(i, v)| (i as i32, *v));
     for run in finite_runs(points) {
         if markers || run.len() == 1 {
@@ -396,8 +395,7 @@ fn draw_line<DB: DrawingBackend>(
                 .map_err(de)?;
         }
         if dashed {
-            cc.draw_series(DashedLineSeries::new(run, dash, gap, style))
-                .map_err(de)?;
+            cc.draw_series(theme.dashed(run, style)).map_err(de)?;
         } else {
             cc.draw_series(LineSeries::new(run, style)).map_err(de)?;
         }
@@ -542,16 +540,10 @@ fn draw_scatter<DB: DrawingBackend>(
         .map_err(de)?;
 
     let style = theme.line(&GREY, 1.4);
-    let (dash, gap) = theme.dash();
-    cc.draw_series(DashedLineSeries::new(
-        vec![(lo, lo), (hi, hi)],
-        dash,
-        gap,
-        style,
-    ))
-    .map_err(de)?
-    .label("y = x")
-    .legend(theme.legend_dashed(style));
+    cc.draw_series(theme.dashed(vec![(lo, lo), (hi, hi)], style))
+        .map_err(de)?
+        .label("y = x")
+        .legend(theme.legend_dashed(style));
 
     let r = if pairs.len() <= 500 {
         theme.upx(2.6)
@@ -595,14 +587,8 @@ fn draw_residual_series<DB: DrawingBackend>(
     let mut cc = time_chart(area, theme, chart, caption, Some(&y_desc), (y_lo, y_hi))?;
 
     let x = chart.x_range();
-    let (dash, gap) = theme.dash();
-    cc.draw_series(DashedLineSeries::new(
-        vec![(x.start, 0.0), (x.end, 0.0)],
-        dash,
-        gap,
-        theme.line(&AXIS, 1.3),
-    ))
-    .map_err(de)?;
+    cc.draw_series(theme.dashed(vec![(x.start, 0.0), (x.end, 0.0)], theme.line(&AXIS, 1.3)))
+        .map_err(de)?;
 
     let n = residuals.len();
     let markers = n <= 400;
@@ -673,14 +659,8 @@ fn draw_histogram<DB: DrawingBackend>(
     cc.draw_series(bars.map(|b| Rectangle::new([(b.lo, 0), (b.hi, b.count as i32)], border)))
         .map_err(de)?;
     if x_lo <= 0.0 && 0.0 <= x_hi {
-        let (dash, gap) = theme.dash();
-        cc.draw_series(DashedLineSeries::new(
-            vec![(0.0, 0), (0.0, y_hi.max(1))],
-            dash,
-            gap,
-            theme.line(&AXIS, 1.3),
-        ))
-        .map_err(de)?;
+        cc.draw_series(theme.dashed(vec![(0.0, 0), (0.0, y_hi.max(1))], theme.line(&AXIS, 1.3)))
+            .map_err(de)?;
     }
     Ok(())
 }

@@ -172,6 +172,20 @@ impl Theme {
         (self.upx(6.0), self.upx(4.0))
     }
 
+    /// A dashed line through `points` with this theme's dash length and gap.
+    pub(crate) fn dashed<P>(
+        &self,
+        points: P,
+        style: ShapeStyle,
+    ) -> DashedLineSeries<P::IntoIter, u32>
+    where
+        P: IntoIterator,
+        P::IntoIter: Clone,
+    {
+        let (dash, gap) = self.dash();
+        DashedLineSeries::new(points, dash, gap, style)
+    }
+
     /// Vertical correction for legend samples so they line up with the
     /// rasterised legend text (see [`Theme::raster`]).
     fn legend_dy(&self) -> i32 {
