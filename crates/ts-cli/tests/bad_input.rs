@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::path::PathBuf;
+
 use common::*;
 
 fn train_on(dir: &std::path::Path, data: &std::path::Path, extra: &[&str]) -> std::process::Output {
@@ -200,81 +202,54 @@ fn bad_sizes_and_rates() {
     assert!(!stderr(&o).contains("panicked"));
 }
 
+/// Writes a copy of the shared trained model, changed by `damage`, as `name` beside it.
+fn damaged_model(name: &str, damage: impl FnOnce(&mut Vec<u8>)) -> PathBuf {
+    let (dir, model, _) = trained();
+    let mut bytes = std::fs::read(model).unwrap();
+    damage(&mut bytes);
+    let p = dir.join(name);
+    std::fs::write(&p, &bytes).unwrap();
+    p
+}
+
 #[test]
 fn model_file_missing() {
     let (dir, _, data) = trained();
-    let o = tsf(&[
-        "evaluate",
-        "--model",
-        dir.join("none.tsf").to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-    ]);
+    let o = with_model("evaluate", &dir.join("none.tsf"), data);
     assert_bad(&o, &["none.tsf", "not found"]);
 }
 
 #[test]
 fn model_file_truncated() {
-    let (dir, model, data) = trained();
-    let bytes = std::fs::read(model).unwrap();
-    let p = dir.join("trunc.tsf");
-    std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
-    let o = tsf(&[
-        "predict",
-        "--model",
-        p.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-    ]);
+    let p = damaged_model("trunc.tsf", |b| b.truncate(b.len() / 2));
+    let o = with_model("predict", &p, &trained().2);
     assert_bad(&o, &["trunc.tsf", "truncated"]);
 }
 
 #[test]
 fn model_file_corrupted() {
-    let (dir, model, data) = trained();
-    let mut bytes = std::fs::read(model).unwrap();
-    let pos = bytes.len() - 100;
-    bytes[pos] ^= 0x01;
-    let p = dir.join("corrupt.tsf");
-    std::fs::write(&p, &bytes).unwrap();
-    let o = tsf(&[
-        "evaluate",
-        "--model",
-        p.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-    ]);
-    assert_bad(&o, &["corrupt.tsf", "checksum"]);
-    let p2 = dir.join("notamodel.tsf");
-    std::fs::write(
-        &p2,
-        "hello, this is not a model file at all, but long enough to have a prefix",
-    )
-    .unwrap();
-    let o = tsf(&[
-        "evaluate",
-        "--model",
-        p2.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-    ]);
-    assert_bad(&o, &["notamodel.tsf", "not a tsf model file"]);
+    let data = &trained().2;
+    let p = damaged_model("corrupt.tsf", |b| {
+        let pos = b.len() - 100;
+        b[pos] ^= 0x01;
+    });
+    assert_bad(
+        &with_model("evaluate", &p, data),
+        &["corrupt.tsf", "checksum"],
+    );
+    let p2 = damaged_model("notamodel.tsf", |b| {
+        *b = b"hello, this is not a model file at all, but long enough to have a prefix".to_vec();
+    });
+    assert_bad(
+        &with_model("evaluate", &p2, data),
+        &["notamodel.tsf", "not a tsf model file"],
+    );
 }
 
 #[test]
 fn model_file_incompatible_version() {
-    let (dir, model, data) = trained();
-    let mut bytes = std::fs::read(model).unwrap();
-    bytes[8..12].copy_from_slice(&7u32.to_le_bytes());
-    let p = dir.join("v7.tsf");
-    std::fs::write(&p, &bytes).unwrap();
-    let o = tsf(&[
-        "evaluate",
-        "--model",
-        p.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-    ]);
+    let p = damaged_model("v7.tsf", |b| b[8..12].copy_from_slice(&7u32.to_le_bytes()));
+    let o = with_model("evaluate", &p, &trained().2);
     assert_bad(&o, &["v7.tsf", "version 7", "version 1", "tsf 0."]);
 }
 
@@ -283,13 +258,7 @@ fn prediction_data_with_other_columns() {
     let (dir, model, _) = trained();
     let text = csv_text(60).replacen("date,a,b,c", "date,a,x,c", 1);
     let p = write(dir, "other.csv", &text);
-    let o = tsf(&[
-        "predict",
-        "--model",
-        model.to_str().unwrap(),
-        "--data",
-        p.to_str().unwrap(),
-    ]);
+    let o = with_model("predict", model, &p);
     assert_bad(&o, &["other.csv", "missing \"b\"", "trained on [a, b, c]"]);
 }
 

@@ -13,6 +13,17 @@ pub fn tsf(args: &[&str]) -> Output {
         .expect("run tsf")
 }
 
+/// Runs `tsf evaluate|predict --model MODEL --data DATA`.
+pub fn with_model(command: &str, model: &Path, data: &Path) -> Output {
+    tsf(&[
+        command,
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ])
+}
+
 /// Standard error as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
