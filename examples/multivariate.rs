@@ -57,16 +57,13 @@ fn main() -> anyhow::Result<()> {
         .targets
         .iter()
         .map(|t| {
-            let sel: Vec<_> = rows
-                .iter()
-                .filter(|r| &r.target == t && r.step == 1)
-                .collect();
+            let series = pipeline::series_of(&rows, t, 1);
             ts_viz::PredictionChart {
                 title: t.clone(),
                 target: t.clone(),
-                timestamps: sel.iter().map(|r| r.timestamp.clone()).collect(),
-                actual: sel.iter().map(|r| r.actual.unwrap_or(f64::NAN)).collect(),
-                predicted: sel.iter().map(|r| r.predicted).collect(),
+                timestamps: series.timestamps,
+                actual: series.actual,
+                predicted: series.predicted,
                 naive: None,
             }
         })

@@ -237,32 +237,23 @@ pub fn train(a: TrainArgs) -> Result<()> {
         cfg.data.path.clone().ok_or_else(|| {
             anyhow!("no data file: pass --data FILE or set data.path in the config")
         })?;
+    let load_options = LoadOptions {
+        time_column: cfg.data.time_column.clone(),
+        columns: None,
+        fill: cfg.data.fill,
+    };
     if matches!(&cfg.data.target, TargetSpec::One(s) if s.trim().is_empty())
         || matches!(&cfg.data.target, TargetSpec::Many(v) if v.is_empty())
     {
         // Load first so that the message can list the columns.
-        let frame = load(
-            &data_path,
-            &LoadOptions {
-                time_column: cfg.data.time_column.clone(),
-                columns: None,
-                fill: cfg.data.fill,
-            },
-        )?;
+        let frame = load(&data_path, &load_options)?;
         bail!(
             "no target: pass --target COLUMN (one of: {}), a comma-separated list, or \"all\"",
             frame.columns.join(", ")
         );
     }
     check_out_dir(&a.out, a.force)?;
-    let frame = load(
-        &data_path,
-        &LoadOptions {
-            time_column: cfg.data.time_column.clone(),
-            columns: None,
-            fill: cfg.data.fill,
-        },
-    )?;
+    let frame = load(&data_path, &load_options)?;
     let summary = DataSummary::of(&frame);
     print_summary(&summary);
     let prepared = pipeline::prepare_frame(&frame, &cfg)?;
@@ -372,17 +363,14 @@ fn charts(out: &Path, o: &ts_train::FitOutcome, rows: &[ts_train::PredictionRow]
         .targets
         .iter()
         .map(|t| {
-            let sel: Vec<&ts_train::PredictionRow> = rows
-                .iter()
-                .filter(|r| &r.target == t && r.step == 1)
-                .collect();
+            let series = pipeline::series_of(rows, t, 1);
             ts_viz::PredictionChart {
                 title: format!("{t}: test set, one step ahead"),
                 target: t.clone(),
-                timestamps: sel.iter().map(|r| r.timestamp.clone()).collect(),
-                actual: sel.iter().map(|r| r.actual.unwrap_or(f64::NAN)).collect(),
-                predicted: sel.iter().map(|r| r.predicted).collect(),
-                naive: Some(sel.iter().map(|r| r.naive).collect()),
+                timestamps: series.timestamps,
+                actual: series.actual,
+                predicted: series.predicted,
+                naive: Some(series.naive),
             }
         })
         .collect();

@@ -8,17 +8,7 @@ use std::path::PathBuf;
 use common::*;
 
 fn train_on(dir: &std::path::Path, data: &std::path::Path, extra: &[&str]) -> std::process::Output {
-    let out = dir.join("out");
-    let mut args = vec![
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend(QUICK);
-    args.extend(extra);
-    tsf(&args)
+    train_quick(data, &dir.join("out"), extra)
 }
 
 #[test]

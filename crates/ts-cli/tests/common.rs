@@ -78,6 +78,20 @@ pub const QUICK: [&str; 8] = [
     "b",
 ];
 
+/// A quick training run of `data` into `out` (see [`QUICK`]), with extra arguments.
+pub fn train_quick(data: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(QUICK);
+    args.extend(extra);
+    tsf(&args)
+}
+
 /// A model trained once for all tests of a binary: (folder, model path, data path).
 pub fn trained() -> &'static (PathBuf, PathBuf, PathBuf) {
     static CELL: OnceLock<(PathBuf, PathBuf, PathBuf)> = OnceLock::new();
@@ -85,15 +99,7 @@ pub fn trained() -> &'static (PathBuf, PathBuf, PathBuf) {
         let dir = tempfile::tempdir().unwrap().keep();
         let data = write(&dir, "train.csv", &csv_text(120));
         let out = dir.join("run");
-        let mut args = vec![
-            "train",
-            "--data",
-            data.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend(QUICK);
-        let o = tsf(&args);
+        let o = train_quick(&data, &out, &[]);
         assert!(o.status.success(), "training failed: {}", stderr(&o));
         (dir.clone(), out.join("model.tsf"), data)
     })

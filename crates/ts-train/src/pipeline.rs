@@ -334,6 +334,31 @@ pub fn predictions_csv(rows: &[PredictionRow]) -> String {
     s
 }
 
+/// One target's forecasts `step` steps ahead, as parallel series (for charts).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TargetSeries {
+    /// Time stamps of the forecast rows.
+    pub timestamps: Vec<String>,
+    /// Observed values (NaN where unknown).
+    pub actual: Vec<f64>,
+    /// Forecasts.
+    pub predicted: Vec<f64>,
+    /// Naive last-value forecasts.
+    pub naive: Vec<f64>,
+}
+
+/// Picks one target's rows at one horizon step out of prediction rows.
+pub fn series_of(rows: &[PredictionRow], target: &str, step: usize) -> TargetSeries {
+    let mut s = TargetSeries::default();
+    for r in rows.iter().filter(|r| r.target == target && r.step == step) {
+        s.timestamps.push(r.timestamp.clone());
+        s.actual.push(r.actual.unwrap_or(f64::NAN));
+        s.predicted.push(r.predicted);
+        s.naive.push(r.naive);
+    }
+    s
+}
+
 /// Turns scaled forecasts of windows into rows in original units.
 pub fn prediction_rows(
     frame: &Frame,
