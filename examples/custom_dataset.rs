@@ -55,10 +55,10 @@ fn main() -> anyhow::Result<()> {
         data.train.n, data.validation.n, data.test.n
     );
 
-    // Mini-batches are plain slices of the window buffers:
+    // Mini-batches gather windows by position:
     let batch = 64;
     let per_window = data.train.lookback * data.train.n_features;
-    let first = &data.train.x[..batch.min(data.train.n) * per_window];
+    let first = data.train.gather_x(0..batch.min(data.train.n));
     println!(
         "first batch: {} values = {} windows × {} steps × {} features",
         first.len(),

@@ -138,13 +138,17 @@ impl SplitConfig {
     }
 }
 
-/// A batch of windows in row-major `f32` buffers, ready to become tensors.
+/// A set of windows over scaled data, ready to become tensors.
+///
+/// Read the inputs and targets through [`Windows::x_of`], [`Windows::y_of`], [`Windows::gather_x`] and
+/// [`Windows::gather_y`]: the storage behind them is private so that it can avoid copying the series
+/// once per window.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Windows {
     /// Inputs `[n, lookback, features]`.
-    pub x: Vec<f32>,
+    x: Vec<f32>,
     /// Targets `[n, horizon × targets]` (step-major); empty for future-only windows.
-    pub y: Vec<f32>,
+    y: Vec<f32>,
     /// Number of windows.
     pub n: usize,
     /// Sequence length.
@@ -196,6 +200,83 @@ impl Windows {
             lookback: l,
             n_features: f,
             n_outputs: n_out,
+            anchors,
+        }
+    }
+
+    /// Whether the windows carry targets (false for forecasts beyond the data).
+    pub fn has_targets(&self) -> bool {
+        !self.y.is_empty() || self.n == 0
+    }
+
+    /// Inputs of window `i`, `[lookback, features]` row-major (time-major).
+    pub fn x_of(&self, i: usize) -> &[f32] {
+        let xs = self.lookback * self.n_features;
+        &self.x[i * xs..(i + 1) * xs]
+    }
+
+    /// Targets of window `i`, `[horizon × targets]` step-major; empty without targets.
+    pub fn y_of(&self, i: usize) -> &[f32] {
+        if self.y.is_empty() {
+            return &[];
+        }
+        &self.y[i * self.n_outputs..(i + 1) * self.n_outputs]
+    }
+
+    /// Inputs of the windows `idx`, concatenated: `[idx.len(), lookback, features]`.
+    pub fn gather_x(&self, idx: impl IntoIterator<Item = usize>) -> Vec<f32> {
+        let mut out = Vec::new();
+        for i in idx {
+            out.extend_from_slice(self.x_of(i));
+        }
+        out
+    }
+
+    /// Targets of the windows `idx`, concatenated: `[idx.len(), n_outputs]`; empty without targets.
+    pub fn gather_y(&self, idx: impl IntoIterator<Item = usize>) -> Vec<f32> {
+        let mut out = Vec::new();
+        for i in idx {
+            out.extend_from_slice(self.y_of(i));
+        }
+        out
+    }
+
+    /// All inputs `[n, lookback, features]`.
+    pub fn all_x(&self) -> Vec<f32> {
+        self.gather_x(0..self.n)
+    }
+
+    /// All targets `[n, n_outputs]`; empty without targets.
+    pub fn all_y(&self) -> Vec<f32> {
+        self.gather_y(0..self.n)
+    }
+
+    /// Builds windows from explicit buffers: `x` is `[n, lookback, n_features]`, `y` is
+    /// `[n, n_outputs]` or empty. For tests and callers that synthesise windows.
+    ///
+    /// # Panics
+    /// If the buffer lengths disagree with the shape.
+    pub fn from_parts(
+        x: Vec<f32>,
+        y: Vec<f32>,
+        lookback: usize,
+        n_features: usize,
+        n_outputs: usize,
+        anchors: Vec<usize>,
+    ) -> Self {
+        let n = anchors.len();
+        assert_eq!(x.len(), n * lookback * n_features, "x has the wrong length");
+        assert!(
+            y.is_empty() || y.len() == n * n_outputs,
+            "y has the wrong length"
+        );
+        Self {
+            x,
+            y,
+            n,
+            lookback,
+            n_features,
+            n_outputs,
             anchors,
         }
     }
@@ -373,9 +454,11 @@ mod tests {
         let a = p.train.anchors[0];
         assert_eq!(a, 2);
         // inverse of the first target must be row a+1 of c1
-        let y0 = p.scaler.inverse_value(1, p.train.y[0] as f64);
+        let y0 = p.scaler.inverse_value(1, p.train.y_of(0)[0] as f64);
         assert!((y0 - ((a + 1) * 10 + 1) as f64).abs() < 1e-3);
-        let x_last = p.scaler.inverse_value(1, p.train.x[(2 * 2) + 1] as f64);
+        let x_last = p
+            .scaler
+            .inverse_value(1, p.train.x_of(0)[(2 * 2) + 1] as f64);
         assert!((x_last - (a * 10 + 1) as f64).abs() < 1e-3);
     }
 
@@ -390,7 +473,7 @@ mod tests {
                 for &a in &p.train.anchors { prop_assert!(a + h < b.val_start); prop_assert!(a + 1 >= l); }
                 for &a in &p.validation.anchors { prop_assert!(a + 1 >= b.val_start && a + h < b.test_start); }
                 for &a in &p.test.anchors { prop_assert!(a + 1 >= b.test_start && a + h < n); }
-                prop_assert_eq!(p.train.x.len(), p.train.n * l * 2);
+                prop_assert_eq!(p.train.all_x().len(), p.train.n * l * 2);
                 prop_assert_eq!(p.test.y.len(), p.test.n * h);
                 // window count: every anchor whose targets fit in the test part
                 prop_assert_eq!(p.test.n, (n - b.test_start + 1).saturating_sub(h));

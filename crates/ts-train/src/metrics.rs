@@ -153,7 +153,7 @@ pub fn evaluate(
             for i in 0..windows.n {
                 let j = i * o + s * nt + k;
                 let (ya, yp, yn) = (
-                    windows.y[j] as f64,
+                    windows.y_of(i)[s * nt + k] as f64,
                     predicted_scaled[j] as f64,
                     naive[j] as f64,
                 );

@@ -387,8 +387,9 @@ pub fn prediction_rows(
                     timestamp,
                     target: t.clone(),
                     step: s + 1,
-                    actual: (!windows.y.is_empty())
-                        .then(|| scaler.inverse_value(col, windows.y[j] as f64)),
+                    actual: windows
+                        .has_targets()
+                        .then(|| scaler.inverse_value(col, windows.y_of(i)[s * nt + k] as f64)),
                     predicted: scaler.inverse_value(col, predicted[j] as f64),
                     naive: scaler.inverse_value(col, naive[j] as f64),
                 });

@@ -132,7 +132,7 @@ fn make_optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
 /// Input tensor `[n, lookback, features]` of a set of windows.
 pub fn x_tensor(w: &Windows, device: &Device) -> Tensor<3> {
     Tensor::from_data(
-        TensorData::new(w.x.clone(), [w.n, w.lookback, w.n_features]),
+        TensorData::new(w.all_x(), [w.n, w.lookback, w.n_features]),
         device,
     )
 }
@@ -140,12 +140,11 @@ pub fn x_tensor(w: &Windows, device: &Device) -> Tensor<3> {
 /// Forecasts (scaled) of every window with an inference copy of the model, in batches.
 pub fn predict_scaled(model: &Forecaster, w: &Windows, device: &Device, batch: usize) -> Vec<f32> {
     let mut out = Vec::with_capacity(w.n * model.config.n_outputs());
-    let xs = w.lookback * w.n_features;
     let batch = batch.max(1);
     let mut start = 0;
     while start < w.n {
         let end = (start + batch).min(w.n);
-        let data = w.x[start * xs..end * xs].to_vec();
+        let data = w.gather_x(start..end);
         let x = Tensor::<3>::from_data(
             TensorData::new(data, [end - start, w.lookback, w.n_features]),
             device,
@@ -192,7 +191,7 @@ pub fn fit(
     let has_val = validation.n > 0;
     let val_loss = |m: &Forecaster| -> f64 {
         let p = predict_scaled(m, validation, device, 512);
-        loss_value(&p, &validation.y, cfg)
+        loss_value(&p, &validation.all_y(), cfg)
     };
     let initial = has_val.then(|| val_loss(&model.valid()));
     let mut best = model.valid();
@@ -222,8 +221,8 @@ pub fn fit(
             let mut xb = Vec::with_capacity(b * xs);
             let mut yb = Vec::with_capacity(b * o);
             for &i in chunk {
-                xb.extend_from_slice(&train.x[i * xs..(i + 1) * xs]);
-                yb.extend_from_slice(&train.y[i * o..(i + 1) * o]);
+                xb.extend_from_slice(train.x_of(i));
+                yb.extend_from_slice(train.y_of(i));
             }
             let x = Tensor::<3>::from_data(
                 TensorData::new(xb, [b, train.lookback, train.n_features]),
