@@ -245,6 +245,11 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Shuffle training windows each epoch.
     pub shuffle: bool,
+    /// Optional weight per training window (in the order of the training windows), used only inside
+    /// the training loss (a weighted mean; the weights are normalised to mean 1). `None` weighs every
+    /// window equally. Not stored in model files. Set by reductions that reweight samples (ts-fairness).
+    #[serde(skip)]
+    pub sample_weights: Option<std::sync::Arc<Vec<f32>>>,
 }
 
 impl Default for TrainConfig {
@@ -263,6 +268,7 @@ impl Default for TrainConfig {
             patience: 20,
             seed: 42,
             shuffle: true,
+            sample_weights: None,
         }
     }
 }

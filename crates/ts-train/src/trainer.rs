@@ -87,6 +87,63 @@ pub fn loss_tensor(pred: Tensor<2>, y: Tensor<2>, cfg: &TrainConfig) -> Tensor<1
     }
 }
 
+/// The loss of each element of `pred - y` (`[batch, outputs]`), before averaging.
+fn elementwise_loss(d: Tensor<2>, cfg: &TrainConfig) -> Tensor<2> {
+    match cfg.loss {
+        LossKind::Mse => d.powi_scalar(2),
+        LossKind::Mae => d.abs(),
+        LossKind::Huber => {
+            let a = d.abs();
+            let q = a.clone().clamp_max(cfg.huber_delta);
+            q.clone() * q.clone() * 0.5 + (a - q) * cfg.huber_delta
+        }
+        LossKind::Mixed => {
+            let w = cfg.mse_weight;
+            d.clone().powi_scalar(2) * w + d.abs() * (1.0 - w)
+        }
+    }
+}
+
+/// The loss weighted per window: `mean_ij(w_i * loss_ij)` with `w` of shape `[batch, 1]`; equal to
+/// [`loss_tensor`] when every weight is 1.
+pub fn weighted_loss_tensor(
+    pred: Tensor<2>,
+    y: Tensor<2>,
+    w: Tensor<2>,
+    cfg: &TrainConfig,
+) -> Tensor<1> {
+    (elementwise_loss(pred - y, cfg) * w).mean()
+}
+
+/// Per-window weights of `cfg.sample_weights`, checked against the number of training windows and
+/// normalised to mean 1.
+fn normalised_weights(cfg: &TrainConfig, n: usize) -> Result<Option<Vec<f32>>> {
+    let Some(w) = &cfg.sample_weights else {
+        return Ok(None);
+    };
+    let bad = |reason: String| TrainError::InvalidConfig {
+        name: "sample weights".into(),
+        value: format!("{} values", w.len()),
+        reason,
+    };
+    if w.len() != n {
+        return Err(bad(format!(
+            "expected one weight per training window ({n})"
+        )));
+    }
+    if let Some(i) = w.iter().position(|v| !v.is_finite() || *v < 0.0) {
+        return Err(bad(format!(
+            "weight {i} is {}; weights must be finite and >= 0",
+            w[i]
+        )));
+    }
+    let mean = w.iter().map(|v| *v as f64).sum::<f64>() / n.max(1) as f64;
+    if mean <= 0.0 {
+        return Err(bad("all weights are 0".into()));
+    }
+    Ok(Some(w.iter().map(|v| (*v as f64 / mean) as f32).collect()))
+}
+
 /// The same loss on plain slices (for validation).
 pub fn loss_value(pred: &[f32], y: &[f32], cfg: &TrainConfig) -> f64 {
     let n = pred.len().min(y.len()).max(1) as f64;
@@ -174,6 +231,7 @@ pub fn fit(
         });
     }
     let start = Instant::now();
+    let weights = normalised_weights(cfg, train.n)?;
     let ad = device.clone().autodiff();
     let on_autodiff = model
         .members
@@ -231,9 +289,16 @@ pub fn fit(
             let y = Tensor::<2>::from_data(TensorData::new(yb, [b, o]), &ad);
             let out = model.forward_full(x, Some(&mut dropout));
             let n_members = out.members.len() as f64;
+            let wb = weights.as_ref().map(|w| {
+                let v: Vec<f32> = chunk.iter().map(|&i| w[i]).collect();
+                Tensor::<2>::from_data(TensorData::new(v, [b, 1]), &ad)
+            });
             let mut loss: Option<Tensor<1>> = None;
             for m in out.members {
-                let l = loss_tensor(m, y.clone(), cfg);
+                let l = match &wb {
+                    Some(w) => weighted_loss_tensor(m, y.clone(), w.clone(), cfg),
+                    None => loss_tensor(m, y.clone(), cfg),
+                };
                 loss = Some(match loss {
                     Some(acc) => acc + l,
                     None => l,
