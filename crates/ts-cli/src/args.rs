@@ -139,6 +139,14 @@ pub struct TrainArgs {
     /// Skip the charts.
     #[arg(long)]
     pub no_charts: bool,
+    /// Write a checkpoint (weights, optimizer and random state, history) to OUT/checkpoint.tsfck
+    /// every K epochs; 0 writes one only when Ctrl-C stops the run (default 0).
+    #[arg(long, value_name = "K")]
+    pub checkpoint_every: Option<usize>,
+    /// Continue the run in DIR from DIR/checkpoint.tsfck, with its stored configuration and data
+    /// path, and write the outputs into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
 }
 
 /// `tsf evaluate`.

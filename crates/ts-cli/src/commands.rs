@@ -231,8 +231,8 @@ fn metrics_json(eval: &ts_train::Evaluation, extra: serde_json::Value) -> serde_
 }
 
 /// `tsf train`.
-pub fn train(a: TrainArgs) -> Result<()> {
-    let cfg = build_config(&a)?;
+pub fn train(mut a: TrainArgs) -> Result<()> {
+    let (cfg, resume) = crate::checkpointing::config_and_resume(&mut a)?;
     let data_path =
         cfg.data.path.clone().ok_or_else(|| {
             anyhow!("no data file: pass --data FILE or set data.path in the config")
@@ -252,12 +252,13 @@ pub fn train(a: TrainArgs) -> Result<()> {
             frame.columns.join(", ")
         );
     }
-    check_out_dir(&a.out, a.force)?;
+    if resume.is_none() {
+        check_out_dir(&a.out, a.force)?;
+    }
     let frame = load(&data_path, &load_options)?;
     let summary = DataSummary::of(&frame);
     print_summary(&summary);
     let prepared = pipeline::prepare_frame(&frame, &cfg)?;
-    let device = ts_model::make_device(cfg.device)?;
     println!(
         "Target{}: {}",
         if prepared.spec.targets.len() > 1 {
@@ -284,13 +285,16 @@ pub fn train(a: TrainArgs) -> Result<()> {
     let flag = stop.clone();
     let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed));
     let mut progress = ProgressBar::new(a.quiet, 10).with_stop_flag(stop);
-    let outcome = pipeline::train_prepared(&frame, prepared, &cfg, &device, &mut progress)?;
+    let outcome =
+        crate::checkpointing::fit(&frame, prepared, &cfg, &mut progress, &a, resume)?;
     let r = &outcome.report;
     if r.interrupted {
         eprintln!(
-            "Interrupted after {} complete epochs; writing the run with the best epoch so far ({}).",
+            "Interrupted after {} complete epochs; writing the run with the best epoch so far ({}). Checkpoint: {}; continue with `tsf train --resume {}`.",
             r.history.len(),
-            r.best_epoch
+            r.best_epoch,
+            a.out.join(ts_train::checkpoint::CHECKPOINT_FILE).display(),
+            a.out.display()
         );
     }
     println!(

@@ -5,6 +5,7 @@
 //! status 2.
 
 mod args;
+mod checkpointing;
 mod commands;
 
 use clap::Parser;

@@ -3,6 +3,7 @@
 use burn::module::{Module, Param};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
+use chacha20::ChaCha12Rng;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -229,10 +230,48 @@ impl LstmNet {
     }
 }
 
+/// The exact state of a ChaCha12 generator (the algorithm behind rand's `StdRng`): seed, stream and
+/// position, so that a checkpointed run continues with the very same random numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RngState {
+    /// The 256-bit key, hex.
+    pub seed: String,
+    /// Stream (nonce).
+    pub stream: u64,
+    /// Position in the stream in 32-bit words (a 68-bit number, as decimal text).
+    pub word_pos: String,
+}
+
+impl RngState {
+    /// Captures a generator's state.
+    pub fn of(rng: &ChaCha12Rng) -> Self {
+        Self {
+            seed: hex::encode(rng.get_seed()),
+            stream: rng.get_stream(),
+            word_pos: rng.get_word_pos().to_string(),
+        }
+    }
+
+    /// Rebuilds the generator, or `None` if the state is malformed.
+    pub fn restore(&self) -> Option<ChaCha12Rng> {
+        let seed: [u8; 32] = hex::decode(&self.seed).ok()?.try_into().ok()?;
+        let pos: u128 = self.word_pos.parse().ok()?;
+        if pos >= 1 << 68 {
+            return None;
+        }
+        let mut rng = ChaCha12Rng::from_seed(seed);
+        rng.set_stream(self.stream);
+        rng.set_word_pos(pos);
+        Some(rng)
+    }
+}
+
 /// Source of dropout masks: a seeded generator, so that training is reproducible on every backend.
+/// It draws the same numbers as `StdRng::seed_from_u64(seed)`, and its state can be saved
+/// ([`DropoutRng::state`]) and restored ([`DropoutRng::from_state`]).
 #[derive(Debug)]
 pub struct DropoutRng {
-    rng: StdRng,
+    rng: ChaCha12Rng,
     /// Drop probability.
     pub p: f64,
 }
@@ -241,9 +280,22 @@ impl DropoutRng {
     /// Masks with drop probability `p`, drawn from `seed`.
     pub fn new(p: f64, seed: u64) -> Self {
         Self {
-            rng: StdRng::seed_from_u64(seed),
+            rng: ChaCha12Rng::seed_from_u64(seed),
             p,
         }
+    }
+
+    /// The generator's exact state.
+    pub fn state(&self) -> RngState {
+        RngState::of(&self.rng)
+    }
+
+    /// A generator continuing from a saved state, or `None` if the state is malformed.
+    pub fn from_state(p: f64, state: &RngState) -> Option<Self> {
+        Some(Self {
+            rng: state.restore()?,
+            p,
+        })
     }
 
     /// Applies inverted dropout to `x`.

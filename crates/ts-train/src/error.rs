@@ -29,6 +29,14 @@ pub enum TrainError {
         /// The loss value.
         loss: f64,
     },
+    /// A training checkpoint cannot be written or read.
+    #[error("{}: checkpoint: {message}", path.display())]
+    Checkpoint {
+        /// The checkpoint file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// Training was interrupted.
     #[error("training interrupted at epoch {epoch}")]
     Interrupted {

@@ -9,8 +9,11 @@
 //!   receives progress; [`progress::ProgressBar`] draws it on a terminal.
 //! - [`metrics`]: MSE, RMSE, MAE, R² per target in scaled and original units, with the naive
 //!   last-value forecast as the baseline.
+//! - [`checkpoint`]: training checkpoints (weights, optimizer state, random generators, history,
+//!   position) written atomically; [`fit_with`] continues from one with bit-identical results.
 //! - [`pipeline`]: load → prepare → fit → evaluate → save, and evaluate/predict with a saved model.
 
+pub mod checkpoint;
 pub mod config;
 pub mod error;
 pub mod metrics;
@@ -28,4 +31,4 @@ pub use pipeline::{
     Bundle, DataSummary, FitOutcome, PredictionRow, evaluate_frame, load_model, predict_frame,
     prediction_rows, predictions_csv, save_model, train,
 };
-pub use trainer::{EpochRecord, Observer, Silent, TrainReport, fit, predict_scaled};
+pub use trainer::{EpochRecord, Observer, Silent, TrainReport, fit, fit_with, predict_scaled};

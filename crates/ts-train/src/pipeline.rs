@@ -10,10 +10,11 @@ use ts_data::{DataError, Frame, Prepared, WindowSpec, Windows, anchors_in, parse
 use ts_model::file::{self, FORMAT_VERSION, ModelHeader};
 use ts_model::{Forecaster, ModelConfig, make_device};
 
+use crate::checkpoint::{Checkpointer, Resume};
 use crate::config::{DataConfig, ForecastConfig};
 use crate::error::{Result, TrainError};
 use crate::metrics::{Evaluation, evaluate, naive_forecast};
-use crate::trainer::{Observer, TrainReport, fit, predict_scaled};
+use crate::trainer::{Observer, TrainReport, fit_with, predict_scaled};
 
 /// The writer string stored in model files.
 pub fn writer() -> String {
@@ -144,15 +145,55 @@ pub fn train_prepared(
     device: &Device,
     observer: &mut dyn Observer,
 ) -> Result<FitOutcome> {
+    train_prepared_with(frame, prepared, cfg, device, observer, None, None)
+}
+
+/// A text fingerprint of prepared data (rows, columns, date range, window layout, split, fitted
+/// scaler, window counts): a resumed run refuses data whose fingerprint differs.
+pub fn data_fingerprint(frame: &Frame, prepared: &Prepared) -> String {
+    serde_json::json!({
+        "data": DataSummary::of(frame),
+        "spec": prepared.spec,
+        "bounds": prepared.bounds,
+        "scaler": prepared.scaler,
+        "windows": [prepared.train.n, prepared.validation.n, prepared.test.n],
+    })
+    .to_string()
+}
+
+/// [`train_prepared`] that can continue from a checkpoint and write checkpoints (see
+/// [`crate::checkpoint`] and [`crate::trainer::fit_with`]).
+pub fn train_prepared_with(
+    frame: &Frame,
+    prepared: Prepared,
+    cfg: &ForecastConfig,
+    device: &Device,
+    observer: &mut dyn Observer,
+    resume: Option<Resume>,
+    checkpointer: Option<&mut dyn Checkpointer>,
+) -> Result<FitOutcome> {
     let mc = model_config(&prepared, cfg);
-    let model = mc.init(cfg.train.seed, &device.clone().autodiff())?;
-    let (model, report) = fit(
+    let model = match &resume {
+        // The weights come from the checkpoint; only the architecture must agree.
+        Some(r) if r.meta.model != mc => {
+            return Err(TrainError::InvalidConfig {
+                name: "checkpoint".into(),
+                value: "model architecture".into(),
+                reason: "differs from the one the data and configuration give".into(),
+            });
+        }
+        Some(r) => r.best.clone(),
+        None => mc.init(cfg.train.seed, &device.clone().autodiff())?,
+    };
+    let (model, report) = fit_with(
         model,
         &prepared.train,
         &prepared.validation,
         &cfg.train,
         device,
         observer,
+        resume,
+        checkpointer,
     )?;
     let test_predictions = predict_scaled(&model, &prepared.test, device, 512);
     let test = evaluate(

@@ -8,13 +8,15 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
+use chacha20::ChaCha12Rng;
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use ts_data::Windows;
+use ts_model::forecaster::RngState;
 use ts_model::{DropoutRng, Forecaster};
 
+use crate::checkpoint::{Checkpointer, EpochPosition, Progress, Resume, Snapshot, param_ids};
 use crate::config::{LossKind, OptimizerKind, TrainConfig};
 use crate::error::{Result, TrainError};
 
@@ -223,6 +225,25 @@ pub fn fit(
     device: &Device,
     observer: &mut dyn Observer,
 ) -> Result<(Forecaster, TrainReport)> {
+    fit_with(model, train, validation, cfg, device, observer, None, None)
+}
+
+/// [`fit`] that can continue from a checkpoint (`resume`; `model` is then ignored) and hand
+/// checkpoints to `checkpointer` every [`Checkpointer::every`] epochs and when the observer stops
+/// the run. Continuing from a checkpoint gives bit-identical results to an uninterrupted run on the
+/// CPU backend: the weights, the optimizer state, both random generators, the window order, the
+/// epoch and the position inside it are all restored.
+#[allow(clippy::too_many_arguments)]
+pub fn fit_with(
+    model: Forecaster,
+    train: &Windows,
+    validation: &Windows,
+    cfg: &TrainConfig,
+    device: &Device,
+    observer: &mut dyn Observer,
+    resume: Option<Resume>,
+    mut checkpointer: Option<&mut dyn Checkpointer>,
+) -> Result<(Forecaster, TrainReport)> {
     if train.n == 0 {
         return Err(TrainError::InvalidConfig {
             name: "training windows".into(),
@@ -233,46 +254,125 @@ pub fn fit(
     let start = Instant::now();
     let weights = normalised_weights(cfg, train.n)?;
     let ad = device.clone().autodiff();
-    let on_autodiff = model
-        .members
-        .first()
-        .is_some_and(|m| m.head_bias.val().device().is_autodiff());
-    let mut model = if on_autodiff {
-        model
-    } else {
-        model.to_device(&ad)
-    };
-    let mut optim = make_optimizer(cfg);
-    let mut order: Vec<usize> = (0..train.n).collect();
-    let mut shuffle_rng = StdRng::seed_from_u64(cfg.seed.wrapping_add(1));
-    let mut dropout = DropoutRng::new(model.config.dropout, cfg.seed.wrapping_add(2));
     let has_val = validation.n > 0;
     let val_loss = |m: &Forecaster| -> f64 {
         let p = predict_scaled(m, validation, device, 512);
         loss_value(&p, &validation.all_y(), cfg)
     };
-    let initial = has_val.then(|| val_loss(&model.valid()));
-    let mut best = model.valid();
-    let mut best_epoch = 0;
-    let mut best_val = initial;
-    let mut history = Vec::with_capacity(cfg.epochs);
-    let mut stale = 0;
-    let mut stopped_early = false;
+    let mut optim = make_optimizer(cfg);
+    let (mut model, mut best, mut progress) = match resume {
+        Some(r) => {
+            let p = r.meta.progress();
+            if p.order.len() != train.n {
+                return Err(TrainError::InvalidConfig {
+                    name: "checkpoint".into(),
+                    value: format!("{} training windows", p.order.len()),
+                    reason: format!("the data now gives {} training windows", train.n),
+                });
+            }
+            // `fork` gives the weights their own autodiff graph on the training device; the ids
+            // are kept so that the restored optimizer state finds its parameters.
+            let ids = param_ids(&r.model);
+            let model = r.model.fork(&ad).train();
+            if param_ids(&model) != ids {
+                return Err(TrainError::InvalidConfig {
+                    name: "checkpoint".into(),
+                    value: "parameter ids".into(),
+                    reason: "changed while moving the weights to the training device".into(),
+                });
+            }
+            optim = optim.load_record(r.optimizer);
+            (model, r.best.to_device(device), p)
+        }
+        None => {
+            let on_autodiff = model
+                .members
+                .first()
+                .is_some_and(|m| m.head_bias.val().device().is_autodiff());
+            let model = if on_autodiff {
+                model
+            } else {
+                model.to_device(&ad)
+            };
+            let initial = has_val.then(|| val_loss(&model.valid()));
+            let best = model.valid();
+            let progress = Progress {
+                epochs_done: 0,
+                in_epoch: None,
+                history: Vec::with_capacity(cfg.epochs),
+                initial_val_loss: initial,
+                best_epoch: 0,
+                best_val_loss: initial,
+                stale: 0,
+                stopped_early: false,
+                seconds: 0.0,
+                order: (0..train.n).collect(),
+                shuffle_rng: RngState::of(&ChaCha12Rng::seed_from_u64(cfg.seed.wrapping_add(1))),
+                dropout_rng: DropoutRng::new(model.config.dropout, cfg.seed.wrapping_add(2))
+                    .state(),
+            };
+            (model, best, progress)
+        }
+    };
+    let bad_state = || TrainError::InvalidConfig {
+        name: "checkpoint".into(),
+        value: "random generator state".into(),
+        reason: "malformed".into(),
+    };
+    let mut shuffle_rng = progress.shuffle_rng.restore().ok_or_else(bad_state)?;
+    let mut dropout = DropoutRng::from_state(model.config.dropout, &progress.dropout_rng)
+        .ok_or_else(bad_state)?;
+    let mut order = std::mem::take(&mut progress.order);
+    let mut in_epoch = progress.in_epoch.take();
     let mut interrupted = false;
     observer.on_start(cfg.epochs, train.n, validation.n);
     let xs = train.lookback * train.n_features;
     let o = train.n_outputs;
-    for epoch in 1..=cfg.epochs {
-        let t0 = Instant::now();
-        if cfg.shuffle {
-            order.shuffle(&mut shuffle_rng);
+    let every = checkpointer.as_ref().map_or(0, |c| c.every());
+    let first_epoch = progress.epochs_done + 1;
+    for epoch in first_epoch..=cfg.epochs {
+        if progress.stopped_early {
+            break;
         }
+        let t0 = Instant::now();
+        let (first_batch, mut total, mut batches, seconds_before) = match in_epoch.take() {
+            Some(pos) if pos.epoch == epoch => (
+                pos.next_batch,
+                f64::from_bits(pos.loss_total_bits),
+                pos.batches,
+                pos.seconds,
+            ),
+            _ => {
+                if cfg.shuffle {
+                    order.shuffle(&mut shuffle_rng);
+                }
+                (0, 0.0, 0usize, 0.0)
+            }
+        };
         let lr = cfg.lr_schedule.rate(cfg.learning_rate, epoch, cfg.epochs);
-        let mut total = 0.0;
-        let mut batches = 0usize;
-        for chunk in order.chunks(cfg.batch_size) {
+        for (bi, chunk) in order.chunks(cfg.batch_size).enumerate().skip(first_batch) {
             if observer.should_stop() {
                 interrupted = true;
+                if let Some(c) = checkpointer.as_deref_mut() {
+                    let mut p = progress.clone();
+                    p.in_epoch = Some(EpochPosition {
+                        epoch,
+                        next_batch: bi,
+                        loss_total_bits: total.to_bits(),
+                        batches,
+                        seconds: seconds_before + t0.elapsed().as_secs_f64(),
+                    });
+                    p.seconds += start.elapsed().as_secs_f64();
+                    p.order = order.clone();
+                    p.shuffle_rng = RngState::of(&shuffle_rng);
+                    p.dropout_rng = dropout.state();
+                    c.save(&Snapshot {
+                        model: &model,
+                        best: &best,
+                        optimizer: &optim,
+                        progress: p,
+                    })?;
+                }
                 break;
             }
             let b = chunk.len();
@@ -323,32 +423,60 @@ pub fn fit(
             epoch,
             train_loss: total / batches as f64,
             val_loss: vl,
-            seconds: t0.elapsed().as_secs_f64(),
+            seconds: seconds_before + t0.elapsed().as_secs_f64(),
         };
-        history.push(record);
-        match (vl, best_val) {
+        progress.history.push(record);
+        match (vl, progress.best_val_loss) {
             (Some(v), Some(bv)) if v < bv => {
-                best_val = Some(v);
+                progress.best_val_loss = Some(v);
                 best = inference;
-                best_epoch = epoch;
-                stale = 0;
+                progress.best_epoch = epoch;
+                progress.stale = 0;
             }
-            (Some(_), Some(_)) => stale += 1,
+            (Some(_), Some(_)) => progress.stale += 1,
             _ => {
                 // No validation part: keep the last epoch.
                 best = inference;
-                best_epoch = epoch;
+                progress.best_epoch = epoch;
             }
         }
-        observer.on_epoch(&record, best_epoch);
+        observer.on_epoch(&record, progress.best_epoch);
         if interrupted {
             break;
         }
-        if cfg.patience > 0 && has_val && stale >= cfg.patience {
-            stopped_early = true;
+        progress.epochs_done = epoch;
+        if cfg.patience > 0 && has_val && progress.stale >= cfg.patience {
+            progress.stopped_early = true;
+        }
+        if let Some(c) = checkpointer.as_deref_mut()
+            && every > 0
+            && (epoch.is_multiple_of(every) || epoch == cfg.epochs || progress.stopped_early)
+        {
+            let mut p = progress.clone();
+            p.seconds += start.elapsed().as_secs_f64();
+            p.order = order.clone();
+            p.shuffle_rng = RngState::of(&shuffle_rng);
+            p.dropout_rng = dropout.state();
+            c.save(&Snapshot {
+                model: &model,
+                best: &best,
+                optimizer: &optim,
+                progress: p,
+            })?;
+        }
+        if progress.stopped_early {
             break;
         }
     }
+    let Progress {
+        history,
+        initial_val_loss: initial,
+        best_epoch,
+        best_val_loss: best_val,
+        stopped_early,
+        seconds: seconds_before,
+        ..
+    } = progress;
     let report = TrainReport {
         history,
         initial_val_loss: initial,
@@ -356,7 +484,7 @@ pub fn fit(
         best_val_loss: best_val,
         stopped_early,
         interrupted,
-        seconds: start.elapsed().as_secs_f64(),
+        seconds: seconds_before + start.elapsed().as_secs_f64(),
     };
     observer.on_end(&report);
     Ok((best.to_device(device), report))
