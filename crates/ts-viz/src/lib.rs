@@ -70,6 +70,7 @@
 
 mod data;
 mod error;
+mod fairness;
 mod font;
 mod history;
 mod output;
@@ -77,6 +78,7 @@ mod prediction;
 mod theme;
 
 pub use error::VizError;
+pub use fairness::{BarChart, BarPanel, MAX_BAR_PANELS, bar_chart};
 pub use history::{HistoryChart, training_history};
 pub use output::{PNG_HEIGHT, PNG_PIXELS_PER_METRE, PNG_WIDTH, SVG_HEIGHT, SVG_WIDTH, Written};
 pub use prediction::{
