@@ -1,0 +1,605 @@
+//! Where trials live: [`InMemoryStorage`] and the Optuna-compatible [`JournalStorage`].
+//!
+//! Both keep the same in-memory model ([`Replay`]) and change it only through journal records
+//! (Optuna's `JournalOperation` JSON objects), so the in-memory storage behaves exactly like a
+//! journal that is never written to disk.
+
+mod journal;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+pub use journal::JournalStorage;
+
+use crate::distribution::Distribution;
+use crate::error::{Result, TuneError};
+use crate::trial::{Direction, FrozenTrial, TrialState};
+
+/// Optuna's journal operation codes.
+pub mod op {
+    /// `CREATE_STUDY`.
+    pub const CREATE_STUDY: u64 = 0;
+    /// `DELETE_STUDY`.
+    pub const DELETE_STUDY: u64 = 1;
+    /// `SET_STUDY_USER_ATTR`.
+    pub const SET_STUDY_USER_ATTR: u64 = 2;
+    /// `SET_STUDY_SYSTEM_ATTR`.
+    pub const SET_STUDY_SYSTEM_ATTR: u64 = 3;
+    /// `CREATE_TRIAL`.
+    pub const CREATE_TRIAL: u64 = 4;
+    /// `SET_TRIAL_PARAM`.
+    pub const SET_TRIAL_PARAM: u64 = 5;
+    /// `SET_TRIAL_STATE_VALUES`.
+    pub const SET_TRIAL_STATE_VALUES: u64 = 6;
+    /// `SET_TRIAL_INTERMEDIATE_VALUE`.
+    pub const SET_TRIAL_INTERMEDIATE_VALUE: u64 = 7;
+    /// `SET_TRIAL_USER_ATTR`.
+    pub const SET_TRIAL_USER_ATTR: u64 = 8;
+    /// `SET_TRIAL_SYSTEM_ATTR`.
+    pub const SET_TRIAL_SYSTEM_ATTR: u64 = 9;
+    /// `DISCARD_TRIALS` (written only by Rustuna; ignored, as Optuna does).
+    pub const DISCARD_TRIALS: u64 = 10;
+}
+
+/// Time stamp as Optuna writes it (`isoformat(timespec="microseconds")` in UTC).
+pub fn iso(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
+}
+
+fn parse_time(v: Option<&Value>) -> Option<DateTime<Utc>> {
+    let s = v?.as_str()?;
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|n| n.and_utc())
+}
+
+/// A float that may be written as Python's `NaN` / `Infinity` (read as the strings the journal
+/// reader turns them into).
+pub(crate) fn lenient_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => match s.as_str() {
+            "NaN" => Some(f64::NAN),
+            "Infinity" => Some(f64::INFINITY),
+            "-Infinity" => Some(f64::NEG_INFINITY),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A study in a storage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StudyRecord {
+    /// Name.
+    pub name: String,
+    /// One direction per objective (tsf runs single-objective studies).
+    pub directions: Vec<Direction>,
+    /// Storage trial ids in trial-number order.
+    pub trial_ids: Vec<usize>,
+    /// User attributes.
+    pub user_attrs: Map<String, Value>,
+    /// System attributes.
+    pub system_attrs: Map<String, Value>,
+}
+
+/// The state rebuilt from journal records, with Optuna's replay rules: records from other
+/// workers that refer to unknown or finished trials are skipped.
+#[derive(Debug, Clone, Default)]
+pub struct Replay {
+    studies: BTreeMap<usize, StudyRecord>,
+    next_study_id: usize,
+    trials: Vec<FrozenTrial>,
+    trial_study: Vec<usize>,
+}
+
+fn field<'a>(log: &'a Value, k: &str) -> std::result::Result<&'a Value, String> {
+    log.get(k).ok_or_else(|| format!("record has no {k:?}"))
+}
+
+fn id(log: &Value, k: &str) -> std::result::Result<usize, String> {
+    field(log, k)?
+        .as_u64()
+        .map(|x| x as usize)
+        .ok_or_else(|| format!("{k:?} is not a non-negative integer"))
+}
+
+fn one_attr(log: &Value, k: &str) -> std::result::Result<(String, Value), String> {
+    let m = field(log, k)?
+        .as_object()
+        .ok_or_else(|| format!("{k:?} is not an object"))?;
+    let (key, v) = m
+        .iter()
+        .next()
+        .ok_or_else(|| format!("{k:?} is empty"))?;
+    Ok((key.clone(), v.clone()))
+}
+
+impl Replay {
+    /// Studies by id.
+    pub fn studies(&self) -> &BTreeMap<usize, StudyRecord> {
+        &self.studies
+    }
+
+    /// The id of the study called `name`.
+    pub fn study_id(&self, name: &str) -> Option<usize> {
+        self.studies
+            .iter()
+            .find(|(_, s)| s.name == name)
+            .map(|(id, _)| *id)
+    }
+
+    /// A trial by storage id.
+    pub fn trial(&self, trial_id: usize) -> Option<&FrozenTrial> {
+        self.trials.get(trial_id)
+    }
+
+    /// The trials of a study in number order.
+    pub fn study_trials(&self, study_id: usize) -> Vec<FrozenTrial> {
+        self.studies
+            .get(&study_id)
+            .map(|s| s.trial_ids.iter().map(|&t| self.trials[t].clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Number of trials in the whole storage (the next trial id).
+    pub fn n_trials(&self) -> usize {
+        self.trials.len()
+    }
+
+    fn updatable(&self, trial_id: usize) -> bool {
+        self.trials
+            .get(trial_id)
+            .is_some_and(|t| !t.state.is_finished())
+    }
+
+    /// Checks a record this process is about to write (an error instead of Optuna's exception).
+    pub fn check(&self, log: &Value) -> Result<()> {
+        let code = log.get("op_code").and_then(Value::as_u64).unwrap_or(99);
+        if let Some(t) = log.get("trial_id").and_then(Value::as_u64) {
+            let t = t as usize;
+            match self.trials.get(t) {
+                None => {
+                    return Err(TuneError::Trial {
+                        trial_id: t,
+                        reason: "no such trial".into(),
+                    });
+                }
+                Some(tr) if tr.state.is_finished() => {
+                    return Err(TuneError::Trial {
+                        trial_id: t,
+                        reason: format!(
+                            "trial #{} has already finished and cannot be updated",
+                            tr.number
+                        ),
+                    });
+                }
+                Some(tr) => {
+                    if code == op::SET_TRIAL_PARAM {
+                        let name = log["param_name"].as_str().unwrap_or_default();
+                        let dist = log["distribution"]
+                            .as_str()
+                            .and_then(|s| Distribution::from_json_str(s).ok());
+                        if let Some(new) = dist {
+                            let study = self.trial_study[t];
+                            for &other in &self.studies[&study].trial_ids {
+                                if let Some(old) = self.trials[other].distributions.get(name) {
+                                    if !old.compatible(&new) {
+                                        return Err(TuneError::IncompatibleDistribution {
+                                            name: name.into(),
+                                            old: old.to_string(),
+                                            new: new.to_string(),
+                                        });
+                                    }
+                                    break;
+                                }
+                            }
+                        }
+                        let _ = tr;
+                    }
+                }
+            }
+        }
+        if let Some(s) = log.get("study_id").and_then(Value::as_u64)
+            && !self.studies.contains_key(&(s as usize))
+        {
+            return Err(TuneError::Study {
+                name: format!("#{s}"),
+                reason: "no such study".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Applies one record. An `Err` means the record is malformed (not an Optuna journal record);
+    /// records that refer to unknown or finished trials are skipped, as Optuna does for other
+    /// workers' records.
+    pub fn apply(&mut self, log: &Value) -> std::result::Result<(), String> {
+        if !log.is_object() {
+            return Err("a record must be a JSON object".into());
+        }
+        let code = field(log, "op_code")?
+            .as_u64()
+            .ok_or("\"op_code\" is not an integer")?;
+        field(log, "worker_id")?;
+        match code {
+            op::CREATE_STUDY => {
+                let name = field(log, "study_name")?
+                    .as_str()
+                    .ok_or("\"study_name\" is not a string")?
+                    .to_string();
+                let directions = field(log, "directions")?
+                    .as_array()
+                    .ok_or("\"directions\" is not a list")?
+                    .iter()
+                    .map(|d| {
+                        d.as_u64()
+                            .and_then(Direction::from_code)
+                            .ok_or_else(|| format!("invalid direction {d}"))
+                    })
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                if self.study_id(&name).is_none() {
+                    let sid = self.next_study_id;
+                    self.next_study_id += 1;
+                    self.studies.insert(
+                        sid,
+                        StudyRecord {
+                            name,
+                            directions,
+                            trial_ids: Vec::new(),
+                            user_attrs: Map::new(),
+                            system_attrs: Map::new(),
+                        },
+                    );
+                }
+            }
+            op::DELETE_STUDY => {
+                let sid = id(log, "study_id")?;
+                self.studies.remove(&sid);
+            }
+            op::SET_STUDY_USER_ATTR | op::SET_STUDY_SYSTEM_ATTR => {
+                let sid = id(log, "study_id")?;
+                let user = code == op::SET_STUDY_USER_ATTR;
+                let (k, v) = one_attr(log, if user { "user_attr" } else { "system_attr" })?;
+                if let Some(s) = self.studies.get_mut(&sid) {
+                    if user {
+                        s.user_attrs.insert(k, v);
+                    } else {
+                        s.system_attrs.insert(k, v);
+                    }
+                }
+            }
+            op::CREATE_TRIAL => {
+                let sid = id(log, "study_id")?;
+                let Some(study) = self.studies.get_mut(&sid) else {
+                    return Ok(());
+                };
+                let trial_id = self.trials.len();
+                let mut t = FrozenTrial::new(
+                    trial_id,
+                    study.trial_ids.len(),
+                    parse_time(log.get("datetime_start")),
+                );
+                if let Some(s) = log.get("state").and_then(Value::as_u64) {
+                    t.state = TrialState::from_code(s).ok_or_else(|| format!("invalid state {s}"))?;
+                }
+                if let Some(d) = log.get("distributions").and_then(Value::as_object) {
+                    for (k, v) in d {
+                        let dist = v
+                            .as_str()
+                            .ok_or("a distribution is not a JSON string".to_string())
+                            .and_then(Distribution::from_json_str)?;
+                        t.distributions.insert(k.clone(), dist);
+                    }
+                }
+                if let Some(p) = log.get("params").and_then(Value::as_object) {
+                    for (k, v) in p {
+                        if !t.distributions.contains_key(k) {
+                            return Err(format!("parameter {k:?} has no distribution"));
+                        }
+                        let x = lenient_f64(v).ok_or_else(|| format!("parameter {k:?} is not a number"))?;
+                        t.params.insert(k.clone(), x);
+                    }
+                }
+                t.value = log.get("value").and_then(lenient_f64);
+                if t.value.is_none() {
+                    t.value = log
+                        .get("values")
+                        .and_then(Value::as_array)
+                        .and_then(|a| a.first())
+                        .and_then(lenient_f64);
+                }
+                if let Some(iv) = log.get("intermediate_values").and_then(Value::as_object) {
+                    for (k, v) in iv {
+                        if let (Ok(step), Some(x)) = (k.parse::<i64>(), lenient_f64(v)) {
+                            t.intermediate.insert(step, x);
+                        }
+                    }
+                }
+                t.datetime_complete = parse_time(log.get("datetime_complete"));
+                if let Some(a) = log.get("user_attrs").and_then(Value::as_object) {
+                    t.user_attrs = a.clone();
+                }
+                if let Some(a) = log.get("system_attrs").and_then(Value::as_object) {
+                    t.system_attrs = a.clone();
+                }
+                study.trial_ids.push(trial_id);
+                self.trials.push(t);
+                self.trial_study.push(sid);
+            }
+            op::SET_TRIAL_PARAM => {
+                let tid = id(log, "trial_id")?;
+                let name = field(log, "param_name")?
+                    .as_str()
+                    .ok_or("\"param_name\" is not a string")?
+                    .to_string();
+                let x = lenient_f64(field(log, "param_value_internal")?)
+                    .ok_or("\"param_value_internal\" is not a number")?;
+                let dist = field(log, "distribution")?
+                    .as_str()
+                    .ok_or("\"distribution\" is not a JSON string".to_string())
+                    .and_then(Distribution::from_json_str)?;
+                if !self.updatable(tid) {
+                    return Ok(());
+                }
+                let sid = self.trial_study[tid];
+                if let Some(study) = self.studies.get(&sid) {
+                    for &other in &study.trial_ids {
+                        if let Some(old) = self.trials[other].distributions.get(&name) {
+                            if !old.compatible(&dist) {
+                                return Ok(());
+                            }
+                            break;
+                        }
+                    }
+                }
+                let t = &mut self.trials[tid];
+                t.params.insert(name.clone(), x);
+                t.distributions.insert(name, dist);
+            }
+            op::SET_TRIAL_STATE_VALUES => {
+                let tid = id(log, "trial_id")?;
+                let s = field(log, "state")?
+                    .as_u64()
+                    .and_then(TrialState::from_code)
+                    .ok_or("\"state\" is not a trial state")?;
+                if !self.updatable(tid) {
+                    return Ok(());
+                }
+                let t = &mut self.trials[tid];
+                if s == TrialState::Running && t.state == TrialState::Running {
+                    return Ok(());
+                }
+                if s == TrialState::Running {
+                    t.datetime_start = parse_time(log.get("datetime_start"));
+                }
+                if s.is_finished() {
+                    t.datetime_complete = parse_time(log.get("datetime_complete"));
+                }
+                t.state = s;
+                if let Some(vals) = log.get("values").and_then(Value::as_array) {
+                    t.value = vals.first().and_then(lenient_f64);
+                }
+            }
+            op::SET_TRIAL_INTERMEDIATE_VALUE => {
+                let tid = id(log, "trial_id")?;
+                let step = field(log, "step")?.as_i64().ok_or("\"step\" is not an integer")?;
+                let v = lenient_f64(field(log, "intermediate_value")?)
+                    .ok_or("\"intermediate_value\" is not a number")?;
+                if self.updatable(tid) {
+                    self.trials[tid].intermediate.insert(step, v);
+                }
+            }
+            op::SET_TRIAL_USER_ATTR | op::SET_TRIAL_SYSTEM_ATTR => {
+                let tid = id(log, "trial_id")?;
+                let user = code == op::SET_TRIAL_USER_ATTR;
+                let (k, v) = one_attr(log, if user { "user_attr" } else { "system_attr" })?;
+                if self.updatable(tid) {
+                    let t = &mut self.trials[tid];
+                    if user {
+                        t.user_attrs.insert(k, v);
+                    } else {
+                        t.system_attrs.insert(k, v);
+                    }
+                }
+            }
+            op::DISCARD_TRIALS => {}
+            other => return Err(format!("unknown op_code {other}")),
+        }
+        Ok(())
+    }
+}
+
+/// Journal records for the operations a study performs.
+pub mod record {
+    use super::*;
+
+    /// `CREATE_STUDY`.
+    pub fn create_study(name: &str, direction: Direction) -> Value {
+        json!({"op_code": op::CREATE_STUDY, "study_name": name, "directions": [direction.code()]})
+    }
+
+    /// `CREATE_TRIAL` (running, started now).
+    pub fn create_trial(study_id: usize) -> Value {
+        json!({"op_code": op::CREATE_TRIAL, "study_id": study_id, "datetime_start": iso(Utc::now())})
+    }
+
+    /// `SET_TRIAL_PARAM`.
+    pub fn set_param(trial_id: usize, name: &str, internal: f64, dist: &Distribution) -> Value {
+        json!({"op_code": op::SET_TRIAL_PARAM, "trial_id": trial_id, "param_name": name,
+               "param_value_internal": internal, "distribution": dist.to_json_string()})
+    }
+
+    /// `SET_TRIAL_STATE_VALUES` for a finished trial.
+    pub fn finish(trial_id: usize, state: TrialState, value: Option<f64>) -> Value {
+        json!({"op_code": op::SET_TRIAL_STATE_VALUES, "trial_id": trial_id, "state": state.code(),
+               "values": value.map(|v| vec![v]), "datetime_complete": iso(Utc::now())})
+    }
+
+    /// `SET_TRIAL_INTERMEDIATE_VALUE`.
+    pub fn intermediate(trial_id: usize, step: i64, value: f64) -> Value {
+        json!({"op_code": op::SET_TRIAL_INTERMEDIATE_VALUE, "trial_id": trial_id, "step": step,
+               "intermediate_value": value})
+    }
+
+    /// `SET_TRIAL_SYSTEM_ATTR`.
+    pub fn system_attr(trial_id: usize, key: &str, value: Value) -> Value {
+        json!({"op_code": op::SET_TRIAL_SYSTEM_ATTR, "trial_id": trial_id, "system_attr": {key: value}})
+    }
+
+    /// `SET_TRIAL_USER_ATTR`.
+    pub fn user_attr(trial_id: usize, key: &str, value: Value) -> Value {
+        json!({"op_code": op::SET_TRIAL_USER_ATTR, "trial_id": trial_id, "user_attr": {key: value}})
+    }
+}
+
+/// What a storage reports after writing a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// Trials in the whole storage after the record (the last one has id `n_trials - 1`).
+    pub n_trials: usize,
+    /// Number (within its study) of the storage's last trial.
+    pub last_number: Option<usize>,
+}
+
+impl Appended {
+    fn of(r: &Replay) -> Self {
+        Self {
+            n_trials: r.n_trials(),
+            last_number: r.trials.last().map(|t| t.number),
+        }
+    }
+}
+
+/// A place where studies and trials are kept. Every change is one journal record.
+pub trait Storage: Send + Sync {
+    /// Writes one record (adding this worker's `worker_id`) after every earlier record of other
+    /// workers, and applies it.
+    fn append(&self, record: Value) -> Result<Appended>;
+    /// Runs `f` on the current state (synchronised with other writers first).
+    fn read(&self, f: &mut dyn FnMut(&Replay)) -> Result<()>;
+    /// Where the storage is, for messages.
+    fn describe(&self) -> String;
+
+    /// A copy of the current state.
+    fn snapshot(&self) -> Result<Replay> {
+        let mut out = Replay::default();
+        self.read(&mut |r| out = r.clone())?;
+        Ok(out)
+    }
+
+    /// The id of study `name`, created if missing; an error if it exists with another direction
+    /// or several objectives.
+    fn load_or_create_study(&self, name: &str, direction: Direction) -> Result<usize> {
+        let mut found = None;
+        self.read(&mut |r| found = r.study_id(name))?;
+        if found.is_none() {
+            self.append(record::create_study(name, direction))?;
+        }
+        let mut dirs = Vec::new();
+        self.read(&mut |r| {
+            found = r.study_id(name);
+            if let Some(sid) = found {
+                dirs = r.studies[&sid].directions.clone();
+            }
+        })?;
+        let sid = found.ok_or_else(|| TuneError::Study {
+            name: name.into(),
+            reason: format!("was not created in {}", self.describe()),
+        })?;
+        if dirs.len() != 1 {
+            return Err(TuneError::Study {
+                name: name.into(),
+                reason: format!(
+                    "{} has {} objectives; tsf runs single-objective studies",
+                    self.describe(),
+                    dirs.len()
+                ),
+            });
+        }
+        if dirs[0] != direction {
+            let word = |d: Direction| match d {
+                Direction::Minimize => "minimises",
+                Direction::Maximize => "maximises",
+            };
+            return Err(TuneError::Study {
+                name: name.into(),
+                reason: format!(
+                    "the study in {} {} its objective but this run {}; use another study name or direction",
+                    self.describe(),
+                    word(dirs[0]),
+                    word(direction)
+                ),
+            });
+        }
+        Ok(sid)
+    }
+
+    /// Creates a running trial; returns (trial id, number).
+    fn create_trial(&self, study_id: usize) -> Result<(usize, usize)> {
+        let a = self.append(record::create_trial(study_id))?;
+        let tid = a.n_trials.checked_sub(1).ok_or_else(|| TuneError::Trial {
+            trial_id: 0,
+            reason: "was not created".into(),
+        })?;
+        Ok((tid, a.last_number.unwrap_or(0)))
+    }
+
+    /// All trials of a study.
+    fn trials(&self, study_id: usize) -> Result<Vec<FrozenTrial>> {
+        let mut out = Vec::new();
+        self.read(&mut |r| out = r.study_trials(study_id))?;
+        Ok(out)
+    }
+
+    /// One trial.
+    fn trial(&self, trial_id: usize) -> Result<FrozenTrial> {
+        let mut out = None;
+        self.read(&mut |r| out = r.trial(trial_id).cloned())?;
+        out.ok_or_else(|| TuneError::Trial {
+            trial_id,
+            reason: "no such trial".into(),
+        })
+    }
+}
+
+/// Trials kept in memory only (lost when the process ends).
+#[derive(Debug, Default)]
+pub struct InMemoryStorage {
+    state: Mutex<Replay>,
+}
+
+impl InMemoryStorage {
+    /// An empty storage.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Storage for InMemoryStorage {
+    fn append(&self, mut rec: Value) -> Result<Appended> {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        rec["worker_id"] = Value::String("memory".into());
+        s.check(&rec)?;
+        s.apply(&rec).map_err(|reason| TuneError::Study {
+            name: "(memory)".into(),
+            reason,
+        })?;
+        Ok(Appended::of(&s))
+    }
+
+    fn read(&self, f: &mut dyn FnMut(&Replay)) -> Result<()> {
+        f(&self.state.lock().unwrap_or_else(|e| e.into_inner()));
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+}

@@ -1,0 +1,562 @@
+//! The study: define-by-run trials, `ask`/`tell`, and [`Study::optimize`] with a thread pool,
+//! a trial budget, a timeout and a stop flag (Ctrl-C).
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use serde_json::{Value, json};
+
+use crate::distribution::{Choice, Distribution, ParamValue};
+use crate::error::{Result, TuneError, invalid_option};
+use crate::pruner::{NopPruner, PruneContext, Pruner};
+use crate::sampler::tpe::{RELATIVE_PARAMS_KEY, SYSTEM_ATTR_MAX_LENGTH};
+use crate::sampler::{Context, Sampler, SearchSpace, TpeSampler, trial_rng};
+use crate::storage::{InMemoryStorage, Storage, record};
+use crate::trial::{Direction, FrozenTrial, TrialState};
+
+/// How a trial ended, other than with a value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrialError {
+    /// The pruner stopped it ([`Trial::should_prune`] returned `true`).
+    Pruned,
+    /// The objective failed; the message is stored as the trial's `fail_reason`.
+    Failed(String),
+}
+
+impl std::fmt::Display for TrialError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Pruned => write!(f, "pruned"),
+            Self::Failed(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+impl From<TuneError> for TrialError {
+    fn from(e: TuneError) -> Self {
+        Self::Failed(e.to_string())
+    }
+}
+
+impl From<ts_train::TrainError> for TrialError {
+    fn from(e: ts_train::TrainError) -> Self {
+        Self::Failed(e.to_string())
+    }
+}
+
+/// What an objective returns.
+pub type ObjectiveResult = std::result::Result<f64, TrialError>;
+
+struct Shared {
+    name: String,
+    study_id: usize,
+    direction: Direction,
+    storage: Arc<dyn Storage>,
+    sampler: Arc<dyn Sampler>,
+    pruner: Arc<dyn Pruner>,
+}
+
+/// A study: a named set of trials in a storage, with a sampler and a pruner.
+#[derive(Clone)]
+pub struct Study {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Study {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Study")
+            .field("name", &self.shared.name)
+            .field("direction", &self.shared.direction)
+            .field("storage", &self.shared.storage.describe())
+            .field("sampler", &self.shared.sampler.name())
+            .field("pruner", &self.shared.pruner.name())
+            .finish()
+    }
+}
+
+/// Limits of one [`Study::optimize`] call.
+#[derive(Debug, Clone, Default)]
+pub struct OptimizeOptions {
+    /// Trials to run in this call (`None`: until the timeout or the stop flag).
+    pub n_trials: Option<usize>,
+    /// No new trial starts after this much time.
+    pub timeout: Option<Duration>,
+    /// Trials evaluated at the same time (threads; 0 or 1 = sequential).
+    pub n_jobs: usize,
+    /// Set (for example by a Ctrl-C handler) to start no further trial; running trials see it
+    /// through [`Trial::stop_requested`].
+    pub stop: Option<Arc<AtomicBool>>,
+}
+
+/// What an [`Study::optimize`] call did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptimizeSummary {
+    /// Trials finished in this call.
+    pub finished: usize,
+    /// Whether the stop flag ended the call.
+    pub stopped: bool,
+    /// Whether the timeout ended the call.
+    pub timed_out: bool,
+    /// Seconds.
+    pub seconds: f64,
+}
+
+impl Study {
+    /// Creates the study `name` in `storage`, or loads it if it exists (resuming it). Fails if
+    /// the stored study has another direction.
+    pub fn load_or_create(
+        name: &str,
+        direction: Direction,
+        storage: Arc<dyn Storage>,
+        sampler: Arc<dyn Sampler>,
+        pruner: Arc<dyn Pruner>,
+    ) -> Result<Self> {
+        if name.trim().is_empty() {
+            return Err(invalid_option("study name", "\"\"", "must not be empty"));
+        }
+        let study_id = storage.load_or_create_study(name, direction)?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                name: name.into(),
+                study_id,
+                direction,
+                storage,
+                sampler,
+                pruner,
+            }),
+        })
+    }
+
+    /// An in-memory study with a seeded TPE sampler and no pruner.
+    pub fn in_memory(direction: Direction, seed: Option<u64>) -> Result<Self> {
+        Self::load_or_create(
+            "in-memory",
+            direction,
+            Arc::new(InMemoryStorage::new()),
+            Arc::new(TpeSampler::new(seed)),
+            Arc::new(NopPruner),
+        )
+    }
+
+    /// Name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// Direction.
+    pub fn direction(&self) -> Direction {
+        self.shared.direction
+    }
+
+    /// The sampler's name.
+    pub fn sampler_name(&self) -> String {
+        self.shared.sampler.name()
+    }
+
+    /// The pruner's name.
+    pub fn pruner_name(&self) -> String {
+        self.shared.pruner.name()
+    }
+
+    /// Where the trials are stored.
+    pub fn storage_name(&self) -> String {
+        self.shared.storage.describe()
+    }
+
+    /// Every trial so far (any state), in number order.
+    pub fn trials(&self) -> Result<Vec<FrozenTrial>> {
+        self.shared.storage.trials(self.shared.study_id)
+    }
+
+    /// The best completed trial.
+    pub fn best_trial(&self) -> Result<FrozenTrial> {
+        best_of(&self.trials()?, self.shared.direction).ok_or_else(|| {
+            TuneError::NoCompletedTrial {
+                name: self.shared.name.clone(),
+            }
+        })
+    }
+
+    /// Starts a trial: creates it in the storage and samples the joint (relative) parameters.
+    pub fn ask(&self) -> Result<Trial> {
+        let s = &self.shared;
+        let (trial_id, number) = s.storage.create_trial(s.study_id)?;
+        let mut rng = trial_rng(s.sampler.seed(), number);
+        let trials = s.storage.trials(s.study_id)?;
+        let me = trials
+            .iter()
+            .find(|t| t.trial_id == trial_id)
+            .cloned()
+            .unwrap_or_else(|| FrozenTrial::new(trial_id, number, None));
+        let ctx = Context {
+            trials: &trials,
+            trial: &me,
+            direction: s.direction,
+        };
+        let relative_space = s.sampler.infer_relative_search_space(&ctx);
+        let relative = s.sampler.sample_relative(&ctx, &relative_space, &mut rng);
+        if !relative.is_empty() && s.sampler.records_relative_params() {
+            let ext: serde_json::Map<String, Value> = relative
+                .iter()
+                .map(|(k, v)| (k.clone(), relative_space[k].external(*v).to_json()))
+                .collect();
+            let text = Value::Object(ext).to_string();
+            let chars: Vec<char> = text.chars().collect();
+            for (i, chunk) in chars.chunks(SYSTEM_ATTR_MAX_LENGTH).enumerate() {
+                s.storage.append(record::system_attr(
+                    trial_id,
+                    &format!("{RELATIVE_PARAMS_KEY}:{i}"),
+                    json!(chunk.iter().collect::<String>()),
+                ))?;
+            }
+        }
+        Ok(Trial {
+            shared: self.shared.clone(),
+            trial_id,
+            number,
+            rng,
+            relative_space,
+            relative,
+            params: BTreeMap::new(),
+            intermediate: BTreeMap::new(),
+            bad_report: false,
+            stop: None,
+        })
+    }
+
+    /// Finishes a trial with the objective's result: a finite value completes it, a non-finite
+    /// value or [`TrialError::Failed`] fails it (with the reason stored), [`TrialError::Pruned`]
+    /// prunes it (its value is the last intermediate value, as in Optuna).
+    pub fn tell(&self, trial: Trial, result: ObjectiveResult) -> Result<FrozenTrial> {
+        let s = &self.shared;
+        let tid = trial.trial_id;
+        let (state, value, reason) = match result {
+            Ok(v) if v.is_finite() => (TrialState::Complete, Some(v), None),
+            Ok(v) => (
+                TrialState::Fail,
+                None,
+                Some(format!("the objective returned {v}")),
+            ),
+            Err(TrialError::Pruned) => (
+                TrialState::Pruned,
+                trial.intermediate.values().next_back().copied(),
+                None,
+            ),
+            Err(TrialError::Failed(m)) => (TrialState::Fail, None, Some(m)),
+        };
+        if let Some(r) = &reason {
+            s.storage
+                .append(record::system_attr(tid, "fail_reason", json!(r)))?;
+            tracing::warn!("trial {} failed: {r}", trial.number);
+        }
+        s.storage.append(record::finish(tid, state, value))?;
+        s.storage.trial(tid)
+    }
+
+    /// Runs trials until `opts.n_trials` are done, the timeout passes or the stop flag is set,
+    /// `opts.n_jobs` at a time. An objective that errs, panics or returns NaN gives a failed
+    /// trial and the study goes on; `on_done` is called after each finished trial. A storage
+    /// error stops the study (finished trials are kept) and is returned.
+    pub fn optimize<F>(
+        &self,
+        objective: F,
+        opts: &OptimizeOptions,
+        on_done: &(dyn Fn(&FrozenTrial) + Sync),
+    ) -> Result<OptimizeSummary>
+    where
+        F: Fn(&mut Trial) -> ObjectiveResult + Sync,
+    {
+        if opts.n_trials == Some(0) {
+            return Err(invalid_option("trials", 0, "must be at least 1"));
+        }
+        let start = Instant::now();
+        let claimed = AtomicUsize::new(0);
+        let finished = AtomicUsize::new(0);
+        let failure: Mutex<Option<TuneError>> = Mutex::new(None);
+        let abort = AtomicBool::new(false);
+        let timed_out = AtomicBool::new(false);
+        let stop_set = || opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst));
+        let worker = || {
+            loop {
+                if abort.load(Ordering::SeqCst) || stop_set() {
+                    break;
+                }
+                if opts.timeout.is_some_and(|t| start.elapsed() >= t) {
+                    timed_out.store(true, Ordering::SeqCst);
+                    break;
+                }
+                let k = claimed.fetch_add(1, Ordering::SeqCst);
+                if opts.n_trials.is_some_and(|n| k >= n) {
+                    break;
+                }
+                let run = || -> Result<FrozenTrial> {
+                    let mut trial = self.ask()?;
+                    trial.stop = opts.stop.clone();
+                    let result = catch_unwind(AssertUnwindSafe(|| objective(&mut trial)))
+                        .unwrap_or_else(|p| {
+                            let msg = p
+                                .downcast_ref::<&str>()
+                                .map(|s| s.to_string())
+                                .or_else(|| p.downcast_ref::<String>().cloned())
+                                .unwrap_or_else(|| "unknown panic".into());
+                            Err(TrialError::Failed(format!("the objective panicked: {msg}")))
+                        });
+                    self.tell(trial, result)
+                };
+                match run() {
+                    Ok(t) => {
+                        finished.fetch_add(1, Ordering::SeqCst);
+                        on_done(&t);
+                    }
+                    Err(e) => {
+                        abort.store(true, Ordering::SeqCst);
+                        let mut f = failure.lock().unwrap_or_else(|e| e.into_inner());
+                        f.get_or_insert(e);
+                        break;
+                    }
+                }
+            }
+        };
+        let jobs = opts.n_jobs.max(1);
+        if jobs == 1 {
+            worker();
+        } else {
+            std::thread::scope(|sc| {
+                for _ in 0..jobs {
+                    sc.spawn(worker);
+                }
+            });
+        }
+        if let Some(e) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(e);
+        }
+        Ok(OptimizeSummary {
+            finished: finished.load(Ordering::SeqCst),
+            stopped: stop_set(),
+            timed_out: timed_out.load(Ordering::SeqCst),
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// The best completed trial of a list.
+pub fn best_of(trials: &[FrozenTrial], direction: Direction) -> Option<FrozenTrial> {
+    trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .filter(|t| t.value.is_some_and(|v| !v.is_nan()))
+        .min_by(|a, b| {
+            direction
+                .loss(a.value.unwrap_or(f64::NAN))
+                .total_cmp(&direction.loss(b.value.unwrap_or(f64::NAN)))
+                .then(a.number.cmp(&b.number))
+        })
+        .cloned()
+}
+
+/// One running trial, handed to the objective.
+pub struct Trial {
+    shared: Arc<Shared>,
+    trial_id: usize,
+    number: usize,
+    rng: StdRng,
+    relative_space: SearchSpace,
+    relative: BTreeMap<String, f64>,
+    params: BTreeMap<String, (Distribution, f64)>,
+    intermediate: BTreeMap<i64, f64>,
+    bad_report: bool,
+    stop: Option<Arc<AtomicBool>>,
+}
+
+impl std::fmt::Debug for Trial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trial")
+            .field("number", &self.number)
+            .field("params", &self.params)
+            .finish()
+    }
+}
+
+impl Trial {
+    /// 0-based number within the study.
+    pub fn number(&self) -> usize {
+        self.number
+    }
+
+    /// The storage's id of the trial.
+    pub fn trial_id(&self) -> usize {
+        self.trial_id
+    }
+
+    /// The parameters asked for so far.
+    pub fn params(&self) -> BTreeMap<String, ParamValue> {
+        self.params
+            .iter()
+            .map(|(k, (d, v))| (k.clone(), d.external(*v)))
+            .collect()
+    }
+
+    /// Whether the study was asked to stop (Ctrl-C); a long objective should end early and
+    /// return an error, which marks the trial failed ("interrupted").
+    pub fn stop_requested(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::SeqCst))
+    }
+
+    /// Asks for a parameter of any distribution; returns the internal value (the choice index
+    /// for a categorical). Asking again with the same distribution returns the same value; with
+    /// a different one it is an error.
+    pub fn suggest(&mut self, name: &str, dist: Distribution) -> Result<f64> {
+        let dist = dist.validated(name)?;
+        if let Some((old, v)) = self.params.get(name) {
+            if *old == dist {
+                return Ok(*v);
+            }
+            return Err(TuneError::IncompatibleDistribution {
+                name: name.into(),
+                old: old.to_string(),
+                new: dist.to_string(),
+            });
+        }
+        let s = self.shared.clone();
+        let value = match (self.relative.get(name), self.relative_space.get(name)) {
+            (Some(v), Some(d)) if *d == dist => *v,
+            _ => {
+                let trials = s.storage.trials(s.study_id)?;
+                let me = trials
+                    .iter()
+                    .find(|t| t.trial_id == self.trial_id)
+                    .cloned()
+                    .unwrap_or_else(|| FrozenTrial::new(self.trial_id, self.number, None));
+                let ctx = Context {
+                    trials: &trials,
+                    trial: &me,
+                    direction: s.direction,
+                };
+                s.sampler
+                    .sample_independent(&ctx, name, &dist, &mut self.rng)
+            }
+        };
+        let value = if dist.single() {
+            match &dist {
+                Distribution::Float { low, .. } => *low,
+                Distribution::Int { low, .. } => *low as f64,
+                Distribution::Categorical { .. } => 0.0,
+            }
+        } else {
+            value
+        };
+        debug_assert!(dist.contains(value), "{name}: {value} outside {dist}");
+        s.storage
+            .append(record::set_param(self.trial_id, name, value, &dist))?;
+        self.params.insert(name.into(), (dist, value));
+        Ok(value)
+    }
+
+    /// A float in `[low, high]` (log scale if `log`).
+    pub fn float(&mut self, name: &str, low: f64, high: f64, log: bool) -> Result<f64> {
+        self.suggest(name, Distribution::float(low, high, log))
+    }
+
+    /// A float on the grid `low, low + step, …, ≤ high`.
+    pub fn float_step(&mut self, name: &str, low: f64, high: f64, step: f64) -> Result<f64> {
+        self.suggest(
+            name,
+            Distribution::Float {
+                low,
+                high,
+                log: false,
+                step: Some(step),
+            },
+        )
+    }
+
+    /// An integer on the grid `low, low + step, …, ≤ high` (log scale if `log`; then step 1).
+    pub fn int(&mut self, name: &str, low: i64, high: i64, step: i64, log: bool) -> Result<i64> {
+        let v = self.suggest(
+            name,
+            Distribution::Int {
+                low,
+                high,
+                log,
+                step,
+            },
+        )?;
+        Ok(v as i64)
+    }
+
+    /// One of `choices`.
+    pub fn categorical(&mut self, name: &str, choices: &[Choice]) -> Result<Choice> {
+        let i = self.suggest(
+            name,
+            Distribution::Categorical {
+                choices: choices.to_vec(),
+            },
+        )?;
+        Ok(choices[i as usize].clone())
+    }
+
+    /// Reports an intermediate value (for example the validation loss after an epoch). A step
+    /// reported twice keeps its first value; a non-finite value is not stored and makes
+    /// [`Trial::should_prune`] return `true`.
+    pub fn report(&mut self, step: i64, value: f64) -> Result<()> {
+        if !value.is_finite() {
+            self.bad_report = true;
+            return Ok(());
+        }
+        if self.intermediate.contains_key(&step) {
+            tracing::warn!(
+                "trial {}: step {step} was already reported; keeping the first value",
+                self.number
+            );
+            return Ok(());
+        }
+        self.shared
+            .storage
+            .append(record::intermediate(self.trial_id, step, value))?;
+        self.intermediate.insert(step, value);
+        Ok(())
+    }
+
+    /// Whether the pruner says to stop this trial now.
+    pub fn should_prune(&mut self) -> Result<bool> {
+        if self.bad_report {
+            return Ok(true);
+        }
+        if self.intermediate.is_empty() {
+            return Ok(false);
+        }
+        let s = self.shared.clone();
+        let trials = s.storage.trials(s.study_id)?;
+        let Some(me) = trials.iter().find(|t| t.trial_id == self.trial_id) else {
+            return Ok(false);
+        };
+        let mut attrs: Vec<(String, Value)> = Vec::new();
+        let prune = s.pruner.prune(
+            &PruneContext {
+                trials: &trials,
+                trial: me,
+                direction: s.direction,
+            },
+            &mut |k, v| attrs.push((k.to_string(), v)),
+        );
+        for (k, v) in attrs {
+            s.storage
+                .append(record::system_attr(self.trial_id, &k, v))?;
+        }
+        Ok(prune)
+    }
+
+    /// Stores a user attribute on the trial.
+    pub fn set_user_attr(&mut self, key: &str, value: Value) -> Result<()> {
+        self.shared
+            .storage
+            .append(record::user_attr(self.trial_id, key, value))?;
+        Ok(())
+    }
+}
