@@ -1,0 +1,146 @@
+//! `tsf train --checkpoint-every K` and `tsf train --resume DIR`: a run stopped by Ctrl-C and
+//! resumed ends with the same metrics as an uninterrupted run.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+fn args<'a>(data: &'a str, out: &'a str, epochs: &'a str) -> Vec<&'a str> {
+    vec![
+        "train",
+        "--data",
+        data,
+        "--target",
+        "a",
+        "--epochs",
+        epochs,
+        "--hidden-size",
+        "16",
+        "--batch-size",
+        "8",
+        "--patience",
+        "0",
+        "--quiet",
+        "--no-charts",
+        "--out",
+        out,
+    ]
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Training losses of history.json as exact text (seconds differ between runs).
+fn losses(h: &serde_json::Value) -> Vec<String> {
+    h["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {} {}", r["epoch"], r["train_loss"], r["val_loss"]))
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_writes_a_checkpoint_and_resume_matches_the_uninterrupted_run() {
+    let d = tempfile::tempdir().unwrap();
+    let data = write(d.path(), "x.csv", &csv_text(600));
+    let data = data.to_str().unwrap();
+    let epochs = "40";
+    let full = d.path().join("full");
+    let o = tsf(&args(data, full.to_str().unwrap(), epochs));
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let run = d.path().join("run");
+    let mut a = args(data, run.to_str().unwrap(), epochs);
+    a.extend(["--checkpoint-every", "5"]);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tsf"))
+        .args(&a)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first periodic checkpoint, then interrupt.
+    let ck = run.join("checkpoint.tsfck");
+    let start = std::time::Instant::now();
+    while !ck.exists() {
+        assert!(start.elapsed().as_secs() < 120, "no checkpoint written");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    if output.status.code() == Some(0) {
+        // The run finished before the signal arrived; nothing to resume.
+        eprintln!("run finished before SIGINT; resuming a finished run");
+    } else {
+        assert_eq!(output.status.code(), Some(130), "{err}");
+        assert!(err.contains("--resume"), "{err}");
+        eprintln!("interrupted: {err}");
+        let h = json(&run.join("history.json"));
+        assert_eq!(h["interrupted"], true);
+    }
+    // Training options other than the output ones are refused with --resume.
+    let o = tsf(&["train", "--resume", run.to_str().unwrap(), "--epochs", "3"]);
+    assert_bad(&o, &["--resume", "drop the other training options"]);
+    // Resume and finish.
+    let o = tsf(&[
+        "train",
+        "--resume",
+        run.to_str().unwrap(),
+        "--quiet",
+        "--no-charts",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (hf, hr) = (
+        json(&full.join("history.json")),
+        json(&run.join("history.json")),
+    );
+    assert_eq!(hr["interrupted"], false);
+    assert_eq!(losses(&hf), losses(&hr));
+    assert_eq!(hf["best_epoch"], hr["best_epoch"]);
+    assert_eq!(
+        json(&full.join("metrics.json")),
+        json(&run.join("metrics.json"))
+    );
+    assert_eq!(
+        std::fs::read_to_string(full.join("predictions.csv")).unwrap(),
+        std::fs::read_to_string(run.join("predictions.csv")).unwrap()
+    );
+}
+
+#[test]
+fn resume_without_a_checkpoint_or_with_other_data_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let o = tsf(&["train", "--resume", d.path().to_str().unwrap()]);
+    assert_bad(&o, &["checkpoint.tsfck", "no checkpoint"]);
+
+    let data = write(d.path(), "x.csv", &csv_text(200));
+    let run = d.path().join("run");
+    let mut a = args(data.to_str().unwrap(), run.to_str().unwrap(), "2");
+    a.extend(["--checkpoint-every", "1"]);
+    let o = tsf(&a);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(run.join("checkpoint.tsfck").is_file());
+    // The data file changes under the run: resuming is refused, naming the file.
+    write(d.path(), "x.csv", &csv_text(230));
+    let o = tsf(&["train", "--resume", run.to_str().unwrap()]);
+    assert_bad(&o, &["x.csv", "differ from those the checkpoint"]);
+    // A damaged checkpoint is refused with the checksum named.
+    write(d.path(), "x.csv", &csv_text(200));
+    let ck = run.join("checkpoint.tsfck");
+    let mut bytes = std::fs::read(&ck).unwrap();
+    let i = bytes.len() - 7;
+    bytes[i] ^= 1;
+    std::fs::write(&ck, bytes).unwrap();
+    let o = tsf(&["train", "--resume", run.to_str().unwrap()]);
+    assert_bad(&o, &["checkpoint", "checksum"]);
+}
