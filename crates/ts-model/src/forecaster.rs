@@ -9,7 +9,7 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ModelError, Result};
-use crate::lstm::{FusedLstm, param1, param2, uniform};
+use crate::lstm::{FusedLstm, LstmKernel, param1, param2, uniform};
 
 /// Which network to build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -153,6 +153,7 @@ impl ModelConfig {
         Ok(Forecaster {
             members,
             config: self.clone(),
+            kernel: LstmKernel::Auto,
         })
     }
 }
@@ -300,24 +301,35 @@ impl DropoutRng {
 
     /// Applies inverted dropout to `x`.
     pub fn apply<const D: usize>(&mut self, x: Tensor<D>) -> Tensor<D> {
-        if self.p <= 0.0 {
-            return x;
-        }
         let shape = x.shape();
-        let n = shape.num_elements();
+        match self.mask(shape.num_elements()) {
+            Some(mask) => {
+                let m = Tensor::<D>::from_data(TensorData::new(mask, shape), &x.device());
+                x * m
+            }
+            None => x,
+        }
+    }
+
+    /// The next inverted-dropout mask of `n` values (`0` or `1 / (1 - p)`), or `None` when `p` is 0.
+    /// [`DropoutRng::apply`] draws exactly this mask, so both paths consume the same numbers.
+    pub fn mask(&mut self, n: usize) -> Option<Vec<f32>> {
+        if self.p <= 0.0 {
+            return None;
+        }
         let keep = 1.0 - self.p;
         let scale = (1.0 / keep) as f32;
-        let mask: Vec<f32> = (0..n)
-            .map(|_| {
-                if self.rng.random::<f64>() < keep {
-                    scale
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let m = Tensor::<D>::from_data(TensorData::new(mask, shape), &x.device());
-        x * m
+        Some(
+            (0..n)
+                .map(|_| {
+                    if self.rng.random::<f64>() < keep {
+                        scale
+                    } else {
+                        0.0
+                    }
+                })
+                .collect(),
+        )
     }
 }
 
@@ -340,9 +352,18 @@ pub struct Forecaster {
     /// The architecture.
     #[module(skip)]
     pub config: ModelConfig,
+    /// Which implementation runs the LSTM layers (not saved: a property of the run, not the model).
+    #[module(skip)]
+    pub kernel: LstmKernel,
 }
 
 impl Forecaster {
+    /// The same model running its LSTM layers with `kernel`.
+    pub fn with_kernel(mut self, kernel: LstmKernel) -> Self {
+        self.kernel = kernel;
+        self
+    }
+
     /// Inference forward pass (no dropout): `x [B, T, F]` → `[B, horizon × targets]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<2> {
         self.forward_full(x, None).prediction
@@ -366,11 +387,28 @@ impl Forecaster {
         };
         let mut members = Vec::with_capacity(self.members.len());
         let mut attention = Vec::new();
+        let fused = self.kernel.fused_on(&device);
         for net in &self.members {
             let n_layers = net.layers.len();
             let mut seq = tm.clone();
             let mut last: Option<Tensor<2>> = None;
-            for (l, layer) in net.layers.iter().enumerate() {
+            if fused {
+                // The whole stack in one operation; masks drawn in the same order as below.
+                let masks = match dropout.as_deref_mut() {
+                    Some(d) if n_layers > 1 => d.mask((n_layers - 1) * t * b * h),
+                    _ => None,
+                };
+                let out = crate::lstm::fused_stack(&net.layers, tm.clone(), t, masks);
+                last = Some(match &net.attention {
+                    Some(att) => {
+                        let (ctx, w) = att.forward(out.reshape([t, b, h]).swap_dims(0, 1));
+                        attention.push(w);
+                        ctx
+                    }
+                    None => out.narrow(0, (t - 1) * b, b),
+                });
+            }
+            for (l, layer) in net.layers.iter().enumerate().filter(|_| !fused) {
                 let top = l + 1 == n_layers;
                 let need_all = !top || net.attention.is_some();
                 let out = layer.forward_time_major(seq, t, need_all);

@@ -3,11 +3,14 @@
 //! - [`FusedLstm`]: an LSTM layer with fused gate weights in PyTorch's layout (`weight_ih [4H, I]`,
 //!   `weight_hh [4H, H]`, two biases, gates i, f, g, o): one matmul projects the inputs of all time
 //!   steps, one matmul per step does the recurrent part. Parameter counts equal PyTorch's.
+//! - [`ext`] and [`kernel`]: the whole stack as one custom Burn operation on the flex CPU backend,
+//!   with hand-written backpropagation through time ([`LstmKernel`] picks it or tensor operations).
 //! - [`Forecaster`]: one or more [`LstmNet`]s (stacked LSTM, dropout between layers and before the
 //!   head, optional additive attention, linear head on the last step or the attention context).
 //!   With `residual = true` (the default) the network predicts the change from the last observed
 //!   value, and starts out as exactly the last-value forecast.
 //! - [`file`]: the safe model file (JSON header + safetensors + SHA-256, atomic saves).
+//! - [`torch`]: loading PyTorch `nn.LSTM` + `nn.Linear` safetensors weights ([`load_pytorch_lstm`]).
 //! - [`baseline`]: a stack of Burn's own `nn::Lstm`, for benchmarks.
 //!
 //! Everything is generic over Burn backends through run-time [`burn::tensor::Device`]s: `flex`
@@ -16,9 +19,12 @@
 pub mod baseline;
 pub mod device;
 pub mod error;
+pub mod ext;
 pub mod file;
 pub mod forecaster;
+pub mod kernel;
 pub mod lstm;
+pub mod torch;
 
 pub use device::{DeviceChoice, make_device};
 pub use error::{ModelError, Result};
@@ -26,4 +32,5 @@ pub use file::{ModelFile, ModelHeader};
 pub use forecaster::{
     Attention, DropoutRng, Forecaster, ForwardOutput, LstmNet, ModelConfig, ModelKind,
 };
-pub use lstm::{FusedLstm, reference_lstm_layer};
+pub use lstm::{FusedLstm, LstmKernel, fused_stack, reference_lstm_layer};
+pub use torch::load_pytorch_lstm;

@@ -6,9 +6,13 @@
 //! handful of element-wise operations. Internally sequences are kept time-major and flattened
 //! (`[T·B, features]`), so that per-step slices are contiguous row blocks.
 
+use burn::backend::Dispatch;
 use burn::module::{Module, Param};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use crate::ext::{LstmBackend, fused_available};
 use rand::RngExt;
 use rand::rngs::StdRng;
 
@@ -109,6 +113,69 @@ impl FusedLstm {
         let out = self.forward_time_major(tm, t, true);
         out.reshape([t, b, self.hidden]).swap_dims(0, 1)
     }
+}
+
+/// Which implementation runs a stack of [`FusedLstm`] layers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LstmKernel {
+    /// The fused custom operation where the backend has it (flex), tensor operations elsewhere.
+    #[default]
+    Auto,
+    /// Always tensor operations ([`FusedLstm::forward_time_major`] per layer): the reference the
+    /// fused operation is tested against, and the path of backends without the operation (wgpu).
+    TensorOps,
+}
+
+impl LstmKernel {
+    /// Whether this choice runs the fused operation on `device`.
+    pub fn fused_on(self, device: &Device) -> bool {
+        self == Self::Auto && fused_available(device)
+    }
+}
+
+/// Runs a whole stack of layers as one fused operation (see [`crate::ext`]): `x [T·B, I]`
+/// time-major → the top layer's hidden states `[T·B, H]`, time-major. `masks` holds `layers - 1`
+/// inverted dropout masks `[T·B, H]`, concatenated, for the outputs of all layers but the top one.
+/// Only for devices where [`crate::ext::fused_available`] holds.
+///
+/// # Panics
+/// If `layers` is empty, the hidden sizes differ, or the mask length is wrong.
+pub fn fused_stack(
+    layers: &[FusedLstm],
+    x: Tensor<2>,
+    steps: usize,
+    masks: Option<Vec<f32>>,
+) -> Tensor<2> {
+    let hidden = layers.first().expect("at least one layer").hidden;
+    assert!(
+        layers.iter().all(|l| l.hidden == hidden),
+        "fused_stack: hidden sizes differ"
+    );
+    let device = x.device();
+    let mut parts: Vec<Tensor<1>> = Vec::with_capacity(4 * layers.len());
+    for l in layers {
+        let [g, i] = l.weight_ih.dims();
+        parts.push(l.weight_ih.val().reshape([g * i]));
+        parts.push(l.weight_hh.val().reshape([g * hidden]));
+        parts.push(l.bias_ih.val());
+        parts.push(l.bias_hh.val());
+    }
+    let params = Tensor::cat(parts, 0);
+    let use_masks = masks.is_some();
+    let m = masks.unwrap_or_else(|| vec![0.0]);
+    let n = m.len();
+    let masks = Tensor::<1>::from_data(TensorData::new(m, [n]), &device);
+    let out = <Dispatch as LstmBackend>::lstm_stack(
+        x.into_dispatch(),
+        params.into_dispatch(),
+        masks.into_dispatch(),
+        steps,
+        hidden,
+        layers.len(),
+        use_masks,
+    );
+    Tensor::from_dispatch(out)
 }
 
 /// A plain `f64` reference implementation of one LSTM layer (PyTorch's equations), used by tests and

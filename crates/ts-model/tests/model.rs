@@ -1,6 +1,5 @@
 //! Tests of the fused LSTM, the forecaster and the model file.
 
-use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::{Device, Tensor, TensorData};
 use ts_data::{Scaler, ScalerKind, WindowSpec};
 use ts_model::file::{self, ModelHeader};
@@ -132,20 +131,12 @@ fn matches_pytorch_golden_forward() {
         return;
     };
     let g: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let mut cfg = ModelConfig::new(3, vec![0]);
-    cfg.hidden_size = 8;
-    cfg.residual = false;
-    cfg.dropout = 0.0;
-    let mut model = cfg.init(0, &dev()).unwrap();
-    let mut store = SafetensorsStore::from_file(golden.join("lstm_tiny.safetensors"))
-        .with_key_remapping(r"^lstm\.weight_ih_l(\d+)$", "members.0.layers.$1.weight_ih")
-        .with_key_remapping(r"^lstm\.weight_hh_l(\d+)$", "members.0.layers.$1.weight_hh")
-        .with_key_remapping(r"^lstm\.bias_ih_l(\d+)$", "members.0.layers.$1.bias_ih")
-        .with_key_remapping(r"^lstm\.bias_hh_l(\d+)$", "members.0.layers.$1.bias_hh")
-        .with_key_remapping(r"^fc\.weight$", "members.0.head_weight")
-        .with_key_remapping(r"^fc\.bias$", "members.0.head_bias");
-    let res = model.load_from(&mut store).unwrap();
-    assert!(res.errors.is_empty() && res.missing.is_empty(), "{res:?}");
+    let model = ts_model::load_pytorch_lstm(&golden.join("lstm_tiny.safetensors"), &dev()).unwrap();
+    assert!(!model.config.residual && model.config.dropout == 0.0);
+    assert_eq!(
+        (model.config.input_size, model.config.hidden_size, model.config.num_layers),
+        (3, 8, 2)
+    );
     let data: Vec<f32> = g["inputs"]["data"]
         .as_array()
         .unwrap()

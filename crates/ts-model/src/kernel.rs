@@ -1,0 +1,734 @@
+//! CPU kernels of the fused LSTM stack: the forward pass over every layer and time step, and
+//! hand-written backpropagation through time (BPTT).
+//!
+//! Everything works on plain `f32` slices in PyTorch's layout (gates i, f, g, o; `weight_ih [4H, I]`,
+//! `weight_hh [4H, H]`, two biases per layer). Sequences are time-major (`[T, B, features]`).
+//!
+//! How the time goes, and what was done about it:
+//! - matrix products go through the `gemm` crate (the same GEMM Burn's flex backend uses, with
+//!   run-time AVX2/AVX-512 selection): per layer one product projects the inputs of all time steps
+//!   and one product per step adds the recurrent part, accumulating in place (no temporaries);
+//! - the gate math is one fused pass per step over `[B, 4H]` with branch-free, vectorisable
+//!   `exp`-based sigmoid and tanh (relative error about 1e-7);
+//! - the batch is cut into a fixed number of chunks (a function of the batch size only, so results
+//!   do not depend on the number of threads) that run on rayon's pool: the recurrence of one sequence
+//!   never depends on another, and each chunk's weight gradients are summed in chunk order;
+//! - nothing is allocated per time step; the forward pass keeps a [`Tape`] (gate activations, cell
+//!   states, `tanh(c)`, hidden states) that the backward pass reads instead of recomputing.
+
+#![allow(unsafe_code)] // one `unsafe` call, `gemm::gemm`, behind the bounds checks of `matmul`.
+
+use rayon::prelude::*;
+
+/// The sizes of one call of the fused stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StackShape {
+    /// Time steps `T`.
+    pub steps: usize,
+    /// Sequences `B`.
+    pub batch: usize,
+    /// Input features `I` of the bottom layer.
+    pub input: usize,
+    /// Hidden size `H` of every layer.
+    pub hidden: usize,
+    /// Stacked layers `L`.
+    pub layers: usize,
+}
+
+impl StackShape {
+    /// Input size of layer `l`.
+    pub fn layer_input(&self, l: usize) -> usize {
+        if l == 0 { self.input } else { self.hidden }
+    }
+
+    /// Number of parameters of layer `l`: `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`.
+    pub fn layer_params(&self, l: usize) -> usize {
+        let g = 4 * self.hidden;
+        g * self.layer_input(l) + g * self.hidden + 2 * g
+    }
+
+    /// Offset of layer `l` in the packed parameter vector.
+    pub fn param_offset(&self, l: usize) -> usize {
+        (0..l).map(|k| self.layer_params(k)).sum()
+    }
+
+    /// Length of the packed parameter vector (every layer, in order).
+    pub fn param_len(&self) -> usize {
+        self.param_offset(self.layers)
+    }
+
+    /// Length of the dropout-mask vector: one `[T, B, H]` mask per layer but the top one.
+    pub fn mask_len(&self) -> usize {
+        self.layers.saturating_sub(1) * self.steps * self.batch * self.hidden
+    }
+
+    /// The batch chunks `(start, len)`, a function of the batch size only.
+    fn chunks(&self) -> Vec<(usize, usize)> {
+        let b = self.batch;
+        let n = (b / 16).clamp(1, 8);
+        let base = b / n;
+        let extra = b % n;
+        let mut out = Vec::with_capacity(n);
+        let mut start = 0;
+        for c in 0..n {
+            let len = base + usize::from(c < extra);
+            out.push((start, len));
+            start += len;
+        }
+        out
+    }
+}
+
+/// One layer's parameters, borrowed from the packed vector.
+#[derive(Clone, Copy)]
+struct LayerParams<'a> {
+    w_ih: &'a [f32],
+    w_hh: &'a [f32],
+    b_ih: &'a [f32],
+    b_hh: &'a [f32],
+}
+
+fn layer_params<'a>(sh: &StackShape, params: &'a [f32], l: usize) -> LayerParams<'a> {
+    let g = 4 * sh.hidden;
+    let i = sh.layer_input(l);
+    let p = &params[sh.param_offset(l)..sh.param_offset(l + 1)];
+    let (w_ih, rest) = p.split_at(g * i);
+    let (w_hh, rest) = rest.split_at(g * sh.hidden);
+    let (b_ih, b_hh) = rest.split_at(g);
+    LayerParams {
+        w_ih,
+        w_hh,
+        b_ih,
+        b_hh,
+    }
+}
+
+/// A strided read-only matrix view: element `(r, c)` is `data[r * rs + c * cs]`.
+#[derive(Clone, Copy)]
+struct View<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
+}
+
+impl<'a> View<'a> {
+    /// A row-major matrix.
+    fn rm(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        Self {
+            data,
+            rows,
+            cols,
+            rs: cols,
+            cs: 1,
+        }
+    }
+
+    /// The transpose of a row-major `[cols, rows]` matrix.
+    fn tr(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        Self {
+            data,
+            rows,
+            cols,
+            rs: 1,
+            cs: rows,
+        }
+    }
+}
+
+/// `dst[m × n]` (row stride `ldd`) `= a · b`, or `+= a · b` with `accumulate`.
+///
+/// # Panics
+/// If the shapes disagree or a view reaches past its slice.
+fn matmul(dst: &mut [f32], ldd: usize, accumulate: bool, a: View<'_>, b: View<'_>) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(b.rows, k, "matmul: inner dimensions differ");
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(
+        n <= ldd && (m - 1) * ldd + n <= dst.len(),
+        "matmul: dst too small"
+    );
+    if k == 0 {
+        if !accumulate {
+            for r in 0..m {
+                dst[r * ldd..r * ldd + n].fill(0.0);
+            }
+        }
+        return;
+    }
+    assert!(
+        (a.rows - 1) * a.rs + (a.cols - 1) * a.cs < a.data.len(),
+        "matmul: lhs out of bounds"
+    );
+    assert!(
+        (b.rows - 1) * b.rs + (b.cols - 1) * b.cs < b.data.len(),
+        "matmul: rhs out of bounds"
+    );
+    // SAFETY: every index gemm touches is inside its slice (checked above for non-negative
+    // strides); `dst` is a unique borrow, so it cannot alias `a` or `b`; the element type is f32.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            ldd as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.cs as isize,
+            a.rs as isize,
+            b.data.as_ptr(),
+            b.cs as isize,
+            b.rs as isize,
+            1.0f32,
+            1.0f32,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// `exp(x)` for f32, branch-free so that loops over slices vectorise (Cephes' polynomial, relative
+/// error about 1e-7; inputs clamped to the finite range).
+#[inline(always)]
+fn fast_exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    const MAGIC: f32 = 12_582_912.0; // 1.5 × 2^23: adding it rounds to an integer
+    let x = x.clamp(-87.3, 87.3);
+    let t = x.mul_add(LOG2E, MAGIC);
+    let n = t - MAGIC;
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let mut p = 1.987_569_1e-4f32;
+    p = p.mul_add(r, 1.398_199_9e-3);
+    p = p.mul_add(r, 8.333_452e-3);
+    p = p.mul_add(r, 4.166_579_6e-2);
+    p = p.mul_add(r, 1.666_666_5e-1);
+    p = p.mul_add(r, 5.000_000_1e-1);
+    let e = (p * r).mul_add(r, r) + 1.0;
+    let k = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
+    e * f32::from_bits((k.wrapping_add(127) as u32) << 23)
+}
+
+/// Logistic sigmoid.
+#[inline(always)]
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + fast_exp(-x))
+}
+
+/// Hyperbolic tangent.
+#[inline(always)]
+pub fn tanh(x: f32) -> f32 {
+    1.0 - 2.0 / (fast_exp(2.0 * x) + 1.0)
+}
+
+/// What the backward pass needs of one layer in one batch chunk (all `[T, bc, ·]`, time-major).
+#[derive(Debug, Clone, Default)]
+struct LayerTape {
+    /// The layer's input when it is not the stack input (the lower layer's masked output).
+    input: Vec<f32>,
+    /// Gate activations `[T, bc, 4H]`: sigmoid(i), sigmoid(f), tanh(g), sigmoid(o).
+    gates: Vec<f32>,
+    /// Cell states `[T, bc, H]`.
+    c: Vec<f32>,
+    /// `tanh(c)`.
+    tc: Vec<f32>,
+    /// Hidden states `[T, bc, H]`.
+    h: Vec<f32>,
+}
+
+/// One batch chunk's tape.
+#[derive(Debug, Clone, Default)]
+struct ChunkTape {
+    start: usize,
+    len: usize,
+    /// Stack input rows of the chunk `[T, bc, I]`.
+    x: Vec<f32>,
+    /// Dropout masks of the chunk, one `[T, bc, H]` per layer but the top one (empty: none).
+    masks: Vec<Vec<f32>>,
+    layers: Vec<LayerTape>,
+}
+
+/// Everything a forward pass recorded for its backward pass.
+#[derive(Debug, Clone)]
+pub struct Tape {
+    shape: StackShape,
+    params: Vec<f32>,
+    chunks: Vec<ChunkTape>,
+}
+
+impl Tape {
+    /// The sizes of the recorded call.
+    pub fn shape(&self) -> StackShape {
+        self.shape
+    }
+}
+
+/// Rows `[T, len, w]` of a time-major `[T, B, w]` buffer, for batch elements `start..start+len`.
+fn gather_rows(src: &[f32], sh: &StackShape, w: usize, start: usize, len: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(sh.steps * len * w);
+    for t in 0..sh.steps {
+        let base = (t * sh.batch + start) * w;
+        out.extend_from_slice(&src[base..base + len * w]);
+    }
+    out
+}
+
+/// Writes chunk rows `[T, len, w]` back into a time-major `[T, B, w]` buffer.
+fn scatter_rows(dst: &mut [f32], src: &[f32], sh: &StackShape, w: usize, start: usize, len: usize) {
+    for t in 0..sh.steps {
+        let base = (t * sh.batch + start) * w;
+        dst[base..base + len * w].copy_from_slice(&src[t * len * w..(t + 1) * len * w]);
+    }
+}
+
+/// The cell update of one step for `bc` sequences: activates `z [bc, 4H]` in place and writes
+/// `c`, `tanh(c)` and `h` (`[bc, H]` each). `c_prev` is `None` at the first step (zero state).
+fn cell_step(
+    z: &mut [f32],
+    c_prev: Option<&[f32]>,
+    c: &mut [f32],
+    tc: &mut [f32],
+    h: &mut [f32],
+    hidden: usize,
+) {
+    let hs = hidden;
+    for (r, zr) in z.chunks_exact_mut(4 * hs).enumerate() {
+        let (zi, rest) = zr.split_at_mut(hs);
+        let (zf, rest) = rest.split_at_mut(hs);
+        let (zg, zo) = rest.split_at_mut(hs);
+        let cr = &mut c[r * hs..(r + 1) * hs];
+        let tr = &mut tc[r * hs..(r + 1) * hs];
+        let hr = &mut h[r * hs..(r + 1) * hs];
+        match c_prev {
+            Some(cp) => {
+                let cp = &cp[r * hs..(r + 1) * hs];
+                for j in 0..hs {
+                    let i = sigmoid(zi[j]);
+                    let f = sigmoid(zf[j]);
+                    let g = tanh(zg[j]);
+                    let o = sigmoid(zo[j]);
+                    let cj = f.mul_add(cp[j], i * g);
+                    let t = tanh(cj);
+                    zi[j] = i;
+                    zf[j] = f;
+                    zg[j] = g;
+                    zo[j] = o;
+                    cr[j] = cj;
+                    tr[j] = t;
+                    hr[j] = o * t;
+                }
+            }
+            None => {
+                for j in 0..hs {
+                    let i = sigmoid(zi[j]);
+                    let f = sigmoid(zf[j]);
+                    let g = tanh(zg[j]);
+                    let o = sigmoid(zo[j]);
+                    let cj = i * g;
+                    let t = tanh(cj);
+                    zi[j] = i;
+                    zf[j] = f;
+                    zg[j] = g;
+                    zo[j] = o;
+                    cr[j] = cj;
+                    tr[j] = t;
+                    hr[j] = o * t;
+                }
+            }
+        }
+    }
+}
+
+/// One layer over one chunk: `input [T, bc, I]` → a filled [`LayerTape`] (without `input`).
+fn layer_forward(
+    sh: &StackShape,
+    l: usize,
+    p: LayerParams<'_>,
+    input: &[f32],
+    bc: usize,
+) -> LayerTape {
+    let (t_n, hs) = (sh.steps, sh.hidden);
+    let g4 = 4 * hs;
+    let i_n = sh.layer_input(l);
+    let rows = t_n * bc;
+    let mut gates = Vec::with_capacity(rows * g4);
+    for _ in 0..rows {
+        gates.extend(p.b_ih.iter().zip(p.b_hh).map(|(a, b)| a + b));
+    }
+    // Input projection of every time step at once.
+    matmul(
+        &mut gates,
+        g4,
+        true,
+        View::rm(input, rows, i_n),
+        View::tr(p.w_ih, i_n, g4),
+    );
+    let mut c = vec![0.0f32; rows * hs];
+    let mut tc = vec![0.0f32; rows * hs];
+    let mut h = vec![0.0f32; rows * hs];
+    let w_hh_t = View::tr(p.w_hh, hs, g4);
+    let step = bc * hs;
+    for t in 0..t_n {
+        let z = &mut gates[t * bc * g4..(t + 1) * bc * g4];
+        let (h_done, h_rest) = h.split_at_mut(t * step);
+        let (c_done, c_rest) = c.split_at_mut(t * step);
+        if t > 0 {
+            let h_prev = &h_done[(t - 1) * step..];
+            matmul(z, g4, true, View::rm(h_prev, bc, hs), w_hh_t);
+        }
+        let c_prev = (t > 0).then(|| &c_done[(t - 1) * step..]);
+        cell_step(
+            z,
+            c_prev,
+            &mut c_rest[..step],
+            &mut tc[t * step..(t + 1) * step],
+            &mut h_rest[..step],
+            hs,
+        );
+    }
+    LayerTape {
+        input: Vec::new(),
+        gates,
+        c,
+        tc,
+        h,
+    }
+}
+
+/// The whole stack over one chunk.
+fn chunk_forward(
+    sh: &StackShape,
+    params: &[f32],
+    x: &[f32],
+    masks: Option<&[f32]>,
+    start: usize,
+    len: usize,
+) -> ChunkTape {
+    let xc = gather_rows(x, sh, sh.input, start, len);
+    let mc: Vec<Vec<f32>> = match masks {
+        Some(m) => (0..sh.layers - 1)
+            .map(|l| {
+                let per = sh.steps * sh.batch * sh.hidden;
+                gather_rows(&m[l * per..(l + 1) * per], sh, sh.hidden, start, len)
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut layers: Vec<LayerTape> = Vec::with_capacity(sh.layers);
+    for l in 0..sh.layers {
+        let p = layer_params(sh, params, l);
+        let mut tape = if l == 0 {
+            layer_forward(sh, l, p, &xc, len)
+        } else {
+            let below = &layers[l - 1].h;
+            let input: Vec<f32> = match mc.get(l - 1) {
+                Some(m) => below.iter().zip(m).map(|(h, m)| h * m).collect(),
+                None => below.clone(),
+            };
+            let mut t = layer_forward(sh, l, p, &input, len);
+            t.input = input;
+            t
+        };
+        if l + 1 < sh.layers {
+            // The lower layers' `tanh(c)`, `c` and gates stay: the backward pass needs them all.
+            tape.input.shrink_to_fit();
+        }
+        layers.push(tape);
+    }
+    ChunkTape {
+        start,
+        len,
+        x: xc,
+        masks: mc,
+        layers,
+    }
+}
+
+fn check(sh: &StackShape, x: &[f32], params: &[f32], masks: Option<&[f32]>) {
+    assert_eq!(
+        x.len(),
+        sh.steps * sh.batch * sh.input,
+        "lstm_stack: x length"
+    );
+    assert_eq!(params.len(), sh.param_len(), "lstm_stack: parameter length");
+    if let Some(m) = masks {
+        assert_eq!(m.len(), sh.mask_len(), "lstm_stack: mask length");
+    }
+    assert!(
+        sh.layers >= 1 && sh.hidden >= 1 && sh.steps >= 1,
+        "lstm_stack: empty stack"
+    );
+}
+
+/// Forward pass of the stack: `x [T, B, I]` (time-major) → the top layer's hidden states
+/// `[T, B, H]`, and the tape for [`backward`] when `keep_tape`. `masks` (optional) holds one inverted
+/// dropout mask `[T, B, H]` per layer but the top one, applied to that layer's output.
+///
+/// # Panics
+/// If a buffer's length disagrees with `sh`.
+pub fn forward(
+    sh: StackShape,
+    x: &[f32],
+    params: &[f32],
+    masks: Option<&[f32]>,
+    keep_tape: bool,
+) -> (Vec<f32>, Option<Tape>) {
+    check(&sh, x, params, masks);
+    let hs = sh.hidden;
+    let mut out = vec![0.0f32; sh.steps * sh.batch * hs];
+    if sh.batch == 0 {
+        let tape = keep_tape.then(|| Tape {
+            shape: sh,
+            params: params.to_vec(),
+            chunks: Vec::new(),
+        });
+        return (out, tape);
+    }
+    let chunks: Vec<ChunkTape> = sh
+        .chunks()
+        .into_par_iter()
+        .map(|(start, len)| chunk_forward(&sh, params, x, masks, start, len))
+        .collect();
+    for ch in &chunks {
+        let top = &ch.layers[sh.layers - 1].h;
+        scatter_rows(&mut out, top, &sh, hs, ch.start, ch.len);
+    }
+    let tape = keep_tape.then(|| Tape {
+        shape: sh,
+        params: params.to_vec(),
+        chunks,
+    });
+    (out, tape)
+}
+
+/// Gradients of one chunk: the stack input's and the (partial) parameters'.
+struct ChunkGrads {
+    dx: Vec<f32>,
+    dparams: Vec<f32>,
+}
+
+fn chunk_backward(
+    sh: &StackShape,
+    params: &[f32],
+    ch: &ChunkTape,
+    d_out: &[f32],
+    need_dx: bool,
+) -> ChunkGrads {
+    let (t_n, hs, bc) = (sh.steps, sh.hidden, ch.len);
+    let g4 = 4 * hs;
+    let rows = t_n * bc;
+    let step = bc * hs;
+    let mut dparams = vec![0.0f32; sh.param_len()];
+    let mut dh_layer = gather_rows(d_out, sh, hs, ch.start, bc);
+    let mut dx = Vec::new();
+    let mut dz = vec![0.0f32; rows * g4];
+    let mut dh_next = vec![0.0f32; step];
+    let mut dc_next = vec![0.0f32; step];
+    for l in (0..sh.layers).rev() {
+        let p = layer_params(sh, params, l);
+        let tape = &ch.layers[l];
+        let i_n = sh.layer_input(l);
+        dh_next.fill(0.0);
+        dc_next.fill(0.0);
+        for t in (0..t_n).rev() {
+            let gates = &tape.gates[t * bc * g4..(t + 1) * bc * g4];
+            let tcs = &tape.tc[t * step..(t + 1) * step];
+            let c_prev = (t > 0).then(|| &tape.c[(t - 1) * step..t * step]);
+            let dh_out = &dh_layer[t * step..(t + 1) * step];
+            let dzt = &mut dz[t * bc * g4..(t + 1) * bc * g4];
+            for r in 0..bc {
+                let gr = &gates[r * g4..(r + 1) * g4];
+                let (gi, rest) = gr.split_at(hs);
+                let (gf, rest) = rest.split_at(hs);
+                let (gg, go) = rest.split_at(hs);
+                let dzr = &mut dzt[r * g4..(r + 1) * g4];
+                let (dzi, rest) = dzr.split_at_mut(hs);
+                let (dzf, rest) = rest.split_at_mut(hs);
+                let (dzg, dzo) = rest.split_at_mut(hs);
+                let o = r * hs;
+                let tcr = &tcs[o..o + hs];
+                let dhr = &dh_out[o..o + hs];
+                let dhn = &dh_next[o..o + hs];
+                let dcn = &mut dc_next[o..o + hs];
+                for j in 0..hs {
+                    let (i, f, g, og) = (gi[j], gf[j], gg[j], go[j]);
+                    let tcj = tcr[j];
+                    let dh = dhr[j] + dhn[j];
+                    let dc = (dh * og).mul_add(1.0 - tcj * tcj, dcn[j]);
+                    let cp = match c_prev {
+                        Some(cp) => cp[o + j],
+                        None => 0.0,
+                    };
+                    dzi[j] = dc * g * i * (1.0 - i);
+                    dzf[j] = dc * cp * f * (1.0 - f);
+                    dzg[j] = dc * i * (1.0 - g * g);
+                    dzo[j] = dh * tcj * og * (1.0 - og);
+                    dcn[j] = dc * f;
+                }
+            }
+            if t > 0 {
+                // dh_{t-1} = dz_t · W_hh
+                let dzt = &dz[t * bc * g4..(t + 1) * bc * g4];
+                matmul(
+                    &mut dh_next,
+                    hs,
+                    false,
+                    View::rm(dzt, bc, g4),
+                    View::rm(p.w_hh, g4, hs),
+                );
+            }
+        }
+        // Parameter gradients of layer l, summed over every step and sequence of the chunk.
+        let off = sh.param_offset(l);
+        let (dw_ih, rest) = dparams[off..sh.param_offset(l + 1)].split_at_mut(g4 * i_n);
+        let (dw_hh, rest) = rest.split_at_mut(g4 * hs);
+        let (db_ih, db_hh) = rest.split_at_mut(g4);
+        let input: &[f32] = if l == 0 { &ch.x } else { &tape.input };
+        matmul(
+            dw_ih,
+            i_n,
+            false,
+            View::tr(&dz, g4, rows),
+            View::rm(input, rows, i_n),
+        );
+        if t_n > 1 {
+            matmul(
+                dw_hh,
+                hs,
+                false,
+                View::tr(&dz[bc * g4..], g4, (t_n - 1) * bc),
+                View::rm(&tape.h, (t_n - 1) * bc, hs),
+            );
+        }
+        for row in dz.chunks_exact(g4) {
+            for (d, v) in db_ih.iter_mut().zip(row) {
+                *d += v;
+            }
+        }
+        db_hh.copy_from_slice(db_ih);
+        if l > 0 || need_dx {
+            let mut d_in = vec![0.0f32; rows * i_n];
+            matmul(
+                &mut d_in,
+                i_n,
+                false,
+                View::rm(&dz, rows, g4),
+                View::rm(p.w_ih, g4, i_n),
+            );
+            if l > 0 {
+                if let Some(m) = ch.masks.get(l - 1) {
+                    for (d, m) in d_in.iter_mut().zip(m) {
+                        *d *= m;
+                    }
+                }
+                dh_layer = d_in;
+            } else {
+                dx = d_in;
+            }
+        }
+    }
+    ChunkGrads { dx, dparams }
+}
+
+/// Backward pass through time: from the gradient of the loss with respect to the stack's output
+/// (`[T, B, H]`, time-major) to the gradients of the stack input `[T, B, I]` (only when `need_dx`;
+/// empty otherwise) and of the packed parameters.
+///
+/// # Panics
+/// If `d_out` has the wrong length.
+pub fn backward(tape: &Tape, d_out: &[f32], need_dx: bool) -> (Vec<f32>, Vec<f32>) {
+    let sh = tape.shape;
+    assert_eq!(
+        d_out.len(),
+        sh.steps * sh.batch * sh.hidden,
+        "lstm_stack: output gradient length"
+    );
+    let parts: Vec<ChunkGrads> = tape
+        .chunks
+        .par_iter()
+        .map(|ch| chunk_backward(&sh, &tape.params, ch, d_out, need_dx))
+        .collect();
+    let mut dparams = vec![0.0f32; sh.param_len()];
+    let mut dx = if need_dx {
+        vec![0.0f32; sh.steps * sh.batch * sh.input]
+    } else {
+        Vec::new()
+    };
+    for (ch, g) in tape.chunks.iter().zip(&parts) {
+        for (d, v) in dparams.iter_mut().zip(&g.dparams) {
+            *d += v;
+        }
+        if need_dx {
+            scatter_rows(&mut dx, &g.dx, &sh, sh.input, ch.start, ch.len);
+        }
+    }
+    (dx, dparams)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_exp_matches_std() {
+        let mut worst = 0.0f64;
+        let mut x = -87.0f32;
+        while x < 87.0 {
+            let e = fast_exp(x) as f64;
+            let r = (x as f64).exp();
+            worst = worst.max(((e - r) / r).abs());
+            x += 0.0137;
+        }
+        assert!(worst < 3e-7, "relative error {worst}");
+        for v in [-1e6f32, -200.0, 200.0, 1e6] {
+            assert!(fast_exp(v).is_finite());
+        }
+    }
+
+    #[test]
+    fn sigmoid_and_tanh_match_std() {
+        let mut x = -30.0f32;
+        while x < 30.0 {
+            let s = 1.0 / (1.0 + (-(x as f64)).exp());
+            assert!((sigmoid(x) as f64 - s).abs() < 2e-7, "sigmoid({x})");
+            assert!(
+                (tanh(x) as f64 - (x as f64).tanh()).abs() < 3e-7,
+                "tanh({x})"
+            );
+            x += 0.01;
+        }
+        assert_eq!(tanh(1e9), 1.0);
+        assert_eq!(tanh(-1e9), -1.0);
+        assert!(
+            sigmoid(-1e9) >= f32::MIN_POSITIVE && sigmoid(-1e9) < 2e-38,
+            "no denormals"
+        );
+    }
+
+    #[test]
+    fn chunks_cover_the_batch() {
+        for b in 1..300 {
+            let sh = StackShape {
+                steps: 1,
+                batch: b,
+                input: 1,
+                hidden: 1,
+                layers: 1,
+            };
+            let c = sh.chunks();
+            assert_eq!(c.iter().map(|c| c.1).sum::<usize>(), b);
+            assert!(c.iter().all(|c| c.1 >= 1));
+            for w in c.windows(2) {
+                assert_eq!(w[0].0 + w[0].1, w[1].0);
+            }
+        }
+    }
+}
