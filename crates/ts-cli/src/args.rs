@@ -25,6 +25,10 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Forecast with a saved model, including the steps past the end of the data.
     Predict(PredictArgs),
+    /// Add group columns (median splits, their cross, date eras, quantile bins) to a table.
+    Groups(crate::fairness::GroupsArgs),
+    /// Audit a saved model across groups (per-group errors, fairlearn's parity metrics) and mitigate.
+    Fairness(Box<crate::fairness::FairnessArgs>),
 }
 
 /// `tsf train`: each flag overrides the TOML key named in its help; the TOML file overrides defaults.

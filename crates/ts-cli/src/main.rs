@@ -7,6 +7,7 @@
 mod args;
 mod checkpointing;
 mod commands;
+mod fairness;
 
 use clap::Parser;
 
@@ -24,6 +25,8 @@ fn main() {
         args::Command::Train(a) => commands::train(*a),
         args::Command::Evaluate(a) => commands::evaluate(a),
         args::Command::Predict(a) => commands::predict(a),
+        args::Command::Groups(a) => fairness::groups(a),
+        args::Command::Fairness(a) => fairness::fairness(*a),
     };
     if let Err(e) = result {
         let msg = format!("{e:#}").replace('\n', " ");

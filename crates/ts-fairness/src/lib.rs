@@ -14,6 +14,7 @@ pub mod audit;
 pub mod classify;
 pub mod error;
 pub mod groups;
+pub mod reductions;
 pub mod threshold;
 
 pub use audit::{
