@@ -1,1 +1,354 @@
-//! placeholder
+//! The LSTM objective of `tsf tune`: each trial trains a forecaster with `ts-train` on the
+//! prepared windows, reports the validation loss after every epoch (so that pruners work) and
+//! returns the best validation loss. [`retrain_best`] fits the best configuration again on the
+//! training and validation parts together.
+
+use std::collections::BTreeMap;
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+use ts_data::{Frame, Prepared};
+use ts_train::pipeline::{self, FitOutcome};
+use ts_train::{EpochRecord, ForecastConfig, Observer, OptimizerKind, TrainReport};
+
+use crate::distribution::{Choice, Distribution, ParamValue};
+use crate::error::{Result, TuneError, invalid_option};
+use crate::study::{ObjectiveResult, Trial, TrialError};
+
+/// A float range of the search space (`{ low = …, high = …, log = … }` in TOML).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FloatRange {
+    /// Lower bound.
+    pub low: f64,
+    /// Upper bound.
+    pub high: f64,
+    /// Log scale.
+    #[serde(default)]
+    pub log: bool,
+}
+
+/// An integer range of the search space.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntRange {
+    /// Lower bound.
+    pub low: i64,
+    /// Upper bound.
+    pub high: i64,
+    /// Grid step.
+    #[serde(default = "one")]
+    pub step: i64,
+    /// Log scale.
+    #[serde(default)]
+    pub log: bool,
+}
+
+fn one() -> i64 {
+    1
+}
+
+/// The LSTM search space; the defaults are the seed's (`[tune.space]` in the TOML config
+/// overrides any of them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LstmSearchSpace {
+    /// Hidden sizes (categorical).
+    pub hidden_size: Vec<i64>,
+    /// Stacked layers.
+    pub num_layers: IntRange,
+    /// Dropout.
+    pub dropout: FloatRange,
+    /// Learning rate.
+    pub learning_rate: FloatRange,
+    /// Weight decay.
+    pub weight_decay: FloatRange,
+    /// Batch sizes (categorical).
+    pub batch_size: Vec<i64>,
+    /// Optimisers (categorical).
+    pub optimizer: Vec<OptimizerKind>,
+}
+
+impl Default for LstmSearchSpace {
+    fn default() -> Self {
+        Self {
+            hidden_size: vec![32, 64, 128, 256],
+            num_layers: IntRange {
+                low: 1,
+                high: 4,
+                step: 1,
+                log: false,
+            },
+            dropout: FloatRange {
+                low: 0.1,
+                high: 0.5,
+                log: false,
+            },
+            learning_rate: FloatRange {
+                low: 1e-5,
+                high: 1e-1,
+                log: true,
+            },
+            weight_decay: FloatRange {
+                low: 1e-6,
+                high: 1e-3,
+                log: true,
+            },
+            batch_size: vec![16, 32, 64, 128],
+            optimizer: vec![OptimizerKind::Adam, OptimizerKind::AdamW],
+        }
+    }
+}
+
+fn opt_name(o: OptimizerKind) -> &'static str {
+    match o {
+        OptimizerKind::Adam => "Adam",
+        OptimizerKind::AdamW => "AdamW",
+    }
+}
+
+impl LstmSearchSpace {
+    /// The distributions by parameter name (checked: ranges, positive sizes, dropout in [0, 1)).
+    pub fn distributions(&self) -> Result<BTreeMap<String, Distribution>> {
+        let f = |r: &FloatRange| Distribution::float(r.low, r.high, r.log);
+        let mut m = BTreeMap::new();
+        let ints = |name: &str, v: &[i64]| -> Result<Distribution> {
+            if let Some(bad) = v.iter().find(|x| **x < 1) {
+                return Err(invalid_option(name, bad, "sizes must be at least 1"));
+            }
+            Distribution::categorical(v.iter().copied()).validated(name)
+        };
+        m.insert("hidden_size".into(), ints("hidden_size", &self.hidden_size)?);
+        let nl = Distribution::Int {
+            low: self.num_layers.low,
+            high: self.num_layers.high,
+            log: self.num_layers.log,
+            step: self.num_layers.step,
+        }
+        .validated("num_layers")?;
+        if self.num_layers.low < 1 {
+            return Err(invalid_option(
+                "num_layers.low",
+                self.num_layers.low,
+                "must be at least 1",
+            ));
+        }
+        m.insert("num_layers".into(), nl);
+        if !(self.dropout.low >= 0.0 && self.dropout.high < 1.0) {
+            return Err(invalid_option(
+                "dropout",
+                format!("[{}, {}]", self.dropout.low, self.dropout.high),
+                "must lie in [0, 1)",
+            ));
+        }
+        m.insert("dropout".into(), f(&self.dropout).validated("dropout")?);
+        if self.learning_rate.low <= 0.0 {
+            return Err(invalid_option(
+                "learning_rate.low",
+                self.learning_rate.low,
+                "must be > 0",
+            ));
+        }
+        m.insert(
+            "learning_rate".into(),
+            f(&self.learning_rate).validated("learning_rate")?,
+        );
+        if self.weight_decay.low < 0.0 {
+            return Err(invalid_option(
+                "weight_decay.low",
+                self.weight_decay.low,
+                "must be ≥ 0",
+            ));
+        }
+        m.insert(
+            "weight_decay".into(),
+            f(&self.weight_decay).validated("weight_decay")?,
+        );
+        m.insert("batch_size".into(), ints("batch_size", &self.batch_size)?);
+        m.insert(
+            "optimizer".into(),
+            Distribution::categorical(self.optimizer.iter().map(|o| opt_name(*o)))
+                .validated("optimizer")?,
+        );
+        Ok(m)
+    }
+}
+
+/// Applies sampled parameters (user-facing values) to a base configuration.
+pub fn apply_params(
+    base: &ForecastConfig,
+    params: &BTreeMap<String, ParamValue>,
+) -> Result<ForecastConfig> {
+    let mut cfg = base.clone();
+    let num = |k: &str| params.get(k).and_then(ParamValue::as_f64);
+    if let Some(v) = num("hidden_size") {
+        cfg.model.hidden_size = v as usize;
+    }
+    if let Some(v) = num("num_layers") {
+        cfg.model.num_layers = v as usize;
+    }
+    if let Some(v) = num("dropout") {
+        cfg.model.dropout = v;
+    }
+    if let Some(v) = num("learning_rate") {
+        cfg.train.learning_rate = v;
+    }
+    if let Some(v) = num("weight_decay") {
+        cfg.train.weight_decay = v;
+    }
+    if let Some(v) = num("batch_size") {
+        cfg.train.batch_size = v as usize;
+    }
+    if let Some(ParamValue::Choice(Choice::Str(s))) = params.get("optimizer") {
+        cfg.train.optimizer = s.parse()?;
+    }
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// Reports each epoch's validation loss to the trial and stops training when the pruner says so
+/// or the study is stopped.
+struct TrialObserver<'t> {
+    trial: &'t mut Trial,
+    pruned: bool,
+    error: Option<TuneError>,
+}
+
+impl Observer for TrialObserver<'_> {
+    fn on_epoch(&mut self, record: &EpochRecord, _best_epoch: usize) {
+        let Some(v) = record.val_loss else {
+            return;
+        };
+        let step = record.epoch as i64;
+        match self
+            .trial
+            .report(step, v)
+            .and_then(|_| self.trial.should_prune())
+        {
+            Ok(p) => self.pruned |= p,
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+
+    fn should_stop(&self) -> bool {
+        self.pruned || self.error.is_some() || self.trial.stop_requested()
+    }
+}
+
+/// The LSTM objective on one table: the data are prepared once and shared by every trial.
+pub struct LstmObjective {
+    base: ForecastConfig,
+    space: BTreeMap<String, Distribution>,
+    prepared: Prepared,
+    device: Device,
+}
+
+impl std::fmt::Debug for LstmObjective {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LstmObjective")
+            .field("space", &self.space)
+            .finish()
+    }
+}
+
+impl LstmObjective {
+    /// Prepares `frame` with the base configuration's data settings. The validation part must
+    /// not be empty: it is what the search minimises.
+    pub fn new(frame: &Frame, base: ForecastConfig, space: &LstmSearchSpace) -> Result<Self> {
+        let space = space.distributions()?;
+        if base.data.validation <= 0.0 {
+            return Err(invalid_option(
+                "validation",
+                base.data.validation,
+                "tuning minimises the validation loss; use a validation share > 0",
+            ));
+        }
+        let prepared = pipeline::prepare_frame(frame, &base)?;
+        if prepared.validation.n == 0 {
+            return Err(invalid_option(
+                "validation",
+                base.data.validation,
+                "the validation part has no window; use more data, a larger validation share or a shorter sequence length",
+            ));
+        }
+        let device = ts_model::make_device(base.device).map_err(ts_train::TrainError::from)?;
+        Ok(Self {
+            base,
+            space,
+            prepared,
+            device,
+        })
+    }
+
+    /// The search space by parameter name.
+    pub fn space(&self) -> &BTreeMap<String, Distribution> {
+        &self.space
+    }
+
+    /// The prepared data (windows and scaler).
+    pub fn prepared(&self) -> &Prepared {
+        &self.prepared
+    }
+
+    /// Runs one trial: samples the configuration, trains, returns the best validation loss.
+    pub fn evaluate(&self, trial: &mut Trial) -> ObjectiveResult {
+        for (name, dist) in &self.space {
+            trial.suggest(name, dist.clone())?;
+        }
+        let cfg = apply_params(&self.base, &trial.params())?;
+        let mc = pipeline::model_config(&self.prepared, &cfg);
+        let model = mc
+            .init(cfg.train.seed, &self.device.clone().autodiff())
+            .map_err(ts_train::TrainError::from)?;
+        let mut obs = TrialObserver {
+            trial,
+            pruned: false,
+            error: None,
+        };
+        let fitted = ts_train::fit(
+            model,
+            &self.prepared.train,
+            &self.prepared.validation,
+            &cfg.train,
+            &self.device,
+            &mut obs,
+        );
+        let (pruned, error) = (obs.pruned, obs.error.take());
+        if let Some(e) = error {
+            return Err(TrialError::Failed(e.to_string()));
+        }
+        let (_, report): (_, TrainReport) = fitted?;
+        if pruned {
+            return Err(TrialError::Pruned);
+        }
+        if report.interrupted {
+            return Err(TrialError::Failed("interrupted by the user".into()));
+        }
+        trial.set_user_attr("best_epoch", serde_json::json!(report.best_epoch))?;
+        trial.set_user_attr("epochs_run", serde_json::json!(report.history.len()))?;
+        report
+            .best_val_loss
+            .ok_or_else(|| TrialError::Failed("no validation loss".into()))
+    }
+}
+
+/// Fits the best configuration again on the training and validation parts together (no
+/// validation hold-out, so no early stopping) for the best trial's number of epochs (its best
+/// epoch, at least 1), and evaluates it on the test part.
+pub fn retrain_best(
+    frame: &Frame,
+    base: &ForecastConfig,
+    params: &BTreeMap<String, ParamValue>,
+    best_epoch: Option<usize>,
+    observer: &mut dyn Observer,
+) -> Result<FitOutcome> {
+    let mut cfg = apply_params(base, params)?;
+    cfg.data.validation = 0.0;
+    cfg.train.patience = 0;
+    if let Some(e) = best_epoch {
+        cfg.train.epochs = e.max(1);
+    }
+    Ok(pipeline::train(frame, &cfg, observer)?)
+}

@@ -83,6 +83,11 @@ pub fn trial_rng(seed: Option<u64>, number: usize) -> StdRng {
 /// drawn on `[low − step/2, high + step/2]` and rounded, log ranges uniformly in log space.
 pub fn sample_uniform(dist: &Distribution, rng: &mut StdRng) -> f64 {
     let u: f64 = rng.random::<f64>();
+    uniform_at(dist, u)
+}
+
+/// The value at quantile `u ∈ [0, 1)` of the uniform proposal distribution of [`sample_uniform`].
+pub fn uniform_at(dist: &Distribution, u: f64) -> f64 {
     match dist {
         Distribution::Float {
             low,
