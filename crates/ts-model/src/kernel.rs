@@ -194,39 +194,70 @@ fn matmul(dst: &mut [f32], ldd: usize, accumulate: bool, a: View<'_>, b: View<'_
     }
 }
 
-/// `exp(x)` for f32, branch-free so that loops over slices vectorise (Cephes' polynomial, relative
-/// error about 1e-7; inputs clamped to the finite range).
+/// `a · b + c`, fused when the caller is compiled with FMA (`F`), else two plain operations (a
+/// non-FMA `mul_add` would be a slow library call).
 #[inline(always)]
-fn fast_exp(x: f32) -> f32 {
+fn madd<const F: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if F { a.mul_add(b, c) } else { a * b + c }
+}
+
+/// `exp(x)` for f32, branch-free so that loops over slices vectorise (Cephes' polynomial, relative
+/// error about 1e-7; inputs clamped so that results and their reciprocals stay normal numbers).
+#[inline(always)]
+fn fast_exp<const F: bool>(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
     const MAGIC: f32 = 12_582_912.0; // 1.5 × 2^23: adding it rounds to an integer
     let x = x.clamp(-87.3, 87.3);
-    let t = x.mul_add(LOG2E, MAGIC);
+    let t = madd::<F>(x, LOG2E, MAGIC);
     let n = t - MAGIC;
     let r = x - n * LN2_HI - n * LN2_LO;
     let mut p = 1.987_569_1e-4f32;
-    p = p.mul_add(r, 1.398_199_9e-3);
-    p = p.mul_add(r, 8.333_452e-3);
-    p = p.mul_add(r, 4.166_579_6e-2);
-    p = p.mul_add(r, 1.666_666_5e-1);
-    p = p.mul_add(r, 5.000_000_1e-1);
-    let e = (p * r).mul_add(r, r) + 1.0;
+    p = madd::<F>(p, r, 1.398_199_9e-3);
+    p = madd::<F>(p, r, 8.333_452e-3);
+    p = madd::<F>(p, r, 4.166_579_6e-2);
+    p = madd::<F>(p, r, 1.666_666_5e-1);
+    p = madd::<F>(p, r, 5.000_000_1e-1);
+    let e = madd::<F>(p * r, r, r) + 1.0;
     let k = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
     e * f32::from_bits((k.wrapping_add(127) as u32) << 23)
 }
 
-/// Logistic sigmoid.
 #[inline(always)]
-pub fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + fast_exp(-x))
+fn sigmoid_f<const F: bool>(x: f32) -> f32 {
+    1.0 / (1.0 + fast_exp::<F>(-x))
 }
 
-/// Hyperbolic tangent.
 #[inline(always)]
+fn tanh_f<const F: bool>(x: f32) -> f32 {
+    1.0 - 2.0 / (fast_exp::<F>(2.0 * x) + 1.0)
+}
+
+/// Logistic sigmoid (the kernel's approximation, absolute error below 2e-7).
+pub fn sigmoid(x: f32) -> f32 {
+    sigmoid_f::<false>(x)
+}
+
+/// Hyperbolic tangent (the kernel's approximation, absolute error below 3e-7).
 pub fn tanh(x: f32) -> f32 {
-    1.0 - 2.0 / (fast_exp(2.0 * x) + 1.0)
+    tanh_f::<false>(x)
+}
+
+/// Whether this CPU runs the AVX2 + FMA versions of the element-wise loops (checked once).
+fn avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *HAS.get_or_init(|| {
+            std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 /// What the backward pass needs of one layer in one batch chunk (all `[T, bc, ·]`, time-major).
@@ -299,50 +330,189 @@ fn cell_step(
     h: &mut [f32],
     hidden: usize,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        // SAFETY: the CPU has AVX2 and FMA (checked at run time above).
+        unsafe { cell_step_avx2(z, c_prev, c, tc, h, hidden) };
+        return;
+    }
+    cell_step_impl::<false>(z, c_prev, c, tc, h, hidden);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn cell_step_avx2(
+    z: &mut [f32],
+    c_prev: Option<&[f32]>,
+    c: &mut [f32],
+    tc: &mut [f32],
+    h: &mut [f32],
+    hidden: usize,
+) {
+    cell_step_impl::<true>(z, c_prev, c, tc, h, hidden);
+}
+
+#[inline(always)]
+fn cell_step_impl<const F: bool>(
+    z: &mut [f32],
+    c_prev: Option<&[f32]>,
+    c: &mut [f32],
+    tc: &mut [f32],
+    h: &mut [f32],
+    hidden: usize,
+) {
+    // Straight zipped loops without branches, so that the compiler vectorises them.
     let hs = hidden;
     for (r, zr) in z.chunks_exact_mut(4 * hs).enumerate() {
-        let (zi, rest) = zr.split_at_mut(hs);
-        let (zf, rest) = rest.split_at_mut(hs);
-        let (zg, zo) = rest.split_at_mut(hs);
+        let (ifg, zo) = zr.split_at_mut(3 * hs);
+        let (zif, zg) = ifg.split_at_mut(2 * hs);
+        for v in zif.iter_mut() {
+            *v = sigmoid_f::<F>(*v);
+        }
+        for v in zg.iter_mut() {
+            *v = tanh_f::<F>(*v);
+        }
+        for v in zo.iter_mut() {
+            *v = sigmoid_f::<F>(*v);
+        }
+        let (zi, zf) = zif.split_at(hs);
         let cr = &mut c[r * hs..(r + 1) * hs];
-        let tr = &mut tc[r * hs..(r + 1) * hs];
-        let hr = &mut h[r * hs..(r + 1) * hs];
         match c_prev {
             Some(cp) => {
                 let cp = &cp[r * hs..(r + 1) * hs];
-                for j in 0..hs {
-                    let i = sigmoid(zi[j]);
-                    let f = sigmoid(zf[j]);
-                    let g = tanh(zg[j]);
-                    let o = sigmoid(zo[j]);
-                    let cj = f.mul_add(cp[j], i * g);
-                    let t = tanh(cj);
-                    zi[j] = i;
-                    zf[j] = f;
-                    zg[j] = g;
-                    zo[j] = o;
-                    cr[j] = cj;
-                    tr[j] = t;
-                    hr[j] = o * t;
+                for ((((cj, &i), &f), &g), &p) in
+                    cr.iter_mut().zip(zi).zip(zf).zip(zg.iter()).zip(cp)
+                {
+                    *cj = madd::<F>(f, p, i * g);
                 }
             }
             None => {
-                for j in 0..hs {
-                    let i = sigmoid(zi[j]);
-                    let f = sigmoid(zf[j]);
-                    let g = tanh(zg[j]);
-                    let o = sigmoid(zo[j]);
-                    let cj = i * g;
-                    let t = tanh(cj);
-                    zi[j] = i;
-                    zf[j] = f;
-                    zg[j] = g;
-                    zo[j] = o;
-                    cr[j] = cj;
-                    tr[j] = t;
-                    hr[j] = o * t;
+                for ((cj, &i), &g) in cr.iter_mut().zip(zi).zip(zg.iter()) {
+                    *cj = i * g;
                 }
             }
+        }
+        let tr = &mut tc[r * hs..(r + 1) * hs];
+        let hr = &mut h[r * hs..(r + 1) * hs];
+        for (((t, hj), &cj), &o) in tr
+            .iter_mut()
+            .zip(hr.iter_mut())
+            .zip(cr.iter())
+            .zip(zo.iter())
+        {
+            let v = tanh_f::<F>(cj);
+            *t = v;
+            *hj = o * v;
+        }
+    }
+}
+
+/// One step of BPTT's element-wise part for `bc` sequences: from the gradient reaching `h_t`
+/// (`dh_out + dh_next`) and the cell gradient from step `t + 1` (`dc_next`, updated in place to
+/// the one for step `t - 1`), the gate pre-activation gradients `dz [bc, 4H]`.
+#[allow(clippy::too_many_arguments)]
+fn bptt_step(
+    gates: &[f32],
+    tcs: &[f32],
+    c_prev: Option<&[f32]>,
+    dh_out: &[f32],
+    dh_next: &[f32],
+    dc_next: &mut [f32],
+    dz: &mut [f32],
+    hidden: usize,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        // SAFETY: the CPU has AVX2 and FMA (checked at run time above).
+        unsafe { bptt_step_avx2(gates, tcs, c_prev, dh_out, dh_next, dc_next, dz, hidden) };
+        return;
+    }
+    bptt_step_impl::<false>(gates, tcs, c_prev, dh_out, dh_next, dc_next, dz, hidden);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+fn bptt_step_avx2(
+    gates: &[f32],
+    tcs: &[f32],
+    c_prev: Option<&[f32]>,
+    dh_out: &[f32],
+    dh_next: &[f32],
+    dc_next: &mut [f32],
+    dz: &mut [f32],
+    hidden: usize,
+) {
+    bptt_step_impl::<true>(gates, tcs, c_prev, dh_out, dh_next, dc_next, dz, hidden);
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn bptt_step_impl<const F: bool>(
+    gates: &[f32],
+    tcs: &[f32],
+    c_prev: Option<&[f32]>,
+    dh_out: &[f32],
+    dh_next: &[f32],
+    dc_next: &mut [f32],
+    dz: &mut [f32],
+    hidden: usize,
+) {
+    let hs = hidden;
+    let g4 = 4 * hs;
+    for (r, (gr, dzr)) in gates
+        .chunks_exact(g4)
+        .zip(dz.chunks_exact_mut(g4))
+        .enumerate()
+    {
+        let (gi, rest) = gr.split_at(hs);
+        let (gf, rest) = rest.split_at(hs);
+        let (gg, go) = rest.split_at(hs);
+        let (dzi, rest) = dzr.split_at_mut(hs);
+        let (dzf, rest) = rest.split_at_mut(hs);
+        let (dzg, dzo) = rest.split_at_mut(hs);
+        let o = r * hs;
+        let tcr = &tcs[o..o + hs];
+        let dhr = &dh_out[o..o + hs];
+        let dhn = &dh_next[o..o + hs];
+        let dcn = &mut dc_next[o..o + hs];
+        // dc (into dzf for now), dz_o.
+        for (((((dcj, dzoj), &og), &tcj), &a), &b) in dzf
+            .iter_mut()
+            .zip(dzo.iter_mut())
+            .zip(go)
+            .zip(tcr)
+            .zip(dhr)
+            .zip(dhn)
+        {
+            let dh = a + b;
+            *dcj = dh * og * (1.0 - tcj * tcj);
+            *dzoj = dh * tcj * og * (1.0 - og);
+        }
+        for (dcj, &n) in dzf.iter_mut().zip(dcn.iter()) {
+            *dcj += n;
+        }
+        // dz_i, dz_g from dc; the carried cell gradient dc·f.
+        for (((((dzij, dzgj), dcnj), &dc), &i), (&g, &f)) in dzi
+            .iter_mut()
+            .zip(dzg.iter_mut())
+            .zip(dcn.iter_mut())
+            .zip(dzf.iter())
+            .zip(gi)
+            .zip(gg.iter().zip(gf))
+        {
+            *dzij = dc * g * i * (1.0 - i);
+            *dzgj = dc * i * (1.0 - g * g);
+            *dcnj = dc * f;
+        }
+        // dz_f = dc · c_{t-1} · f (1 - f), zero at the first step.
+        match c_prev {
+            Some(cp) => {
+                for ((d, &p), &f) in dzf.iter_mut().zip(&cp[o..o + hs]).zip(gf) {
+                    *d *= p * f * (1.0 - f);
+                }
+            }
+            None => dzf.fill(0.0),
         }
     }
 }
@@ -544,36 +714,7 @@ fn chunk_backward(
             let c_prev = (t > 0).then(|| &tape.c[(t - 1) * step..t * step]);
             let dh_out = &dh_layer[t * step..(t + 1) * step];
             let dzt = &mut dz[t * bc * g4..(t + 1) * bc * g4];
-            for r in 0..bc {
-                let gr = &gates[r * g4..(r + 1) * g4];
-                let (gi, rest) = gr.split_at(hs);
-                let (gf, rest) = rest.split_at(hs);
-                let (gg, go) = rest.split_at(hs);
-                let dzr = &mut dzt[r * g4..(r + 1) * g4];
-                let (dzi, rest) = dzr.split_at_mut(hs);
-                let (dzf, rest) = rest.split_at_mut(hs);
-                let (dzg, dzo) = rest.split_at_mut(hs);
-                let o = r * hs;
-                let tcr = &tcs[o..o + hs];
-                let dhr = &dh_out[o..o + hs];
-                let dhn = &dh_next[o..o + hs];
-                let dcn = &mut dc_next[o..o + hs];
-                for j in 0..hs {
-                    let (i, f, g, og) = (gi[j], gf[j], gg[j], go[j]);
-                    let tcj = tcr[j];
-                    let dh = dhr[j] + dhn[j];
-                    let dc = (dh * og).mul_add(1.0 - tcj * tcj, dcn[j]);
-                    let cp = match c_prev {
-                        Some(cp) => cp[o + j],
-                        None => 0.0,
-                    };
-                    dzi[j] = dc * g * i * (1.0 - i);
-                    dzf[j] = dc * cp * f * (1.0 - f);
-                    dzg[j] = dc * i * (1.0 - g * g);
-                    dzo[j] = dh * tcj * og * (1.0 - og);
-                    dcn[j] = dc * f;
-                }
-            }
+            bptt_step(gates, tcs, c_prev, dh_out, &dh_next, &mut dc_next, dzt, hs);
             if t > 0 {
                 // dh_{t-1} = dz_t · W_hh
                 let dzt = &dz[t * bc * g4..(t + 1) * bc * g4];
@@ -682,14 +823,14 @@ mod tests {
         let mut worst = 0.0f64;
         let mut x = -87.0f32;
         while x < 87.0 {
-            let e = fast_exp(x) as f64;
+            let e = fast_exp::<false>(x) as f64;
             let r = (x as f64).exp();
             worst = worst.max(((e - r) / r).abs());
             x += 0.0137;
         }
         assert!(worst < 3e-7, "relative error {worst}");
         for v in [-1e6f32, -200.0, 200.0, 1e6] {
-            assert!(fast_exp(v).is_finite());
+            assert!(fast_exp::<false>(v).is_finite());
         }
     }
 

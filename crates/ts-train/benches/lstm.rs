@@ -1,18 +1,24 @@
-//! LSTM speed: ms per training epoch and inference windows/s, for the fused LSTM of `ts-model`
-//! and for a stack of Burn's `nn::Lstm`, at the seed configuration (3 features, sequence 12,
-//! hidden 64, 2 layers, batch 32, 338 training windows) and at 50,000 rows.
+//! LSTM speed and memory, side by side: the fused custom operation of `ts-model` (one op for the
+//! whole stack, hand-written BPTT), the same layers as tensor operations, and a stack of Burn's
+//! `nn::Lstm`; at the seed configuration (3 features, sequence 12, hidden 64, 2 layers, batch 32,
+//! 338 training windows) and at 50,000 rows. Reported: ms per training epoch (Adam), inference
+//! windows/s at batch 1, 32 and 256, batch-1 latency, and the peak resident memory of a process
+//! that ran only that model and case.
 //!
 //! A plain harness (criterion's sampling would take minutes per 50k-row epoch): warm-up, then the
-//! median of several timed repetitions. Run through `cargo xtask bench`, which writes
-//! `target/bench/results.json`; `TSF_BENCH_QUICK=1` does fewer repetitions.
+//! median of several timed repetitions. Each (case, model) runs in a child process of this bench
+//! so that its peak memory is its own. Run through `cargo xtask bench`, which writes
+//! `target/bench/results.json`; `TSF_BENCH_QUICK=1` does fewer repetitions, `TSF_BENCH_CASE=seed`
+//! or `50k-rows` one case, `TSF_BENCH_DEVICE=wgpu` the GPU (built with `--features wgpu`; the fused
+//! operation is CPU-only, so there the "fused" row runs tensor operations).
 
 use std::time::Instant;
 
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
-use ts_model::ModelConfig;
 use ts_model::baseline::BurnLstmStack;
+use ts_model::{LstmKernel, ModelConfig};
 
 const SEQ: usize = 12;
 const FEAT: usize = 3;
@@ -96,6 +102,21 @@ struct Case {
     epochs: usize,
 }
 
+/// Peak resident memory of this process in MiB (`VmHWM`), if the OS reports it.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn bench_device() -> Device {
+    match std::env::var("TSF_BENCH_DEVICE").as_deref() {
+        Ok("wgpu") => ts_model::make_device(ts_model::DeviceChoice::Wgpu).expect("wgpu device"),
+        _ => Device::flex(),
+    }
+}
+
 fn run<M: Module>(
     label: &str,
     make: &dyn Fn(&Device) -> M,
@@ -103,7 +124,7 @@ fn run<M: Module>(
     case: &Case,
     reps: usize,
 ) -> serde_json::Value {
-    let dev = Device::flex();
+    let dev = bench_device();
     let ad = dev.clone().autodiff();
     let (x, y) = data(case.windows);
     let mut model = Some(make(&ad));
@@ -115,26 +136,73 @@ fn run<M: Module>(
     let ms = median(times) * 1e3;
     let inf_model = model.expect("model").valid();
     let n_inf = case.windows.min(20_000);
-    let _ = infer(&inf_model, &x, n_inf.min(512), 256, &dev, fwd);
-    let wps = median(
-        (0..reps)
-            .map(|_| infer(&inf_model, &x, n_inf, 256, &dev, fwd))
-            .collect(),
-    );
-    let wps1 = median(
-        (0..reps)
-            .map(|_| infer(&inf_model, &x, 200.min(n_inf), 1, &dev, fwd))
-            .collect(),
-    );
+    let mut wps = serde_json::Map::new();
+    let mut line = String::new();
+    for batch in [1usize, 32, 256] {
+        // Batch 1 runs fewer windows: it measures per-call latency.
+        let n = if batch == 1 { 300.min(n_inf) } else { n_inf };
+        let _ = infer(&inf_model, &x, n.min(512), batch, &dev, fwd);
+        let v = median(
+            (0..reps)
+                .map(|_| infer(&inf_model, &x, n, batch, &dev, fwd))
+                .collect(),
+        );
+        wps.insert(format!("inference_windows_per_s_batch{batch}"), v.into());
+        line.push_str(&format!("  {v:>8.0} w/s @{batch}"));
+    }
+    let latency_us = 1e6
+        / wps["inference_windows_per_s_batch1"]
+            .as_f64()
+            .unwrap_or(f64::NAN);
+    let peak = peak_rss_mib();
     println!(
-        "{label:<18} {:<12} windows {:>6}  {:>9.1} ms/epoch  {:>9.0} windows/s (batch 256)  {:>7.0} windows/s (batch 1)",
-        case.name, case.windows, ms, wps, wps1
+        "{label:<15} {:<9} windows {:>6}  {:>8.1} ms/epoch{line}  batch-1 latency {latency_us:>6.0} µs  peak {:>6.0} MiB",
+        case.name,
+        case.windows,
+        ms,
+        peak.unwrap_or(f64::NAN)
     );
-    serde_json::json!({
+    let mut v = serde_json::json!({
         "model": label, "case": case.name, "rows": case.rows, "train_windows": case.windows,
-        "ms_per_epoch": ms, "epochs_timed": case.epochs,
-        "inference_windows_per_s_batch256": wps, "inference_windows_per_s_batch1": wps1,
-    })
+        "ms_per_epoch": ms, "epochs_timed": case.epochs, "batch1_latency_us": latency_us,
+        "peak_rss_mib": peak,
+    });
+    if let Some(o) = v.as_object_mut() {
+        o.extend(wps);
+    }
+    v
+}
+
+const MODELS: [&str; 3] = ["fused-lstm", "tensor-op-lstm", "burn-nn-lstm"];
+
+/// Runs one (case, model) in this process and prints its JSON on a line starting with `RESULT `.
+fn child(case: &Case, model: &str, reps: usize) {
+    let forecaster = |kernel: LstmKernel| {
+        move |d: &Device| {
+            let mut c = ModelConfig::new(FEAT, vec![0]);
+            c.hidden_size = HIDDEN;
+            c.num_layers = LAYERS;
+            c.dropout = 0.0;
+            c.residual = false;
+            c.init(1, d).expect("config").with_kernel(kernel)
+        }
+    };
+    let fwd = |m: &ts_model::Forecaster, x| m.forward(x);
+    let v = match model {
+        "fused-lstm" => run(model, &forecaster(LstmKernel::Auto), &fwd, case, reps),
+        "tensor-op-lstm" => run(model, &forecaster(LstmKernel::TensorOps), &fwd, case, reps),
+        _ => {
+            let burn_stack = |d: &Device| BurnLstmStack::new(FEAT, HIDDEN, LAYERS, 1, d);
+            run(
+                model,
+                &burn_stack,
+                &|m: &BurnLstmStack, x| m.forward(x),
+                case,
+                reps,
+            )
+        }
+    };
+    println!("RESULT {v}");
 }
 
 fn main() {
@@ -155,41 +223,46 @@ fn main() {
             epochs: if quick { 1 } else { 3 },
         },
     ];
+    if let (Ok(c), Ok(m)) = (
+        std::env::var("TSF_BENCH_CHILD_CASE"),
+        std::env::var("TSF_BENCH_CHILD_MODEL"),
+    ) {
+        let case = cases.iter().find(|k| k.name == c).expect("known case");
+        child(case, &m, reps);
+        return;
+    }
     let only = std::env::var("TSF_BENCH_CASE").ok();
+    let exe = std::env::current_exe().expect("bench executable");
     let mut results = Vec::new();
     for case in cases
         .iter()
         .filter(|c| only.as_deref().is_none_or(|o| o == c.name))
     {
-        let fused = |d: &Device| {
-            let mut c = ModelConfig::new(FEAT, vec![0]);
-            c.hidden_size = HIDDEN;
-            c.num_layers = LAYERS;
-            c.dropout = 0.0;
-            c.residual = false;
-            c.init(1, d).expect("config")
-        };
-        results.push(run(
-            "fused-lstm",
-            &fused,
-            &|m: &ts_model::Forecaster, x| m.forward(x),
-            case,
-            reps,
-        ));
-        let burn_stack = |d: &Device| BurnLstmStack::new(FEAT, HIDDEN, LAYERS, 1, d);
-        results.push(run(
-            "burn-nn-lstm",
-            &burn_stack,
-            &|m: &BurnLstmStack, x| m.forward(x),
-            case,
-            reps,
-        ));
+        for model in MODELS {
+            let out = std::process::Command::new(&exe)
+                .env("TSF_BENCH_CHILD_CASE", case.name)
+                .env("TSF_BENCH_CHILD_MODEL", model)
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .expect("run the bench child");
+            let text = String::from_utf8_lossy(&out.stdout);
+            for line in text.lines() {
+                match line.strip_prefix("RESULT ") {
+                    Some(json) => results
+                        .push(serde_json::from_str::<serde_json::Value>(json).expect("child JSON")),
+                    None => println!("{line}"),
+                }
+            }
+            if !out.status.success() {
+                eprintln!("{model} on {} failed: {}", case.name, out.status);
+            }
+        }
     }
     let out = serde_json::json!({
         "machine": { "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), "os": std::env::consts::OS, "arch": std::env::consts::ARCH },
-        "backend": "flex",
+        "backend": std::env::var("TSF_BENCH_DEVICE").unwrap_or_else(|_| "flex".into()),
         "config": { "features": FEAT, "sequence_length": SEQ, "hidden": HIDDEN, "layers": LAYERS, "batch": BATCH },
-        "note": "50k-rows case: 80% of 50,000 rows as training windows; inference over at most 20,000 windows",
+        "note": "50k-rows case: 80% of 50,000 rows as training windows; inference over at most 20,000 windows (300 at batch 1); peak_rss_mib is the peak resident memory of a process that ran only that model and case",
         "results": results,
     });
     let default = concat!(
