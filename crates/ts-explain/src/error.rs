@@ -14,7 +14,9 @@ pub enum ExplainError {
         reason: String,
     },
     /// Input windows do not have the shape the model expects.
-    #[error("{what} have shape [{n}, {steps}, {features}] but the model expects [*, {model_steps}, {model_features}]")]
+    #[error(
+        "{what} have shape [{n}, {steps}, {features}] but the model expects [*, {model_steps}, {model_features}]"
+    )]
     ShapeMismatch {
         /// Which windows (explained windows, background, baseline).
         what: String,
@@ -47,7 +49,9 @@ pub enum ExplainError {
     #[error("{0} is empty")]
     Empty(String),
     /// A non-finite input value.
-    #[error("{what}: value {value} at window {window}, time step {step}, feature {feature} is not finite")]
+    #[error(
+        "{what}: value {value} at window {window}, time step {step}, feature {feature} is not finite"
+    )]
     NotFinite {
         /// Which windows.
         what: String,

@@ -37,11 +37,13 @@ pub use aggregate::{Importance, spearman};
 pub use error::{ExplainError, Result};
 pub use gradient::{
     Baseline, IgResult, IgRule, IgSettings, SmoothGradResult, SmoothGradSettings,
-    SmoothGradVariant, integrated_gradients, input_x_gradient, saliency, smoothgrad,
+    SmoothGradVariant, input_x_gradient, integrated_gradients, saliency, smoothgrad,
 };
 pub use lime::{LimeResult, LimeSettings, lime};
 pub use model::{Attributions, ExplainModel, ForecasterModel, Inputs, Runner};
 pub use occlusion::{OcclusionResult, PermutationResult, occlusion, permutation_importance};
-pub use report::{BaselineChoice, ExplainData, ExplainSettings, Method, MethodReport, Report, explain};
+pub use report::{
+    BaselineChoice, ExplainData, ExplainSettings, Method, MethodReport, Report, explain,
+};
 pub use shap::{Players, ShapResult, ShapSettings, coalition_values, shap};
 pub use source::{ExplainSource, explain_source};

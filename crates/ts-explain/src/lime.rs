@@ -80,7 +80,11 @@ pub fn lime<M: ExplainModel + ?Sized>(
         ));
     }
     if !(s.ridge.is_finite() && s.ridge >= 0.0) {
-        return Err(invalid("lime ridge", s.ridge, "must be a finite value >= 0"));
+        return Err(invalid(
+            "lime ridge",
+            s.ridge,
+            "must be a finite value >= 0",
+        ));
     }
     let mut rng = StdRng::seed_from_u64(s.seed);
     let k = s.samples;
@@ -149,7 +153,11 @@ pub fn lime<M: ExplainModel + ?Sized>(
             ss_res += wk * (yk - pred).powi(2);
             ss_tot += wk * yk * yk;
         }
-        r2.push(if ss_tot > 0.0 { 1.0 - ss_res / ss_tot } else { 1.0 });
+        r2.push(if ss_tot > 0.0 {
+            1.0 - ss_res / ss_tot
+        } else {
+            1.0
+        });
         intercept.push(b0);
         // Coefficients per unit of input: the design used eps = (x' - x) / noise.
         for (i, b) in beta.iter().enumerate() {

@@ -100,7 +100,10 @@ impl Inputs {
                 *a += f64::from(*v);
             }
         }
-        Ok(acc.into_iter().map(|a| (a / self.n as f64) as f32).collect())
+        Ok(acc
+            .into_iter()
+            .map(|a| (a / self.n as f64) as f32)
+            .collect())
     }
 }
 
@@ -268,7 +271,7 @@ pub struct Runner<'m, M: ExplainModel + ?Sized> {
 }
 
 impl<'m, M: ExplainModel + ?Sized> Runner<'m, M> {
-    /// A runner for output `output` of `model`, with default batch sizes (4096 windows per
+    /// A runner for output `output` of `model`, with default batch sizes (2048 windows per
     /// inference pass, 1024 per gradient pass).
     pub fn new(model: &'m M, output: usize) -> Result<Self> {
         if output >= model.outputs() {
@@ -281,7 +284,7 @@ impl<'m, M: ExplainModel + ?Sized> Runner<'m, M> {
         Ok(Self {
             model,
             output,
-            batch: 4096,
+            batch: 2048,
             grad_batch: 1024,
         })
     }
@@ -364,9 +367,9 @@ impl<'m, M: ExplainModel + ?Sized> Runner<'m, M> {
                 .narrow(1, self.output, 1)
                 .sum();
             let grads = y.backward();
-            let g = x.grad(&grads).ok_or_else(|| {
-                ExplainError::Tensor("the input received no gradient".into())
-            })?;
+            let g = x
+                .grad(&grads)
+                .ok_or_else(|| ExplainError::Tensor("the input received no gradient".into()))?;
             res.extend(to_f32(g)?);
             start = end;
         }

@@ -128,8 +128,20 @@ pub fn permutation_importance<M: ExplainModel + ?Sized>(
     let fx = r.predict_inputs(x)?;
     let score = |pred: &[f64]| -> f64 {
         match targets {
-            Some(y) => pred.iter().zip(y).map(|(p, a)| (p - a).powi(2)).sum::<f64>() / x.n as f64,
-            None => pred.iter().zip(&fx).map(|(p, a)| (p - a).abs()).sum::<f64>() / x.n as f64,
+            Some(y) => {
+                pred.iter()
+                    .zip(y)
+                    .map(|(p, a)| (p - a).powi(2))
+                    .sum::<f64>()
+                    / x.n as f64
+            }
+            None => {
+                pred.iter()
+                    .zip(&fx)
+                    .map(|(p, a)| (p - a).abs())
+                    .sum::<f64>()
+                    / x.n as f64
+            }
         }
     };
     let reference = score(&fx);

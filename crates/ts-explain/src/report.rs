@@ -369,9 +369,9 @@ pub fn explain<M: ExplainModel + ?Sized>(
                 let res = shap(&r, x, data.background, &s.shap)?;
                 let names: Vec<String> = match res.players {
                     crate::shap::Players::Features => data.feature_names.to_vec(),
-                    crate::shap::Players::TimeSteps => {
-                        (0..x.steps).map(|t| format!("t-{}", x.steps - 1 - t)).collect()
-                    }
+                    crate::shap::Players::TimeSteps => (0..x.steps)
+                        .map(|t| format!("t-{}", x.steps - 1 - t))
+                        .collect(),
                     crate::shap::Players::Cells => (0..c)
                         .map(|i| {
                             format!(
@@ -383,9 +383,7 @@ pub fn explain<M: ExplainModel + ?Sized>(
                         .collect(),
                 };
                 let mean_abs: Vec<f64> = (0..res.n_players)
-                    .map(|j| {
-                        res.values.iter().map(|v| v[j].abs()).sum::<f64>() / x.n as f64
-                    })
+                    .map(|j| res.values.iter().map(|v| v[j].abs()).sum::<f64>() / x.n as f64)
                     .collect();
                 let details = json!({
                     "players": res.players,
@@ -418,7 +416,8 @@ pub fn explain<M: ExplainModel + ?Sized>(
             }
             Method::Occlusion => {
                 let res = occlusion(&r, x, &baseline)?;
-                let perm = permutation_importance(&r, x, data.targets, s.permutation_repeats, s.seed)?;
+                let perm =
+                    permutation_importance(&r, x, data.targets, s.permutation_repeats, s.seed)?;
                 let mean_abs = |rows: &[Vec<f64>], k: usize| -> Vec<f64> {
                     (0..k)
                         .map(|j| rows.iter().map(|v| v[j].abs()).sum::<f64>() / x.n as f64)

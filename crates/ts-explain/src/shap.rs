@@ -348,15 +348,14 @@ fn kernel_regression(
         y.push(vz - v0 - zl * total);
     }
     let w = vec![1.0; rows.len()];
-    let beta = weighted_least_squares(&rows, &y, &w, last, 0.0).ok_or_else(|| {
-        ExplainError::Singular {
+    let beta =
+        weighted_least_squares(&rows, &y, &w, last, 0.0).ok_or_else(|| ExplainError::Singular {
             method: "kernelshap".into(),
             reason: format!(
                 "the {} sampled coalitions do not determine {m} players; raise the sample count",
                 rows.len()
             ),
-        }
-    })?;
+        })?;
     let mut phi = beta;
     let rest: f64 = phi.iter().sum();
     phi.push(total - rest);

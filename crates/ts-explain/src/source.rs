@@ -44,7 +44,11 @@ pub fn explain_source(
         return Err(invalid("windows", 0, "explain at least 1 window"));
     }
     if background == 0 {
-        return Err(invalid("background", 0, "the background needs at least 1 window"));
+        return Err(invalid(
+            "background",
+            0,
+            "the background needs at least 1 window",
+        ));
     }
     let f = align_frame(bundle, frame)?;
     let spec = &bundle.header.spec;
@@ -81,7 +85,9 @@ pub fn explain_source(
     let known_idx: Vec<usize> = (all_known.n - take_known..all_known.n).collect();
     for &i in &known_idx {
         data.extend_from_slice(all_known.x_of(i));
-        targets.push(f64::from(all_known.y_of(i)[output.min(all_known.n_outputs - 1)]));
+        targets.push(f64::from(
+            all_known.y_of(i)[output.min(all_known.n_outputs - 1)],
+        ));
         labels.push(f.label(all_known.anchors[i]));
     }
     if !future_part.is_empty() {
@@ -92,7 +98,13 @@ pub fn explain_source(
         }
     }
     let count = labels.len();
-    let windows = Inputs::new("explained windows", data, count, spec.lookback, spec.features.len())?;
+    let windows = Inputs::new(
+        "explained windows",
+        data,
+        count,
+        spec.lookback,
+        spec.features.len(),
+    )?;
     let targets = (future_part.is_empty() && output < spec.n_outputs()).then_some(targets);
     // Training part under the model's split.
     let bounds = bundle.config.data.split().bounds(rows);

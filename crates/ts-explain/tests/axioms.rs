@@ -174,9 +174,7 @@ fn shap_on_a_linear_model_is_weight_times_deviation_from_background_mean() {
         let want: Vec<f64> = (0..x.n)
             .flat_map(|w| {
                 (0..c)
-                    .map(|i| {
-                        f64::from(m.w[i]) * (f64::from(x.window(w)[i]) - f64::from(mean[i]))
-                    })
+                    .map(|i| f64::from(m.w[i]) * (f64::from(x.window(w)[i]) - f64::from(mean[i])))
                     .collect::<Vec<_>>()
             })
             .collect();
@@ -210,7 +208,12 @@ fn smoothgrad_without_noise_is_saliency() {
     let scale = s.values.iter().fold(0.0f64, |a, b| a.max(b.abs()));
     close("smoothgrad", &sg.mean.values, &s.values, 1e-6 * scale);
     let sq: Vec<f64> = s.values.iter().map(|v| v * v).collect();
-    close("smoothgrad_sq", &sg.mean_sq.values, &sq, 1e-6 * scale * scale);
+    close(
+        "smoothgrad_sq",
+        &sg.mean_sq.values,
+        &sq,
+        1e-6 * scale * scale,
+    );
     close(
         "vargrad",
         &sg.variance.values,
@@ -349,7 +352,10 @@ fn bad_input_gives_clear_errors() {
     let wrong = inputs(2, 5, 3, 1);
     let e = saliency(&r, &wrong).unwrap_err();
     assert!(matches!(e, ExplainError::ShapeMismatch { .. }), "{e}");
-    assert!(e.to_string().contains("[2, 5, 3]") && e.to_string().contains("[*, 8, 3]"), "{e}");
+    assert!(
+        e.to_string().contains("[2, 5, 3]") && e.to_string().contains("[*, 8, 3]"),
+        "{e}"
+    );
     let x = inputs(2, 8, 3, 1);
     // Zero steps.
     let e = integrated_gradients(
@@ -382,12 +388,13 @@ fn bad_input_gives_clear_errors() {
         ..ExplainSettings::default()
     };
     let e = explain(&model, &data, &settings).unwrap_err();
-    assert!(
-        e.to_string().contains("attention is not supported"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("attention is not supported"), "{e}");
     // `all` skips attention for a plain LSTM; unknown names are refused.
-    assert!(!Method::parse_list("all", false).unwrap().contains(&Method::Attention));
+    assert!(
+        !Method::parse_list("all", false)
+            .unwrap()
+            .contains(&Method::Attention)
+    );
     assert!(Method::parse_list("saliency,magic", false).is_err());
     // Output out of range, non-finite inputs, bad lengths.
     assert!(Runner::new(&model, 1).is_err());

@@ -142,9 +142,19 @@ fn integrated_gradients_match_captum_both_rules() {
     ] {
         let g = &c.g["integrated_gradients"][key];
         let (alphas, weights) = ig_alphas(rule, 64).unwrap();
-        check(&format!("{key} alphas"), &alphas, &flat64(&g["alphas"]), 1e-15);
+        check(
+            &format!("{key} alphas"),
+            &alphas,
+            &flat64(&g["alphas"]),
+            1e-15,
+        );
         // Newton on the Legendre recurrence: nodes to 1 ulp, weights (about 0.02) to 2e-15.
-        check(&format!("{key} weights"), &weights, &flat64(&g["weights"]), 2e-15);
+        check(
+            &format!("{key} weights"),
+            &weights,
+            &flat64(&g["weights"]),
+            2e-15,
+        );
         let res = integrated_gradients(
             &r,
             &c.x,
@@ -183,12 +193,7 @@ fn shapley_features_match_exact_enumeration_and_kernel_shap() {
         &ts_explain::shap::all_coalitions(3),
     )
     .unwrap();
-    check(
-        "v(S) features",
-        &v.concat(),
-        &flat64(&g["v"]),
-        1e-6,
-    );
+    check("v(S) features", &v.concat(), &flat64(&g["v"]), 1e-6);
     let res = shap(&r, &c.x, &c.bg, &ShapSettings::default()).unwrap();
     assert!(res.exact && res.n_players == 3);
     check(
@@ -251,7 +256,10 @@ fn shapley_timesteps_match_exact_enumeration() {
         &ts_explain::shap::all_coalitions(12),
     )
     .unwrap();
-    let want = safetensors_f64(&golden_dir().join("explain_golden_v.safetensors"), "v_timesteps");
+    let want = safetensors_f64(
+        &golden_dir().join("explain_golden_v.safetensors"),
+        "v_timesteps",
+    );
     check("v(S) time steps", &v.concat(), &want, 1e-6);
 
     // Sampled KernelSHAP (forced by max_exact_players) converges to the exact values.
@@ -268,8 +276,15 @@ fn shapley_timesteps_match_exact_enumeration() {
     )
     .unwrap();
     assert!(!sampled.exact);
-    check("sampled efficiency gap", &sampled.efficiency_gap, &[0.0; 5], 1e-12);
-    let scale = flat64(&g["values"]).iter().fold(0.0f64, |a, b| a.max(b.abs()));
+    check(
+        "sampled efficiency gap",
+        &sampled.efficiency_gap,
+        &[0.0; 5],
+        1e-12,
+    );
+    let scale = flat64(&g["values"])
+        .iter()
+        .fold(0.0f64, |a, b| a.max(b.abs()));
     check(
         "sampled KernelSHAP time steps",
         &sampled.values.concat(),

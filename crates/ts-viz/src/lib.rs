@@ -70,6 +70,7 @@
 
 mod data;
 mod error;
+mod explain;
 mod fairness;
 mod font;
 mod history;
@@ -78,6 +79,10 @@ mod prediction;
 mod theme;
 
 pub use error::VizError;
+pub use explain::{
+    AttentionChart, BarsChart, HeatmapChart, LineChart, NamedLine, attention_analysis, feature_bars,
+    heatmap, line_chart,
+};
 pub use fairness::{BarChart, BarPanel, MAX_BAR_PANELS, bar_chart};
 pub use history::{HistoryChart, training_history};
 pub use output::{PNG_HEIGHT, PNG_PIXELS_PER_METRE, PNG_WIDTH, SVG_HEIGHT, SVG_WIDTH, Written};
