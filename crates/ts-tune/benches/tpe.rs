@@ -31,13 +31,20 @@ fn branin(t: &mut Trial) -> Result<f64, TrialError> {
 
 fn lstm_mixed(t: &mut Trial) -> Result<f64, TrialError> {
     let num = |c: Choice| c.as_f64().unwrap_or(f64::NAN);
-    let hidden = num(t.categorical("hidden", &[32i64.into(), 64i64.into(), 128i64.into(), 256i64.into()])?);
+    let hidden = num(t.categorical(
+        "hidden",
+        &[32i64.into(), 64i64.into(), 128i64.into(), 256i64.into()],
+    )?);
     let layers = t.int("layers", 1, 4, 1, false)? as f64;
     let dropout = t.float("dropout", 0.1, 0.5, false)?;
     let lr = t.float("lr", 1e-5, 1e-1, true)?;
     let wd = t.float("weight_decay", 1e-6, 1e-3, true)?;
-    let batch = num(t.categorical("batch", &[16i64.into(), 32i64.into(), 64i64.into(), 128i64.into()])?);
-    let adamw = t.categorical("optimizer", &["Adam".into(), "AdamW".into()])? == Choice::from("AdamW");
+    let batch = num(t.categorical(
+        "batch",
+        &[16i64.into(), 32i64.into(), 64i64.into(), 128i64.into()],
+    )?);
+    let adamw =
+        t.categorical("optimizer", &["Adam".into(), "AdamW".into()])? == Choice::from("AdamW");
     let lr_opt = -3.0 + 0.25 * (batch / 32.0).log2();
     let d_opt = 0.15 + 0.05 * (layers - 1.0);
     let wd_opt = if adamw { -4.0 } else { -5.5 };
@@ -190,5 +197,7 @@ fn main() {
         println!("RESULT: the quality bar is NOT met");
         std::process::exit(1);
     }
-    println!("RESULT: the quality bar is met (TPE ≤ Optuna at best@40 and best@60, better than random)");
+    println!(
+        "RESULT: the quality bar is met (TPE ≤ Optuna at best@40 and best@60, better than random)"
+    );
 }

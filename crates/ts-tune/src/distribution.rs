@@ -341,14 +341,20 @@ impl Distribution {
                 high,
                 log,
                 step,
-            } => json!({"name": "FloatDistribution", "attributes": {"step": step, "low": low, "high": high, "log": log}}),
+            } => {
+                json!({"name": "FloatDistribution", "attributes": {"step": step, "low": low, "high": high, "log": log}})
+            }
             Self::Int {
                 low,
                 high,
                 log,
                 step,
-            } => json!({"name": "IntDistribution", "attributes": {"log": log, "step": step, "low": low, "high": high}}),
-            Self::Categorical { choices } => json!({"name": "CategoricalDistribution", "attributes": {"choices": choices.iter().map(Choice::to_json).collect::<Vec<_>>()}}),
+            } => {
+                json!({"name": "IntDistribution", "attributes": {"log": log, "step": step, "low": low, "high": high}})
+            }
+            Self::Categorical { choices } => {
+                json!({"name": "CategoricalDistribution", "attributes": {"choices": choices.iter().map(Choice::to_json).collect::<Vec<_>>()}})
+            }
         }
     }
 
@@ -368,7 +374,9 @@ impl Distribution {
         let int = |o: &Value, k: &str| -> std::result::Result<i64, String> {
             let x = num(o, k)?;
             if x.fract() != 0.0 {
-                return Err(format!("distribution attribute {k:?} = {x} is not an integer"));
+                return Err(format!(
+                    "distribution attribute {k:?} = {x} is not an integer"
+                ));
             }
             Ok(x as i64)
         };
@@ -382,7 +390,9 @@ impl Distribution {
                 .collect()
         };
         if let Some(name) = v.get("name").and_then(Value::as_str) {
-            let a = v.get("attributes").ok_or("distribution has no attributes")?;
+            let a = v
+                .get("attributes")
+                .ok_or("distribution has no attributes")?;
             let opt_step = a.get("step").and_then(Value::as_f64);
             return Ok(match name {
                 "FloatDistribution" => Self::Float {
@@ -424,7 +434,9 @@ impl Distribution {
             });
         }
         match v.get("type").and_then(Value::as_str) {
-            Some("categorical") => Ok(Self::Categorical { choices: choices(v)? }),
+            Some("categorical") => Ok(Self::Categorical {
+                choices: choices(v)?,
+            }),
             Some("float") => Ok(Self::Float {
                 low: num(v, "low")?,
                 high: num(v, "high")?,
@@ -435,7 +447,10 @@ impl Distribution {
                 low: int(v, "low")?,
                 high: int(v, "high")?,
                 log: flag(v, "log"),
-                step: v.get("step").and_then(Value::as_f64).map_or(1, |s| s as i64),
+                step: v
+                    .get("step")
+                    .and_then(Value::as_f64)
+                    .map_or(1, |s| s as i64),
             }),
             _ => Err(format!("not a distribution: {v}")),
         }

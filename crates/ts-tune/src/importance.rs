@@ -105,7 +105,8 @@ fn grid_pdf(counts: &[f64], categorical: bool) -> Vec<f64> {
         for (x, p) in pdf.iter_mut().enumerate() {
             let mut acc = 0.0;
             for &(i, w) in &obs {
-                let row = (base + if i as usize == x { 1.0 } else { 0.0 }) / (base * n as f64 + 1.0);
+                let row =
+                    (base + if i as usize == x { 1.0 } else { 0.0 }) / (base * n as f64 + 1.0);
                 acc += w / mixture_total * row;
             }
             acc += 1.0 / mixture_total / n as f64;
@@ -162,7 +163,10 @@ pub fn ped_anova(trials: &[FrozenTrial], direction: Direction) -> Importances {
     }
     let mut values: Vec<(String, f64)> = Vec::new();
     if done.len() >= 2 {
-        let mut losses: Vec<f64> = done.iter().map(|t| direction.loss(t.value.unwrap_or(0.0))).collect();
+        let mut losses: Vec<f64> = done
+            .iter()
+            .map(|t| direction.loss(t.value.unwrap_or(0.0)))
+            .collect();
         let mut sorted = losses.clone();
         sorted.sort_by(f64::total_cmp);
         let cut_idx = ((TARGET_QUANTILE * sorted.len() as f64).ceil() as usize).max(1) - 1;

@@ -118,7 +118,10 @@ impl LstmSearchSpace {
             }
             Distribution::categorical(v.iter().copied()).validated(name)
         };
-        m.insert("hidden_size".into(), ints("hidden_size", &self.hidden_size)?);
+        m.insert(
+            "hidden_size".into(),
+            ints("hidden_size", &self.hidden_size)?,
+        );
         let nl = Distribution::Int {
             low: self.num_layers.low,
             high: self.num_layers.high,

@@ -169,7 +169,10 @@ fn rung_key(rung: u32) -> String {
 
 impl Pruner for SuccessiveHalvingPruner {
     fn name(&self) -> String {
-        format!("successive halving (reduction factor {})", self.reduction_factor)
+        format!(
+            "successive halving (reduction factor {})",
+            self.reduction_factor
+        )
     }
 
     fn prune(&self, ctx: &PruneContext<'_>, set_attr: &mut dyn FnMut(&str, Value)) -> bool {

@@ -174,10 +174,8 @@ impl Study {
 
     /// The best completed trial.
     pub fn best_trial(&self) -> Result<FrozenTrial> {
-        best_of(&self.trials()?, self.shared.direction).ok_or_else(|| {
-            TuneError::NoCompletedTrial {
-                name: self.shared.name.clone(),
-            }
+        best_of(&self.trials()?, self.shared.direction).ok_or_else(|| TuneError::NoCompletedTrial {
+            name: self.shared.name.clone(),
         })
     }
 
@@ -403,9 +401,7 @@ impl Trial {
     /// Whether the study was asked to stop (Ctrl-C); a long objective should end early and
     /// return an error, which marks the trial failed ("interrupted").
     pub fn stop_requested(&self) -> bool {
-        self.stop
-            .as_ref()
-            .is_some_and(|s| s.load(Ordering::SeqCst))
+        self.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
     }
 
     /// Asks for a parameter of any distribution; returns the internal value (the choice index

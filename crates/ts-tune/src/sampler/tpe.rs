@@ -82,7 +82,13 @@ impl TpeSampler {
 
     /// A start-up proposal: the trial's stratum of the parameter's range (Latin hypercube) or a
     /// plain uniform draw.
-    fn startup_sample(&self, number: usize, name: &str, dist: &Distribution, rng: &mut StdRng) -> f64 {
+    fn startup_sample(
+        &self,
+        number: usize,
+        name: &str,
+        dist: &Distribution,
+        rng: &mut StdRng,
+    ) -> f64 {
         let n = self.n_startup_trials;
         if !self.latin_hypercube_startup || number >= n || n < 2 {
             return sample_uniform(dist, rng);

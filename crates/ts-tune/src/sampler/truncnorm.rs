@@ -169,7 +169,10 @@ pub fn log_pdf(x: f64, mu: f64, sigma: f64, low: f64, high: f64) -> f64 {
         return f64::NEG_INFINITY;
     }
     let z = (x - mu) / sigma;
-    -0.5 * z * z - LN_SQRT_2PI - sigma.ln() - log_gauss_mass((low - mu) / sigma, (high - mu) / sigma)
+    -0.5 * z * z
+        - LN_SQRT_2PI
+        - sigma.ln()
+        - log_gauss_mass((low - mu) / sigma, (high - mu) / sigma)
 }
 
 #[cfg(test)]

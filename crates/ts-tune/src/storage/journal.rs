@@ -183,7 +183,11 @@ fn make_link(target: &str, lock: &Path) -> std::io::Result<()> {
 
 #[cfg(not(unix))]
 fn make_link(_target: &str, lock: &Path) -> std::io::Result<()> {
-    OpenOptions::new().write(true).create_new(true).open(lock).map(|_| ())
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(lock)
+        .map(|_| ())
 }
 
 /// Whether a lock target written by tsf names a process on this host that no longer runs.
@@ -377,7 +381,9 @@ mod tests {
     #[test]
     fn dead_holder_detection_needs_this_host() {
         assert!(!holder_is_dead(Path::new("/x/journal.log")));
-        assert!(!holder_is_dead(Path::new("/x/j.log#tsf:some-other-host-xyz:1")));
+        assert!(!holder_is_dead(Path::new(
+            "/x/j.log#tsf:some-other-host-xyz:1"
+        )));
         if Path::new("/proc/self").exists() && !hostname().is_empty() {
             let live = format!("/x/j.log#tsf:{}:{}", hostname(), std::process::id() + 0);
             assert!(!holder_is_dead(Path::new(&live)));

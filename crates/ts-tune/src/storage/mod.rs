@@ -114,10 +114,7 @@ fn one_attr(log: &Value, k: &str) -> std::result::Result<(String, Value), String
     let m = field(log, k)?
         .as_object()
         .ok_or_else(|| format!("{k:?} is not an object"))?;
-    let (key, v) = m
-        .iter()
-        .next()
-        .ok_or_else(|| format!("{k:?} is empty"))?;
+    let (key, v) = m.iter().next().ok_or_else(|| format!("{k:?} is empty"))?;
     Ok((key.clone(), v.clone()))
 }
 
@@ -144,7 +141,12 @@ impl Replay {
     pub fn study_trials(&self, study_id: usize) -> Vec<FrozenTrial> {
         self.studies
             .get(&study_id)
-            .map(|s| s.trial_ids.iter().map(|&t| self.trials[t].clone()).collect())
+            .map(|s| {
+                s.trial_ids
+                    .iter()
+                    .map(|&t| self.trials[t].clone())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -287,7 +289,8 @@ impl Replay {
                     parse_time(log.get("datetime_start")),
                 );
                 if let Some(s) = log.get("state").and_then(Value::as_u64) {
-                    t.state = TrialState::from_code(s).ok_or_else(|| format!("invalid state {s}"))?;
+                    t.state =
+                        TrialState::from_code(s).ok_or_else(|| format!("invalid state {s}"))?;
                 }
                 if let Some(d) = log.get("distributions").and_then(Value::as_object) {
                     for (k, v) in d {
@@ -303,7 +306,8 @@ impl Replay {
                         if !t.distributions.contains_key(k) {
                             return Err(format!("parameter {k:?} has no distribution"));
                         }
-                        let x = lenient_f64(v).ok_or_else(|| format!("parameter {k:?} is not a number"))?;
+                        let x = lenient_f64(v)
+                            .ok_or_else(|| format!("parameter {k:?} is not a number"))?;
                         t.params.insert(k.clone(), x);
                     }
                 }
@@ -389,7 +393,9 @@ impl Replay {
             }
             op::SET_TRIAL_INTERMEDIATE_VALUE => {
                 let tid = id(log, "trial_id")?;
-                let step = field(log, "step")?.as_i64().ok_or("\"step\" is not an integer")?;
+                let step = field(log, "step")?
+                    .as_i64()
+                    .ok_or("\"step\" is not an integer")?;
                 let v = lenient_f64(field(log, "intermediate_value")?)
                     .ok_or("\"intermediate_value\" is not a number")?;
                 if self.updatable(tid) {

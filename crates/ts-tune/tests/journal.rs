@@ -1,0 +1,296 @@
+//! The journal file against files written by Optuna 5 (fixtures made by
+//! `fixtures/make_fixtures.py`), resuming, bad files, torn lines and concurrent writers.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+use ts_tune::{
+    Choice, Direction, JournalStorage, MedianPruner, NopPruner, OptimizeOptions, ParamValue,
+    Storage, Study, TpeSampler, Trial, TrialError, TrialState, TuneError,
+};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn copy_fixture(name: &str, dir: &tempfile::TempDir) -> PathBuf {
+    let to = dir.path().join(name);
+    std::fs::copy(fixture(name), &to).unwrap();
+    to
+}
+
+fn open_study(path: &Path, name: &str, direction: Direction, seed: u64) -> ts_tune::Result<Study> {
+    Study::load_or_create(
+        name,
+        direction,
+        Arc::new(JournalStorage::open(path)?),
+        Arc::new(TpeSampler::new(Some(seed))),
+        Arc::new(MedianPruner::default()),
+    )
+}
+
+/// The same search space as the fixture script's objective.
+fn fixture_objective(t: &mut Trial) -> Result<f64, TrialError> {
+    let x = t.float("x", -5.0, 5.0, false)?;
+    let lr = t.float("lr", 1e-5, 1e-1, true)?;
+    let q = t.float_step("q", 0.0, 1.0, 0.25)?;
+    let layers = t.int("layers", 1, 4, 1, false)? as f64;
+    let units = t.int("units", 8, 64, 8, false)? as f64;
+    let opt = t.categorical("optimizer", &["Adam".into(), "AdamW".into()])?;
+    let batch = t.categorical("batch", &[16i64.into(), 32i64.into(), 64i64.into()])?;
+    let mut v = (x - 1.0).powi(2) + (lr.log10() + 3.0).powi(2) + q + 0.1 * layers + units / 64.0;
+    v += if opt == Choice::from("Adam") {
+        0.05
+    } else {
+        0.0
+    };
+    v += 0.01 * batch.as_f64().unwrap() / 16.0;
+    for step in 0..5 {
+        t.report(step, v + (5 - step) as f64 * 0.1)?;
+        if t.should_prune()? {
+            return Err(TrialError::Pruned);
+        }
+    }
+    Ok(v)
+}
+
+fn state_name(s: TrialState) -> &'static str {
+    match s {
+        TrialState::Running => "RUNNING",
+        TrialState::Complete => "COMPLETE",
+        TrialState::Pruned => "PRUNED",
+        TrialState::Fail => "FAIL",
+        TrialState::Waiting => "WAITING",
+    }
+}
+
+#[test]
+fn reads_an_optuna_journal_as_optuna_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = copy_fixture("optuna_study.log", &dir);
+    let study = open_study(&path, "optuna-fixture", Direction::Minimize, 0).unwrap();
+    let trials = study.trials().unwrap();
+    let expected: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(fixture("optuna_study.expected.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(trials.len(), expected.len());
+    for (t, e) in trials.iter().zip(&expected) {
+        assert_eq!(t.number as u64, e["number"].as_u64().unwrap());
+        assert_eq!(
+            state_name(t.state),
+            e["state"].as_str().unwrap(),
+            "trial {}",
+            t.number
+        );
+        match e["value"].as_f64() {
+            Some(v) => assert_eq!(t.value, Some(v), "trial {}", t.number),
+            None => assert!(
+                t.value.is_none() || t.state == TrialState::Fail,
+                "trial {}",
+                t.number
+            ),
+        }
+        let params = t.external_params();
+        let eparams = e["params"].as_object().unwrap();
+        assert_eq!(params.len(), eparams.len(), "trial {}", t.number);
+        for (k, ev) in eparams {
+            let p = &params[k];
+            match p {
+                ParamValue::Float(f) => assert_eq!(*f, ev.as_f64().unwrap(), "{k}"),
+                ParamValue::Int(i) => assert_eq!(*i, ev.as_i64().unwrap(), "{k}"),
+                ParamValue::Choice(c) => assert_eq!(c.to_json(), *ev, "{k}"),
+            }
+        }
+        let iv: BTreeMap<i64, f64> = e["intermediate_values"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.parse().unwrap(), v.as_f64().unwrap()))
+            .collect();
+        assert_eq!(t.intermediate, iv, "trial {}", t.number);
+    }
+    // User attributes and Optuna's joint TPE proposals (system attributes) are kept.
+    assert_eq!(trials[0].user_attrs["note"], "trial 0");
+    assert!(trials[7].system_attrs.contains_key("tpe:relative_params:0"));
+    assert!(study.best_trial().unwrap().value.unwrap() > 0.0);
+}
+
+#[test]
+fn resumes_an_optuna_study_keeping_every_trial() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = copy_fixture("optuna_study.log", &dir);
+    let before = std::fs::read(&path).unwrap();
+    let study = open_study(&path, "optuna-fixture", Direction::Minimize, 3).unwrap();
+    let old = study.trials().unwrap();
+    let opts = OptimizeOptions {
+        n_trials: Some(6),
+        ..Default::default()
+    };
+    let s = study.optimize(fixture_objective, &opts, &|_| {}).unwrap();
+    assert_eq!(s.finished, 6);
+    // The file only grew: Optuna's records are untouched.
+    let after = std::fs::read(&path).unwrap();
+    assert_eq!(&after[..before.len()], &before[..]);
+    // A fresh reader sees the old trials unchanged and the new ones numbered after them.
+    let again = open_study(&path, "optuna-fixture", Direction::Minimize, 3).unwrap();
+    let all = again.trials().unwrap();
+    assert_eq!(all.len(), old.len() + 6);
+    assert_eq!(&all[..old.len()], &old[..]);
+    for (i, t) in all.iter().enumerate() {
+        assert_eq!(t.number, i);
+    }
+    for t in &all[old.len()..] {
+        assert!(t.state.is_finished());
+        assert_eq!(t.params.len(), 7);
+        for (k, v) in &t.params {
+            assert!(t.distributions[k].contains(*v), "{k} = {v}");
+        }
+    }
+    // Every line tsf wrote is one JSON object with an op code and a worker id.
+    for line in String::from_utf8(after[before.len()..].to_vec())
+        .unwrap()
+        .lines()
+    {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert!(v["op_code"].as_u64().unwrap() <= 9);
+        assert!(v["worker_id"].is_string());
+    }
+}
+
+#[test]
+fn a_study_with_another_direction_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = copy_fixture("optuna_maximize.log", &dir);
+    let err = open_study(&path, "optuna-max", Direction::Minimize, 0).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("optuna-max") && msg.contains("maximises"),
+        "{msg}"
+    );
+    // The right direction loads its three trials.
+    let ok = open_study(&path, "optuna-max", Direction::Maximize, 0).unwrap();
+    assert_eq!(ok.trials().unwrap().len(), 3);
+}
+
+#[test]
+fn a_file_that_is_not_a_journal_is_an_error_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, "{\"op_code\":0,\"worker_id\":\"w\",\"study_name\":\"a\",\"directions\":[1]}\nhello world\n").unwrap();
+    match JournalStorage::open(&path) {
+        Err(TuneError::Journal { line, reason, .. }) => {
+            assert_eq!(line, 2);
+            assert!(reason.contains("not an Optuna journal"), "{reason}");
+        }
+        other => panic!("expected a journal error, got {other:?}"),
+    }
+    let path = dir.path().join("other.json");
+    std::fs::write(&path, "{\"name\": \"x\"}\n").unwrap();
+    let err = JournalStorage::open(&path).unwrap_err().to_string();
+    assert!(err.contains("line 1") && err.contains("op_code"), "{err}");
+    // A folder is not a journal either.
+    assert!(JournalStorage::open(dir.path()).is_err());
+}
+
+#[test]
+fn a_torn_last_line_is_ignored_then_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = copy_fixture("optuna_study.log", &dir);
+    let n = JournalStorage::open(&path)
+        .unwrap()
+        .snapshot()
+        .unwrap()
+        .n_trials();
+    // A writer died in the middle of a record.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    f.write_all(b"{\"op_code\":4,\"worker_id\":\"dead\",\"study_id\":0,\"datet")
+        .unwrap();
+    drop(f);
+    let study = open_study(&path, "optuna-fixture", Direction::Minimize, 1).unwrap();
+    assert_eq!(study.trials().unwrap().len(), n);
+    study
+        .optimize(
+            fixture_objective,
+            &OptimizeOptions {
+                n_trials: Some(1),
+                ..Default::default()
+            },
+            &|_| {},
+        )
+        .unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.ends_with('\n'));
+    for line in text.lines() {
+        serde_json::from_str::<Value>(line).expect("every line is a whole record");
+    }
+    assert_eq!(
+        open_study(&path, "optuna-fixture", Direction::Minimize, 1)
+            .unwrap()
+            .trials()
+            .unwrap()
+            .len(),
+        n + 1
+    );
+}
+
+#[test]
+fn several_writers_share_one_file_without_losing_a_trial() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.log");
+    let workers = 4;
+    let per_worker = 6;
+    std::thread::scope(|s| {
+        for w in 0..workers {
+            let path = path.clone();
+            s.spawn(move || {
+                // Each worker has its own storage object, as separate processes would.
+                let study = Study::load_or_create(
+                    "shared",
+                    Direction::Minimize,
+                    Arc::new(JournalStorage::open(&path).unwrap()),
+                    Arc::new(TpeSampler::new(Some(w))),
+                    Arc::new(NopPruner),
+                )
+                .unwrap();
+                let opts = OptimizeOptions {
+                    n_trials: Some(per_worker),
+                    n_jobs: 2,
+                    ..Default::default()
+                };
+                study
+                    .optimize(
+                        |t| {
+                            let x = t.float("x", -3.0, 3.0, false)?;
+                            t.report(0, x.abs())?;
+                            Ok(x * x)
+                        },
+                        &opts,
+                        &|_| {},
+                    )
+                    .unwrap();
+            });
+        }
+    });
+    let study = open_study(&path, "shared", Direction::Minimize, 0).unwrap();
+    let trials = study.trials().unwrap();
+    assert_eq!(trials.len(), workers as usize * per_worker);
+    for (i, t) in trials.iter().enumerate() {
+        assert_eq!(t.number, i);
+        assert_eq!(t.state, TrialState::Complete, "trial {i}");
+        assert_eq!(t.intermediate.len(), 1);
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    let creates = text.lines().filter(|l| l.contains("\"op_code\":0")).count();
+    // Everybody may write CREATE_STUDY; the replay keeps the first.
+    assert!((1..=workers as usize).contains(&creates));
+    assert!(!Path::new(&format!("{}.lock", path.display())).exists());
+}
