@@ -72,7 +72,7 @@ pub struct FairnessArgs {
     pub target: Option<String>,
     /// Threshold in original units that binarises actuals and forecasts (value > threshold is
     /// positive; default: the median of the actuals).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub threshold: Option<f64>,
     /// Mitigation: none | threshold | reductions | both.
     #[arg(long, default_value = "none")]

@@ -260,7 +260,13 @@ pub fn eras(frame: &Frame, cuts: &[String], name: &str) -> Result<Grouping> {
     }
     let mut parsed = Vec::with_capacity(cuts.len());
     for c in cuts {
-        let t = parse_time(c)
+        let year_only = c.len() == 4 && c.bytes().all(|b| b.is_ascii_digit());
+        let text = if year_only {
+            format!("{c}-01-01")
+        } else {
+            c.clone()
+        };
+        let t = parse_time(&text)
             .ok_or_else(|| invalid("era cut", c, "not a date (use YYYY-MM-DD or YYYY)"))?;
         parsed.push(t);
     }
@@ -766,7 +772,16 @@ mod tests {
         assert_eq!(g.groups[1].description, "2000-2007");
         assert_eq!(g.groups[3].description, "2015 on");
         assert_eq!(g.groups[3].count, 0);
-        assert!(eras(&f, &["2010".into(), "2001".into()], "T").is_err());
+        let e = eras(&f, &["2010".into(), "2001".into()], "T").unwrap_err();
+        assert!(e.to_string().contains("strictly increasing"), "{e}");
+        let y = eras(&f, &["2000".into(), "2008".into()], "T").unwrap();
+        assert_eq!(y.groups[1].description, "2000-2007");
+        assert!(
+            eras(&f, &["soon".into()], "T")
+                .unwrap_err()
+                .to_string()
+                .contains("not a date")
+        );
         assert!(eras(&f, &["2030".into()], "T").is_err(), "single group");
     }
 

@@ -1,0 +1,465 @@
+//! `tsf groups` and `tsf fairness`: the seed's group columns on the FRED data, the audit's files,
+//! its agreement with `tsf evaluate`, mitigation, and bad input.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use common::*;
+
+fn fred() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/macro_fred_monthly_1990_2025.csv")
+}
+
+fn json(p: &Path) -> serde_json::Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+    )
+    .unwrap()
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// A quick model of the federal funds rate and the FRED table with the seed's group columns.
+fn fred_setup() -> &'static (PathBuf, PathBuf, PathBuf) {
+    static CELL: OnceLock<(PathBuf, PathBuf, PathBuf)> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let out = dir.join("run");
+        let o = tsf(&[
+            "train",
+            "--data",
+            fred().to_str().unwrap(),
+            "--target",
+            "Federal Funds Rate",
+            "--epochs",
+            "3",
+            "--hidden-size",
+            "8",
+            "--quiet",
+            "--no-charts",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let groups = dir.join("fred_groups.csv");
+        let o = tsf(&[
+            "groups",
+            "--data",
+            fred().to_str().unwrap(),
+            "--out",
+            groups.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (dir.clone(), out.join("model.tsf"), groups)
+    })
+}
+
+#[test]
+fn groups_writes_the_seeds_five_columns_with_sensible_shares() {
+    let (dir, _, groups) = fred_setup();
+    let text = std::fs::read_to_string(groups).unwrap();
+    let header = text.lines().next().unwrap();
+    assert_eq!(
+        header,
+        "Date,Federal Funds Rate,Inflation Rate (CPI),Personal Loan Delinquency Rate,Economic_Group,Inflation_Group,Combined_Group,Time_Group,Risk_Group"
+    );
+    assert_eq!(text.lines().count(), 424);
+    assert!(text.lines().nth(1).unwrap().starts_with("1990-01-01,8.23,"));
+    let s = json(&dir.join("fairness_groups_summary.json"));
+    assert_eq!(s["rows"], 423);
+    let gs = s["groupings"].as_array().unwrap();
+    assert_eq!(gs.len(), 5);
+    for g in gs {
+        let shares: Vec<f64> = g["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["share"].as_f64().unwrap())
+            .collect();
+        assert!((shares.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        if shares.len() == 2 {
+            assert!(shares.iter().all(|x| (0.45..=0.55).contains(x)), "{g}");
+        }
+        if g["name"] == "Time_Group" {
+            let counts: Vec<u64> = g["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x["count"].as_u64().unwrap())
+                .collect();
+            assert_eq!(counts, vec![120, 96, 84, 123]);
+            assert_eq!(g["groups"][0]["description"], "before 2000");
+        }
+    }
+}
+
+#[test]
+fn groups_makes_custom_groupings() {
+    let d = tempfile::tempdir().unwrap();
+    let data = write(d.path(), "x.csv", &csv_text(120));
+    let out = d.path().join("out/x_groups.csv");
+    let o = tsf(&[
+        "groups",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--median",
+        "a",
+        "--cross",
+        "a,b=AB",
+        "--eras",
+        "2003-01-01,2006-01-01=Era",
+        "--quantiles",
+        "c:3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        text.lines().next().unwrap(),
+        "date,a,b,c,a_Group,AB,Era,c_Q3_Group"
+    );
+    let s = json(&d.path().join("out/fairness_groups_summary.json"));
+    let counts = |i: usize| -> Vec<u64> {
+        s["groupings"][i]["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["count"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(counts(0), vec![60, 60]);
+    assert_eq!(counts(1).iter().sum::<u64>(), 120);
+    assert_eq!(counts(2), vec![36, 36, 48]);
+    assert_eq!(counts(3), vec![40, 40, 40]);
+    // No seed groupings unless asked for.
+    assert!(!text.contains("Economic_Group"));
+}
+
+#[test]
+fn fairness_audit_writes_reports_and_agrees_with_evaluate() {
+    let (dir, model, groups) = fred_setup();
+    let out = dir.join("audit");
+    let o = tsf(&[
+        "fairness",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        groups.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    for needle in [
+        "== Economic_Group",
+        "== Time_Group",
+        "before 2000",
+        "Demographic parity ratio",
+        "Equalized odds difference",
+        "RMSE from",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in {text}");
+    }
+    for f in [
+        "fairness_report.json",
+        "fairlearn_evaluation_report.json",
+        "fairness_Combined_Group_regression.png",
+        "fairness_Combined_Group_regression.svg",
+        "fairness_Time_Group_rates.png",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let r = json(&out.join("fairness_report.json"));
+    let g = &r["groupings"][0];
+    // Overall regression metrics are ts-train's evaluation of every window.
+    let ev_path = dir.join("eval.json");
+    let e = tsf(&[
+        "evaluate",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        fred().to_str().unwrap(),
+        "--out",
+        ev_path.to_str().unwrap(),
+    ]);
+    assert!(e.status.success(), "{}", stderr(&e));
+    let ev = json(&ev_path);
+    let want = &ev["targets"]["Federal Funds Rate"]["original"];
+    for k in ["mse", "rmse", "mae", "r2"] {
+        let (a, b) = (
+            g["regression"]["overall"][k].as_f64().unwrap(),
+            want[k].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() < 1e-9, "{k}: {a} vs {b}");
+    }
+    assert_eq!(g["regression"]["overall"]["count"], want["count"]);
+    // Group counts add up; the four-fifths reading follows the ratio.
+    for gr in r["groupings"].as_array().unwrap() {
+        let total: u64 = gr["regression"]["by_group"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["metrics"]["count"].as_u64().unwrap())
+            .sum();
+        assert_eq!(total, want["count"].as_u64().unwrap());
+        let ratio = gr["classification"]["between_groups"]["demographic_parity_ratio"].as_f64();
+        let reading = gr["readings"][0].as_str().unwrap();
+        match ratio {
+            Some(x) if x < 0.8 => {
+                assert!(reading.contains("four-fifths rule is broken"), "{reading}")
+            }
+            Some(_) => assert!(reading.contains("four-fifths rule holds"), "{reading}"),
+            None => assert!(reading.contains("undefined"), "{reading}"),
+        }
+    }
+    // The fairlearn report has fairlearn's shape.
+    let fl = json(&out.join("fairlearn_evaluation_report.json"));
+    let c = &fl["Combined_Group"];
+    for k in [
+        "between_groups",
+        "to_overall",
+        "by_group",
+        "group_counts",
+        "overall",
+        "metricframe_ratio_between_groups",
+    ] {
+        assert!(!c[k].is_null(), "{k}");
+    }
+    assert!(c["by_group"]["A"]["selection_rate"].is_number());
+}
+
+#[test]
+fn threshold_optimizer_narrows_the_parity_gap_and_saves_itself() {
+    let (dir, model, groups) = fred_setup();
+    let out = dir.join("mitigated");
+    let o = tsf(&[
+        "fairness",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        groups.to_str().unwrap(),
+        "--groups",
+        "risk,time",
+        "--mitigate",
+        "threshold",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("Mitigation: threshold optimizer on Risk_Group"),
+        "{text}"
+    );
+    let r = json(&out.join("fairness_report.json"));
+    let m = &r["mitigation"][0];
+    assert_eq!(m["grouping"], "Risk_Group");
+    let before = m["before"]["demographic_parity_difference"]
+        .as_f64()
+        .unwrap();
+    let after = m["after"]["demographic_parity_difference"]
+        .as_f64()
+        .unwrap();
+    assert!(after < before, "{after} vs {before}");
+    assert!(out.join("threshold_optimizer_Risk_Group.json").is_file());
+    assert!(out.join("fairness_mitigation.png").is_file());
+    // Before 2000 the rate is always above the threshold: the optimizer cannot work on that
+    // grouping (as in fairlearn), which is reported, not fatal.
+    assert!(text.contains("on Time_Group skipped"), "{text}");
+    assert_eq!(r["mitigation_skipped"][0]["grouping"], "Time_Group");
+    // Re-applying the saved optimizer gives the same randomised predictions (same seed).
+    let again = dir.join("again");
+    let o = tsf(&[
+        "fairness",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        groups.to_str().unwrap(),
+        "--groups",
+        "risk",
+        "--mitigate",
+        "threshold",
+        "--thresholds",
+        out.join("threshold_optimizer_Risk_Group.json")
+            .to_str()
+            .unwrap(),
+        "--no-charts",
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r2 = json(&again.join("fairness_report.json"));
+    assert_eq!(r2["mitigation"][0]["after"], m["after"]);
+}
+
+#[test]
+fn reductions_retrain_with_weights_and_save_the_mixture() {
+    let (dir, model, groups) = fred_setup();
+    let out = dir.join("reduced");
+    let o = tsf(&[
+        "fairness",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        groups.to_str().unwrap(),
+        "--groups",
+        "combined",
+        "--mitigate",
+        "reductions",
+        "--constraint",
+        "bounded_group_loss",
+        "--iterations",
+        "2",
+        "--epochs",
+        "2",
+        "--no-charts",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let d = json(&out.join("reductions_Combined_Group.json"));
+    let its = d["iterations"].as_array().unwrap();
+    assert_eq!(its.len(), 2);
+    // The second round weighs the groups differently from the first.
+    assert_ne!(its[0]["weight_range"], its[1]["weight_range"]);
+    assert_eq!(d["mixture_weights"], serde_json::json!([0.5, 0.5]));
+    let member = out.join("reductions_Combined_Group_member2.tsf");
+    let e = with_model("evaluate", &member, &fred());
+    assert!(e.status.success(), "{}", stderr(&e));
+    let r = json(&out.join("fairness_report.json"));
+    assert!(r["mitigation"][0]["after"]["rmse"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn bad_input_gives_one_clear_line() {
+    let (dir, model, groups) = fred_setup();
+    let out = dir.join("bad");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "fairness",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            groups.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-charts",
+        ];
+        args.extend(extra);
+        tsf(&args)
+    };
+    assert_bad(
+        &run(&["--group-column", "Nope"]),
+        &["column \"Nope\" not found", "Economic_Group"],
+    );
+    assert_bad(
+        &run(&["--groups", "weather"]),
+        &["weather", "economic, inflation"],
+    );
+    assert_bad(
+        &run(&["--groups", "risk", "--threshold", "1000"]),
+        &["threshold 1000", "outside the range"],
+    );
+    assert_bad(
+        &run(&["--groups", "risk", "--threshold", "-5"]),
+        &["every label would be positive"],
+    );
+    assert_bad(&run(&["--mitigate", "magic"]), &["--mitigate", "magic"]);
+    assert_bad(
+        &run(&[
+            "--mitigate",
+            "threshold",
+            "--constraint",
+            "bounded_group_loss",
+        ]),
+        &["--constraint", "demographic_parity or equalized_odds"],
+    );
+    assert_bad(
+        &run(&["--target", "Inflation Rate (CPI)"]),
+        &["target", "Federal Funds Rate"],
+    );
+    // A single group, and groups without windows.
+    let d = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(groups).unwrap();
+    let mut one = String::new();
+    for (i, l) in text.lines().enumerate() {
+        one.push_str(l);
+        one.push_str(if i == 0 { ",Same\n" } else { ",x\n" });
+    }
+    let single = write(d.path(), "single.csv", &one);
+    let o = tsf(&[
+        "fairness",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        single.to_str().unwrap(),
+        "--group-column",
+        "Same",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_bad(&o, &["grouping \"Same\"", "only one group (\"x\")"]);
+    // Eras whose first era ends before the first forecast: reported, left out.
+    let eras = d.path().join("eras.csv");
+    let o = tsf(&[
+        "groups",
+        "--data",
+        fred().to_str().unwrap(),
+        "--eras",
+        "1990-06-01,2010-01-01",
+        "--out",
+        eras.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = tsf(&[
+        "fairness",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        eras.to_str().unwrap(),
+        "--group-column",
+        "Era_Group",
+        "--no-charts",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("no windows predict a row of group(s) A"),
+        "{}",
+        stdout(&o)
+    );
+    // tsf groups errors.
+    let fred_path = fred();
+    let never = d.path().join("never.csv");
+    let bad = |extra: &[&str], frags: &[&str]| {
+        let mut args = vec![
+            "groups",
+            "--data",
+            fred_path.to_str().unwrap(),
+            "--out",
+            never.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        assert_bad(&tsf(&args), frags);
+    };
+    bad(&["--median", "Nope"], &["column \"Nope\" not found"]);
+    bad(&["--eras", "2010,2001"], &["strictly increasing"]);
+    bad(&["--quantiles", "Federal Funds Rate"], &["COLUMN:N"]);
+    bad(&["--cross", "Federal Funds Rate"], &["COL1,COL2"]);
+    let numbers = write(d.path(), "n.csv", "a,b\n1,2\n3,4\n5,6\n");
+    let o = tsf(&[
+        "groups",
+        "--data",
+        numbers.to_str().unwrap(),
+        "--groups",
+        "time",
+    ]);
+    assert_bad(&o, &["Time_Group", "time column"]);
+}
