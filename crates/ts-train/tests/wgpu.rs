@@ -1,0 +1,92 @@
+//! The `wgpu` backend (GPU): the same forecaster gives the same outputs as on the CPU, and
+//! training on the GPU learns. Compiled only with `--features wgpu`; each test returns early
+//! (with a message) unless `TSF_TEST_WGPU=1`, because CI machines have no GPU.
+#![cfg(feature = "wgpu")]
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor, TensorData};
+use ts_data::Windows;
+use ts_model::{DeviceChoice, ModelConfig, ModelKind, make_device};
+use ts_train::config::TrainConfig;
+use ts_train::trainer::{Silent, fit};
+
+fn gpu() -> Option<Device> {
+    if std::env::var("TSF_TEST_WGPU").as_deref() != Ok("1") {
+        eprintln!("skipped: set TSF_TEST_WGPU=1 on a machine with a GPU");
+        return None;
+    }
+    Some(make_device(DeviceChoice::Wgpu).expect("wgpu device"))
+}
+
+fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+}
+
+/// A smooth two-feature series as windows: lookback 12, one target, horizon 1.
+fn windows(n: usize) -> Windows {
+    let (l, f) = (12usize, 2usize);
+    let series: Vec<[f32; 2]> = (0..n + l)
+        .map(|t| {
+            let a = (t as f32 * 0.21).sin() * 0.4 + 0.5;
+            [a, (t as f32 * 0.05).cos() * 0.3 + 0.5]
+        })
+        .collect();
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for i in 0..n {
+        for r in &series[i..i + l] {
+            x.extend_from_slice(r);
+        }
+        y.push(series[i + l][0]);
+    }
+    Windows::from_parts(x, y, l, f, 1, (l - 1..l - 1 + n).collect())
+}
+
+#[test]
+fn gpu_forward_equals_cpu_forward() {
+    let Some(gpu) = gpu() else { return };
+    for kind in [ModelKind::Lstm, ModelKind::Attention] {
+        let mut cfg = ModelConfig::new(2, vec![0]);
+        cfg.kind = kind;
+        cfg.hidden_size = 32;
+        cfg.horizon = 1;
+        let cpu_model = cfg.init(3, &Device::flex()).unwrap();
+        let gpu_model = cpu_model.clone().to_device(&gpu);
+        let w = windows(64);
+        let x = w.all_x();
+        let xc = Tensor::<3>::from_data(TensorData::new(x.clone(), [64, 12, 2]), &Device::flex());
+        let xg = Tensor::<3>::from_data(TensorData::new(x, [64, 12, 2]), &gpu);
+        let a = to_vec(cpu_model.forward(xc));
+        let b = to_vec(gpu_model.forward(xg));
+        for (k, (p, q)) in a.iter().zip(&b).enumerate() {
+            assert!(
+                (p - q).abs() < 1e-4,
+                "{kind:?} window {k}: cpu {p} vs gpu {q}"
+            );
+        }
+    }
+}
+
+#[test]
+fn gpu_training_learns() {
+    let Some(gpu) = gpu() else { return };
+    let mut cfg = ModelConfig::new(2, vec![0]);
+    cfg.hidden_size = 32;
+    cfg.residual = false;
+    let model = cfg.init(1, &gpu).unwrap();
+    let train = windows(256);
+    let val = windows(48);
+    let tc = TrainConfig {
+        epochs: 15,
+        learning_rate: 5e-3,
+        patience: 100,
+        ..TrainConfig::default()
+    };
+    let (_, report) = fit(model, &train, &val, &tc, &gpu, &mut Silent).expect("training on wgpu");
+    let first = report.initial_val_loss.expect("validation loss");
+    assert!(
+        report.best_val_loss.unwrap() < 0.5 * first,
+        "validation loss {first} → {:?}",
+        report.best_val_loss
+    );
+}
