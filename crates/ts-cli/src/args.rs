@@ -29,6 +29,9 @@ pub enum Command {
     Groups(crate::fairness::GroupsArgs),
     /// Audit a saved model across groups (per-group errors, fairlearn's parity metrics) and mitigate.
     Fairness(Box<crate::fairness::FairnessArgs>),
+    /// Search LSTM hyperparameters (TPE, pruning, Optuna-compatible journal), then retrain the
+    /// best configuration on training + validation data.
+    Tune(Box<crate::tune::TuneArgs>),
 }
 
 /// `tsf train`: each flag overrides the TOML key named in its help; the TOML file overrides defaults.

@@ -19,7 +19,8 @@ const RUN_FILES: [&str; 4] = [
     "predictions.csv",
 ];
 
-fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
+/// Merges `over` into `base` key by key (TOML config over defaults).
+pub(crate) fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
     match (base, over) {
         (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
             for (k, v) in o {

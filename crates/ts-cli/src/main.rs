@@ -8,6 +8,7 @@ mod args;
 mod checkpointing;
 mod commands;
 mod fairness;
+mod tune;
 
 use clap::Parser;
 
@@ -27,6 +28,7 @@ fn main() {
         args::Command::Predict(a) => commands::predict(a),
         args::Command::Groups(a) => fairness::groups(a),
         args::Command::Fairness(a) => fairness::fairness(*a),
+        args::Command::Tune(a) => tune::tune(*a),
     };
     if let Err(e) = result {
         let msg = format!("{e:#}").replace('\n', " ");

@@ -77,6 +77,7 @@ mod history;
 mod output;
 mod prediction;
 mod theme;
+mod tuning;
 
 pub use error::VizError;
 pub use explain::{
@@ -86,6 +87,10 @@ pub use explain::{
 pub use fairness::{BarChart, BarPanel, MAX_BAR_PANELS, bar_chart};
 pub use history::{HistoryChart, training_history};
 pub use output::{PNG_HEIGHT, PNG_PIXELS_PER_METRE, PNG_WIDTH, SVG_HEIGHT, SVG_WIDTH, Written};
+pub use tuning::{
+    CorrelationChart, MAX_PARAM_PANELS, OptimizationHistoryChart, ParamSeries, optimization_history,
+    parameter_correlations, spearman,
+};
 pub use prediction::{
     MAX_PANELS, PredictionChart, multivariate_predictions, predictions_vs_actuals, residuals,
 };
