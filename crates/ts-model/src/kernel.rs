@@ -687,11 +687,15 @@ pub fn forward(
         return (out, tape);
     }
     let wts = transposed_weights(&sh, params);
-    let chunks: Vec<ChunkTape> = sh
-        .chunks()
-        .into_par_iter()
-        .map(|(start, len)| chunk_forward(&sh, params, &wts, x, masks, start, len))
-        .collect();
+    let parts = sh.chunks();
+    let run =
+        |&(start, len): &(usize, usize)| chunk_forward(&sh, params, &wts, x, masks, start, len);
+    // One chunk (small batches, streaming inference) runs on the calling thread: no hand-off.
+    let chunks: Vec<ChunkTape> = if parts.len() == 1 {
+        parts.iter().map(run).collect()
+    } else {
+        parts.par_iter().map(run).collect()
+    };
     for ch in &chunks {
         let top = &ch.layers[sh.layers - 1].h;
         scatter_rows(&mut out, top, &sh, hs, ch.start, ch.len);
@@ -817,11 +821,12 @@ pub fn backward(tape: &Tape, d_out: &[f32], need_dx: bool) -> (Vec<f32>, Vec<f32
         sh.steps * sh.batch * sh.hidden,
         "lstm_stack: output gradient length"
     );
-    let parts: Vec<ChunkGrads> = tape
-        .chunks
-        .par_iter()
-        .map(|ch| chunk_backward(&sh, &tape.params, ch, d_out, need_dx))
-        .collect();
+    let run = |ch: &ChunkTape| chunk_backward(&sh, &tape.params, ch, d_out, need_dx);
+    let parts: Vec<ChunkGrads> = if tape.chunks.len() == 1 {
+        tape.chunks.iter().map(run).collect()
+    } else {
+        tape.chunks.par_iter().map(run).collect()
+    };
     let mut dparams = vec![0.0f32; sh.param_len()];
     let mut dx = if need_dx {
         vec![0.0f32; sh.steps * sh.batch * sh.input]
