@@ -29,6 +29,9 @@ pub enum Command {
     Groups(crate::fairness::GroupsArgs),
     /// Audit a saved model across groups (per-group errors, fairlearn's parity metrics) and mitigate.
     Fairness(Box<crate::fairness::FairnessArgs>),
+    /// Explain a saved model's forecasts: which features and time steps drive them (saliency,
+    /// integrated gradients, SmoothGrad, SHAP, LIME, occlusion, attention).
+    Explain(Box<crate::explain::ExplainArgs>),
     /// Search LSTM hyperparameters (TPE, pruning, Optuna-compatible journal), then retrain the
     /// best configuration on training + validation data.
     Tune(Box<crate::tune::TuneArgs>),

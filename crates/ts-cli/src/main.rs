@@ -7,6 +7,7 @@
 mod args;
 mod checkpointing;
 mod commands;
+mod explain;
 mod fairness;
 mod tune;
 
@@ -28,6 +29,7 @@ fn main() {
         args::Command::Predict(a) => commands::predict(a),
         args::Command::Groups(a) => fairness::groups(a),
         args::Command::Fairness(a) => fairness::fairness(*a),
+        args::Command::Explain(a) => explain::explain(*a),
         args::Command::Tune(a) => tune::tune(*a),
     };
     if let Err(e) = result {

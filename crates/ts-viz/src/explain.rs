@@ -23,7 +23,7 @@ pub struct HeatmapChart {
     pub x_desc: String,
     /// Description of the y axis (rows), e.g. `"Time step"`.
     pub y_desc: String,
-    /// One label per column.
+    /// One label per column (keep them short: they are written horizontally under each column).
     pub columns: Vec<String>,
     /// One label per row (the first row is drawn at the top).
     pub rows: Vec<String>,
@@ -236,19 +236,11 @@ fn draw_matrix<DB: DrawingBackend>(
     let longest_row = c.rows.iter().map(|s| s.chars().count()).max().unwrap_or(1) as f64;
     let x_every = (c.columns.len() / 24).max(1);
     let y_every = (c.rows.len() / 30).max(1);
-    let rotate = c
-        .columns
-        .iter()
-        .map(|s| s.chars().count())
-        .max()
-        .unwrap_or(1)
-        * c.columns.len()
-        > 90;
     let mut cc = ChartBuilder::on(&main)
         .margin(theme.px(6.0))
-        .x_label_area_size(theme.text_px(if rotate { 90.0 } else { 40.0 }))
+        .x_label_area_size(theme.text_px(40.0))
         .y_label_area_size(theme.text_px(30.0 + 6.5 * longest_row.min(24.0)))
-        .build_cartesian_2d((0..nc).into_segmented(), (0..nr).into_segmented())
+        .build_cartesian_2d((0..nc - 1).into_segmented(), (0..nr - 1).into_segmented())
         .map_err(de)?;
     let cols = c.columns.clone();
     let rows = c.rows.clone();
@@ -272,20 +264,11 @@ fn draw_matrix<DB: DrawingBackend>(
     };
     let mut mesh = cc.configure_mesh();
     theme.style_mesh(&mut mesh);
-    let label_style = if rotate {
-        theme
-            .font(Theme::TICK)
-            .transform(FontTransform::Rotate90)
-            .pos(Pos::new(HPos::Left, VPos::Center))
-    } else {
-        theme.font(Theme::TICK)
-    };
     mesh.disable_mesh()
         .x_desc(c.x_desc.clone())
         .y_desc(c.y_desc.clone())
         .x_labels(c.columns.len() + 1)
         .y_labels(c.rows.len() + 1)
-        .x_label_style(label_style)
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
         .draw()
@@ -338,8 +321,9 @@ fn draw_matrix<DB: DrawingBackend>(
     // Colour bar.
     let mut cb = ChartBuilder::on(&bar)
         .margin_top(theme.px(6.0))
-        .margin_bottom(theme.text_px(if rotate { 96.0 } else { 46.0 }))
+        .margin_bottom(theme.text_px(46.0))
         .margin_left(theme.px(10.0))
+        .margin_right(theme.px(12.0))
         .y_label_area_size(0)
         .right_y_label_area_size(theme.text_px(62.0))
         .build_cartesian_2d(0.0..1.0, lo..hi)
@@ -561,7 +545,7 @@ impl Figure for BarsFigure<'_> {
             .margin(theme.px(6.0))
             .x_label_area_size(theme.text_px(40.0))
             .y_label_area_size(theme.text_px(24.0 + 6.5 * longest.min(30.0)))
-            .build_cartesian_2d(0.0..hi, (0..n).into_segmented())
+            .build_cartesian_2d(0.0..hi, (0..n - 1).into_segmented())
             .map_err(de)?;
         let labels: Vec<String> = order.iter().map(|&i| c.labels[i].clone()).collect();
         let y_fmt = move |v: &SegmentValue<i32>| match v {
@@ -703,7 +687,7 @@ impl Figure for AttentionFigure<'_> {
             .margin(small.px(6.0))
             .x_label_area_size(small.text_px(40.0))
             .y_label_area_size(small.text_px(60.0))
-            .build_cartesian_2d((0..n as i32).into_segmented(), 0.0..hi)
+            .build_cartesian_2d((0..n as i32 - 1).into_segmented(), 0.0..hi)
             .map_err(de)?;
         let labels = c.step_labels.clone();
         let every = (n / 8).max(1);
