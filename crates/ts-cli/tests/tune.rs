@@ -1,0 +1,259 @@
+//! `tsf tune` end to end on a tiny table: results, best model, charts, resuming a journal, and
+//! bad input.
+
+mod common;
+
+use std::path::Path;
+
+use common::{assert_bad, csv_text, stderr, tsf, write};
+
+/// A small search space so that each trial trains in a fraction of a second.
+const SMALL_SPACE: &str = r#"
+[train]
+epochs = 3
+
+[tune]
+seed = 7
+
+[tune.space]
+hidden_size = [4, 8]
+num_layers = { low = 1, high = 2 }
+batch_size = [16, 32]
+"#;
+
+fn run_tune(dir: &Path, extra: &[&str]) -> std::process::Output {
+    let data = write(dir, "d.csv", &csv_text(120));
+    let cfg = write(dir, "tune.toml", SMALL_SPACE);
+    let mut args = vec![
+        "tune",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        "b",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    tsf(&args)
+}
+
+fn results(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("optimization_results.json")).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn tune_writes_results_best_model_and_charts_and_resumes_a_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let journal = dir.path().join("study.log");
+    let o = run_tune(
+        dir.path(),
+        &[
+            "--trials",
+            "4",
+            "--out",
+            out.to_str().unwrap(),
+            "--storage",
+            journal.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("Best trial"), "{stdout}");
+    for f in [
+        "optimization_results.json",
+        "best_model.tsf",
+        "optimization_history.png",
+        "optimization_history.svg",
+        "param_importances.png",
+        "parameter_correlations.svg",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let r = results(&out);
+    let trials = r["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 4);
+    for t in trials {
+        let state = t["state"].as_str().unwrap();
+        assert!(["COMPLETE", "PRUNED"].contains(&state), "{t}");
+        let params = t["params"].as_object().unwrap();
+        assert_eq!(params.len(), 7);
+        assert!([4, 8].contains(&params["hidden_size"].as_i64().unwrap()));
+        assert!(t["duration_seconds"].as_f64().unwrap() >= 0.0);
+        assert!(!t["intermediate_values"].as_array().unwrap().is_empty());
+    }
+    let best = r["best"]["value"].as_f64().unwrap();
+    let min = trials
+        .iter()
+        .filter(|t| t["state"] == "COMPLETE")
+        .map(|t| t["value"].as_f64().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(best, min);
+    assert!(
+        r["importances"]["method"]
+            .as_str()
+            .unwrap()
+            .contains("PED-ANOVA")
+    );
+    assert_eq!(r["best_model"]["path"], "best_model.tsf");
+    // The retrained model is a normal model file.
+    let data = dir.path().join("d.csv");
+    let ev = tsf(&[
+        "evaluate",
+        "--model",
+        out.join("best_model.tsf").to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(ev.status.success(), "{}", stderr(&ev));
+
+    // A second run on the same journal continues the study.
+    let out2 = dir.path().join("out2");
+    let o = run_tune(
+        dir.path(),
+        &[
+            "--trials",
+            "2",
+            "--out",
+            out2.to_str().unwrap(),
+            "--storage",
+            journal.to_str().unwrap(),
+            "--no-retrain",
+            "--no-charts",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("resuming after 4 trials"));
+    let r2 = results(&out2);
+    let numbers: Vec<u64> = r2["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, vec![0, 1, 2, 3, 4, 5]);
+    assert!(!out2.join("best_model.tsf").exists());
+    // The output folder is not overwritten without --force.
+    let o = run_tune(
+        dir.path(),
+        &["--trials", "1", "--out", out.to_str().unwrap()],
+    );
+    assert_bad(&o, &["already holds tuning results", "--force"]);
+}
+
+#[test]
+fn seeded_in_memory_runs_repeat() {
+    let dir = tempfile::tempdir().unwrap();
+    let params = |name: &str| {
+        let out = dir.path().join(name);
+        let o = run_tune(
+            dir.path(),
+            &[
+                "--trials",
+                "3",
+                "--out",
+                out.to_str().unwrap(),
+                "--no-retrain",
+                "--no-charts",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        results(&out)["trials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["params"].clone(), t["value"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(params("a"), params("b"));
+}
+
+#[test]
+fn bad_tuning_input_gives_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let o = run_tune(
+        dir.path(),
+        &["--trials", "0", "--out", out.to_str().unwrap()],
+    );
+    assert_bad(&o, &["--trials 0"]);
+    let o = run_tune(
+        dir.path(),
+        &["--sampler", "grid", "--out", out.to_str().unwrap()],
+    );
+    assert_bad(&o, &["unknown sampler", "grid"]);
+    let notes = write(dir.path(), "notes.log", "this is not a journal\n");
+    let o = run_tune(
+        dir.path(),
+        &[
+            "--storage",
+            notes.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_bad(&o, &["notes.log", "line 1", "not an Optuna journal"]);
+    // A study written by Optuna that maximises cannot be continued by a minimising search.
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../ts-tune/tests/fixtures/optuna_maximize.log");
+    let j = dir.path().join("max.log");
+    std::fs::copy(fixture, &j).unwrap();
+    let o = run_tune(
+        dir.path(),
+        &[
+            "--storage",
+            j.to_str().unwrap(),
+            "--study-name",
+            "optuna-max",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_bad(&o, &["optuna-max", "maximises"]);
+    let data = write(dir.path(), "d.csv", &csv_text(120));
+    let cfg = write(dir.path(), "bad.toml", "[tune.space]\nhidden_size = []\n");
+    let o = tsf(&[
+        "tune",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        "b",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_bad(&o, &["hidden_size", "empty"]);
+    let cfg = write(
+        dir.path(),
+        "bad2.toml",
+        "[tune.space]\nlearning_rate = { low = 0.1, high = 0.01, log = true }\n",
+    );
+    let o = tsf(&[
+        "tune",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        "b",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_bad(&o, &["learning_rate", "empty range"]);
+    let cfg = write(dir.path(), "bad3.toml", "[tune]\ntrails = 3\n");
+    let o = tsf(&[
+        "tune",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        "b",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_bad(&o, &["[tune]", "trails"]);
+}
