@@ -37,6 +37,15 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Some("bench") if args.get(1).map(String::as_str) == Some("tune") => {
+            // TPE and random search vs Optuna's medians (crates/ts-tune/benches/tpe.rs).
+            let out = root().join("target/bench/tune.json");
+            let mut envs = vec![("TSF_BENCH_TUNE_OUT", out.display().to_string())];
+            if args.iter().any(|a| a == "--quick") {
+                envs.push(("TSF_BENCH_QUICK", "1".into()));
+            }
+            cargo(&["bench", "--workspace", "--bench", "tpe"], &envs)
+        }
         Some("bench") => {
             let out = root().join("target/bench/results.json");
             let quick = args.iter().any(|a| a == "--quick");
@@ -72,9 +81,10 @@ fn main() -> Result<()> {
             )
         }
         _ => {
-            eprintln!("usage: cargo xtask <ci | bench [--quick] | demo>");
+            eprintln!("usage: cargo xtask <ci | bench [tune] [--quick] | demo>");
             eprintln!("  ci     run .ci/run (wgpu check + the README's test command)");
             eprintln!("  bench  LSTM speed benchmark → target/bench/results.json");
+            eprintln!("  bench tune  TPE vs Optuna's medians (shared/golden/TPE.md) → target/bench/tune.json");
             eprintln!("  demo   train on the bundled data into target/demo");
             std::process::exit(2);
         }
