@@ -272,14 +272,14 @@ fn gammas(
     let mut out = vec![0.0; names(c, cells).len()];
     match c {
         ReductionConstraint::BoundedGroupLoss => {
-            for g in 0..cells.n_groups {
+            for (g, slot) in out.iter_mut().enumerate() {
                 let idx: Vec<usize> = (0..actual.len()).filter(|&i| cells.group[i] == g).collect();
                 let loss = idx
                     .iter()
                     .map(|&i| (actual[i] - predicted[i]).powi(2))
                     .sum::<f64>()
                     / idx.len().max(1) as f64;
-                out[g] = loss / zeta - 1.0;
+                *slot = loss / zeta - 1.0;
             }
         }
         ReductionConstraint::DemographicParity | ReductionConstraint::EqualizedOdds => {
@@ -332,7 +332,8 @@ pub fn exponentiated_gradient(
     if !(rc.epsilon.is_finite() && rc.epsilon >= 0.0) {
         return Err(invalid("epsilon", rc.epsilon, "must be >= 0"));
     }
-    if !(rc.bound.is_finite() && rc.bound > 0.0) || !(rc.eta.is_finite() && rc.eta > 0.0) {
+    let positive = |x: f64| x.is_finite() && x > 0.0;
+    if !positive(rc.bound) || !positive(rc.eta) {
         return Err(invalid(
             "bound/eta",
             format!("{}/{}", rc.bound, rc.eta),

@@ -299,12 +299,12 @@ impl ThresholdOptimizer {
             let n_pos = labels.iter().filter(|l| **l).count() as f64;
             let n_neg = n - n_pos;
             let mut best = (0usize, f64::INFINITY, 0.0);
-            for k in 0..grid.len() {
+            for (k, x) in grid.iter().enumerate() {
                 let y_min = hulls
                     .iter()
                     .map(|(_, h)| at(h, k).0)
                     .fold(f64::INFINITY, f64::min);
-                let err = n_neg / n * grid[k] + n_pos / n * (1.0 - y_min);
+                let err = n_neg / n * x + n_pos / n * (1.0 - y_min);
                 if err < best.1 {
                     best = (k, err, y_min);
                 }
