@@ -58,6 +58,7 @@ pub fn fit(
     let device = ts_model::make_device(cfg.device)?;
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create output folder", a.out.display()))?;
+    remove_stray_temporaries(&a.out);
     let mut ck = FileCheckpointer {
         path: a.out.join(CHECKPOINT_FILE),
         every: a.checkpoint_every.unwrap_or(0),
@@ -74,4 +75,18 @@ pub fn fit(
         resume,
         Some(&mut ck),
     )?)
+}
+
+/// Removes temporary files that a killed process left behind in the run folder (atomic writes
+/// go through `.tsf-*.tmp` files that are renamed into place; a kill before the rename leaves one).
+fn remove_stray_temporaries(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with(".tsf-") && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }

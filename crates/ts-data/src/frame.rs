@@ -195,11 +195,11 @@ impl Frame {
     }
 }
 
-fn describe_bad(v: f64) -> &'static str {
+pub(crate) fn describe_bad(v: f64) -> &'static str {
     if v.is_nan() { "NaN" } else { "infinite" }
 }
 
-const TIME_NAMES: [&str; 6] = ["date", "time", "timestamp", "datetime", "ds", "period"];
+pub(crate) const TIME_NAMES: [&str; 6] = ["date", "time", "timestamp", "datetime", "ds", "period"];
 
 /// Loads a CSV or Parquet file (chosen by extension: `.parquet`/`.pq` is Parquet, anything else CSV),
 /// then validates it: a header, numeric value columns, a sorted unique time column, and the
@@ -236,21 +236,14 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Frame> {
         path: path.to_path_buf(),
         message: first_line(&e.to_string()),
     };
-    let df = if is_parquet {
-        let file = std::fs::File::open(path).map_err(|e| DataError::Unreadable {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        ParquetReader::new(file).finish().map_err(unreadable)?
-    } else {
-        CsvReadOptions::default()
-            .with_has_header(true)
-            .with_infer_schema_length(Some(0))
-            .try_into_reader_with_file_path(Some(path.to_path_buf()))
-            .map_err(unreadable)?
-            .finish()
-            .map_err(unreadable)?
-    };
+    if !is_parquet {
+        return crate::csv_load::load_csv(path, opts);
+    }
+    let file = std::fs::File::open(path).map_err(|e| DataError::Unreadable {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let df = ParquetReader::new(file).finish().map_err(unreadable)?;
     frame_from_dataframe(path, &df, opts)
 }
 
@@ -258,7 +251,7 @@ fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").trim().to_string()
 }
 
-fn looks_numeric(s: &str) -> bool {
+pub(crate) fn looks_numeric(s: &str) -> bool {
     s.trim().parse::<f64>().is_ok()
 }
 
@@ -274,17 +267,7 @@ pub fn frame_from_dataframe(path: &Path, df: &DataFrame, opts: &LoadOptions) -> 
             path: path.to_path_buf(),
         });
     }
-    // A header made of numbers means the first data row was taken as the header.
-    let value_like = |n: &String| {
-        let base = n.split("_duplicated_").next().unwrap_or(n);
-        looks_numeric(base) || parse_time(base).is_some()
-    };
-    if !names.is_empty() && (names.iter().all(value_like) || parse_time(&names[0]).is_some()) {
-        return Err(DataError::NoHeader {
-            path: path.to_path_buf(),
-            name: names[0].clone(),
-        });
-    }
+    check_header(path, &names)?;
     let not_found = |c: &str| DataError::ColumnNotFound {
         path: path.to_path_buf(),
         column: c.to_string(),
@@ -326,44 +309,118 @@ pub fn frame_from_dataframe(path: &Path, df: &DataFrame, opts: &LoadOptions) -> 
     let mut values = Vec::with_capacity(wanted.len());
     for w in &wanted {
         let col = df.column(w).map_err(|_| not_found(w))?;
-        values.push(read_numeric(path, col, w)?);
+        values.push(RawColumn::from_options(read_numeric(path, col, w)?));
     }
-    // Missing values.
-    let n = df.height();
+    finish(path, wanted, values, time, opts)
+}
+
+/// Checks that the first line is a header: a header made of numbers or starting with a date means
+/// the first data row was taken as the header.
+pub(crate) fn check_header(path: &Path, names: &[String]) -> Result<()> {
+    let value_like = |n: &String| {
+        let base = n.split("_duplicated_").next().unwrap_or(n);
+        looks_numeric(base) || parse_time(base).is_some()
+    };
+    if !names.is_empty() && (names.iter().all(value_like) || parse_time(&names[0]).is_some()) {
+        return Err(DataError::NoHeader {
+            path: path.to_path_buf(),
+            name: names[0].clone(),
+        });
+    }
+    Ok(())
+}
+
+/// A numeric column as read: NaN marks a missing cell; the first missing cell is remembered with
+/// what it was (`empty`, `NaN`, `infinite`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RawColumn {
+    pub(crate) values: Vec<f64>,
+    pub(crate) first_missing: Option<(usize, &'static str)>,
+}
+
+impl RawColumn {
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Self {
+            values: Vec::with_capacity(n),
+            first_missing: None,
+        }
+    }
+
+    /// Appends a cell (`None` = empty).
+    pub(crate) fn push(&mut self, v: Option<f64>) {
+        let x = match v {
+            Some(x) if x.is_finite() => x,
+            Some(x) => {
+                if self.first_missing.is_none() {
+                    self.first_missing = Some((self.values.len(), describe_bad(x)));
+                }
+                f64::NAN
+            }
+            None => {
+                if self.first_missing.is_none() {
+                    self.first_missing = Some((self.values.len(), "empty"));
+                }
+                f64::NAN
+            }
+        };
+        self.values.push(x);
+    }
+
+    fn from_options(v: Vec<Option<f64>>) -> Self {
+        let mut c = Self::with_capacity(v.len());
+        for x in v {
+            c.push(x);
+        }
+        c
+    }
+}
+
+/// Applies the missing-value policy to raw columns and checks the time order.
+pub(crate) fn finish(
+    path: &Path,
+    wanted: Vec<String>,
+    values: Vec<RawColumn>,
+    time: Option<TimeIndex>,
+    opts: &LoadOptions,
+) -> Result<Frame> {
+    let n = values.first().map_or(0, |c| c.values.len());
+    if n == 0 {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
     let mut out: Vec<Vec<f64>> = Vec::with_capacity(wanted.len());
-    let mut keep = vec![true; n];
-    for (name, col) in wanted.iter().zip(&values) {
+    let mut keep: Option<Vec<bool>> = None;
+    for (name, col) in wanted.iter().zip(values) {
         match opts.fill {
             FillPolicy::Error => {
-                if let Some((row, v)) = col
-                    .iter()
-                    .enumerate()
-                    .find(|(_, v)| v.is_none_or(|x| !x.is_finite()))
-                {
+                if let Some((row, what)) = col.first_missing {
                     return Err(DataError::Missing {
                         path: path.to_path_buf(),
                         column: name.clone(),
                         row: row + 1,
-                        what: match v {
-                            None => "empty".into(),
-                            Some(x) => describe_bad(*x).into(),
-                        },
+                        what: what.into(),
                     });
                 }
-                out.push(col.iter().map(|v| v.unwrap_or(f64::NAN)).collect());
+                out.push(col.values);
             }
             FillPolicy::Drop => {
-                for (k, v) in keep.iter_mut().zip(col) {
-                    if v.is_none_or(|x| !x.is_finite()) {
-                        *k = false;
+                if col.first_missing.is_some() {
+                    let k = keep.get_or_insert_with(|| vec![true; n]);
+                    for (k, v) in k.iter_mut().zip(&col.values) {
+                        if !v.is_finite() {
+                            *k = false;
+                        }
                     }
                 }
-                out.push(col.iter().map(|v| v.unwrap_or(f64::NAN)).collect());
+                out.push(col.values);
             }
             FillPolicy::Ffill | FillPolicy::Interpolate => {
-                let clean: Vec<Option<f64>> =
-                    col.iter().map(|v| v.filter(|x| x.is_finite())).collect();
-                let Some(first) = clean.iter().position(Option::is_some) else {
+                if col.first_missing.is_none() {
+                    out.push(col.values);
+                    continue;
+                }
+                let Some(first) = col.values.iter().position(|v| v.is_finite()) else {
                     return Err(DataError::Unfillable {
                         path: path.to_path_buf(),
                         column: name.clone(),
@@ -371,12 +428,16 @@ pub fn frame_from_dataframe(path: &Path, df: &DataFrame, opts: &LoadOptions) -> 
                         policy: opts.fill.to_string(),
                     });
                 };
-                out.push(fill(&clean, first, opts.fill == FillPolicy::Interpolate));
+                out.push(fill(
+                    &col.values,
+                    first,
+                    opts.fill == FillPolicy::Interpolate,
+                ));
             }
         }
     }
     let mut time = time;
-    if opts.fill == FillPolicy::Drop && keep.iter().any(|k| !k) {
+    if let Some(keep) = keep {
         for col in &mut out {
             let mut it = keep.iter();
             col.retain(|_| *it.next().unwrap_or(&false));
@@ -404,14 +465,16 @@ pub fn frame_from_dataframe(path: &Path, df: &DataFrame, opts: &LoadOptions) -> 
     })
 }
 
-fn fill(clean: &[Option<f64>], first: usize, interpolate: bool) -> Vec<f64> {
-    let n = clean.len();
+/// Fills the non-finite cells of `col` (`first` is the first finite one).
+fn fill(col: &[f64], first: usize, interpolate: bool) -> Vec<f64> {
+    let clean = |i: usize| Some(col[i]).filter(|v| v.is_finite());
+    let n = col.len();
     let mut out = vec![0.0; n];
-    let first_val = clean[first].unwrap_or(0.0);
+    let first_val = col[first];
     let mut last: Option<(usize, f64)> = None;
     let mut i = 0;
     while i < n {
-        match clean[i] {
+        match clean(i) {
             Some(v) => {
                 out[i] = v;
                 last = Some((i, v));
@@ -419,13 +482,13 @@ fn fill(clean: &[Option<f64>], first: usize, interpolate: bool) -> Vec<f64> {
             }
             None => {
                 // gap from i to j-1
-                let j = (i..n).find(|&k| clean[k].is_some()).unwrap_or(n);
+                let j = (i..n).find(|&k| clean(k).is_some()).unwrap_or(n);
                 for (k, slot) in out.iter_mut().enumerate().take(j).skip(i) {
                     *slot = match (last, j < n) {
                         (None, _) => first_val,
                         (Some((_, lv)), false) => lv,
                         (Some((li, lv)), true) if interpolate => {
-                            let rv = clean[j].unwrap_or(lv);
+                            let rv = clean(j).unwrap_or(lv);
                             lv + (rv - lv) * (k - li) as f64 / (j - li) as f64
                         }
                         (Some((_, lv)), true) => lv,
@@ -494,7 +557,7 @@ pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
     None
 }
 
-fn format_time(t: &NaiveDateTime) -> String {
+pub(crate) fn format_time(t: &NaiveDateTime) -> String {
     if t.time() == chrono::NaiveTime::MIN {
         t.format("%Y-%m-%d").to_string()
     } else {
@@ -613,14 +676,14 @@ fn read_numeric(path: &Path, col: &Column, name: &str) -> Result<Vec<Option<f64>
     }
 }
 
-fn parse_number(s: &str) -> Option<f64> {
+pub(crate) fn parse_number(s: &str) -> Option<f64> {
     match s.to_ascii_lowercase().as_str() {
         "nan" | "na" | "n/a" | "null" => Some(f64::NAN),
         _ => s.parse::<f64>().ok(),
     }
 }
 
-fn check_order(path: &Path, t: &TimeIndex) -> Result<()> {
+pub(crate) fn check_order(path: &Path, t: &TimeIndex) -> Result<()> {
     for i in 1..t.keys.len() {
         if t.keys[i] == t.keys[i - 1] {
             return Err(DataError::Duplicate {
@@ -649,7 +712,7 @@ mod tests {
 
     #[test]
     fn ffill_and_interpolate() {
-        let c = [None, Some(1.0), None, None, Some(4.0), None];
+        let c = [f64::NAN, 1.0, f64::NAN, f64::INFINITY, 4.0, f64::NAN];
         assert_eq!(fill(&c, 1, false), vec![1.0, 1.0, 1.0, 1.0, 4.0, 4.0]);
         assert_eq!(fill(&c, 1, true), vec![1.0, 1.0, 2.0, 3.0, 4.0, 4.0]);
     }

@@ -15,14 +15,18 @@
 //! # Ok::<(), ts_data::DataError>(())
 //! ```
 
+mod csv_load;
 pub mod error;
 pub mod frame;
 pub mod scaler;
 pub mod window;
 
+pub use csv_load::read_csv;
 pub use error::{DataError, Result};
 pub use frame::{
     FillPolicy, Frame, LoadOptions, TimeIndex, frame_from_dataframe, load, parse_time,
 };
 pub use scaler::{Scaler, ScalerKind};
-pub use window::{Prepared, SplitBounds, SplitConfig, WindowSpec, Windows, anchors_in, prepare};
+pub use window::{
+    Prepared, Series, SplitBounds, SplitConfig, WindowSpec, Windows, anchors_in, prepare,
+};

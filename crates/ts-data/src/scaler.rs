@@ -55,11 +55,12 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 }
 
 impl Scaler {
-    /// Fits one scaler per column on `rows` (the training part) of each column.
-    pub fn fit(
+    /// Fits one scaler per column on `rows` (the training part) of each column (vectors or
+    /// slices).
+    pub fn fit<C: AsRef<[f64]>>(
         kind: ScalerKind,
         columns: &[String],
-        values: &[Vec<f64>],
+        values: &[C],
         rows: std::ops::Range<usize>,
     ) -> Result<Self> {
         if rows.is_empty() {
@@ -72,7 +73,7 @@ impl Scaler {
         let mut center = Vec::with_capacity(values.len());
         let mut scale = Vec::with_capacity(values.len());
         for col in values {
-            let part = &col[rows.clone()];
+            let part = &col.as_ref()[rows.clone()];
             let (c, s) = match kind {
                 ScalerKind::MinMax => {
                     let min = part.iter().copied().fold(f64::INFINITY, f64::min);
@@ -117,16 +118,31 @@ impl Scaler {
     }
 
     /// Scales whole columns (one vector per column, in this scaler's column order).
-    pub fn transform(&self, values: &[Vec<f64>]) -> Vec<Vec<f32>> {
+    pub fn transform<C: AsRef<[f64]>>(&self, values: &[C]) -> Vec<Vec<f32>> {
         values
             .iter()
             .enumerate()
             .map(|(c, col)| {
-                col.iter()
+                col.as_ref()
+                    .iter()
                     .map(|&x| self.transform_value(c, x) as f32)
                     .collect()
             })
             .collect()
+    }
+
+    /// Scales whole columns into one row-major matrix `[rows, columns]` (the layout windows
+    /// read from); the values equal [`Scaler::transform`]'s.
+    pub fn transform_rows<C: AsRef<[f64]>>(&self, values: &[C]) -> Vec<f32> {
+        let n = values.first().map_or(0, |c| c.as_ref().len());
+        let f = values.len();
+        let mut out = vec![0.0f32; n * f];
+        for (c, col) in values.iter().enumerate() {
+            for (r, &x) in col.as_ref().iter().enumerate() {
+                out[r * f + c] = self.transform_value(c, x) as f32;
+            }
+        }
+        out
     }
 
     /// Whether a column was constant over the fitted rows.

@@ -1,5 +1,7 @@
 //! Chronological splits and sliding windows.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, Result};
@@ -138,15 +140,87 @@ impl SplitConfig {
     }
 }
 
+/// Scaled values of a table as one row-major matrix `[rows, features]`, shared (through an
+/// [`Arc`]) by every set of windows cut from it, so that a window's inputs are a slice of it rather
+/// than a copy.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Series {
+    data: Vec<f32>,
+    rows: usize,
+    features: usize,
+}
+
+impl Series {
+    /// A matrix from row-major values.
+    ///
+    /// # Panics
+    /// If `data.len() != rows * features`.
+    pub fn from_rows(data: Vec<f32>, rows: usize, features: usize) -> Self {
+        assert_eq!(data.len(), rows * features, "series has the wrong length");
+        Self {
+            data,
+            rows,
+            features,
+        }
+    }
+
+    /// A matrix from columns (one vector per feature, all of the same length).
+    pub fn from_columns(columns: &[Vec<f32>]) -> Self {
+        let rows = columns.first().map_or(0, Vec::len);
+        let features = columns.len();
+        let mut data = vec![0.0; rows * features];
+        for (c, col) in columns.iter().enumerate() {
+            for (r, &v) in col.iter().take(rows).enumerate() {
+                data[r * features + c] = v;
+            }
+        }
+        Self {
+            data,
+            rows,
+            features,
+        }
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of features (columns).
+    pub fn features(&self) -> usize {
+        self.features
+    }
+
+    /// Row `r`, `[features]`.
+    pub fn row(&self, r: usize) -> &[f32] {
+        &self.data[r * self.features..(r + 1) * self.features]
+    }
+
+    /// Rows `from..to`, row-major.
+    pub fn rows_slice(&self, from: usize, to: usize) -> &[f32] {
+        &self.data[from * self.features..to * self.features]
+    }
+
+    /// Column `c` as a new vector.
+    pub fn column(&self, c: usize) -> Vec<f32> {
+        (0..self.rows)
+            .map(|r| self.data[r * self.features + c])
+            .collect()
+    }
+}
+
 /// A set of windows over scaled data, ready to become tensors.
 ///
-/// Read the inputs and targets through [`Windows::x_of`], [`Windows::y_of`], [`Windows::gather_x`] and
-/// [`Windows::gather_y`]: the storage behind them is private so that it can avoid copying the series
-/// once per window.
+/// Window `i` reads the `lookback` rows ending at `anchors[i]` of a shared [`Series`]; its inputs
+/// ([`Windows::x_of`]) are a slice of that matrix, so a set of windows costs its targets and
+/// anchors, not `lookback` copies of the data. Read the inputs and targets through
+/// [`Windows::x_of`], [`Windows::y_of`], [`Windows::gather_x`] and [`Windows::gather_y`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Windows {
-    /// Inputs `[n, lookback, features]`.
-    x: Vec<f32>,
+    /// The scaled rows the inputs are read from.
+    series: Arc<Series>,
+    /// First series row of each window's inputs.
+    starts: Starts,
     /// Targets `[n, horizon × targets]` (step-major); empty for future-only windows.
     y: Vec<f32>,
     /// Number of windows.
@@ -161,9 +235,20 @@ pub struct Windows {
     pub anchors: Vec<usize>,
 }
 
+/// Where each window's inputs start in the series.
+#[derive(Debug, Clone, Default, PartialEq)]
+enum Starts {
+    /// Sliding windows: window `i` starts at `anchors[i] + 1 - lookback`.
+    #[default]
+    Sliding,
+    /// Separate blocks: window `i` starts at row `i × lookback` (windows given explicitly).
+    Blocks,
+}
+
 impl Windows {
-    /// Windows whose last input row is each of `anchors`. Targets are filled when every target row
-    /// exists; `with_targets = false` leaves `y` empty (for forecasts beyond the data).
+    /// Windows whose last input row is each of `anchors`, over scaled columns (one vector per
+    /// feature, in `spec.features` order). Targets are filled when every target row exists;
+    /// `with_targets = false` leaves them empty (for forecasts beyond the data).
     pub fn build(
         scaled: &[Vec<f32>],
         spec: &WindowSpec,
@@ -171,36 +256,60 @@ impl Windows {
         with_targets: bool,
     ) -> Self {
         let f = spec.features.len();
+        Self::over(
+            Arc::new(Series::from_columns(&scaled[..f.min(scaled.len())])),
+            spec,
+            anchors,
+            with_targets,
+        )
+    }
+
+    /// Windows over a shared scaled matrix (columns in `spec.features` order); see
+    /// [`Windows::build`].
+    pub fn over(
+        series: Arc<Series>,
+        spec: &WindowSpec,
+        anchors: Vec<usize>,
+        with_targets: bool,
+    ) -> Self {
         let l = spec.lookback;
         let n_out = spec.n_outputs();
-        let mut x = Vec::with_capacity(anchors.len() * l * f);
         let mut y = Vec::with_capacity(if with_targets {
             anchors.len() * n_out
         } else {
             0
         });
-        for &a in &anchors {
-            for r in a + 1 - l..=a {
-                for col in scaled.iter().take(f) {
-                    x.push(col[r]);
-                }
-            }
-            if with_targets {
+        if with_targets {
+            for &a in &anchors {
                 for h in 1..=spec.horizon {
+                    let row = series.row(a + h);
                     for &ti in &spec.target_index {
-                        y.push(scaled[ti][a + h]);
+                        y.push(row[ti]);
                     }
                 }
             }
         }
         Self {
-            x,
-            y,
             n: anchors.len(),
             lookback: l,
-            n_features: f,
+            n_features: series.features(),
             n_outputs: n_out,
+            series,
+            starts: Starts::Sliding,
+            y,
             anchors,
+        }
+    }
+
+    /// The shared scaled matrix the inputs are read from.
+    pub fn series(&self) -> &Arc<Series> {
+        &self.series
+    }
+
+    fn start(&self, i: usize) -> usize {
+        match self.starts {
+            Starts::Sliding => self.anchors[i] + 1 - self.lookback,
+            Starts::Blocks => i * self.lookback,
         }
     }
 
@@ -211,8 +320,8 @@ impl Windows {
 
     /// Inputs of window `i`, `[lookback, features]` row-major (time-major).
     pub fn x_of(&self, i: usize) -> &[f32] {
-        let xs = self.lookback * self.n_features;
-        &self.x[i * xs..(i + 1) * xs]
+        let s = self.start(i);
+        self.series.rows_slice(s, s + self.lookback)
     }
 
     /// Targets of window `i`, `[horizon × targets]` step-major; empty without targets.
@@ -241,14 +350,14 @@ impl Windows {
         out
     }
 
-    /// All inputs `[n, lookback, features]`.
+    /// All inputs `[n, lookback, features]` (a copy: `lookback` times the rows it covers).
     pub fn all_x(&self) -> Vec<f32> {
         self.gather_x(0..self.n)
     }
 
     /// All targets `[n, n_outputs]`; empty without targets.
     pub fn all_y(&self) -> Vec<f32> {
-        self.gather_y(0..self.n)
+        self.y.clone()
     }
 
     /// Builds windows from explicit buffers: `x` is `[n, lookback, n_features]`, `y` is
@@ -271,7 +380,8 @@ impl Windows {
             "y has the wrong length"
         );
         Self {
-            x,
+            series: Arc::new(Series::from_rows(x, n * lookback, n_features)),
+            starts: Starts::Blocks,
             y,
             n,
             lookback,
@@ -283,29 +393,39 @@ impl Windows {
 
     /// The last observed (scaled) value of each target in window `i`, the naive forecast.
     pub fn last_values(&self, i: usize, target_index: &[usize]) -> Vec<f32> {
-        let base = (i * self.lookback + self.lookback - 1) * self.n_features;
-        target_index.iter().map(|&t| self.x[base + t]).collect()
+        let row = self.series.row(self.start(i) + self.lookback - 1);
+        target_index.iter().map(|&t| row[t]).collect()
     }
 
-    /// A subset of windows by position.
+    /// A subset of windows by position (sliding windows share the series; explicit ones are
+    /// copied).
     pub fn subset(&self, idx: &[usize]) -> Self {
-        let xs = self.lookback * self.n_features;
-        let mut out = Self {
-            n: idx.len(),
-            lookback: self.lookback,
-            n_features: self.n_features,
-            n_outputs: self.n_outputs,
-            ..Default::default()
+        let y = if self.y.is_empty() {
+            Vec::new()
+        } else {
+            self.gather_y(idx.iter().copied())
         };
-        for &i in idx {
-            out.x.extend_from_slice(&self.x[i * xs..(i + 1) * xs]);
-            if !self.y.is_empty() {
-                out.y
-                    .extend_from_slice(&self.y[i * self.n_outputs..(i + 1) * self.n_outputs]);
-            }
-            out.anchors.push(self.anchors[i]);
+        let anchors: Vec<usize> = idx.iter().map(|&i| self.anchors[i]).collect();
+        match self.starts {
+            Starts::Sliding => Self {
+                series: self.series.clone(),
+                starts: Starts::Sliding,
+                y,
+                n: idx.len(),
+                lookback: self.lookback,
+                n_features: self.n_features,
+                n_outputs: self.n_outputs,
+                anchors,
+            },
+            Starts::Blocks => Self::from_parts(
+                self.gather_x(idx.iter().copied()),
+                y,
+                self.lookback,
+                self.n_features,
+                self.n_outputs,
+                anchors,
+            ),
         }
-        out
     }
 }
 
@@ -318,8 +438,9 @@ pub struct Prepared {
     pub scaler: Scaler,
     /// Where the parts start.
     pub bounds: SplitBounds,
-    /// Scaled feature columns (same order as `spec.features`).
-    pub scaled: Vec<Vec<f32>>,
+    /// Scaled rows `[rows, features]` (features in `spec.features` order), shared by the three
+    /// sets of windows.
+    pub scaled: Arc<Series>,
     /// Training windows: every target row before the validation part.
     pub train: Windows,
     /// Validation windows: every target row inside the validation part.
@@ -359,7 +480,7 @@ pub fn prepare(
         .iter()
         .map(|f| frame.column_index(f))
         .collect::<Result<_>>()?;
-    let values: Vec<Vec<f64>> = idx.iter().map(|&i| frame.values[i].clone()).collect();
+    let values: Vec<&[f64]> = idx.iter().map(|&i| frame.values[i].as_slice()).collect();
     let n = frame.n_rows();
     let b = split.bounds(n);
     let l = spec.lookback;
@@ -396,11 +517,15 @@ pub fn prepare(
             });
         }
     }
-    let scaled = scaler.transform(&values);
-    let train = Windows::build(&scaled, spec, anchors_in(spec, 0, b.val_start), true);
+    let scaled = Arc::new(Series::from_rows(
+        scaler.transform_rows(&values),
+        n,
+        values.len(),
+    ));
+    let train = Windows::over(scaled.clone(), spec, anchors_in(spec, 0, b.val_start), true);
     let validation = if need_val {
-        Windows::build(
-            &scaled,
+        Windows::over(
+            scaled.clone(),
             spec,
             anchors_in(spec, b.val_start, b.test_start),
             true,
@@ -408,7 +533,12 @@ pub fn prepare(
     } else {
         Windows::default()
     };
-    let test = Windows::build(&scaled, spec, anchors_in(spec, b.test_start, n), true);
+    let test = Windows::over(
+        scaled.clone(),
+        spec,
+        anchors_in(spec, b.test_start, n),
+        true,
+    );
     if train.n == 0 || test.n == 0 || (need_val && validation.n == 0) {
         return Err(too_few());
     }

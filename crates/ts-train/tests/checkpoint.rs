@@ -52,8 +52,11 @@ fn weight_bits(o: &FitOutcome) -> Vec<u32> {
     c.0
 }
 
-/// Everything of a run that must not depend on wall-clock time, with floats as bits.
-fn fingerprint(o: &FitOutcome) -> (String, Vec<(usize, u64, Option<u64>)>, usize, Vec<u64>) {
+/// Everything of a run that must not depend on wall-clock time, with floats as bits: weight
+/// digest, history (epoch, train loss, validation loss), best epoch, test metrics.
+type RunPrint = (String, Vec<(usize, u64, Option<u64>)>, usize, Vec<u64>);
+
+fn fingerprint(o: &FitOutcome) -> RunPrint {
     let h = o
         .report
         .history

@@ -1,0 +1,307 @@
+//! Streaming CSV loading: records go straight into numeric columns (no table of strings), with the
+//! same validation and messages as the rest of the loader.
+//!
+//! Errors are reported in a fixed order whatever row they occur in: the time column first, then
+//! non-numeric cells column by column (in the order of the selected columns), then missing cells
+//! according to the fill policy, then the time order.
+
+use std::path::Path;
+
+use crate::error::{DataError, Result};
+use crate::frame::{
+    Frame, LoadOptions, RawColumn, TIME_NAMES, TimeIndex, check_header, finish, format_time,
+    looks_numeric, parse_number, parse_time,
+};
+
+fn unreadable(path: &Path, e: impl std::fmt::Display) -> DataError {
+    DataError::Unreadable {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// Header names, with repeated names renamed `name_duplicated_K` (K counting from 0), as polars
+/// does.
+fn dedup_names(raw: &csv::StringRecord) -> Vec<String> {
+    let mut names: Vec<String> = Vec::with_capacity(raw.len());
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for n in raw.iter() {
+        let count = seen.entry(n.to_string()).or_insert(0);
+        if *count == 0 {
+            names.push(n.to_string());
+        } else {
+            names.push(format!("{n}_duplicated_{}", *count - 1));
+        }
+        *count += 1;
+    }
+    names
+}
+
+/// How the time column's cells are read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum TimeKind {
+    Numeric,
+    Date,
+}
+
+/// The first error met in each part, so that the report does not depend on row order.
+#[derive(Default)]
+struct FirstErrors {
+    time: Option<DataError>,
+    numeric: Vec<Option<DataError>>,
+}
+
+/// Loads a CSV file (header required) into a validated [`Frame`].
+pub fn load_csv(path: &Path, opts: &LoadOptions) -> Result<Frame> {
+    let file = std::fs::File::open(path).map_err(|e| unreadable(path, e))?;
+    let len = file.metadata().map(|m| m.len()).ok();
+    read_csv(path, file, len, opts)
+}
+
+/// Reads CSV text (header required) from `reader` into a validated [`Frame`], exactly as
+/// [`crate::load`] reads a CSV file; `source` names the data in messages and `size_hint` (bytes,
+/// when known) sizes the column buffers.
+pub fn read_csv<R: std::io::Read>(
+    source: &Path,
+    reader: R,
+    size_hint: Option<u64>,
+    opts: &LoadOptions,
+) -> Result<Frame> {
+    let path = source;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .buffer_capacity(1 << 16)
+        .from_reader(reader);
+    let header = rdr
+        .headers()
+        .map_err(|e| unreadable(path, first_line(&e.to_string())))?
+        .clone();
+    if header.is_empty() || (header.len() == 1 && header[0].trim().is_empty()) {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let names = dedup_names(&header);
+    let mut records = rdr.records();
+    // Read ahead until the first column and a candidate time column show a non-empty value
+    // (usually the first record): detection looks at the first value, as with polars.
+    let mut pending: Vec<csv::StringRecord> = Vec::new();
+    let first_non_empty = |recs: &[csv::StringRecord], col: usize| -> Option<String> {
+        recs.iter()
+            .filter_map(|r| r.get(col))
+            .find(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let named_time = names
+        .iter()
+        .position(|n| TIME_NAMES.contains(&n.to_ascii_lowercase().as_str()));
+    loop {
+        let need_first = first_non_empty(&pending, 0).is_none();
+        let need_named = named_time.is_some_and(|i| first_non_empty(&pending, i).is_none());
+        if !need_first && !need_named {
+            break;
+        }
+        match records.next() {
+            Some(r) => pending.push(r.map_err(|e| unreadable(path, first_line(&e.to_string())))?),
+            None => break,
+        }
+    }
+    if pending.is_empty() {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    check_header(path, &names)?;
+    let not_found = |c: &str| DataError::ColumnNotFound {
+        path: path.to_path_buf(),
+        column: c.to_string(),
+        available: names.join(", "),
+    };
+    let time_name: Option<String> = match &opts.time_column {
+        Some(t) if t.is_empty() || t.eq_ignore_ascii_case("none") => None,
+        Some(t) => {
+            if !names.contains(t) {
+                return Err(not_found(t));
+            }
+            Some(t.clone())
+        }
+        None => detect(&names, first_non_empty(&pending, 0).as_deref()),
+    };
+    let time_idx = time_name
+        .as_ref()
+        .and_then(|t| names.iter().position(|n| n == t));
+    let time_kind = match time_idx {
+        Some(i) => {
+            // Read ahead for the time column's first value when detection did not need it.
+            while first_non_empty(&pending, i).is_none() {
+                match records.next() {
+                    Some(r) => {
+                        pending.push(r.map_err(|e| unreadable(path, first_line(&e.to_string())))?)
+                    }
+                    None => break,
+                }
+            }
+            if first_non_empty(&pending, i).is_some_and(|v| looks_numeric(&v)) {
+                Some(TimeKind::Numeric)
+            } else {
+                Some(TimeKind::Date)
+            }
+        }
+        None => None,
+    };
+    let wanted: Vec<String> = match &opts.columns {
+        Some(c) => c.clone(),
+        None => names
+            .iter()
+            .filter(|n| Some(*n) != time_name.as_ref())
+            .cloned()
+            .collect(),
+    };
+    if wanted.is_empty() {
+        return Err(DataError::InvalidConfig {
+            name: "columns".into(),
+            value: "(none)".into(),
+            reason: format!(
+                "{}: no value columns besides the time column",
+                path.display()
+            ),
+        });
+    }
+    let idx: Vec<usize> = wanted
+        .iter()
+        .map(|w| {
+            names
+                .iter()
+                .position(|n| n == w)
+                .ok_or_else(|| not_found(w))
+        })
+        .collect::<Result<_>>()?;
+    // A row-count estimate from the file size and the first record keeps the column buffers from
+    // doubling far past the data.
+    let hint = size_hint
+        .zip(pending.first())
+        .map(|(len, r)| {
+            let line = r.as_slice().len() + r.len();
+            (len as usize / line.max(1)).saturating_add(16).min(1 << 26)
+        })
+        .unwrap_or(0);
+    let mut cols: Vec<RawColumn> = (0..wanted.len())
+        .map(|_| RawColumn::with_capacity(hint))
+        .collect();
+    let mut labels: Vec<String> = Vec::new();
+    let mut keys: Vec<f64> = Vec::new();
+    let mut errors = FirstErrors {
+        numeric: (0..wanted.len()).map(|_| None).collect(),
+        ..Default::default()
+    };
+    let time_col_name = time_name.clone().unwrap_or_default();
+    let mut row = 0usize;
+    let mut handle = |rec: &csv::StringRecord, row: usize, errors: &mut FirstErrors| {
+        if let (Some(ti), Some(kind)) = (time_idx, time_kind) {
+            let v = rec.get(ti).unwrap_or("");
+            let bad = || DataError::BadTimestamp {
+                path: path.to_path_buf(),
+                column: time_col_name.clone(),
+                row: row + 1,
+                value: v.to_string(),
+            };
+            match kind {
+                TimeKind::Numeric => match v.trim().parse::<f64>() {
+                    Ok(x) if v.trim().is_empty() || !x.is_finite() => {
+                        errors.time.get_or_insert_with(bad);
+                        labels.push(String::new());
+                        keys.push(0.0);
+                    }
+                    Ok(x) => {
+                        labels.push(v.trim().to_string());
+                        keys.push(x);
+                    }
+                    Err(_) => {
+                        errors.time.get_or_insert_with(bad);
+                        labels.push(String::new());
+                        keys.push(0.0);
+                    }
+                },
+                TimeKind::Date => match parse_time(v) {
+                    Some(t) => {
+                        labels.push(format_time(&t));
+                        keys.push(t.and_utc().timestamp() as f64);
+                    }
+                    None => {
+                        errors.time.get_or_insert_with(bad);
+                        labels.push(String::new());
+                        keys.push(0.0);
+                    }
+                },
+            }
+        }
+        for (k, &ci) in idx.iter().enumerate() {
+            let cell = rec.get(ci).unwrap_or("").trim();
+            if cell.is_empty() {
+                cols[k].push(None);
+                continue;
+            }
+            match parse_number(cell) {
+                Some(x) => cols[k].push(Some(x)),
+                None => {
+                    if errors.numeric[k].is_none() {
+                        errors.numeric[k] = Some(DataError::NonNumeric {
+                            path: path.to_path_buf(),
+                            column: wanted[k].clone(),
+                            row: row + 1,
+                            value: cell.to_string(),
+                        });
+                    }
+                    cols[k].push(Some(f64::NAN));
+                }
+            }
+        }
+    };
+    for rec in pending.drain(..) {
+        handle(&rec, row, &mut errors);
+        row += 1;
+    }
+    for rec in records {
+        let rec = rec.map_err(|e| unreadable(path, first_line(&e.to_string())))?;
+        handle(&rec, row, &mut errors);
+        row += 1;
+    }
+    if let Some(e) = errors.time {
+        return Err(e);
+    }
+    if let Some(e) = errors.numeric.into_iter().flatten().next() {
+        return Err(e);
+    }
+    for c in &mut cols {
+        c.values.shrink_to_fit();
+    }
+    labels.shrink_to_fit();
+    keys.shrink_to_fit();
+    let time = time_name.map(|column| TimeIndex {
+        column,
+        labels,
+        keys,
+    });
+    finish(path, wanted, cols, time, opts)
+}
+
+/// The time column: a column with a time-like name, or a first column whose first value is a date.
+fn detect(names: &[String], first_value: Option<&str>) -> Option<String> {
+    if let Some(n) = names
+        .iter()
+        .find(|n| TIME_NAMES.contains(&n.to_ascii_lowercase().as_str()))
+    {
+        // "period" only counts when it is the first column.
+        if !n.eq_ignore_ascii_case("period") || names.first() == Some(n) {
+            return Some(n.clone());
+        }
+    }
+    let first = names.first()?;
+    let v = first_value?;
+    (!looks_numeric(v) && parse_time(v).is_some()).then(|| first.clone())
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").trim().to_string()
+}
