@@ -865,6 +865,9 @@ fn reductions(
     let t0 = std::time::Instant::now();
     let outcome = exponentiated_gradient(frame, &bundle.config, grouping, &rc)?;
     let seconds = t0.elapsed().as_secs_f64();
+    if let Some(why) = &outcome.stopped {
+        println!("  {why}");
+    }
     // The mixture's forecasts on the whole table, in original units.
     let mut mixture: Option<ForecastSamples> = None;
     let mut files = Vec::new();
@@ -898,6 +901,7 @@ fn reductions(
         "seconds": seconds,
         "iterations": outcome.iterations,
         "mixture_weights": outcome.weights,
+        "stopped": outcome.stopped,
         "members": files,
         "after": after,
     });

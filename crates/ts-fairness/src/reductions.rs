@@ -120,6 +120,8 @@ pub struct ReductionOutcome {
     pub weights: Vec<f64>,
     /// The game's history.
     pub iterations: Vec<IterationRecord>,
+    /// Why the game ended before its last iteration, if it did.
+    pub stopped: Option<String>,
     /// The data the models were trained on (their scaler and windows).
     pub prepared: Prepared,
 }
@@ -402,6 +404,7 @@ pub fn exponentiated_gradient(
     let mut zeta = f64::NAN;
     let mut models = Vec::with_capacity(rc.iterations);
     let mut records = Vec::with_capacity(rc.iterations);
+    let mut stopped = None;
     for t in 1..=rc.iterations {
         let t0 = Instant::now();
         let denom = 1.0 + theta.iter().map(|x| x.exp()).sum::<f64>();
@@ -409,11 +412,19 @@ pub fn exponentiated_gradient(
         let w = weights(rc.constraint, &cells, &lambda);
         let mean = w.iter().sum::<f64>() / w.len() as f64;
         if mean <= 0.0 {
-            return Err(invalid(
-                "reduction weights",
-                "all 0",
-                "every window lost its weight; lower --bound or raise --epsilon",
+            if models.is_empty() {
+                return Err(invalid(
+                    "reduction weights",
+                    "all 0",
+                    "every window lost its weight; lower the bound or raise epsilon",
+                ));
+            }
+            // Every window now prefers the label it does not have: a forecaster cannot be
+            // reweighted further toward the constraint. Keep the iterates found so far.
+            stopped = Some(format!(
+                "stopped before iteration {t}: the constraint's best response gives every window weight 0 (the groups' actual labels cannot be reconciled with the constraint by reweighting)"
             ));
+            break;
         }
         let wn: Vec<f32> = w.iter().map(|v| (v / mean) as f32).collect();
         let range = (
@@ -467,6 +478,7 @@ pub fn exponentiated_gradient(
         models,
         weights: vec![1.0 / k as f64; k],
         iterations: records,
+        stopped,
         prepared,
     })
 }
