@@ -78,14 +78,16 @@ pub fn fit(
 }
 
 /// Removes temporary files that a killed process left behind in the run folder (atomic writes
-/// go through `.tsf-*.tmp` files that are renamed into place; a kill before the rename leaves one).
+/// go through `.tsf-*.tmp` files, and charts through `<chart>.png.tmp`/`.svg.tmp`, renamed into
+/// place; a kill before the rename leaves one).
 fn remove_stray_temporaries(dir: &std::path::Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
-        if name.starts_with(".tsf-") && name.ends_with(".tmp") {
+        let chart = [".png.tmp", ".svg.tmp"].iter().any(|x| name.ends_with(x));
+        if (name.starts_with(".tsf-") && name.ends_with(".tmp")) || chart {
             let _ = std::fs::remove_file(e.path());
         }
     }

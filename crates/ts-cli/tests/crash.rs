@@ -58,8 +58,9 @@ fn check_folder(dir: &Path) -> (usize, usize) {
     for e in entries {
         let p = e.unwrap().path();
         let name = p.file_name().unwrap().to_string_lossy().to_string();
-        if name.starts_with(".tsf-") && name.ends_with(".tmp") {
-            // A temporary file of an interrupted atomic write: never the real file.
+        if name.ends_with(".tmp") {
+            // A temporary file of an interrupted atomic write (`.tsf-*.tmp` from the model,
+            // checkpoint and JSON writers, `<chart>.tmp` from ts-viz): never the real file.
             stray += 1;
             continue;
         }
