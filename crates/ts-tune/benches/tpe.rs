@@ -59,6 +59,7 @@ fn lstm_mixed(t: &mut Trial) -> Result<f64, TrialError> {
 }
 
 type Objective = fn(&mut Trial) -> Result<f64, TrialError>;
+type MakeSampler = fn(u64) -> Arc<dyn Sampler>;
 
 /// best@20, best@40, best@60 of one seeded run.
 fn run(objective: Objective, sampler: Arc<dyn Sampler>) -> [f64; 3] {
@@ -117,7 +118,7 @@ fn main() {
             _ => [0.1181, 0.1017, 0.0982],
         }
     };
-    let samplers: [(&str, fn(u64) -> Arc<dyn Sampler>); 4] = [
+    let samplers: [(&str, MakeSampler); 4] = [
         ("tpe", |s| Arc::new(TpeSampler::new(Some(s)))),
         ("tpe-uniform-startup", |s| {
             Arc::new(TpeSampler::new(Some(s)).with_latin_hypercube_startup(false))

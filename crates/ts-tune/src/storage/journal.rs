@@ -385,7 +385,7 @@ mod tests {
             "/x/j.log#tsf:some-other-host-xyz:1"
         )));
         if Path::new("/proc/self").exists() && !hostname().is_empty() {
-            let live = format!("/x/j.log#tsf:{}:{}", hostname(), std::process::id() + 0);
+            let live = format!("/x/j.log#tsf:{}:{}", hostname(), std::process::id());
             assert!(!holder_is_dead(Path::new(&live)));
             let dead = format!("/x/j.log#tsf:{}:{}", hostname(), u32::MAX - 7);
             assert!(holder_is_dead(Path::new(&dead)));
