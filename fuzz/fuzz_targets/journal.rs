@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use ts_tune::storage::JournalStorage;
 use ts_tune::storage::Storage;
-use ts_tune::storage::journal::JournalStorage;
 
 fuzz_target!(|data: &[u8]| {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -186,3 +186,147 @@ fn sigkill_never_corrupts_a_run_and_resume_reaches_the_uninterrupted_result() {
         "crash test: {kills} SIGKILLs ({fresh} fresh starts, {resumed} resumes, {finished_early} runs finished before their kill), {files_checked} files checked after kills, all loaded; {stray_tmp} stray temporary files seen; final metrics equal the uninterrupted run's"
     );
 }
+
+/// Finished trials of every study in a journal: (study, number) → (state, value bits).
+fn finished_trials(
+    journal: &Path,
+) -> std::collections::BTreeMap<(usize, usize), (String, Option<u64>)> {
+    use ts_tune::storage::JournalStorage;
+    use ts_tune::storage::Storage;
+    use ts_tune::trial::TrialState;
+    let s = JournalStorage::open(journal)
+        .unwrap_or_else(|e| panic!("the journal does not open after a kill: {e}"));
+    let mut out = std::collections::BTreeMap::new();
+    s.read(&mut |r| {
+        for id in r.studies().keys() {
+            for t in r.study_trials(*id) {
+                if matches!(
+                    t.state,
+                    TrialState::Complete | TrialState::Pruned | TrialState::Fail
+                ) {
+                    out.insert(
+                        (*id, t.number),
+                        (format!("{:?}", t.state), t.value.map(f64::to_bits)),
+                    );
+                }
+            }
+        }
+    })
+    .unwrap();
+    out
+}
+
+#[cfg(unix)]
+#[test]
+#[ignore = "slow: run with cargo xtask crash"]
+fn sigkill_during_tuning_loses_no_finished_trial() {
+    let d = tempfile::tempdir().unwrap();
+    let data = write(d.path(), "d.csv", &csv_text(150));
+    let cfg = write(
+        d.path(),
+        "tune.toml",
+        "[train]\nepochs = 4\n\n[tune]\nseed = 3\n\n[tune.space]\nhidden_size = [4, 8]\nbatch_size = [16, 32]\n",
+    );
+    let journal = d.path().join("study.log");
+    let out = d.path().join("out");
+    let args = |trials: &'static str| -> Vec<String> {
+        [
+            "tune",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--target",
+            "b",
+            "--quiet",
+            "--trials",
+            trials,
+            "--storage",
+            journal.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--force",
+            "--no-charts",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    // How long a few trials take here, to spread the kills over a run.
+    let t0 = Instant::now();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tsf"))
+        .args(args("3"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let run_ms = t0.elapsed().as_millis() as u64;
+    let mut seen = finished_trials(&journal);
+    assert_eq!(seen.len(), 3);
+    let mut moments = Moments(0x2545_f491_4f6c_dd1d);
+    let (mut kills, mut finished_early, mut outputs_checked) = (0, 0, 0);
+    while kills < KILLS {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tsf"))
+            .args(args("4"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let wait = Duration::from_millis(moments.next_ms(run_ms + 100));
+        let started = Instant::now();
+        let mut done = false;
+        while started.elapsed() < wait {
+            if child.try_wait().unwrap().is_some() {
+                done = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if done {
+            finished_early += 1;
+        } else {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            kills += 1;
+        }
+        // Every finished trial seen so far is still there, unchanged.
+        let now = finished_trials(&journal);
+        for (k, v) in &seen {
+            assert_eq!(now.get(k), Some(v), "finished trial {k:?} lost or changed");
+        }
+        seen = now;
+        // Output files that exist load.
+        let cpu = ts_model::make_device(ts_model::DeviceChoice::Cpu).unwrap();
+        for e in std::fs::read_dir(&out).into_iter().flatten().flatten() {
+            let p = e.path();
+            match p.extension().and_then(|x| x.to_str()) {
+                Some("json") => {
+                    serde_json::from_str::<serde_json::Value>(
+                        &std::fs::read_to_string(&p).unwrap(),
+                    )
+                    .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                    outputs_checked += 1;
+                }
+                Some("tsf") => {
+                    ts_model::file::load(&p, &cpu)
+                        .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                    outputs_checked += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    // The study continues after all the kills.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tsf"))
+        .args(args("1"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("resuming after"), "{stdout}");
+    let last = finished_trials(&journal);
+    assert!(last.len() > seen.len());
+    eprintln!(
+        "tune crash test: {kills} SIGKILLs ({finished_early} runs finished before their kill), {} finished trials kept across kills, none lost; {outputs_checked} output files loaded; the study resumed",
+        seen.len()
+    );
+}
