@@ -44,7 +44,7 @@ pub fn cholesky_solve(a: &mut [f64], b: &mut [f64], p: usize) -> Option<()> {
         for k in 0..j {
             d -= a[j * p + k] * a[j * p + k];
         }
-        if !(d > tol) {
+        if d.is_nan() || d <= tol {
             return None;
         }
         let d = d.sqrt();

@@ -66,8 +66,8 @@ pub fn occlusion<M: ExplainModel + ?Sized>(
     let mut by_feature = Vec::with_capacity(x.n);
     for w in 0..x.n {
         let row = &fo[w * k..(w + 1) * k];
-        for i in 0..c {
-            attributions.values[w * c + i] = fx[w] - row[i];
+        for (a, r) in attributions.values[w * c..(w + 1) * c].iter_mut().zip(row) {
+            *a = fx[w] - r;
         }
         by_step.push((0..t).map(|s| fx[w] - row[c + s]).collect());
         by_feature.push((0..f).map(|g| fx[w] - row[c + t + g]).collect());

@@ -289,6 +289,6 @@ fn shapley_timesteps_match_exact_enumeration() {
         "sampled KernelSHAP time steps",
         &sampled.values.concat(),
         &flat64(&g["values"]),
-        0.1 * scale,
+        0.01 * scale,
     );
 }

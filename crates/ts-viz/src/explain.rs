@@ -245,7 +245,7 @@ fn draw_matrix<DB: DrawingBackend>(
     let cols = c.columns.clone();
     let rows = c.rows.clone();
     let x_fmt = move |v: &SegmentValue<i32>| match v {
-        SegmentValue::CenterOf(i) if (*i as usize) < cols.len() && *i as usize % x_every == 0 => {
+        SegmentValue::CenterOf(i) if (*i as usize) < cols.len() && (*i as usize).is_multiple_of(x_every) => {
             cols[*i as usize].clone()
         }
         _ => String::new(),
@@ -254,7 +254,7 @@ fn draw_matrix<DB: DrawingBackend>(
     let y_fmt = move |v: &SegmentValue<i32>| match v {
         SegmentValue::CenterOf(i) if *i >= 0 && *i < nr => {
             let r = (nr - 1 - *i) as usize;
-            if r % y_every == 0 {
+            if r.is_multiple_of(y_every) {
                 rows[r].clone()
             } else {
                 String::new()
@@ -433,7 +433,7 @@ impl Figure for LinesFigure<'_> {
             if (v - k).abs() < 1e-6
                 && k >= 0.0
                 && (k as usize) < labels.len()
-                && k as usize % every == 0
+                && (k as usize).is_multiple_of(every)
             {
                 labels[k as usize].clone()
             } else {
@@ -693,7 +693,7 @@ impl Figure for AttentionFigure<'_> {
         let every = (n / 8).max(1);
         let x_fmt = move |v: &SegmentValue<i32>| match v {
             SegmentValue::CenterOf(i)
-                if (*i as usize) < labels.len() && *i as usize % every == 0 =>
+                if (*i as usize) < labels.len() && (*i as usize).is_multiple_of(every) =>
             {
                 labels[*i as usize].clone()
             }
