@@ -164,7 +164,8 @@ fn check_out_dir(out: &Path, force: bool) -> Result<()> {
     Ok(())
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes a file atomically, naming it in the error.
+pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic(path, bytes).with_context(|| format!("{}: cannot write", path.display()))
 }
 

@@ -10,8 +10,9 @@ use ts_fairness::audit::{ForecastSamples, GroupingAudit, audit_grouping, forecas
 use ts_fairness::classify::{ClassificationReport, binarise, classification_report};
 use ts_fairness::threshold::{Constraint, ThresholdOptimizer};
 use ts_fairness::{Grouping, GroupsSummary, SeedGrouping, TextTable};
-use ts_model::file::write_atomic;
 use ts_train::pipeline;
+
+use crate::commands::write;
 
 /// `tsf groups`: add group columns to a table.
 #[derive(Debug, Args)]
@@ -106,10 +107,6 @@ pub struct FairnessArgs {
     /// Skip the charts.
     #[arg(long)]
     pub no_charts: bool,
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic(path, bytes).with_context(|| format!("{}: cannot write", path.display()))
 }
 
 fn fill_policy(s: &str) -> Result<FillPolicy> {
@@ -723,20 +720,6 @@ pub fn fairness(a: FairnessArgs) -> Result<()> {
     let time_column = bundle.config.data.time_column.clone();
     let table = TextTable::read(&a.data)?;
     let features = bundle.header.spec.features.clone();
-    let missing: Vec<&String> = features.iter().filter(|f| !table.has(f)).collect();
-    if !missing.is_empty() {
-        bail!(
-            "{}: missing {}; the model was trained on [{}], the file has [{}]",
-            a.data.display(),
-            missing
-                .iter()
-                .map(|m| format!("{m:?}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            features.join(", "),
-            table.names.join(", ")
-        );
-    }
     let frame = load(
         &a.data,
         &LoadOptions {

@@ -405,6 +405,22 @@ fn bad_input_gives_one_clear_line() {
         out.to_str().unwrap(),
     ]);
     assert_bad(&o, &["grouping \"Same\"", "only one group (\"x\")"]);
+    // Data without the model's columns.
+    let no_cols = write(
+        d.path(),
+        "nocols.csv",
+        "Date,G\n2000-01-01,a\n2000-02-01,b\n",
+    );
+    let o = tsf(&[
+        "fairness",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        no_cols.to_str().unwrap(),
+        "--group-column",
+        "G",
+    ]);
+    assert_bad(&o, &["nocols.csv", "\"Federal Funds Rate\" not found"]);
     // Eras whose first era ends before the first forecast: reported, left out.
     let eras = d.path().join("eras.csv");
     let o = tsf(&[
