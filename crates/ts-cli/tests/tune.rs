@@ -257,3 +257,80 @@ fn bad_tuning_input_gives_one_line_errors() {
     ]);
     assert_bad(&o, &["[tune]", "trails"]);
 }
+
+#[cfg(unix)]
+#[test]
+fn sigint_stops_the_search_keeping_every_finished_trial() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.csv", &csv_text(300));
+    let cfg = write(dir.path(), "tune.toml", SMALL_SPACE);
+    let out = dir.path().join("out");
+    let journal = dir.path().join("study.log");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tsf"))
+        .args([
+            "tune",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--target",
+            "b",
+            "--epochs",
+            "40",
+            "--patience",
+            "0",
+            "--pruner",
+            "none",
+            "--trials",
+            "1000",
+            "--quiet",
+            "--storage",
+            journal.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for two finished trials in the journal, then send SIGINT.
+    let finished = |text: &str| {
+        text.lines()
+            .filter(|l| l.contains("\"op_code\":6") && !l.contains("\"state\":3"))
+            .count()
+    };
+    let start = std::time::Instant::now();
+    while finished(&std::fs::read_to_string(&journal).unwrap_or_default()) < 2 {
+        assert!(start.elapsed().as_secs() < 120, "no trial finished");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{err}");
+    assert!(err.contains("Interrupted"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let r = results(&out);
+    let trials = r["trials"].as_array().unwrap();
+    let done = trials
+        .iter()
+        .filter(|t| t["state"] == "COMPLETE" || t["state"] == "PRUNED")
+        .count();
+    // Every trial finished before the signal is in the results and in the journal; a trial that
+    // was training is marked failed ("interrupted"), none is left running.
+    assert!(done >= 2, "{r}");
+    assert_eq!(done, finished(&std::fs::read_to_string(&journal).unwrap()));
+    assert!(trials.iter().all(|t| t["state"] != "RUNNING"), "{r}");
+    for t in trials.iter().filter(|t| t["state"] == "FAIL") {
+        assert!(
+            t["fail_reason"].as_str().unwrap().contains("interrupted"),
+            "{t}"
+        );
+    }
+    assert!(trials.len() < 1000);
+    assert!(!out.join("best_model.tsf").exists());
+}
