@@ -269,6 +269,15 @@ pub fn explain(a: ExplainArgs) -> Result<()> {
     let has_attention = bundle.model.config.kind == ModelKind::Attention;
     let s = settings(&a, output, has_attention)?;
     let src = ts_explain::explain_source(&bundle, &frame, a.windows, a.background, output, a.seed)?;
+    let model = ForecasterModel::new(&bundle.model, spec.lookback, &bundle.device);
+    let data = ExplainData {
+        windows: &src.windows,
+        background: &src.background,
+        training_mean: &src.training_mean,
+        targets: src.targets.as_deref(),
+        feature_names: &src.feature_names,
+    };
+    ts_explain::validate(&model, &data, &s)?;
     println!(
         "Explaining {} windows of {} ({} features, {} steps) for {} step {}; background {} of {} training windows",
         src.windows.n,
@@ -280,14 +289,6 @@ pub fn explain(a: ExplainArgs) -> Result<()> {
         src.background.n,
         src.training_windows
     );
-    let model = ForecasterModel::new(&bundle.model, spec.lookback, &bundle.device);
-    let data = ExplainData {
-        windows: &src.windows,
-        background: &src.background,
-        training_mean: &src.training_mean,
-        targets: src.targets.as_deref(),
-        feature_names: &src.feature_names,
-    };
     let t0 = Instant::now();
     let rep = ts_explain::explain(&model, &data, &s)?;
     print_report(&rep, &src.labels);

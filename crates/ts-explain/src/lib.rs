@@ -43,7 +43,7 @@ pub use lime::{LimeResult, LimeSettings, lime};
 pub use model::{Attributions, ExplainModel, ForecasterModel, Inputs, Runner};
 pub use occlusion::{OcclusionResult, PermutationResult, occlusion, permutation_importance};
 pub use report::{
-    BaselineChoice, ExplainData, ExplainSettings, Method, MethodReport, Report, explain,
+    BaselineChoice, ExplainData, ExplainSettings, Method, MethodReport, Report, explain, validate,
 };
 pub use shap::{Players, ShapResult, ShapSettings, coalition_values, shap};
 pub use source::{ExplainSource, explain_source};

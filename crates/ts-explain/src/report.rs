@@ -273,14 +273,15 @@ fn named(names: &[String], v: &[f64]) -> Value {
     )
 }
 
-/// Runs the chosen methods on `data` and collects the report. An unsupported method (attention on a
-/// plain LSTM), a shape mismatch, an empty background or an invalid setting is an error before
-/// anything heavy runs.
-pub fn explain<M: ExplainModel + ?Sized>(
+/// Checks everything `explain` would refuse (shapes, feature names, baseline, empty background,
+/// zero steps or samples, attention on a model without it) without running any method, and
+/// returns the baseline window. `explain` calls it first; callers may call it before announcing a
+/// long run.
+pub fn validate<M: ExplainModel + ?Sized>(
     model: &M,
     data: &ExplainData<'_>,
     s: &ExplainSettings,
-) -> Result<Report> {
+) -> Result<Vec<f32>> {
     let r = Runner::new(model, s.output)?;
     let x = data.windows;
     r.check("explained windows", x)?;
@@ -322,6 +323,21 @@ pub fn explain<M: ExplainModel + ?Sized>(
             _ => {}
         }
     }
+    Ok(baseline)
+}
+
+/// Runs the chosen methods on `data` and collects the report. An unsupported method (attention on a
+/// plain LSTM), a shape mismatch, an empty background or an invalid setting is an error before
+/// anything heavy runs.
+pub fn explain<M: ExplainModel + ?Sized>(
+    model: &M,
+    data: &ExplainData<'_>,
+    s: &ExplainSettings,
+) -> Result<Report> {
+    let baseline = validate(model, data, s)?;
+    let r = Runner::new(model, s.output)?;
+    let x = data.windows;
+    let c = x.cells();
     let mut methods = Vec::new();
     for &m in &s.methods {
         let t0 = Instant::now();

@@ -292,3 +292,40 @@ fn shapley_timesteps_match_exact_enumeration() {
         0.01 * scale,
     );
 }
+
+#[test]
+fn pytorch_loader_names_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Device::flex();
+    // Missing file.
+    let e = ts_model::load_pytorch_lstm(&dir.path().join("nope.safetensors"), &device).unwrap_err();
+    assert!(matches!(e, ts_model::ModelError::NotFound { .. }), "{e}");
+    // A valid safetensors file without the LSTM's tensors.
+    let header = br#"{"foo":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#;
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header);
+    bytes.extend_from_slice(&1.0f32.to_le_bytes());
+    let path = dir.path().join("other.safetensors");
+    std::fs::write(&path, &bytes).unwrap();
+    let e = ts_model::load_pytorch_lstm(&path, &device).unwrap_err();
+    assert!(e.to_string().contains("lstm.weight_ih_l0"), "{e}");
+    // A header length past the end of the file.
+    std::fs::write(&path, [255u8; 12]).unwrap();
+    let e = ts_model::load_pytorch_lstm(&path, &device).unwrap_err();
+    assert!(e.to_string().contains("exceeds the file size"), "{e}");
+    // The golden file with a tensor under another name: named in the error.
+    let Some(_) = case() else { return };
+    let golden = std::fs::read(golden_dir().join("lstm_tiny.safetensors")).unwrap();
+    let n = u64::from_le_bytes(golden[..8].try_into().unwrap()) as usize;
+    let mut h: serde_json::Map<String, Value> = serde_json::from_slice(&golden[8..8 + n]).unwrap();
+    // Rename one tensor (offsets stay valid): the model misses it and the file has an extra one.
+    let bias = h.remove("fc.bias").unwrap();
+    h.insert("fc.bias_extra".into(), bias);
+    let text = serde_json::to_vec(&h).unwrap();
+    let mut bytes = (text.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(&text);
+    bytes.extend_from_slice(&golden[8 + n..]);
+    std::fs::write(&path, &bytes).unwrap();
+    let e = ts_model::load_pytorch_lstm(&path, &device).unwrap_err();
+    assert!(e.to_string().contains("fc.bias_extra"), "{e}");
+}
