@@ -123,7 +123,8 @@ pub fn spearman(a: &[f64], b: &[f64]) -> Option<f64> {
 }
 
 /// Draws one scatter panel per parameter (objective value against the parameter, log x axis
-/// for log-scale parameters, choice labels for categorical ones), titled with Spearman's ρ.
+/// for log-scale parameters, choice labels for categorical ones, log y axis when the values are
+/// positive and span more than two decades), titled with Spearman's ρ.
 ///
 /// # Errors
 /// [`VizError::InvalidInput`] if there are no parameters or more than [`MAX_PARAM_PANELS`], a
@@ -325,8 +326,14 @@ impl Figure for CorrelationFigure<'_> {
         });
         let cells = area.split_evenly((rows, cols));
         let (lo, hi) = finite_range(c.values.iter().copied()).ok_or("no value")?;
-        let (ya, yb) = padded(lo, hi, 0.06);
-        let span = yb - ya;
+        // Log y axis when the values are positive and span more than two decades.
+        let log_y = wants_log_scale(lo, hi);
+        let (ya, yb) = if log_y {
+            log_padded(lo, hi, 0.06)
+        } else {
+            padded(lo, hi, 0.06)
+        };
+        let span = if log_y { 0.0 } else { yb - ya };
         let y_fmt = move |v: &f64| fmt_tick(*v, span);
         for (p, cell) in c.params.iter().zip(cells.iter()) {
             let rho = spearman(&p.x, &c.values);
@@ -353,75 +360,82 @@ impl Figure for CorrelationFigure<'_> {
                 .x_label_area_size(compact.px(30.0))
                 .y_label_area_size(compact.px(52.0));
             let r = compact.upx(3.0);
-            if !p.categories.is_empty() {
-                let n = p.categories.len() as f64;
-                let cats = p.categories.clone();
-                let x_fmt = move |v: &f64| {
+            // The x axis: choice indices with labels, log scale, or linear.
+            enum XAxis {
+                Categories(f64),
+                Log(f64, f64),
+                Linear(f64, f64),
+            }
+            let xaxis = if !p.categories.is_empty() {
+                XAxis::Categories(p.categories.len() as f64)
+            } else if p.log {
+                let (a, b) = finite_range(pts.iter().map(|q| q.0))
+                    .map(|(a, b)| log_padded(a, b, 0.05))
+                    .unwrap_or((0.1, 1.0));
+                XAxis::Log(a, b)
+            } else {
+                let (a, b) = finite_range(pts.iter().map(|q| q.0))
+                    .map(|(a, b)| padded(a, b, 0.05))
+                    .unwrap_or((0.0, 1.0));
+                XAxis::Linear(a, b)
+            };
+            let cats = p.categories.clone();
+            let n_cats = cats.len();
+            let xspan = match xaxis {
+                XAxis::Linear(a, b) => b - a,
+                _ => 0.0,
+            };
+            let x_fmt = move |v: &f64| {
+                if n_cats > 0 {
                     let i = v.round();
-                    if (v - i).abs() < 1e-9 && i >= 0.0 && (i as usize) < cats.len() {
+                    if (v - i).abs() < 1e-9 && i >= 0.0 && (i as usize) < n_cats {
                         cats[i as usize].clone()
                     } else {
                         String::new()
                     }
-                };
-                let mut cc = builder
-                    .build_cartesian_2d(-0.5..n - 0.5, ya..yb)
+                } else {
+                    fmt_tick(*v, xspan)
+                }
+            };
+            let x_labels = if n_cats > 0 { n_cats * 2 + 1 } else { 5 };
+            // Dots of one choice are spread a little so that they do not hide each other.
+            let dots: Vec<(f64, f64)> = pts
+                .iter()
+                .enumerate()
+                .map(|(i, (x, y))| {
+                    let jitter = if n_cats > 0 {
+                        ((i * 7919) % 41) as f64 / 41.0 * 0.36 - 0.18
+                    } else {
+                        0.0
+                    };
+                    (x + jitter, *y)
+                })
+                .collect();
+            macro_rules! panel {
+                ($x:expr, $y:expr) => {{
+                    let mut cc = builder.build_cartesian_2d($x, $y).map_err(de)?;
+                    let mut mesh = cc.configure_mesh();
+                    compact.style_mesh(&mut mesh);
+                    mesh.x_labels(x_labels)
+                        .y_labels(5)
+                        .x_label_formatter(&x_fmt)
+                        .y_label_formatter(&y_fmt)
+                        .draw()
+                        .map_err(de)?;
+                    cc.draw_series(
+                        dots.iter()
+                            .map(|(x, y)| Circle::new((*x, *y), r, BLUE.mix(0.75).filled())),
+                    )
                     .map_err(de)?;
-                let mut mesh = cc.configure_mesh();
-                compact.style_mesh(&mut mesh);
-                mesh.x_labels(p.categories.len() * 2 + 1)
-                    .y_labels(5)
-                    .x_label_formatter(&x_fmt)
-                    .y_label_formatter(&y_fmt)
-                    .draw()
-                    .map_err(de)?;
-                // Spread the dots of one choice a little so that they do not hide each other.
-                cc.draw_series(pts.iter().enumerate().map(|(i, (x, y))| {
-                    let jitter = ((i * 7919) % 41) as f64 / 41.0 * 0.36 - 0.18;
-                    Circle::new((x + jitter, *y), r, BLUE.mix(0.75).filled())
-                }))
-                .map_err(de)?;
-            } else if p.log {
-                let (xa, xb) = finite_range(pts.iter().map(|q| q.0))
-                    .map(|(a, b)| log_padded(a, b, 0.05))
-                    .unwrap_or((0.1, 1.0));
-                let mut cc = builder
-                    .build_cartesian_2d((xa..xb).log_scale(), ya..yb)
-                    .map_err(de)?;
-                let x_fmt = |v: &f64| fmt_tick(*v, 0.0);
-                let mut mesh = cc.configure_mesh();
-                compact.style_mesh(&mut mesh);
-                mesh.x_labels(4)
-                    .y_labels(5)
-                    .x_label_formatter(&x_fmt)
-                    .y_label_formatter(&y_fmt)
-                    .draw()
-                    .map_err(de)?;
-                cc.draw_series(
-                    pts.iter()
-                        .map(|(x, y)| Circle::new((*x, *y), r, BLUE.mix(0.75).filled())),
-                )
-                .map_err(de)?;
-            } else {
-                let (xa, xb) = finite_range(pts.iter().map(|q| q.0))
-                    .map(|(a, b)| padded(a, b, 0.05))
-                    .unwrap_or((0.0, 1.0));
-                let xspan = xb - xa;
-                let x_fmt = move |v: &f64| fmt_tick(*v, xspan);
-                let mut cc = builder.build_cartesian_2d(xa..xb, ya..yb).map_err(de)?;
-                let mut mesh = cc.configure_mesh();
-                compact.style_mesh(&mut mesh);
-                mesh.x_labels(5)
-                    .y_labels(5)
-                    .x_label_formatter(&x_fmt)
-                    .y_label_formatter(&y_fmt)
-                    .draw()
-                    .map_err(de)?;
-                cc.draw_series(
-                    pts.iter()
-                        .map(|(x, y)| Circle::new((*x, *y), r, BLUE.mix(0.75).filled())),
-                )
-                .map_err(de)?;
+                }};
+            }
+            match (xaxis, log_y) {
+                (XAxis::Categories(n), false) => panel!(-0.5..n - 0.5, ya..yb),
+                (XAxis::Categories(n), true) => panel!(-0.5..n - 0.5, (ya..yb).log_scale()),
+                (XAxis::Log(a, b), false) => panel!((a..b).log_scale(), ya..yb),
+                (XAxis::Log(a, b), true) => panel!((a..b).log_scale(), (ya..yb).log_scale()),
+                (XAxis::Linear(a, b), false) => panel!(a..b, ya..yb),
+                (XAxis::Linear(a, b), true) => panel!(a..b, (ya..yb).log_scale()),
             }
         }
         let _ = &c.value_name;
