@@ -83,10 +83,10 @@ pub fn to_bytes(model: &Forecaster, header: &ModelHeader) -> Result<Vec<u8>> {
             path: "<memory>".into(),
             message: e.to_string(),
         })?;
-    let weights = store.get_bytes().map_err(|e| ModelError::Weights {
+    let weights = canonical_safetensors(store.get_bytes().map_err(|e| ModelError::Weights {
         path: "<memory>".into(),
         message: e.to_string(),
-    })?;
+    })?);
     let head = serde_json::to_vec_pretty(header).map_err(|e| ModelError::Header {
         path: "<memory>".into(),
         message: e.to_string(),
@@ -104,6 +104,49 @@ pub fn to_bytes(model: &Forecaster, header: &ModelHeader) -> Result<Vec<u8>> {
     out.extend_from_slice(&head);
     out.extend_from_slice(&weights);
     Ok(out)
+}
+
+/// Rewrites a safetensors buffer's JSON header with its keys in sorted order (padded with spaces
+/// to the same length, as the format allows), so that the same weights always give the same bytes:
+/// Burn writes the `__metadata__` map in hash order, which differs from run to run. A buffer that
+/// does not parse is returned unchanged.
+pub fn canonical_safetensors(mut st: Vec<u8>) -> Vec<u8> {
+    let Some(n) = st
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map(|b: [u8; 8]| u64::from_le_bytes(b) as usize)
+    else {
+        return st;
+    };
+    let Some(end) = n.checked_add(8).filter(|&e| e <= st.len()) else {
+        return st;
+    };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&st[8..end]) else {
+        return st;
+    };
+    // Insert keys in sorted order at every level, so that the order is sorted whether or not
+    // serde_json keeps insertion order (its `preserve_order` feature may be on in a build).
+    fn sorted(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) => {
+                let mut entries: Vec<(String, serde_json::Value)> = m.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                serde_json::Value::Object(
+                    entries.into_iter().map(|(k, v)| (k, sorted(v))).collect(),
+                )
+            }
+            other => other,
+        }
+    }
+    let Ok(mut text) = serde_json::to_vec(&sorted(v)) else {
+        return st;
+    };
+    if text.len() > n {
+        return st;
+    }
+    text.resize(n, b' ');
+    st[8..end].copy_from_slice(&text);
+    st
 }
 
 /// Writes `bytes` to `path` atomically (temporary file in the same folder, fsync, rename).

@@ -291,7 +291,9 @@ pub fn assign_param_ids(model: Forecaster, ids: &[u64]) -> Result<Forecaster> {
 fn weights_bytes(model: &Forecaster, path: &Path) -> Result<Vec<u8>> {
     let mut store = SafetensorsStore::from_bytes(None);
     model.save_into(&mut store).map_err(|e| err(path, e))?;
-    store.get_bytes().map_err(|e| err(path, e))
+    Ok(ts_model::file::canonical_safetensors(
+        store.get_bytes().map_err(|e| err(path, e))?,
+    ))
 }
 
 /// Serialises a checkpoint.
