@@ -244,7 +244,7 @@ fn fast_exp<const F: bool>(x: f32) -> f32 {
     p = madd::<F>(p, r, 8.333_452e-3);
     p = madd::<F>(p, r, 4.166_579_6e-2);
     p = madd::<F>(p, r, 1.666_666_5e-1);
-    p = madd::<F>(p, r, 5.000_000_1e-1);
+    p = madd::<F>(p, r, 0.5); // Cephes: 5.0000001201e-1, which is 0.5 in f32
     let e = madd::<F>(p * r, r, r) + 1.0;
     let k = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
     e * f32::from_bits((k.wrapping_add(127) as u32) << 23)
