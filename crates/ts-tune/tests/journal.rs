@@ -294,3 +294,20 @@ fn several_writers_share_one_file_without_losing_a_trial() {
     assert!((1..=workers as usize).contains(&creates));
     assert!(!Path::new(&format!("{}.lock", path.display())).exists());
 }
+
+#[test]
+fn an_invalid_distribution_in_a_journal_is_refused_not_sampled() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.log");
+    let lines = [
+        r#"{"op_code":0,"worker_id":"w","study_name":"s","directions":[1]}"#,
+        r#"{"op_code":4,"worker_id":"w","study_id":0,"datetime_start":"2026-01-01T00:00:00.000000+00:00"}"#,
+        r#"{"op_code":5,"worker_id":"w","trial_id":0,"param_name":"c","param_value_internal":0,"distribution":"{\"name\": \"CategoricalDistribution\", \"attributes\": {\"choices\": []}}"}"#,
+    ];
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let err = JournalStorage::open(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("line 3") && err.contains("choice list is empty"),
+        "{err}"
+    );
+}

@@ -297,7 +297,8 @@ impl Replay {
                         let dist = v
                             .as_str()
                             .ok_or("a distribution is not a JSON string".to_string())
-                            .and_then(Distribution::from_json_str)?;
+                            .and_then(Distribution::from_json_str)
+                            .and_then(|d| d.validated(k).map_err(|e| e.to_string()))?;
                         t.distributions.insert(k.clone(), dist);
                     }
                 }
@@ -348,7 +349,8 @@ impl Replay {
                 let dist = field(log, "distribution")?
                     .as_str()
                     .ok_or("\"distribution\" is not a JSON string".to_string())
-                    .and_then(Distribution::from_json_str)?;
+                    .and_then(Distribution::from_json_str)
+                    .and_then(|d| d.validated(&name).map_err(|e| e.to_string()))?;
                 if !self.updatable(tid) {
                     return Ok(());
                 }
