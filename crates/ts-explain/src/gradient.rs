@@ -70,6 +70,7 @@ impl Baseline {
 pub enum IgRule {
     /// Gauss–Legendre nodes and weights mapped to [0, 1] (Captum's default).
     #[default]
+    #[serde(rename = "gausslegendre")]
     GaussLegendre,
     /// `alpha_k = k/(n-1)`, weights `1/n` with halved end weights (Captum's `riemann_trapezoid`;
     /// the weights sum to `(n-1)/n`).
@@ -295,10 +296,13 @@ pub fn integrated_gradients<M: ExplainModel + ?Sized>(
 pub enum SmoothGradVariant {
     /// Mean of the noisy gradients.
     #[default]
+    #[serde(rename = "smoothgrad")]
     SmoothGrad,
     /// Mean of the squared noisy gradients.
+    #[serde(rename = "smoothgrad_sq")]
     SmoothGradSq,
     /// Variance of the noisy gradients (VarGrad).
+    #[serde(rename = "vargrad")]
     VarGrad,
 }
 

@@ -29,6 +29,7 @@ pub enum Method {
     /// Integrated gradients.
     IntegratedGradients,
     /// SmoothGrad.
+    #[serde(rename = "smoothgrad")]
     SmoothGrad,
     /// Shapley values (exact or KernelSHAP).
     Shap,

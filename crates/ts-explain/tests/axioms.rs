@@ -425,3 +425,36 @@ fn bad_input_gives_clear_errors() {
         .is_err()
     );
 }
+
+#[test]
+fn setting_names_round_trip_between_json_and_the_command_line() {
+    for v in [
+        SmoothGradVariant::SmoothGrad,
+        SmoothGradVariant::SmoothGradSq,
+        SmoothGradVariant::VarGrad,
+    ] {
+        let name = serde_json::to_value(v).unwrap();
+        assert_eq!(
+            name.as_str().unwrap().parse::<SmoothGradVariant>().unwrap(),
+            v
+        );
+    }
+    for r in [
+        IgRule::GaussLegendre,
+        IgRule::RiemannTrapezoid,
+        IgRule::RiemannLeft,
+        IgRule::RiemannRight,
+        IgRule::RiemannMiddle,
+    ] {
+        let name = serde_json::to_value(r).unwrap();
+        assert_eq!(name.as_str().unwrap().parse::<IgRule>().unwrap(), r);
+    }
+    for p in [Players::Cells, Players::Features, Players::TimeSteps] {
+        let name = serde_json::to_value(p).unwrap();
+        assert_eq!(name.as_str().unwrap().parse::<Players>().unwrap(), p);
+    }
+    for m in Method::ALL {
+        assert_eq!(serde_json::to_value(m).unwrap(), m.name());
+        assert_eq!(Method::parse_list(m.name(), true).unwrap(), vec![m]);
+    }
+}
