@@ -243,8 +243,30 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Frame> {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    let df = ParquetReader::new(file).finish().map_err(unreadable)?;
-    frame_from_dataframe(path, &df, opts)
+    let df = guard_panics(path, || ParquetReader::new(file).finish())?.map_err(unreadable)?;
+    guard_panics(path, || frame_from_dataframe(path, &df, opts))?
+}
+
+/// Runs a third-party reader, turning a panic into an error naming the file. polars' Parquet
+/// decoder panics on some malformed footers (found by `cargo fuzz run parquet_loader`); a damaged
+/// file must give a one-line error, not a crash. The panic message is kept out of standard error
+/// while the reader runs.
+fn guard_panics<T>(path: &Path, f: impl FnOnce() -> T) -> Result<T> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(previous);
+    result.map_err(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown failure".into());
+        DataError::Unreadable {
+            path: path.to_path_buf(),
+            message: format!("not a valid Parquet file (the reader failed: {what})"),
+        }
+    })
 }
 
 fn first_line(s: &str) -> String {

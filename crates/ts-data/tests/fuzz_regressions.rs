@@ -111,3 +111,30 @@ fn known_edge_cases_behave() {
     let e = load("date,a\n,1\n2020-01-02,2\n").unwrap_err().to_string();
     assert!(e.contains("row 1"), "{e}");
 }
+
+/// Parquet inputs (`tests/fuzz-corpus/parquet/*`): a valid seed loads; the footer that made
+/// polars' thrift decoder panic ("thrift bool field", found by `cargo fuzz run parquet_loader`) is
+/// refused with an error naming the file.
+#[test]
+fn parquet_corpus_loads_or_is_refused_without_panicking() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/parquet");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut refused = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let src = e.unwrap().path();
+        let name = src.file_name().unwrap().to_string_lossy().to_string();
+        // The loader picks Parquet by extension.
+        let path = tmp.path().join(format!("{name}.parquet"));
+        std::fs::copy(&src, &path).unwrap();
+        match ts_data::load(&path, &LoadOptions::default()) {
+            Ok(f) => assert!(f.n_rows() > 0 && name.starts_with("seed"), "{name}"),
+            Err(e) => {
+                refused += 1;
+                let msg = e.to_string();
+                assert!(msg.contains(&name), "{msg}");
+                assert!(!name.starts_with("seed"), "{name}: {msg}");
+            }
+        }
+    }
+    assert!(refused >= 1);
+}
