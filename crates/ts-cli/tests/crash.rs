@@ -282,6 +282,7 @@ fn sigkill_during_tuning_loses_no_finished_trial() {
             std::thread::sleep(Duration::from_millis(2));
         }
         if done {
+            child.wait().unwrap();
             finished_early += 1;
         } else {
             child.kill().unwrap();
