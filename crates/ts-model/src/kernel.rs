@@ -62,10 +62,22 @@ impl StackShape {
         self.layers.saturating_sub(1) * self.steps * self.batch * self.hidden
     }
 
-    /// The batch chunks `(start, len)`, a function of the batch size only.
+    /// The batch chunks `(start, len)` of a training pass: a function of the batch size only, so
+    /// that the order in which chunk gradients are summed never depends on the thread count.
     fn chunks(&self) -> Vec<(usize, usize)> {
+        self.split((self.batch / 16).clamp(1, 8))
+    }
+
+    /// The batch chunks of an inference pass: as few as there are threads to run them (larger
+    /// matrix products), at least 16 sequences each. Every sequence's output is computed on its own,
+    /// so the chunking does not change the numbers (a test checks it).
+    fn inference_chunks(&self) -> Vec<(usize, usize)> {
+        let threads = rayon::current_num_threads().max(1);
+        self.split((self.batch / 16).clamp(1, threads))
+    }
+
+    fn split(&self, n: usize) -> Vec<(usize, usize)> {
         let b = self.batch;
-        let n = (b / 16).clamp(1, 8);
         let base = b / n;
         let extra = b % n;
         let mut out = Vec::with_capacity(n);
@@ -687,7 +699,11 @@ pub fn forward(
         return (out, tape);
     }
     let wts = transposed_weights(&sh, params);
-    let parts = sh.chunks();
+    let parts = if keep_tape {
+        sh.chunks()
+    } else {
+        sh.inference_chunks()
+    };
     let run =
         |&(start, len): &(usize, usize)| chunk_forward(&sh, params, &wts, x, masks, start, len);
     // One chunk (small batches, streaming inference) runs on the calling thread: no hand-off.
@@ -882,6 +898,33 @@ mod tests {
             sigmoid(-1e9) >= f32::MIN_POSITIVE && sigmoid(-1e9) < 2e-38,
             "no denormals"
         );
+    }
+
+    #[test]
+    fn chunking_does_not_change_the_outputs() {
+        // Training chunks (fixed by the batch size) and inference chunks (by thread count) give
+        // bit-identical outputs: each sequence is computed on its own.
+        for (batch, steps, input, hidden, layers) in
+            [(203, 5, 3, 24, 2), (64, 12, 5, 64, 2), (33, 2, 1, 7, 3)]
+        {
+            let sh = StackShape {
+                steps,
+                batch,
+                input,
+                hidden,
+                layers,
+            };
+            let mut seed = 7u32;
+            let mut next = || {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+            };
+            let x: Vec<f32> = (0..steps * batch * input).map(|_| next() * 4.0).collect();
+            let p: Vec<f32> = (0..sh.param_len()).map(|_| next()).collect();
+            let (a, _) = forward(sh, &x, &p, None, true);
+            let (b, _) = forward(sh, &x, &p, None, false);
+            assert_eq!(a, b, "batch {batch}");
+        }
     }
 
     #[test]
