@@ -97,7 +97,9 @@ fn main() -> Result<()> {
             eprintln!("usage: cargo xtask <ci | bench [tune] [--quick] | demo | crash>");
             eprintln!("  ci     run .ci/run (wgpu check + the README's test command)");
             eprintln!("  bench  LSTM speed benchmark → target/bench/results.json");
-            eprintln!("  bench tune  TPE vs Optuna's medians (shared/golden/TPE.md) → target/bench/tune.json");
+            eprintln!(
+                "  bench tune  TPE vs Optuna's medians (shared/golden/TPE.md) → target/bench/tune.json"
+            );
             eprintln!("  demo   train on the bundled data into target/demo");
             eprintln!("  crash  SIGKILL `tsf train` 20 times and check every file and the resume");
             std::process::exit(2);

@@ -287,8 +287,7 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
     let flag = stop.clone();
     let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed));
     let mut progress = ProgressBar::new(a.quiet, 10).with_stop_flag(stop);
-    let outcome =
-        crate::checkpointing::fit(&frame, prepared, &cfg, &mut progress, &a, resume)?;
+    let outcome = crate::checkpointing::fit(&frame, prepared, &cfg, &mut progress, &a, resume)?;
     let r = &outcome.report;
     if r.interrupted {
         eprintln!(

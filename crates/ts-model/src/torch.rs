@@ -49,7 +49,10 @@ fn shapes(path: &Path, bytes: &[u8]) -> Result<serde_json::Map<String, serde_jso
         .map_err(|e| weights_error(path, format!("invalid safetensors header: {e}")))?;
     match header {
         serde_json::Value::Object(m) => Ok(m),
-        _ => Err(weights_error(path, "safetensors header is not a JSON object")),
+        _ => Err(weights_error(
+            path,
+            "safetensors header is not a JSON object",
+        )),
     }
 }
 

@@ -220,10 +220,7 @@ fn gradients_match_finite_differences_of_the_f64_reference() {
         let fd = (reference_loss(&a, &params, &sizes, &r64)
             - reference_loss(&b, &params, &sizes, &r64))
             / (2.0 * eps);
-        assert!(
-            (fd - an as f64).abs() < 2e-5,
-            "dx[{k}]: {fd} vs {an}"
-        );
+        assert!((fd - an as f64).abs() < 2e-5, "dx[{k}]: {fd} vs {an}");
     }
     // Parameters.
     for (pi, p) in params.iter().enumerate() {

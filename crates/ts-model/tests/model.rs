@@ -134,7 +134,11 @@ fn matches_pytorch_golden_forward() {
     let model = ts_model::load_pytorch_lstm(&golden.join("lstm_tiny.safetensors"), &dev()).unwrap();
     assert!(!model.config.residual && model.config.dropout == 0.0);
     assert_eq!(
-        (model.config.input_size, model.config.hidden_size, model.config.num_layers),
+        (
+            model.config.input_size,
+            model.config.hidden_size,
+            model.config.num_layers
+        ),
         (3, 8, 2)
     );
     let data: Vec<f32> = g["inputs"]["data"]

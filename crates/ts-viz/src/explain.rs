@@ -245,7 +245,9 @@ fn draw_matrix<DB: DrawingBackend>(
     let cols = c.columns.clone();
     let rows = c.rows.clone();
     let x_fmt = move |v: &SegmentValue<i32>| match v {
-        SegmentValue::CenterOf(i) if (*i as usize) < cols.len() && (*i as usize).is_multiple_of(x_every) => {
+        SegmentValue::CenterOf(i)
+            if (*i as usize) < cols.len() && (*i as usize).is_multiple_of(x_every) =>
+        {
             cols[*i as usize].clone()
         }
         _ => String::new(),

@@ -81,16 +81,16 @@ mod tuning;
 
 pub use error::VizError;
 pub use explain::{
-    AttentionChart, BarsChart, HeatmapChart, LineChart, NamedLine, attention_analysis, feature_bars,
-    heatmap, line_chart,
+    AttentionChart, BarsChart, HeatmapChart, LineChart, NamedLine, attention_analysis,
+    feature_bars, heatmap, line_chart,
 };
 pub use fairness::{BarChart, BarPanel, MAX_BAR_PANELS, bar_chart};
 pub use history::{HistoryChart, training_history};
 pub use output::{PNG_HEIGHT, PNG_PIXELS_PER_METRE, PNG_WIDTH, SVG_HEIGHT, SVG_WIDTH, Written};
-pub use tuning::{
-    CorrelationChart, MAX_PARAM_PANELS, OptimizationHistoryChart, ParamSeries, optimization_history,
-    parameter_correlations, spearman,
-};
 pub use prediction::{
     MAX_PANELS, PredictionChart, multivariate_predictions, predictions_vs_actuals, residuals,
+};
+pub use tuning::{
+    CorrelationChart, MAX_PARAM_PANELS, OptimizationHistoryChart, ParamSeries,
+    optimization_history, parameter_correlations, spearman,
 };
