@@ -292,7 +292,18 @@ pub fn fit_with(
             let model = if on_autodiff {
                 model
             } else {
-                model.to_device(&ad)
+                // Moving onto the autodiff device neither records the graph nor marks the
+                // parameters trainable: do both, parameter by parameter.
+                struct Trainable(Device);
+                impl burn::module::ModuleMapper for Trainable {
+                    fn map_float<const D: usize>(
+                        &mut self,
+                        param: burn::module::Param<Tensor<D>>,
+                    ) -> burn::module::Param<Tensor<D>> {
+                        param.map(|t| t.to_device(&self.0).autodiff().require_grad())
+                    }
+                }
+                model.map(&mut Trainable(device.clone()))
             };
             let initial = has_val.then(|| val_loss(&model.valid()));
             let best = model.valid();
