@@ -115,32 +115,6 @@ fn layer_params<'a>(sh: &StackShape, params: &'a [f32], l: usize) -> LayerParams
     }
 }
 
-/// `[rows, cols]` row-major → its transpose `[cols, rows]` row-major.
-fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut t = vec![0.0f32; rows * cols];
-    for (r, row) in m.chunks_exact(cols).enumerate() {
-        for (c, &v) in row.iter().enumerate() {
-            t[c * rows + r] = v;
-        }
-    }
-    t
-}
-
-/// Each layer's `weight_ih` and `weight_hh` transposed (`[I, 4H]`, `[H, 4H]`): as the row-major
-/// right-hand side of the forward products they make gemm 2-2.5× faster than a transposed view.
-fn transposed_weights(sh: &StackShape, params: &[f32]) -> Vec<(Vec<f32>, Vec<f32>)> {
-    (0..sh.layers)
-        .map(|l| {
-            let p = layer_params(sh, params, l);
-            let g4 = 4 * sh.hidden;
-            (
-                transpose(p.w_ih, g4, sh.layer_input(l)),
-                transpose(p.w_hh, g4, sh.hidden),
-            )
-        })
-        .collect()
-}
-
 /// A strided read-only matrix view: element `(r, c)` is `data[r * rs + c * cs]`.
 #[derive(Clone, Copy)]
 struct View<'a> {
@@ -560,7 +534,6 @@ fn layer_forward(
     sh: &StackShape,
     l: usize,
     p: LayerParams<'_>,
-    wt: &(Vec<f32>, Vec<f32>),
     input: &[f32],
     bc: usize,
 ) -> LayerTape {
@@ -578,12 +551,12 @@ fn layer_forward(
         g4,
         true,
         View::rm(input, rows, i_n),
-        View::rm(&wt.0, i_n, g4),
+        View::tr(p.w_ih, i_n, g4),
     );
     let mut c = vec![0.0f32; rows * hs];
     let mut tc = vec![0.0f32; rows * hs];
     let mut h = vec![0.0f32; rows * hs];
-    let w_hh_t = View::rm(&wt.1, hs, g4);
+    let w_hh_t = View::tr(p.w_hh, hs, g4);
     let step = bc * hs;
     for t in 0..t_n {
         let z = &mut gates[t * bc * g4..(t + 1) * bc * g4];
@@ -616,7 +589,6 @@ fn layer_forward(
 fn chunk_forward(
     sh: &StackShape,
     params: &[f32],
-    wts: &[(Vec<f32>, Vec<f32>)],
     x: &[f32],
     masks: Option<&[f32]>,
     start: usize,
@@ -636,14 +608,14 @@ fn chunk_forward(
     for l in 0..sh.layers {
         let p = layer_params(sh, params, l);
         let tape = if l == 0 {
-            layer_forward(sh, l, p, &wts[l], &xc, len)
+            layer_forward(sh, l, p, &xc, len)
         } else {
             let below = &layers[l - 1].h;
             let input: Vec<f32> = match mc.get(l - 1) {
                 Some(m) => below.iter().zip(m).map(|(h, m)| h * m).collect(),
                 None => below.clone(),
             };
-            let mut t = layer_forward(sh, l, p, &wts[l], &input, len);
+            let mut t = layer_forward(sh, l, p, &input, len);
             t.input = input;
             t
         };
@@ -698,14 +670,12 @@ pub fn forward(
         });
         return (out, tape);
     }
-    let wts = transposed_weights(&sh, params);
     let parts = if keep_tape {
         sh.chunks()
     } else {
         sh.inference_chunks()
     };
-    let run =
-        |&(start, len): &(usize, usize)| chunk_forward(&sh, params, &wts, x, masks, start, len);
+    let run = |&(start, len): &(usize, usize)| chunk_forward(&sh, params, x, masks, start, len);
     // One chunk (small batches, streaming inference) runs on the calling thread: no hand-off.
     let chunks: Vec<ChunkTape> = if parts.len() == 1 {
         parts.iter().map(run).collect()
