@@ -9,8 +9,8 @@ use std::path::Path;
 
 use crate::error::{DataError, Result};
 use crate::frame::{
-    Frame, LoadOptions, RawColumn, TIME_NAMES, TimeIndex, check_header, finish, format_time,
-    looks_numeric, parse_number, parse_time,
+    Frame, LoadOptions, RawColumn, TIME_NAMES, TimeIndex, check_header, chosen_time_column, finish,
+    format_time, looks_numeric, parse_number, parse_time, time_named_column, value_columns,
 };
 
 fn unreadable(path: &Path, e: impl std::fmt::Display) -> DataError {
@@ -118,16 +118,9 @@ pub fn read_csv<R: std::io::Read>(
         column: c.to_string(),
         available: names.join(", "),
     };
-    let time_name: Option<String> = match &opts.time_column {
-        Some(t) if t.is_empty() || t.eq_ignore_ascii_case("none") => None,
-        Some(t) => {
-            if !names.contains(t) {
-                return Err(not_found(t));
-            }
-            Some(t.clone())
-        }
-        None => detect(&names, first_non_empty(&pending, 0).as_deref()),
-    };
+    let time_name = chosen_time_column(path, &names, opts, || {
+        detect(&names, first_non_empty(&pending, 0).as_deref())
+    })?;
     let time_idx = time_name
         .as_ref()
         .and_then(|t| names.iter().position(|n| n == t));
@@ -150,24 +143,7 @@ pub fn read_csv<R: std::io::Read>(
         }
         None => None,
     };
-    let wanted: Vec<String> = match &opts.columns {
-        Some(c) => c.clone(),
-        None => names
-            .iter()
-            .filter(|n| Some(*n) != time_name.as_ref())
-            .cloned()
-            .collect(),
-    };
-    if wanted.is_empty() {
-        return Err(DataError::InvalidConfig {
-            name: "columns".into(),
-            value: "(none)".into(),
-            reason: format!(
-                "{}: no value columns besides the time column",
-                path.display()
-            ),
-        });
-    }
+    let wanted = value_columns(path, &names, time_name.as_ref(), opts)?;
     let idx: Vec<usize> = wanted
         .iter()
         .map(|w| {
@@ -288,14 +264,8 @@ pub fn read_csv<R: std::io::Read>(
 
 /// The time column: a column with a time-like name, or a first column whose first value is a date.
 fn detect(names: &[String], first_value: Option<&str>) -> Option<String> {
-    if let Some(n) = names
-        .iter()
-        .find(|n| TIME_NAMES.contains(&n.to_ascii_lowercase().as_str()))
-    {
-        // "period" only counts when it is the first column.
-        if !n.eq_ignore_ascii_case("period") || names.first() == Some(n) {
-            return Some(n.clone());
-        }
+    if let Some(n) = time_named_column(names) {
+        return Some(n);
     }
     let first = names.first()?;
     let v = first_value?;

@@ -295,26 +295,62 @@ pub fn frame_from_dataframe(path: &Path, df: &DataFrame, opts: &LoadOptions) -> 
         column: c.to_string(),
         available: names.join(", "),
     };
-    // Time column.
-    let time_name: Option<String> = match &opts.time_column {
-        Some(t) if t.is_empty() || t.eq_ignore_ascii_case("none") => None,
-        Some(t) => {
-            if !names.contains(t) {
-                return Err(not_found(t));
-            }
-            Some(t.clone())
-        }
-        None => detect_time_column(df, &names),
-    };
+    let time_name = chosen_time_column(path, &names, opts, || detect_time_column(df, &names))?;
     let time = match &time_name {
         Some(t) => Some(read_time(path, df.column(t).map_err(|_| not_found(t))?, t)?),
         None => None,
     };
+    let wanted = value_columns(path, &names, time_name.as_ref(), opts)?;
+    let mut values = Vec::with_capacity(wanted.len());
+    for w in &wanted {
+        let col = df.column(w).map_err(|_| not_found(w))?;
+        values.push(RawColumn::from_options(read_numeric(path, col, w)?));
+    }
+    finish(path, wanted, values, time, opts)
+}
+
+/// The time column a load uses: the one `opts` names ("none" or empty for none; an unknown name is
+/// an error), else whatever `detect` finds.
+pub(crate) fn chosen_time_column(
+    path: &Path,
+    names: &[String],
+    opts: &LoadOptions,
+    detect: impl FnOnce() -> Option<String>,
+) -> Result<Option<String>> {
+    match &opts.time_column {
+        Some(t) if t.is_empty() || t.eq_ignore_ascii_case("none") => Ok(None),
+        Some(t) if !names.contains(t) => Err(DataError::ColumnNotFound {
+            path: path.to_path_buf(),
+            column: t.clone(),
+            available: names.join(", "),
+        }),
+        Some(t) => Ok(Some(t.clone())),
+        None => Ok(detect()),
+    }
+}
+
+/// A column whose name says it holds time (`TIME_NAMES`; "period" only as the first column, where
+/// it is not numeric-looking text such as 1974Q1 in a second column).
+pub(crate) fn time_named_column(names: &[String]) -> Option<String> {
+    let n = names
+        .iter()
+        .find(|n| TIME_NAMES.contains(&n.to_ascii_lowercase().as_str()))?;
+    (!n.eq_ignore_ascii_case("period") || names.first() == Some(n)).then(|| n.clone())
+}
+
+/// The value columns of a load: those `opts` names, else every column but the time column. None
+/// at all is an error.
+pub(crate) fn value_columns(
+    path: &Path,
+    names: &[String],
+    time_name: Option<&String>,
+    opts: &LoadOptions,
+) -> Result<Vec<String>> {
     let wanted: Vec<String> = match &opts.columns {
         Some(c) => c.clone(),
         None => names
             .iter()
-            .filter(|n| Some(*n) != time_name.as_ref())
+            .filter(|n| Some(*n) != time_name)
             .cloned()
             .collect(),
     };
@@ -328,12 +364,7 @@ pub fn frame_from_dataframe(path: &Path, df: &DataFrame, opts: &LoadOptions) -> 
             ),
         });
     }
-    let mut values = Vec::with_capacity(wanted.len());
-    for w in &wanted {
-        let col = df.column(w).map_err(|_| not_found(w))?;
-        values.push(RawColumn::from_options(read_numeric(path, col, w)?));
-    }
-    finish(path, wanted, values, time, opts)
+    Ok(wanted)
 }
 
 /// Checks that the first line is a header: a header made of numbers or starting with a date means
@@ -524,14 +555,8 @@ fn fill(col: &[f64], first: usize, interpolate: bool) -> Vec<f64> {
 }
 
 fn detect_time_column(df: &DataFrame, names: &[String]) -> Option<String> {
-    if let Some(n) = names
-        .iter()
-        .find(|n| TIME_NAMES.contains(&n.to_ascii_lowercase().as_str()))
-    {
-        // "period" only counts when it is not numeric-looking text such as 1974Q1 in a second column.
-        if !n.eq_ignore_ascii_case("period") || names.first() == Some(n) {
-            return Some(n.clone());
-        }
+    if let Some(n) = time_named_column(names) {
+        return Some(n);
     }
     let first = names.first()?;
     let col = df.column(first).ok()?;
