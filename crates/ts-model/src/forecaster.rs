@@ -390,46 +390,39 @@ impl Forecaster {
         let fused = self.kernel.fused_on(&device);
         for net in &self.members {
             let n_layers = net.layers.len();
-            let mut seq = tm.clone();
-            let mut last: Option<Tensor<2>> = None;
-            if fused {
-                // The whole stack in one operation; masks drawn in the same order as below.
+            // The top layer's hidden states: every step `[T·B, H]` when `all_steps`, else the
+            // last one `[B, H]`. Both paths draw the dropout masks in the same order.
+            let (top, all_steps) = if fused {
                 let masks = match dropout.as_deref_mut() {
                     Some(d) if n_layers > 1 => d.mask((n_layers - 1) * t * b * h),
                     _ => None,
                 };
-                let out = crate::lstm::fused_stack(&net.layers, tm.clone(), t, masks);
-                last = Some(match &net.attention {
-                    Some(att) => {
-                        let (ctx, w) = att.forward(out.reshape([t, b, h]).swap_dims(0, 1));
-                        attention.push(w);
-                        ctx
-                    }
-                    None => out.narrow(0, (t - 1) * b, b),
-                });
-            }
-            for (l, layer) in net.layers.iter().enumerate().filter(|_| !fused) {
-                let top = l + 1 == n_layers;
-                let need_all = !top || net.attention.is_some();
-                let out = layer.forward_time_major(seq, t, need_all);
-                if top {
-                    if let Some(att) = &net.attention {
-                        let hs = out.reshape([t, b, h]).swap_dims(0, 1);
-                        let (ctx, w) = att.forward(hs);
-                        attention.push(w);
-                        last = Some(ctx);
-                    } else {
-                        last = Some(out);
-                    }
-                    seq = Tensor::zeros([1, 1], &device);
-                } else {
+                (
+                    crate::lstm::fused_stack(&net.layers, tm.clone(), t, masks),
+                    true,
+                )
+            } else {
+                let mut seq = tm.clone();
+                for layer in &net.layers[..n_layers - 1] {
+                    let out = layer.forward_time_major(seq, t, true);
                     seq = match dropout.as_deref_mut() {
                         Some(d) => d.apply(out),
                         None => out,
                     };
                 }
-            }
-            let mut feat = last.expect("at least one layer");
+                let need_all = net.attention.is_some();
+                let top = net.layers[n_layers - 1].forward_time_major(seq, t, need_all);
+                (top, need_all)
+            };
+            let mut feat = match &net.attention {
+                Some(att) => {
+                    let (ctx, w) = att.forward(top.reshape([t, b, h]).swap_dims(0, 1));
+                    attention.push(w);
+                    ctx
+                }
+                None if all_steps => top.narrow(0, (t - 1) * b, b),
+                None => top,
+            };
             if let Some(d) = dropout.as_deref_mut() {
                 feat = d.apply(feat);
             }
