@@ -213,49 +213,34 @@ fn bad_tuning_input_gives_one_line_errors() {
     );
     assert_bad(&o, &["optuna-max", "maximises"]);
     let data = write(dir.path(), "d.csv", &csv_text(120));
-    let cfg = write(dir.path(), "bad.toml", "[tune.space]\nhidden_size = []\n");
-    let o = tsf(&[
-        "tune",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--target",
-        "b",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_bad(&o, &["hidden_size", "empty"]);
-    let cfg = write(
-        dir.path(),
-        "bad2.toml",
-        "[tune.space]\nlearning_rate = { low = 0.1, high = 0.01, log = true }\n",
-    );
-    let o = tsf(&[
-        "tune",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--target",
-        "b",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_bad(&o, &["learning_rate", "empty range"]);
-    let cfg = write(dir.path(), "bad3.toml", "[tune]\ntrails = 3\n");
-    let o = tsf(&[
-        "tune",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--target",
-        "b",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_bad(&o, &["[tune]", "trails"]);
+    // Bad TOML configurations: each one's message names the key and the problem.
+    for (name, text, expected) in [
+        (
+            "bad.toml",
+            "[tune.space]\nhidden_size = []\n",
+            ["hidden_size", "empty"],
+        ),
+        (
+            "bad2.toml",
+            "[tune.space]\nlearning_rate = { low = 0.1, high = 0.01, log = true }\n",
+            ["learning_rate", "empty range"],
+        ),
+        ("bad3.toml", "[tune]\ntrails = 3\n", ["[tune]", "trails"]),
+    ] {
+        let cfg = write(dir.path(), name, text);
+        let o = tsf(&[
+            "tune",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--target",
+            "b",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_bad(&o, &expected);
+    }
 }
 
 #[cfg(unix)]
