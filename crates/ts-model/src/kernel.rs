@@ -670,6 +670,10 @@ pub fn forward(
         });
         return (out, tape);
     }
+    if !keep_tape && masks.is_none() {
+        infer(&sh, x, params, &mut out, InferPath::choose(&sh));
+        return (out, None);
+    }
     let parts = if keep_tape {
         sh.chunks()
     } else {
@@ -692,6 +696,253 @@ pub fn forward(
         chunks,
     });
     (out, tape)
+}
+
+/// The smallest batch for which packing the weights for the fused step pays for itself (below it,
+/// the per-step GEMM path has lower latency).
+#[cfg(target_arch = "x86_64")]
+const PACKED_MIN_BATCH: usize = 8;
+
+/// The inner loop of the inference path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InferPath {
+    /// Per step: GEMMs through `gemm`, then the cell update ([`chunk_infer`]).
+    Gemm,
+    /// The fused SIMD step of [`crate::kernel_avx2`] on packed weights ([`chunk_infer_avx2`]).
+    #[cfg(target_arch = "x86_64")]
+    Packed(crate::kernel_avx2::Isa),
+}
+
+impl InferPath {
+    /// The packed SIMD step where the CPU, the hidden size and the batch allow it.
+    fn choose(sh: &StackShape) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(isa) = crate::kernel_avx2::Isa::detect()
+            && sh.hidden % isa.units() == 0
+            && sh.batch >= PACKED_MIN_BATCH
+        {
+            return Self::Packed(isa);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = sh;
+        Self::Gemm
+    }
+}
+
+thread_local! {
+    /// Per-thread scratch of the inference path, reused across calls so that a call allocates
+    /// (and page-faults) nothing once warm.
+    static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Inference without a tape or masks: every layer advances one time step before the next step
+/// starts (a wavefront), so a chunk keeps only the current `h` and `c` of each layer and one gate
+/// buffer `[bc, 4H]`, all in reused per-thread scratch that stays in cache. `out` is the top
+/// layer's `[T, B, H]`.
+fn infer(sh: &StackShape, x: &[f32], params: &[f32], out: &mut [f32], path: InferPath) {
+    let parts = sh.inference_chunks();
+    let row = sh.batch * sh.hidden;
+    // Each chunk's output rows: for every step, the chunk's slice of that step's row.
+    let mut per_chunk: Vec<Vec<&mut [f32]>> = (0..parts.len())
+        .map(|_| Vec::with_capacity(sh.steps))
+        .collect();
+    for step_row in out.chunks_exact_mut(row) {
+        let mut rest = step_row;
+        for (slot, &(_, len)) in per_chunk.iter_mut().zip(&parts) {
+            let (mine, tail) = rest.split_at_mut(len * sh.hidden);
+            slot.push(mine);
+            rest = tail;
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    let packed: Option<Vec<crate::kernel_avx2::PackedLayer>> = match path {
+        InferPath::Packed(isa) => Some(
+            (0..sh.layers)
+                .map(|l| {
+                    let p = layer_params(sh, params, l);
+                    let i_n = sh.layer_input(l);
+                    crate::kernel_avx2::pack(isa, p.w_ih, p.w_hh, p.b_ih, p.b_hh, i_n, sh.hidden)
+                })
+                .collect(),
+        ),
+        InferPath::Gemm => None,
+    };
+    let run = |((start, len), outs): ((usize, usize), Vec<&mut [f32]>)| {
+        SCRATCH.with(|s| {
+            let mut s = s.borrow_mut();
+            #[cfg(target_arch = "x86_64")]
+            if let Some(pk) = &packed {
+                chunk_infer_avx2(sh, pk, x, start, len, outs, &mut s);
+                return;
+            }
+            chunk_infer(sh, params, x, start, len, outs, &mut s);
+        });
+    };
+    let jobs = parts.into_iter().zip(per_chunk);
+    if sh.batch <= 16 || rayon::current_num_threads() == 1 {
+        jobs.for_each(run);
+    } else {
+        jobs.collect::<Vec<_>>().into_par_iter().for_each(run);
+    }
+}
+
+/// One inference chunk: sequences `start..start+len`, writing the top layer's state of step `t`
+/// into `outs[t]` (`[len, H]`).
+fn chunk_infer(
+    sh: &StackShape,
+    params: &[f32],
+    x: &[f32],
+    start: usize,
+    len: usize,
+    mut outs: Vec<&mut [f32]>,
+    scratch: &mut Vec<f32>,
+) {
+    let (hs, nl, bc) = (sh.hidden, sh.layers, len);
+    let g4 = 4 * hs;
+    let state = bc * hs;
+    // Layout: z [bc, 4H] | biases [L, 4H] | per layer h [bc, H], c [bc, H].
+    let need = bc * g4 + nl * g4 + 2 * nl * state;
+    scratch.clear();
+    scratch.resize(need, 0.0);
+    let (z, rest) = scratch.split_at_mut(bc * g4);
+    let (bias, states) = rest.split_at_mut(nl * g4);
+    let lp: Vec<LayerParams<'_>> = (0..nl).map(|l| layer_params(sh, params, l)).collect();
+    for (b, p) in bias.chunks_exact_mut(g4).zip(&lp) {
+        for ((v, &a), &c) in b.iter_mut().zip(p.b_ih).zip(p.b_hh) {
+            *v = a + c;
+        }
+    }
+    for t in 0..sh.steps {
+        for l in 0..nl {
+            let p = lp[l];
+            let i_n = sh.layer_input(l);
+            for zr in z.chunks_exact_mut(g4) {
+                zr.copy_from_slice(&bias[l * g4..(l + 1) * g4]);
+            }
+            let (below, this) = states.split_at_mut(2 * l * state);
+            let (h, c) = this[..2 * state].split_at_mut(state);
+            let input: &[f32] = if l == 0 {
+                let base = (t * sh.batch + start) * sh.input;
+                &x[base..base + bc * sh.input]
+            } else {
+                &below[2 * (l - 1) * state..(2 * l - 1) * state]
+            };
+            matmul(
+                z,
+                g4,
+                true,
+                View::rm(input, bc, i_n),
+                View::tr(p.w_ih, i_n, g4),
+            );
+            if t > 0 {
+                matmul(z, g4, true, View::rm(h, bc, hs), View::tr(p.w_hh, hs, g4));
+            }
+            cell_step_inplace(z, c, h, hs, t == 0);
+            if l == nl - 1 {
+                outs[t].copy_from_slice(h);
+            }
+        }
+    }
+}
+
+/// [`chunk_infer`] with the fused AVX2 step ([`crate::kernel_avx2`]): per layer two hidden-state
+/// buffers used in turn (the step reads one and writes the other) and the cell state.
+#[cfg(target_arch = "x86_64")]
+fn chunk_infer_avx2(
+    sh: &StackShape,
+    packed: &[crate::kernel_avx2::PackedLayer],
+    x: &[f32],
+    start: usize,
+    len: usize,
+    mut outs: Vec<&mut [f32]>,
+    scratch: &mut Vec<f32>,
+) {
+    let state = len * sh.hidden;
+    scratch.clear();
+    scratch.resize(3 * sh.layers * state, 0.0);
+    for t in 0..sh.steps {
+        let now = t % 2;
+        for (l, p) in packed.iter().enumerate() {
+            let (below, this) = scratch.split_at_mut(3 * l * state);
+            let (h0, rest) = this.split_at_mut(state);
+            let (h1, rest) = rest.split_at_mut(state);
+            let c = &mut rest[..state];
+            let (h_prev, h_out) = if now == 0 { (h1, h0) } else { (h0, h1) };
+            let input: &[f32] = if l == 0 {
+                let base = (t * sh.batch + start) * sh.input;
+                &x[base..base + len * sh.input]
+            } else {
+                let b = 3 * (l - 1) * state + now * state;
+                &below[b..b + state]
+            };
+            let h_prev = (t > 0).then_some(&*h_prev);
+            crate::kernel_avx2::step(p, len, input, h_prev, c, h_out);
+            if l == sh.layers - 1 {
+                outs[t].copy_from_slice(h_out);
+            }
+        }
+    }
+}
+
+/// The cell update of one inference step, in place: activates `z [bc, 4H]` and overwrites `c` and
+/// `h` (`[bc, H]`) with the new states; `first` means a zero previous state.
+fn cell_step_inplace(z: &mut [f32], c: &mut [f32], h: &mut [f32], hidden: usize, first: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        // SAFETY: the CPU has AVX2 and FMA (checked at run time above).
+        unsafe { cell_step_inplace_avx2(z, c, h, hidden, first) };
+        return;
+    }
+    cell_step_inplace_impl::<false>(z, c, h, hidden, first);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn cell_step_inplace_avx2(z: &mut [f32], c: &mut [f32], h: &mut [f32], hidden: usize, first: bool) {
+    cell_step_inplace_impl::<true>(z, c, h, hidden, first);
+}
+
+#[inline(always)]
+fn cell_step_inplace_impl<const F: bool>(
+    z: &mut [f32],
+    c: &mut [f32],
+    h: &mut [f32],
+    hidden: usize,
+    first: bool,
+) {
+    let hs = hidden;
+    if first {
+        c.fill(0.0);
+    }
+    for ((zr, cr), hr) in z
+        .chunks_exact_mut(4 * hs)
+        .zip(c.chunks_exact_mut(hs))
+        .zip(h.chunks_exact_mut(hs))
+    {
+        let (ifg, zo) = zr.split_at_mut(3 * hs);
+        let (zif, zg) = ifg.split_at_mut(2 * hs);
+        for v in zif.iter_mut() {
+            *v = sigmoid_f::<F>(*v);
+        }
+        for v in zg.iter_mut() {
+            *v = tanh_f::<F>(*v);
+        }
+        for v in zo.iter_mut() {
+            *v = sigmoid_f::<F>(*v);
+        }
+        let (zi, zf) = zif.split_at(hs);
+        for ((((cj, &i), &f), &g), (hj, &o)) in cr
+            .iter_mut()
+            .zip(zi)
+            .zip(zf)
+            .zip(zg.iter())
+            .zip(hr.iter_mut().zip(zo.iter()))
+        {
+            let cn = madd::<F>(f, *cj, i * g);
+            *cj = cn;
+            *hj = o * tanh_f::<F>(cn);
+        }
+    }
 }
 
 /// Gradients of one chunk: the stack input's and the (partial) parameters'.
@@ -870,30 +1121,119 @@ mod tests {
         );
     }
 
+    /// A random stack: its shape, inputs `[T, B, I]` and parameters.
+    fn random_stack(
+        steps: usize,
+        batch: usize,
+        input: usize,
+        hidden: usize,
+        layers: usize,
+        seed: u32,
+    ) -> (StackShape, Vec<f32>, Vec<f32>) {
+        let sh = StackShape {
+            steps,
+            batch,
+            input,
+            hidden,
+            layers,
+        };
+        let mut seed = seed;
+        let mut next = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        let x: Vec<f32> = (0..steps * batch * input).map(|_| next() * 4.0).collect();
+        let p: Vec<f32> = (0..sh.param_len()).map(|_| next()).collect();
+        (sh, x, p)
+    }
+
+    /// Every inference path this CPU can run for `sh`.
+    fn paths(sh: &StackShape) -> Vec<InferPath> {
+        #[allow(unused_mut)]
+        let mut out = vec![InferPath::Gemm];
+        #[cfg(target_arch = "x86_64")]
+        for isa in crate::kernel_avx2::Isa::available() {
+            if sh.hidden % isa.units() == 0 {
+                out.push(InferPath::Packed(isa));
+            }
+        }
+        out
+    }
+
+    fn run_infer(sh: &StackShape, x: &[f32], p: &[f32], path: InferPath) -> Vec<f32> {
+        let mut out = vec![0.0f32; sh.steps * sh.batch * sh.hidden];
+        infer(sh, x, p, &mut out, path);
+        out
+    }
+
     #[test]
-    fn chunking_does_not_change_the_outputs() {
-        // Training chunks (fixed by the batch size) and inference chunks (by thread count) give
-        // bit-identical outputs: each sequence is computed on its own.
-        for (batch, steps, input, hidden, layers) in
-            [(203, 5, 3, 24, 2), (64, 12, 5, 64, 2), (33, 2, 1, 7, 3)]
+    fn every_inference_path_matches_the_taped_forward() {
+        // The training forward (per-layer GEMMs, chunks fixed by the batch size) against every
+        // inference path, on hidden sizes that are and are not multiples of 8 and 16, batches
+        // below and above the packing threshold and with tile remainders.
+        let mut covered_packed = 0;
+        for (i, &(batch, steps, input, hidden, layers)) in [
+            (203, 5, 3, 24, 2),
+            (64, 12, 5, 64, 2),
+            (33, 2, 1, 7, 3),
+            (1, 12, 3, 64, 2),
+            (9, 4, 2, 16, 1),
+            (37, 6, 70, 32, 3),
+            (8, 1, 4, 8, 2),
+        ]
+        .iter()
+        .enumerate()
         {
-            let sh = StackShape {
-                steps,
-                batch,
-                input,
-                hidden,
-                layers,
-            };
-            let mut seed = 7u32;
-            let mut next = || {
-                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-            };
-            let x: Vec<f32> = (0..steps * batch * input).map(|_| next() * 4.0).collect();
-            let p: Vec<f32> = (0..sh.param_len()).map(|_| next()).collect();
-            let (a, _) = forward(sh, &x, &p, None, true);
-            let (b, _) = forward(sh, &x, &p, None, false);
-            assert_eq!(a, b, "batch {batch}");
+            let (sh, x, p) = random_stack(steps, batch, input, hidden, layers, 7 + i as u32);
+            let (taped, _) = forward(sh, &x, &p, None, true);
+            for path in paths(&sh) {
+                let got = run_infer(&sh, &x, &p, path);
+                let worst = got
+                    .iter()
+                    .zip(&taped)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max);
+                assert!(worst < 1e-5, "{path:?} {sh:?}: max difference {worst}");
+                covered_packed += usize::from(path != InferPath::Gemm);
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        if crate::kernel_avx2::Isa::detect().is_some() {
+            assert!(covered_packed > 0, "no packed path was tested");
+        }
+    }
+
+    #[test]
+    fn a_window_does_not_depend_on_its_batch_or_the_thread_count() {
+        let (sh, x, p) = random_stack(12, 40, 3, 64, 2, 11);
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let two = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        for path in paths(&sh) {
+            let a = one.install(|| run_infer(&sh, &x, &p, path));
+            let b = two.install(|| run_infer(&sh, &x, &p, path));
+            assert_eq!(a, b, "{path:?}: thread count changed the outputs");
+            // The first 9 sequences alone (time-major rows) give the same bits as within 40.
+            if path != InferPath::Gemm {
+                let k = 9;
+                let sub: Vec<f32> = (0..sh.steps)
+                    .flat_map(|t| x[t * 40 * 3..(t * 40 + k) * 3].iter().copied())
+                    .collect();
+                let shk = StackShape { batch: k, ..sh };
+                let alone = run_infer(&shk, &sub, &p, path);
+                for t in 0..sh.steps {
+                    assert_eq!(
+                        alone[t * k * 64..(t + 1) * k * 64],
+                        a[t * 40 * 64..(t * 40 + k) * 64],
+                        "{path:?}: step {t} depends on the batch"
+                    );
+                }
+            }
         }
     }
 

@@ -23,6 +23,8 @@ pub mod ext;
 pub mod file;
 pub mod forecaster;
 pub mod kernel;
+#[cfg(target_arch = "x86_64")]
+mod kernel_avx2;
 pub mod lstm;
 pub mod torch;
 

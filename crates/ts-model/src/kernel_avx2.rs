@@ -1,0 +1,383 @@
+//! The inference step of the fused LSTM on x86-64 CPUs with AVX-512 or AVX2 + FMA: the gate matrix
+//! product and the cell update of one layer and one time step in one pass, with nothing written to
+//! memory between them.
+//!
+//! The weights are packed once per call so that the four gates (i, f, g, o) of a group of hidden
+//! units (one vector: 16 with AVX-512, 8 with AVX2) sit side by side. A tile of a few sequences × one
+//! unit group keeps its gate accumulators in registers over the whole reduction (the layer input,
+//! then the previous hidden state), starts from the summed biases, and ends with the cell update
+//! (sigmoid, tanh, `c`, `h`) applied to the registers. Each packed group (`K × 4 × units` floats)
+//! stays in L1 while every sequence of the chunk passes through it. Every sequence is computed on
+//! its own, in the same order whatever the batch size or the chunking, so a window's forecast does
+//! not depend on what it is batched with.
+//!
+//! Used only where the hidden size is a multiple of the unit group and the CPU has the instructions
+//! ([`Isa::detect`]); the portable path in [`crate::kernel`] covers the rest.
+
+#![allow(unsafe_code)] // SIMD intrinsics and raw-pointer loads/stores behind the length checks of `step`.
+
+/// The instruction set the step runs with; only [`Isa::detect`] makes one, so holding an `Isa`
+/// proves the CPU has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Isa(Kind);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Avx512,
+    Avx2,
+}
+
+impl Isa {
+    /// The best instruction set of this CPU (checked once), if it has AVX2 and FMA at least.
+    pub fn detect() -> Option<Self> {
+        static ISA: std::sync::OnceLock<Option<Isa>> = std::sync::OnceLock::new();
+        *ISA.get_or_init(|| {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                Some(Isa(Kind::Avx512))
+            } else if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                Some(Isa(Kind::Avx2))
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Every instruction set this CPU can run the step with (for tests that cover each).
+    #[cfg(test)]
+    pub fn available() -> Vec<Self> {
+        let mut out = Vec::new();
+        if Self::detect() == Some(Isa(Kind::Avx512)) {
+            out.push(Isa(Kind::Avx512));
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            out.push(Isa(Kind::Avx2));
+        }
+        out
+    }
+
+    /// Hidden units per vector (the hidden size must be a multiple of it).
+    pub fn units(self) -> usize {
+        match self.0 {
+            Kind::Avx512 => 16,
+            Kind::Avx2 => 8,
+        }
+    }
+}
+
+/// One layer's weights in the tile layout: for each group of `u` hidden units (one vector), for each reduction
+/// index `k`, the 4 gates' weights (`[H/u][K][4][u]`), for the input and the recurrent part.
+#[derive(Debug, Clone)]
+pub struct PackedLayer {
+    w_in: Vec<f32>,
+    w_rec: Vec<f32>,
+    bias: Vec<f32>,
+    input: usize,
+    hidden: usize,
+    isa: Isa,
+}
+
+/// Packs one layer (`w_ih [4H, I]`, `w_hh [4H, H]`, biases `[4H]`, PyTorch's layout) for `isa`.
+///
+/// # Panics
+/// If `hidden` is not a multiple of `isa.units()` or a slice length disagrees.
+pub fn pack(
+    isa: Isa,
+    w_ih: &[f32],
+    w_hh: &[f32],
+    b_ih: &[f32],
+    b_hh: &[f32],
+    input: usize,
+    hidden: usize,
+) -> PackedLayer {
+    let units = isa.units();
+    assert!(
+        hidden % units == 0,
+        "pack: hidden size {hidden} is not a multiple of {units}"
+    );
+    assert_eq!(w_ih.len(), 4 * hidden * input, "pack: w_ih length");
+    assert_eq!(w_hh.len(), 4 * hidden * hidden, "pack: w_hh length");
+    assert!(
+        b_ih.len() == 4 * hidden && b_hh.len() == 4 * hidden,
+        "pack: bias length"
+    );
+    let groups = hidden / units;
+    let pack_w = |w: &[f32], k_n: usize| {
+        let mut out = Vec::with_capacity(4 * hidden * k_n);
+        for grp in 0..groups {
+            for k in 0..k_n {
+                for gate in 0..4 {
+                    for u in 0..units {
+                        out.push(w[(gate * hidden + grp * units + u) * k_n + k]);
+                    }
+                }
+            }
+        }
+        out
+    };
+    let mut bias = Vec::with_capacity(4 * hidden);
+    for grp in 0..groups {
+        for gate in 0..4 {
+            for u in 0..units {
+                let j = gate * hidden + grp * units + u;
+                bias.push(b_ih[j] + b_hh[j]);
+            }
+        }
+    }
+    PackedLayer {
+        w_in: pack_w(w_ih, input),
+        w_rec: pack_w(w_hh, hidden),
+        bias,
+        input,
+        hidden,
+        isa,
+    }
+}
+
+/// One time step of one layer for `rows` sequences: `input [rows, I]`, the previous hidden state
+/// `h_prev [rows, H]` (`None`: zero state, first step), the cell state `c [rows, H]` (read unless
+/// first, then overwritten), and the new hidden state written to `h_out [rows, H]`.
+///
+/// # Panics
+/// If a slice is shorter than its shape.
+pub fn step(
+    p: &PackedLayer,
+    rows: usize,
+    input: &[f32],
+    h_prev: Option<&[f32]>,
+    c: &mut [f32],
+    h_out: &mut [f32],
+) {
+    let (ki, hs) = (p.input, p.hidden);
+    assert!(input.len() >= rows * ki, "step: input too short");
+    assert!(
+        c.len() >= rows * hs && h_out.len() >= rows * hs,
+        "step: state too short"
+    );
+    if let Some(h) = h_prev {
+        assert!(h.len() >= rows * hs, "step: h_prev too short");
+    }
+    let io = Io {
+        input: input.as_ptr(),
+        h_prev: h_prev.map(<[f32]>::as_ptr),
+        c: c.as_mut_ptr(),
+        h_out: h_out.as_mut_ptr(),
+        ki,
+        hs,
+    };
+    // SAFETY: `p.isa` came from `Isa::detect`, so the CPU has its instructions; the lengths were
+    // checked above and the packed sizes follow from `pack`.
+    unsafe {
+        match p.isa.0 {
+            Kind::Avx512 => avx512::run(p, &io, rows),
+            Kind::Avx2 => avx2::run(p, &io, rows),
+        }
+    }
+}
+
+/// Raw views of one step's buffers (lengths checked by [`step`]).
+struct Io {
+    input: *const f32,
+    h_prev: Option<*const f32>,
+    c: *mut f32,
+    h_out: *mut f32,
+    ki: usize,
+    hs: usize,
+}
+
+/// One instruction set's kernel: the same code over its vector type and intrinsics.
+macro_rules! simd_kernel {
+    (
+        $name:ident, $feat:literal, $units:literal, $rows:literal, $v:ident,
+        $loadu:ident, $storeu:ident, $set1:ident, $setzero:ident, $fmadd:ident, $mul:ident,
+        $add:ident, $sub:ident, $div:ident, $min:ident, $max:ident,
+        $cast_i:ident, $cast_f:ident, $sub_i:ident, $add_i:ident, $set1_i:ident, $slli:ident
+    ) => {
+        mod $name {
+            use super::{Io, PackedLayer};
+            use std::arch::x86_64::*;
+
+            const UNITS: usize = $units;
+            const ROW: usize = 4 * UNITS;
+
+            /// Every unit group × every row of one step.
+            #[target_feature(enable = $feat)]
+            pub(super) unsafe fn run(p: &PackedLayer, io: &Io, rows: usize) {
+                for grp in 0..io.hs / UNITS {
+                    let mut r = 0;
+                    while r + $rows <= rows {
+                        // SAFETY: rows r.. of group `grp` are inside the buffers (see `step`).
+                        unsafe { tile::<$rows>(p, io, grp, r) };
+                        r += $rows;
+                    }
+                    while r < rows {
+                        // SAFETY: as above, one row at a time for the rest.
+                        unsafe { tile::<1>(p, io, grp, r) };
+                        r += 1;
+                    }
+                }
+            }
+
+            /// `R` sequences from `r0` × the units of group `grp`.
+            #[target_feature(enable = $feat)]
+            #[inline]
+            unsafe fn tile<const R: usize>(p: &PackedLayer, io: &Io, grp: usize, r0: usize) {
+                // SAFETY (whole body): the caller checked that rows r0..r0+R and the units of
+                // `grp` lie inside every buffer; packed offsets follow `pack`'s layout exactly.
+                unsafe {
+                    let bias = p.bias.as_ptr().add(grp * ROW);
+                    let mut acc = [[$setzero(); 4]; R];
+                    for row in acc.iter_mut() {
+                        for (g, a) in row.iter_mut().enumerate() {
+                            *a = $loadu(bias.add(g * UNITS));
+                        }
+                    }
+                    let w_in = p.w_in.as_ptr().add(grp * io.ki * ROW);
+                    reduce::<R>(&mut acc, w_in, io.input, io.ki, r0);
+                    if let Some(h) = io.h_prev {
+                        let w_rec = p.w_rec.as_ptr().add(grp * io.hs * ROW);
+                        reduce::<R>(&mut acc, w_rec, h, io.hs, r0);
+                    }
+                    let first = io.h_prev.is_none();
+                    for (rr, row) in acc.iter().enumerate() {
+                        let off = (r0 + rr) * io.hs + grp * UNITS;
+                        let i = sigmoid(row[0]);
+                        let f = sigmoid(row[1]);
+                        let g = tanh(row[2]);
+                        let o = sigmoid(row[3]);
+                        let ig = $mul(i, g);
+                        let c_new = if first {
+                            ig
+                        } else {
+                            $fmadd(f, $loadu(io.c.add(off)), ig)
+                        };
+                        $storeu(io.c.add(off), c_new);
+                        $storeu(io.h_out.add(off), $mul(o, tanh(c_new)));
+                    }
+                }
+            }
+
+            /// `acc[r][g] += Σ_k a[r0 + r, k] · w[k][g]` over `k_n` reduction indices (`a`
+            /// row-major with row length `k_n`, `w` one packed group).
+            #[target_feature(enable = $feat)]
+            #[inline]
+            unsafe fn reduce<const R: usize>(
+                acc: &mut [[$v; 4]; R],
+                w: *const f32,
+                a: *const f32,
+                k_n: usize,
+                r0: usize,
+            ) {
+                // SAFETY: see `tile`.
+                unsafe {
+                    for k in 0..k_n {
+                        let wk = w.add(k * ROW);
+                        let b = [
+                            $loadu(wk),
+                            $loadu(wk.add(UNITS)),
+                            $loadu(wk.add(2 * UNITS)),
+                            $loadu(wk.add(3 * UNITS)),
+                        ];
+                        for (rr, row) in acc.iter_mut().enumerate() {
+                            let x = $set1(*a.add((r0 + rr) * k_n + k));
+                            for (g, v) in row.iter_mut().enumerate() {
+                                *v = $fmadd(x, b[g], *v);
+                            }
+                        }
+                    }
+                }
+            }
+
+            /// The vector form of `kernel::fast_exp` (same constants, same operation order).
+            #[target_feature(enable = $feat)]
+            #[inline]
+            fn exp(x: $v) -> $v {
+                let x = $min($max(x, $set1(-87.3)), $set1(87.3));
+                let magic = $set1(12_582_912.0);
+                let t = $fmadd(x, $set1(std::f32::consts::LOG2_E), magic);
+                let n = $sub(t, magic);
+                let r = $sub(x, $mul(n, $set1(0.693_359_4)));
+                let r = $sub(r, $mul(n, $set1(-2.121_944_4e-4)));
+                let mut p = $set1(1.987_569_1e-4);
+                p = $fmadd(p, r, $set1(1.398_199_9e-3));
+                p = $fmadd(p, r, $set1(8.333_452e-3));
+                p = $fmadd(p, r, $set1(4.166_579_6e-2));
+                p = $fmadd(p, r, $set1(1.666_666_5e-1));
+                p = $fmadd(p, r, $set1(0.5));
+                let e = $add($fmadd($mul(p, r), r, r), $set1(1.0));
+                let k = $sub_i($cast_i(t), $set1_i(0x4B40_0000));
+                let scale = $slli::<23>($add_i(k, $set1_i(127)));
+                $mul(e, $cast_f(scale))
+            }
+
+            /// The vector form of `kernel::sigmoid`.
+            #[target_feature(enable = $feat)]
+            #[inline]
+            fn sigmoid(x: $v) -> $v {
+                let one = $set1(1.0);
+                $div(one, $add(one, exp($sub($setzero(), x))))
+            }
+
+            /// The vector form of `kernel::tanh`.
+            #[target_feature(enable = $feat)]
+            #[inline]
+            fn tanh(x: $v) -> $v {
+                let one = $set1(1.0);
+                let two = $set1(2.0);
+                $sub(one, $div(two, $add(exp($mul(two, x)), one)))
+            }
+        }
+    };
+}
+
+simd_kernel!(
+    avx512,
+    "avx512f,avx2,fma",
+    16,
+    4,
+    __m512,
+    _mm512_loadu_ps,
+    _mm512_storeu_ps,
+    _mm512_set1_ps,
+    _mm512_setzero_ps,
+    _mm512_fmadd_ps,
+    _mm512_mul_ps,
+    _mm512_add_ps,
+    _mm512_sub_ps,
+    _mm512_div_ps,
+    _mm512_min_ps,
+    _mm512_max_ps,
+    _mm512_castps_si512,
+    _mm512_castsi512_ps,
+    _mm512_sub_epi32,
+    _mm512_add_epi32,
+    _mm512_set1_epi32,
+    _mm512_slli_epi32
+);
+
+simd_kernel!(
+    avx2,
+    "avx2,fma",
+    8,
+    2,
+    __m256,
+    _mm256_loadu_ps,
+    _mm256_storeu_ps,
+    _mm256_set1_ps,
+    _mm256_setzero_ps,
+    _mm256_fmadd_ps,
+    _mm256_mul_ps,
+    _mm256_add_ps,
+    _mm256_sub_ps,
+    _mm256_div_ps,
+    _mm256_min_ps,
+    _mm256_max_ps,
+    _mm256_castps_si256,
+    _mm256_castsi256_ps,
+    _mm256_sub_epi32,
+    _mm256_add_epi32,
+    _mm256_set1_epi32,
+    _mm256_slli_epi32
+);
