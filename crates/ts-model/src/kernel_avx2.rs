@@ -104,13 +104,18 @@ pub fn pack(
         "pack: bias length"
     );
     let groups = hidden / units;
+    // One (group, gate) block at a time: its `u` source rows (u × K floats, in L1) are read down
+    // their columns and written as contiguous runs of `u` weights, one per k.
     let pack_w = |w: &[f32], k_n: usize| {
-        let mut out = Vec::with_capacity(4 * hidden * k_n);
+        let mut out = vec![0.0f32; 4 * hidden * k_n];
         for grp in 0..groups {
-            for k in 0..k_n {
-                for gate in 0..4 {
-                    for u in 0..units {
-                        out.push(w[(gate * hidden + grp * units + u) * k_n + k]);
+            let dst = &mut out[grp * k_n * 4 * units..(grp + 1) * k_n * 4 * units];
+            for gate in 0..4 {
+                let first = (gate * hidden + grp * units) * k_n;
+                let rows = &w[first..first + units * k_n];
+                for (k, d) in dst.chunks_exact_mut(4 * units).enumerate() {
+                    for (u, v) in d[gate * units..(gate + 1) * units].iter_mut().enumerate() {
+                        *v = rows[u * k_n + k];
                     }
                 }
             }
