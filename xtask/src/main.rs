@@ -27,6 +27,78 @@ fn cargo(args: &[&str], envs: &[(&str, String)]) -> Result<()> {
     Ok(())
 }
 
+/// Runs the PyTorch reference (crates/ts-train/benches/torch_reference.py) when a Python with
+/// `torch` is at hand (`TSF_BENCH_PYTHON`, else `python3`), on as many threads as this machine has,
+/// adds its rows to `out` under `"pytorch"` and prints the fused LSTM's ratio to it per case.
+fn pytorch_reference(out: &Path, quick: bool) -> Result<()> {
+    let python = std::env::var("TSF_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has_torch = Command::new(&python)
+        .args(["-c", "import torch"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_torch {
+        println!(
+            "PyTorch reference skipped: `{python}` cannot import torch (pip install torch, or set \
+             TSF_BENCH_PYTHON to a Python that has it)"
+        );
+        return Ok(());
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut c = Command::new(&python);
+    c.arg(root().join("crates/ts-train/benches/torch_reference.py"))
+        .env("THREADS", threads.to_string())
+        .stderr(std::process::Stdio::null());
+    if quick {
+        c.env("TSF_BENCH_QUICK", "1");
+    }
+    let output = c.output().with_context(|| format!("cannot run {python}"))?;
+    if !output.status.success() {
+        bail!("the PyTorch reference failed with {}", output.status);
+    }
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let text =
+        std::fs::read_to_string(out).with_context(|| format!("cannot read {}", out.display()))?;
+    let mut results: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", out.display()))?;
+    let ours = results["results"].as_array().cloned().unwrap_or_default();
+    let metrics = [
+        ("ms_per_epoch", "ms/epoch", false),
+        ("inference_windows_per_s_batch1", "w/s @1", true),
+        ("inference_windows_per_s_batch32", "w/s @32", true),
+        ("inference_windows_per_s_batch256", "w/s @256", true),
+    ];
+    for torch in &rows {
+        let case = torch["case"].as_str().unwrap_or("?");
+        let Some(fused) = ours
+            .iter()
+            .find(|r| r["case"] == torch["case"] && r["model"] == "fused-lstm")
+        else {
+            continue;
+        };
+        let mut line = format!(
+            "pytorch {} ({threads} threads) {case:<9}",
+            torch["torch"].as_str().unwrap_or("?")
+        );
+        for (key, label, higher_better) in metrics {
+            let (t, f) = (torch[key].as_f64(), fused[key].as_f64());
+            if let (Some(t), Some(f)) = (t, f) {
+                // Speed-up of the fused LSTM over PyTorch (> 1: tsf is faster).
+                let ratio = if higher_better { f / t } else { t / f };
+                line.push_str(&format!("  {label} {t:.1} (tsf {ratio:.2}×)"));
+            }
+        }
+        println!("{line}");
+    }
+    results["pytorch"] = serde_json::Value::Array(rows);
+    std::fs::write(out, serde_json::to_string_pretty(&results)?)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -54,6 +126,7 @@ fn main() -> Result<()> {
                 envs.push(("TSF_BENCH_QUICK", "1".into()));
             }
             cargo(&["bench", "--workspace", "--bench", "lstm"], &envs)?;
+            pytorch_reference(&out, quick)?;
             println!("results: {}", out.display());
             Ok(())
         }
