@@ -3,10 +3,10 @@
 //! memory between them.
 //!
 //! The weights are packed once per call so that the four gates (i, f, g, o) of a group of hidden
-//! units (one vector: 16 with AVX-512, 8 with AVX2) sit side by side. A tile of a few sequences × one
-//! unit group keeps its gate accumulators in registers over the whole reduction (the layer input,
-//! then the previous hidden state), starts from the summed biases, and ends with the cell update
-//! (sigmoid, tanh, `c`, `h`) applied to the registers. Each packed group (`K × 4 × units` floats)
+//! units (one vector: 16 with AVX-512, 8 with AVX2) sit side by side. A tile of 4 (AVX-512) or 3
+//! (AVX2) sequences × one unit group keeps its gate accumulators in registers over the whole
+//! reduction (the layer input, then the previous hidden state), starts from the summed biases, and
+//! ends with the cell update (sigmoid, tanh, `c`, `h`) applied to the registers. Each packed group (`K × 4 × units` floats)
 //! stays in L1 while every sequence of the chunk passes through it. Every sequence is computed on
 //! its own, in the same order whatever the batch size or the chunking, so a window's forecast does
 //! not depend on what it is batched with.
@@ -29,10 +29,13 @@ enum Kind {
 
 impl Isa {
     /// The best instruction set of this CPU (checked once), if it has AVX2 and FMA at least.
+    /// `TSF_CPU_CAPABILITY=avx2` (like PyTorch's `ATEN_CPU_CAPABILITY`) keeps to AVX2 on an AVX-512
+    /// CPU, to measure or compare that path.
     pub fn detect() -> Option<Self> {
         static ISA: std::sync::OnceLock<Option<Isa>> = std::sync::OnceLock::new();
         *ISA.get_or_init(|| {
-            if std::arch::is_x86_feature_detected!("avx512f") {
+            let avx2_only = std::env::var("TSF_CPU_CAPABILITY").is_ok_and(|v| v == "avx2");
+            if std::arch::is_x86_feature_detected!("avx512f") && !avx2_only {
                 Some(Isa(Kind::Avx512))
             } else if std::arch::is_x86_feature_detected!("avx2")
                 && std::arch::is_x86_feature_detected!("fma")
@@ -279,16 +282,16 @@ macro_rules! simd_kernel {
                 unsafe {
                     for k in 0..k_n {
                         let wk = w.add(k * ROW);
-                        let b = [
-                            $loadu(wk),
-                            $loadu(wk.add(UNITS)),
-                            $loadu(wk.add(2 * UNITS)),
-                            $loadu(wk.add(3 * UNITS)),
-                        ];
-                        for (rr, row) in acc.iter_mut().enumerate() {
-                            let x = $set1(*a.add((r0 + rr) * k_n + k));
-                            for (g, v) in row.iter_mut().enumerate() {
-                                *v = $fmadd(x, b[g], *v);
+                        let mut x = [$setzero(); R];
+                        for (rr, v) in x.iter_mut().enumerate() {
+                            *v = $set1(*a.add((r0 + rr) * k_n + k));
+                        }
+                        // One gate's weights at a time: R broadcasts, 1 weight vector and the
+                        // 4·R accumulators are all the registers the loop needs.
+                        for g in 0..4 {
+                            let b = $loadu(wk.add(g * UNITS));
+                            for (row, &xr) in acc.iter_mut().zip(&x) {
+                                row[g] = $fmadd(xr, b, row[g]);
                             }
                         }
                     }
@@ -366,7 +369,7 @@ simd_kernel!(
     avx2,
     "avx2,fma",
     8,
-    2,
+    3,
     __m256,
     _mm256_loadu_ps,
     _mm256_storeu_ps,
