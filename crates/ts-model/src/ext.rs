@@ -30,7 +30,8 @@ pub trait LstmBackend: Backend {
     /// `params` packs, per layer, `weight_ih [4H, I_l]`, `weight_hh [4H, H]`, `bias_ih [4H]`,
     /// `bias_hh [4H]` (flattened, layers in order); `masks` holds `layers - 1` inverted dropout masks
     /// `[T·B, H]` applied to the outputs of all but the top layer when `use_masks`. Returns the top
-    /// layer's hidden states `[T·B, H]`, time-major.
+    /// layer's hidden states `[T·B, H]`, time-major, when `all_steps`, else those of the last step
+    /// `[B, H]` (all a model without attention reads).
     fn lstm_stack(
         x: FloatTensor<Self>,
         params: FloatTensor<Self>,
@@ -39,6 +40,7 @@ pub trait LstmBackend: Backend {
         hidden: usize,
         layers: usize,
         use_masks: bool,
+        all_steps: bool,
     ) -> FloatTensor<Self>;
 }
 
@@ -93,12 +95,18 @@ fn run(
     masks: &FlexTensor,
     use_masks: bool,
     keep_tape: bool,
+    all_steps: bool,
 ) -> (FlexTensor, Option<Tape>) {
     let xs = values(x);
     let ps = values(params);
     let ms = use_masks.then(|| values(masks));
-    let (out, tape) = kernel::forward(sh, &xs, &ps, ms.as_deref(), keep_tape);
-    (tensor(out, vec![sh.steps * sh.batch, sh.hidden]), tape)
+    let (out, tape) = kernel::forward(sh, &xs, &ps, ms.as_deref(), keep_tape, all_steps);
+    let rows = if all_steps {
+        sh.steps * sh.batch
+    } else {
+        sh.batch
+    };
+    (tensor(out, vec![rows, sh.hidden]), tape)
 }
 
 impl LstmBackend for Flex {
@@ -110,9 +118,10 @@ impl LstmBackend for Flex {
         hidden: usize,
         layers: usize,
         use_masks: bool,
+        all_steps: bool,
     ) -> FlexTensor {
         let sh = shape_of(&x, steps, hidden, layers);
-        run(sh, &x, &params, &masks, use_masks, false).0
+        run(sh, &x, &params, &masks, use_masks, false, all_steps).0
     }
 }
 
@@ -149,6 +158,7 @@ impl<C: CheckpointStrategy> LstmBackend for Autodiff<Flex, C> {
         hidden: usize,
         layers: usize,
         use_masks: bool,
+        all_steps: bool,
     ) -> FloatTensor<Self> {
         let sh = shape_of(x.primitive(), steps, hidden, layers);
         let prep = LstmStackBackward
@@ -164,6 +174,7 @@ impl<C: CheckpointStrategy> LstmBackend for Autodiff<Flex, C> {
                     masks.primitive(),
                     use_masks,
                     true,
+                    all_steps,
                 );
                 prep.finish(Arc::new(tape.expect("tape requested")), out)
             }
@@ -175,6 +186,7 @@ impl<C: CheckpointStrategy> LstmBackend for Autodiff<Flex, C> {
                     masks.primitive(),
                     use_masks,
                     false,
+                    all_steps,
                 );
                 prep.finish(out)
             }

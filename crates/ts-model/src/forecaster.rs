@@ -390,17 +390,15 @@ impl Forecaster {
         let fused = self.kernel.fused_on(&device);
         for net in &self.members {
             let n_layers = net.layers.len();
-            // The top layer's hidden states: every step `[T·B, H]` when `all_steps`, else the
-            // last one `[B, H]`. Both paths draw the dropout masks in the same order.
-            let (top, all_steps) = if fused {
+            // The top layer's hidden states: every step `[T·B, H]` for attention, else the last
+            // one `[B, H]`. Both paths draw the dropout masks in the same order.
+            let need_all = net.attention.is_some();
+            let top = if fused {
                 let masks = match dropout.as_deref_mut() {
                     Some(d) if n_layers > 1 => d.mask((n_layers - 1) * t * b * h),
                     _ => None,
                 };
-                (
-                    crate::lstm::fused_stack(&net.layers, tm.clone(), t, masks),
-                    true,
-                )
+                crate::lstm::fused_stack(&net.layers, tm.clone(), t, masks, need_all)
             } else {
                 let mut seq = tm.clone();
                 for layer in &net.layers[..n_layers - 1] {
@@ -410,9 +408,7 @@ impl Forecaster {
                         None => out,
                     };
                 }
-                let need_all = net.attention.is_some();
-                let top = net.layers[n_layers - 1].forward_time_major(seq, t, need_all);
-                (top, need_all)
+                net.layers[n_layers - 1].forward_time_major(seq, t, need_all)
             };
             let mut feat = match &net.attention {
                 Some(att) => {
@@ -420,7 +416,6 @@ impl Forecaster {
                     attention.push(w);
                     ctx
                 }
-                None if all_steps => top.narrow(0, (t - 1) * b, b),
                 None => top,
             };
             if let Some(d) = dropout.as_deref_mut() {

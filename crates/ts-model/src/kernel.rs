@@ -311,6 +311,8 @@ pub struct Tape {
     shape: StackShape,
     params: Vec<f32>,
     chunks: Vec<ChunkTape>,
+    /// Whether the output held every step (else only the last one).
+    all_steps: bool,
 }
 
 impl Tape {
@@ -653,7 +655,8 @@ fn check(sh: &StackShape, x: &[f32], params: &[f32], masks: Option<&[f32]>) {
 }
 
 /// Forward pass of the stack: `x [T, B, I]` (time-major) → the top layer's hidden states
-/// `[T, B, H]`, and the tape for [`backward`] when `keep_tape`. `masks` (optional) holds one inverted
+/// `[T, B, H]` (`all_steps`) or those of the last step `[B, H]`, and the tape for [`backward`] when
+/// `keep_tape`. `masks` (optional) holds one inverted
 /// dropout mask `[T, B, H]` per layer but the top one, applied to that layer's output.
 ///
 /// # Panics
@@ -664,20 +667,23 @@ pub fn forward(
     params: &[f32],
     masks: Option<&[f32]>,
     keep_tape: bool,
+    all_steps: bool,
 ) -> (Vec<f32>, Option<Tape>) {
     check(&sh, x, params, masks);
     let hs = sh.hidden;
-    let mut out = vec![0.0f32; sh.steps * sh.batch * hs];
+    let out_steps = if all_steps { sh.steps } else { 1 };
+    let mut out = vec![0.0f32; out_steps * sh.batch * hs];
     if sh.batch == 0 {
         let tape = keep_tape.then(|| Tape {
             shape: sh,
             params: params.to_vec(),
             chunks: Vec::new(),
+            all_steps,
         });
         return (out, tape);
     }
     if !keep_tape && masks.is_none() {
-        infer(&sh, x, params, &mut out, InferPath::choose(&sh));
+        infer(&sh, x, params, &mut out, InferPath::choose(&sh), all_steps);
         return (out, None);
     }
     let parts = if keep_tape {
@@ -694,12 +700,19 @@ pub fn forward(
     };
     for ch in &chunks {
         let top = &ch.layers[sh.layers - 1].h;
-        scatter_rows(&mut out, top, &sh, hs, ch.start, ch.len);
+        if all_steps {
+            scatter_rows(&mut out, top, &sh, hs, ch.start, ch.len);
+        } else {
+            let last = (sh.steps - 1) * ch.len * hs;
+            out[ch.start * hs..(ch.start + ch.len) * hs]
+                .copy_from_slice(&top[last..last + ch.len * hs]);
+        }
     }
     let tape = keep_tape.then(|| Tape {
         shape: sh,
         params: params.to_vec(),
         chunks,
+        all_steps,
     });
     (out, tape)
 }
@@ -741,10 +754,18 @@ thread_local! {
 /// starts (a wavefront), so a chunk keeps only the current `h` and `c` of each layer and one gate
 /// buffer `[bc, 4H]`, all in reused per-thread scratch that stays in cache. `out` is the top
 /// layer's `[T, B, H]`.
-fn infer(sh: &StackShape, x: &[f32], params: &[f32], out: &mut [f32], path: InferPath) {
+fn infer(
+    sh: &StackShape,
+    x: &[f32],
+    params: &[f32],
+    out: &mut [f32],
+    path: InferPath,
+    all_steps: bool,
+) {
     let parts = sh.inference_chunks();
     let row = sh.batch * sh.hidden;
-    // Each chunk's output rows: for every step, the chunk's slice of that step's row.
+    // Each chunk's output rows: for every output step, the chunk's slice of that step's row.
+    debug_assert_eq!(out.len(), if all_steps { sh.steps } else { 1 } * row);
     let mut per_chunk: Vec<Vec<&mut [f32]>> = (0..parts.len())
         .map(|_| Vec::with_capacity(sh.steps))
         .collect();
@@ -804,7 +825,7 @@ fn infer(sh: &StackShape, x: &[f32], params: &[f32], out: &mut [f32], path: Infe
 const POOL_ONLY_BATCH: usize = 128;
 
 /// One inference chunk: sequences `start..start+len`, writing the top layer's state of step `t`
-/// into `outs[t]` (`[len, H]`).
+/// into `outs[t]` (`[len, H]`; `outs` may hold only the last step).
 fn chunk_infer(
     sh: &StackShape,
     params: &[f32],
@@ -819,6 +840,8 @@ fn chunk_infer(
     let state = bc * hs;
     // Layout: z [bc, 4H] | biases [L, 4H] | per layer h [bc, H], c [bc, H].
     let need = bc * g4 + nl * g4 + 2 * nl * state;
+    // `outs` holds every step, or only the last one.
+    let first_out = sh.steps - outs.len();
     scratch.clear();
     scratch.resize(need, 0.0);
     let (z, rest) = scratch.split_at_mut(bc * g4);
@@ -855,8 +878,8 @@ fn chunk_infer(
                 matmul(z, g4, true, View::rm(h, bc, hs), View::tr(p.w_hh, hs, g4));
             }
             cell_step_inplace(z, c, h, hs, t == 0);
-            if l == nl - 1 {
-                outs[t].copy_from_slice(h);
+            if l == nl - 1 && t >= first_out {
+                outs[t - first_out].copy_from_slice(h);
             }
         }
     }
@@ -875,6 +898,7 @@ fn chunk_infer_avx2(
     scratch: &mut Vec<f32>,
 ) {
     let state = len * sh.hidden;
+    let first_out = sh.steps - outs.len();
     scratch.clear();
     scratch.resize(3 * sh.layers * state, 0.0);
     for t in 0..sh.steps {
@@ -894,8 +918,8 @@ fn chunk_infer_avx2(
             };
             let h_prev = (t > 0).then_some(&*h_prev);
             crate::kernel_avx2::step(p, len, input, h_prev, c, h_out);
-            if l == sh.layers - 1 {
-                outs[t].copy_from_slice(h_out);
+            if l == sh.layers - 1 && t >= first_out {
+                outs[t - first_out].copy_from_slice(h_out);
             }
         }
     }
@@ -1070,11 +1094,22 @@ fn chunk_backward(
 /// If `d_out` has the wrong length.
 pub fn backward(tape: &Tape, d_out: &[f32], need_dx: bool) -> (Vec<f32>, Vec<f32>) {
     let sh = tape.shape;
+    let out_steps = if tape.all_steps { sh.steps } else { 1 };
     assert_eq!(
         d_out.len(),
-        sh.steps * sh.batch * sh.hidden,
+        out_steps * sh.batch * sh.hidden,
         "lstm_stack: output gradient length"
     );
+    // A last-step output: the gradient reaching the other steps' outputs is zero.
+    let full;
+    let d_out = if tape.all_steps {
+        d_out
+    } else {
+        let mut g = vec![0.0f32; sh.steps * sh.batch * sh.hidden];
+        g[(sh.steps - 1) * sh.batch * sh.hidden..].copy_from_slice(d_out);
+        full = g;
+        &full
+    };
     let run = |ch: &ChunkTape| chunk_backward(&sh, &tape.params, ch, d_out, need_dx);
     let parts: Vec<ChunkGrads> = if tape.chunks.len() == 1 {
         tape.chunks.iter().map(run).collect()
@@ -1179,7 +1214,7 @@ mod tests {
 
     fn run_infer(sh: &StackShape, x: &[f32], p: &[f32], path: InferPath) -> Vec<f32> {
         let mut out = vec![0.0f32; sh.steps * sh.batch * sh.hidden];
-        infer(sh, x, p, &mut out, path);
+        infer(sh, x, p, &mut out, path, true);
         out
     }
 
@@ -1202,7 +1237,7 @@ mod tests {
         .enumerate()
         {
             let (sh, x, p) = random_stack(steps, batch, input, hidden, layers, 7 + i as u32);
-            let (taped, _) = forward(sh, &x, &p, None, true);
+            let (taped, _) = forward(sh, &x, &p, None, true, true);
             for path in paths(&sh) {
                 let got = run_infer(&sh, &x, &p, path);
                 let worst = got

@@ -135,7 +135,8 @@ impl LstmKernel {
 }
 
 /// Runs a whole stack of layers as one fused operation (see [`crate::ext`]): `x [T·B, I]`
-/// time-major → the top layer's hidden states `[T·B, H]`, time-major. `masks` holds `layers - 1`
+/// time-major → the top layer's hidden states `[T·B, H]`, time-major (`all_steps`), or those of the
+/// last step `[B, H]`. `masks` holds `layers - 1`
 /// inverted dropout masks `[T·B, H]`, concatenated, for the outputs of all layers but the top one.
 /// Only for devices where [`crate::ext::fused_available`] holds.
 ///
@@ -146,6 +147,7 @@ pub fn fused_stack(
     x: Tensor<2>,
     steps: usize,
     masks: Option<Vec<f32>>,
+    all_steps: bool,
 ) -> Tensor<2> {
     let hidden = layers.first().expect("at least one layer").hidden;
     assert!(
@@ -174,6 +176,7 @@ pub fn fused_stack(
         hidden,
         layers.len(),
         use_masks,
+        all_steps,
     );
     Tensor::from_dispatch(out)
 }

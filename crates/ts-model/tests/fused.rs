@@ -58,7 +58,7 @@ fn run(c: Case, fused: bool) -> Run {
     let masks =
         (c.dropout && c.layers > 1).then(|| drop.mask((c.layers - 1) * tb * c.hidden).unwrap());
     let out = if fused {
-        fused_stack(&layers, x.clone(), c.steps, masks)
+        fused_stack(&layers, x.clone(), c.steps, masks, true)
     } else {
         let mut seq = x.clone();
         let per = tb * c.hidden;
@@ -189,7 +189,7 @@ fn gradients_match_finite_differences_of_the_f64_reference() {
     let x =
         Tensor::<2>::from_data(TensorData::new(xv.clone(), [steps, input]), &device).require_grad();
     let r = Tensor::<2>::from_data(TensorData::new(rv.clone(), [steps, hidden]), &device);
-    let loss = (fused_stack(&layers, x.clone(), steps, None) * r).sum();
+    let loss = (fused_stack(&layers, x.clone(), steps, None, true) * r).sum();
     let g = loss.backward();
     let mut analytic = vec![to_vec(x.grad(&g).unwrap())];
     let mut params: Vec<Vec<f64>> = Vec::new();
@@ -273,5 +273,83 @@ fn forecaster_is_the_same_with_either_kernel() {
         let inf_a = to_vec(fused.valid().forward(x.clone().inner()));
         let inf_b = to_vec(plain.valid().forward(x.clone().inner()));
         assert_close("inference", &inf_a, &inf_b, 1e-5);
+    }
+}
+
+/// `fused_stack` asked for the last step only equals the all-steps output narrowed to it, and so do
+/// the gradients of a loss on it (training, with and without dropout masks) and the inference
+/// output (plain device).
+#[test]
+fn the_last_step_output_equals_the_narrowed_all_steps_output() {
+    for (batch, steps, input, hidden, layers, dropout) in [
+        (5usize, 7usize, 3usize, 16usize, 2usize, false),
+        (33, 4, 2, 9, 3, true),
+        (1, 12, 3, 64, 2, false),
+    ] {
+        let tb = steps * batch;
+        let run = |all: bool, device: &Device| {
+            let mut rng = StdRng::seed_from_u64(5);
+            let layer_list: Vec<FusedLstm> = (0..layers)
+                .map(|l| {
+                    let i = if l == 0 { input } else { hidden };
+                    FusedLstm::new(i, hidden, &mut rng, device)
+                })
+                .collect();
+            let x = Tensor::<2>::from_data(
+                TensorData::new(random(&mut rng, tb * input, 2.0), [tb, input]),
+                device,
+            );
+            let x = if device.is_autodiff() {
+                x.require_grad()
+            } else {
+                x
+            };
+            let r = Tensor::<2>::from_data(
+                TensorData::new(random(&mut rng, batch * hidden, 1.0), [batch, hidden]),
+                device,
+            );
+            let masks = dropout
+                .then(|| DropoutRng::new(0.3, 9).mask((layers - 1) * tb * hidden))
+                .flatten();
+            let out = fused_stack(&layer_list, x.clone(), steps, masks, all);
+            let out = if all {
+                out.narrow(0, (steps - 1) * batch, batch)
+            } else {
+                out
+            };
+            let values = to_vec(out.clone());
+            let grads = device.is_autodiff().then(|| {
+                let g = (out * r).sum().backward();
+                let mut v = vec![to_vec(x.grad(&g).unwrap())];
+                for l in &layer_list {
+                    v.push(to_vec(l.weight_ih.val().grad(&g).unwrap()));
+                    v.push(to_vec(l.weight_hh.val().grad(&g).unwrap()));
+                    v.push(to_vec(l.bias_ih.val().grad(&g).unwrap()));
+                }
+                v
+            });
+            (values, grads)
+        };
+        let ad = Device::flex().autodiff();
+        let (a_out, a_grads) = run(true, &ad);
+        let (l_out, l_grads) = run(false, &ad);
+        assert_eq!(a_out, l_out, "training forward, batch {batch}");
+        for (a, l) in a_grads.unwrap().iter().zip(&l_grads.unwrap()) {
+            for (x, y) in a.iter().zip(l) {
+                assert!((x - y).abs() < 1e-6, "gradient {x} vs {y}, batch {batch}");
+            }
+        }
+        if !dropout {
+            let plain = Device::flex();
+            let (a_inf, _) = run(true, &plain);
+            let (l_inf, _) = run(false, &plain);
+            assert_eq!(a_inf, l_inf, "inference, batch {batch}");
+            for (x, y) in a_inf.iter().zip(&a_out) {
+                assert!(
+                    (x - y).abs() < 1e-5,
+                    "inference {x} vs training forward {y}"
+                );
+            }
+        }
     }
 }
