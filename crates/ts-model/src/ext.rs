@@ -32,6 +32,7 @@ pub trait LstmBackend: Backend {
     /// `[T·B, H]` applied to the outputs of all but the top layer when `use_masks`. Returns the top
     /// layer's hidden states `[T·B, H]`, time-major, when `all_steps`, else those of the last step
     /// `[B, H]` (all a model without attention reads).
+    #[allow(clippy::too_many_arguments)]
     fn lstm_stack(
         x: FloatTensor<Self>,
         params: FloatTensor<Self>,
@@ -110,6 +111,7 @@ fn run(
 }
 
 impl LstmBackend for Flex {
+    #[allow(clippy::too_many_arguments)]
     fn lstm_stack(
         x: FlexTensor,
         params: FlexTensor,
@@ -150,6 +152,7 @@ impl Backward<Flex, 2> for LstmStackBackward {
 }
 
 impl<C: CheckpointStrategy> LstmBackend for Autodiff<Flex, C> {
+    #[allow(clippy::too_many_arguments)]
     fn lstm_stack(
         x: FloatTensor<Self>,
         params: FloatTensor<Self>,

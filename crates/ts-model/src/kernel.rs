@@ -734,7 +734,7 @@ impl InferPath {
     fn choose(sh: &StackShape) -> Self {
         #[cfg(target_arch = "x86_64")]
         if let Some(isa) = crate::kernel_avx2::Isa::detect()
-            && sh.hidden % isa.units() == 0
+            && sh.hidden.is_multiple_of(isa.units())
         {
             return Self::Packed(isa);
         }
@@ -1205,7 +1205,7 @@ mod tests {
         let mut out = vec![InferPath::Gemm];
         #[cfg(target_arch = "x86_64")]
         for isa in crate::kernel_avx2::Isa::available() {
-            if sh.hidden % isa.units() == 0 {
+            if sh.hidden.is_multiple_of(isa.units()) {
                 out.push(InferPath::Packed(isa));
             }
         }

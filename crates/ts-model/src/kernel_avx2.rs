@@ -97,7 +97,7 @@ pub fn pack(
 ) -> PackedLayer {
     let units = isa.units();
     assert!(
-        hidden % units == 0,
+        hidden.is_multiple_of(units),
         "pack: hidden size {hidden} is not a multiple of {units}"
     );
     assert_eq!(w_ih.len(), 4 * hidden * input, "pack: w_ih length");
