@@ -257,10 +257,11 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
     if resume.is_none() {
         check_out_dir(&a.out, a.force)?;
     }
-    let frame = load(&data_path, &load_options)?;
+    let mut frame = load(&data_path, &load_options)?;
     let summary = DataSummary::of(&frame);
     print_summary(&summary);
-    let prepared = pipeline::prepare_frame(&frame, &cfg)?;
+    // The frame's values become the scaled series (held once); its labels stay.
+    let prepared = pipeline::prepare_frame_owned(&mut frame, &cfg)?;
     println!(
         "Target{}: {}",
         if prepared.spec.targets.len() > 1 {

@@ -2,6 +2,7 @@
 //! save and load model files, evaluate and predict on new data.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use burn::tensor::Device;
 use chrono::{Datelike, Months, NaiveDateTime};
@@ -109,6 +110,20 @@ pub fn prepare_frame(frame: &Frame, cfg: &ForecastConfig) -> Result<Prepared> {
     cfg.validate()?;
     let spec = resolve_spec(frame, &cfg.data)?;
     Ok(prepare(frame, &spec, &cfg.data.split(), cfg.data.scaler)?)
+}
+
+/// [`prepare_frame`] that scales the frame's own values in place ([`ts_data::prepare_owned`]):
+/// the data is held once. The frame keeps its time index, column names and row count, so that
+/// [`DataSummary::of`], [`train_prepared`] and [`prediction_rows`] still take it.
+pub fn prepare_frame_owned(frame: &mut Frame, cfg: &ForecastConfig) -> Result<Prepared> {
+    cfg.validate()?;
+    let spec = resolve_spec(frame, &cfg.data)?;
+    Ok(ts_data::prepare_owned(
+        frame,
+        &spec,
+        &cfg.data.split(),
+        cfg.data.scaler,
+    )?)
 }
 
 /// The model architecture for prepared data.
@@ -329,8 +344,9 @@ pub fn evaluate_frame(bundle: &Bundle, frame: &Frame) -> Result<FrameEvaluation>
         }
         .into());
     }
-    let scaled = bundle.header.scaler.transform(&f.values);
-    let windows = Windows::build(&scaled, spec, anchors_in(spec, 0, n), true);
+    let idx: Vec<usize> = (0..f.n_columns()).collect();
+    let scaled = Arc::new(bundle.header.scaler.transform_series(f.values(), &idx));
+    let windows = Windows::over(scaled, spec, anchors_in(spec, 0, n), true);
     let predictions = predict_scaled(&bundle.model, &windows, &bundle.device, 512);
     let evaluation = evaluate(&windows, &predictions, spec, &bundle.header.scaler);
     Ok(FrameEvaluation {
@@ -448,11 +464,11 @@ pub fn future_label(frame: &Frame, k: usize) -> String {
         return format!("#{}", n - 1 + k);
     };
     if n < 2 {
-        return format!("{}+{k}", t.labels[n - 1]);
+        return format!("{}+{k}", t.label(n - 1));
     }
-    let (a, b) = (&t.labels[n - 2], &t.labels[n - 1]);
-    match (parse_time(a), parse_time(b)) {
-        (Some(pa), Some(pb)) if t.labels[n - 1].contains('-') => {
+    let (a, b) = (t.label(n - 2), t.label(n - 1));
+    match (parse_time(&a), parse_time(&b)) {
+        (Some(pa), Some(pb)) if b.contains('-') => {
             let months = (pb.year() - pa.year()) * 12 + pb.month() as i32 - pa.month() as i32;
             let next: Option<NaiveDateTime> =
                 if pa.day() == pb.day() && months > 0 && pa.time() == pb.time() {
@@ -470,7 +486,7 @@ pub fn future_label(frame: &Frame, k: usize) -> String {
             .unwrap_or_else(|| format!("{b}+{k}"))
         }
         _ => {
-            let (ka, kb) = (t.keys[n - 2], t.keys[n - 1]);
+            let (ka, kb) = (t.keys()[n - 2], t.keys()[n - 1]);
             format!("{}", kb + (kb - ka) * k as f64)
         }
     }
@@ -489,11 +505,12 @@ pub fn predict_frame(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRow
         }
         .into());
     }
-    let scaled = bundle.header.scaler.transform(&f.values);
+    let idx: Vec<usize> = (0..f.n_columns()).collect();
+    let scaled = Arc::new(bundle.header.scaler.transform_series(f.values(), &idx));
     let known = anchors_in(spec, 0, n);
     let future: Vec<usize> = (known.last().map_or(spec.lookback - 1, |l| l + 1)..n).collect();
-    let wk = Windows::build(&scaled, spec, known, true);
-    let wf = Windows::build(&scaled, spec, future, false);
+    let wk = Windows::over(scaled.clone(), spec, known, true);
+    let wf = Windows::over(scaled, spec, future, false);
     let pk = predict_scaled(&bundle.model, &wk, &bundle.device, 512);
     let pf = predict_scaled(&bundle.model, &wf, &bundle.device, 512);
     let mut rows = prediction_rows(&f, spec, &bundle.header.scaler, &wk, &pk);
