@@ -375,20 +375,33 @@ pub struct PredictionRow {
 
 /// Writes prediction rows as CSV text (`timestamp,target,step,actual,predicted,naive`).
 pub fn predictions_csv(rows: &[PredictionRow]) -> String {
-    let mut s = String::from("timestamp,target,step,actual,predicted,naive\n");
+    let mut out = Vec::new();
+    // Writing to memory cannot fail.
+    let _ = write_predictions_csv(&mut out, rows);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes prediction rows as CSV (the text of [`predictions_csv`]) row by row to `w`, so that a
+/// large test part never becomes one string; pair it with [`prediction_rows_iter`].
+pub fn write_predictions_csv<R: std::borrow::Borrow<PredictionRow>>(
+    w: &mut dyn std::io::Write,
+    rows: impl IntoIterator<Item = R>,
+) -> std::io::Result<()> {
+    w.write_all(b"timestamp,target,step,actual,predicted,naive\n")?;
     for r in rows {
-        let actual = r.actual.map(|a| format!("{a}")).unwrap_or_default();
-        let target = if r.target.contains(',') || r.target.contains('"') {
-            format!("\"{}\"", r.target.replace('"', "\"\""))
+        let r = r.borrow();
+        if r.target.contains(',') || r.target.contains('"') {
+            write!(w, "{},\"{}\",", r.timestamp, r.target.replace('"', "\"\""))?;
         } else {
-            r.target.clone()
-        };
-        s.push_str(&format!(
-            "{},{},{},{},{},{}\n",
-            r.timestamp, target, r.step, actual, r.predicted, r.naive
-        ));
+            write!(w, "{},{},", r.timestamp, r.target)?;
+        }
+        write!(w, "{},", r.step)?;
+        if let Some(a) = r.actual {
+            write!(w, "{a}")?;
+        }
+        writeln!(w, ",{},{}", r.predicted, r.naive)?;
     }
-    s
+    Ok(())
 }
 
 /// One target's forecasts `step` steps ahead, as parallel series (for charts).
@@ -405,9 +418,17 @@ pub struct TargetSeries {
 }
 
 /// Picks one target's rows at one horizon step out of prediction rows.
-pub fn series_of(rows: &[PredictionRow], target: &str, step: usize) -> TargetSeries {
+pub fn series_of<R: std::borrow::Borrow<PredictionRow>>(
+    rows: impl IntoIterator<Item = R>,
+    target: &str,
+    step: usize,
+) -> TargetSeries {
     let mut s = TargetSeries::default();
-    for r in rows.iter().filter(|r| r.target == target && r.step == step) {
+    for r in rows {
+        let r = r.borrow();
+        if r.target != target || r.step != step {
+            continue;
+        }
         s.timestamps.push(r.timestamp.clone());
         s.actual.push(r.actual.unwrap_or(f64::NAN));
         s.predicted.push(r.predicted);
@@ -424,36 +445,53 @@ pub fn prediction_rows(
     windows: &Windows,
     predicted: &[f32],
 ) -> Vec<PredictionRow> {
+    prediction_rows_iter(frame, spec, scaler, windows, predicted).collect()
+}
+
+/// The rows of [`prediction_rows`] one at a time (window by window, step by step, target by
+/// target), for writing or summarising them without holding them all.
+pub fn prediction_rows_iter<'a>(
+    frame: &'a Frame,
+    spec: &'a WindowSpec,
+    scaler: &'a ts_data::Scaler,
+    windows: &'a Windows,
+    predicted: &'a [f32],
+) -> impl Iterator<Item = PredictionRow> + 'a {
     let nt = spec.targets.len();
     let o = spec.n_outputs();
     let naive = naive_forecast(windows, spec);
     let n_rows = frame.n_rows();
-    let mut rows = Vec::with_capacity(windows.n * o);
-    for (i, &a) in windows.anchors.iter().enumerate() {
-        for s in 0..spec.horizon {
-            for (k, t) in spec.targets.iter().enumerate() {
-                let j = i * o + s * nt + k;
-                let col = spec.target_index[k];
-                let row = a + s + 1;
-                let timestamp = if row < n_rows {
-                    frame.label(row)
-                } else {
-                    future_label(frame, row - (n_rows - 1))
-                };
-                rows.push(PredictionRow {
-                    timestamp,
-                    target: t.clone(),
-                    step: s + 1,
-                    actual: windows
-                        .has_targets()
-                        .then(|| scaler.inverse_value(col, windows.y_of(i)[s * nt + k] as f64)),
-                    predicted: scaler.inverse_value(col, predicted[j] as f64),
-                    naive: scaler.inverse_value(col, naive[j] as f64),
-                });
+    windows
+        .anchors
+        .iter()
+        .enumerate()
+        .flat_map(move |(i, &a)| (0..spec.horizon).map(move |s| (i, a, s)))
+        .flat_map(move |(i, a, s)| {
+            spec.targets
+                .iter()
+                .enumerate()
+                .map(move |(k, t)| (i, a, s, k, t))
+        })
+        .map(move |(i, a, s, k, t)| {
+            let j = i * o + s * nt + k;
+            let col = spec.target_index[k];
+            let row = a + s + 1;
+            let timestamp = if row < n_rows {
+                frame.label(row)
+            } else {
+                future_label(frame, row - (n_rows - 1))
+            };
+            PredictionRow {
+                timestamp,
+                target: t.clone(),
+                step: s + 1,
+                actual: windows
+                    .has_targets()
+                    .then(|| scaler.inverse_value(col, windows.y_of(i)[s * nt + k] as f64)),
+                predicted: scaler.inverse_value(col, predicted[j] as f64),
+                naive: scaler.inverse_value(col, naive[j] as f64),
             }
-        }
-    }
-    rows
+        })
 }
 
 /// Label of the `k`-th row after the last one, extrapolating the time index's spacing (whole months
@@ -516,4 +554,42 @@ pub fn predict_frame(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRow
     let mut rows = prediction_rows(&f, spec, &bundle.header.scaler, &wk, &pk);
     rows.extend(prediction_rows(&f, spec, &bundle.header.scaler, &wf, &pf));
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(timestamp: &str, target: &str, actual: Option<f64>) -> PredictionRow {
+        PredictionRow {
+            timestamp: timestamp.into(),
+            target: target.into(),
+            step: 2,
+            actual,
+            predicted: 0.1 + 0.2,
+            naive: -3.0,
+        }
+    }
+
+    #[test]
+    fn predictions_csv_streamed_is_the_same_text() {
+        let rows = vec![
+            row("2020-01-01", "gdp", Some(1.5)),
+            row("2020-02-01", "a,b", None),
+            row("#7", "say \"hi\"", Some(1e-7)),
+        ];
+        let expected = "timestamp,target,step,actual,predicted,naive\n\
+                        2020-01-01,gdp,2,1.5,0.30000000000000004,-3\n\
+                        2020-02-01,\"a,b\",2,,0.30000000000000004,-3\n\
+                        #7,\"say \"\"hi\"\"\",2,0.0000001,0.30000000000000004,-3\n";
+        assert_eq!(predictions_csv(&rows), expected);
+        let mut streamed = Vec::new();
+        write_predictions_csv(&mut streamed, rows.iter()).unwrap();
+        assert_eq!(String::from_utf8(streamed).unwrap(), expected);
+        // The one-step series of the same rows, from owned rows too.
+        let s = series_of(rows.clone(), "gdp", 2);
+        assert_eq!(s.timestamps, vec!["2020-01-01".to_string()]);
+        assert_eq!(s.actual, vec![1.5]);
+        assert!(series_of(&rows, "gdp", 1).actual.is_empty());
+    }
 }
