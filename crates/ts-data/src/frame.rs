@@ -520,6 +520,13 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Frame> {
     if !is_parquet {
         return crate::csv_load::load_csv(path, opts);
     }
+    let bytes = std::fs::read(path).map_err(|e| DataError::Unreadable {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    guard_panics(path, || {
+        crate::parquet_check::check_page_headers(path, bytes)
+    })??;
     let file = std::fs::File::open(path).map_err(|e| DataError::Unreadable {
         path: path.to_path_buf(),
         message: e.to_string(),

@@ -18,6 +18,7 @@
 mod csv_load;
 pub mod error;
 pub mod frame;
+mod parquet_check;
 pub mod scaler;
 pub mod window;
 

@@ -113,8 +113,9 @@ fn known_edge_cases_behave() {
 }
 
 /// Parquet inputs (`tests/fuzz-corpus/parquet/*`): a valid seed loads; the footer that made
-/// polars' thrift decoder panic ("thrift bool field", found by `cargo fuzz run parquet_loader`) is
-/// refused with an error naming the file.
+/// polars' thrift decoder panic ("thrift bool field", found by `cargo fuzz run parquet_loader`) and
+/// the page header claiming -21 values (`oom-page-validity`, which made polars-parquet reserve
+/// memory it could not get and abort the process) are refused with an error naming the file.
 #[test]
 fn parquet_corpus_loads_or_is_refused_without_panicking() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/parquet");
@@ -136,5 +137,11 @@ fn parquet_corpus_loads_or_is_refused_without_panicking() {
             }
         }
     }
-    assert!(refused >= 1);
+    assert!(refused >= 2);
+    // The page-header check names what is wrong.
+    let path = tmp.path().join("oom-page-validity.parquet");
+    let e = ts_data::load(&path, &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("a page claims -21 values for 12 rows"), "{e}");
 }
