@@ -33,8 +33,8 @@ fuzz_target!(|data: &[u8]| {
     };
     // Every frame that loads is usable: windows over every column with the first as target.
     let n = frame.n_rows();
-    assert!(frame.values.iter().all(|c| c.len() == n));
-    assert!(frame.values.iter().flatten().all(|v| v.is_finite()));
+    assert!(frame.to_columns().iter().all(|c| c.len() == n));
+    assert!(frame.to_columns().iter().flatten().all(|v| v.is_finite()));
     let _ = frame.date_range();
     let lookback = 1 + (sel as usize >> 4) % 4;
     if let Ok(spec) = WindowSpec::new(

@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     std::fs::write(&path, data).expect("write");
     if let Ok(frame) = load(&path, &LoadOptions::default()) {
         let n = frame.n_rows();
-        assert!(frame.values.iter().all(|c| c.len() == n));
-        assert!(frame.values.iter().flatten().all(|v| v.is_finite()));
+        assert!(frame.to_columns().iter().all(|c| c.len() == n));
+        assert!(frame.to_columns().iter().flatten().all(|v| v.is_finite()));
     }
 });

@@ -1,5 +1,6 @@
-//! Developer tasks: `cargo xtask ci | bench | demo | crash`.
+//! Developer tasks: `cargo xtask ci | bench | demo | crash | memory`.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -166,8 +167,11 @@ fn main() -> Result<()> {
             ],
             &[],
         ),
+        Some("memory") => memory(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <ci | bench [tune] [--quick] | demo | crash>");
+            eprintln!(
+                "usage: cargo xtask <ci | bench [tune] [--quick] | demo | crash | memory [--rows N] [--no-charts] [-- TRAIN FLAGS]>"
+            );
             eprintln!("  ci     run .ci/run (wgpu check + the README's test command)");
             eprintln!("  bench  LSTM speed benchmark → target/bench/results.json");
             eprintln!(
@@ -175,7 +179,179 @@ fn main() -> Result<()> {
             );
             eprintln!("  demo   train on the bundled data into target/demo");
             eprintln!("  crash  SIGKILL `tsf train` 20 times and check every file and the resume");
+            eprintln!(
+                "  memory peak RSS of `tsf train` on a generated 1,000,000 x 8 CSV vs the 3x-f32 bar"
+            );
             std::process::exit(2);
         }
     }
+}
+
+/// Value columns of the generated memory-test table (besides its time column).
+const MEMORY_COLUMNS: usize = 8;
+
+/// Writes the memory-test table: a `timestamp` column of hourly date-times from 2000-01-01 and
+/// `MEMORY_COLUMNS` random-walk columns `x0..x7` with four decimals (about 96 bytes a row), the
+/// same bytes for the same `rows` on every machine.
+fn write_memory_csv(path: &Path, rows: usize) -> Result<()> {
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("{}: cannot create", path.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    let names: Vec<String> = (0..MEMORY_COLUMNS).map(|c| format!("x{c}")).collect();
+    writeln!(w, "timestamp,{}", names.join(","))?;
+    // A 64-bit LCG (Knuth's MMIX constants): no dependency, same stream everywhere.
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 11) as f64) / ((1u64 << 53) as f64) - 0.5
+    };
+    let mut level: Vec<f64> = (0..MEMORY_COLUMNS)
+        .map(|c| 100.0 + 10.0 * c as f64)
+        .collect();
+    // 2000-01-01 00:00:00 as days since 1970 and hours since then.
+    let epoch_days: i64 = 10_957;
+    let mut line = String::with_capacity(128);
+    for r in 0..rows {
+        let hours = r as i64;
+        let (y, m, d) = civil_from_days(epoch_days + hours / 24);
+        line.clear();
+        use std::fmt::Write as _;
+        write!(line, "{y:04}-{m:02}-{d:02} {:02}:00:00", hours % 24)?;
+        for l in &mut level {
+            *l += next();
+            write!(line, ",{l:.4}")?;
+        }
+        line.push('\n');
+        w.write_all(line.as_bytes())?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// `cargo xtask memory [--rows N] [--no-charts] [-- FLAGS]`: generates the table into
+/// `target/memory/`, builds the release binary, runs `tsf train --epochs 1 --hidden-size 8
+/// --batch-size 512` on it under `/usr/bin/time -v` and prints the peak RSS next to the bar
+/// (3 × the data's f32 size + the model's f32 weights).
+fn memory(args: &[String]) -> Result<()> {
+    let mut rows: usize = 1_000_000;
+    let mut no_charts = false;
+    let mut extra: Vec<String> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--rows" => {
+                rows = it
+                    .next()
+                    .context("--rows needs a number")?
+                    .replace('_', "")
+                    .parse()
+                    .context("--rows needs a number")?;
+            }
+            "--no-charts" => no_charts = true,
+            "--" => extra.extend(it.by_ref().cloned()),
+            other => bail!("memory: unknown argument {other:?}"),
+        }
+    }
+    let dir = root().join("target/memory");
+    std::fs::create_dir_all(&dir)?;
+    let csv = dir.join(format!("rows_{rows}x{MEMORY_COLUMNS}.csv"));
+    if !csv.exists() {
+        println!("generating {} ...", csv.display());
+        let tmp = csv.with_extension("csv.tmp");
+        write_memory_csv(&tmp, rows)?;
+        std::fs::rename(&tmp, &csv)?;
+    }
+    cargo(&["build", "--workspace", "--release"], &[])?;
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let tsf = target_dir.join("release/tsf");
+    let out = dir.join("run");
+    let mut train: Vec<String> = [
+        "train",
+        "--data",
+        &csv.display().to_string(),
+        "--target",
+        "x0",
+        "--epochs",
+        "1",
+        "--hidden-size",
+        "8",
+        "--batch-size",
+        "512",
+        "--quiet",
+        "--force",
+        "--out",
+        &out.display().to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if no_charts {
+        train.push("--no-charts".into());
+    }
+    train.extend(extra);
+    println!("/usr/bin/time -v {} {}", tsf.display(), train.join(" "));
+    let output = Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(&tsf)
+        .args(&train)
+        .current_dir(root())
+        .output()
+        .context("cannot run /usr/bin/time (GNU time)")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    print!("{stdout}");
+    if !output.status.success() {
+        eprint!("{stderr}");
+        bail!("tsf train failed with {}", output.status);
+    }
+    let field = |name: &str| -> Option<String> {
+        stderr
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string()))
+    };
+    let peak_kib: u64 = field("Maximum resident set size (kbytes):")
+        .context("no \"Maximum resident set size\" in /usr/bin/time -v's report")?
+        .parse()?;
+    let params: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Model parameters: "))
+        .map(|v| v.replace(',', ""))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let data_bytes = (rows * MEMORY_COLUMNS * 4) as u64;
+    let bar = 3 * data_bytes + 4 * params;
+    let peak = peak_kib * 1024;
+    let mb = |b: u64| b as f64 / 1e6;
+    println!(
+        "peak RSS {:.1} MB ({peak_kib} KiB); bar {:.1} MB = 3 x {:.1} MB of f32 data + {:.3} MB of model ({params} parameters); wall {}; {}",
+        mb(peak),
+        mb(bar),
+        mb(data_bytes),
+        mb(4 * params),
+        field("Elapsed (wall clock) time (h:mm:ss or m:ss):").unwrap_or_default(),
+        if peak <= bar {
+            "under the bar"
+        } else {
+            "OVER the bar"
+        }
+    );
+    Ok(())
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 use ts_data::{FillPolicy, LoadOptions, load};
-use ts_model::file::write_atomic;
+use ts_model::file::{write_atomic, write_atomic_with};
 use ts_train::pipeline::{self, DataSummary};
 use ts_train::progress::ProgressBar;
 use ts_train::{ForecastConfig, TargetSpec};
@@ -257,10 +257,11 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
     if resume.is_none() {
         check_out_dir(&a.out, a.force)?;
     }
-    let frame = load(&data_path, &load_options)?;
+    let mut frame = load(&data_path, &load_options)?;
     let summary = DataSummary::of(&frame);
     print_summary(&summary);
-    let prepared = pipeline::prepare_frame(&frame, &cfg)?;
+    // The frame's values become the scaled series (held once); its labels stay.
+    let prepared = pipeline::prepare_frame_owned(&mut frame, &cfg)?;
     println!(
         "Target{}: {}",
         if prepared.spec.targets.len() > 1 {
@@ -331,52 +332,83 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
         &a.out.join("history.json"),
         serde_json::to_string_pretty(&outcome.report)?.as_bytes(),
     )?;
-    let rows = pipeline::prediction_rows(
-        &frame,
-        &outcome.prepared.spec,
-        &outcome.prepared.scaler,
-        &outcome.prepared.test,
-        &outcome.test_predictions,
-    );
-    write(
-        &a.out.join("predictions.csv"),
-        pipeline::predictions_csv(&rows).as_bytes(),
-    )?;
+    let interrupted = r.interrupted;
+    // The test forecasts go to predictions.csv row by row, never as one string.
+    let p = &outcome.prepared;
+    let rows = || {
+        pipeline::prediction_rows_iter(
+            &frame,
+            &p.spec,
+            &p.scaler,
+            &p.test,
+            &outcome.test_predictions,
+        )
+    };
+    let predictions = a.out.join("predictions.csv");
+    write_atomic_with(&predictions, |w| pipeline::write_predictions_csv(w, rows()))
+        .with_context(|| format!("{}: cannot write", predictions.display()))?;
     if !a.no_charts {
-        charts(&a.out, &outcome, &rows)?;
+        // Each target's one-step-ahead values, and the row each is for; then the scaled data and
+        // the windows are let go, and only then are the time labels made and the charts drawn.
+        let mut series: Vec<(String, pipeline::TargetSeries)> = p
+            .spec
+            .targets
+            .iter()
+            .map(|t| {
+                let mut s = pipeline::TargetSeries::default();
+                for r in rows().filter(|r| r.target == *t && r.step == 1) {
+                    s.actual.push(r.actual.unwrap_or(f64::NAN));
+                    s.predicted.push(r.predicted);
+                    s.naive.push(r.naive);
+                }
+                (t.clone(), s)
+            })
+            .collect();
+        let label_rows: Vec<usize> = p.test.anchors.iter().map(|a| a + 1).collect();
+        let ts_train::FitOutcome {
+            report,
+            config,
+            prepared,
+            ..
+        } = outcome;
+        drop(prepared);
+        for (_, s) in &mut series {
+            s.timestamps = label_rows.iter().map(|&r| frame.label(r)).collect();
+        }
+        drop(label_rows);
+        charts(&a.out, &report, &config, series)?;
     }
     println!("Wrote {}", a.out.display());
-    if r.interrupted {
+    if interrupted {
         std::process::exit(130);
     }
     Ok(())
 }
 
-fn charts(out: &Path, o: &ts_train::FitOutcome, rows: &[ts_train::PredictionRow]) -> Result<()> {
-    let loss_name = format!("{:?}", o.config.train.loss).to_uppercase();
+fn charts(
+    out: &Path,
+    report: &ts_train::TrainReport,
+    config: &ForecastConfig,
+    series: Vec<(String, pipeline::TargetSeries)>,
+) -> Result<()> {
+    let loss_name = format!("{:?}", config.train.loss).to_uppercase();
     let h = ts_viz::HistoryChart {
         title: "Training history".into(),
-        train_loss: o.report.history.iter().map(|r| r.train_loss).collect(),
-        validation_loss: o.report.history.iter().filter_map(|r| r.val_loss).collect(),
-        best_epoch: (o.report.best_epoch > 0).then_some(o.report.best_epoch),
+        train_loss: report.history.iter().map(|r| r.train_loss).collect(),
+        validation_loss: report.history.iter().filter_map(|r| r.val_loss).collect(),
+        best_epoch: (report.best_epoch > 0).then_some(report.best_epoch),
         loss_name,
     };
     ts_viz::training_history(&h, out, "training_history")?;
-    let panels: Vec<ts_viz::PredictionChart> = o
-        .prepared
-        .spec
-        .targets
-        .iter()
-        .map(|t| {
-            let series = pipeline::series_of(rows, t, 1);
-            ts_viz::PredictionChart {
-                title: format!("{t}: test set, one step ahead"),
-                target: t.clone(),
-                timestamps: series.timestamps,
-                actual: series.actual,
-                predicted: series.predicted,
-                naive: Some(series.naive),
-            }
+    let panels: Vec<ts_viz::PredictionChart> = series
+        .into_iter()
+        .map(|(t, series)| ts_viz::PredictionChart {
+            title: format!("{t}: test set, one step ahead"),
+            target: t,
+            timestamps: series.timestamps,
+            actual: series.actual,
+            predicted: series.predicted,
+            naive: Some(series.naive),
         })
         .collect();
     ts_viz::predictions_vs_actuals(&panels[0], out, "predictions_vs_actuals")?;
@@ -430,13 +462,17 @@ pub fn predict(a: PredictArgs) -> Result<()> {
     if a.future_only {
         rows.retain(|r| r.actual.is_none());
     }
-    let csv = pipeline::predictions_csv(&rows);
     match &a.out {
         Some(out) => {
-            write(out, csv.as_bytes())?;
+            write_atomic_with(out, |w| pipeline::write_predictions_csv(w, &rows))
+                .with_context(|| format!("{}: cannot write", out.display()))?;
             eprintln!("Wrote {} forecasts to {}", rows.len(), out.display());
         }
-        None => print!("{csv}"),
+        None => {
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            pipeline::write_predictions_csv(&mut w, &rows)?;
+            std::io::Write::flush(&mut w)?;
+        }
     }
     Ok(())
 }

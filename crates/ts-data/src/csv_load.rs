@@ -9,8 +9,8 @@ use std::path::Path;
 
 use crate::error::{DataError, Result};
 use crate::frame::{
-    Frame, LoadOptions, RawColumn, TIME_NAMES, TimeIndex, check_header, chosen_time_column, finish,
-    format_time, looks_numeric, parse_number, parse_time, time_named_column, value_columns,
+    Frame, LoadOptions, RawMatrix, TIME_NAMES, TimeBuilder, check_header, chosen_time_column,
+    finish, looks_numeric, parse_number, parse_time, time_named_column, value_columns,
 };
 
 fn unreadable(path: &Path, e: impl std::fmt::Display) -> DataError {
@@ -162,11 +162,10 @@ pub fn read_csv<R: std::io::Read>(
             (len as usize / line.max(1)).saturating_add(16).min(1 << 26)
         })
         .unwrap_or(0);
-    let mut cols: Vec<RawColumn> = (0..wanted.len())
-        .map(|_| RawColumn::with_capacity(hint))
-        .collect();
-    let mut labels: Vec<String> = Vec::new();
-    let mut keys: Vec<f64> = Vec::new();
+    let mut cells = RawMatrix::new(wanted.len(), hint);
+    let mut time = time_name
+        .as_ref()
+        .map(|t| TimeBuilder::with_kind(t.clone(), time_kind == Some(TimeKind::Date), hint));
     let mut errors = FirstErrors {
         numeric: (0..wanted.len()).map(|_| None).collect(),
         ..Default::default()
@@ -174,7 +173,7 @@ pub fn read_csv<R: std::io::Read>(
     let time_col_name = time_name.clone().unwrap_or_default();
     let mut row = 0usize;
     let mut handle = |rec: &csv::StringRecord, row: usize, errors: &mut FirstErrors| {
-        if let (Some(ti), Some(kind)) = (time_idx, time_kind) {
+        if let (Some(ti), Some(kind), Some(b)) = (time_idx, time_kind, time.as_mut()) {
             let v = rec.get(ti).unwrap_or("");
             let bad = || DataError::BadTimestamp {
                 path: path.to_path_buf(),
@@ -182,44 +181,28 @@ pub fn read_csv<R: std::io::Read>(
                 row: row + 1,
                 value: v.to_string(),
             };
-            match kind {
-                TimeKind::Numeric => match v.trim().parse::<f64>() {
-                    Ok(x) if v.trim().is_empty() || !x.is_finite() => {
-                        errors.time.get_or_insert_with(bad);
-                        labels.push(String::new());
-                        keys.push(0.0);
-                    }
-                    Ok(x) => {
-                        labels.push(v.trim().to_string());
-                        keys.push(x);
-                    }
-                    Err(_) => {
-                        errors.time.get_or_insert_with(bad);
-                        labels.push(String::new());
-                        keys.push(0.0);
-                    }
-                },
-                TimeKind::Date => match parse_time(v) {
-                    Some(t) => {
-                        labels.push(format_time(&t));
-                        keys.push(t.and_utc().timestamp() as f64);
-                    }
-                    None => {
-                        errors.time.get_or_insert_with(bad);
-                        labels.push(String::new());
-                        keys.push(0.0);
-                    }
-                },
+            // After the first bad time stamp the index is not kept (the load fails).
+            if errors.time.is_none() {
+                match kind {
+                    TimeKind::Numeric => match v.trim().parse::<f64>() {
+                        Ok(x) if !v.trim().is_empty() && x.is_finite() => b.push(x, v.trim()),
+                        _ => errors.time = Some(bad()),
+                    },
+                    TimeKind::Date => match parse_time(v) {
+                        Some(t) => b.push_time(&t),
+                        None => errors.time = Some(bad()),
+                    },
+                }
             }
         }
         for (k, &ci) in idx.iter().enumerate() {
             let cell = rec.get(ci).unwrap_or("").trim();
             if cell.is_empty() {
-                cols[k].push(None);
+                cells.push(None);
                 continue;
             }
             match parse_number(cell) {
-                Some(x) => cols[k].push(Some(x)),
+                Some(x) => cells.push(Some(x)),
                 None => {
                     if errors.numeric[k].is_none() {
                         errors.numeric[k] = Some(DataError::NonNumeric {
@@ -229,7 +212,7 @@ pub fn read_csv<R: std::io::Read>(
                             value: cell.to_string(),
                         });
                     }
-                    cols[k].push(Some(f64::NAN));
+                    cells.push(Some(f64::NAN));
                 }
             }
         }
@@ -249,17 +232,8 @@ pub fn read_csv<R: std::io::Read>(
     if let Some(e) = errors.numeric.into_iter().flatten().next() {
         return Err(e);
     }
-    for c in &mut cols {
-        c.values.shrink_to_fit();
-    }
-    labels.shrink_to_fit();
-    keys.shrink_to_fit();
-    let time = time_name.map(|column| TimeIndex {
-        column,
-        labels,
-        keys,
-    });
-    finish(path, wanted, cols, time, opts)
+    cells.shrink_to_fit();
+    finish(path, wanted, cells, time.map(TimeBuilder::finish), opts)
 }
 
 /// The time column: a column with a time-like name, or a first column whose first value is a date.

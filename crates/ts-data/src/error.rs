@@ -57,6 +57,20 @@ pub enum DataError {
         /// The cell's text.
         value: String,
     },
+    /// A number too large for the `f32` values a frame holds.
+    #[error(
+        "{path}: column {column:?}, row {row}: value {value} is too large (values are stored as 32-bit floats, at most about 3.4e38 in magnitude)"
+    )]
+    OutOfRange {
+        /// The path given.
+        path: PathBuf,
+        /// The column.
+        column: String,
+        /// 1-based data row.
+        row: usize,
+        /// The value.
+        value: String,
+    },
     /// A cell is empty, NaN or infinite and no fill policy was chosen.
     #[error(
         "{path}: column {column:?}, row {row}: {what} value (use --fill ffill|interpolate|drop to fill or drop missing values)"

@@ -7,6 +7,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, Result};
+use crate::window::Series;
 
 /// What to do with empty, NaN or infinite cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -63,18 +64,233 @@ pub struct LoadOptions {
     pub fill: FillPolicy,
 }
 
-/// The time index of a frame.
+/// The time index of a frame: one sort key and one display label per row.
+///
+/// Labels are not stored one string per row: where a label is what its key prints as (an ISO date
+/// or date-time for dates, the number for numeric time columns), it is printed on demand from the
+/// key; only labels that differ from that (say `1959.0` for the key 1959) are kept, as text in one
+/// buffer. A million hourly time stamps cost their 8 MB of keys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimeIndex {
     /// Name of the time column in the file.
     pub column: String,
-    /// One display label per row (ISO date, date-time, or number).
-    pub labels: Vec<String>,
     /// Sort keys (seconds since 1970 for dates, the value itself for numbers).
-    pub keys: Vec<f64>,
+    keys: Vec<f64>,
+    /// How the display labels are kept.
+    labels: Labels,
+}
+
+/// Display labels of a [`TimeIndex`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Labels {
+    /// Each label is its key (seconds since 1970) printed by [`format_time`].
+    Dates,
+    /// Each label is its key printed as a number (`{}`).
+    Numbers,
+    /// Labels as text: label `i` is `text[ends[i - 1]..ends[i]]` (from 0 for the first).
+    Text { text: String, ends: Vec<usize> },
+}
+
+/// A date key (seconds since 1970) printed as [`format_time`] prints the time stamp.
+fn date_label(key: f64) -> String {
+    DateTime::from_timestamp(key.floor() as i64, 0)
+        .map(|t| format_time(&t.naive_utc()))
+        .unwrap_or_else(|| format!("{key}"))
+}
+
+impl Labels {
+    fn derived(&self, key: f64) -> Option<String> {
+        match self {
+            Self::Dates => Some(date_label(key)),
+            Self::Numbers => Some(format!("{key}")),
+            Self::Text { .. } => None,
+        }
+    }
+}
+
+impl TimeIndex {
+    /// A time index from one label and one key per row.
+    ///
+    /// # Errors
+    /// When `labels` and `keys` differ in length.
+    pub fn new(
+        column: impl Into<String>,
+        labels: impl IntoIterator<Item = impl AsRef<str>>,
+        keys: Vec<f64>,
+    ) -> Result<Self> {
+        let labels: Vec<String> = labels.into_iter().map(|l| l.as_ref().to_string()).collect();
+        if labels.len() != keys.len() {
+            return Err(DataError::InvalidConfig {
+                name: "time".into(),
+                value: labels.len().to_string(),
+                reason: format!("{} labels for {} keys", labels.len(), keys.len()),
+            });
+        }
+        let dates = labels.iter().zip(&keys).all(|(l, &k)| date_label(k) == *l);
+        let mut b = TimeBuilder::with_kind(column.into(), dates, keys.len());
+        for (l, &k) in labels.iter().zip(&keys) {
+            b.push(k, l);
+        }
+        Ok(b.finish())
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the index has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The sort keys, one per row.
+    pub fn keys(&self) -> &[f64] {
+        &self.keys
+    }
+
+    /// The display label of row `i` (ISO date, date-time, or number).
+    ///
+    /// # Panics
+    /// If `i` is out of range.
+    pub fn label(&self, i: usize) -> String {
+        let key = self.keys[i];
+        match &self.labels {
+            Labels::Text { text, ends } => {
+                let start = if i == 0 { 0 } else { ends[i - 1] };
+                text[start..ends[i]].to_string()
+            }
+            other => other.derived(key).unwrap_or_default(),
+        }
+    }
+
+    /// Every label, in row order.
+    pub fn labels(&self) -> impl Iterator<Item = String> + '_ {
+        (0..self.len()).map(|i| self.label(i))
+    }
+
+    /// Keeps the rows whose `keep` entry is true.
+    pub(crate) fn retain(&mut self, keep: &[bool]) {
+        if let Labels::Text { text, ends } = &mut self.labels {
+            let mut new_text = String::new();
+            let mut new_ends = Vec::new();
+            let mut start = 0;
+            for (i, &end) in ends.iter().enumerate() {
+                if keep.get(i).copied().unwrap_or(false) {
+                    new_text.push_str(&text[start..end]);
+                    new_ends.push(new_text.len());
+                }
+                start = end;
+            }
+            *text = new_text;
+            *ends = new_ends;
+        }
+        let mut it = keep.iter();
+        self.keys.retain(|_| *it.next().unwrap_or(&false));
+    }
+}
+
+/// Builds a [`TimeIndex`] row by row, keeping label text only when a label is not what its key
+/// prints as.
+#[derive(Debug)]
+pub(crate) struct TimeBuilder {
+    column: String,
+    keys: Vec<f64>,
+    labels: Labels,
+}
+
+impl TimeBuilder {
+    /// A builder for dates (`dates = true`: keys are seconds since 1970) or numbers.
+    pub(crate) fn with_kind(column: String, dates: bool, capacity: usize) -> Self {
+        Self::new(
+            column,
+            if dates {
+                Labels::Dates
+            } else {
+                Labels::Numbers
+            },
+            capacity,
+        )
+    }
+
+    fn new(column: String, labels: Labels, capacity: usize) -> Self {
+        Self {
+            column,
+            keys: Vec::with_capacity(capacity),
+            labels,
+        }
+    }
+
+    /// Switches to text labels, printing the rows so far from their keys.
+    fn switch_to_text(&mut self) {
+        if matches!(self.labels, Labels::Text { .. }) {
+            return;
+        }
+        let mut text = String::new();
+        let mut ends = Vec::with_capacity(self.keys.capacity());
+        for &k in &self.keys {
+            text.push_str(&self.labels.derived(k).unwrap_or_default());
+            ends.push(text.len());
+        }
+        self.labels = Labels::Text { text, ends };
+    }
+
+    /// Appends a row with its label.
+    pub(crate) fn push(&mut self, key: f64, label: &str) {
+        if let Some(d) = self.labels.derived(key)
+            && d != label
+        {
+            self.switch_to_text();
+        }
+        self.keys.push(key);
+        if let Labels::Text { text, ends } = &mut self.labels {
+            text.push_str(label);
+            ends.push(text.len());
+        }
+    }
+
+    /// Appends a date row: key = whole seconds since 1970, label = [`format_time`].
+    pub(crate) fn push_time(&mut self, t: &NaiveDateTime) {
+        let key = t.and_utc().timestamp() as f64;
+        if matches!(self.labels, Labels::Dates) && t.and_utc().timestamp_subsec_nanos() == 0 {
+            // The label is what the key prints as.
+            self.keys.push(key);
+        } else {
+            self.push(key, &format_time(t));
+        }
+    }
+
+    /// The index.
+    pub(crate) fn finish(mut self) -> TimeIndex {
+        self.keys.shrink_to_fit();
+        if let Labels::Text { text, ends } = &mut self.labels {
+            text.shrink_to_fit();
+            ends.shrink_to_fit();
+        }
+        TimeIndex {
+            column: self.column,
+            keys: self.keys,
+            labels: self.labels,
+        }
+    }
+}
+
+/// The `f64` a stored `f32` value stands for: the shortest decimal that reads back as this `f32`
+/// (what printing it shows). A value read from text with at most 7 significant digits (most data
+/// has fewer) comes back exactly as the `f64` the text gives, so fitting and scaling on these
+/// values give the same numbers as on the file's own.
+pub fn widen(x: f32) -> f64 {
+    if !x.is_finite() {
+        return x as f64;
+    }
+    let mut buf = ryu::Buffer::new();
+    buf.format_finite(x).parse().unwrap_or(x as f64)
 }
 
 /// A validated table of numeric time series: rows are time steps, columns are variables.
+///
+/// Values are stored once, as `f32`, row-major (`[rows, columns]`, the layout windows read);
+/// [`Frame::column`] and [`Frame::value`] give them back as `f64` through [`widen`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frame {
     /// Where the data came from (a path, or a name for in-memory data).
@@ -83,8 +299,10 @@ pub struct Frame {
     pub time: Option<TimeIndex>,
     /// Names of the value columns.
     pub columns: Vec<String>,
-    /// Values, one vector per column, all of the same length.
-    pub values: Vec<Vec<f64>>,
+    /// Values `[rows, columns]`, row-major; empty once [`Frame::take_values`] took them.
+    values: Series,
+    /// Number of rows (kept when the values are taken).
+    rows: usize,
 }
 
 impl Frame {
@@ -123,33 +341,97 @@ impl Frame {
                     what: describe_bad(col[row]).into(),
                 });
             }
+            if let Some(row) = col.iter().position(|v| !(*v as f32).is_finite()) {
+                return Err(DataError::OutOfRange {
+                    path: source,
+                    column: name.clone(),
+                    row: row + 1,
+                    value: format!("{:e}", col[row]),
+                });
+            }
         }
         if let Some(t) = &time {
-            if t.keys.len() != n || t.labels.len() != n {
+            if t.len() != n {
                 return Err(DataError::InvalidConfig {
                     name: "time".into(),
-                    value: t.keys.len().to_string(),
-                    reason: format!("time index has {} rows, expected {n}", t.keys.len()),
+                    value: t.len().to_string(),
+                    reason: format!("time index has {} rows, expected {n}", t.len()),
                 });
             }
             check_order(&source, t)?;
+        }
+        let f = values.len();
+        let mut data = vec![0.0f32; n * f];
+        for (c, col) in values.iter().enumerate() {
+            for (r, &v) in col.iter().enumerate() {
+                data[r * f + c] = v as f32;
+            }
         }
         Ok(Self {
             source,
             time,
             columns,
-            values,
+            values: Series::from_rows(data, n, f),
+            rows: n,
         })
     }
 
     /// Number of rows.
     pub fn n_rows(&self) -> usize {
-        self.values.first().map_or(0, Vec::len)
+        self.rows
     }
 
     /// Number of value columns.
     pub fn n_columns(&self) -> usize {
         self.columns.len()
+    }
+
+    /// The values, `[rows, columns]` row-major `f32` (empty once [`Frame::take_values`] took
+    /// them).
+    pub fn values(&self) -> &Series {
+        &self.values
+    }
+
+    /// Whether the frame still holds its values (see [`Frame::take_values`]).
+    pub fn has_values(&self) -> bool {
+        self.values.rows() == self.rows && self.values.features() == self.columns.len()
+    }
+
+    /// Moves the values out (for [`crate::prepare_owned`], which scales them in place rather than
+    /// copying them). The frame keeps its source, time index, column names and row count, so
+    /// that labels and summaries still work; reading a value afterwards panics.
+    pub fn take_values(&mut self) -> Series {
+        std::mem::take(&mut self.values)
+    }
+
+    /// Column `c` as `f64` values (see [`widen`]).
+    ///
+    /// # Panics
+    /// If `c` is out of range or the values were taken.
+    pub fn column(&self, c: usize) -> Vec<f64> {
+        assert!(self.has_values(), "the frame's values were taken");
+        let f = self.values.features();
+        self.values
+            .rows_slice(0, self.rows)
+            .iter()
+            .skip(c)
+            .step_by(f)
+            .map(|&v| widen(v))
+            .collect()
+    }
+
+    /// Every column as `f64` values, in column order (see [`Frame::column`]).
+    pub fn to_columns(&self) -> Vec<Vec<f64>> {
+        (0..self.n_columns()).map(|c| self.column(c)).collect()
+    }
+
+    /// The value at `row` of column `c` (see [`widen`]).
+    ///
+    /// # Panics
+    /// If either is out of range or the values were taken.
+    pub fn value(&self, row: usize, c: usize) -> f64 {
+        assert!(c < self.values.features(), "column {c} out of range");
+        widen(self.values.row(row)[c])
     }
 
     /// Index of a column by name, or an error listing the columns that exist.
@@ -167,7 +449,7 @@ impl Frame {
     /// Display label of a row: its time stamp, or `#row` without a time column.
     pub fn label(&self, row: usize) -> String {
         match &self.time {
-            Some(t) => t.labels[row].clone(),
+            Some(t) => t.label(row),
             None => format!("#{row}"),
         }
     }
@@ -179,18 +461,17 @@ impl Frame {
 
     /// Keeps only the named columns, in the given order.
     pub fn select(&self, names: &[String]) -> Result<Self> {
-        let mut columns = Vec::with_capacity(names.len());
-        let mut values = Vec::with_capacity(names.len());
-        for n in names {
-            let i = self.column_index(n)?;
-            columns.push(n.clone());
-            values.push(self.values[i].clone());
-        }
+        let idx: Vec<usize> = names
+            .iter()
+            .map(|n| self.column_index(n))
+            .collect::<Result<_>>()?;
+        assert!(self.has_values(), "the frame's values were taken");
         Ok(Self {
             source: self.source.clone(),
             time: self.time.clone(),
-            columns,
-            values,
+            columns: names.to_vec(),
+            values: self.values.select(&idx),
+            rows: self.rows,
         })
     }
 }
@@ -239,6 +520,13 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Frame> {
     if !is_parquet {
         return crate::csv_load::load_csv(path, opts);
     }
+    let bytes = std::fs::read(path).map_err(|e| DataError::Unreadable {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    guard_panics(path, || {
+        crate::parquet_check::check_page_headers(path, bytes)
+    })??;
     let file = std::fs::File::open(path).map_err(|e| DataError::Unreadable {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -301,12 +589,12 @@ pub fn frame_from_dataframe(path: &Path, df: &DataFrame, opts: &LoadOptions) -> 
         None => None,
     };
     let wanted = value_columns(path, &names, time_name.as_ref(), opts)?;
-    let mut values = Vec::with_capacity(wanted.len());
+    let mut columns = Vec::with_capacity(wanted.len());
     for w in &wanted {
         let col = df.column(w).map_err(|_| not_found(w))?;
-        values.push(RawColumn::from_options(read_numeric(path, col, w)?));
+        columns.push(read_numeric(path, col, w)?);
     }
-    finish(path, wanted, values, time, opts)
+    finish(path, wanted, RawMatrix::from_columns(columns), time, opts)
 }
 
 /// The time column a load uses: the one `opts` names ("none" or empty for none; an unknown name is
@@ -383,97 +671,129 @@ pub(crate) fn check_header(path: &Path, names: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// A numeric column as read: NaN marks a missing cell; the first missing cell is remembered with
-/// what it was (`empty`, `NaN`, `infinite`).
+/// Numeric cells as read, row-major `f32`: NaN marks a missing cell; per column, the first missing
+/// cell is remembered with what it was (`empty`, `NaN`, `infinite`), and the first number too large
+/// for `f32`.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct RawColumn {
-    pub(crate) values: Vec<f64>,
-    pub(crate) first_missing: Option<(usize, &'static str)>,
+pub(crate) struct RawMatrix {
+    data: Vec<f32>,
+    cols: usize,
+    first_missing: Vec<Option<(usize, &'static str)>>,
+    first_out_of_range: Vec<Option<(usize, f64)>>,
 }
 
-impl RawColumn {
-    pub(crate) fn with_capacity(n: usize) -> Self {
+impl RawMatrix {
+    /// An empty matrix of `cols` columns with room for `rows` rows.
+    pub(crate) fn new(cols: usize, rows: usize) -> Self {
         Self {
-            values: Vec::with_capacity(n),
-            first_missing: None,
+            data: Vec::with_capacity(rows.saturating_mul(cols)),
+            cols,
+            first_missing: vec![None; cols],
+            first_out_of_range: vec![None; cols],
         }
     }
 
-    /// Appends a cell (`None` = empty).
+    /// Rows pushed so far (complete or not).
+    pub(crate) fn rows(&self) -> usize {
+        self.data.len().div_ceil(self.cols.max(1))
+    }
+
+    /// Appends the next cell in row-major order (`None` = empty).
     pub(crate) fn push(&mut self, v: Option<f64>) {
+        let (row, col) = (self.data.len() / self.cols, self.data.len() % self.cols);
         let x = match v {
-            Some(x) if x.is_finite() => x,
-            Some(x) => {
-                if self.first_missing.is_none() {
-                    self.first_missing = Some((self.values.len(), describe_bad(x)));
+            Some(x) if x.is_finite() => {
+                let y = x as f32;
+                if !y.is_finite() {
+                    self.first_out_of_range[col].get_or_insert((row, x));
+                    f32::NAN
+                } else {
+                    y
                 }
-                f64::NAN
+            }
+            Some(x) => {
+                self.first_missing[col].get_or_insert((row, describe_bad(x)));
+                f32::NAN
             }
             None => {
-                if self.first_missing.is_none() {
-                    self.first_missing = Some((self.values.len(), "empty"));
-                }
-                f64::NAN
+                self.first_missing[col].get_or_insert((row, "empty"));
+                f32::NAN
             }
         };
-        self.values.push(x);
+        self.data.push(x);
     }
 
-    fn from_options(v: Vec<Option<f64>>) -> Self {
-        let mut c = Self::with_capacity(v.len());
-        for x in v {
-            c.push(x);
+    /// A matrix from columns of equal length.
+    fn from_columns(columns: Vec<Vec<Option<f64>>>) -> Self {
+        let n = columns.first().map_or(0, Vec::len);
+        let mut m = Self::new(columns.len(), n);
+        for r in 0..n {
+            for c in &columns {
+                m.push(c[r]);
+            }
         }
-        c
+        m
+    }
+
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.data.shrink_to_fit();
     }
 }
 
-/// Applies the missing-value policy to raw columns and checks the time order.
+/// Applies the missing-value policy to the raw cells and checks the time order.
 pub(crate) fn finish(
     path: &Path,
     wanted: Vec<String>,
-    values: Vec<RawColumn>,
+    raw: RawMatrix,
     time: Option<TimeIndex>,
     opts: &LoadOptions,
 ) -> Result<Frame> {
-    let n = values.first().map_or(0, |c| c.values.len());
-    if n == 0 {
+    let n = raw.rows();
+    let f = wanted.len();
+    if n == 0 || f == 0 {
         return Err(DataError::Empty {
             path: path.to_path_buf(),
         });
     }
-    let mut out: Vec<Vec<f64>> = Vec::with_capacity(wanted.len());
+    if let Some((c, (row, x))) = raw
+        .first_out_of_range
+        .iter()
+        .enumerate()
+        .find_map(|(c, e)| e.map(|e| (c, e)))
+    {
+        return Err(DataError::OutOfRange {
+            path: path.to_path_buf(),
+            column: wanted[c].clone(),
+            row: row + 1,
+            value: format!("{x:e}"),
+        });
+    }
+    let mut data = raw.data;
     let mut keep: Option<Vec<bool>> = None;
-    for (name, col) in wanted.iter().zip(values) {
+    for (c, name) in wanted.iter().enumerate() {
+        let Some((row, what)) = raw.first_missing[c] else {
+            continue;
+        };
         match opts.fill {
             FillPolicy::Error => {
-                if let Some((row, what)) = col.first_missing {
-                    return Err(DataError::Missing {
-                        path: path.to_path_buf(),
-                        column: name.clone(),
-                        row: row + 1,
-                        what: what.into(),
-                    });
-                }
-                out.push(col.values);
+                return Err(DataError::Missing {
+                    path: path.to_path_buf(),
+                    column: name.clone(),
+                    row: row + 1,
+                    what: what.into(),
+                });
             }
             FillPolicy::Drop => {
-                if col.first_missing.is_some() {
-                    let k = keep.get_or_insert_with(|| vec![true; n]);
-                    for (k, v) in k.iter_mut().zip(&col.values) {
-                        if !v.is_finite() {
-                            *k = false;
-                        }
+                let k = keep.get_or_insert_with(|| vec![true; n]);
+                for (r, k) in k.iter_mut().enumerate() {
+                    if !data[r * f + c].is_finite() {
+                        *k = false;
                     }
                 }
-                out.push(col.values);
             }
             FillPolicy::Ffill | FillPolicy::Interpolate => {
-                if col.first_missing.is_none() {
-                    out.push(col.values);
-                    continue;
-                }
-                let Some(first) = col.values.iter().position(|v| v.is_finite()) else {
+                let col: Vec<f64> = (0..n).map(|r| widen(data[r * f + c])).collect();
+                let Some(first) = col.iter().position(|v| v.is_finite()) else {
                     return Err(DataError::Unfillable {
                         path: path.to_path_buf(),
                         column: name.clone(),
@@ -481,27 +801,31 @@ pub(crate) fn finish(
                         policy: opts.fill.to_string(),
                     });
                 };
-                out.push(fill(
-                    &col.values,
-                    first,
-                    opts.fill == FillPolicy::Interpolate,
-                ));
+                let filled = fill(&col, first, opts.fill == FillPolicy::Interpolate);
+                for (r, v) in filled.into_iter().enumerate() {
+                    data[r * f + c] = v as f32;
+                }
             }
         }
     }
     let mut time = time;
+    let mut rows = n;
     if let Some(keep) = keep {
-        for col in &mut out {
-            let mut it = keep.iter();
-            col.retain(|_| *it.next().unwrap_or(&false));
+        // Compact the kept rows to the front (row r moves to a row <= r).
+        let mut w = 0;
+        for (r, &k) in keep.iter().enumerate() {
+            if k {
+                data.copy_within(r * f..(r + 1) * f, w * f);
+                w += 1;
+            }
         }
+        data.truncate(w * f);
+        data.shrink_to_fit();
+        rows = w;
         if let Some(t) = &mut time {
-            let mut it = keep.iter();
-            t.labels.retain(|_| *it.next().unwrap_or(&false));
-            let mut it = keep.iter();
-            t.keys.retain(|_| *it.next().unwrap_or(&false));
+            t.retain(&keep);
         }
-        if out[0].is_empty() {
+        if rows == 0 {
             return Err(DataError::Empty {
                 path: path.to_path_buf(),
             });
@@ -514,7 +838,8 @@ pub(crate) fn finish(
         source: path.to_path_buf(),
         time,
         columns: wanted,
-        values: out,
+        values: Series::from_rows(data, rows, f),
+        rows,
     })
 }
 
@@ -614,8 +939,6 @@ pub(crate) fn format_time(t: &NaiveDateTime) -> String {
 
 fn read_time(path: &Path, col: &Column, name: &str) -> Result<TimeIndex> {
     let n = col.len();
-    let mut labels = Vec::with_capacity(n);
-    let mut keys = Vec::with_capacity(n);
     let bad = |row: usize, value: String| DataError::BadTimestamp {
         path: path.to_path_buf(),
         column: name.to_string(),
@@ -626,53 +949,50 @@ fn read_time(path: &Path, col: &Column, name: &str) -> Result<TimeIndex> {
         DataType::String => {
             let ca = col.str().map_err(|e| bad(0, e.to_string()))?;
             let numeric = ca.iter().flatten().next().is_some_and(looks_numeric);
+            let mut b = TimeBuilder::with_kind(name.to_string(), !numeric, n);
             for (i, v) in ca.iter().enumerate() {
                 let v = v.ok_or_else(|| bad(i + 1, String::new()))?;
                 if numeric {
                     let x: f64 = v.trim().parse().map_err(|_| bad(i + 1, v.to_string()))?;
-                    labels.push(v.trim().to_string());
-                    keys.push(x);
+                    b.push(x, v.trim());
                 } else {
                     let t = parse_time(v).ok_or_else(|| bad(i + 1, v.to_string()))?;
-                    labels.push(format_time(&t));
-                    keys.push(t.and_utc().timestamp() as f64);
+                    b.push_time(&t);
                 }
             }
+            Ok(b.finish())
         }
         DataType::Date | DataType::Datetime(_, _) => {
             let target = DataType::Datetime(TimeUnit::Milliseconds, None);
             let c = col.cast(&target).map_err(|e| bad(0, e.to_string()))?;
             let phys = c.to_physical_repr();
             let ca = phys.i64().map_err(|e| bad(0, e.to_string()))?;
+            let mut b = TimeBuilder::with_kind(name.to_string(), true, n);
             for (i, v) in ca.iter().enumerate() {
                 let ms = v.ok_or_else(|| bad(i + 1, String::new()))?;
                 let t = DateTime::from_timestamp_millis(ms)
                     .ok_or_else(|| bad(i + 1, ms.to_string()))?
                     .naive_utc();
-                labels.push(format_time(&t));
-                keys.push(ms as f64 / 1000.0);
+                b.push(ms as f64 / 1000.0, &format_time(&t));
             }
+            Ok(b.finish())
         }
         dt if dt.is_primitive_numeric() => {
             let c = col
                 .cast(&DataType::Float64)
                 .map_err(|e| bad(0, e.to_string()))?;
             let ca = c.f64().map_err(|e| bad(0, e.to_string()))?;
+            let mut b = TimeBuilder::with_kind(name.to_string(), false, n);
             for (i, v) in ca.iter().enumerate() {
                 let x = v
                     .filter(|x| x.is_finite())
                     .ok_or_else(|| bad(i + 1, format!("{v:?}")))?;
-                labels.push(format!("{x}"));
-                keys.push(x);
+                b.push(x, &format!("{x}"));
             }
+            Ok(b.finish())
         }
-        dt => return Err(bad(1, format!("<{dt}>"))),
+        dt => Err(bad(1, format!("<{dt}>"))),
     }
-    Ok(TimeIndex {
-        column: name.to_string(),
-        labels,
-        keys,
-    })
 }
 
 fn read_numeric(path: &Path, col: &Column, name: &str) -> Result<Vec<Option<f64>>> {
@@ -731,22 +1051,23 @@ pub(crate) fn parse_number(s: &str) -> Option<f64> {
 }
 
 pub(crate) fn check_order(path: &Path, t: &TimeIndex) -> Result<()> {
-    for i in 1..t.keys.len() {
-        if t.keys[i] == t.keys[i - 1] {
+    let keys = t.keys();
+    for i in 1..keys.len() {
+        if keys[i] == keys[i - 1] {
             return Err(DataError::Duplicate {
                 path: path.to_path_buf(),
                 column: t.column.clone(),
                 row: i + 1,
-                value: t.labels[i].clone(),
+                value: t.label(i),
             });
         }
-        if t.keys[i] < t.keys[i - 1] {
+        if keys[i] < keys[i - 1] {
             return Err(DataError::Unsorted {
                 path: path.to_path_buf(),
                 column: t.column.clone(),
                 row: i + 1,
-                value: t.labels[i].clone(),
-                previous: t.labels[i - 1].clone(),
+                value: t.label(i),
+                previous: t.label(i - 1),
             });
         }
     }

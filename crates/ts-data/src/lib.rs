@@ -18,15 +18,17 @@
 mod csv_load;
 pub mod error;
 pub mod frame;
+mod parquet_check;
 pub mod scaler;
 pub mod window;
 
 pub use csv_load::read_csv;
 pub use error::{DataError, Result};
 pub use frame::{
-    FillPolicy, Frame, LoadOptions, TimeIndex, frame_from_dataframe, load, parse_time,
+    FillPolicy, Frame, LoadOptions, TimeIndex, frame_from_dataframe, load, parse_time, widen,
 };
 pub use scaler::{Scaler, ScalerKind};
 pub use window::{
     Prepared, Series, SplitBounds, SplitConfig, WindowSpec, Windows, anchors_in, prepare,
+    prepare_owned,
 };

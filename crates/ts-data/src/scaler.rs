@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, Result};
+use crate::frame::{Frame, widen};
+use crate::window::Series;
 
 /// Which scaling to apply to every column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -46,6 +48,34 @@ pub struct Scaler {
     pub scale: Vec<f64>,
 }
 
+/// Center and scale of one column's training values.
+fn fit_one(kind: ScalerKind, part: &[f64]) -> (f64, f64) {
+    let (c, s) = match kind {
+        ScalerKind::MinMax => {
+            let min = part.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = part.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (min, max - min)
+        }
+        ScalerKind::Standard => {
+            let n = part.len() as f64;
+            let mean = part.iter().sum::<f64>() / n;
+            let var = part.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+            (mean, var.sqrt())
+        }
+        ScalerKind::Robust => {
+            let mut s = part.to_vec();
+            s.sort_by(f64::total_cmp);
+            (quantile(&s, 0.5), quantile(&s, 0.75) - quantile(&s, 0.25))
+        }
+    };
+    let s = if s.is_finite() && s > f64::EPSILON * c.abs().max(1.0) {
+        s
+    } else {
+        1.0
+    };
+    (c, s)
+}
+
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     // Linear interpolation between closest ranks (numpy's default).
     let pos = q * (sorted.len() - 1) as f64;
@@ -73,31 +103,41 @@ impl Scaler {
         let mut center = Vec::with_capacity(values.len());
         let mut scale = Vec::with_capacity(values.len());
         for col in values {
-            let part = &col.as_ref()[rows.clone()];
-            let (c, s) = match kind {
-                ScalerKind::MinMax => {
-                    let min = part.iter().copied().fold(f64::INFINITY, f64::min);
-                    let max = part.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    (min, max - min)
-                }
-                ScalerKind::Standard => {
-                    let n = part.len() as f64;
-                    let mean = part.iter().sum::<f64>() / n;
-                    let var = part.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
-                    (mean, var.sqrt())
-                }
-                ScalerKind::Robust => {
-                    let mut s = part.to_vec();
-                    s.sort_by(f64::total_cmp);
-                    (quantile(&s, 0.5), quantile(&s, 0.75) - quantile(&s, 0.25))
-                }
-            };
+            let (c, s) = fit_one(kind, &col.as_ref()[rows.clone()]);
             center.push(c);
-            scale.push(if s.is_finite() && s > f64::EPSILON * c.abs().max(1.0) {
-                s
-            } else {
-                1.0
+            scale.push(s);
+        }
+        Ok(Self {
+            kind,
+            columns: columns.to_vec(),
+            center,
+            scale,
+        })
+    }
+
+    /// [`Scaler::fit`] on the columns `idx` of a frame (their values as [`Frame::column`] gives
+    /// them), one column at a time.
+    pub fn fit_frame(
+        kind: ScalerKind,
+        columns: &[String],
+        frame: &Frame,
+        idx: &[usize],
+        rows: std::ops::Range<usize>,
+    ) -> Result<Self> {
+        if rows.is_empty() {
+            return Err(DataError::TooFewRows {
+                what: "scaler".into(),
+                rows: 0,
+                needed: "at least one training row to fit the scaler".into(),
             });
+        }
+        let mut center = Vec::with_capacity(idx.len());
+        let mut scale = Vec::with_capacity(idx.len());
+        for &c in idx {
+            let part: Vec<f64> = rows.clone().map(|r| frame.value(r, c)).collect();
+            let (m, s) = fit_one(kind, &part);
+            center.push(m);
+            scale.push(s);
         }
         Ok(Self {
             kind,
@@ -143,6 +183,27 @@ impl Scaler {
             }
         }
         out
+    }
+
+    /// Scales the columns `idx` of a frame's `f32` values (see [`widen`]) into a new row-major
+    /// matrix, column `k` of the result through this scaler's column `k`; the values equal
+    /// [`Scaler::transform_rows`] on the same columns as `f64`.
+    pub fn transform_series(&self, values: &Series, idx: &[usize]) -> Series {
+        let mut data = Vec::with_capacity(values.rows() * idx.len());
+        for r in 0..values.rows() {
+            let row = values.row(r);
+            data.extend(
+                idx.iter()
+                    .enumerate()
+                    .map(|(k, &c)| self.transform_value(k, widen(row[c])) as f32),
+            );
+        }
+        Series::from_rows(data, values.rows(), idx.len())
+    }
+
+    /// [`Scaler::transform_series`] in place: the result reuses `values`' buffer.
+    pub fn transform_series_in_place(&self, values: Series, idx: &[usize]) -> Series {
+        values.select_map_in_place(idx, |k, x| self.transform_value(k, widen(x)) as f32)
     }
 
     /// Whether a column was constant over the fitted rows.

@@ -207,6 +207,35 @@ impl Series {
             .map(|r| self.data[r * self.features + c])
             .collect()
     }
+
+    /// The columns `idx` (in that order) as a new matrix.
+    pub fn select(&self, idx: &[usize]) -> Self {
+        let mut data = Vec::with_capacity(self.rows * idx.len());
+        for r in 0..self.rows {
+            let row = self.row(r);
+            data.extend(idx.iter().map(|&c| row[c]));
+        }
+        Self::from_rows(data, self.rows, idx.len())
+    }
+
+    /// Keeps the columns `idx` (in that order) and maps every kept value through `f(column, x)`,
+    /// in place: the result reuses this matrix's buffer.
+    pub fn select_map_in_place(mut self, idx: &[usize], f: impl Fn(usize, f32) -> f32) -> Self {
+        let (n, old, new) = (self.rows, self.features, idx.len());
+        let mut tmp = vec![0.0f32; new];
+        for r in 0..n {
+            // Row r's new place [r·new, (r+1)·new) ends at or before its old end, so no unread
+            // row is overwritten.
+            for (k, &c) in idx.iter().enumerate() {
+                tmp[k] = f(k, self.data[r * old + c]);
+            }
+            self.data[r * new..(r + 1) * new].copy_from_slice(&tmp);
+        }
+        self.data.truncate(n * new);
+        self.data.shrink_to_fit();
+        self.features = new;
+        self
+    }
 }
 
 /// A set of windows over scaled data, ready to become tensors.
@@ -463,24 +492,30 @@ pub fn anchors_in(spec: &WindowSpec, from: usize, to: usize) -> Vec<usize> {
     v
 }
 
-/// Splits, scales and windows a frame.
-///
-/// Rows are split chronologically into train | validation | test. The scaler is fitted on the
-/// training rows only. A window belongs to the part that holds all of its target rows; windows whose
-/// targets straddle two parts are dropped, so no value of a later part is ever a training target.
-pub fn prepare(
-    frame: &Frame,
-    spec: &WindowSpec,
-    split: &SplitConfig,
-    scaler: ScalerKind,
-) -> Result<Prepared> {
+/// What a frame and a configuration give before any value is scaled: the feature columns, the
+/// split, the fitted scaler and the anchors of the three parts. Every check that can fail is made
+/// here.
+struct Plan {
+    idx: Vec<usize>,
+    bounds: SplitBounds,
+    scaler: Scaler,
+    anchors: [Vec<usize>; 3],
+}
+
+fn plan(frame: &Frame, spec: &WindowSpec, split: &SplitConfig, kind: ScalerKind) -> Result<Plan> {
     split.validate()?;
     let idx: Vec<usize> = spec
         .features
         .iter()
         .map(|f| frame.column_index(f))
         .collect::<Result<_>>()?;
-    let values: Vec<&[f64]> = idx.iter().map(|&i| frame.values[i].as_slice()).collect();
+    if !frame.has_values() {
+        return Err(DataError::InvalidConfig {
+            name: "frame".into(),
+            value: frame.source.display().to_string(),
+            reason: "its values were already handed over (Frame::take_values)".into(),
+        });
+    }
     let n = frame.n_rows();
     let b = split.bounds(n);
     let l = spec.lookback;
@@ -506,51 +541,87 @@ pub fn prepare(
     {
         return Err(too_few());
     }
-    let scaler = Scaler::fit(scaler, &spec.features, &values, 0..b.val_start)?;
+    let scaler = Scaler::fit_frame(kind, &spec.features, frame, &idx, 0..b.val_start)?;
     for (k, &ti) in spec.target_index.iter().enumerate() {
-        let col = &values[ti][..b.val_start];
-        if col.iter().all(|v| *v == col[0]) {
+        let first = frame.value(0, idx[ti]);
+        if (1..b.val_start).all(|r| frame.value(r, idx[ti]) == first) {
             return Err(DataError::ConstantTarget {
                 path: frame.source.clone(),
                 column: spec.targets[k].clone(),
-                value: col[0],
+                value: first,
             });
         }
     }
-    let scaled = Arc::new(Series::from_rows(
-        scaler.transform_rows(&values),
-        n,
-        values.len(),
-    ));
-    let train = Windows::over(scaled.clone(), spec, anchors_in(spec, 0, b.val_start), true);
+    let train = anchors_in(spec, 0, b.val_start);
     let validation = if need_val {
-        Windows::over(
-            scaled.clone(),
-            spec,
-            anchors_in(spec, b.val_start, b.test_start),
-            true,
-        )
+        anchors_in(spec, b.val_start, b.test_start)
     } else {
-        Windows::default()
+        Vec::new()
     };
-    let test = Windows::over(
-        scaled.clone(),
-        spec,
-        anchors_in(spec, b.test_start, n),
-        true,
-    );
-    if train.n == 0 || test.n == 0 || (need_val && validation.n == 0) {
+    let test = anchors_in(spec, b.test_start, n);
+    if train.is_empty() || test.is_empty() || (need_val && validation.is_empty()) {
         return Err(too_few());
     }
-    Ok(Prepared {
-        spec: spec.clone(),
-        scaler,
+    Ok(Plan {
+        idx,
         bounds: b,
-        scaled,
-        train,
-        validation,
-        test,
+        scaler,
+        anchors: [train, validation, test],
     })
+}
+
+fn windows_of(spec: &WindowSpec, plan: Plan, scaled: Series) -> Prepared {
+    let scaled = Arc::new(scaled);
+    let [train, validation, test] = plan.anchors;
+    let validation = if validation.is_empty() {
+        Windows::default()
+    } else {
+        Windows::over(scaled.clone(), spec, validation, true)
+    };
+    Prepared {
+        spec: spec.clone(),
+        train: Windows::over(scaled.clone(), spec, train, true),
+        validation,
+        test: Windows::over(scaled.clone(), spec, test, true),
+        scaler: plan.scaler,
+        bounds: plan.bounds,
+        scaled,
+    }
+}
+
+/// Splits, scales and windows a frame.
+///
+/// Rows are split chronologically into train | validation | test. The scaler is fitted on the
+/// training rows only. A window belongs to the part that holds all of its target rows; windows whose
+/// targets straddle two parts are dropped, so no value of a later part is ever a training target.
+/// The scaled series is a copy of the frame's feature columns; [`prepare_owned`] scales the
+/// frame's own values instead.
+pub fn prepare(
+    frame: &Frame,
+    spec: &WindowSpec,
+    split: &SplitConfig,
+    scaler: ScalerKind,
+) -> Result<Prepared> {
+    let plan = plan(frame, spec, split, scaler)?;
+    let scaled = plan.scaler.transform_series(frame.values(), &plan.idx);
+    Ok(windows_of(spec, plan, scaled))
+}
+
+/// [`prepare`] that takes the frame's values ([`Frame::take_values`]) and scales them in place, so
+/// that the data is held once rather than twice. On success the frame keeps its source, time index,
+/// column names and row count (for labels and summaries) but no values; on error it is unchanged.
+/// The result equals [`prepare`]'s.
+pub fn prepare_owned(
+    frame: &mut Frame,
+    spec: &WindowSpec,
+    split: &SplitConfig,
+    scaler: ScalerKind,
+) -> Result<Prepared> {
+    let plan = plan(frame, spec, split, scaler)?;
+    let scaled = plan
+        .scaler
+        .transform_series_in_place(frame.take_values(), &plan.idx);
+    Ok(windows_of(spec, plan, scaled))
 }
 
 #[cfg(test)]
@@ -608,7 +679,7 @@ mod tests {
                 // window count: every anchor whose targets fit in the test part
                 prop_assert_eq!(p.test.n, (n - b.test_start + 1).saturating_sub(h));
                 // the scaler saw only training rows: min-max of the training part of c0
-                let sc = Scaler::fit(ScalerKind::Standard, &spec.features, &fr.values, 0..b.val_start).unwrap();
+                let sc = Scaler::fit(ScalerKind::Standard, &spec.features, &fr.to_columns(), 0..b.val_start).unwrap();
                 prop_assert_eq!(&sc.center, &p.scaler.center);
             }
         }

@@ -51,9 +51,9 @@ fn every_corpus_input_loads_or_is_refused_without_panicking() {
                         loaded += 1;
                         let n = frame.n_rows();
                         assert!(n > 0, "{name}");
-                        assert!(frame.values.iter().all(|c| c.len() == n), "{name}");
+                        assert!(frame.to_columns().iter().all(|c| c.len() == n), "{name}");
                         assert!(
-                            frame.values.iter().flatten().all(|v| v.is_finite()),
+                            frame.to_columns().iter().flatten().all(|v| v.is_finite()),
                             "{name}: non-finite value with {fill}"
                         );
                         let spec = WindowSpec::new(
@@ -96,10 +96,10 @@ fn known_edge_cases_behave() {
     // Quoted cells with the delimiter inside.
     let f = load("date,\"a,b\"\n2020-01-01,\"1.5\"\n2020-01-02,2\n").unwrap();
     assert_eq!(f.columns, vec!["a,b".to_string()]);
-    assert_eq!(f.values[0], vec![1.5, 2.0]);
+    assert_eq!(f.column(0), vec![1.5, 2.0]);
     // CRLF line ends.
     let f = load("date,a\r\n2020-01-01,1\r\n2020-01-02,2\r\n").unwrap();
-    assert_eq!(f.values[0], vec![1.0, 2.0]);
+    assert_eq!(f.column(0), vec![1.0, 2.0]);
     // Ragged rows are refused, naming the file.
     let e = load("date,a,b\n2020-01-01,1,2\n2020-01-02,3\n").unwrap_err();
     assert!(e.to_string().contains("t.csv"), "{e}");
@@ -113,8 +113,9 @@ fn known_edge_cases_behave() {
 }
 
 /// Parquet inputs (`tests/fuzz-corpus/parquet/*`): a valid seed loads; the footer that made
-/// polars' thrift decoder panic ("thrift bool field", found by `cargo fuzz run parquet_loader`) is
-/// refused with an error naming the file.
+/// polars' thrift decoder panic ("thrift bool field", found by `cargo fuzz run parquet_loader`) and
+/// the page header claiming -21 values (`oom-page-validity`, which made polars-parquet reserve
+/// memory it could not get and abort the process) are refused with an error naming the file.
 #[test]
 fn parquet_corpus_loads_or_is_refused_without_panicking() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/parquet");
@@ -136,5 +137,11 @@ fn parquet_corpus_loads_or_is_refused_without_panicking() {
             }
         }
     }
-    assert!(refused >= 1);
+    assert!(refused >= 2);
+    // The page-header check names what is wrong.
+    let path = tmp.path().join("oom-page-validity.parquet");
+    let e = ts_data::load(&path, &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("a page claims -21 values for 12 rows"), "{e}");
 }

@@ -22,7 +22,7 @@ fn loads_bundled_macro_data() {
         ("1959-01-01".to_string(), "2009-07-01".to_string())
     );
     let i = f.column_index("tbilrate").unwrap();
-    assert_eq!(f.values[i][0], 2.82);
+    assert_eq!(f.column(i)[0], 2.82);
 }
 
 #[test]
@@ -41,7 +41,7 @@ fn co2_gaps_need_a_policy_and_interpolate_fills_them() {
     )
     .unwrap();
     assert_eq!(f.n_rows(), 2284);
-    assert!(f.values[0].iter().all(|v| v.is_finite()));
+    assert!(f.column(0).iter().all(|v| v.is_finite()));
     let d = load(
         &data("statsmodels_co2.csv"),
         &LoadOptions {
@@ -76,7 +76,7 @@ fn parquet_with_date_column_round_trips() {
     assert_eq!(f.columns, vec!["a".to_string(), "b".to_string()]);
     assert_eq!(f.time.as_ref().unwrap().column, "when");
     assert_eq!(f.label(0), "2019-04-14");
-    assert_eq!(f.values[1][39], 117.0);
+    assert_eq!(f.column(1)[39], 117.0);
 }
 
 #[test]

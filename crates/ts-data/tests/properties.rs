@@ -35,7 +35,7 @@ proptest! {
         let spec = WindowSpec::new(l, h, fr.columns.clone(), vec![target]).unwrap();
         let split = SplitConfig { train: tr, validation: v };
         let Ok(p) = prepare(&fr, &spec, &split, kind(k)) else { return Ok(()); };
-        let scaled = p.scaler.transform(&fr.values);
+        let scaled = p.scaler.transform(&fr.to_columns());
         let ti = spec.target_index[0];
         let b = p.bounds;
         for (w, from, to) in [
@@ -74,9 +74,9 @@ proptest! {
     ) {
         let fr = table(n, f, seed);
         let spec = WindowSpec::new(l, 1, fr.columns.clone(), vec!["c0".into()]).unwrap();
-        let scaler = ts_data::Scaler::fit(ScalerKind::Standard, &fr.columns, &fr.values, 0..n).unwrap();
-        let cols = scaler.transform(&fr.values);
-        let rows = scaler.transform_rows(&fr.values);
+        let scaler = ts_data::Scaler::fit(ScalerKind::Standard, &fr.columns, &fr.to_columns(), 0..n).unwrap();
+        let cols = scaler.transform(&fr.to_columns());
+        let rows = scaler.transform_rows(&fr.to_columns());
         prop_assert_eq!(&Series::from_columns(&cols), &Series::from_rows(rows.clone(), n, f));
         let anchors = anchors_in(&spec, 0, n);
         let built = Windows::build(&cols, &spec, anchors.clone(), true);

@@ -64,12 +64,13 @@ pub fn explain_source(
             ),
         });
     }
-    let scaled = bundle.header.scaler.transform(&f.values);
+    let idx: Vec<usize> = (0..f.n_columns()).collect();
+    let scaled = std::sync::Arc::new(bundle.header.scaler.transform_series(f.values(), &idx));
     // Every window with targets, plus the ones reaching past the end.
     let with_targets = anchors_in(spec, 0, rows);
     let first_future = with_targets.last().map_or(spec.lookback - 1, |a| a + 1);
     let future: Vec<usize> = (first_future.max(spec.lookback - 1)..rows).collect();
-    let all_known = Windows::build(&scaled, spec, with_targets.clone(), true);
+    let all_known = Windows::over(scaled.clone(), spec, with_targets.clone(), true);
     let take_known = n.min(all_known.n);
     let need_future = n - take_known;
     let mut labels = Vec::new();
@@ -91,7 +92,7 @@ pub fn explain_source(
         labels.push(f.label(all_known.anchors[i]));
     }
     if !future_part.is_empty() {
-        let fw = Windows::build(&scaled, spec, future_part.clone(), false);
+        let fw = Windows::over(scaled.clone(), spec, future_part.clone(), false);
         for i in 0..fw.n {
             data.extend_from_slice(fw.x_of(i));
             labels.push(f.label(fw.anchors[i]));
@@ -108,7 +109,12 @@ pub fn explain_source(
     let targets = (future_part.is_empty() && output < spec.n_outputs()).then_some(targets);
     // Training part under the model's split.
     let bounds = bundle.config.data.split().bounds(rows);
-    let train = Windows::build(&scaled, spec, anchors_in(spec, 0, bounds.val_start), true);
+    let train = Windows::over(
+        scaled.clone(),
+        spec,
+        anchors_in(spec, 0, bounds.val_start),
+        true,
+    );
     if train.n == 0 {
         return Err(ExplainError::Empty(format!(
             "the training part of {} (rows before {}), so the background",

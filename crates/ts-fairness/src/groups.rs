@@ -138,9 +138,9 @@ impl Grouping {
     }
 }
 
-fn column<'f>(frame: &'f Frame, name: &str) -> Result<&'f [f64]> {
+fn column(frame: &Frame, name: &str) -> Result<Vec<f64>> {
     let i = frame.column_index(name)?;
-    Ok(&frame.values[i])
+    Ok(frame.column(i))
 }
 
 /// The median as pandas computes it (the mean of the two middle values for an even count).
@@ -188,7 +188,7 @@ fn is_high(values: &[f64]) -> (f64, Vec<bool>) {
 /// Median split of `column`: A = above the median (high), B = at or below it (low).
 pub fn median_split(frame: &Frame, column_name: &str, name: &str) -> Result<Grouping> {
     let values = column(frame, column_name)?;
-    let (m, high) = is_high(values);
+    let (m, high) = is_high(&values);
     let labels = high
         .iter()
         .map(|h| if *h { "A" } else { "B" }.to_string())
@@ -209,8 +209,8 @@ pub fn median_split(frame: &Frame, column_name: &str, name: &str) -> Result<Grou
 /// The cross of the median splits of two columns: A = high/high, B = high/low, C = low/high,
 /// D = low/low (first column, then second).
 pub fn cross(frame: &Frame, first: &str, second: &str, name: &str) -> Result<Grouping> {
-    let (ma, ha) = is_high(column(frame, first)?);
-    let (mb, hb) = is_high(column(frame, second)?);
+    let (ma, ha) = is_high(&column(frame, first)?);
+    let (mb, hb) = is_high(&column(frame, second)?);
     let labels = ha
         .iter()
         .zip(&hb)
@@ -283,7 +283,7 @@ pub fn eras(frame: &Frame, cuts: &[String], name: &str) -> Result<Grouping> {
         .collect();
     let letter = |i: usize| ((b'A' + i as u8) as char).to_string();
     let labels = time
-        .keys
+        .keys()
         .iter()
         .map(|k| letter(keys.iter().filter(|c| *k >= **c).count()))
         .collect();
@@ -710,10 +710,10 @@ mod tests {
 
     fn frame() -> Frame {
         let n = 10;
-        let time = ts_data::TimeIndex {
-            column: "date".into(),
-            labels: (0..n).map(|i| format!("{}-01-01", 1995 + 2 * i)).collect(),
-            keys: (0..n)
+        let time = ts_data::TimeIndex::new(
+            "date",
+            (0..n).map(|i| format!("{}-01-01", 1995 + 2 * i)),
+            (0..n)
                 .map(|i| {
                     parse_time(&format!("{}-01-01", 1995 + 2 * i))
                         .unwrap()
@@ -721,7 +721,8 @@ mod tests {
                         .timestamp() as f64
                 })
                 .collect(),
-        };
+        )
+        .unwrap();
         Frame::from_columns(
             "mem",
             vec!["x".into(), "y".into()],

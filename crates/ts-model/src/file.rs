@@ -151,6 +151,15 @@ pub fn canonical_safetensors(mut st: Vec<u8>) -> Vec<u8> {
 
 /// Writes `bytes` to `path` atomically (temporary file in the same folder, fsync, rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// [`write_atomic`] for content written piece by piece: `fill` writes it through a buffered writer
+/// into the temporary file, so that large content is never held in memory whole.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -160,7 +169,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| io(path, e))?;
-    tmp.write_all(bytes).map_err(|e| io(path, e))?;
+    {
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+        fill(&mut w).map_err(|e| io(path, e))?;
+        w.flush().map_err(|e| io(path, e))?;
+    }
     tmp.as_file().sync_all().map_err(|e| io(path, e))?;
     tmp.persist(path).map_err(|e| io(path, e.error))?;
     if let Ok(d) = std::fs::File::open(dir) {

@@ -29,6 +29,7 @@ pub use error::{Result, TrainError};
 pub use metrics::{Evaluation, Metrics, TargetMetrics, evaluate, naive_forecast};
 pub use pipeline::{
     Bundle, DataSummary, FitOutcome, PredictionRow, evaluate_frame, load_model, predict_frame,
-    prediction_rows, predictions_csv, save_model, train,
+    prediction_rows, prediction_rows_iter, predictions_csv, save_model, train,
+    write_predictions_csv,
 };
 pub use trainer::{EpochRecord, Observer, Silent, TrainReport, fit, fit_with, predict_scaled};

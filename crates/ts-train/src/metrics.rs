@@ -24,6 +24,17 @@ impl Metrics {
     /// Computes the metrics of `predicted` against `actual`.
     pub fn compute(actual: &[f64], predicted: &[f64]) -> Self {
         let n = actual.len().min(predicted.len());
+        Self::compute_with(n, |i| actual[i], |i| predicted[i])
+    }
+
+    /// [`Metrics::compute`] over `n` pairs read through `actual(i)` and `predicted(i)` (each read
+    /// twice at most), without collecting them; the same sums in the same order, so the same
+    /// numbers.
+    pub fn compute_with(
+        n: usize,
+        actual: impl Fn(usize) -> f64,
+        predicted: impl Fn(usize) -> f64,
+    ) -> Self {
         if n == 0 {
             return Self {
                 mse: f64::NAN,
@@ -34,13 +45,14 @@ impl Metrics {
             };
         }
         let nf = n as f64;
-        let mean = actual[..n].iter().sum::<f64>() / nf;
+        let mean = (0..n).map(&actual).sum::<f64>() / nf;
         let (mut sse, mut sae, mut sst) = (0.0, 0.0, 0.0);
         for i in 0..n {
-            let e = actual[i] - predicted[i];
+            let a = actual(i);
+            let e = a - predicted(i);
             sse += e * e;
             sae += e.abs();
-            sst += (actual[i] - mean) * (actual[i] - mean);
+            sst += (a - mean) * (a - mean);
         }
         let r2 = if sst > 0.0 {
             1.0 - sse / sst
@@ -137,54 +149,37 @@ pub fn evaluate(
     let nt = spec.targets.len();
     let o = spec.n_outputs();
     let mut targets = Vec::with_capacity(nt);
+    let n = windows.n;
     for (k, name) in spec.targets.iter().enumerate() {
         let col = spec.target_index[k];
-        let mut pooled = [
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-        ];
-        let mut by_step = Vec::with_capacity(spec.horizon);
-        for s in 0..spec.horizon {
-            let (mut a, mut p, mut nv) = (Vec::new(), Vec::new(), Vec::new());
-            for i in 0..windows.n {
-                let j = i * o + s * nt + k;
-                let (ya, yp, yn) = (
-                    windows.y_of(i)[s * nt + k] as f64,
-                    predicted_scaled[j] as f64,
-                    naive[j] as f64,
-                );
-                pooled[0].push(ya);
-                pooled[1].push(yp);
-                pooled[2].push(yn);
-                let (oa, op, on) = (
-                    scaler.inverse_value(col, ya),
-                    scaler.inverse_value(col, yp),
-                    scaler.inverse_value(col, yn),
-                );
-                pooled[3].push(oa);
-                pooled[4].push(op);
-                pooled[5].push(on);
-                a.push(oa);
-                p.push(op);
-                nv.push(on);
-            }
-            by_step.push(UnitMetrics {
-                model: Metrics::compute(&a, &p),
-                naive: Metrics::compute(&a, &nv),
-            });
-        }
-        let original = Metrics::compute(&pooled[3], &pooled[4]);
-        let naive_o = Metrics::compute(&pooled[3], &pooled[5]);
+        // Value `m` of step-major order (step m / n, window m % n), scaled: actual, model, naive.
+        let actual = |m: usize| windows.y_of(m % n)[(m / n) * nt + k] as f64;
+        let model = |m: usize| predicted_scaled[(m % n) * o + (m / n) * nt + k] as f64;
+        let naive_at = |m: usize| naive[(m % n) * o + (m / n) * nt + k] as f64;
+        let inv = |f: &dyn Fn(usize) -> f64, m: usize| scaler.inverse_value(col, f(m));
+        let by_step = (0..spec.horizon)
+            .map(|s| UnitMetrics {
+                model: Metrics::compute_with(
+                    n,
+                    |i| inv(&actual, s * n + i),
+                    |i| inv(&model, s * n + i),
+                ),
+                naive: Metrics::compute_with(
+                    n,
+                    |i| inv(&actual, s * n + i),
+                    |i| inv(&naive_at, s * n + i),
+                ),
+            })
+            .collect();
+        let all = n * spec.horizon;
+        let original = Metrics::compute_with(all, |m| inv(&actual, m), |m| inv(&model, m));
+        let naive_o = Metrics::compute_with(all, |m| inv(&actual, m), |m| inv(&naive_at, m));
         targets.push(TargetMetrics {
             target: name.clone(),
-            scaled: Metrics::compute(&pooled[0], &pooled[1]),
+            scaled: Metrics::compute_with(all, actual, model),
             original,
             naive: NaiveMetrics {
-                scaled: Metrics::compute(&pooled[0], &pooled[2]),
+                scaled: Metrics::compute_with(all, actual, naive_at),
                 original: naive_o,
             },
             by_step,
@@ -199,6 +194,18 @@ pub fn evaluate(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn metrics_read_through_closures_equal_the_slice_version() {
+        let a: Vec<f64> = (0..1000)
+            .map(|i| (f64::from(i) * 0.37).sin() * 10.0)
+            .collect();
+        let p: Vec<f64> = a.iter().map(|x| x * 0.9 + 0.1).collect();
+        let direct = Metrics::compute(&a, &p);
+        let read = Metrics::compute_with(a.len(), |i| a[i], |i| p[i]);
+        assert_eq!(direct, read);
+        assert_eq!(Metrics::compute_with(0, |_| 0.0, |_| 0.0).count, 0);
+    }
+
     use super::*;
 
     #[test]

@@ -2,6 +2,7 @@
 //! save and load model files, evaluate and predict on new data.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use burn::tensor::Device;
 use chrono::{Datelike, Months, NaiveDateTime};
@@ -109,6 +110,20 @@ pub fn prepare_frame(frame: &Frame, cfg: &ForecastConfig) -> Result<Prepared> {
     cfg.validate()?;
     let spec = resolve_spec(frame, &cfg.data)?;
     Ok(prepare(frame, &spec, &cfg.data.split(), cfg.data.scaler)?)
+}
+
+/// [`prepare_frame`] that scales the frame's own values in place ([`ts_data::prepare_owned`]):
+/// the data is held once. The frame keeps its time index, column names and row count, so that
+/// [`DataSummary::of`], [`train_prepared`] and [`prediction_rows`] still take it.
+pub fn prepare_frame_owned(frame: &mut Frame, cfg: &ForecastConfig) -> Result<Prepared> {
+    cfg.validate()?;
+    let spec = resolve_spec(frame, &cfg.data)?;
+    Ok(ts_data::prepare_owned(
+        frame,
+        &spec,
+        &cfg.data.split(),
+        cfg.data.scaler,
+    )?)
 }
 
 /// The model architecture for prepared data.
@@ -329,8 +344,9 @@ pub fn evaluate_frame(bundle: &Bundle, frame: &Frame) -> Result<FrameEvaluation>
         }
         .into());
     }
-    let scaled = bundle.header.scaler.transform(&f.values);
-    let windows = Windows::build(&scaled, spec, anchors_in(spec, 0, n), true);
+    let idx: Vec<usize> = (0..f.n_columns()).collect();
+    let scaled = Arc::new(bundle.header.scaler.transform_series(f.values(), &idx));
+    let windows = Windows::over(scaled, spec, anchors_in(spec, 0, n), true);
     let predictions = predict_scaled(&bundle.model, &windows, &bundle.device, 512);
     let evaluation = evaluate(&windows, &predictions, spec, &bundle.header.scaler);
     Ok(FrameEvaluation {
@@ -359,20 +375,33 @@ pub struct PredictionRow {
 
 /// Writes prediction rows as CSV text (`timestamp,target,step,actual,predicted,naive`).
 pub fn predictions_csv(rows: &[PredictionRow]) -> String {
-    let mut s = String::from("timestamp,target,step,actual,predicted,naive\n");
+    let mut out = Vec::new();
+    // Writing to memory cannot fail.
+    let _ = write_predictions_csv(&mut out, rows);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes prediction rows as CSV (the text of [`predictions_csv`]) row by row to `w`, so that a
+/// large test part never becomes one string; pair it with [`prediction_rows_iter`].
+pub fn write_predictions_csv<R: std::borrow::Borrow<PredictionRow>>(
+    w: &mut dyn std::io::Write,
+    rows: impl IntoIterator<Item = R>,
+) -> std::io::Result<()> {
+    w.write_all(b"timestamp,target,step,actual,predicted,naive\n")?;
     for r in rows {
-        let actual = r.actual.map(|a| format!("{a}")).unwrap_or_default();
-        let target = if r.target.contains(',') || r.target.contains('"') {
-            format!("\"{}\"", r.target.replace('"', "\"\""))
+        let r = r.borrow();
+        if r.target.contains(',') || r.target.contains('"') {
+            write!(w, "{},\"{}\",", r.timestamp, r.target.replace('"', "\"\""))?;
         } else {
-            r.target.clone()
-        };
-        s.push_str(&format!(
-            "{},{},{},{},{},{}\n",
-            r.timestamp, target, r.step, actual, r.predicted, r.naive
-        ));
+            write!(w, "{},{},", r.timestamp, r.target)?;
+        }
+        write!(w, "{},", r.step)?;
+        if let Some(a) = r.actual {
+            write!(w, "{a}")?;
+        }
+        writeln!(w, ",{},{}", r.predicted, r.naive)?;
     }
-    s
+    Ok(())
 }
 
 /// One target's forecasts `step` steps ahead, as parallel series (for charts).
@@ -389,9 +418,17 @@ pub struct TargetSeries {
 }
 
 /// Picks one target's rows at one horizon step out of prediction rows.
-pub fn series_of(rows: &[PredictionRow], target: &str, step: usize) -> TargetSeries {
+pub fn series_of<R: std::borrow::Borrow<PredictionRow>>(
+    rows: impl IntoIterator<Item = R>,
+    target: &str,
+    step: usize,
+) -> TargetSeries {
     let mut s = TargetSeries::default();
-    for r in rows.iter().filter(|r| r.target == target && r.step == step) {
+    for r in rows {
+        let r = r.borrow();
+        if r.target != target || r.step != step {
+            continue;
+        }
         s.timestamps.push(r.timestamp.clone());
         s.actual.push(r.actual.unwrap_or(f64::NAN));
         s.predicted.push(r.predicted);
@@ -408,36 +445,53 @@ pub fn prediction_rows(
     windows: &Windows,
     predicted: &[f32],
 ) -> Vec<PredictionRow> {
+    prediction_rows_iter(frame, spec, scaler, windows, predicted).collect()
+}
+
+/// The rows of [`prediction_rows`] one at a time (window by window, step by step, target by
+/// target), for writing or summarising them without holding them all.
+pub fn prediction_rows_iter<'a>(
+    frame: &'a Frame,
+    spec: &'a WindowSpec,
+    scaler: &'a ts_data::Scaler,
+    windows: &'a Windows,
+    predicted: &'a [f32],
+) -> impl Iterator<Item = PredictionRow> + 'a {
     let nt = spec.targets.len();
     let o = spec.n_outputs();
     let naive = naive_forecast(windows, spec);
     let n_rows = frame.n_rows();
-    let mut rows = Vec::with_capacity(windows.n * o);
-    for (i, &a) in windows.anchors.iter().enumerate() {
-        for s in 0..spec.horizon {
-            for (k, t) in spec.targets.iter().enumerate() {
-                let j = i * o + s * nt + k;
-                let col = spec.target_index[k];
-                let row = a + s + 1;
-                let timestamp = if row < n_rows {
-                    frame.label(row)
-                } else {
-                    future_label(frame, row - (n_rows - 1))
-                };
-                rows.push(PredictionRow {
-                    timestamp,
-                    target: t.clone(),
-                    step: s + 1,
-                    actual: windows
-                        .has_targets()
-                        .then(|| scaler.inverse_value(col, windows.y_of(i)[s * nt + k] as f64)),
-                    predicted: scaler.inverse_value(col, predicted[j] as f64),
-                    naive: scaler.inverse_value(col, naive[j] as f64),
-                });
+    windows
+        .anchors
+        .iter()
+        .enumerate()
+        .flat_map(move |(i, &a)| (0..spec.horizon).map(move |s| (i, a, s)))
+        .flat_map(move |(i, a, s)| {
+            spec.targets
+                .iter()
+                .enumerate()
+                .map(move |(k, t)| (i, a, s, k, t))
+        })
+        .map(move |(i, a, s, k, t)| {
+            let j = i * o + s * nt + k;
+            let col = spec.target_index[k];
+            let row = a + s + 1;
+            let timestamp = if row < n_rows {
+                frame.label(row)
+            } else {
+                future_label(frame, row - (n_rows - 1))
+            };
+            PredictionRow {
+                timestamp,
+                target: t.clone(),
+                step: s + 1,
+                actual: windows
+                    .has_targets()
+                    .then(|| scaler.inverse_value(col, windows.y_of(i)[s * nt + k] as f64)),
+                predicted: scaler.inverse_value(col, predicted[j] as f64),
+                naive: scaler.inverse_value(col, naive[j] as f64),
             }
-        }
-    }
-    rows
+        })
 }
 
 /// Label of the `k`-th row after the last one, extrapolating the time index's spacing (whole months
@@ -448,11 +502,11 @@ pub fn future_label(frame: &Frame, k: usize) -> String {
         return format!("#{}", n - 1 + k);
     };
     if n < 2 {
-        return format!("{}+{k}", t.labels[n - 1]);
+        return format!("{}+{k}", t.label(n - 1));
     }
-    let (a, b) = (&t.labels[n - 2], &t.labels[n - 1]);
-    match (parse_time(a), parse_time(b)) {
-        (Some(pa), Some(pb)) if t.labels[n - 1].contains('-') => {
+    let (a, b) = (t.label(n - 2), t.label(n - 1));
+    match (parse_time(&a), parse_time(&b)) {
+        (Some(pa), Some(pb)) if b.contains('-') => {
             let months = (pb.year() - pa.year()) * 12 + pb.month() as i32 - pa.month() as i32;
             let next: Option<NaiveDateTime> =
                 if pa.day() == pb.day() && months > 0 && pa.time() == pb.time() {
@@ -470,7 +524,7 @@ pub fn future_label(frame: &Frame, k: usize) -> String {
             .unwrap_or_else(|| format!("{b}+{k}"))
         }
         _ => {
-            let (ka, kb) = (t.keys[n - 2], t.keys[n - 1]);
+            let (ka, kb) = (t.keys()[n - 2], t.keys()[n - 1]);
             format!("{}", kb + (kb - ka) * k as f64)
         }
     }
@@ -489,14 +543,53 @@ pub fn predict_frame(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRow
         }
         .into());
     }
-    let scaled = bundle.header.scaler.transform(&f.values);
+    let idx: Vec<usize> = (0..f.n_columns()).collect();
+    let scaled = Arc::new(bundle.header.scaler.transform_series(f.values(), &idx));
     let known = anchors_in(spec, 0, n);
     let future: Vec<usize> = (known.last().map_or(spec.lookback - 1, |l| l + 1)..n).collect();
-    let wk = Windows::build(&scaled, spec, known, true);
-    let wf = Windows::build(&scaled, spec, future, false);
+    let wk = Windows::over(scaled.clone(), spec, known, true);
+    let wf = Windows::over(scaled, spec, future, false);
     let pk = predict_scaled(&bundle.model, &wk, &bundle.device, 512);
     let pf = predict_scaled(&bundle.model, &wf, &bundle.device, 512);
     let mut rows = prediction_rows(&f, spec, &bundle.header.scaler, &wk, &pk);
     rows.extend(prediction_rows(&f, spec, &bundle.header.scaler, &wf, &pf));
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(timestamp: &str, target: &str, actual: Option<f64>) -> PredictionRow {
+        PredictionRow {
+            timestamp: timestamp.into(),
+            target: target.into(),
+            step: 2,
+            actual,
+            predicted: 0.1 + 0.2,
+            naive: -3.0,
+        }
+    }
+
+    #[test]
+    fn predictions_csv_streamed_is_the_same_text() {
+        let rows = vec![
+            row("2020-01-01", "gdp", Some(1.5)),
+            row("2020-02-01", "a,b", None),
+            row("#7", "say \"hi\"", Some(1e-7)),
+        ];
+        let expected = "timestamp,target,step,actual,predicted,naive\n\
+                        2020-01-01,gdp,2,1.5,0.30000000000000004,-3\n\
+                        2020-02-01,\"a,b\",2,,0.30000000000000004,-3\n\
+                        #7,\"say \"\"hi\"\"\",2,0.0000001,0.30000000000000004,-3\n";
+        assert_eq!(predictions_csv(&rows), expected);
+        let mut streamed = Vec::new();
+        write_predictions_csv(&mut streamed, rows.iter()).unwrap();
+        assert_eq!(String::from_utf8(streamed).unwrap(), expected);
+        // The one-step series of the same rows, from owned rows too.
+        let s = series_of(rows.clone(), "gdp", 2);
+        assert_eq!(s.timestamps, vec!["2020-01-01".to_string()]);
+        assert_eq!(s.actual, vec![1.5]);
+        assert!(series_of(&rows, "gdp", 1).actual.is_empty());
+    }
 }

@@ -21,6 +21,72 @@ pub(crate) fn finite_runs<X: Copy>(
     runs
 }
 
+/// Thins a run of points (x increasing) for drawing as a line `buckets` pixels wide: split the x
+/// range into `buckets` equal parts and keep, of each, its first, lowest, highest and last point,
+/// in x order. The line through them covers the same pixels as the line through every point, so
+/// spikes still show. A run of at most `4 × buckets` points is kept whole.
+pub(crate) fn decimate_min_max(run: &[(i32, f64)], buckets: usize) -> Vec<(i32, f64)> {
+    let buckets = buckets.max(1);
+    if run.len() <= 4 * buckets {
+        return run.to_vec();
+    }
+    let (x0, x1) = (i64::from(run[0].0), i64::from(run[run.len() - 1].0));
+    let span = (x1 - x0 + 1).max(1) as i128;
+    let bucket = |x: i32| ((i64::from(x) - x0) as i128 * buckets as i128 / span) as usize;
+    let mut out = Vec::with_capacity(4 * buckets);
+    let mut start = 0;
+    while start < run.len() {
+        let b = bucket(run[start].0);
+        let mut end = start + 1;
+        while end < run.len() && bucket(run[end].0) == b {
+            end += 1;
+        }
+        let part = &run[start..end];
+        let (mut lo, mut hi) = (0, 0);
+        for (i, p) in part.iter().enumerate() {
+            if p.1 < part[lo].1 {
+                lo = i;
+            }
+            if p.1 > part[hi].1 {
+                hi = i;
+            }
+        }
+        let mut keep = [0, lo.min(hi), lo.max(hi), part.len() - 1];
+        keep.sort_unstable();
+        let mut last = None;
+        for k in keep {
+            if last != Some(k) {
+                out.push(part[k]);
+                last = Some(k);
+            }
+        }
+        start = end;
+    }
+    out
+}
+
+/// Keeps, in order, the points of which fewer than `per_pixel` earlier ones fall on the same
+/// pixel (`pixel` maps a point to its pixel).
+pub(crate) fn thin_per_pixel<P: Copy>(
+    points: &[P],
+    per_pixel: u8,
+    pixel: impl Fn(&P) -> (i32, i32),
+) -> Vec<P> {
+    if points.len() <= 2000 {
+        return points.to_vec();
+    }
+    let mut seen: std::collections::HashMap<(i32, i32), u8> = std::collections::HashMap::new();
+    points
+        .iter()
+        .filter(|p| {
+            let c = seen.entry(pixel(p)).or_insert(0);
+            *c += 1;
+            *c <= per_pixel
+        })
+        .copied()
+        .collect()
+}
+
 /// Smallest and largest finite value, if any.
 pub(crate) fn finite_range(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)> {
     values
@@ -246,6 +312,72 @@ pub(crate) fn histogram(values: &[f64]) -> Vec<Bin> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimation_keeps_each_buckets_extremes_in_order() {
+        // 10,000 points, a spike up at 1234 and one down at 8765, drawn 100 px wide.
+        let run: Vec<(i32, f64)> = (0..10_000)
+            .map(|i| {
+                let y = match i {
+                    1234 => 50.0,
+                    8765 => -50.0,
+                    _ => (f64::from(i) / 300.0).sin(),
+                };
+                (i, y)
+            })
+            .collect();
+        let thin = decimate_min_max(&run, 100);
+        assert!(thin.len() <= 400, "{} points", thin.len());
+        assert!(thin.windows(2).all(|w| w[0].0 < w[1].0), "x order");
+        assert!(thin.contains(&(1234, 50.0)) && thin.contains(&(8765, -50.0)));
+        assert_eq!(thin.first(), run.first());
+        assert_eq!(thin.last(), run.last());
+        // Per bucket of 100 points: the same minimum and maximum as the full data.
+        for b in 0..100 {
+            let full = &run[b * 100..(b + 1) * 100];
+            let kept: Vec<f64> = thin
+                .iter()
+                .filter(|p| (p.0 as usize) / 100 == b)
+                .map(|p| p.1)
+                .collect();
+            let max = |v: &mut dyn Iterator<Item = f64>| v.fold(f64::MIN, f64::max);
+            let min = |v: &mut dyn Iterator<Item = f64>| v.fold(f64::MAX, f64::min);
+            assert_eq!(
+                max(&mut kept.iter().copied()),
+                max(&mut full.iter().map(|p| p.1))
+            );
+            assert_eq!(
+                min(&mut kept.iter().copied()),
+                min(&mut full.iter().map(|p| p.1))
+            );
+        }
+        // Few points: unchanged.
+        assert_eq!(decimate_min_max(&run[..300], 100), run[..300].to_vec());
+    }
+
+    #[test]
+    fn thinning_keeps_at_most_k_points_per_pixel_in_order() {
+        let points: Vec<(f64, f64)> = (0..10_000)
+            .map(|i| (f64::from(i % 100) / 10.0, f64::from(i / 1000)))
+            .collect();
+        let pixel = |p: &(f64, f64)| (p.0.round() as i32, p.1 as i32);
+        let kept = thin_per_pixel(&points, 4, pixel);
+        let mut count = std::collections::HashMap::new();
+        for p in &kept {
+            *count.entry(pixel(p)).or_insert(0) += 1;
+        }
+        assert!(count.values().all(|&c| c <= 4));
+        // Every pixel that had a point still has one.
+        let all: std::collections::HashSet<_> = points.iter().map(pixel).collect();
+        assert_eq!(count.len(), all.len());
+        // The kept points are the first ones of each pixel, in the original order.
+        let positions: Vec<usize> = kept
+            .iter()
+            .map(|k| points.iter().position(|p| p == k).unwrap())
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(thin_per_pixel(&points[..100], 1, pixel).len(), 100);
+    }
 
     #[test]
     fn runs_split_on_nan() {

@@ -9,8 +9,8 @@ use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{
-    finite_range, finite_runs, fmt_stat, fmt_tick, histogram, index_label_request, label_width,
-    legend_corner, mean_sd, padded,
+    decimate_min_max, finite_range, finite_runs, fmt_stat, fmt_tick, histogram,
+    index_label_request, label_width, legend_corner, mean_sd, padded, thin_per_pixel,
 };
 use crate::error::VizError;
 use crate::output::{Figure, Written, de, render};
@@ -387,7 +387,12 @@ fn draw_line<DB: DrawingBackend>(
     markers: bool,
 ) -> Result<(), String> {
     let points = values.iter().enumerate().map(|(i, v)| (i as i32, *v));
+    let pixels = cc.plotting_area().dim_in_pixel().0 as usize;
     for run in finite_runs(points) {
+        // Long series: at most four points per pixel column (same picture, spikes kept).
+        let thinned = decimate_min_max(&run, pixels);
+        let decimated = thinned.len() < run.len();
+        let run = thinned;
         if markers || run.len() == 1 {
             let r = theme.upx(2.2);
             let fill = style.color.filled();
@@ -396,10 +401,27 @@ fn draw_line<DB: DrawingBackend>(
         }
         if dashed {
             cc.draw_series(theme.dashed(run, style)).map_err(de)?;
+        } else if decimated {
+            draw_segments(cc, &run, style)?;
         } else {
             cc.draw_series(LineSeries::new(run, style)).map_err(de)?;
         }
     }
+    Ok(())
+}
+
+/// Draws a thinned line as separate two-point segments: one thick path that doubles back inside a
+/// pixel column would be stroked with miter spikes and filled with holes.
+fn draw_segments<DB: DrawingBackend>(
+    cc: &mut TimeChart<'_, DB>,
+    run: &[(i32, f64)],
+    style: ShapeStyle,
+) -> Result<(), String> {
+    cc.draw_series(
+        run.windows(2)
+            .map(|w| PathElement::new(vec![w[0], w[1]], style)),
+    )
+    .map_err(de)?;
     Ok(())
 }
 
@@ -551,7 +573,10 @@ fn draw_scatter<DB: DrawingBackend>(
         theme.upx(1.6)
     };
     let fill = ORANGE.mix(0.55).filled();
-    cc.draw_series(pairs.iter().map(|p| Circle::new(*p, r, fill)))
+    // Many points: at most four on any one pixel (four translucent dots there are already opaque),
+    // so that the picture is the same and the SVG does not hold one circle per point.
+    let shown = thin_per_pixel(&pairs, 4, |p| cc.backend_coord(p));
+    cc.draw_series(shown.iter().map(|p| Circle::new(*p, r, fill)))
         .map_err(de)?
         .label("Predictions")
         .legend(theme.legend_dot(ORANGE));
@@ -598,9 +623,16 @@ fn draw_residual_series<DB: DrawingBackend>(
         theme.line(&RED, 1.2)
     };
     let points = residuals.iter().enumerate().map(|(i, v)| (i as i32, *v));
+    let pixels = cc.plotting_area().dim_in_pixel().0 as usize;
     for run in finite_runs(points) {
-        cc.draw_series(LineSeries::new(run.clone(), line))
-            .map_err(de)?;
+        let thinned = decimate_min_max(&run, pixels);
+        if thinned.len() < run.len() {
+            draw_segments(&mut cc, &thinned, line)?;
+        } else {
+            cc.draw_series(LineSeries::new(run.clone(), line))
+                .map_err(de)?;
+        }
+        let run = thinned;
         if markers || run.len() == 1 {
             let r = theme.upx(2.2);
             cc.draw_series(run.iter().map(|p| Circle::new(*p, r, RED.filled())))
