@@ -733,9 +733,7 @@ impl InferPath {
     /// included.
     fn choose(sh: &StackShape) -> Self {
         #[cfg(target_arch = "x86_64")]
-        if let Some(isa) = crate::kernel_avx2::Isa::detect()
-            && sh.hidden.is_multiple_of(isa.units())
-        {
+        if let Some(isa) = crate::kernel_avx2::Isa::for_hidden(sh.hidden) {
             return Self::Packed(isa);
         }
         #[cfg(not(target_arch = "x86_64"))]

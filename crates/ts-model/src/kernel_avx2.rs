@@ -47,6 +47,19 @@ impl Isa {
         })
     }
 
+    /// The best instruction set of this CPU whose vector width divides `hidden`: AVX-512 for
+    /// multiples of 16, AVX2 for other multiples of 8 (on a CPU that has AVX-512, AVX2 too).
+    pub fn for_hidden(hidden: usize) -> Option<Self> {
+        let best = Self::detect()?;
+        if hidden.is_multiple_of(best.units()) {
+            Some(best)
+        } else if hidden.is_multiple_of(8) {
+            Some(Isa(Kind::Avx2))
+        } else {
+            None
+        }
+    }
+
     /// Every instruction set this CPU can run the step with (for tests that cover each).
     #[cfg(test)]
     pub fn available() -> Vec<Self> {
