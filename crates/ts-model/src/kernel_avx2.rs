@@ -83,8 +83,9 @@ impl Isa {
     }
 }
 
-/// One layer's weights in the tile layout: for each group of `u` hidden units (one vector), for each reduction
-/// index `k`, the 4 gates' weights (`[H/u][K][4][u]`), for the input and the recurrent part.
+/// One layer's weights in the tile layout: for each group of `u` hidden units (one vector), for
+/// each reduction index `k`, the 4 gates' weights (`[H/u][K][4][u]`), for the input and the
+/// recurrent part.
 #[derive(Debug, Clone)]
 pub struct PackedLayer {
     w_in: Vec<f32>,
