@@ -6,18 +6,19 @@
 //! units (one vector: 16 with AVX-512, 8 with AVX2) sit side by side. A tile of 4 (AVX-512) or 3
 //! (AVX2) sequences × one unit group keeps its gate accumulators in registers over the whole
 //! reduction (the layer input, then the previous hidden state), starts from the summed biases, and
-//! ends with the cell update (sigmoid, tanh, `c`, `h`) applied to the registers. Each packed group (`K × 4 × units` floats)
-//! stays in L1 while every sequence of the chunk passes through it. Every sequence is computed on
-//! its own, in the same order whatever the batch size or the chunking, so a window's forecast does
-//! not depend on what it is batched with.
+//! ends with the cell update (sigmoid, tanh, `c`, `h`) applied to the registers. Each packed group
+//! (`K × 4 × units` floats) stays in L1 while every sequence of the chunk passes through it. Every
+//! sequence is computed on its own, in the same order whatever the batch size or the chunking, so
+//! a window's forecast does not depend on what it is batched with.
 //!
 //! Used only where the hidden size is a multiple of the unit group and the CPU has the instructions
-//! ([`Isa::detect`]); the portable path in [`crate::kernel`] covers the rest.
+//! ([`Isa::for_hidden`]); the portable path in [`crate::kernel`] covers the rest.
 
-#![allow(unsafe_code)] // SIMD intrinsics and raw-pointer loads/stores behind the length checks of `step`.
+// SIMD intrinsics, and raw-pointer loads/stores behind the length checks of `step`.
+#![allow(unsafe_code)]
 
-/// The instruction set the step runs with; only [`Isa::detect`] makes one, so holding an `Isa`
-/// proves the CPU has it.
+/// The instruction set the step runs with; only [`Isa::detect`] and [`Isa::for_hidden`] make one,
+/// so holding an `Isa` proves the CPU has it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Isa(Kind);
 
