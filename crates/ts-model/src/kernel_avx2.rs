@@ -210,13 +210,14 @@ struct Io {
     hs: usize,
 }
 
-/// One instruction set's kernel: the same code over its vector type and intrinsics.
+/// One instruction set's kernel: the same code over its vector type and intrinsics; `extra`
+/// defines that set's `exp` and `recip`.
 macro_rules! simd_kernel {
     (
         $name:ident, $feat:literal, $units:literal, $rows:literal, $v:ident,
         $loadu:ident, $storeu:ident, $set1:ident, $setzero:ident, $fmadd:ident, $mul:ident,
-        $add:ident, $sub:ident, $div:ident, $min:ident, $max:ident,
-        $cast_i:ident, $cast_f:ident, $sub_i:ident, $add_i:ident, $set1_i:ident, $slli:ident
+        $add:ident, $sub:ident,
+        extra: { $($extra:tt)* }
     ) => {
         mod $name {
             use super::{Io, PackedLayer};
@@ -313,34 +314,14 @@ macro_rules! simd_kernel {
                 }
             }
 
-            /// The vector form of `kernel::fast_exp` (same constants, same operation order).
-            #[target_feature(enable = $feat)]
-            #[inline]
-            fn exp(x: $v) -> $v {
-                let x = $min($max(x, $set1(-87.3)), $set1(87.3));
-                let magic = $set1(12_582_912.0);
-                let t = $fmadd(x, $set1(std::f32::consts::LOG2_E), magic);
-                let n = $sub(t, magic);
-                let r = $sub(x, $mul(n, $set1(0.693_359_4)));
-                let r = $sub(r, $mul(n, $set1(-2.121_944_4e-4)));
-                let mut p = $set1(1.987_569_1e-4);
-                p = $fmadd(p, r, $set1(1.398_199_9e-3));
-                p = $fmadd(p, r, $set1(8.333_452e-3));
-                p = $fmadd(p, r, $set1(4.166_579_6e-2));
-                p = $fmadd(p, r, $set1(1.666_666_5e-1));
-                p = $fmadd(p, r, $set1(0.5));
-                let e = $add($fmadd($mul(p, r), r, r), $set1(1.0));
-                let k = $sub_i($cast_i(t), $set1_i(0x4B40_0000));
-                let scale = $slli::<23>($add_i(k, $set1_i(127)));
-                $mul(e, $cast_f(scale))
-            }
+            $($extra)*
 
             /// The vector form of `kernel::sigmoid`.
             #[target_feature(enable = $feat)]
             #[inline]
             fn sigmoid(x: $v) -> $v {
                 let one = $set1(1.0);
-                $div(one, $add(one, exp($sub($setzero(), x))))
+                recip($add(one, exp($sub($setzero(), x))))
             }
 
             /// The vector form of `kernel::tanh`.
@@ -349,7 +330,7 @@ macro_rules! simd_kernel {
             fn tanh(x: $v) -> $v {
                 let one = $set1(1.0);
                 let two = $set1(2.0);
-                $sub(one, $div(two, $add(exp($mul(two, x)), one)))
+                $sub(one, $mul(two, recip($add(exp($mul(two, x)), one))))
             }
         }
     };
@@ -369,15 +350,41 @@ simd_kernel!(
     _mm512_mul_ps,
     _mm512_add_ps,
     _mm512_sub_ps,
-    _mm512_div_ps,
-    _mm512_min_ps,
-    _mm512_max_ps,
-    _mm512_castps_si512,
-    _mm512_castsi512_ps,
-    _mm512_sub_epi32,
-    _mm512_add_epi32,
-    _mm512_set1_epi32,
-    _mm512_slli_epi32
+    extra: {
+            /// The vector form of `kernel::fast_exp`: the same clamp and polynomial, with AVX-512's
+            /// round-to-integer, fused range reduction and scale-by-power-of-two.
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            #[inline]
+            fn exp(x: __m512) -> __m512 {
+                let x = _mm512_min_ps(
+                    _mm512_max_ps(x, _mm512_set1_ps(-87.3)),
+                    _mm512_set1_ps(87.3),
+                );
+                let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+                    _mm512_mul_ps(x, _mm512_set1_ps(std::f32::consts::LOG2_E)),
+                );
+                let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693_359_4), x);
+                let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.121_944_4e-4), r);
+                let mut p = _mm512_set1_ps(1.987_569_1e-4);
+                p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.398_199_9e-3));
+                p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.333_452e-3));
+                p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.166_579_6e-2));
+                p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.666_666_5e-1));
+                p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5));
+                let e = _mm512_add_ps(
+                    _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r),
+                    _mm512_set1_ps(1.0),
+                );
+                _mm512_scalef_ps(e, n)
+            }
+
+            /// `1/d`.
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            #[inline]
+            fn recip(d: __m512) -> __m512 {
+                _mm512_div_ps(_mm512_set1_ps(1.0), d)
+            }
+    }
 );
 
 simd_kernel!(
@@ -394,13 +401,35 @@ simd_kernel!(
     _mm256_mul_ps,
     _mm256_add_ps,
     _mm256_sub_ps,
-    _mm256_div_ps,
-    _mm256_min_ps,
-    _mm256_max_ps,
-    _mm256_castps_si256,
-    _mm256_castsi256_ps,
-    _mm256_sub_epi32,
-    _mm256_add_epi32,
-    _mm256_set1_epi32,
-    _mm256_slli_epi32
+    extra: {
+            /// The vector form of `kernel::fast_exp` (same constants, same operation order).
+            #[target_feature(enable = "avx2,fma")]
+            #[inline]
+            fn exp(x: __m256) -> __m256 {
+                let x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3)), _mm256_set1_ps(87.3));
+                let magic = _mm256_set1_ps(12_582_912.0);
+                let t = _mm256_fmadd_ps(x, _mm256_set1_ps(std::f32::consts::LOG2_E), magic);
+                let n = _mm256_sub_ps(t, magic);
+                let r = _mm256_sub_ps(x, _mm256_mul_ps(n, _mm256_set1_ps(0.693_359_4)));
+                let r = _mm256_sub_ps(r, _mm256_mul_ps(n, _mm256_set1_ps(-2.121_944_4e-4)));
+                let mut p = _mm256_set1_ps(1.987_569_1e-4);
+                p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.398_199_9e-3));
+                p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.333_452e-3));
+                p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.166_579_6e-2));
+                p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.666_666_5e-1));
+                p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5));
+                let e = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.0));
+                let k = _mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B40_0000));
+                let scale = _mm256_slli_epi32::<23>(_mm256_add_epi32(k, _mm256_set1_epi32(127)));
+                _mm256_mul_ps(e, _mm256_castsi256_ps(scale))
+            }
+
+
+            /// `1/d`.
+            #[target_feature(enable = "avx2,fma")]
+            #[inline]
+            fn recip(d: __m256) -> __m256 {
+                _mm256_div_ps(_mm256_set1_ps(1.0), d)
+            }
+    }
 );
