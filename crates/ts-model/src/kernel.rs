@@ -212,6 +212,19 @@ fn matmul(dst: &mut [f32], ldd: usize, accumulate: bool, a: View<'_>, b: View<'_
     }
 }
 
+/// `out (+)= a · w` for row-major `a [rows, k_n]` and `w [k_n, n]` into `out [rows, n]`: the
+/// register-tiled SIMD product of [`crate::kernel_avx2::rows_times`] where the CPU and `n` allow it
+/// (no packing of `w`, which the recurrent products of every time step would otherwise repeat),
+/// else [`matmul`].
+fn rows_times(a: &[f32], rows: usize, k_n: usize, w: &[f32], n: usize, out: &mut [f32], acc: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(isa) = crate::kernel_avx2::Isa::for_width(n) {
+        crate::kernel_avx2::rows_times(isa, a, rows, k_n, w, n, out, acc);
+        return;
+    }
+    matmul(out, n, acc, View::rm(a, rows, k_n), View::rm(w, k_n, n));
+}
+
 /// `a · b + c`, fused when the caller is compiled with FMA (`F`), else two plain operations (a
 /// non-FMA `mul_add` would be a slow library call).
 #[inline(always)]
@@ -542,6 +555,7 @@ fn layer_forward(
     sh: &StackShape,
     l: usize,
     p: LayerParams<'_>,
+    w_hh_t: &[f32],
     input: &[f32],
     bc: usize,
 ) -> LayerTape {
@@ -564,7 +578,6 @@ fn layer_forward(
     let mut c = vec![0.0f32; rows * hs];
     let mut tc = vec![0.0f32; rows * hs];
     let mut h = vec![0.0f32; rows * hs];
-    let w_hh_t = View::tr(p.w_hh, hs, g4);
     let step = bc * hs;
     for t in 0..t_n {
         let z = &mut gates[t * bc * g4..(t + 1) * bc * g4];
@@ -572,7 +585,7 @@ fn layer_forward(
         let (c_done, c_rest) = c.split_at_mut(t * step);
         if t > 0 {
             let h_prev = &h_done[(t - 1) * step..];
-            matmul(z, g4, true, View::rm(h_prev, bc, hs), w_hh_t);
+            rows_times(h_prev, bc, hs, w_hh_t, g4, z, true);
         }
         let c_prev = (t > 0).then(|| &c_done[(t - 1) * step..]);
         cell_step(
@@ -597,6 +610,7 @@ fn layer_forward(
 fn chunk_forward(
     sh: &StackShape,
     params: &[f32],
+    w_hh_t: &[Vec<f32>],
     x: &[f32],
     masks: Option<&[f32]>,
     start: usize,
@@ -616,14 +630,14 @@ fn chunk_forward(
     for l in 0..sh.layers {
         let p = layer_params(sh, params, l);
         let tape = if l == 0 {
-            layer_forward(sh, l, p, &xc, len)
+            layer_forward(sh, l, p, &w_hh_t[l], &xc, len)
         } else {
             let below = &layers[l - 1].h;
             let input: Vec<f32> = match mc.get(l - 1) {
                 Some(m) => below.iter().zip(m).map(|(h, m)| h * m).collect(),
                 None => below.clone(),
             };
-            let mut t = layer_forward(sh, l, p, &input, len);
+            let mut t = layer_forward(sh, l, p, &w_hh_t[l], &input, len);
             t.input = input;
             t
         };
@@ -691,7 +705,26 @@ pub fn forward(
     } else {
         sh.inference_chunks()
     };
-    let run = |&(start, len): &(usize, usize)| chunk_forward(&sh, params, x, masks, start, len);
+    // `W_hhᵀ [H, 4H]` of every layer, row-major, once per call: the right-hand side of the per-step
+    // recurrent products.
+    let g4 = 4 * hs;
+    let w_hh_t: Vec<Vec<f32>> = (0..sh.layers)
+        .map(|l| {
+            let mut t = vec![0.0f32; hs * g4];
+            for (j, row) in layer_params(&sh, params, l)
+                .w_hh
+                .chunks_exact(hs)
+                .enumerate()
+            {
+                for (k, &v) in row.iter().enumerate() {
+                    t[k * g4 + j] = v;
+                }
+            }
+            t
+        })
+        .collect();
+    let run =
+        |&(start, len): &(usize, usize)| chunk_forward(&sh, params, &w_hh_t, x, masks, start, len);
     // One chunk (small batches, streaming inference) runs on the calling thread: no hand-off.
     let chunks: Vec<ChunkTape> = if parts.len() == 1 {
         parts.iter().map(run).collect()
@@ -1088,13 +1121,7 @@ fn chunk_backward(
             if t > 0 {
                 // dh_{t-1} = dz_t · W_hh
                 let dzt = &dz[t * bc * g4..(t + 1) * bc * g4];
-                matmul(
-                    &mut dh_next,
-                    hs,
-                    false,
-                    View::rm(dzt, bc, g4),
-                    View::rm(p.w_hh, g4, hs),
-                );
+                rows_times(dzt, bc, g4, p.w_hh, hs, &mut dh_next, false);
             }
         }
         // Parameter gradients of layer l, summed over every step and sequence of the chunk.
@@ -1315,6 +1342,55 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         if crate::kernel_avx2::Isa::detect().is_some() {
             assert!(covered_packed > 0, "no packed path was tested");
+        }
+    }
+
+    #[test]
+    fn the_simd_row_products_equal_a_plain_sum() {
+        #[cfg(target_arch = "x86_64")]
+        for isa in crate::kernel_avx2::Isa::available() {
+            for (rows, k_n, n) in [
+                (1usize, 1usize, 8usize),
+                (5, 3, 16),
+                (16, 256, 64),
+                (9, 64, 256),
+                (7, 70, 24),
+            ] {
+                if !n.is_multiple_of(isa.units()) {
+                    continue;
+                }
+                let (_, a, w) = random_stack(1, 1, 1, 1, 1, (rows * k_n * n) as u32);
+                let a: Vec<f32> = a.iter().cycle().take(rows * k_n).copied().collect();
+                let w: Vec<f32> = w
+                    .iter()
+                    .cycle()
+                    .take(k_n * n)
+                    .enumerate()
+                    .map(|(i, v)| v + i as f32 * 1e-3)
+                    .collect();
+                for accumulate in [false, true] {
+                    let start: Vec<f32> = (0..rows * n).map(|i| (i % 7) as f32 - 3.0).collect();
+                    let mut out = start.clone();
+                    crate::kernel_avx2::rows_times(isa, &a, rows, k_n, &w, n, &mut out, accumulate);
+                    for r in 0..rows {
+                        for c in 0..n {
+                            let mut want = if accumulate {
+                                start[r * n + c] as f64
+                            } else {
+                                0.0
+                            };
+                            for k in 0..k_n {
+                                want += a[r * k_n + k] as f64 * w[k * n + c] as f64;
+                            }
+                            let got = out[r * n + c] as f64;
+                            assert!(
+                                (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                                "{isa:?} {rows}x{k_n}x{n} acc {accumulate} [{r},{c}]: {got} vs {want}"
+                            );
+                        }
+                    }
+                }
+            }
         }
     }
 

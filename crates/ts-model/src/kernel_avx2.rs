@@ -61,6 +61,12 @@ impl Isa {
         }
     }
 
+    /// The best instruction set of this CPU for rows of `width` floats ([`rows_times`]): AVX-512
+    /// for multiples of 16, AVX2 for other multiples of 8.
+    pub fn for_width(width: usize) -> Option<Self> {
+        Self::for_hidden(width)
+    }
+
     /// Every instruction set this CPU can run the step with (for tests that cover each).
     #[cfg(test)]
     pub fn available() -> Vec<Self> {
@@ -200,6 +206,54 @@ pub fn step(
     }
 }
 
+/// `out (+)= a · w` for row-major `a [rows, k_n]`, `w [k_n, n]`, `out [rows, n]` (`accumulate`:
+/// add to `out`, else overwrite it), with register tiles of a few rows × up to 4 vectors of columns;
+/// no packing, since `w`'s rows are already contiguous along `n`. Each output element sums over `k`
+/// in order, whatever `rows`.
+///
+/// # Panics
+/// If `n` is not a multiple of `isa.units()` or a slice is shorter than its shape.
+#[allow(clippy::too_many_arguments)]
+pub fn rows_times(
+    isa: Isa,
+    a: &[f32],
+    rows: usize,
+    k_n: usize,
+    w: &[f32],
+    n: usize,
+    out: &mut [f32],
+    accumulate: bool,
+) {
+    assert!(n.is_multiple_of(isa.units()), "rows_times: width {n}");
+    assert!(a.len() >= rows * k_n, "rows_times: a too short");
+    assert!(w.len() >= k_n * n, "rows_times: w too short");
+    assert!(out.len() >= rows * n, "rows_times: out too short");
+    // SAFETY: `isa` came from `Isa::detect`/`for_hidden`, so the CPU has its instructions; the
+    // lengths were checked above.
+    unsafe {
+        match isa.0 {
+            Kind::Avx512 => avx512::rows_times(
+                a.as_ptr(),
+                rows,
+                k_n,
+                w.as_ptr(),
+                n,
+                out.as_mut_ptr(),
+                accumulate,
+            ),
+            Kind::Avx2 => avx2::rows_times(
+                a.as_ptr(),
+                rows,
+                k_n,
+                w.as_ptr(),
+                n,
+                out.as_mut_ptr(),
+                accumulate,
+            ),
+        }
+    }
+}
+
 /// Raw views of one step's buffers (lengths checked by [`step`]).
 struct Io {
     input: *const f32,
@@ -309,6 +363,106 @@ macro_rules! simd_kernel {
                             for (row, &xr) in acc.iter_mut().zip(&x) {
                                 row[g] = $fmadd(xr, b, row[g]);
                             }
+                        }
+                    }
+                }
+            }
+
+            /// `out[r, ·] (+)= Σ_k a[r, k] · w[k, ·]` for `rows` rows: `a [rows, k_n]`, `w [k_n, n]`,
+            /// `out [rows, n]`, all row-major, `n` a multiple of the vector width.
+            #[target_feature(enable = $feat)]
+            #[allow(clippy::too_many_arguments)]
+            pub(super) unsafe fn rows_times(
+                a: *const f32,
+                rows: usize,
+                k_n: usize,
+                w: *const f32,
+                n: usize,
+                out: *mut f32,
+                accumulate: bool,
+            ) {
+                let vecs = n / UNITS;
+                let mut c0 = 0;
+                while c0 + 4 <= vecs {
+                    // SAFETY: columns c0..c0+4 vectors and every row are inside the buffers.
+                    unsafe { rows_block::<4>(a, rows, k_n, w, n, out, accumulate, c0) };
+                    c0 += 4;
+                }
+                while c0 < vecs {
+                    // SAFETY: as above, one vector of columns at a time for the rest.
+                    unsafe { rows_block::<1>(a, rows, k_n, w, n, out, accumulate, c0) };
+                    c0 += 1;
+                }
+            }
+
+            /// Every row × `C` vectors of columns from vector `c0`.
+            #[target_feature(enable = $feat)]
+            #[inline]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn rows_block<const C: usize>(
+                a: *const f32,
+                rows: usize,
+                k_n: usize,
+                w: *const f32,
+                n: usize,
+                out: *mut f32,
+                accumulate: bool,
+                c0: usize,
+            ) {
+                let mut r = 0;
+                while r + $rows <= rows {
+                    // SAFETY: rows r..r+$rows are inside the buffers (see `rows_times`).
+                    unsafe { mm_tile::<$rows, C>(a, k_n, w, n, out, accumulate, r, c0) };
+                    r += $rows;
+                }
+                while r < rows {
+                    // SAFETY: as above, one row at a time for the rest.
+                    unsafe { mm_tile::<1, C>(a, k_n, w, n, out, accumulate, r, c0) };
+                    r += 1;
+                }
+            }
+
+            /// `R` rows from `r0` × `C` vectors of columns from `c0`, accumulators in registers.
+            #[target_feature(enable = $feat)]
+            #[inline]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn mm_tile<const R: usize, const C: usize>(
+                a: *const f32,
+                k_n: usize,
+                w: *const f32,
+                n: usize,
+                out: *mut f32,
+                accumulate: bool,
+                r0: usize,
+                c0: usize,
+            ) {
+                // SAFETY (whole body): rows r0..r0+R and columns (c0..c0+C)·UNITS lie inside
+                // `a`, `w` and `out`, as `rows_times`'s caller checked.
+                unsafe {
+                    let mut acc = [[$setzero(); C]; R];
+                    if accumulate {
+                        for (rr, row) in acc.iter_mut().enumerate() {
+                            for (c, v) in row.iter_mut().enumerate() {
+                                *v = $loadu(out.add((r0 + rr) * n + (c0 + c) * UNITS));
+                            }
+                        }
+                    }
+                    for k in 0..k_n {
+                        let wk = w.add(k * n + c0 * UNITS);
+                        let mut x = [$setzero(); R];
+                        for (rr, v) in x.iter_mut().enumerate() {
+                            *v = $set1(*a.add((r0 + rr) * k_n + k));
+                        }
+                        for c in 0..C {
+                            let b = $loadu(wk.add(c * UNITS));
+                            for (row, &xr) in acc.iter_mut().zip(&x) {
+                                row[c] = $fmadd(xr, b, row[c]);
+                            }
+                        }
+                    }
+                    for (rr, row) in acc.iter().enumerate() {
+                        for (c, v) in row.iter().enumerate() {
+                            $storeu(out.add((r0 + rr) * n + (c0 + c) * UNITS), *v);
                         }
                     }
                 }
