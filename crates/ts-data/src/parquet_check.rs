@@ -3,15 +3,30 @@
 //! polars-parquet trusts a data page's value count: a page claiming billions of values (or a
 //! negative count, read as a huge one) makes the decoder reserve memory it cannot get, and the
 //! process aborts on the failed allocation, which no panic guard can catch (found by
-//! `cargo fuzz run parquet_loader`; input in `tests/fuzz-corpus/parquet-open/`). Every data page
-//! of a flat column holds at most its row group's rows, so a count beyond that is refused here.
+//! `cargo fuzz run parquet_loader`; input in `tests/fuzz-corpus/parquet/oom-page-validity`). Every
+//! data page of a flat column holds at most its row group's rows, so a count beyond that is refused
+//! here.
+//!
+//! A dictionary page's value count is trusted the same way: polars reserves room for that many
+//! values (16 bytes each for strings) before it decodes the page, so a dictionary page claiming
+//! 2^31 - 1 entries aborted the process (`tests/fuzz-corpus/parquet/oom-dict-page`). Dictionary
+//! values are always PLAIN-encoded, each taking at least its physical type's width, so a count
+//! beyond what the page's bytes can hold is refused, as is one beyond the column chunk's values.
+//!
+//! Those bounds rest on the row counts of the footer, which a few bytes can set to billions: a
+//! page claiming 2^31 - 1 values passes them in a row group claiming as many rows, and polars then
+//! reserves tens of GiB and aborts (`tests/fuzz-corpus/parquet/oom-huge-row-group`). A file whose
+//! claimed rows would take more memory to decode than the machine has available is refused first.
 
 use std::io::Cursor;
 use std::path::Path;
 
 use polars_buffer::Buffer;
-use polars_parquet::parquet::page::CompressedPage;
-use polars_parquet::parquet::read::{get_page_iterator, read_metadata};
+use polars_parquet::parquet::compression::{Compression, DecompressionContext};
+use polars_parquet::parquet::metadata::FileMetadata;
+use polars_parquet::parquet::page::{CompressedPage, Page};
+use polars_parquet::parquet::read::{decompress, get_page_iterator, read_metadata};
+use polars_parquet::parquet::schema::types::PhysicalType;
 
 use crate::error::{DataError, Result};
 
@@ -27,6 +42,7 @@ pub(crate) fn check_page_headers(path: &Path, bytes: Vec<u8>) -> Result<()> {
         path: path.to_path_buf(),
         message: format!("not a valid Parquet file ({what})"),
     };
+    check_decoded_size(path, &meta)?;
     for (g, group) in meta.row_groups.iter().enumerate() {
         let rows = group.num_rows();
         for column in group.parquet_columns() {
@@ -45,8 +61,39 @@ pub(crate) fn check_page_headers(path: &Path, bytes: Vec<u8>) -> Result<()> {
             else {
                 continue;
             };
+            // Bits one PLAIN-encoded value takes at least (a byte array: its 4-byte length).
+            let value_bits = match column.physical_type() {
+                PhysicalType::Boolean => 1,
+                PhysicalType::Int32 | PhysicalType::Float | PhysicalType::ByteArray => 32,
+                PhysicalType::Int64 | PhysicalType::Double => 64,
+                PhysicalType::Int96 => 96,
+                PhysicalType::FixedLenByteArray(n) => 8 * n.max(1),
+            };
+            let mut scratch = Vec::new();
             for page in pages {
                 match page {
+                    Ok(CompressedPage::Dict(p)) => {
+                        let compressed = p.compression() != Compression::Uncompressed;
+                        let Ok(Page::Dict(d)) = decompress(
+                            CompressedPage::Dict(p),
+                            &mut scratch,
+                            &mut DecompressionContext::Unset,
+                        ) else {
+                            // Undecodable pages are polars' to report.
+                            break;
+                        };
+                        let fits = d.buffer.len().saturating_mul(8) / value_bits;
+                        if d.num_values > fits || d.num_values as i64 > chunk_values {
+                            return Err(bad(format!(
+                                "row group {g}, column {name:?}: the dictionary page claims {} values, but its {}{} bytes hold at most {fits} and the column chunk has {chunk_values} values",
+                                d.num_values,
+                                d.buffer.len(),
+                                if compressed { " uncompressed" } else { "" },
+                            )));
+                        }
+                        // Only the decompressed dictionary is kept; free it before the next column.
+                        scratch = Vec::new();
+                    }
                     Ok(CompressedPage::Data(p)) if p.num_values() > most => {
                         return Err(bad(format!(
                             "row group {g}, column {name:?}: a page claims {} values for {rows} rows",
@@ -61,4 +108,57 @@ pub(crate) fn check_page_headers(path: &Path, bytes: Vec<u8>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Bits polars holds per decoded value of a physical type, at least (strings and binary: a 16-byte
+/// view each; 96-bit timestamps become 64-bit ones).
+fn decoded_bits(t: PhysicalType) -> u128 {
+    match t {
+        PhysicalType::Boolean => 1,
+        PhysicalType::Int32 | PhysicalType::Float => 32,
+        PhysicalType::Int64 | PhysicalType::Double | PhysicalType::Int96 => 64,
+        PhysicalType::ByteArray => 128,
+        PhysicalType::FixedLenByteArray(n) => 8 * n as u128,
+    }
+}
+
+/// Refuses a file whose row groups claim more rows than this machine has the memory to decode
+/// (polars reserves a page's or row group's values up front and aborts the process when the
+/// allocation fails). Where the available memory is unknown (no `/proc/meminfo`), 16 GiB is
+/// assumed.
+fn check_decoded_size(path: &Path, meta: &FileMetadata) -> Result<()> {
+    let available = available_memory().unwrap_or(16 << 30);
+    let mut rows: u128 = 0;
+    let mut bits: u128 = 0;
+    for group in &meta.row_groups {
+        let per_row: u128 = group
+            .parquet_columns()
+            .iter()
+            .map(|c| decoded_bits(c.physical_type()))
+            .sum();
+        let r = group.num_rows() as u128;
+        rows = rows.saturating_add(r);
+        bits = bits.saturating_add(r.saturating_mul(per_row));
+    }
+    let bytes = bits / 8;
+    if bytes > available as u128 {
+        let gib = |b: u128| b as f64 / f64::from(1u32 << 30);
+        return Err(DataError::Unreadable {
+            path: path.to_path_buf(),
+            message: format!(
+                "its row groups claim {rows} rows, about {:.1} GiB once decoded, more than the {:.1} GiB of memory available",
+                gib(bytes),
+                gib(available as u128)
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Memory available to a new allocation (Linux: `MemAvailable` of `/proc/meminfo`), in bytes.
+fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib.saturating_mul(1024))
 }

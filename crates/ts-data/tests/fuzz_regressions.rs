@@ -115,7 +115,11 @@ fn known_edge_cases_behave() {
 /// Parquet inputs (`tests/fuzz-corpus/parquet/*`): a valid seed loads; the footer that made
 /// polars' thrift decoder panic ("thrift bool field", found by `cargo fuzz run parquet_loader`) and
 /// the page header claiming -21 values (`oom-page-validity`, which made polars-parquet reserve
-/// memory it could not get and abort the process) are refused with an error naming the file.
+/// memory it could not get and abort the process) are refused with an error naming the file, and
+/// so is the string column whose dictionary page claims 2^31 - 1 entries in 332 bytes
+/// (`oom-dict-page`: polars reserved 32 GiB of string views for it and aborted), and the file whose
+/// footer claims 2^40 rows for a page claiming 2^31 - 1 values (`oom-huge-row-group`: the page
+/// passed the check against its row group's rows, and polars aborted reserving 32 GiB for it).
 #[test]
 fn parquet_corpus_loads_or_is_refused_without_panicking() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/parquet");
@@ -137,11 +141,27 @@ fn parquet_corpus_loads_or_is_refused_without_panicking() {
             }
         }
     }
-    assert!(refused >= 2);
+    assert!(refused >= 4);
     // The page-header check names what is wrong.
     let path = tmp.path().join("oom-page-validity.parquet");
     let e = ts_data::load(&path, &LoadOptions::default())
         .unwrap_err()
         .to_string();
     assert!(e.contains("a page claims -21 values for 12 rows"), "{e}");
+    let path = tmp.path().join("oom-dict-page.parquet");
+    let e = ts_data::load(&path, &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("column \"time\": the dictionary page claims 2147483647 values, but its 332 bytes hold at most 83"),
+        "{e}"
+    );
+    let path = tmp.path().join("oom-huge-row-group.parquet");
+    let e = ts_data::load(&path, &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("its row groups claim 1099511627776 rows, about 32768.0 GiB once decoded"),
+        "{e}"
+    );
 }
