@@ -205,6 +205,30 @@ fn child(case: &Case, model: &str, reps: usize) {
     println!("RESULT {v}");
 }
 
+/// Keeps every core busy for a few seconds (`TSF_BENCH_WARMUP_S`, default 3) before the first
+/// measurement: on a machine that was idle the clock is still ramping up, and the first model
+/// measured (the fused LSTM) would otherwise run up to 1.8× slower than the ones after it.
+fn warm_up_cpus() {
+    let secs: f64 = std::env::var("TSF_BENCH_WARMUP_S")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3.0);
+    let until = Instant::now() + std::time::Duration::from_secs_f64(secs);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let spin = move || {
+        let mut x = 1.0f64;
+        while Instant::now() < until {
+            for _ in 0..100_000 {
+                x = (x * 1.000_000_1).sqrt() + 1e-9;
+            }
+        }
+        x
+    };
+    let handles: Vec<_> = (0..threads).map(|_| std::thread::spawn(spin)).collect();
+    let sum: f64 = handles.into_iter().filter_map(|h| h.join().ok()).sum();
+    std::hint::black_box(sum);
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; ignore arguments.
     let quick = std::env::var("TSF_BENCH_QUICK").is_ok();
@@ -233,6 +257,7 @@ fn main() {
     }
     let only = std::env::var("TSF_BENCH_CASE").ok();
     let exe = std::env::current_exe().expect("bench executable");
+    warm_up_cpus();
     let mut results = Vec::new();
     for case in cases
         .iter()
