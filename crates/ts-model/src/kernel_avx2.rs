@@ -17,6 +17,8 @@
 // SIMD intrinsics, and raw-pointer loads/stores behind the length checks of `step`.
 #![allow(unsafe_code)]
 
+use crate::kernel::Aligned;
+
 /// The instruction set the step runs with; only [`Isa::detect`] and [`Isa::for_hidden`] make one,
 /// so holding an `Isa` proves the CPU has it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,8 +97,8 @@ impl Isa {
 /// recurrent part.
 #[derive(Debug, Clone)]
 pub struct PackedLayer {
-    w_in: Vec<f32>,
-    w_rec: Vec<f32>,
+    w_in: Aligned,
+    w_rec: Aligned,
     bias: Vec<f32>,
     input: usize,
     hidden: usize,
@@ -131,7 +133,8 @@ pub fn pack(
     // One (group, gate) block at a time: its `u` source rows (u × K floats, in L1) are read down
     // their columns and written as contiguous runs of `u` weights, one per k.
     let pack_w = |w: &[f32], k_n: usize| {
-        let mut out = vec![0.0f32; 4 * hidden * k_n];
+        let mut buf = Aligned::zeroed(4 * hidden * k_n);
+        let out = buf.as_mut_slice();
         for grp in 0..groups {
             let dst = &mut out[grp * k_n * 4 * units..(grp + 1) * k_n * 4 * units];
             for gate in 0..4 {
@@ -144,7 +147,7 @@ pub fn pack(
                 }
             }
         }
-        out
+        buf
     };
     let mut bias = Vec::with_capacity(4 * hidden);
     for grp in 0..groups {
