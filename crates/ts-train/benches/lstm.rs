@@ -141,7 +141,12 @@ fn run<M: Module>(
     for batch in [1usize, 32, 256] {
         // Batch 1 runs fewer windows: it measures per-call latency.
         let n = if batch == 1 { 300.min(n_inf) } else { n_inf };
-        let _ = infer(&inf_model, &x, n.min(512), batch, &dev, fwd);
+        // Warm-up: whole passes until 0.3 s have gone by (threads awake, buffers and caches
+        // warm), the same rule as the PyTorch reference's.
+        let warm = Instant::now();
+        while warm.elapsed().as_secs_f64() < 0.3 {
+            let _ = infer(&inf_model, &x, n, batch, &dev, fwd);
+        }
         let v = median(
             (0..reps)
                 .map(|_| infer(&inf_model, &x, n, batch, &dev, fwd))

@@ -44,7 +44,9 @@ def run(name, n, epochs, reps):
                 for s in range(0, k, b):
                     m(x[s:s + b])
                 return k / (time.perf_counter() - t0)
-            inf()
+            warm = time.perf_counter()
+            while time.perf_counter() - warm < 0.3:  # the same warm-up rule as the Rust bench
+                inf()
             out[f"inference_windows_per_s_batch{b}"] = median([inf() for _ in range(reps)])
     print(json.dumps(out), flush=True)
 
