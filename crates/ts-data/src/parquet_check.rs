@@ -17,6 +17,12 @@
 //! page claiming 2^31 - 1 values passes them in a row group claiming as many rows, and polars then
 //! reserves tens of GiB and aborts (`tests/fuzz-corpus/parquet/oom-huge-row-group`). A file whose
 //! claimed rows would take more memory to decode than the machine has available is refused first.
+//!
+//! polars-parquet builds the schema tree by recursion, one level per nested group: a footer of
+//! 10,000 groups nested one in another (119 KB) overflowed the stack of polars' schema conversion,
+//! and 100,000 (1.3 MB) that of its footer reader; a stack overflow aborts the process. The footer's
+//! schema list is read here without recursion first, and a schema nested deeper than
+//! [`MAX_SCHEMA_DEPTH`] levels is refused (`tests/fuzz-corpus/parquet/deep-schema`).
 
 use std::io::Cursor;
 use std::path::Path;
@@ -33,6 +39,7 @@ use crate::error::{DataError, Result};
 /// Refuses a file whose column chunks or data pages claim more values than they can hold. A file
 /// whose footer or pages cannot be read at all is left to polars, which reports it.
 pub(crate) fn check_page_headers(path: &Path, bytes: Vec<u8>) -> Result<()> {
+    check_schema_depth(path, &bytes)?;
     let len = bytes.len();
     let buffer = Buffer::from(bytes);
     let Ok(meta) = read_metadata(&mut Cursor::new(buffer.clone())) else {
@@ -161,4 +168,214 @@ fn available_memory() -> Option<u64> {
     let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib.saturating_mul(1024))
+}
+
+/// The deepest schema nesting accepted (ts-data reads flat columns; a list column is 3 levels).
+pub(crate) const MAX_SCHEMA_DEPTH: usize = 64;
+
+/// Refuses a file whose footer's schema nests groups deeper than [`MAX_SCHEMA_DEPTH`], reading the
+/// schema list of the footer's Thrift (compact protocol) without recursion. A footer that cannot
+/// be read is left to polars.
+fn check_schema_depth(path: &Path, bytes: &[u8]) -> Result<()> {
+    let Some(schema) = footer_schema(bytes) else {
+        return Ok(());
+    };
+    // Children still expected by each open group, outermost first.
+    let mut open: Vec<i64> = Vec::new();
+    for (name, children) in schema {
+        if let Some(left) = open.last_mut() {
+            *left -= 1;
+        }
+        let depth = open.len();
+        if depth > MAX_SCHEMA_DEPTH {
+            return Err(DataError::Unreadable {
+                path: path.to_path_buf(),
+                message: format!(
+                    "not a valid Parquet file (schema element {name:?} is nested {depth} groups deep; at most {MAX_SCHEMA_DEPTH} are supported)"
+                ),
+            });
+        }
+        if children > 0 {
+            open.push(children);
+        }
+        while open.last() == Some(&0) {
+            open.pop();
+        }
+    }
+    Ok(())
+}
+
+/// The footer's schema elements as (name, number of children), or `None` when the footer cannot
+/// be read.
+fn footer_schema(bytes: &[u8]) -> Option<Vec<(String, i64)>> {
+    let n = bytes.len();
+    if n < 12 || &bytes[n - 4..] != b"PAR1" {
+        return None;
+    }
+    let len = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().ok()?) as usize;
+    let footer = bytes.get(n.checked_sub(8 + len)?..n - 8)?;
+    let mut r = Thrift {
+        buf: footer,
+        pos: 0,
+    };
+    // FileMetaData: field 2 is the schema, list<SchemaElement>.
+    let mut last = 0i16;
+    loop {
+        let (id, ty) = r.field_header(&mut last)?;
+        if ty == 0 {
+            return None;
+        }
+        if id != 2 || ty != 9 {
+            r.skip(ty, 0)?;
+            continue;
+        }
+        let (count, elem) = r.list_header()?;
+        if elem != 12 {
+            return None;
+        }
+        let mut out = Vec::new();
+        for _ in 0..count {
+            let (mut name, mut children) = (String::new(), 0i64);
+            let mut last = 0i16;
+            loop {
+                let (id, ty) = r.field_header(&mut last)?;
+                match (id, ty) {
+                    (_, 0) => break,
+                    (4, 8) => name = String::from_utf8_lossy(r.binary()?).into_owned(),
+                    (5, 5) => children = r.varint_signed()?,
+                    _ => r.skip(ty, 0)?,
+                }
+            }
+            out.push((name, children));
+        }
+        return Some(out);
+    }
+}
+
+/// A reader of Thrift's compact protocol, enough to skim a footer.
+struct Thrift<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl Thrift<'_> {
+    fn byte(&mut self) -> Option<u8> {
+        let b = *self.buf.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    fn varint(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    fn varint_signed(&mut self) -> Option<i64> {
+        let v = self.varint()?;
+        Some((v >> 1) as i64 ^ -((v & 1) as i64))
+    }
+
+    fn binary(&mut self) -> Option<&[u8]> {
+        let len = usize::try_from(self.varint()?).ok()?;
+        let end = self.pos.checked_add(len)?;
+        let s = self.buf.get(self.pos..end)?;
+        self.pos = end;
+        Some(s)
+    }
+
+    /// A struct field's id and type (type 0: the struct ends).
+    fn field_header(&mut self, last: &mut i16) -> Option<(i16, u8)> {
+        let b = self.byte()?;
+        let ty = b & 0x0f;
+        if ty == 0 {
+            return Some((0, 0));
+        }
+        let delta = i16::from(b >> 4);
+        let id = if delta == 0 {
+            i16::try_from(self.varint_signed()?).ok()?
+        } else {
+            last.checked_add(delta)?
+        };
+        *last = id;
+        Some((id, ty))
+    }
+
+    /// A list's (or set's) length and element type.
+    fn list_header(&mut self) -> Option<(usize, u8)> {
+        let b = self.byte()?;
+        let count = match b >> 4 {
+            15 => usize::try_from(self.varint()?).ok()?,
+            c => usize::from(c),
+        };
+        Some((count, b & 0x0f))
+    }
+
+    /// Skips a value of type `ty`; `depth` bounds the nesting of the values skipped (Thrift's own
+    /// readers refuse more than 64 levels too).
+    fn skip(&mut self, ty: u8, depth: usize) -> Option<()> {
+        if depth > 64 {
+            return None;
+        }
+        match ty {
+            // Booleans of a struct field live in the type.
+            1 | 2 => {}
+            3 => {
+                self.byte()?;
+            }
+            4..=6 => {
+                self.varint()?;
+            }
+            7 => {
+                self.pos = self.pos.checked_add(8).filter(|&p| p <= self.buf.len())?;
+            }
+            8 => {
+                self.binary()?;
+            }
+            9 | 10 => {
+                let (count, elem) = self.list_header()?;
+                for _ in 0..count {
+                    if elem == 1 || elem == 2 {
+                        // Booleans of a list take a byte each.
+                        self.byte()?;
+                    } else {
+                        self.skip(elem, depth + 1)?;
+                    }
+                }
+            }
+            11 => {
+                let count = self.varint()?;
+                if count > 0 {
+                    let kv = self.byte()?;
+                    for _ in 0..count {
+                        for t in [kv >> 4, kv & 0x0f] {
+                            if t == 1 || t == 2 {
+                                self.byte()?;
+                            } else {
+                                self.skip(t, depth + 1)?;
+                            }
+                        }
+                    }
+                }
+            }
+            12 => {
+                let mut last = 0i16;
+                loop {
+                    let (_, t) = self.field_header(&mut last)?;
+                    if t == 0 {
+                        break;
+                    }
+                    self.skip(t, depth + 1)?;
+                }
+            }
+            _ => return None,
+        }
+        Some(())
+    }
 }

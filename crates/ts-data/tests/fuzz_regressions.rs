@@ -119,7 +119,9 @@ fn known_edge_cases_behave() {
 /// so is the string column whose dictionary page claims 2^31 - 1 entries in 332 bytes
 /// (`oom-dict-page`: polars reserved 32 GiB of string views for it and aborted), and the file whose
 /// footer claims 2^40 rows for a page claiming 2^31 - 1 values (`oom-huge-row-group`: the page
-/// passed the check against its row group's rows, and polars aborted reserving 32 GiB for it).
+/// passed the check against its row group's rows, and polars aborted reserving 32 GiB for it), and
+/// the footer of 10,000 groups nested one in another (`deep-schema`: polars' recursive schema
+/// conversion overflowed the stack).
 #[test]
 fn parquet_corpus_loads_or_is_refused_without_panicking() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/parquet");
@@ -141,7 +143,7 @@ fn parquet_corpus_loads_or_is_refused_without_panicking() {
             }
         }
     }
-    assert!(refused >= 4);
+    assert!(refused >= 5);
     // The page-header check names what is wrong.
     let path = tmp.path().join("oom-page-validity.parquet");
     let e = ts_data::load(&path, &LoadOptions::default())
@@ -162,6 +164,14 @@ fn parquet_corpus_loads_or_is_refused_without_panicking() {
         .to_string();
     assert!(
         e.contains("its row groups claim 1099511627776 rows, about 32768.0 GiB once decoded"),
+        "{e}"
+    );
+    let path = tmp.path().join("deep-schema.parquet");
+    let e = ts_data::load(&path, &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("schema element \"g\" is nested 65 groups deep; at most 64 are supported"),
         "{e}"
     );
 }
