@@ -23,6 +23,14 @@
 //! and 100,000 (1.3 MB) that of its footer reader; a stack overflow aborts the process. The footer's
 //! schema list is read here without recursion first, and a schema nested deeper than
 //! [`MAX_SCHEMA_DEPTH`] levels is refused (`tests/fuzz-corpus/parquet/deep-schema`).
+//!
+//! polars' footer decoder also reserves room for a whole Thrift list from its header: a list
+//! claiming 2^31 - 1 elements aborts the process. The same skim refuses a list, map or string
+//! claiming more entries than the footer's bytes left can hold. It reads fields by their wire
+//! types, while polars reads a known field id as the type the format gives it whatever its wire
+//! type says, so a footer that gives a known field another wire type can still put a huge list
+//! header where polars reads one (`tests/fuzz-corpus/parquet-open/oom-footer-list`, found by
+//! `cargo fuzz run parquet_loader`: 109 GB reserved; not yet refused).
 
 use std::io::Cursor;
 use std::path::Path;
@@ -177,8 +185,18 @@ pub(crate) const MAX_SCHEMA_DEPTH: usize = 64;
 /// schema list of the footer's Thrift (compact protocol) without recursion. A footer that cannot
 /// be read is left to polars.
 fn check_schema_depth(path: &Path, bytes: &[u8]) -> Result<()> {
-    let Some(schema) = footer_schema(bytes) else {
-        return Ok(());
+    let schema = match footer_schema(bytes) {
+        Ok(schema) => schema,
+        Err(Skim::TooLong { count, left }) => {
+            return Err(DataError::Unreadable {
+                path: path.to_path_buf(),
+                message: format!(
+                    "not a valid Parquet file (a list, map or string of the footer claims {count} entries in the {left} bytes left)"
+                ),
+            });
+        }
+        // A footer that cannot be read is polars' to report.
+        Err(Skim::Malformed) => return Ok(()),
     };
     // Children still expected by each open group, outermost first.
     let mut open: Vec<i64> = Vec::new();
@@ -205,25 +223,41 @@ fn check_schema_depth(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// The footer's schema elements as (name, number of children), or `None` when the footer cannot
-/// be read.
-fn footer_schema(bytes: &[u8]) -> Option<Vec<(String, i64)>> {
+/// Why the footer could not be skimmed.
+enum Skim {
+    /// Not the compact protocol as expected (polars reports it).
+    Malformed,
+    /// A list or map claims more elements than the bytes left can hold (polars reserves room for
+    /// them all before reading one: 109 GB for a fuzzed footer, and the process aborted).
+    TooLong { count: u64, left: usize },
+}
+
+type Skimmed<T> = std::result::Result<T, Skim>;
+
+fn some<T>(v: Option<T>) -> Skimmed<T> {
+    v.ok_or(Skim::Malformed)
+}
+
+/// The footer's schema elements as (name, number of children), after checking that no list or map
+/// of the footer claims more elements than its bytes can hold (each element takes a byte at least).
+fn footer_schema(bytes: &[u8]) -> Skimmed<Vec<(String, i64)>> {
     let n = bytes.len();
     if n < 12 || &bytes[n - 4..] != b"PAR1" {
-        return None;
+        return Err(Skim::Malformed);
     }
-    let len = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().ok()?) as usize;
-    let footer = bytes.get(n.checked_sub(8 + len)?..n - 8)?;
+    let len = u32::from_le_bytes(some(bytes[n - 8..n - 4].try_into().ok())?) as usize;
+    let footer = some(bytes.get(some(n.checked_sub(8 + len))?..n - 8))?;
     let mut r = Thrift {
         buf: footer,
         pos: 0,
     };
+    let mut out = Vec::new();
     // FileMetaData: field 2 is the schema, list<SchemaElement>.
     let mut last = 0i16;
     loop {
         let (id, ty) = r.field_header(&mut last)?;
         if ty == 0 {
-            return None;
+            return Ok(out);
         }
         if id != 2 || ty != 9 {
             r.skip(ty, 0)?;
@@ -231,9 +265,8 @@ fn footer_schema(bytes: &[u8]) -> Option<Vec<(String, i64)>> {
         }
         let (count, elem) = r.list_header()?;
         if elem != 12 {
-            return None;
+            return Err(Skim::Malformed);
         }
-        let mut out = Vec::new();
         for _ in 0..count {
             let (mut name, mut children) = (String::new(), 0i64);
             let mut last = 0i16;
@@ -248,7 +281,6 @@ fn footer_schema(bytes: &[u8]) -> Option<Vec<(String, i64)>> {
             }
             out.push((name, children));
         }
-        return Some(out);
     }
 }
 
@@ -259,69 +291,77 @@ struct Thrift<'a> {
 }
 
 impl Thrift<'_> {
-    fn byte(&mut self) -> Option<u8> {
-        let b = *self.buf.get(self.pos)?;
+    fn byte(&mut self) -> Skimmed<u8> {
+        let b = *some(self.buf.get(self.pos))?;
         self.pos += 1;
-        Some(b)
+        Ok(b)
     }
 
-    fn varint(&mut self) -> Option<u64> {
+    fn varint(&mut self) -> Skimmed<u64> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
             v |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
-                return Some(v);
+                return Ok(v);
             }
         }
-        None
+        Err(Skim::Malformed)
     }
 
-    fn varint_signed(&mut self) -> Option<i64> {
+    fn varint_signed(&mut self) -> Skimmed<i64> {
         let v = self.varint()?;
-        Some((v >> 1) as i64 ^ -((v & 1) as i64))
+        Ok((v >> 1) as i64 ^ -((v & 1) as i64))
     }
 
-    fn binary(&mut self) -> Option<&[u8]> {
-        let len = usize::try_from(self.varint()?).ok()?;
-        let end = self.pos.checked_add(len)?;
-        let s = self.buf.get(self.pos..end)?;
+    fn binary(&mut self) -> Skimmed<&[u8]> {
+        let len = self.varint()?;
+        let left = self.buf.len() - self.pos;
+        if len > left as u64 {
+            return Err(Skim::TooLong { count: len, left });
+        }
+        let end = self.pos + len as usize;
+        let s = &self.buf[self.pos..end];
         self.pos = end;
-        Some(s)
+        Ok(s)
     }
 
     /// A struct field's id and type (type 0: the struct ends).
-    fn field_header(&mut self, last: &mut i16) -> Option<(i16, u8)> {
+    fn field_header(&mut self, last: &mut i16) -> Skimmed<(i16, u8)> {
         let b = self.byte()?;
         let ty = b & 0x0f;
         if ty == 0 {
-            return Some((0, 0));
+            return Ok((0, 0));
         }
         let delta = i16::from(b >> 4);
         let id = if delta == 0 {
-            i16::try_from(self.varint_signed()?).ok()?
+            some(i16::try_from(self.varint_signed()?).ok())?
         } else {
-            last.checked_add(delta)?
+            some(last.checked_add(delta))?
         };
         *last = id;
-        Some((id, ty))
+        Ok((id, ty))
     }
 
-    /// A list's (or set's) length and element type.
-    fn list_header(&mut self) -> Option<(usize, u8)> {
+    /// A list's (or set's) length and element type; a length beyond the bytes left is refused.
+    fn list_header(&mut self) -> Skimmed<(usize, u8)> {
         let b = self.byte()?;
         let count = match b >> 4 {
-            15 => usize::try_from(self.varint()?).ok()?,
-            c => usize::from(c),
+            15 => self.varint()?,
+            c => u64::from(c),
         };
-        Some((count, b & 0x0f))
+        let left = self.buf.len() - self.pos;
+        if count > left as u64 {
+            return Err(Skim::TooLong { count, left });
+        }
+        Ok((count as usize, b & 0x0f))
     }
 
     /// Skips a value of type `ty`; `depth` bounds the nesting of the values skipped (Thrift's own
     /// readers refuse more than 64 levels too).
-    fn skip(&mut self, ty: u8, depth: usize) -> Option<()> {
+    fn skip(&mut self, ty: u8, depth: usize) -> Skimmed<()> {
         if depth > 64 {
-            return None;
+            return Err(Skim::Malformed);
         }
         match ty {
             // Booleans of a struct field live in the type.
@@ -333,7 +373,7 @@ impl Thrift<'_> {
                 self.varint()?;
             }
             7 => {
-                self.pos = self.pos.checked_add(8).filter(|&p| p <= self.buf.len())?;
+                self.pos = some(self.pos.checked_add(8).filter(|&p| p <= self.buf.len()))?;
             }
             8 => {
                 self.binary()?;
@@ -351,6 +391,10 @@ impl Thrift<'_> {
             }
             11 => {
                 let count = self.varint()?;
+                let left = self.buf.len() - self.pos;
+                if count > left as u64 {
+                    return Err(Skim::TooLong { count, left });
+                }
                 if count > 0 {
                     let kv = self.byte()?;
                     for _ in 0..count {
@@ -374,8 +418,39 @@ impl Thrift<'_> {
                     self.skip(t, depth + 1)?;
                 }
             }
-            _ => return None,
+            _ => return Err(Skim::Malformed),
         }
-        Some(())
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file around a footer.
+    fn file(footer: &[u8]) -> Vec<u8> {
+        let mut f = b"PAR1".to_vec();
+        f.extend_from_slice(footer);
+        f.extend_from_slice(&(footer.len() as u32).to_le_bytes());
+        f.extend_from_slice(b"PAR1");
+        f
+    }
+
+    #[test]
+    fn a_footer_list_claiming_more_elements_than_bytes_is_refused() {
+        // FileMetaData field 2 (schema): a list of 2^31 - 1 structs in 1 byte; polars reserves
+        // room for them all (hundreds of GB) before reading one.
+        let bytes = file(&[0x29, 0xfc, 0xff, 0xff, 0xff, 0xff, 0x07, 0x00]);
+        let e = check_page_headers(Path::new("f.parquet"), bytes)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("f.parquet") && e.contains("claims 2147483647 entries in the 1 bytes left"),
+            "{e}"
+        );
+        // The same list with its one element is fine here (polars reports the rest).
+        let bytes = file(&[0x29, 0x1c, 0x00, 0x00]);
+        assert!(check_page_headers(Path::new("f.parquet"), bytes).is_ok());
     }
 }
