@@ -316,10 +316,10 @@ macro_rules! simd_kernel {
                         }
                     }
                     let w_in = p.w_in.as_ptr().add(grp * io.ki * ROW);
-                    reduce::<R>(&mut acc, w_in, io.input, io.ki, r0);
+                    reduce::<R, 4>(&mut acc, w_in, ROW, io.input, io.ki, r0);
                     if let Some(h) = io.h_prev {
                         let w_rec = p.w_rec.as_ptr().add(grp * io.hs * ROW);
-                        reduce::<R>(&mut acc, w_rec, h, io.hs, r0);
+                        reduce::<R, 4>(&mut acc, w_rec, ROW, h, io.hs, r0);
                     }
                     let first = io.h_prev.is_none();
                     for (rr, row) in acc.iter().enumerate() {
@@ -340,31 +340,33 @@ macro_rules! simd_kernel {
                 }
             }
 
-            /// `acc[r][g] += Σ_k a[r0 + r, k] · w[k][g]` over `k_n` reduction indices (`a`
-            /// row-major with row length `k_n`, `w` one packed group).
+            /// `acc[r][c] += Σ_k a[r0 + r, k] · w[k · w_stride + c · UNITS ..]` over `k_n`
+            /// reduction indices: `a` row-major with row length `k_n`; `w` a packed gate group
+            /// (`C` = 4 gates, stride `ROW`) or `C` vectors of a row-major matrix's columns.
             #[target_feature(enable = $feat)]
             #[inline]
-            unsafe fn reduce<const R: usize>(
-                acc: &mut [[$v; 4]; R],
+            unsafe fn reduce<const R: usize, const C: usize>(
+                acc: &mut [[$v; C]; R],
                 w: *const f32,
+                w_stride: usize,
                 a: *const f32,
                 k_n: usize,
                 r0: usize,
             ) {
-                // SAFETY: see `tile`.
+                // SAFETY: the callers (`tile`, `mm_tile`) checked every index this reads.
                 unsafe {
                     for k in 0..k_n {
-                        let wk = w.add(k * ROW);
+                        let wk = w.add(k * w_stride);
                         let mut x = [$setzero(); R];
                         for (rr, v) in x.iter_mut().enumerate() {
                             *v = $set1(*a.add((r0 + rr) * k_n + k));
                         }
-                        // One gate's weights at a time: R broadcasts, 1 weight vector and the
-                        // 4·R accumulators are all the registers the loop needs.
-                        for g in 0..4 {
-                            let b = $loadu(wk.add(g * UNITS));
+                        // One weight vector at a time: R broadcasts, 1 weight vector and the
+                        // C·R accumulators are all the registers the loop needs.
+                        for c in 0..C {
+                            let b = $loadu(wk.add(c * UNITS));
                             for (row, &xr) in acc.iter_mut().zip(&x) {
-                                row[g] = $fmadd(xr, b, row[g]);
+                                row[c] = $fmadd(xr, b, row[c]);
                             }
                         }
                     }
@@ -450,19 +452,7 @@ macro_rules! simd_kernel {
                             }
                         }
                     }
-                    for k in 0..k_n {
-                        let wk = w.add(k * n + c0 * UNITS);
-                        let mut x = [$setzero(); R];
-                        for (rr, v) in x.iter_mut().enumerate() {
-                            *v = $set1(*a.add((r0 + rr) * k_n + k));
-                        }
-                        for c in 0..C {
-                            let b = $loadu(wk.add(c * UNITS));
-                            for (row, &xr) in acc.iter_mut().zip(&x) {
-                                row[c] = $fmadd(xr, b, row[c]);
-                            }
-                        }
-                    }
+                    reduce::<R, C>(&mut acc, w.add(c0 * UNITS), n, a, k_n, r0);
                     for (rr, row) in acc.iter().enumerate() {
                         for (c, v) in row.iter().enumerate() {
                             $storeu(out.add((r0 + rr) * n + (c0 + c) * UNITS), *v);
