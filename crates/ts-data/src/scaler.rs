@@ -1,6 +1,7 @@
 //! Per-column scalers fitted on the training rows only.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 use crate::error::{DataError, Result};
 use crate::frame::{Frame, widen};
@@ -93,26 +94,14 @@ impl Scaler {
         values: &[C],
         rows: std::ops::Range<usize>,
     ) -> Result<Self> {
-        if rows.is_empty() {
-            return Err(DataError::TooFewRows {
-                what: "scaler".into(),
-                rows: 0,
-                needed: "at least one training row to fit the scaler".into(),
-            });
-        }
-        let mut center = Vec::with_capacity(values.len());
-        let mut scale = Vec::with_capacity(values.len());
-        for col in values {
-            let (c, s) = fit_one(kind, &col.as_ref()[rows.clone()]);
-            center.push(c);
-            scale.push(s);
-        }
-        Ok(Self {
+        Self::fit_parts(
             kind,
-            columns: columns.to_vec(),
-            center,
-            scale,
-        })
+            columns,
+            &rows,
+            values
+                .iter()
+                .map(|col| Cow::Borrowed(&col.as_ref()[rows.clone()])),
+        )
     }
 
     /// [`Scaler::fit`] on the columns `idx` of a frame (their values as [`Frame::column`] gives
@@ -124,6 +113,23 @@ impl Scaler {
         idx: &[usize],
         rows: std::ops::Range<usize>,
     ) -> Result<Self> {
+        Self::fit_parts(
+            kind,
+            columns,
+            &rows,
+            idx.iter()
+                .map(|&c| Cow::Owned(rows.clone().map(|r| frame.value(r, c)).collect())),
+        )
+    }
+
+    /// The fit of [`Scaler::fit`] and [`Scaler::fit_frame`]: one [`fit_one`] per part, each a
+    /// column's training rows, taken one at a time.
+    fn fit_parts<'a>(
+        kind: ScalerKind,
+        columns: &[String],
+        rows: &std::ops::Range<usize>,
+        parts: impl Iterator<Item = Cow<'a, [f64]>>,
+    ) -> Result<Self> {
         if rows.is_empty() {
             return Err(DataError::TooFewRows {
                 what: "scaler".into(),
@@ -131,14 +137,7 @@ impl Scaler {
                 needed: "at least one training row to fit the scaler".into(),
             });
         }
-        let mut center = Vec::with_capacity(idx.len());
-        let mut scale = Vec::with_capacity(idx.len());
-        for &c in idx {
-            let part: Vec<f64> = rows.clone().map(|r| frame.value(r, c)).collect();
-            let (m, s) = fit_one(kind, &part);
-            center.push(m);
-            scale.push(s);
-        }
+        let (center, scale) = parts.map(|part| fit_one(kind, &part)).unzip();
         Ok(Self {
             kind,
             columns: columns.to_vec(),
