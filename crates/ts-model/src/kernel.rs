@@ -115,13 +115,6 @@ impl Aligned {
         Self { buf, off, len }
     }
 
-    /// A copy of `v`.
-    pub(crate) fn from_slice(v: &[f32]) -> Self {
-        let mut a = Self::zeroed(v.len());
-        a.as_mut_slice().copy_from_slice(v);
-        a
-    }
-
     /// The values.
     pub(crate) fn as_slice(&self) -> &[f32] {
         &self.buf[self.off..self.off + self.len]
@@ -1149,8 +1142,6 @@ fn chunk_backward(
     let mut dc_next = vec![0.0f32; step];
     for l in (0..sh.layers).rev() {
         let p = layer_params(sh, params, l);
-        // `W_hh` once per layer in an aligned copy: the right-hand side of every step's product.
-        let w_hh = Aligned::from_slice(p.w_hh);
         let tape = &ch.layers[l];
         let i_n = sh.layer_input(l);
         dh_next.fill(0.0);
@@ -1165,7 +1156,7 @@ fn chunk_backward(
             if t > 0 {
                 // dh_{t-1} = dz_t · W_hh
                 let dzt = &dz[t * bc * g4..(t + 1) * bc * g4];
-                rows_times(dzt, bc, g4, w_hh.as_slice(), hs, &mut dh_next, false);
+                rows_times(dzt, bc, g4, p.w_hh, hs, &mut dh_next, false);
             }
         }
         // Parameter gradients of layer l, summed over every step and sequence of the chunk.
