@@ -241,7 +241,7 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
         })?;
     let load_options = LoadOptions {
         time_column: cfg.data.time_column.clone(),
-        columns: None,
+        columns: cfg.data.columns_needed(),
         fill: cfg.data.fill,
     };
     if matches!(&cfg.data.target, TargetSpec::One(s) if s.trim().is_empty())
@@ -422,15 +422,17 @@ fn charts(
 fn load_for(model: &Path, data: &Path, fill: &str) -> Result<(ts_train::Bundle, ts_data::Frame)> {
     let bundle = pipeline::load_model(model)?;
     let fill: FillPolicy = fill.parse()?;
-    let time_column = bundle.config.data.time_column.clone();
-    let frame = load(
-        data,
-        &LoadOptions {
-            time_column,
-            columns: None,
-            fill,
-        },
-    )?;
+    let options = |columns| LoadOptions {
+        time_column: bundle.config.data.time_column.clone(),
+        columns,
+        fill,
+    };
+    // Only the model's columns are read; a file lacking one is read whole, so that the error
+    // says what the model was trained on and what the file has.
+    let frame = match load(data, &options(Some(bundle.header.spec.features.clone()))) {
+        Err(ts_data::DataError::ColumnNotFound { .. }) => load(data, &options(None))?,
+        r => r?,
+    };
     Ok((bundle, frame))
 }
 

@@ -253,7 +253,7 @@ pub fn tune(a: TuneArgs) -> Result<()> {
         &data_path,
         &LoadOptions {
             time_column: cfg.data.time_column.clone(),
-            columns: None,
+            columns: cfg.data.columns_needed(),
             fill: cfg.data.fill,
         },
     )?;

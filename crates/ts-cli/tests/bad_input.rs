@@ -280,3 +280,67 @@ fn output_folder_with_a_run_is_refused_and_kept() {
         before
     );
 }
+
+/// A text column the run does not use is not read: training names its features and target,
+/// evaluation and prediction read the model's columns. A run on every column still refuses it.
+#[test]
+fn unused_text_column_is_not_read() {
+    let d = tempfile::tempdir().unwrap();
+    let text: String = csv_text(120)
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let region = if i == 0 {
+                "region"
+            } else {
+                ["north", "south"][i % 2]
+            };
+            format!("{l},{region}\n")
+        })
+        .collect();
+    let p = write(d.path(), "regions.csv", &text);
+    let o = train_on(d.path(), &p, &["--target", "a", "--features", "a,b"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let model = d.path().join("out/model.tsf");
+    for command in ["evaluate", "predict"] {
+        let o = with_model(command, &model, &p);
+        assert!(o.status.success(), "{command}: {}", stderr(&o));
+    }
+    let o = train_quick(&p, &d.path().join("all"), &["--target", "a"]);
+    assert_bad(
+        &o,
+        &[
+            "regions.csv",
+            "column \"region\", row 1",
+            "\"south\"",
+            "not a number",
+        ],
+    );
+}
+
+/// A Parquet file from pyarrow with 8- and 16-bit integer columns and columns of types tsf does
+/// not read (decimal, time of day, float16, UUID bytes, text): a run naming its columns trains.
+#[test]
+fn parquet_with_other_column_types_trains_on_the_named_columns() {
+    let d = tempfile::tempdir().unwrap();
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../ts-data/tests/fixtures/parquet-writers/pyarrow-all-types.parquet");
+    let o = train_on(
+        d.path(),
+        &p,
+        &[
+            "--target",
+            "a",
+            "--features",
+            "a,i8,u16",
+            "--sequence-length",
+            "4",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = train_quick(&p, &d.path().join("all"), &["--target", "a"]);
+    assert_bad(
+        &o,
+        &["pyarrow-all-types.parquet", "column \"tod\"", "Time64"],
+    );
+}

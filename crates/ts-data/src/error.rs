@@ -45,6 +45,18 @@ pub enum DataError {
         /// The columns that exist, comma separated.
         available: String,
     },
+    /// A Parquet column to be decoded has a type ts-data does not read.
+    #[error(
+        "{path}: column {column:?} is of type {dtype}, which cannot be read (numbers, booleans, strings, dates and date-times can); name the columns to load so that it is left out"
+    )]
+    UnsupportedType {
+        /// The path given.
+        path: PathBuf,
+        /// The column.
+        column: String,
+        /// Its Arrow type, as Arrow prints it.
+        dtype: String,
+    },
     /// A cell of a value column is not a number.
     #[error("{path}: column {column:?}, row {row}: value {value:?} is not a number")]
     NonNumeric {

@@ -531,8 +531,88 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Frame> {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    let df = guard_panics(path, || ParquetReader::new(file).finish())?.map_err(unreadable)?;
+    let mut reader = ParquetReader::new(file);
+    let schema = guard_panics(path, || reader.schema())?.map_err(unreadable)?;
+    let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    let projection = parquet_projection(path, &names, opts)?;
+    // polars panics on a type it was built without ("activate 'dtype-decimal' feature"), naming
+    // no column: refuse such a column first, by name.
+    for field in schema.iter_values() {
+        let decoded = projection
+            .as_ref()
+            .is_none_or(|p| p.iter().any(|n| n.as_str() == field.name.as_str()));
+        if decoded && !readable_parquet_type(&field.dtype) {
+            return Err(DataError::UnsupportedType {
+                path: path.to_path_buf(),
+                column: field.name.to_string(),
+                dtype: format!("{:?}", field.dtype),
+            });
+        }
+    }
+    let df =
+        guard_panics(path, || reader.with_columns(projection).finish())?.map_err(unreadable)?;
     guard_panics(path, || frame_from_dataframe(path, &df, opts))?
+}
+
+/// Whether polars, as built here, decodes a Parquet column of this Arrow type into something
+/// ts-data reads (numbers, booleans, strings, dates, date-times; an all-null column too, which is
+/// then refused as missing values by name).
+fn readable_parquet_type(dtype: &ArrowDataType) -> bool {
+    use ArrowDataType as A;
+    matches!(
+        dtype,
+        A::Null
+            | A::Boolean
+            | A::Int8
+            | A::Int16
+            | A::Int32
+            | A::Int64
+            | A::UInt8
+            | A::UInt16
+            | A::UInt32
+            | A::UInt64
+            | A::Float32
+            | A::Float64
+            | A::Utf8
+            | A::LargeUtf8
+            | A::Utf8View
+            | A::Date32
+            | A::Date64
+            | A::Timestamp(_, _)
+    )
+}
+
+/// The columns of a Parquet file a load needs, when `opts` names its value columns: those, the
+/// time column `opts` names (else the one named like a time column, else the first column, which
+/// detection looks at). Only these are decoded, so a file's other columns cost no memory and
+/// may be of types ts-data does not read. `None` (decode every column) when `opts` names no value
+/// columns. A named column the file lacks is an error listing every column the file has.
+fn parquet_projection(
+    path: &Path,
+    names: &[String],
+    opts: &LoadOptions,
+) -> Result<Option<Vec<String>>> {
+    let Some(wanted) = opts.columns.as_ref() else {
+        return Ok(None);
+    };
+    let mut keep: Vec<String> = Vec::with_capacity(wanted.len() + 1);
+    match &opts.time_column {
+        Some(t) if t.is_empty() || t.eq_ignore_ascii_case("none") => {}
+        Some(t) => keep.push(t.clone()),
+        None => keep.extend(time_named_column(names).or_else(|| names.first().cloned())),
+    }
+    keep.extend(wanted.iter().cloned());
+    if let Some(missing) = keep.iter().find(|k| !names.contains(k)) {
+        return Err(DataError::ColumnNotFound {
+            path: path.to_path_buf(),
+            column: missing.clone(),
+            available: names.join(", "),
+        });
+    }
+    // In the file's order, each once.
+    Ok(Some(
+        names.iter().filter(|n| keep.contains(n)).cloned().collect(),
+    ))
 }
 
 /// Runs a third-party reader, turning a panic into an error naming the file. polars' Parquet

@@ -28,9 +28,14 @@
 //! claiming 2^31 - 1 elements aborts the process. The same skim refuses a list, map or string
 //! claiming more entries than the footer's bytes left can hold. It reads fields by their wire
 //! types, while polars reads a known field id as the type the format gives it whatever its wire
-//! type says, so a footer that gives a known field another wire type can still put a huge list
-//! header where polars reads one (`tests/fuzz-corpus/parquet-open/oom-footer-list`, found by
-//! `cargo fuzz run parquet_loader`: 109 GB reserved; not yet refused).
+//! type says, so a footer that gives a known field another wire type could put a huge list
+//! header where polars reads one (`tests/fuzz-corpus/parquet/oom-footer-list*`, found by
+//! `cargo fuzz run parquet_loader`: 109-136 GB reserved, and the process aborted). The skim
+//! therefore walks the footer by the format's declarations of the structs polars decodes
+//! (FileMetaData, SchemaElement, LogicalType and its parts, RowGroup, ColumnChunk,
+//! ColumnMetaData, Statistics, KeyValue, SortingColumn, ColumnOrder) and refuses a known field or
+//! list element written with another type. Past that check polars reads exactly the values the
+//! skim read, so every list it sizes has been bounded here.
 
 use std::io::Cursor;
 use std::path::Path;
@@ -47,7 +52,7 @@ use crate::error::{DataError, Result};
 /// Refuses a file whose column chunks or data pages claim more values than they can hold. A file
 /// whose footer or pages cannot be read at all is left to polars, which reports it.
 pub(crate) fn check_page_headers(path: &Path, bytes: Vec<u8>) -> Result<()> {
-    check_schema_depth(path, &bytes)?;
+    check_footer(path, &bytes)?;
     let len = bytes.len();
     let buffer = Buffer::from(bytes);
     let Ok(meta) = read_metadata(&mut Cursor::new(buffer.clone())) else {
@@ -181,19 +186,31 @@ fn available_memory() -> Option<u64> {
 /// The deepest schema nesting accepted (ts-data reads flat columns; a list column is 3 levels).
 pub(crate) const MAX_SCHEMA_DEPTH: usize = 64;
 
-/// Refuses a file whose footer's schema nests groups deeper than [`MAX_SCHEMA_DEPTH`], reading the
-/// schema list of the footer's Thrift (compact protocol) without recursion. A footer that cannot
-/// be read is left to polars.
-fn check_schema_depth(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Refuses a file whose footer's fields do not have the types the Parquet format gives them, or
+/// whose footer lists claim more elements than its bytes can hold, or whose schema nests groups
+/// deeper than [`MAX_SCHEMA_DEPTH`]. The footer's Thrift (compact protocol) is walked without
+/// recursion into the schema. A footer that cannot be read is left to polars.
+fn check_footer(path: &Path, bytes: &[u8]) -> Result<()> {
+    let bad = |message: String| DataError::Unreadable {
+        path: path.to_path_buf(),
+        message: format!("not a valid Parquet file ({message})"),
+    };
     let schema = match footer_schema(bytes) {
         Ok(schema) => schema,
         Err(Skim::TooLong { count, left }) => {
-            return Err(DataError::Unreadable {
-                path: path.to_path_buf(),
-                message: format!(
-                    "not a valid Parquet file (a list, map or string of the footer claims {count} entries in the {left} bytes left)"
-                ),
-            });
+            return Err(bad(format!(
+                "a list, map or string of the footer claims {count} entries in the {left} bytes left"
+            )));
+        }
+        Err(Skim::WrongType {
+            field,
+            found,
+            expected,
+        }) => {
+            return Err(bad(format!(
+                "footer field {field} is written as {}, but the format makes it {expected}",
+                type_name(found)
+            )));
         }
         // A footer that cannot be read is polars' to report.
         Err(Skim::Malformed) => return Ok(()),
@@ -206,12 +223,9 @@ fn check_schema_depth(path: &Path, bytes: &[u8]) -> Result<()> {
         }
         let depth = open.len();
         if depth > MAX_SCHEMA_DEPTH {
-            return Err(DataError::Unreadable {
-                path: path.to_path_buf(),
-                message: format!(
-                    "not a valid Parquet file (schema element {name:?} is nested {depth} groups deep; at most {MAX_SCHEMA_DEPTH} are supported)"
-                ),
-            });
+            return Err(bad(format!(
+                "schema element {name:?} is nested {depth} groups deep; at most {MAX_SCHEMA_DEPTH} are supported"
+            )));
         }
         if children > 0 {
             open.push(children);
@@ -230,6 +244,15 @@ enum Skim {
     /// A list or map claims more elements than the bytes left can hold (polars reserves room for
     /// them all before reading one: 109 GB for a fuzzed footer, and the process aborted).
     TooLong { count: u64, left: usize },
+    /// A field polars decodes is written with another Thrift type than the format gives it.
+    /// polars reads a known field as its format type whatever the written type says, so its
+    /// reading and this skim part ways there, and polars could then read a list header (and
+    /// reserve room for it) where this skim saw none.
+    WrongType {
+        field: String,
+        found: u8,
+        expected: &'static str,
+    },
 }
 
 type Skimmed<T> = std::result::Result<T, Skim>;
@@ -238,8 +261,230 @@ fn some<T>(v: Option<T>) -> Skimmed<T> {
     v.ok_or(Skim::Malformed)
 }
 
-/// The footer's schema elements as (name, number of children), after checking that no list or map
-/// of the footer claims more elements than its bytes can hold (each element takes a byte at least).
+/// The Thrift type of a footer field as the Parquet format (`parquet.thrift`) declares it.
+#[derive(Clone, Copy)]
+enum Ty {
+    Bool,
+    Byte,
+    I16,
+    I32,
+    I64,
+    Binary,
+    List(&'static Ty),
+    Struct(&'static Def),
+}
+
+impl Ty {
+    /// Whether a value written with compact-protocol type `wire` is read correctly as `self`.
+    /// A struct field's boolean is written as type 1 (true) or 2 (false).
+    fn accepts(self, wire: u8) -> bool {
+        match self {
+            Ty::Bool => wire == 1 || wire == 2,
+            Ty::Byte => wire == 3,
+            Ty::I16 => wire == 4,
+            Ty::I32 => wire == 5,
+            Ty::I64 => wire == 6,
+            Ty::Binary => wire == 8,
+            Ty::List(_) => wire == 9,
+            Ty::Struct(_) => wire == 12,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Ty::Bool => "a bool",
+            Ty::Byte => "a byte",
+            Ty::I16 => "an i16",
+            Ty::I32 => "an i32",
+            Ty::I64 => "an i64",
+            Ty::Binary => "a binary",
+            Ty::List(_) => "a list",
+            Ty::Struct(_) => "a struct",
+        }
+    }
+}
+
+/// The name of a compact-protocol type, as written in a field or list header.
+fn type_name(wire: u8) -> &'static str {
+    match wire {
+        1 | 2 => "a bool",
+        3 => "a byte",
+        4 => "an i16",
+        5 => "an i32",
+        6 => "an i64",
+        7 => "a double",
+        8 => "a binary",
+        9 => "a list",
+        10 => "a set",
+        11 => "a map",
+        12 => "a struct",
+        _ => "an unknown type",
+    }
+}
+
+/// A footer struct (or union): the fields polars' footer decoder reads or skips by their format
+/// type (`polars-parquet`'s `handwritten_thrift/file_metadata_thrift.rs`). Others are skipped by
+/// their written type, there and here alike.
+struct Def {
+    name: &'static str,
+    fields: &'static [(i16, &'static str, Ty)],
+}
+
+const EMPTY: Def = Def {
+    name: "EmptyStruct",
+    fields: &[],
+};
+const TIME_UNIT: Def = Def {
+    name: "TimeUnit",
+    fields: &[
+        (1, "MILLIS", Ty::Struct(&EMPTY)),
+        (2, "MICROS", Ty::Struct(&EMPTY)),
+        (3, "NANOS", Ty::Struct(&EMPTY)),
+    ],
+};
+const TIME_TYPE: Def = Def {
+    name: "TimeType",
+    fields: &[
+        (1, "isAdjustedToUTC", Ty::Bool),
+        (2, "unit", Ty::Struct(&TIME_UNIT)),
+    ],
+};
+const TIMESTAMP_TYPE: Def = Def {
+    name: "TimestampType",
+    fields: TIME_TYPE.fields,
+};
+const DECIMAL_TYPE: Def = Def {
+    name: "DecimalType",
+    fields: &[(1, "scale", Ty::I32), (2, "precision", Ty::I32)],
+};
+const INT_TYPE: Def = Def {
+    name: "IntType",
+    fields: &[(1, "bitWidth", Ty::Byte), (2, "isSigned", Ty::Bool)],
+};
+const LOGICAL_TYPE: Def = Def {
+    name: "LogicalType",
+    fields: &[
+        (1, "STRING", Ty::Struct(&EMPTY)),
+        (2, "MAP", Ty::Struct(&EMPTY)),
+        (3, "LIST", Ty::Struct(&EMPTY)),
+        (4, "ENUM", Ty::Struct(&EMPTY)),
+        (5, "DECIMAL", Ty::Struct(&DECIMAL_TYPE)),
+        (6, "DATE", Ty::Struct(&EMPTY)),
+        (7, "TIME", Ty::Struct(&TIME_TYPE)),
+        (8, "TIMESTAMP", Ty::Struct(&TIMESTAMP_TYPE)),
+        (10, "INTEGER", Ty::Struct(&INT_TYPE)),
+        (11, "UNKNOWN", Ty::Struct(&EMPTY)),
+        (12, "JSON", Ty::Struct(&EMPTY)),
+        (13, "BSON", Ty::Struct(&EMPTY)),
+        (14, "UUID", Ty::Struct(&EMPTY)),
+        (15, "FLOAT16", Ty::Struct(&EMPTY)),
+    ],
+};
+const SCHEMA_ELEMENT: Def = Def {
+    name: "SchemaElement",
+    fields: &[
+        (1, "type", Ty::I32),
+        (2, "type_length", Ty::I32),
+        (3, "repetition_type", Ty::I32),
+        (4, "name", Ty::Binary),
+        (5, "num_children", Ty::I32),
+        (6, "converted_type", Ty::I32),
+        (7, "scale", Ty::I32),
+        (8, "precision", Ty::I32),
+        (9, "field_id", Ty::I32),
+        (10, "logicalType", Ty::Struct(&LOGICAL_TYPE)),
+    ],
+};
+const STATISTICS: Def = Def {
+    name: "Statistics",
+    fields: &[
+        (1, "max", Ty::Binary),
+        (2, "min", Ty::Binary),
+        (3, "null_count", Ty::I64),
+        (4, "distinct_count", Ty::I64),
+        (5, "max_value", Ty::Binary),
+        (6, "min_value", Ty::Binary),
+        (7, "is_max_value_exact", Ty::Bool),
+        (8, "is_min_value_exact", Ty::Bool),
+    ],
+};
+const COLUMN_META_DATA: Def = Def {
+    name: "ColumnMetaData",
+    fields: &[
+        (1, "type", Ty::I32),
+        (2, "encodings", Ty::List(&Ty::I32)),
+        (3, "path_in_schema", Ty::List(&Ty::Binary)),
+        (4, "codec", Ty::I32),
+        (5, "num_values", Ty::I64),
+        (6, "total_uncompressed_size", Ty::I64),
+        (7, "total_compressed_size", Ty::I64),
+        (9, "data_page_offset", Ty::I64),
+        (10, "index_page_offset", Ty::I64),
+        (11, "dictionary_page_offset", Ty::I64),
+        (12, "statistics", Ty::Struct(&STATISTICS)),
+        (14, "bloom_filter_offset", Ty::I64),
+        (15, "bloom_filter_length", Ty::I32),
+    ],
+};
+const COLUMN_CHUNK: Def = Def {
+    name: "ColumnChunk",
+    fields: &[
+        (1, "file_path", Ty::Binary),
+        (2, "file_offset", Ty::I64),
+        (3, "meta_data", Ty::Struct(&COLUMN_META_DATA)),
+        (4, "offset_index_offset", Ty::I64),
+        (5, "offset_index_length", Ty::I32),
+        (6, "column_index_offset", Ty::I64),
+        (7, "column_index_length", Ty::I32),
+    ],
+};
+const SORTING_COLUMN: Def = Def {
+    name: "SortingColumn",
+    fields: &[
+        (1, "column_idx", Ty::I32),
+        (2, "descending", Ty::Bool),
+        (3, "nulls_first", Ty::Bool),
+    ],
+};
+const ROW_GROUP: Def = Def {
+    name: "RowGroup",
+    fields: &[
+        (1, "columns", Ty::List(&Ty::Struct(&COLUMN_CHUNK))),
+        (2, "total_byte_size", Ty::I64),
+        (3, "num_rows", Ty::I64),
+        (4, "sorting_columns", Ty::List(&Ty::Struct(&SORTING_COLUMN))),
+        (5, "file_offset", Ty::I64),
+        (6, "total_compressed_size", Ty::I64),
+        (7, "ordinal", Ty::I16),
+    ],
+};
+const KEY_VALUE: Def = Def {
+    name: "KeyValue",
+    fields: &[(1, "key", Ty::Binary), (2, "value", Ty::Binary)],
+};
+const COLUMN_ORDER: Def = Def {
+    name: "ColumnOrder",
+    fields: &[
+        (1, "TYPE_ORDER", Ty::Struct(&EMPTY)),
+        (2, "IEEE_754_TOTAL_ORDER", Ty::Struct(&EMPTY)),
+    ],
+};
+const FILE_META_DATA: Def = Def {
+    name: "FileMetaData",
+    fields: &[
+        (1, "version", Ty::I32),
+        (2, "schema", Ty::List(&Ty::Struct(&SCHEMA_ELEMENT))),
+        (3, "num_rows", Ty::I64),
+        (4, "row_groups", Ty::List(&Ty::Struct(&ROW_GROUP))),
+        (5, "key_value_metadata", Ty::List(&Ty::Struct(&KEY_VALUE))),
+        (6, "created_by", Ty::Binary),
+        (7, "column_orders", Ty::List(&Ty::Struct(&COLUMN_ORDER))),
+    ],
+};
+
+/// The footer's schema elements as (name, number of children), after checking that every field
+/// polars decodes has its format type and that no list, map or string of the footer claims more
+/// elements than its bytes can hold (each element takes a byte at least).
 fn footer_schema(bytes: &[u8]) -> Skimmed<Vec<(String, i64)>> {
     let n = bytes.len();
     if n < 12 || &bytes[n - 4..] != b"PAR1" {
@@ -251,37 +496,9 @@ fn footer_schema(bytes: &[u8]) -> Skimmed<Vec<(String, i64)>> {
         buf: footer,
         pos: 0,
     };
-    let mut out = Vec::new();
-    // FileMetaData: field 2 is the schema, list<SchemaElement>.
-    let mut last = 0i16;
-    loop {
-        let (id, ty) = r.field_header(&mut last)?;
-        if ty == 0 {
-            return Ok(out);
-        }
-        if id != 2 || ty != 9 {
-            r.skip(ty, 0)?;
-            continue;
-        }
-        let (count, elem) = r.list_header()?;
-        if elem != 12 {
-            return Err(Skim::Malformed);
-        }
-        for _ in 0..count {
-            let (mut name, mut children) = (String::new(), 0i64);
-            let mut last = 0i16;
-            loop {
-                let (id, ty) = r.field_header(&mut last)?;
-                match (id, ty) {
-                    (_, 0) => break,
-                    (4, 8) => name = String::from_utf8_lossy(r.binary()?).into_owned(),
-                    (5, 5) => children = r.varint_signed()?,
-                    _ => r.skip(ty, 0)?,
-                }
-            }
-            out.push((name, children));
-        }
-    }
+    let mut schema = Vec::new();
+    r.typed_struct(&FILE_META_DATA, 0, &mut schema)?;
+    Ok(schema)
 }
 
 /// A reader of Thrift's compact protocol, enough to skim a footer.
@@ -355,6 +572,92 @@ impl Thrift<'_> {
             return Err(Skim::TooLong { count, left });
         }
         Ok((count as usize, b & 0x0f))
+    }
+
+    /// Reads a struct of definition `def` (the byte after its last field included), checking that
+    /// each known field has its format type; unknown fields are skipped by their written type.
+    /// Each schema element read is appended to `schema` as (name, number of children). `depth`
+    /// counts the structs and lists this one lies in.
+    fn typed_struct(
+        &mut self,
+        def: &'static Def,
+        depth: usize,
+        schema: &mut Vec<(String, i64)>,
+    ) -> Skimmed<()> {
+        if depth > 64 {
+            return Err(Skim::Malformed);
+        }
+        let is_schema = std::ptr::eq(def, &SCHEMA_ELEMENT);
+        let (mut name, mut children) = (String::new(), 0i64);
+        let mut last = 0i16;
+        loop {
+            let (id, wire) = self.field_header(&mut last)?;
+            if wire == 0 {
+                break;
+            }
+            let Some(&(_, field, ty)) = def.fields.iter().find(|f| f.0 == id) else {
+                self.skip(wire, depth + 1)?;
+                continue;
+            };
+            if !ty.accepts(wire) {
+                return Err(Skim::WrongType {
+                    field: format!("{}.{field}", def.name),
+                    found: wire,
+                    expected: ty.name(),
+                });
+            }
+            match (is_schema, id) {
+                (true, 4) => name = String::from_utf8_lossy(self.binary()?).into_owned(),
+                (true, 5) => children = self.varint_signed()?,
+                _ => self.typed_value(ty, def.name, field, depth + 1, schema)?,
+            }
+        }
+        if is_schema {
+            schema.push((name, children));
+        }
+        Ok(())
+    }
+
+    /// Reads a value of format type `ty`, field `field` of struct `owner`.
+    fn typed_value(
+        &mut self,
+        ty: Ty,
+        owner: &str,
+        field: &str,
+        depth: usize,
+        schema: &mut Vec<(String, i64)>,
+    ) -> Skimmed<()> {
+        match ty {
+            // A struct field's boolean lives in its type.
+            Ty::Bool => Ok(()),
+            Ty::Byte => self.skip(3, depth),
+            Ty::I16 => self.skip(4, depth),
+            Ty::I32 => self.skip(5, depth),
+            Ty::I64 => self.skip(6, depth),
+            Ty::Binary => self.skip(8, depth),
+            Ty::Struct(def) => self.typed_struct(def, depth, schema),
+            Ty::List(elem) => {
+                let (count, wire) = self.list_header()?;
+                if count > 0 && !elem.accepts(wire) {
+                    return Err(Skim::WrongType {
+                        field: format!("{owner}.{field}[]"),
+                        found: wire,
+                        expected: elem.name(),
+                    });
+                }
+                for _ in 0..count {
+                    match *elem {
+                        Ty::Struct(def) => self.typed_struct(def, depth + 1, schema)?,
+                        // A list's booleans take a byte each.
+                        Ty::Bool => {
+                            self.byte()?;
+                        }
+                        _ => self.typed_value(*elem, owner, field, depth + 1, schema)?,
+                    }
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Skips a value of type `ty`; `depth` bounds the nesting of the values skipped (Thrift's own
@@ -451,6 +754,59 @@ mod tests {
         );
         // The same list with its one element is fine here (polars reports the rest).
         let bytes = file(&[0x29, 0x1c, 0x00, 0x00]);
+        assert!(check_page_headers(Path::new("f.parquet"), bytes).is_ok());
+    }
+
+    fn refusal(footer: &[u8]) -> String {
+        check_page_headers(Path::new("f.parquet"), file(footer))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn footer_fields_written_with_another_type_are_refused() {
+        // FileMetaData.num_rows (field 3, i64) written as a binary of one byte.
+        let e = refusal(&[0x38, 0x01, 0x41, 0x00]);
+        assert!(
+            e.contains("footer field FileMetaData.num_rows is written as a binary, but the format makes it an i64"),
+            "{e}"
+        );
+        // The schema list's elements written as i32s instead of structs.
+        let e = refusal(&[0x29, 0x15, 0x02, 0x00]);
+        assert!(
+            e.contains("footer field FileMetaData.schema[] is written as an i32, but the format makes it a struct"),
+            "{e}"
+        );
+        // Deep in the footer: row group 0, column chunk 0, its metadata's statistics, whose
+        // is_max_value_exact (field 7) is written as an i32 (polars panicked on it: "thrift bool
+        // field").
+        let e = refusal(&[
+            0x49, 0x1c, // field 4 (row_groups): a list of 1 struct
+            0x19, 0x1c, // RowGroup field 1 (columns): a list of 1 struct
+            0x3c, // ColumnChunk field 3 (meta_data): a struct
+            0xcc, // ColumnMetaData field 12 (statistics): a struct
+            0x75, 0x02, // Statistics field 7 as an i32
+            0x00, 0x00, 0x00, 0x00, 0x00,
+        ]);
+        assert!(
+            e.contains("footer field Statistics.is_max_value_exact is written as an i32, but the format makes it a bool"),
+            "{e}"
+        );
+        // A logical type's unit (TimestampType field 2, a union) written as a list.
+        let e = refusal(&[
+            0x29, 0x1c, // schema: a list of 1 element
+            0xac, // SchemaElement field 10 (logicalType)
+            0x8c, // LogicalType field 8 (TIMESTAMP)
+            0x11, // isAdjustedToUTC: true
+            0x19, 0x00, // unit, written as an empty list
+            0x00, 0x00, 0x00, 0x00,
+        ]);
+        assert!(
+            e.contains("footer field TimestampType.unit is written as a list, but the format makes it a struct"),
+            "{e}"
+        );
+        // Unknown fields keep any type, and known ones with their own type pass.
+        let bytes = file(&[0x15, 0x04, 0x98, 0x01, 0x41, 0x16, 0x04, 0x00]);
         assert!(check_page_headers(Path::new("f.parquet"), bytes).is_ok());
     }
 }

@@ -121,7 +121,8 @@ fn known_edge_cases_behave() {
 /// footer claims 2^40 rows for a page claiming 2^31 - 1 values (`oom-huge-row-group`: the page
 /// passed the check against its row group's rows, and polars aborted reserving 32 GiB for it), and
 /// the footer of 10,000 groups nested one in another (`deep-schema`: polars' recursive schema
-/// conversion overflowed the stack).
+/// conversion overflowed the stack), and footers giving a known field another Thrift type
+/// (`oom-footer-list*`: polars read a list header there and aborted reserving 109-136 GB).
 #[test]
 fn parquet_corpus_loads_or_is_refused_without_panicking() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/parquet");
@@ -166,6 +167,24 @@ fn parquet_corpus_loads_or_is_refused_without_panicking() {
         e.contains("its row groups claim 1099511627776 rows, about 32768.0 GiB once decoded"),
         "{e}"
     );
+    // Footers writing a known field with another Thrift type (polars read them by their format
+    // type, found a list header there and reserved 109-136 GB for it).
+    for (name, field) in [
+        (
+            "oom-footer-list",
+            "FileMetaData.version is written as a binary, but the format makes it an i32",
+        ),
+        (
+            "oom-footer-list-2",
+            "FileMetaData.row_groups is written as a binary, but the format makes it a list",
+        ),
+    ] {
+        let path = tmp.path().join(format!("{name}.parquet"));
+        let e = ts_data::load(&path, &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(&format!("footer field {field}")), "{e}");
+    }
     let path = tmp.path().join("deep-schema.parquet");
     let e = ts_data::load(&path, &LoadOptions::default())
         .unwrap_err()

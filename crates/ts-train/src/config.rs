@@ -355,3 +355,26 @@ impl ForecastConfig {
         Ok(())
     }
 }
+
+impl DataConfig {
+    /// The columns a load needs for this configuration: the features and the targets, in that
+    /// order, each once; `None` (every column) when the features are not listed, or the targets
+    /// are `"all"` or not given (an error then lists every column). Loading only these leaves a
+    /// file's other columns unread, so they may hold text or types ts-data does not read.
+    pub fn columns_needed(&self) -> Option<Vec<String>> {
+        let targets = self.target.resolve(&[]);
+        if self.features.is_empty()
+            || targets.is_empty()
+            || matches!(&self.target, TargetSpec::One(s) if s.trim().eq_ignore_ascii_case("all"))
+        {
+            return None;
+        }
+        let mut out: Vec<String> = Vec::new();
+        for c in self.features.iter().cloned().chain(targets) {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        Some(out)
+    }
+}
