@@ -1,4 +1,4 @@
-//! Developer tasks: `cargo xtask ci | bench | demo | crash | memory`.
+//! Developer tasks: `cargo xtask ci | bench [--quick | tune | pair [--rounds N]] | demo | crash | memory`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -100,6 +100,113 @@ fn pytorch_reference(out: &Path, quick: bool) -> Result<()> {
     Ok(())
 }
 
+/// One child run of the LSTM bench (`TSF_BENCH_CHILD_*`): the JSON of its `RESULT` line.
+fn bench_child(case: &str, model: &str) -> Result<serde_json::Value> {
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["bench", "--workspace", "--bench", "lstm", "-q"])
+        .current_dir(root())
+        .env("TSF_BENCH_CHILD_CASE", case)
+        .env("TSF_BENCH_CHILD_MODEL", model)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("cannot run cargo bench")?;
+    if !output.status.success() {
+        bail!("the {model} bench child failed with {}", output.status);
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .with_context(|| format!("no RESULT line from the {model} bench child"))?;
+    Ok(serde_json::from_str(line)?)
+}
+
+/// `cargo xtask bench pair [--rounds N]`: the fused LSTM and PyTorch on the seed case, run one
+/// after the other in each round (the order alternating between rounds), each round starting
+/// with a check of how the machine's CPUs scale together. On a shared VM throughput drifts
+/// between runs and between processes; the ratio within a round compares the two under the same
+/// conditions, and the median over rounds is the figure to report.
+fn bench_pair(rounds: usize) -> Result<()> {
+    let python = std::env::var("TSF_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let torch = || -> Result<serde_json::Value> {
+        let output = Command::new(&python)
+            .arg(root().join("crates/ts-train/benches/torch_reference.py"))
+            .env("TSF_BENCH_CASE", "seed")
+            .env(
+                "THREADS",
+                std::thread::available_parallelism()
+                    .map_or(1, |n| n.get())
+                    .to_string(),
+            )
+            .output()
+            .with_context(|| format!("cannot run {python}"))?;
+        if !output.status.success() {
+            bail!(
+                "the PyTorch reference failed ({}): {}; set TSF_BENCH_PYTHON to a Python with torch",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .find_map(|l| serde_json::from_str(l).ok())
+            .context("no JSON line from the PyTorch reference")
+    };
+    let metrics = [
+        ("ms_per_epoch", "ms/epoch", false),
+        ("inference_windows_per_s_batch1", "w/s @1", true),
+        ("inference_windows_per_s_batch32", "w/s @32", true),
+        ("inference_windows_per_s_batch256", "w/s @256", true),
+    ];
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); metrics.len()];
+    let mut log = Vec::new();
+    for round in 0..rounds {
+        let cores = bench_child("seed", "core-check")?;
+        let (ours, theirs) = if round % 2 == 0 {
+            let o = bench_child("seed", "fused-lstm")?;
+            (o, torch()?)
+        } else {
+            let t = torch()?;
+            (bench_child("seed", "fused-lstm")?, t)
+        };
+        let mut line = format!(
+            "round {} ({} first, CPU scaling {:.2}×):",
+            round + 1,
+            if round % 2 == 0 { "tsf" } else { "pytorch" },
+            cores["scaling"].as_f64().unwrap_or(f64::NAN)
+        );
+        for (i, (key, label, higher_better)) in metrics.iter().enumerate() {
+            let (a, b) = (ours[key].as_f64(), theirs[key].as_f64());
+            if let (Some(a), Some(b)) = (a, b) {
+                let r = if *higher_better { a / b } else { b / a };
+                ratios[i].push(r);
+                line.push_str(&format!("  {label} {a:.1} vs {b:.1} ({r:.2}×)"));
+            }
+        }
+        println!("{line}");
+        log.push(serde_json::json!({ "round": round + 1, "core_scaling": cores["scaling"], "fused": ours, "pytorch": theirs }));
+    }
+    println!(
+        "median over {rounds} rounds of the per-round speed-up of the fused LSTM over PyTorch:"
+    );
+    for (i, (_, label, _)) in metrics.iter().enumerate() {
+        let mut v = ratios[i].clone();
+        v.sort_by(f64::total_cmp);
+        if let (Some(lo), Some(hi)) = (v.first(), v.last()) {
+            println!(
+                "  {label:<9} {:.2}× (range {lo:.2}-{hi:.2}×)",
+                v[v.len() / 2]
+            );
+        }
+    }
+    let out = root().join("target/bench/pair.json");
+    std::fs::create_dir_all(out.parent().unwrap_or(Path::new(".")))?;
+    std::fs::write(&out, serde_json::to_string_pretty(&log)?)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    println!("rounds: {}", out.display());
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -118,6 +225,16 @@ fn main() -> Result<()> {
                 envs.push(("TSF_BENCH_QUICK", "1".into()));
             }
             cargo(&["bench", "--workspace", "--bench", "tpe"], &envs)
+        }
+        Some("bench") if args.get(1).map(String::as_str) == Some("pair") => {
+            let rounds = args
+                .iter()
+                .position(|a| a == "--rounds")
+                .and_then(|i| args.get(i + 1))
+                .map(|v| v.parse::<usize>().context("--rounds takes a number"))
+                .transpose()?
+                .unwrap_or(5);
+            bench_pair(rounds)
         }
         Some("bench") => {
             let out = root().join("target/bench/results.json");
@@ -170,7 +287,7 @@ fn main() -> Result<()> {
         Some("memory") => memory(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | bench [tune] [--quick] | demo | crash | memory [--rows N] [--no-charts] [-- TRAIN FLAGS]>"
+                "usage: cargo xtask <ci | bench [tune] [--quick] | bench pair [--rounds N] | demo | crash | memory [--rows N] [--no-charts] [-- TRAIN FLAGS]>"
             );
             eprintln!("  ci     run .ci/run (wgpu check + the README's test command)");
             eprintln!("  bench  LSTM speed benchmark → target/bench/results.json");

@@ -180,8 +180,54 @@ fn run<M: Module>(
 
 const MODELS: [&str; 3] = ["fused-lstm", "tensor-op-lstm", "burn-nn-lstm"];
 
+/// Multiply-add throughput of `threads` threads at once, relative to one thread alone: about the
+/// thread count when each runs on a core of its own, about 1 when a VM's two CPUs are the two
+/// hyperthreads of one physical core (which then share its floating-point units). Each thread
+/// runs 48 independent multiply-adds (12 SIMD registers of 4: enough chains to keep the
+/// multiply and add units busy, so the loop is bound by their throughput, not latency) for 0.3 s.
+fn core_scaling(threads: usize) -> f64 {
+    let work = |secs: f64| {
+        move || {
+            let until = Instant::now() + std::time::Duration::from_secs_f64(secs);
+            let mut acc = [1.0f32; 48];
+            let (m, a) = (
+                std::hint::black_box(0.999_99f32),
+                std::hint::black_box(1e-6f32),
+            );
+            let mut rounds = 0u64;
+            while Instant::now() < until {
+                for _ in 0..10_000 {
+                    for v in acc.iter_mut() {
+                        *v = *v * m + a;
+                    }
+                }
+                rounds += 1;
+            }
+            std::hint::black_box(acc);
+            rounds as f64 / secs
+        }
+    };
+    // In a thread of its own too: the same code as the threads measured together.
+    let one = std::thread::spawn(work(0.3)).join().unwrap_or(f64::NAN);
+    let all: f64 = (0..threads)
+        .map(|_| std::thread::spawn(work(0.3)))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .filter_map(|h| h.join().ok())
+        .sum();
+    eprintln!("core check: one thread {one:.0} rounds/s, {threads} threads {all:.0}");
+    all / one
+}
+
 /// Runs one (case, model) in this process and prints its JSON on a line starting with `RESULT `.
+/// Model `core-check` prints [`core_scaling`] over every CPU instead.
 fn child(case: &Case, model: &str, reps: usize) {
+    if model == "core-check" {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let v = serde_json::json!({ "model": model, "threads": threads, "scaling": core_scaling(threads) });
+        println!("RESULT {v}");
+        return;
+    }
     let forecaster = |kernel: LstmKernel| {
         move |d: &Device| {
             let mut c = ModelConfig::new(FEAT, vec![0]);
