@@ -859,6 +859,30 @@ fn infer(
             chunk_infer(sh, params, x, start, len, outs, &mut s);
         });
     };
+    // Several chunks: the calling thread and the spinning inference workers (see
+    // [`crate::spin_pool`]); rayon when those are in use by another thread or disabled.
+    if parts.len() > 1 {
+        let jobs: Vec<std::sync::Mutex<Option<_>>> = parts
+            .iter()
+            .copied()
+            .zip(per_chunk.iter_mut().map(std::mem::take))
+            .map(|job| std::sync::Mutex::new(Some(job)))
+            .collect();
+        let ran = crate::spin_pool::run(jobs.len(), &|i| {
+            let job = jobs[i].lock().ok().and_then(|mut j| j.take());
+            if let Some(job) = job {
+                run(job);
+            }
+        });
+        if ran {
+            return;
+        }
+        for (slot, job) in per_chunk.iter_mut().zip(jobs) {
+            if let Some((_, outs)) = job.into_inner().ok().flatten() {
+                *slot = outs;
+            }
+        }
+    }
     let mut jobs = parts.into_iter().zip(per_chunk);
     if sh.batch >= POOL_ONLY_BATCH {
         // Long chunks: all on the pool while the caller sleeps (measured faster at batch 256).

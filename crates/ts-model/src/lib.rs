@@ -26,6 +26,7 @@ pub mod kernel;
 #[cfg(target_arch = "x86_64")]
 mod kernel_avx2;
 pub mod lstm;
+mod spin_pool;
 pub mod torch;
 
 pub use device::{DeviceChoice, make_device};
