@@ -11,7 +11,8 @@
 //! - the gate math is one fused pass per step over `[B, 4H]` with branch-free, vectorisable
 //!   `exp`-based sigmoid and tanh (relative error about 1e-7);
 //! - the batch is cut into a fixed number of chunks (a function of the batch size only, so results
-//!   do not depend on the number of threads) that run on rayon's pool: the recurrence of one sequence
+//!   do not depend on the number of threads) that run on the calling thread and the spinning
+//!   workers of [`crate::spin_pool`] (rayon when those are busy): the recurrence of one sequence
 //!   never depends on another, and each chunk's weight gradients are summed in chunk order;
 //! - nothing is allocated per time step; the forward pass keeps a [`Tape`] (gate activations, cell
 //!   states, `tanh(c)`, hidden states) that the backward pass reads instead of recomputing;
@@ -761,11 +762,7 @@ pub fn forward(
     let run =
         |&(start, len): &(usize, usize)| chunk_forward(&sh, params, &w_hh_t, x, masks, start, len);
     // One chunk (small batches, streaming inference) runs on the calling thread: no hand-off.
-    let chunks: Vec<ChunkTape> = if parts.len() == 1 {
-        parts.iter().map(run).collect()
-    } else {
-        parts.par_iter().map(run).collect()
-    };
+    let chunks: Vec<ChunkTape> = crate::spin_pool::map(&parts, run);
     for ch in &chunks {
         let top = &ch.layers[sh.layers - 1].h;
         if all_steps {
@@ -1260,11 +1257,7 @@ pub fn backward(tape: &Tape, d_out: &[f32], need_dx: bool) -> (Vec<f32>, Vec<f32
         &full
     };
     let run = |ch: &ChunkTape| chunk_backward(&sh, &tape.params, ch, d_out, need_dx);
-    let parts: Vec<ChunkGrads> = if tape.chunks.len() == 1 {
-        tape.chunks.iter().map(run).collect()
-    } else {
-        tape.chunks.par_iter().map(run).collect()
-    };
+    let parts: Vec<ChunkGrads> = crate::spin_pool::map(&tape.chunks, run);
     let mut dparams = vec![0.0f32; sh.param_len()];
     let mut dx = if need_dx {
         vec![0.0f32; sh.steps * sh.batch * sh.input]

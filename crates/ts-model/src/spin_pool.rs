@@ -6,11 +6,12 @@
 //! is handed to another process, whose run evicts the packed weights from that core's caches.
 //! PyTorch's OpenMP threads spin between calls for the same reason. Here each worker spins for
 //! [`SPIN`] after its last job, then parks until the next one. The calling thread runs chunk 0
-//! itself, so `n` chunks use `n - 1` workers and no more threads than cores are busy.
+//! itself, so no more threads than cores are busy. Training's batch chunks (forward and BPTT) use
+//! the same workers through [`map`].
 //!
 //! One caller at a time: a call that finds the pool in use (another thread's inference) returns
 //! `false` and the caller runs its chunks on rayon instead, as it does when the pool has too few
-//! workers. Set `TSF_INFER_POOL=rayon` to always use rayon (for A/B measurements).
+//! workers. Set `TSF_SPIN_POOL=off` to always use rayon (for A/B measurements).
 
 #![allow(unsafe_code)] // lifetime erasure of the job reference; see `run`.
 
@@ -52,7 +53,7 @@ static POOL: OnceLock<Option<Pool>> = OnceLock::new();
 
 fn pool() -> Option<&'static Pool> {
     POOL.get_or_init(|| {
-        if std::env::var("TSF_INFER_POOL").is_ok_and(|v| v.eq_ignore_ascii_case("rayon")) {
+        if std::env::var("TSF_SPIN_POOL").is_ok_and(|v| v == "0" || v.eq_ignore_ascii_case("off")) {
             return None;
         }
         let workers = rayon::current_num_threads().saturating_sub(1);
@@ -106,10 +107,35 @@ fn worker(slot: &Slot) {
     }
 }
 
-/// Runs `f(0)`, …, `f(n - 1)`: `f(0)` on the calling thread, the others on the pool's workers,
-/// and returns once all have finished. Returns `false`, running nothing, when the pool is
-/// disabled, in use by another thread, or has fewer than `n - 1` workers. A panic in a worker's
-/// chunk is raised again here once every chunk has finished.
+/// `items.iter().map(f).collect()`, the items shared among the calling thread and the pool's
+/// workers (rayon when the pool is in use or disabled; one item runs on the calling thread).
+/// The results are in the items' order whoever computed them.
+pub(crate) fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    use rayon::prelude::*;
+    if items.len() < 2 {
+        return items.iter().map(f).collect();
+    }
+    let out: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
+    let ran = run(items.len(), &|i| {
+        let r = f(&items[i]);
+        *out[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+    });
+    if !ran {
+        return items.par_iter().map(&f).collect();
+    }
+    out.into_iter()
+        .map(|m| {
+            m.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("`run` returned after every item ran")
+        })
+        .collect()
+}
+
+/// Runs `f(0)`, …, `f(n - 1)` on the calling thread and the pool's workers (participant `k` of
+/// `t` runs `k`, `k + t`, …; the caller is participant 0), and returns once all have finished.
+/// Returns `false`, running nothing, when the pool is disabled or in use by another thread. A
+/// panic in a worker's chunk is raised again here once every chunk has finished.
 pub(crate) fn run(n: usize, f: &(dyn Fn(usize) + Sync)) -> bool {
     if n < 2 {
         return false;
@@ -117,16 +143,20 @@ pub(crate) fn run(n: usize, f: &(dyn Fn(usize) + Sync)) -> bool {
     let Some(pool) = pool() else {
         return false;
     };
-    if n - 1 > pool.slots.len() {
-        return false;
-    }
+    let t = n.min(pool.slots.len() + 1);
+    let strided = |k: usize| {
+        for i in (k..n).step_by(t) {
+            f(i);
+        }
+    };
+    let f: &(dyn Fn(usize) + Sync) = &strided;
     // A chunk's panic unwinds through here holding the lock; the pool is still sound then.
     let _busy = match pool.busy.try_lock() {
         Ok(g) => g,
         Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
         Err(std::sync::TryLockError::WouldBlock) => return false,
     };
-    let used = &pool.slots[..n - 1];
+    let used = &pool.slots[..t - 1];
     // SAFETY: only the lifetime is erased. `Wait` below does not return (nor unwind past this
     // frame) before every worker handed this job has stored DONE, after which no worker holds the
     // pointer, so the closure outlives every use.
@@ -208,9 +238,15 @@ mod tests {
         for h in &hits {
             assert_eq!(h.load(Ordering::Relaxed), 200);
         }
-        // Too many chunks, or one: not run here.
-        assert!(!run(n + 1, &|_| {}));
+        // More chunks than threads: shared among them, each run once. One: not run here.
+        let many: Vec<AtomicUsize> = (0..3 * n + 1).map(|_| AtomicUsize::new(0)).collect();
+        until_run(many.len(), &|i| {
+            many[i].fetch_add(1, Ordering::Relaxed);
+        });
+        assert!(many.iter().all(|h| h.load(Ordering::Relaxed) == 1));
         assert!(!run(1, &|_| {}));
+        let squares = map(&(0..50).collect::<Vec<u64>>(), |&i| i * i);
+        assert_eq!(squares, (0..50).map(|i| i * i).collect::<Vec<u64>>());
         // Concurrent callers: each call runs all its chunks or none.
         std::thread::scope(|s| {
             for _ in 0..4 {
