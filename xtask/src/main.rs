@@ -28,6 +28,26 @@ fn cargo(args: &[&str], envs: &[(&str, String)]) -> Result<()> {
     Ok(())
 }
 
+/// The metrics compared with PyTorch: JSON key, label, whether higher is better.
+const METRICS: [(&str, &str, bool); 4] = [
+    ("ms_per_epoch", "ms/epoch", false),
+    ("inference_windows_per_s_batch1", "w/s @1", true),
+    ("inference_windows_per_s_batch32", "w/s @32", true),
+    ("inference_windows_per_s_batch256", "w/s @256", true),
+];
+
+/// Metric `key` of the fused LSTM, of PyTorch, and the fused LSTM's speed-up over PyTorch
+/// (> 1: tsf is faster), when both rows have it.
+fn speedup(
+    fused: &serde_json::Value,
+    torch: &serde_json::Value,
+    key: &str,
+    higher_better: bool,
+) -> Option<(f64, f64, f64)> {
+    let (f, t) = (fused[key].as_f64()?, torch[key].as_f64()?);
+    Some((f, t, if higher_better { f / t } else { t / f }))
+}
+
 /// Runs the PyTorch reference (crates/ts-train/benches/torch_reference.py) when a Python with
 /// `torch` is at hand (`TSF_BENCH_PYTHON`, else `python3`), on as many threads as this machine has,
 /// adds its rows to `out` under `"pytorch"` and prints the fused LSTM's ratio to it per case.
@@ -66,12 +86,6 @@ fn pytorch_reference(out: &Path, quick: bool) -> Result<()> {
     let mut results: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", out.display()))?;
     let ours = results["results"].as_array().cloned().unwrap_or_default();
-    let metrics = [
-        ("ms_per_epoch", "ms/epoch", false),
-        ("inference_windows_per_s_batch1", "w/s @1", true),
-        ("inference_windows_per_s_batch32", "w/s @32", true),
-        ("inference_windows_per_s_batch256", "w/s @256", true),
-    ];
     for torch in &rows {
         let case = torch["case"].as_str().unwrap_or("?");
         let Some(fused) = ours
@@ -84,11 +98,8 @@ fn pytorch_reference(out: &Path, quick: bool) -> Result<()> {
             "pytorch {} ({threads} threads) {case:<9}",
             torch["torch"].as_str().unwrap_or("?")
         );
-        for (key, label, higher_better) in metrics {
-            let (t, f) = (torch[key].as_f64(), fused[key].as_f64());
-            if let (Some(t), Some(f)) = (t, f) {
-                // Speed-up of the fused LSTM over PyTorch (> 1: tsf is faster).
-                let ratio = if higher_better { f / t } else { t / f };
+        for (key, label, higher_better) in METRICS {
+            if let Some((_, t, ratio)) = speedup(fused, torch, key, higher_better) {
                 line.push_str(&format!("  {label} {t:.1} (tsf {ratio:.2}×)"));
             }
         }
@@ -152,13 +163,7 @@ fn bench_pair(rounds: usize) -> Result<()> {
             .find_map(|l| serde_json::from_str(l).ok())
             .context("no JSON line from the PyTorch reference")
     };
-    let metrics = [
-        ("ms_per_epoch", "ms/epoch", false),
-        ("inference_windows_per_s_batch1", "w/s @1", true),
-        ("inference_windows_per_s_batch32", "w/s @32", true),
-        ("inference_windows_per_s_batch256", "w/s @256", true),
-    ];
-    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); metrics.len()];
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); METRICS.len()];
     let mut log = Vec::new();
     for round in 0..rounds {
         let cores = bench_child("seed", "core-check")?;
@@ -175,10 +180,8 @@ fn bench_pair(rounds: usize) -> Result<()> {
             if round % 2 == 0 { "tsf" } else { "pytorch" },
             cores["scaling"].as_f64().unwrap_or(f64::NAN)
         );
-        for (i, (key, label, higher_better)) in metrics.iter().enumerate() {
-            let (a, b) = (ours[key].as_f64(), theirs[key].as_f64());
-            if let (Some(a), Some(b)) = (a, b) {
-                let r = if *higher_better { a / b } else { b / a };
+        for (i, (key, label, higher_better)) in METRICS.into_iter().enumerate() {
+            if let Some((a, b, r)) = speedup(&ours, &theirs, key, higher_better) {
                 ratios[i].push(r);
                 line.push_str(&format!("  {label} {a:.1} vs {b:.1} ({r:.2}×)"));
             }
@@ -189,7 +192,7 @@ fn bench_pair(rounds: usize) -> Result<()> {
     println!(
         "median over {rounds} rounds of the per-round speed-up of the fused LSTM over PyTorch:"
     );
-    for (i, (_, label, _)) in metrics.iter().enumerate() {
+    for (i, (_, label, _)) in METRICS.iter().enumerate() {
         let mut v = ratios[i].clone();
         v.sort_by(f64::total_cmp);
         if let (Some(lo), Some(hi)) = (v.first(), v.last()) {

@@ -275,32 +275,28 @@ enum Ty {
 }
 
 impl Ty {
-    /// Whether a value written with compact-protocol type `wire` is read correctly as `self`.
-    /// A struct field's boolean is written as type 1 (true) or 2 (false).
-    fn accepts(self, wire: u8) -> bool {
+    /// The compact-protocol type code a value of this type is written with (a struct field's
+    /// boolean: 1 for true, 2 for false).
+    fn wire(self) -> u8 {
         match self {
-            Ty::Bool => wire == 1 || wire == 2,
-            Ty::Byte => wire == 3,
-            Ty::I16 => wire == 4,
-            Ty::I32 => wire == 5,
-            Ty::I64 => wire == 6,
-            Ty::Binary => wire == 8,
-            Ty::List(_) => wire == 9,
-            Ty::Struct(_) => wire == 12,
+            Ty::Bool => 1,
+            Ty::Byte => 3,
+            Ty::I16 => 4,
+            Ty::I32 => 5,
+            Ty::I64 => 6,
+            Ty::Binary => 8,
+            Ty::List(_) => 9,
+            Ty::Struct(_) => 12,
         }
     }
 
+    /// Whether a value written with compact-protocol type `wire` is read correctly as `self`.
+    fn accepts(self, wire: u8) -> bool {
+        wire == self.wire() || (matches!(self, Ty::Bool) && wire == 2)
+    }
+
     fn name(self) -> &'static str {
-        match self {
-            Ty::Bool => "a bool",
-            Ty::Byte => "a byte",
-            Ty::I16 => "an i16",
-            Ty::I32 => "an i32",
-            Ty::I64 => "an i64",
-            Ty::Binary => "a binary",
-            Ty::List(_) => "a list",
-            Ty::Struct(_) => "a struct",
-        }
+        type_name(self.wire())
     }
 }
 
@@ -630,11 +626,7 @@ impl Thrift<'_> {
         match ty {
             // A struct field's boolean lives in its type.
             Ty::Bool => Ok(()),
-            Ty::Byte => self.skip(3, depth),
-            Ty::I16 => self.skip(4, depth),
-            Ty::I32 => self.skip(5, depth),
-            Ty::I64 => self.skip(6, depth),
-            Ty::Binary => self.skip(8, depth),
+            Ty::Byte | Ty::I16 | Ty::I32 | Ty::I64 | Ty::Binary => self.skip(ty.wire(), depth),
             Ty::Struct(def) => self.typed_struct(def, depth, schema),
             Ty::List(elem) => {
                 let (count, wire) = self.list_header()?;
