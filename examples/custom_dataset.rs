@@ -97,6 +97,18 @@ fn main() -> anyhow::Result<()> {
 
     // Predict in batches of 32 and evaluate against the naive forecast.
     let pred = predict_scaled(&model, &data.test, &device, 32);
-    print_evaluation(&evaluate(&data.test, &pred, &spec, &data.scaler));
+    // Baselines: the naive, seasonal naive (no season here) and drift forecasts; MASE scaled on
+    // the training rows.
+    let baselines = ts_train::BaselineSpec {
+        season: 1,
+        history_end: data.bounds.val_start,
+    };
+    print_evaluation(&evaluate(
+        &data.test,
+        &pred,
+        &spec,
+        &data.scaler,
+        &baselines,
+    ));
     Ok(())
 }

@@ -50,6 +50,7 @@ fn main() -> anyhow::Result<()> {
         &outcome.prepared.scaler,
         &outcome.prepared.test,
         &outcome.test_predictions,
+        outcome.intervals.as_ref(),
     );
     let panels: Vec<ts_viz::PredictionChart> = outcome
         .prepared
@@ -65,6 +66,7 @@ fn main() -> anyhow::Result<()> {
                 actual: series.actual,
                 predicted: series.predicted,
                 naive: None,
+                band: None,
             }
         })
         .collect();

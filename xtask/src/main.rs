@@ -1,4 +1,7 @@
-//! Developer tasks: `cargo xtask ci | bench [--quick | tune | pair [--rounds N]] | demo | crash | memory`.
+//! Developer tasks: `cargo xtask ci | bench [--quick | tune | pair [--rounds N]] | quality | demo |
+//! crash | memory`.
+
+mod quality;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -251,6 +254,7 @@ fn main() -> Result<()> {
             println!("results: {}", out.display());
             Ok(())
         }
+        Some("quality") => quality::quality(&args[1..]),
         Some("demo") => {
             let out = root().join("target/demo");
             cargo(

@@ -25,6 +25,9 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Forecast with a saved model, including the steps past the end of the data.
     Predict(PredictArgs),
+    /// Rolling-origin backtest: expanding-window folds, each fitted on the rows before it and
+    /// scored against the naive, seasonal naive and drift forecasts.
+    Backtest(Box<crate::backtest::BacktestArgs>),
     /// Add group columns (median splits, their cross, date eras, quantile bins) to a table.
     Groups(crate::fairness::GroupsArgs),
     /// Audit a saved model across groups (per-group errors, fairlearn's parity metrics) and mitigate.
@@ -58,9 +61,13 @@ pub struct TrainArgs {
     /// Missing values: error | ffill | interpolate | drop [data.fill].
     #[arg(long)]
     pub fill: Option<String>,
-    /// Time steps per input window [data.sequence_length] (default 12).
+    /// Time steps per input window [data.sequence_length] (default 12, or one season when longer).
     #[arg(long, alias = "seq-len")]
     pub sequence_length: Option<usize>,
+    /// Seasonal period in rows for the seasonal naive baseline, MASE and the hybrid model
+    /// [data.season] (default: detected from the time column; 1 = none).
+    #[arg(long)]
+    pub season: Option<usize>,
     /// Steps ahead to predict, direct multi-output [data.horizon] (default 1).
     #[arg(long)]
     pub horizon: Option<usize>,
@@ -73,7 +80,8 @@ pub struct TrainArgs {
     /// Scaler: minmax | standard | robust [data.scaler] (default minmax).
     #[arg(long)]
     pub scaler: Option<String>,
-    /// Network: lstm | attention [model.kind].
+    /// Network: auto | lstm | attention | hybrid [model.kind] (default auto: trains the LSTM and the
+    /// hybrid, keeps the lower validation loss).
     #[arg(long)]
     pub model: Option<String>,
     /// LSTM hidden size [model.hidden_size] (default 64).
@@ -124,6 +132,10 @@ pub struct TrainArgs {
     /// Early-stopping patience in epochs, 0 to disable [train.patience] (default 20).
     #[arg(long)]
     pub patience: Option<usize>,
+    /// Prediction interval levels, e.g. 0.8,0.95, or none [train.intervals] (default 0.8,0.95):
+    /// split-conformal on the validation part, per horizon step.
+    #[arg(long)]
+    pub intervals: Option<String>,
     /// Random seed [train.seed] (default 42).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -174,6 +186,10 @@ pub struct EvaluateArgs {
     /// Also write the metrics as JSON here.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Which windows to score: test | validation | train | all (the model's split when the file
+    /// has as many rows as its training data, else the configured fractions of this file).
+    #[arg(long, default_value = "test")]
+    pub part: String,
 }
 
 /// `tsf predict`.
@@ -191,7 +207,8 @@ pub struct PredictArgs {
     /// CSV output (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Only the forecasts past the end of the data.
+    /// Only the forecast past the end of the data: the window ending at the last row, every
+    /// horizon step.
     #[arg(long)]
     pub future_only: bool,
 }

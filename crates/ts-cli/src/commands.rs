@@ -71,7 +71,10 @@ pub fn build_config(a: &TrainArgs) -> Result<ForecastConfig> {
         d.fill = v.parse()?;
     }
     if let Some(v) = a.sequence_length {
-        d.sequence_length = v;
+        d.sequence_length = Some(v);
+    }
+    if let Some(v) = a.season {
+        d.season = Some(v);
     }
     if let Some(v) = a.horizon {
         d.horizon = v;
@@ -110,6 +113,9 @@ pub fn build_config(a: &TrainArgs) -> Result<ForecastConfig> {
     }
     if let Some(v) = a.batch_size {
         t.batch_size = v;
+    }
+    if let Some(v) = &a.intervals {
+        t.intervals = ts_train::intervals::parse_levels(v)?;
     }
     if let Some(v) = a.learning_rate {
         t.learning_rate = v;
@@ -194,22 +200,42 @@ fn print_summary(d: &DataSummary) {
 
 fn print_metrics(eval: &ts_train::Evaluation) {
     for t in &eval.targets {
-        let m = &t.original;
-        let n = &t.naive.original;
-        println!("{}:", t.target);
-        println!("  MSE:  {:.6}   (naive {:.6})", m.mse, n.mse);
-        println!("  RMSE: {:.6}   (naive {:.6})", m.rmse, n.rmse);
-        println!("  MAE:  {:.6}   (naive {:.6})", m.mae, n.mae);
+        let sc = &t.scores;
+        let season = if t.season > 1 {
+            format!("season {}", t.season)
+        } else {
+            "no season".to_string()
+        };
+        println!("{} ({season}):", t.target);
         println!(
-            "  R²:   {:.6}   (naive {:.6}){}",
-            m.r2,
-            n.r2,
-            if t.beats_naive {
-                ""
-            } else {
-                "   ← does not beat the naive forecast"
-            }
+            "  {:<16} {:>14} {:>14} {:>8} {:>9} {:>9}",
+            "", "MAE", "RMSE", "MASE", "sMAPE %", "R²"
         );
+        let row = |name: &str, s: &ts_train::Score| {
+            println!(
+                "  {:<16} {:>14.6} {:>14.6} {:>8.4} {:>9.3} {:>9.4}",
+                name, s.mae, s.rmse, s.mase, s.smape, s.r2
+            );
+        };
+        row("model", &sc.model);
+        row("naive", &sc.naive);
+        if t.season > 1 {
+            row("seasonal naive", &sc.seasonal_naive);
+        }
+        row("drift", &sc.drift);
+        if !t.beats_baselines {
+            let mut lost = Vec::new();
+            if sc.model.mae >= sc.naive.mae {
+                lost.push("naive");
+            }
+            if t.season > 1 && sc.model.mae >= sc.seasonal_naive.mae {
+                lost.push("seasonal naive");
+            }
+            if sc.model.mae >= sc.drift.mae {
+                lost.push("drift");
+            }
+            println!("  ← does not beat the {} forecast", lost.join(", "));
+        }
     }
 }
 
@@ -224,12 +250,55 @@ fn metrics_json(eval: &ts_train::Evaluation, extra: serde_json::Value) -> serde_
                 "naive": { "scaled": t.naive.scaled, "original": t.naive.original },
                 "by_step": t.by_step,
                 "beats_naive": t.beats_naive,
+                "season": t.season,
+                "mase_scale": t.mase_scale,
+                "scores": t.scores,
+                "scores_by_step": t.scores_by_step,
+                "beats_baselines": t.beats_baselines,
             }),
         );
     }
     let mut v = serde_json::json!({ "windows": eval.windows, "targets": targets });
     merge(&mut v, extra);
     v
+}
+
+fn print_coverage(iv: Option<&ts_train::Intervals>, coverage: &[ts_train::Coverage]) {
+    let Some(iv) = iv else { return };
+    for (c, capped) in coverage.iter().zip(&iv.capped) {
+        println!(
+            "  {:.0} % interval: covers {:.1} % of {} values, mean width {:.6}{}",
+            c.level * 100.0,
+            c.coverage * 100.0,
+            c.count,
+            c.mean_width,
+            if *capped {
+                format!(
+                    "  (only {} validation windows: the widest error was used)",
+                    iv.calibration_windows
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+}
+
+fn intervals_json(
+    iv: Option<&ts_train::Intervals>,
+    coverage: &[ts_train::Coverage],
+) -> serde_json::Value {
+    match iv {
+        Some(iv) => serde_json::json!({
+            "method": "split conformal, absolute errors on the validation part, per horizon step and target",
+            "calibration_windows": iv.calibration_windows,
+            "levels": iv.levels,
+            "capped": iv.capped,
+            "half_width": iv.half_width,
+            "coverage": coverage,
+        }),
+        None => serde_json::Value::Null,
+    }
 }
 
 /// `tsf train`.
@@ -279,10 +348,26 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
         prepared.spec.lookback,
         prepared.spec.horizon
     );
-    let n_params = pipeline::model_config(&prepared, &cfg)
+    let season = pipeline::resolve_season(&frame, &cfg.data);
+    let n_params = pipeline::single_model_config(&prepared, &cfg, season)
         .parameter_count()
         .unwrap_or(0);
-    println!("Model parameters: {}", fmt_thousands(n_params));
+    println!(
+        "Season: {}",
+        if season > 1 {
+            format!("{season} rows (seasonal naive baseline, MASE scale)")
+        } else {
+            "none (MASE scaled by the one-step naive)".to_string()
+        }
+    );
+    if cfg.model.kind == ts_train::ModelChoice::Auto {
+        println!(
+            "Model: auto (trains the plain LSTM and the hybrid, keeps the lower validation loss); hybrid parameters: {}",
+            fmt_thousands(n_params)
+        );
+    } else {
+        println!("Model parameters: {}", fmt_thousands(n_params));
+    }
     // Ctrl-C stops training after the current batch; the best epoch so far is still written.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = stop.clone();
@@ -298,6 +383,19 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
             a.out.join(ts_train::checkpoint::CHECKPOINT_FILE).display(),
             a.out.display()
         );
+    }
+    if outcome.candidates.len() > 1 {
+        for c in &outcome.candidates {
+            println!(
+                "  candidate {:<10} validation loss {:.6} (untrained {:.6}), epoch {}, {:.1} s{}",
+                c.name,
+                c.best_val_loss,
+                c.initial_val_loss,
+                c.best_epoch,
+                c.seconds,
+                if c.chosen { "  ← kept" } else { "" }
+            );
+        }
     }
     println!(
         "Training: {} epochs in {:.1} s, kept epoch {}{}",
@@ -315,6 +413,7 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
         outcome.test.windows
     );
     print_metrics(&outcome.test);
+    print_coverage(outcome.intervals.as_ref(), &outcome.test_coverage);
 
     // Write outputs only now that everything succeeded.
     std::fs::create_dir_all(&a.out)
@@ -322,7 +421,16 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
     pipeline::save_model(&a.out.join("model.tsf"), &outcome)?;
     let metrics = metrics_json(
         &outcome.test,
-        serde_json::json!({ "split": "test", "best_epoch": r.best_epoch, "parameters": n_params, "data": summary }),
+        serde_json::json!({
+            "split": "test",
+            "best_epoch": r.best_epoch,
+            "parameters": outcome.model.parameter_count(),
+            "model": ts_train::ModelChoice::candidate_name(outcome.model.config.kind, outcome.model.config.linear),
+            "candidates": outcome.candidates,
+            "season": outcome.season,
+            "intervals": intervals_json(outcome.intervals.as_ref(), &outcome.test_coverage),
+            "data": summary
+        }),
     );
     write(
         &a.out.join("metrics.json"),
@@ -342,10 +450,17 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
             &p.scaler,
             &p.test,
             &outcome.test_predictions,
+            outcome.intervals.as_ref(),
         )
     };
+    let levels = outcome
+        .intervals
+        .as_ref()
+        .map_or_else(Vec::new, |iv| iv.levels.clone());
     let predictions = a.out.join("predictions.csv");
-    write_atomic_with(&predictions, |w| pipeline::write_predictions_csv(w, rows()))
+    write_atomic_with(&predictions, |w| {
+        pipeline::write_predictions_csv(w, rows(), &levels)
+    })
         .with_context(|| format!("{}: cannot write", predictions.display()))?;
     if !a.no_charts {
         // Each target's one-step-ahead values, and the row each is for; then the scaled data and
@@ -357,9 +472,7 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
             .map(|t| {
                 let mut s = pipeline::TargetSeries::default();
                 for r in rows().filter(|r| r.target == *t && r.step == 1) {
-                    s.actual.push(r.actual.unwrap_or(f64::NAN));
-                    s.predicted.push(r.predicted);
-                    s.naive.push(r.naive);
+                    s.push(&r);
                 }
                 (t.clone(), s)
             })
@@ -376,7 +489,10 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
             s.timestamps = label_rows.iter().map(|&r| frame.label(r)).collect();
         }
         drop(label_rows);
-        charts(&a.out, &report, &config, series)?;
+        let band_label = levels
+            .last()
+            .map(|l| format!("{} % interval", ts_train::intervals::level_name(*l)));
+        charts(&a.out, &report, &config, series, band_label)?;
     }
     println!("Wrote {}", a.out.display());
     if interrupted {
@@ -390,6 +506,7 @@ fn charts(
     report: &ts_train::TrainReport,
     config: &ForecastConfig,
     series: Vec<(String, pipeline::TargetSeries)>,
+    band_label: Option<String>,
 ) -> Result<()> {
     let loss_name = format!("{:?}", config.train.loss).to_uppercase();
     let h = ts_viz::HistoryChart {
@@ -409,6 +526,14 @@ fn charts(
             actual: series.actual,
             predicted: series.predicted,
             naive: Some(series.naive),
+            band: match &band_label {
+                Some(label) if !series.lower.is_empty() => Some(ts_viz::Band {
+                    lower: series.lower,
+                    upper: series.upper,
+                    label: label.clone(),
+                }),
+                _ => None,
+            },
         })
         .collect();
     ts_viz::predictions_vs_actuals(&panels[0], out, "predictions_vs_actuals")?;
@@ -440,16 +565,29 @@ fn load_for(model: &Path, data: &Path, fill: &str) -> Result<(ts_train::Bundle, 
 pub fn evaluate(a: EvaluateArgs) -> Result<()> {
     let (bundle, frame) = load_for(&a.model, &a.data, &a.fill)?;
     print_summary(&DataSummary::of(&frame));
-    let ev = pipeline::evaluate_frame(&bundle, &frame)?;
+    let part: pipeline::Part = a.part.parse()?;
+    let ev = pipeline::evaluate_frame_part(&bundle, &frame, part)?;
+    let (from, to) = bundle.part_rows(part, frame.n_rows());
     println!(
-        "Evaluated {} windows, original units:",
-        ev.evaluation.windows
+        "Evaluated the {} part ({} windows, rows {}..{}), original units:",
+        part.name(),
+        ev.evaluation.windows,
+        from,
+        to
     );
     print_metrics(&ev.evaluation);
+    let iv = bundle.intervals();
+    print_coverage(iv.as_ref(), &ev.coverage);
     if let Some(out) = &a.out {
         let v = metrics_json(
             &ev.evaluation,
-            serde_json::json!({ "model": a.model, "data": DataSummary::of(&frame) }),
+            serde_json::json!({
+                "model": a.model,
+                "split": part.name(),
+                "rows": [from, to],
+                "data": DataSummary::of(&frame),
+                "intervals": intervals_json(iv.as_ref(), &ev.coverage),
+            }),
         );
         write(out, serde_json::to_string_pretty(&v)?.as_bytes())?;
         println!("Wrote {}", out.display());
@@ -460,19 +598,23 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
 /// `tsf predict`.
 pub fn predict(a: PredictArgs) -> Result<()> {
     let (bundle, frame) = load_for(&a.model, &a.data, &a.fill)?;
-    let mut rows = pipeline::predict_frame(&bundle, &frame)?;
-    if a.future_only {
-        rows.retain(|r| r.actual.is_none());
-    }
+    let rows = if a.future_only {
+        pipeline::predict_future(&bundle, &frame)?
+    } else {
+        pipeline::predict_frame(&bundle, &frame)?
+    };
+    let levels = bundle
+        .intervals()
+        .map_or_else(Vec::new, |iv| iv.levels.clone());
     match &a.out {
         Some(out) => {
-            write_atomic_with(out, |w| pipeline::write_predictions_csv(w, &rows))
+            write_atomic_with(out, |w| pipeline::write_predictions_csv(w, &rows, &levels))
                 .with_context(|| format!("{}: cannot write", out.display()))?;
             eprintln!("Wrote {} forecasts to {}", rows.len(), out.display());
         }
         None => {
             let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-            pipeline::write_predictions_csv(&mut w, &rows)?;
+            pipeline::write_predictions_csv(&mut w, &rows, &levels)?;
             std::io::Write::flush(&mut w)?;
         }
     }

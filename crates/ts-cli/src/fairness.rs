@@ -846,7 +846,7 @@ fn reductions(
         grouping.name, rc.iterations, constraint
     );
     let t0 = std::time::Instant::now();
-    let outcome = exponentiated_gradient(frame, &bundle.config, grouping, &rc)?;
+    let outcome = exponentiated_gradient(frame, &bundle.retrain_config(), grouping, &rc)?;
     let seconds = t0.elapsed().as_secs_f64();
     if let Some(why) = &outcome.stopped {
         println!("  {why}");

@@ -5,6 +5,7 @@
 //! status 2.
 
 mod args;
+mod backtest;
 mod checkpointing;
 mod commands;
 mod explain;
@@ -27,6 +28,7 @@ fn main() {
         args::Command::Train(a) => commands::train(*a),
         args::Command::Evaluate(a) => commands::evaluate(a),
         args::Command::Predict(a) => commands::predict(a),
+        args::Command::Backtest(a) => backtest::backtest(*a),
         args::Command::Groups(a) => fairness::groups(a),
         args::Command::Fairness(a) => fairness::fairness(*a),
         args::Command::Explain(a) => explain::explain(*a),

@@ -148,7 +148,7 @@ fn read_config(a: &TuneArgs) -> Result<(ForecastConfig, TuneSection)> {
             .collect();
     }
     if let Some(v) = a.sequence_length {
-        cfg.data.sequence_length = v;
+        cfg.data.sequence_length = Some(v);
     }
     if let Some(v) = a.validation {
         cfg.data.validation = v;

@@ -81,7 +81,7 @@ fn check_folder(dir: &Path) -> (usize, usize) {
             Some("csv") => {
                 let t = std::fs::read_to_string(&p).unwrap();
                 assert!(
-                    t.starts_with("timestamp,target,step,actual,predicted,naive\n")
+                    t.starts_with("timestamp,target,step,actual,predicted,naive")
                         && t.ends_with('\n'),
                     "{name} is cut"
                 );

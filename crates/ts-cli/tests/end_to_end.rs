@@ -83,7 +83,19 @@ fn train_writes_every_output_and_the_model_works_alone() {
         serde_json::from_str(&std::fs::read_to_string(out.join("history.json")).unwrap()).unwrap();
     assert_eq!(h["history"].as_array().unwrap().len(), 12);
     let csv = std::fs::read_to_string(out.join("predictions.csv")).unwrap();
-    assert!(csv.starts_with("timestamp,target,step,actual,predicted,naive\n"));
+    // The default 80 % and 95 % prediction intervals come with every forecast.
+    assert!(csv.starts_with(
+        "timestamp,target,step,actual,predicted,naive,lower_80,upper_80,lower_95,upper_95\n"
+    ));
+    for line in csv.lines().skip(1) {
+        let v: Vec<f64> = line
+            .rsplit(',')
+            .take(5)
+            .map(|x| x.parse().unwrap())
+            .collect();
+        // upper_95, lower_95, upper_80, lower_80, naive (reversed): nested around the forecast.
+        assert!(v[1] <= v[3] && v[3] <= v[2] && v[2] <= v[0], "{line}");
+    }
 
     // evaluate and predict need nothing but the model file and data.
     let model = out.join("model.tsf");

@@ -144,6 +144,15 @@ impl TimeIndex {
         self.keys.is_empty()
     }
 
+    /// Whether the keys are date-times (seconds since 1970) rather than plain numbers.
+    pub fn is_dates(&self) -> bool {
+        match &self.labels {
+            Labels::Dates => true,
+            Labels::Numbers => false,
+            Labels::Text { .. } => !self.is_empty() && parse_time(&self.label(0)).is_some(),
+        }
+    }
+
     /// The sort keys, one per row.
     pub fn keys(&self) -> &[f64] {
         &self.keys

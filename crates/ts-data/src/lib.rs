@@ -20,6 +20,7 @@ pub mod error;
 pub mod frame;
 mod parquet_check;
 pub mod scaler;
+pub mod season;
 pub mod window;
 
 pub use csv_load::read_csv;
@@ -28,7 +29,8 @@ pub use frame::{
     FillPolicy, Frame, LoadOptions, TimeIndex, frame_from_dataframe, load, parse_time, widen,
 };
 pub use scaler::{Scaler, ScalerKind};
+pub use season::{detect_seasons, primary_season, seasons_of_step};
 pub use window::{
     Prepared, Series, SplitBounds, SplitConfig, WindowSpec, Windows, anchors_in, prepare,
-    prepare_owned,
+    prepare_bounds, prepare_owned,
 };

@@ -420,6 +420,31 @@ impl Windows {
         }
     }
 
+    /// The value of column `col` `back` rows before window `i`'s last input row (`back = 0` is
+    /// that row), when these windows can see it: sliding windows read the whole series before
+    /// their anchor, explicit windows only their own rows.
+    pub fn value_before(&self, i: usize, back: usize, col: usize) -> Option<f32> {
+        let row = match self.starts {
+            Starts::Sliding => self.anchors[i].checked_sub(back)?,
+            Starts::Blocks => {
+                if back >= self.lookback {
+                    return None;
+                }
+                self.start(i) + self.lookback - 1 - back
+            }
+        };
+        self.series.row(row).get(col).copied()
+    }
+
+    /// How many rows before window `i`'s last input row these windows can see (see
+    /// [`Windows::value_before`]).
+    pub fn history_len(&self, i: usize) -> usize {
+        match self.starts {
+            Starts::Sliding => self.anchors[i] + 1,
+            Starts::Blocks => self.lookback,
+        }
+    }
+
     /// The last observed (scaled) value of each target in window `i`, the naive forecast.
     pub fn last_values(&self, i: usize, target_index: &[usize]) -> Vec<f32> {
         let row = self.series.row(self.start(i) + self.lookback - 1);
@@ -504,6 +529,18 @@ struct Plan {
 
 fn plan(frame: &Frame, spec: &WindowSpec, split: &SplitConfig, kind: ScalerKind) -> Result<Plan> {
     split.validate()?;
+    let b = split.bounds(frame.n_rows());
+    plan_bounds(frame, spec, b, split.validation > 0.0, kind, split)
+}
+
+fn plan_bounds(
+    frame: &Frame,
+    spec: &WindowSpec,
+    b: SplitBounds,
+    need_val: bool,
+    kind: ScalerKind,
+    split: &SplitConfig,
+) -> Result<Plan> {
     let idx: Vec<usize> = spec
         .features
         .iter()
@@ -516,11 +553,9 @@ fn plan(frame: &Frame, spec: &WindowSpec, split: &SplitConfig, kind: ScalerKind)
             reason: "its values were already handed over (Frame::take_values)".into(),
         });
     }
-    let n = frame.n_rows();
-    let b = split.bounds(n);
+    let n = b.n_rows.min(frame.n_rows());
     let l = spec.lookback;
     let h = spec.horizon;
-    let need_val = split.validation > 0.0;
     // Minimum: a few training windows, one validation window, one test window.
     let min_train_rows = l + h + 1;
     let too_few = || DataError::TooFewRows {
@@ -603,6 +638,44 @@ pub fn prepare(
     scaler: ScalerKind,
 ) -> Result<Prepared> {
     let plan = plan(frame, spec, split, scaler)?;
+    let scaled = plan.scaler.transform_series(frame.values(), &plan.idx);
+    Ok(windows_of(spec, plan, scaled))
+}
+
+/// [`prepare`] with explicit row boundaries: training rows `[0, val_start)`, validation
+/// `[val_start, test_start)` (empty = no validation), test `[test_start, n_rows)`; rows from
+/// `n_rows` on are ignored. For rolling-origin backtests, whose folds end before the data does.
+///
+/// # Errors
+/// Boundaries out of order or past the frame, and every error of [`prepare`].
+pub fn prepare_bounds(
+    frame: &Frame,
+    spec: &WindowSpec,
+    bounds: SplitBounds,
+    scaler: ScalerKind,
+) -> Result<Prepared> {
+    let b = bounds;
+    if !(b.val_start <= b.test_start && b.test_start <= b.n_rows && b.n_rows <= frame.n_rows()) {
+        return Err(DataError::InvalidConfig {
+            name: "split".into(),
+            value: format!("{}/{}/{}", b.val_start, b.test_start, b.n_rows),
+            reason: format!(
+                "row boundaries must satisfy validation start <= test start <= end <= {} rows",
+                frame.n_rows()
+            ),
+        });
+    }
+    let n = b.n_rows.max(1) as f64;
+    // The fractions these bounds stand for, for error messages.
+    let split = SplitConfig {
+        train: b.test_start as f64 / n,
+        validation: if b.test_start > 0 {
+            (b.test_start - b.val_start) as f64 / b.test_start as f64
+        } else {
+            0.0
+        },
+    };
+    let plan = plan_bounds(frame, spec, b, b.test_start > b.val_start, scaler, &split)?;
     let scaled = plan.scaler.transform_series(frame.values(), &plan.idx);
     Ok(windows_of(spec, plan, scaled))
 }

@@ -94,6 +94,7 @@ pub fn forecast_samples(
         &bundle.header.scaler,
         &ev.windows,
         &ev.predictions,
+        None,
     );
     let nt = spec.targets.len();
     let mut s = ForecastSamples {

@@ -60,6 +60,24 @@ pub struct ModelConfig {
     pub residual: bool,
     /// Number of ensemble members (1 = a single network); the forecast is their mean.
     pub ensemble: usize,
+    /// Feed the LSTM each window relative to its last row (every feature minus its last value),
+    /// so that the network sees shapes, not levels: a level shift between training and test data
+    /// costs nothing (the per-window normalisation of NLinear / RevIN; undone at the output by
+    /// the residual base).
+    #[serde(default)]
+    pub input_norm: bool,
+    /// Add a linear branch from each target's own last `lookback` values (relative to the last
+    /// one) to its `horizon` outputs, shared by the targets (the "NLinear" lesson). It starts as
+    /// the seasonal naive forecast when `1 < season <= lookback`, else at zero (the naive
+    /// forecast), so that the untrained model is that baseline.
+    #[serde(default)]
+    pub linear: bool,
+    /// Time steps per window (needed by the linear branch).
+    #[serde(default)]
+    pub lookback: usize,
+    /// Seasonal period in rows the linear branch starts from (1 or 0 = none).
+    #[serde(default)]
+    pub season: usize,
 }
 
 impl ModelConfig {
@@ -75,6 +93,10 @@ impl ModelConfig {
             target_index,
             residual: true,
             ensemble: 1,
+            input_norm: false,
+            linear: false,
+            lookback: 0,
+            season: 0,
         }
     }
 
@@ -100,6 +122,10 @@ impl ModelConfig {
         }
         let o = self.n_outputs();
         per_member = per_member.checked_add(o.checked_mul(h)?.checked_add(o)?)?;
+        if self.linear {
+            per_member = per_member
+                .checked_add(self.horizon.checked_mul(self.lookback)?.checked_add(self.horizon)?)?;
+        }
         per_member.checked_mul(self.ensemble)
     }
 
@@ -132,6 +158,16 @@ impl ModelConfig {
         }
         if self.target_index.is_empty() {
             return bad("targets", "(none)".into(), "at least one target");
+        }
+        if self.linear && self.lookback == 0 {
+            return bad("lookback", "0".into(), "the linear branch needs the window length");
+        }
+        if self.linear && !self.residual {
+            return bad(
+                "residual",
+                "false".into(),
+                "the linear branch forecasts the change from the last value: it needs residual = true",
+            );
         }
         if let Some(t) = self.target_index.iter().find(|&&t| t >= self.input_size) {
             return bad(
@@ -193,7 +229,38 @@ impl Attention {
     }
 }
 
-/// One network: stacked fused LSTM layers, optional attention, a linear head.
+/// The linear branch: `horizon` outputs from the `lookback` values of one target, the same
+/// weights for every target (channel-independent).
+#[derive(Module, Debug)]
+pub struct LinearSkip {
+    /// Weights `[horizon, lookback]` (PyTorch layout, out × in); input `j` is the value
+    /// `lookback − 1 − j` rows before the last one, minus the last value.
+    pub weight: Param<Tensor<2>>,
+    /// Bias `[horizon]`.
+    pub bias: Param<Tensor<1>>,
+}
+
+impl LinearSkip {
+    /// The seasonal naive forecast as weights: output `s` (0-based) reads the row one season
+    /// before the forecast row, `m·⌈(s+1)/m⌉ − (s+1)` rows before the last one. Zero weights (the
+    /// naive forecast) when `m <= 1` or the window is shorter than a season.
+    fn seasonal_naive(horizon: usize, lookback: usize, season: usize, device: &Device) -> Self {
+        let mut w = vec![0.0f32; horizon * lookback];
+        if season > 1 && season <= lookback {
+            for s in 0..horizon {
+                let back = season * (s + 1).div_ceil(season) - (s + 1);
+                w[s * lookback + (lookback - 1 - back)] = 1.0;
+            }
+        }
+        Self {
+            weight: param2(w, [horizon, lookback], device),
+            bias: param1(vec![0.0; horizon], horizon, device),
+        }
+    }
+}
+
+/// One network: stacked fused LSTM layers, optional attention, a linear head, an optional
+/// linear branch.
 #[derive(Module, Debug)]
 pub struct LstmNet {
     /// LSTM layers, bottom first.
@@ -204,6 +271,8 @@ pub struct LstmNet {
     pub head_weight: Param<Tensor<2>>,
     /// Head bias `[outputs]`.
     pub head_bias: Param<Tensor<1>>,
+    /// Linear branch over each target's history ([`ModelConfig::linear`]).
+    pub linear: Option<LinearSkip>,
 }
 
 impl LstmNet {
@@ -222,11 +291,15 @@ impl LstmNet {
         } else {
             (uniform(rng, o * h, k), uniform(rng, o, k))
         };
+        let linear = cfg
+            .linear
+            .then(|| LinearSkip::seasonal_naive(cfg.horizon, cfg.lookback, cfg.season, device));
         Self {
             layers,
             attention,
             head_weight: param2(w, [o, h], device),
             head_bias: param1(b, o, device),
+            linear,
         }
     }
 }
@@ -379,11 +452,24 @@ impl Forecaster {
         let cfg = &self.config;
         let h = cfg.hidden_size;
         let device = x.device();
-        let tm = x.clone().swap_dims(0, 1).reshape([t * b, f]);
+        // Each window relative to its last row, for the normalised LSTM input and the linear
+        // branch.
+        let rel = (cfg.input_norm || cfg.linear)
+            .then(|| x.clone() - x.clone().narrow(1, t - 1, 1));
+        let lstm_in = match (&rel, cfg.input_norm) {
+            (Some(r), true) => r.clone(),
+            _ => x.clone(),
+        };
+        let tm = lstm_in.swap_dims(0, 1).reshape([t * b, f]);
         let base = if cfg.residual {
             Some(self.last_values(x, &device))
         } else {
             None
+        };
+        // The targets' relative histories `[B·targets, T]` the linear branches read.
+        let lin_in = match (&rel, cfg.linear) {
+            (Some(r), true) => Some(self.target_histories(r.clone(), &device)),
+            _ => None,
         };
         let mut members = Vec::with_capacity(self.members.len());
         let mut attention = Vec::new();
@@ -423,6 +509,9 @@ impl Forecaster {
             }
             let mut y = feat.matmul(net.head_weight.val().transpose())
                 + net.head_bias.val().unsqueeze_dim::<2>(0);
+            if let (Some(lin), Some(hist)) = (&net.linear, &lin_in) {
+                y = y + self.linear_branch(lin, hist.clone(), b);
+            }
             if let Some(b0) = &base {
                 y = y + b0.clone();
             }
@@ -460,6 +549,34 @@ impl Forecaster {
         }
         let sel = Tensor::<2>::from_data(TensorData::new(sel, [f, o]), device);
         x.narrow(1, t - 1, 1).reshape([b, f]).matmul(sel)
+    }
+
+    /// Each target's column of the windows `x [B, T, F]`, as rows `[B·targets, T]` (window-major).
+    fn target_histories(&self, x: Tensor<3>, device: &Device) -> Tensor<2> {
+        let [b, t, f] = x.dims();
+        let idx = &self.config.target_index;
+        let nt = idx.len();
+        let mut sel = vec![0.0f32; f * nt];
+        for (k, &ti) in idx.iter().enumerate() {
+            sel[ti * nt + k] = 1.0;
+        }
+        let sel = Tensor::<2>::from_data(TensorData::new(sel, [f, nt]), device);
+        x.reshape([b * t, f])
+            .matmul(sel)
+            .reshape([b, t, nt])
+            .swap_dims(1, 2)
+            .reshape([b * nt, t])
+    }
+
+    /// The linear branch on target histories `[B·targets, T]`: `[B, horizon × targets]`,
+    /// step-major like the head.
+    fn linear_branch(&self, lin: &LinearSkip, hist: Tensor<2>, b: usize) -> Tensor<2> {
+        let horizon = self.config.horizon;
+        let nt = self.config.target_index.len();
+        (hist.matmul(lin.weight.val().transpose()) + lin.bias.val().unsqueeze_dim::<2>(0))
+            .reshape([b, nt, horizon])
+            .swap_dims(1, 2)
+            .reshape([b, horizon * nt])
     }
 
     /// Number of trainable parameters.

@@ -112,6 +112,10 @@ pub fn pytorch_lstm_config(path: &Path, bytes: &[u8]) -> Result<ModelConfig> {
         target_index: vec![0],
         residual: false,
         ensemble: 1,
+        input_norm: false,
+        linear: false,
+        lookback: 0,
+        season: 0,
     })
 }
 

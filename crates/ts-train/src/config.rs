@@ -53,8 +53,12 @@ pub struct DataConfig {
     pub time_column: Option<String>,
     /// Missing-value policy.
     pub fill: FillPolicy,
-    /// Sequence length (time steps per window).
-    pub sequence_length: usize,
+    /// Sequence length (time steps per window); `None` = 12, or one season when that is longer
+    /// (up to [`MAX_AUTO_LOOKBACK`] rows), so that the model sees the seasonal naive forecast.
+    pub sequence_length: Option<usize>,
+    /// Seasonal period in rows for the seasonal naive baseline, MASE and the linear branch;
+    /// `None` = detected from the time column's spacing ([`ts_data::detect_seasons`]); 1 = none.
+    pub season: Option<usize>,
     /// Steps ahead to predict.
     pub horizon: usize,
     /// Share of rows before the test part.
@@ -73,7 +77,8 @@ impl Default for DataConfig {
             features: Vec::new(),
             time_column: None,
             fill: FillPolicy::Error,
-            sequence_length: 12,
+            sequence_length: None,
+            season: None,
             horizon: 1,
             train_split: 0.8,
             validation: 0.1,
@@ -82,7 +87,22 @@ impl Default for DataConfig {
     }
 }
 
+/// Default sequence length when no season asks for a longer one.
+pub const DEFAULT_LOOKBACK: usize = 12;
+/// The longest sequence length chosen automatically to cover a season.
+pub const MAX_AUTO_LOOKBACK: usize = 512;
+
 impl DataConfig {
+    /// The sequence length for a seasonal period `season` (1 = none): the configured one, else
+    /// [`DEFAULT_LOOKBACK`] or the season when it is longer and at most [`MAX_AUTO_LOOKBACK`].
+    pub fn lookback_for(&self, season: usize) -> usize {
+        self.sequence_length.unwrap_or(if season <= MAX_AUTO_LOOKBACK {
+            DEFAULT_LOOKBACK.max(season)
+        } else {
+            DEFAULT_LOOKBACK
+        })
+    }
+
     /// The split fractions.
     pub fn split(&self) -> SplitConfig {
         SplitConfig {
@@ -92,12 +112,74 @@ impl DataConfig {
     }
 }
 
+/// Which network to train: one kind, or `auto` to train a few and keep the best on validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelChoice {
+    /// Train the plain LSTM and the hybrid, keep the one with the lower validation loss.
+    #[default]
+    Auto,
+    /// Stacked LSTM on the (globally scaled) levels, with a residual head.
+    Lstm,
+    /// Attention LSTM.
+    Attention,
+    /// Stacked LSTM on windows relative to their last value, plus a linear branch over each
+    /// target's history that starts as the seasonal naive forecast.
+    Hybrid,
+}
+
+impl ModelChoice {
+    /// The network kinds with their normalisation and linear-branch switches that this choice
+    /// trains, in order: (kind, hybrid).
+    pub fn candidates(self) -> Vec<(ModelKind, bool)> {
+        match self {
+            Self::Auto => vec![(ModelKind::Lstm, false), (ModelKind::Lstm, true)],
+            Self::Lstm => vec![(ModelKind::Lstm, false)],
+            Self::Attention => vec![(ModelKind::Attention, false)],
+            Self::Hybrid => vec![(ModelKind::Lstm, true)],
+        }
+    }
+
+    /// The choice that trains exactly the network `config` describes (to retrain a saved model's
+    /// architecture).
+    pub fn of_network(config: &ts_model::ModelConfig) -> Self {
+        match (config.kind, config.linear) {
+            (ModelKind::Attention, _) => Self::Attention,
+            (ModelKind::Lstm, true) => Self::Hybrid,
+            (ModelKind::Lstm, false) => Self::Lstm,
+        }
+    }
+
+    /// The name of one candidate, as reports print it.
+    pub fn candidate_name(kind: ModelKind, hybrid: bool) -> &'static str {
+        match (kind, hybrid) {
+            (ModelKind::Lstm, false) => "lstm",
+            (ModelKind::Lstm, true) => "hybrid",
+            (ModelKind::Attention, false) => "attention",
+            (ModelKind::Attention, true) => "attention-hybrid",
+        }
+    }
+}
+
+impl std::str::FromStr for ModelChoice {
+    type Err = crate::TrainError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "lstm" => Ok(Self::Lstm),
+            "attention" | "attention-lstm" | "attention_lstm" => Ok(Self::Attention),
+            "hybrid" => Ok(Self::Hybrid),
+            _ => Err(invalid("model", s, "expected auto, lstm, attention or hybrid")),
+        }
+    }
+}
+
 /// Architecture settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelSettings {
-    /// `lstm` or `attention`.
-    pub kind: ModelKind,
+    /// `auto`, `lstm`, `attention` or `hybrid`.
+    pub kind: ModelChoice,
     /// Hidden size.
     pub hidden_size: usize,
     /// Stacked layers.
@@ -114,7 +196,7 @@ pub struct ModelSettings {
 impl Default for ModelSettings {
     fn default() -> Self {
         Self {
-            kind: ModelKind::Lstm,
+            kind: ModelChoice::Auto,
             hidden_size: 64,
             num_layers: 2,
             dropout: 0.2,
@@ -250,6 +332,9 @@ pub struct TrainConfig {
     /// window equally. Not stored in model files. Set by reductions that reweight samples (ts-fairness).
     #[serde(skip)]
     pub sample_weights: Option<std::sync::Arc<Vec<f32>>>,
+    /// Nominal levels of the prediction intervals, each in (0, 1) (split-conformal on the
+    /// validation part, see [`crate::intervals`]); empty = none.
+    pub intervals: Vec<f64>,
 }
 
 impl Default for TrainConfig {
@@ -269,6 +354,7 @@ impl Default for TrainConfig {
             seed: 42,
             shuffle: true,
             sample_weights: None,
+            intervals: vec![0.8, 0.95],
         }
     }
 }
@@ -292,6 +378,8 @@ impl ForecastConfig {
     /// gradient clipping (kept for comparison; it loses to the naive forecast on the FRED data).
     pub fn seed_recipe() -> Self {
         let mut c = Self::default();
+        c.model.kind = ModelChoice::Lstm;
+        c.data.sequence_length = Some(DEFAULT_LOOKBACK);
         c.model.residual = false;
         c.data.validation = 0.0;
         c.train.patience = 0;
@@ -305,8 +393,15 @@ impl ForecastConfig {
         let d = &self.data;
         let m = &self.model;
         let t = &self.train;
-        if d.sequence_length == 0 {
+        if d.sequence_length == Some(0) {
             return Err(invalid("sequence_length", 0, "must be at least 1"));
+        }
+        if d.season == Some(0) {
+            return Err(invalid(
+                "season",
+                0,
+                "must be at least 1 (1 = no season; leave it out to detect it from the time column)",
+            ));
         }
         if d.horizon == 0 {
             return Err(invalid("horizon", 0, "must be at least 1"));
@@ -352,6 +447,7 @@ impl ForecastConfig {
         if !(0.0..=1.0).contains(&t.mse_weight) {
             return Err(invalid("mse_weight", t.mse_weight, "must be in [0, 1]"));
         }
+        crate::intervals::check_levels(&t.intervals)?;
         Ok(())
     }
 }

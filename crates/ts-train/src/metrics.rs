@@ -95,6 +95,84 @@ pub struct TargetMetrics {
     pub by_step: Vec<UnitMetrics>,
     /// Whether the model beats the naive forecast on original-unit MSE.
     pub beats_naive: bool,
+    /// Seasonal period (rows) of the seasonal naive forecast and of MASE's scale; 1 = none.
+    pub season: usize,
+    /// MASE's scale: the in-sample MAE of the seasonal naive forecast (one step, training rows,
+    /// original units; Hyndman & Koehler 2006). NaN when the history is too short.
+    pub mase_scale: f64,
+    /// The model and the three baselines in original units, all horizon steps pooled.
+    pub scores: Scores,
+    /// The same per horizon step.
+    pub scores_by_step: Vec<Scores>,
+    /// Whether the model's MAE (so its MASE) is below that of every baseline: the naive, the
+    /// seasonal naive (when there is a season) and the drift forecast.
+    pub beats_baselines: bool,
+}
+
+/// Accuracy of one set of forecasts in original units.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    /// Mean absolute error.
+    pub mae: f64,
+    /// Root mean squared error.
+    pub rmse: f64,
+    /// Mean absolute scaled error (MAE / [`TargetMetrics::mase_scale`]).
+    pub mase: f64,
+    /// Symmetric mean absolute percentage error, in percent (0..200; pairs where actual and
+    /// forecast are both 0 count as 0).
+    pub smape: f64,
+    /// Coefficient of determination.
+    pub r2: f64,
+}
+
+/// The model's and the baselines' scores on the same values.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Scores {
+    /// The model.
+    pub model: Score,
+    /// Naive: the last observed value.
+    pub naive: Score,
+    /// Seasonal naive: the value one season before the forecast row (the naive when there is no
+    /// season).
+    pub seasonal_naive: Score,
+    /// Drift: the last value plus the average change over the history so far.
+    pub drift: Score,
+}
+
+/// Which seasonal period and which history the baselines and MASE use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineSpec {
+    /// Seasonal period in rows (1 = none).
+    pub season: usize,
+    /// Rows `[0, history_end)` of the windows' series give MASE's scale (the training rows).
+    pub history_end: usize,
+}
+
+impl Score {
+    fn compute_with(
+        n: usize,
+        scale: f64,
+        actual: impl Fn(usize) -> f64,
+        predicted: impl Fn(usize) -> f64,
+    ) -> Self {
+        let m = Metrics::compute_with(n, &actual, &predicted);
+        let mut sm = 0.0;
+        for i in 0..n {
+            let (a, p) = (actual(i), predicted(i));
+            let d = a.abs() + p.abs();
+            if d > 0.0 {
+                sm += 2.0 * (a - p).abs() / d;
+            }
+        }
+        let smape = if n == 0 { f64::NAN } else { 100.0 * sm / n as f64 };
+        Self {
+            mae: m.mae,
+            rmse: m.rmse,
+            mase: if scale > 0.0 { m.mae / scale } else { f64::NAN },
+            smape,
+            r2: m.r2,
+        }
+    }
 }
 
 /// The naive forecast's metrics.
@@ -138,14 +216,82 @@ pub fn naive_forecast(windows: &Windows, spec: &WindowSpec) -> Vec<f32> {
     out
 }
 
-/// Evaluates scaled forecasts against the windows' targets.
+/// The seasonal naive forecast of every window, step-major: for step `s` (1-based) the value
+/// `m·⌈s/m⌉ − s` rows before the window's last row, i.e. the same position one season earlier.
+/// Where the windows cannot see that far back, the last value. `season <= 1` gives the naive
+/// forecast.
+pub fn seasonal_naive_forecast(windows: &Windows, spec: &WindowSpec, season: usize) -> Vec<f32> {
+    let m = season.max(1);
+    let mut out = Vec::with_capacity(windows.n * spec.n_outputs());
+    for i in 0..windows.n {
+        let last = windows.last_values(i, &spec.target_index);
+        for s in 1..=spec.horizon {
+            let back = m * s.div_ceil(m) - s;
+            for (k, &t) in spec.target_index.iter().enumerate() {
+                out.push(windows.value_before(i, back, t).unwrap_or(last[k]));
+            }
+        }
+    }
+    out
+}
+
+/// The drift forecast of every window, step-major: the last value plus `s` times the average
+/// change per row over all the rows the windows see up to their last row (Hyndman's drift
+/// method).
+pub fn drift_forecast(windows: &Windows, spec: &WindowSpec) -> Vec<f32> {
+    let mut out = Vec::with_capacity(windows.n * spec.n_outputs());
+    for i in 0..windows.n {
+        let last = windows.last_values(i, &spec.target_index);
+        let back = windows.history_len(i).saturating_sub(1);
+        let slopes: Vec<f64> = spec
+            .target_index
+            .iter()
+            .enumerate()
+            .map(|(k, &t)| match windows.value_before(i, back, t) {
+                Some(first) if back > 0 => (f64::from(last[k]) - f64::from(first)) / back as f64,
+                _ => 0.0,
+            })
+            .collect();
+        for s in 1..=spec.horizon {
+            for (k, slope) in slopes.iter().enumerate() {
+                out.push((f64::from(last[k]) + slope * s as f64) as f32);
+            }
+        }
+    }
+    out
+}
+
+/// MASE's scale for feature column `col`: the mean absolute change over `season` rows within rows
+/// `[0, history_end)` of the windows' series, in original units (the in-sample MAE of the
+/// one-step seasonal naive forecast); NaN when those rows hold no such pair.
+pub fn mase_scale(windows: &Windows, col: usize, scaler: &Scaler, baseline: &BaselineSpec) -> f64 {
+    let series = windows.series();
+    let m = baseline.season.max(1);
+    let end = baseline.history_end.min(series.rows());
+    if end <= m {
+        return f64::NAN;
+    }
+    let mut sum = 0.0;
+    for r in m..end {
+        let a = scaler.inverse_value(col, f64::from(series.row(r)[col]));
+        let b = scaler.inverse_value(col, f64::from(series.row(r - m)[col]));
+        sum += (a - b).abs();
+    }
+    sum / (end - m) as f64
+}
+
+/// Evaluates scaled forecasts against the windows' targets, next to the naive, seasonal naive and
+/// drift forecasts.
 pub fn evaluate(
     windows: &Windows,
     predicted_scaled: &[f32],
     spec: &WindowSpec,
     scaler: &Scaler,
+    baseline: &BaselineSpec,
 ) -> Evaluation {
     let naive = naive_forecast(windows, spec);
+    let snaive = seasonal_naive_forecast(windows, spec, baseline.season);
+    let drift = drift_forecast(windows, spec);
     let nt = spec.targets.len();
     let o = spec.n_outputs();
     let mut targets = Vec::with_capacity(nt);
@@ -174,6 +320,27 @@ pub fn evaluate(
         let all = n * spec.horizon;
         let original = Metrics::compute_with(all, |m| inv(&actual, m), |m| inv(&model, m));
         let naive_o = Metrics::compute_with(all, |m| inv(&actual, m), |m| inv(&naive_at, m));
+        let snaive_at = |m: usize| snaive[(m % n) * o + (m / n) * nt + k] as f64;
+        let drift_at = |m: usize| drift[(m % n) * o + (m / n) * nt + k] as f64;
+        let scale = mase_scale(windows, col, scaler, baseline);
+        // Scores of the values `first..first + len` of step-major order.
+        let scores = |first: usize, len: usize| {
+            let a = |i: usize| inv(&actual, first + i);
+            Scores {
+                model: Score::compute_with(len, scale, a, |i| inv(&model, first + i)),
+                naive: Score::compute_with(len, scale, a, |i| inv(&naive_at, first + i)),
+                seasonal_naive: Score::compute_with(len, scale, a, |i| {
+                    inv(&snaive_at, first + i)
+                }),
+                drift: Score::compute_with(len, scale, a, |i| inv(&drift_at, first + i)),
+            }
+        };
+        let pooled = scores(0, all);
+        let scores_by_step = (0..spec.horizon).map(|s| scores(s * n, n)).collect();
+        let beats_baselines = n > 0
+            && pooled.model.mae < pooled.naive.mae
+            && pooled.model.mae < pooled.drift.mae
+            && (baseline.season <= 1 || pooled.model.mae < pooled.seasonal_naive.mae);
         targets.push(TargetMetrics {
             target: name.clone(),
             scaled: Metrics::compute_with(all, actual, model),
@@ -184,6 +351,11 @@ pub fn evaluate(
             },
             by_step,
             beats_naive: original.mse < naive_o.mse,
+            season: baseline.season.max(1),
+            mase_scale: scale,
+            scores: pooled,
+            scores_by_step,
+            beats_baselines,
         });
     }
     Evaluation {

@@ -12,9 +12,10 @@ use ts_model::file::{self, FORMAT_VERSION, ModelHeader};
 use ts_model::{Forecaster, ModelConfig, make_device};
 
 use crate::checkpoint::{Checkpointer, Resume};
-use crate::config::{DataConfig, ForecastConfig};
+use crate::config::{DataConfig, ForecastConfig, ModelChoice};
 use crate::error::{Result, TrainError};
-use crate::metrics::{Evaluation, evaluate, naive_forecast};
+use crate::intervals::{Coverage, Intervals};
+use crate::metrics::{BaselineSpec, Evaluation, evaluate, naive_forecast};
 use crate::trainer::{Observer, TrainReport, fit_with, predict_scaled};
 
 /// The writer string stored in model files.
@@ -54,6 +55,19 @@ impl DataSummary {
     }
 }
 
+/// The seasonal period (rows) a configuration uses on a frame: the configured one, else the
+/// longest season detected from the time column that the training rows hold three times
+/// ([`ts_data::primary_season`]); 1 = none.
+pub fn resolve_season(frame: &Frame, cfg: &DataConfig) -> usize {
+    match cfg.season {
+        Some(m) => m.max(1),
+        None => {
+            let train_rows = cfg.split().bounds(frame.n_rows()).val_start;
+            ts_data::primary_season(&ts_data::detect_seasons(frame), train_rows)
+        }
+    }
+}
+
 /// Resolves targets and features against a frame into a window spec.
 pub fn resolve_spec(frame: &Frame, cfg: &DataConfig) -> Result<WindowSpec> {
     let targets = cfg.target.resolve(&frame.columns);
@@ -79,11 +93,29 @@ pub fn resolve_spec(frame: &Frame, cfg: &DataConfig) -> Result<WindowSpec> {
         frame.column_index(f)?;
     }
     Ok(WindowSpec::new(
-        cfg.sequence_length,
+        cfg.lookback_for(resolve_season(frame, cfg)),
         cfg.horizon,
         features,
         targets,
     )?)
+}
+
+/// One network trained by a fit, with its validation loss: `--model auto` trains several and
+/// keeps the best.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// `lstm`, `hybrid`, `attention`.
+    pub name: String,
+    /// Best validation loss (NaN without a validation part).
+    pub best_val_loss: f64,
+    /// Validation loss of the untrained network (the naive or the seasonal naive forecast).
+    pub initial_val_loss: f64,
+    /// Epoch kept.
+    pub best_epoch: usize,
+    /// Training seconds.
+    pub seconds: f64,
+    /// Whether this one was kept.
+    pub chosen: bool,
 }
 
 /// Everything a fit produces.
@@ -103,6 +135,15 @@ pub struct FitOutcome {
     pub config: ForecastConfig,
     /// The data.
     pub data: DataSummary,
+    /// Seasonal period (rows) of the baselines and the linear branch; 1 = none.
+    pub season: usize,
+    /// The networks trained, in order, with the one kept marked.
+    pub candidates: Vec<Candidate>,
+    /// Prediction intervals calibrated on the validation part (none without levels or
+    /// validation windows).
+    pub intervals: Option<Intervals>,
+    /// Their coverage on the test part.
+    pub test_coverage: Vec<Coverage>,
 }
 
 /// Prepares the frame (split, scale, window) for a configuration.
@@ -126,18 +167,50 @@ pub fn prepare_frame_owned(frame: &mut Frame, cfg: &ForecastConfig) -> Result<Pr
     )?)
 }
 
-/// The model architecture for prepared data.
-pub fn model_config(prepared: &Prepared, cfg: &ForecastConfig) -> ModelConfig {
+/// The model architecture for prepared data: network `kind`, as the hybrid (windows relative to
+/// their last value, linear branch from the seasonal naive forecast of `season`) or not.
+pub fn model_config(
+    prepared: &Prepared,
+    cfg: &ForecastConfig,
+    kind: ts_model::ModelKind,
+    hybrid: bool,
+    season: usize,
+) -> ModelConfig {
     ModelConfig {
-        kind: cfg.model.kind,
+        kind,
         input_size: prepared.spec.features.len(),
         hidden_size: cfg.model.hidden_size,
         num_layers: cfg.model.num_layers,
         dropout: cfg.model.dropout,
         horizon: prepared.spec.horizon,
         target_index: prepared.spec.target_index.clone(),
-        residual: cfg.model.residual,
+        residual: cfg.model.residual || hybrid,
         ensemble: cfg.model.ensemble,
+        input_norm: hybrid,
+        linear: hybrid,
+        lookback: prepared.spec.lookback,
+        season: if hybrid { season } else { 0 },
+    }
+}
+
+/// The one network a configuration trains when it cannot try several (a tuning trial): the last
+/// of its candidates (for `auto`, the hybrid).
+pub fn single_model_config(prepared: &Prepared, cfg: &ForecastConfig, season: usize) -> ModelConfig {
+    let (kind, hybrid) = cfg
+        .model
+        .kind
+        .candidates()
+        .last()
+        .copied()
+        .unwrap_or((ts_model::ModelKind::Lstm, false));
+    model_config(prepared, cfg, kind, hybrid, season)
+}
+
+/// The baselines' season and MASE's history for prepared data.
+pub fn baseline_spec(prepared: &Prepared, season: usize) -> BaselineSpec {
+    BaselineSpec {
+        season,
+        history_end: prepared.bounds.val_start,
     }
 }
 
@@ -187,35 +260,109 @@ pub fn train_prepared_with(
     resume: Option<Resume>,
     checkpointer: Option<&mut dyn Checkpointer>,
 ) -> Result<FitOutcome> {
-    let mc = model_config(&prepared, cfg);
-    let model = match &resume {
-        // The weights come from the checkpoint; only the architecture must agree.
-        Some(r) if r.meta.model != mc => {
-            return Err(TrainError::InvalidConfig {
-                name: "checkpoint".into(),
-                value: "model architecture".into(),
-                reason: "differs from the one the data and configuration give".into(),
-            });
-        }
-        Some(r) => r.best.clone(),
-        None => mc.init(cfg.train.seed, &device.clone().autodiff())?,
+    let season = resolve_season(frame, &cfg.data);
+    let configs: Vec<(String, ModelConfig)> = cfg
+        .model
+        .kind
+        .candidates()
+        .into_iter()
+        .map(|(kind, hybrid)| {
+            (
+                ModelChoice::candidate_name(kind, hybrid).to_string(),
+                model_config(&prepared, cfg, kind, hybrid, season),
+            )
+        })
+        .collect();
+    // A resumed run continues the network its checkpoint holds (for `auto`, the candidate that
+    // was being trained when it stopped) and trains only that one.
+    let configs = match &resume {
+        Some(r) => match configs.into_iter().find(|(_, mc)| *mc == r.meta.model) {
+            Some(c) => vec![c],
+            None => {
+                return Err(TrainError::InvalidConfig {
+                    name: "checkpoint".into(),
+                    value: "model architecture".into(),
+                    reason: "differs from the one the data and configuration give".into(),
+                });
+            }
+        },
+        None => configs,
     };
-    let (model, report) = fit_with(
-        model,
-        &prepared.train,
+    let mut resume = resume;
+    let mut checkpointer = checkpointer;
+    let mut best: Option<(usize, Forecaster, TrainReport)> = None;
+    let mut candidates = Vec::with_capacity(configs.len());
+    for (i, (name, mc)) in configs.into_iter().enumerate() {
+        let model = match resume.as_ref() {
+            Some(r) => r.best.clone(),
+            None => mc.init(cfg.train.seed, &device.clone().autodiff())?,
+        };
+        let (model, report) = fit_with(
+            model,
+            &prepared.train,
+            &prepared.validation,
+            &cfg.train,
+            device,
+            observer,
+            resume.take(),
+            match checkpointer.as_mut() {
+                Some(c) => Some(&mut **c as &mut dyn Checkpointer),
+                None => None,
+            },
+        )?;
+        let loss = report.best_val_loss.unwrap_or(f64::NAN);
+        candidates.push(Candidate {
+            name,
+            best_val_loss: loss,
+            initial_val_loss: report.initial_val_loss.unwrap_or(f64::NAN),
+            best_epoch: report.best_epoch,
+            seconds: report.seconds,
+            chosen: false,
+        });
+        let better = match &best {
+            None => true,
+            // Without validation the first candidate is kept.
+            Some((_, _, r)) => r.best_val_loss.is_some_and(|b| loss < b),
+        };
+        let stopped = report.interrupted;
+        if better {
+            best = Some((i, model, report));
+        }
+        if stopped {
+            break;
+        }
+    }
+    let Some((chosen, model, report)) = best else {
+        return Err(TrainError::InvalidConfig {
+            name: "model".into(),
+            value: format!("{:?}", cfg.model.kind),
+            reason: "no network to train".into(),
+        });
+    };
+    candidates[chosen].chosen = true;
+    let validation_predictions = predict_scaled(&model, &prepared.validation, device, 512);
+    let intervals = Intervals::calibrate(
         &prepared.validation,
-        &cfg.train,
-        device,
-        observer,
-        resume,
-        checkpointer,
-    )?;
+        &validation_predictions,
+        &prepared.spec,
+        &prepared.scaler,
+        &cfg.train.intervals,
+    );
     let test_predictions = predict_scaled(&model, &prepared.test, device, 512);
+    let test_coverage = intervals.as_ref().map_or_else(Vec::new, |iv| {
+        iv.coverage(
+            &prepared.test,
+            &test_predictions,
+            &prepared.spec,
+            &prepared.scaler,
+        )
+    });
     let test = evaluate(
         &prepared.test,
         &test_predictions,
         &prepared.spec,
         &prepared.scaler,
+        &baseline_spec(&prepared, season),
     );
     Ok(FitOutcome {
         model,
@@ -225,6 +372,10 @@ pub fn train_prepared_with(
         test_predictions,
         config: cfg.clone(),
         data: DataSummary::of(frame),
+        season,
+        candidates,
+        intervals,
+        test_coverage,
     })
 }
 
@@ -242,6 +393,9 @@ pub fn header_of(outcome: &FitOutcome) -> ModelHeader {
             "time_column": outcome.data.time_column,
             "best_epoch": outcome.report.best_epoch,
             "split": outcome.prepared.bounds,
+            "season": outcome.season,
+            "candidates": outcome.candidates,
+            "intervals": outcome.intervals,
         }),
     }
 }
@@ -262,6 +416,54 @@ pub struct Bundle {
     pub config: ForecastConfig,
     /// Device it lives on.
     pub device: Device,
+}
+
+impl Bundle {
+    /// The seasonal period the model was trained with (1 = none, also for files from before
+    /// seasons were recorded).
+    pub fn season(&self) -> usize {
+        self.header
+            .extra
+            .get("season")
+            .and_then(serde_json::Value::as_u64)
+            .map_or(1, |m| (m as usize).max(1))
+    }
+
+    /// The prediction intervals calibrated when the model was trained, if any.
+    pub fn intervals(&self) -> Option<Intervals> {
+        self.header
+            .extra
+            .get("intervals")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
+
+    /// The training configuration with the model choice fixed to this file's network (so that a
+    /// retrain, e.g. a fairness reduction, fits the same architecture rather than a fresh `auto`
+    /// choice).
+    pub fn retrain_config(&self) -> ForecastConfig {
+        let mut c = self.config.clone();
+        c.model.kind = ModelChoice::of_network(&self.model.config);
+        c.data.sequence_length = Some(self.header.spec.lookback);
+        c.data.season = Some(self.season());
+        c
+    }
+
+    /// Baselines for a table of `rows` rows scored with this model: its season, and MASE's scale
+    /// from the rows the model was trained on (its recorded split), or from every row when the
+    /// table is shorter.
+    pub fn baseline_spec(&self, rows: usize) -> BaselineSpec {
+        let train_end = self
+            .header
+            .extra
+            .get("split")
+            .and_then(|s| s.get("val_start"))
+            .and_then(serde_json::Value::as_u64)
+            .map_or(rows, |v| v as usize);
+        BaselineSpec {
+            season: self.season(),
+            history_end: train_end.min(rows),
+        }
+    }
 }
 
 /// Loads a model file.
@@ -326,10 +528,90 @@ pub struct FrameEvaluation {
     pub windows: Windows,
     /// Scaled forecasts.
     pub predictions: Vec<f32>,
+    /// Coverage of the model's prediction intervals on these windows.
+    pub coverage: Vec<Coverage>,
 }
 
-/// Evaluates a saved model on every window of a table.
+/// Which windows of a table an evaluation scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Part {
+    /// Windows whose targets lie in the training rows.
+    Train,
+    /// Windows whose targets lie in the validation rows.
+    Validation,
+    /// Windows whose targets lie in the test rows (the default: the rows the model never saw).
+    #[default]
+    Test,
+    /// Every window with known targets.
+    All,
+}
+
+impl std::str::FromStr for Part {
+    type Err = TrainError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "train" | "training" => Ok(Self::Train),
+            "validation" | "val" => Ok(Self::Validation),
+            "test" => Ok(Self::Test),
+            "all" => Ok(Self::All),
+            _ => Err(crate::error::invalid(
+                "part",
+                s,
+                "expected test, validation, train or all",
+            )),
+        }
+    }
+}
+
+impl Part {
+    /// The name reports print.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Train => "train",
+            Self::Validation => "validation",
+            Self::Test => "test",
+            Self::All => "all",
+        }
+    }
+}
+
+impl Bundle {
+    /// The rows `[from, to)` whose windows make up `part` of a table of `rows` rows: the split the
+    /// model was trained with when the table has as many rows as its training data, else the
+    /// configured fractions applied to this table.
+    pub fn part_rows(&self, part: Part, rows: usize) -> (usize, usize) {
+        let recorded = self.header.extra.get("split").and_then(|s| {
+            let get = |k: &str| s.get(k).and_then(serde_json::Value::as_u64).map(|v| v as usize);
+            Some((get("val_start")?, get("test_start")?, get("n_rows")?))
+        });
+        let (val_start, test_start) = match recorded {
+            Some((v, t, n)) if n == rows => (v, t),
+            _ => {
+                let b = self.config.data.split().bounds(rows);
+                (b.val_start, b.test_start)
+            }
+        };
+        match part {
+            Part::Train => (0, val_start),
+            Part::Validation => (val_start, test_start),
+            Part::Test => (test_start, rows),
+            Part::All => (0, rows),
+        }
+    }
+}
+
+/// Evaluates a saved model on every window of a table ([`evaluate_frame_part`] with
+/// [`Part::All`]).
 pub fn evaluate_frame(bundle: &Bundle, frame: &Frame) -> Result<FrameEvaluation> {
+    evaluate_frame_part(bundle, frame, Part::All)
+}
+
+/// Evaluates a saved model on the windows of one part of a table (see [`Bundle::part_rows`]).
+///
+/// # Errors
+/// A table without the model's columns, too short for one window, or whose part holds no window.
+pub fn evaluate_frame_part(bundle: &Bundle, frame: &Frame, part: Part) -> Result<FrameEvaluation> {
     let f = align_frame(bundle, frame)?;
     let spec = &bundle.header.spec;
     let n = f.n_rows();
@@ -346,13 +628,38 @@ pub fn evaluate_frame(bundle: &Bundle, frame: &Frame) -> Result<FrameEvaluation>
     }
     let idx: Vec<usize> = (0..f.n_columns()).collect();
     let scaled = Arc::new(bundle.header.scaler.transform_series(f.values(), &idx));
-    let windows = Windows::over(scaled, spec, anchors_in(spec, 0, n), true);
+    let (from, to) = bundle.part_rows(part, n);
+    let anchors = anchors_in(spec, from, to);
+    if anchors.is_empty() {
+        return Err(DataError::TooFewRows {
+            what: f.source.display().to_string(),
+            rows: n,
+            needed: format!(
+                "a {} part (rows {from}..{to}) that holds at least one window of sequence length {} + horizon {}",
+                part.name(),
+                spec.lookback,
+                spec.horizon
+            ),
+        }
+        .into());
+    }
+    let windows = Windows::over(scaled, spec, anchors, true);
     let predictions = predict_scaled(&bundle.model, &windows, &bundle.device, 512);
-    let evaluation = evaluate(&windows, &predictions, spec, &bundle.header.scaler);
+    let evaluation = evaluate(
+        &windows,
+        &predictions,
+        spec,
+        &bundle.header.scaler,
+        &bundle.baseline_spec(n),
+    );
+    let coverage = bundle.intervals().map_or_else(Vec::new, |iv| {
+        iv.coverage(&windows, &predictions, spec, &bundle.header.scaler)
+    });
     Ok(FrameEvaluation {
         evaluation,
         windows,
         predictions,
+        coverage,
     })
 }
 
@@ -371,23 +678,34 @@ pub struct PredictionRow {
     pub predicted: f64,
     /// The naive last-value forecast.
     pub naive: f64,
+    /// Prediction interval bounds `(lower, upper)`, one per level of the model's intervals.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intervals: Vec<(f64, f64)>,
 }
 
-/// Writes prediction rows as CSV text (`timestamp,target,step,actual,predicted,naive`).
-pub fn predictions_csv(rows: &[PredictionRow]) -> String {
+/// Writes prediction rows as CSV text (`timestamp,target,step,actual,predicted,naive` and, for
+/// each interval level, `lower_L,upper_L`).
+pub fn predictions_csv(rows: &[PredictionRow], levels: &[f64]) -> String {
     let mut out = Vec::new();
     // Writing to memory cannot fail.
-    let _ = write_predictions_csv(&mut out, rows);
+    let _ = write_predictions_csv(&mut out, rows, levels);
     String::from_utf8(out).unwrap_or_default()
 }
 
 /// Writes prediction rows as CSV (the text of [`predictions_csv`]) row by row to `w`, so that a
-/// large test part never becomes one string; pair it with [`prediction_rows_iter`].
+/// large test part never becomes one string; pair it with [`prediction_rows_iter`]. `levels`
+/// name the interval columns (`lower_80,upper_80` for 0.8); rows without bounds leave them empty.
 pub fn write_predictions_csv<R: std::borrow::Borrow<PredictionRow>>(
     w: &mut dyn std::io::Write,
     rows: impl IntoIterator<Item = R>,
+    levels: &[f64],
 ) -> std::io::Result<()> {
-    w.write_all(b"timestamp,target,step,actual,predicted,naive\n")?;
+    w.write_all(b"timestamp,target,step,actual,predicted,naive")?;
+    for &l in levels {
+        let n = crate::intervals::level_name(l);
+        write!(w, ",lower_{n},upper_{n}")?;
+    }
+    w.write_all(b"\n")?;
     for r in rows {
         let r = r.borrow();
         if r.target.contains(',') || r.target.contains('"') {
@@ -399,7 +717,14 @@ pub fn write_predictions_csv<R: std::borrow::Borrow<PredictionRow>>(
         if let Some(a) = r.actual {
             write!(w, "{a}")?;
         }
-        writeln!(w, ",{},{}", r.predicted, r.naive)?;
+        write!(w, ",{},{}", r.predicted, r.naive)?;
+        for l in 0..levels.len() {
+            match r.intervals.get(l) {
+                Some((lo, hi)) => write!(w, ",{lo},{hi}")?,
+                None => w.write_all(b",,")?,
+            }
+        }
+        w.write_all(b"\n")?;
     }
     Ok(())
 }
@@ -415,6 +740,23 @@ pub struct TargetSeries {
     pub predicted: Vec<f64>,
     /// Naive last-value forecasts.
     pub naive: Vec<f64>,
+    /// Lower bounds of the widest prediction interval (empty without intervals).
+    pub lower: Vec<f64>,
+    /// Upper bounds of the widest prediction interval (empty without intervals).
+    pub upper: Vec<f64>,
+}
+
+impl TargetSeries {
+    /// Appends one row's values (the widest interval, when it has any).
+    pub fn push(&mut self, r: &PredictionRow) {
+        self.actual.push(r.actual.unwrap_or(f64::NAN));
+        self.predicted.push(r.predicted);
+        self.naive.push(r.naive);
+        if let Some((lo, hi)) = r.intervals.last() {
+            self.lower.push(*lo);
+            self.upper.push(*hi);
+        }
+    }
 }
 
 /// Picks one target's rows at one horizon step out of prediction rows.
@@ -430,9 +772,7 @@ pub fn series_of<R: std::borrow::Borrow<PredictionRow>>(
             continue;
         }
         s.timestamps.push(r.timestamp.clone());
-        s.actual.push(r.actual.unwrap_or(f64::NAN));
-        s.predicted.push(r.predicted);
-        s.naive.push(r.naive);
+        s.push(r);
     }
     s
 }
@@ -444,8 +784,9 @@ pub fn prediction_rows(
     scaler: &ts_data::Scaler,
     windows: &Windows,
     predicted: &[f32],
+    intervals: Option<&Intervals>,
 ) -> Vec<PredictionRow> {
-    prediction_rows_iter(frame, spec, scaler, windows, predicted).collect()
+    prediction_rows_iter(frame, spec, scaler, windows, predicted, intervals).collect()
 }
 
 /// The rows of [`prediction_rows`] one at a time (window by window, step by step, target by
@@ -456,6 +797,7 @@ pub fn prediction_rows_iter<'a>(
     scaler: &'a ts_data::Scaler,
     windows: &'a Windows,
     predicted: &'a [f32],
+    intervals: Option<&'a Intervals>,
 ) -> impl Iterator<Item = PredictionRow> + 'a {
     let nt = spec.targets.len();
     let o = spec.n_outputs();
@@ -481,6 +823,7 @@ pub fn prediction_rows_iter<'a>(
             } else {
                 future_label(frame, row - (n_rows - 1))
             };
+            let p = scaler.inverse_value(col, predicted[j] as f64);
             PredictionRow {
                 timestamp,
                 target: t.clone(),
@@ -488,8 +831,13 @@ pub fn prediction_rows_iter<'a>(
                 actual: windows
                     .has_targets()
                     .then(|| scaler.inverse_value(col, windows.y_of(i)[s * nt + k] as f64)),
-                predicted: scaler.inverse_value(col, predicted[j] as f64),
+                predicted: p,
                 naive: scaler.inverse_value(col, naive[j] as f64),
+                intervals: intervals.map_or_else(Vec::new, |iv| {
+                    (0..iv.levels.len())
+                        .map(|l| iv.bounds(l, s * nt + k, p))
+                        .collect()
+                }),
             }
         })
 }
@@ -551,9 +899,62 @@ pub fn predict_frame(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRow
     let wf = Windows::over(scaled, spec, future, false);
     let pk = predict_scaled(&bundle.model, &wk, &bundle.device, 512);
     let pf = predict_scaled(&bundle.model, &wf, &bundle.device, 512);
-    let mut rows = prediction_rows(&f, spec, &bundle.header.scaler, &wk, &pk);
-    rows.extend(prediction_rows(&f, spec, &bundle.header.scaler, &wf, &pf));
+    let iv = bundle.intervals();
+    let mut rows = prediction_rows(&f, spec, &bundle.header.scaler, &wk, &pk, iv.as_ref());
+    let first_future = rows.len();
+    rows.extend(prediction_rows(
+        &f,
+        spec,
+        &bundle.header.scaler,
+        &wf,
+        &pf,
+        iv.as_ref(),
+    ));
+    // Windows that reach past the end still have actuals for their steps inside the table.
+    let nt = spec.targets.len();
+    for (i, &a) in wf.anchors.iter().enumerate() {
+        for s in 0..spec.horizon {
+            let row = a + s + 1;
+            if row >= n {
+                continue;
+            }
+            for k in 0..nt {
+                let r = &mut rows[first_future + (i * spec.horizon + s) * nt + k];
+                let col = spec.target_index[k];
+                r.actual = Some(f.value(row, col));
+            }
+        }
+    }
     Ok(rows)
+}
+
+/// The forecast past the end of a table: the window ending at its last row, every horizon step
+/// (all of them beyond the data).
+pub fn predict_future(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRow>> {
+    let f = align_frame(bundle, frame)?;
+    let spec = &bundle.header.spec;
+    let n = f.n_rows();
+    if n < spec.lookback {
+        return Err(DataError::TooFewRows {
+            what: f.source.display().to_string(),
+            rows: n,
+            needed: format!("at least sequence length {} rows", spec.lookback),
+        }
+        .into());
+    }
+    let idx: Vec<usize> = (0..f.n_columns()).collect();
+    let scaled = Arc::new(bundle.header.scaler.transform_series(f.values(), &idx));
+    let w = Windows::over(scaled, spec, vec![n - 1], false);
+    let p = predict_scaled(&bundle.model, &w, &bundle.device, 512);
+    let iv = bundle.intervals();
+    Ok(prediction_rows(
+        &f,
+        spec,
+        &bundle.header.scaler,
+        &w,
+        &p,
+        iv.as_ref(),
+    ))
 }
 
 #[cfg(test)]
@@ -568,6 +969,7 @@ mod tests {
             actual,
             predicted: 0.1 + 0.2,
             naive: -3.0,
+            intervals: Vec::new(),
         }
     }
 
@@ -582,9 +984,9 @@ mod tests {
                         2020-01-01,gdp,2,1.5,0.30000000000000004,-3\n\
                         2020-02-01,\"a,b\",2,,0.30000000000000004,-3\n\
                         #7,\"say \"\"hi\"\"\",2,0.0000001,0.30000000000000004,-3\n";
-        assert_eq!(predictions_csv(&rows), expected);
+        assert_eq!(predictions_csv(&rows, &[]), expected);
         let mut streamed = Vec::new();
-        write_predictions_csv(&mut streamed, rows.iter()).unwrap();
+        write_predictions_csv(&mut streamed, rows.iter(), &[]).unwrap();
         assert_eq!(String::from_utf8(streamed).unwrap(), expected);
         // The one-step series of the same rows, from owned rows too.
         let s = series_of(rows.clone(), "gdp", 2);

@@ -25,7 +25,7 @@ fn frame() -> Frame {
 fn config() -> ForecastConfig {
     let mut c = ForecastConfig::default();
     c.data.target = TargetSpec::One("a".into());
-    c.data.sequence_length = 8;
+    c.data.sequence_length = Some(8);
     c.model.hidden_size = 12;
     c.model.dropout = 0.3;
     c.train.epochs = 7;

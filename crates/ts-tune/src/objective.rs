@@ -246,6 +246,8 @@ pub struct LstmObjective {
     space: BTreeMap<String, Distribution>,
     prepared: Prepared,
     device: Device,
+    /// Seasonal period of the data (for the hybrid's linear branch).
+    season: usize,
 }
 
 impl std::fmt::Debug for LstmObjective {
@@ -277,11 +279,13 @@ impl LstmObjective {
             ));
         }
         let device = ts_model::make_device(base.device).map_err(ts_train::TrainError::from)?;
+        let season = pipeline::resolve_season(frame, &base.data);
         Ok(Self {
             base,
             space,
             prepared,
             device,
+            season,
         })
     }
 
@@ -301,7 +305,7 @@ impl LstmObjective {
             trial.suggest(name, dist.clone())?;
         }
         let cfg = apply_params(&self.base, &trial.params())?;
-        let mc = pipeline::model_config(&self.prepared, &cfg);
+        let mc = pipeline::single_model_config(&self.prepared, &cfg, self.season);
         let model = mc
             .init(cfg.train.seed, &self.device.clone().autodiff())
             .map_err(ts_train::TrainError::from)?;

@@ -35,6 +35,21 @@ pub struct PredictionChart {
     pub predicted: Vec<f64>,
     /// Optional last-value (naive) baseline, as long as `actual`; drawn dashed grey.
     pub naive: Option<Vec<f64>>,
+    /// Optional prediction interval drawn as a shaded band behind the forecast.
+    #[serde(default)]
+    pub band: Option<Band>,
+}
+
+/// A prediction interval: lower and upper bounds per point (as long as `actual`; NaN leaves a
+/// gap) and a legend label such as `"95 % interval"`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Band {
+    /// Lower bounds.
+    pub lower: Vec<f64>,
+    /// Upper bounds.
+    pub upper: Vec<f64>,
+    /// Legend label.
+    pub label: String,
 }
 
 impl PredictionChart {
@@ -74,6 +89,15 @@ impl PredictionChart {
             return invalid(format!(
                 "naive has {} values but actual has {n}",
                 naive.len()
+            ));
+        }
+        if let Some(b) = &self.band
+            && (b.lower.len() != n || b.upper.len() != n)
+        {
+            return invalid(format!(
+                "band has {} lower and {} upper bounds but actual has {n} values",
+                b.lower.len(),
+                b.upper.len()
             ));
         }
         if !self
@@ -453,12 +477,18 @@ fn draw_time_panel<DB: DrawingBackend>(
     spec: &TimePanel,
 ) -> Result<(), String> {
     let naive = chart.naive.as_deref().unwrap_or(&[]);
+    let (band_lo, band_hi) = chart
+        .band
+        .as_ref()
+        .map_or((&[][..], &[][..]), |b| (&b.lower[..], &b.upper[..]));
     let all = || {
         chart
             .actual
             .iter()
             .chain(&chart.predicted)
             .chain(naive)
+            .chain(band_lo)
+            .chain(band_hi)
             .copied()
     };
     let (lo, hi) = finite_range(all()).ok_or("no finite value")?;
@@ -493,6 +523,40 @@ fn draw_time_panel<DB: DrawingBackend>(
         legend_entry(&mut cc, theme, "Predicted", predicted, false)?;
         if !naive.is_empty() {
             legend_entry(&mut cc, theme, "Naive (last value)", baseline, true)?;
+        }
+    }
+    // The interval band goes underneath everything: one polygon per run of finite bounds.
+    if let Some(b) = &chart.band {
+        let fill = ORANGE.mix(0.18).filled();
+        let mut run: Vec<(i32, f64, f64)> = Vec::new();
+        let mut flush = |run: &mut Vec<(i32, f64, f64)>| -> Result<(), String> {
+            if run.len() >= 2 {
+                let poly: Vec<(i32, f64)> = run
+                    .iter()
+                    .map(|p| (p.0, p.2))
+                    .chain(run.iter().rev().map(|p| (p.0, p.1)))
+                    .collect();
+                cc.draw_series(std::iter::once(Polygon::new(poly, fill)))
+                    .map_err(de)?;
+            }
+            run.clear();
+            Ok(())
+        };
+        for (i, (lo, hi)) in b.lower.iter().zip(&b.upper).enumerate() {
+            if lo.is_finite() && hi.is_finite() {
+                run.push((i as i32, *lo, *hi));
+            } else {
+                flush(&mut run)?;
+            }
+        }
+        flush(&mut run)?;
+        if spec.legend {
+            cc.draw_series(std::iter::empty::<Circle<(i32, f64), i32>>())
+                .map_err(de)?
+                .label(b.label.clone())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 16, y + 5)], ORANGE.mix(0.18).filled())
+                });
         }
     }
     // The baseline goes underneath the model's lines.
@@ -709,6 +773,7 @@ mod tests {
             actual: vec![1.0, 2.0],
             predicted: vec![1.5, 2.5],
             naive: Some(vec![1.0, 1.0]),
+            band: None,
         }
     }
 

@@ -160,6 +160,7 @@ fn prediction(n: usize, target: &str) -> PredictionChart {
         actual,
         predicted,
         naive: Some(naive),
+        band: None,
     }
 }
 
@@ -302,6 +303,7 @@ fn awkward_data_still_draws() {
         actual: vec![3.0; 20],
         predicted: vec![3.0; 20],
         naive: None,
+        band: None,
     };
     let mut gappy = prediction(60, "gappy");
     gappy.actual[10] = f64::NAN;
@@ -317,6 +319,7 @@ fn awkward_data_still_draws() {
         actual: vec![1.0],
         predicted: vec![1.5],
         naive: Some(vec![f64::NAN]),
+        band: None,
     };
     for (i, chart) in [constant, gappy, single].iter().enumerate() {
         let stem = format!("awkward{i}");

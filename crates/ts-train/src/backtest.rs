@@ -1,0 +1,322 @@
+//! Rolling-origin backtests: expanding-window folds, each scored against the same baselines.
+//!
+//! The last `folds × step` rows are cut into `folds` blocks of `step` rows. Fold `k` forecasts the
+//! windows whose targets all lie in its block from a model fitted on every row before the block
+//! (the scaler too; the end of those rows is the fold's validation part). With
+//! [`Refit::Every`] a model is trained per fold; with [`Refit::Once`] the first fold's model (and
+//! scaler, and intervals) scores every fold, as a deployed model that is never retrained would.
+//! No fold ever sees a row of its own block or of a later one while fitting.
+
+use serde::{Deserialize, Serialize};
+use ts_data::{Frame, SplitBounds, prepare_bounds};
+
+use crate::config::ForecastConfig;
+use crate::error::{Result, TrainError, invalid};
+use crate::intervals::{Coverage, Intervals};
+use crate::metrics::{Evaluation, Score, evaluate};
+use crate::pipeline::{self, Candidate, resolve_season, resolve_spec};
+use crate::trainer::{Observer, predict_scaled};
+
+/// When a backtest trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Refit {
+    /// A new model for every fold, on all rows before it.
+    #[default]
+    Every,
+    /// One model, fitted before the first fold, scores every fold.
+    Once,
+}
+
+impl std::str::FromStr for Refit {
+    type Err = TrainError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "every" => Ok(Self::Every),
+            "once" => Ok(Self::Once),
+            _ => Err(invalid("refit", s, "expected every or once")),
+        }
+    }
+}
+
+/// How to cut the folds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BacktestConfig {
+    /// Number of folds (at least 1).
+    pub folds: usize,
+    /// Rows per fold; `None` = the test part's rows (`1 − train_split` of the data) divided by
+    /// the folds, but at least the horizon.
+    pub step: Option<usize>,
+    /// When to train.
+    pub refit: Refit,
+}
+
+/// One fold's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fold {
+    /// 0-based fold number.
+    pub fold: usize,
+    /// Rows the model was fitted on (training and validation): `[0, origin)`.
+    pub origin: usize,
+    /// The block's rows `[origin, end)`.
+    pub end: usize,
+    /// Time label of the block's first row.
+    pub start_label: String,
+    /// Time label of the block's last row.
+    pub end_label: String,
+    /// Metrics of the fold's windows, next to the baselines.
+    pub evaluation: Evaluation,
+    /// Interval coverage on the fold.
+    pub coverage: Vec<Coverage>,
+    /// The networks trained for this fold (empty when the first fold's model is reused).
+    pub candidates: Vec<Candidate>,
+    /// Training seconds (0 when reused).
+    pub seconds: f64,
+    /// One-step-ahead forecasts of the first target in original units: (row, actual, forecast),
+    /// for charts.
+    #[serde(skip)]
+    pub one_step: Vec<(usize, f64, f64)>,
+}
+
+/// The overall scores of a backtest: count-weighted means over the folds, per target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverallTarget {
+    /// Target column.
+    pub target: String,
+    /// Values scored over all folds.
+    pub count: usize,
+    /// The model (MAE, RMSE, MASE and sMAPE pooled over every forecast; R² is not poolable
+    /// across folds with different scalers and is left NaN).
+    pub model: Score,
+    /// The naive forecast.
+    pub naive: Score,
+    /// The seasonal naive forecast.
+    pub seasonal_naive: Score,
+    /// The drift forecast.
+    pub drift: Score,
+    /// Folds where the model beat every baseline.
+    pub folds_beating_baselines: usize,
+    /// Whether the pooled MAE beats every baseline's.
+    pub beats_baselines: bool,
+}
+
+/// A whole backtest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacktestReport {
+    /// The fold layout asked for.
+    pub config: BacktestConfig,
+    /// Rows per fold used.
+    pub step: usize,
+    /// Seasonal period of the baselines (1 = none).
+    pub season: usize,
+    /// Every fold, oldest first.
+    pub folds: Vec<Fold>,
+    /// Pooled over the folds.
+    pub overall: Vec<OverallTarget>,
+    /// Total training seconds.
+    pub seconds: f64,
+}
+
+/// Runs a rolling-origin backtest of `cfg` on `frame`.
+///
+/// # Errors
+/// Zero folds or steps, a step shorter than the horizon, more folds than the rows allow (the
+/// first fold must still leave a training and a validation part), and any error of training.
+pub fn backtest(
+    frame: &Frame,
+    cfg: &ForecastConfig,
+    bt: &BacktestConfig,
+    observer: &mut dyn Observer,
+) -> Result<BacktestReport> {
+    cfg.validate()?;
+    if bt.folds == 0 {
+        return Err(invalid("folds", 0, "must be at least 1"));
+    }
+    let n = frame.n_rows();
+    let spec = resolve_spec(frame, &cfg.data)?;
+    let season = resolve_season(frame, &cfg.data);
+    let h = spec.horizon;
+    let test_rows = n - cfg.data.split().bounds(n).test_start;
+    let step = match bt.step {
+        Some(0) => return Err(invalid("step", 0, "must be at least 1")),
+        Some(s) if s < h => {
+            return Err(invalid(
+                "step",
+                s,
+                &format!("a fold must hold at least one window's {h} target rows (the horizon)"),
+            ));
+        }
+        Some(s) => s,
+        None => (test_rows / bt.folds).max(h),
+    };
+    let first_origin = bt
+        .folds
+        .checked_mul(step)
+        .and_then(|r| n.checked_sub(r))
+        .unwrap_or(0);
+    let min_rows = 2 * (spec.lookback + h + 1);
+    if first_origin < min_rows {
+        return Err(invalid(
+            "folds",
+            bt.folds,
+            &format!(
+                "{} folds of {step} rows leave {first_origin} of the {n} rows before the first fold; at least {min_rows} are needed (sequence length {} + horizon {h}, twice, for training and validation): use fewer folds or a shorter --step",
+                bt.folds, spec.lookback
+            ),
+        ));
+    }
+    let mut folds: Vec<Fold> = Vec::with_capacity(bt.folds);
+    let mut once: Option<(ts_model::Forecaster, ts_data::Prepared, Option<Intervals>)> = None;
+    let mut total = 0.0;
+    for k in 0..bt.folds {
+        let origin = first_origin + k * step;
+        let end = origin + step;
+        let val_start = if cfg.data.validation > 0.0 {
+            ((origin as f64) * (1.0 - cfg.data.validation)).floor() as usize
+        } else {
+            origin
+        };
+        let bounds = SplitBounds {
+            val_start,
+            test_start: origin,
+            n_rows: end,
+        };
+        let prepared = prepare_bounds(frame, &spec, bounds, cfg.data.scaler)?;
+        let baseline = pipeline::baseline_spec(&prepared, season);
+        let (model, scaler_prep, intervals, candidates, seconds) = match (&once, bt.refit) {
+            (Some((m, p, iv)), Refit::Once) => (m.clone(), p.clone(), iv.clone(), Vec::new(), 0.0),
+            _ => {
+                let device = ts_model::make_device(cfg.device)?;
+                let fit = pipeline::train_prepared(frame, prepared.clone(), cfg, &device, observer)?;
+                if fit.report.interrupted {
+                    return Err(TrainError::InvalidConfig {
+                        name: "backtest".into(),
+                        value: format!("fold {}", k + 1),
+                        reason: "interrupted".into(),
+                    });
+                }
+                let seconds: f64 = fit.candidates.iter().map(|c| c.seconds).sum();
+                if bt.refit == Refit::Once {
+                    once = Some((fit.model.clone(), fit.prepared.clone(), fit.intervals.clone()));
+                }
+                (fit.model, fit.prepared, fit.intervals, fit.candidates, seconds)
+            }
+        };
+        total += seconds;
+        // With `once`, the first fold's scaler scales this fold's rows.
+        let test = if bt.refit == Refit::Once && k > 0 {
+            rescale_test(frame, &spec, &scaler_prep, origin, end)?
+        } else {
+            prepared.test.clone()
+        };
+        let scaler = &scaler_prep.scaler;
+        let device = ts_model::make_device(cfg.device)?;
+        let predictions = predict_scaled(&model, &test, &device, 512);
+        let evaluation = evaluate(&test, &predictions, &spec, scaler, &baseline);
+        let coverage = intervals
+            .as_ref()
+            .map_or_else(Vec::new, |iv| iv.coverage(&test, &predictions, &spec, scaler));
+        let col = spec.target_index[0];
+        let o = spec.n_outputs();
+        let one_step = (0..test.n)
+            .map(|i| {
+                (
+                    test.anchors[i] + 1,
+                    scaler.inverse_value(col, f64::from(test.y_of(i)[0])),
+                    scaler.inverse_value(col, f64::from(predictions[i * o])),
+                )
+            })
+            .collect();
+        folds.push(Fold {
+            fold: k,
+            origin,
+            end,
+            start_label: frame.label(origin),
+            end_label: frame.label(end - 1),
+            evaluation,
+            coverage,
+            candidates,
+            seconds,
+            one_step,
+        });
+    }
+    let overall = overall(&spec.targets, &folds, season);
+    Ok(BacktestReport {
+        config: *bt,
+        step,
+        season,
+        folds,
+        overall,
+        seconds: total,
+    })
+}
+
+/// The test windows of rows `[origin, end)` scaled with another fold's scaler.
+fn rescale_test(
+    frame: &Frame,
+    spec: &ts_data::WindowSpec,
+    fitted: &ts_data::Prepared,
+    origin: usize,
+    end: usize,
+) -> Result<ts_data::Windows> {
+    let idx: Vec<usize> = spec
+        .features
+        .iter()
+        .map(|f| frame.column_index(f))
+        .collect::<std::result::Result<_, _>>()?;
+    let scaled = std::sync::Arc::new(fitted.scaler.transform_series(frame.values(), &idx));
+    let anchors = ts_data::anchors_in(spec, origin, end);
+    Ok(ts_data::Windows::over(scaled, spec, anchors, true))
+}
+
+fn overall(targets: &[String], folds: &[Fold], season: usize) -> Vec<OverallTarget> {
+    targets
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let parts: Vec<(usize, &crate::metrics::Scores, bool)> = folds
+                .iter()
+                .filter_map(|f| f.evaluation.targets.get(k))
+                .map(|t| (t.original.count, &t.scores, t.beats_baselines))
+                .collect();
+            let count: usize = parts.iter().map(|p| p.0).sum();
+            let pool = |pick: fn(&crate::metrics::Scores) -> &Score| {
+                let w = |f: fn(&Score) -> f64| {
+                    if count == 0 {
+                        return f64::NAN;
+                    }
+                    parts
+                        .iter()
+                        .map(|(c, s, _)| *c as f64 * f(pick(s)))
+                        .sum::<f64>()
+                        / count as f64
+                };
+                Score {
+                    mae: w(|s| s.mae),
+                    rmse: w(|s| s.rmse * s.rmse).sqrt(),
+                    mase: w(|s| s.mase),
+                    smape: w(|s| s.smape),
+                    r2: f64::NAN,
+                }
+            };
+            let model = pool(|s| &s.model);
+            let naive = pool(|s| &s.naive);
+            let seasonal_naive = pool(|s| &s.seasonal_naive);
+            let drift = pool(|s| &s.drift);
+            let beats_baselines = count > 0
+                && model.mae < naive.mae
+                && model.mae < drift.mae
+                && (season <= 1 || model.mae < seasonal_naive.mae);
+            OverallTarget {
+                target: name.clone(),
+                count,
+                model,
+                naive,
+                seasonal_naive,
+                drift,
+                folds_beating_baselines: parts.iter().filter(|p| p.2).count(),
+                beats_baselines,
+            }
+        })
+        .collect()
+}

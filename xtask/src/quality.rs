@@ -1,0 +1,309 @@
+//! `cargo xtask quality`: tsf's forecasts against the naive, seasonal naive and drift forecasts
+//! on every bundled series (and `../shared/data` when present), at horizon 1, one season and,
+//! where the data allow, four seasons. Prints a Markdown table and writes
+//! `target/quality/quality.json`.
+//!
+//! Options: `--quick` (horizon 1 and one season only, 30 epochs), `--seeds 1,2,3` (each entry
+//! once per seed; the table shows the median MASE and the spread of test MAE across seeds),
+//! `--only NAME` (entries whose file or target contains NAME), `--markdown FILE` (also write the
+//! table there).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::root;
+
+/// One series to score.
+struct Entry {
+    file: &'static str,
+    target: &'static str,
+    season: usize,
+    rows: usize,
+    extra: &'static [&'static str],
+}
+
+const ENTRIES: &[Entry] = &[
+    Entry {
+        file: "statsmodels_macrodata.csv",
+        target: "tbilrate",
+        season: 4,
+        rows: 203,
+        extra: &["--features", "realgdp,cpi,tbilrate,unemp,infl"],
+    },
+    Entry {
+        file: "statsmodels_macrodata.csv",
+        target: "unemp",
+        season: 4,
+        rows: 203,
+        extra: &[],
+    },
+    Entry {
+        file: "statsmodels_sunspots.csv",
+        target: "SUNACTIVITY",
+        season: 1,
+        rows: 309,
+        extra: &["--features", "SUNACTIVITY"],
+    },
+    Entry {
+        file: "statsmodels_co2.csv",
+        target: "co2",
+        season: 52,
+        rows: 2284,
+        extra: &["--fill", "interpolate"],
+    },
+    Entry {
+        file: "pmdarima_wineind.csv",
+        target: "wine_sales",
+        season: 12,
+        rows: 176,
+        extra: &[],
+    },
+    Entry {
+        file: "pmdarima_taylor.csv",
+        target: "demand_mw",
+        season: 336,
+        rows: 4032,
+        extra: &["--scaler", "standard"],
+    },
+    Entry {
+        file: "macro_fred_monthly_1990_2025.csv",
+        target: "Federal Funds Rate",
+        season: 12,
+        rows: 423,
+        extra: &[],
+    },
+    Entry {
+        file: "macro_fred_monthly_1990_2025.csv",
+        target: "Inflation Rate (CPI)",
+        season: 12,
+        rows: 423,
+        extra: &[],
+    },
+    Entry {
+        file: "statsmodels_elec_equip.csv",
+        target: "elec_equip_index",
+        season: 12,
+        rows: 257,
+        extra: &[],
+    },
+    Entry {
+        file: "statsmodels_elnino.csv",
+        target: "sst_nino12",
+        season: 12,
+        rows: 732,
+        extra: &[],
+    },
+    Entry {
+        file: "statsmodels_nile.csv",
+        target: "volume",
+        season: 1,
+        rows: 100,
+        extra: &["--features", "volume"],
+    },
+];
+
+/// The file of an entry: `data/` first, then `../shared/data/`.
+fn locate(file: &str) -> Option<PathBuf> {
+    [root().join("data"), root().join("../shared/data")]
+        .into_iter()
+        .map(|d| d.join(file))
+        .find(|p| p.exists())
+}
+
+/// Horizons of an entry: 1, one season, four seasons, where the test part (20 % of the rows)
+/// holds at least one window's targets.
+fn horizons(e: &Entry, quick: bool) -> Vec<usize> {
+    let test_rows = e.rows - (e.rows as f64 * 0.8).floor() as usize;
+    let mut h = vec![1];
+    if e.season > 1 {
+        h.push(e.season);
+        if !quick {
+            h.push(4 * e.season);
+        }
+    }
+    h.retain(|&x| x < test_rows / 2);
+    h.dedup();
+    h
+}
+
+/// One run's numbers.
+#[derive(Clone, Debug)]
+struct Run {
+    mase: [f64; 4],
+    mae: [f64; 4],
+    coverage: Vec<f64>,
+    model: String,
+    seconds: f64,
+}
+
+fn score(v: &serde_json::Value, key: &str) -> (f64, f64) {
+    (
+        v[key]["mase"].as_f64().unwrap_or(f64::NAN),
+        v[key]["mae"].as_f64().unwrap_or(f64::NAN),
+    )
+}
+
+fn run_one(tsf: &Path, data: &Path, e: &Entry, h: usize, seed: u64, quick: bool) -> Result<Run> {
+    let out = root()
+        .join("target/quality/runs")
+        .join(format!("{}-{}-h{h}-s{seed}", e.file.trim_end_matches(".csv"), e.target.replace(' ', "_")));
+    let mut c = Command::new(tsf);
+    c.arg("train")
+        .arg("--data")
+        .arg(data)
+        .args(["--target", e.target])
+        .args(["--horizon", &h.to_string()])
+        .args(["--seed", &seed.to_string()])
+        .args(["--quiet", "--no-charts", "--force"])
+        .arg("--out")
+        .arg(&out)
+        .args(e.extra);
+    if quick {
+        c.args(["--epochs", "30"]);
+    }
+    let t0 = Instant::now();
+    let o = c.output().with_context(|| format!("cannot run {}", tsf.display()))?;
+    let seconds = t0.elapsed().as_secs_f64();
+    if !o.status.success() {
+        bail!(
+            "tsf train on {} ({}, h {h}) failed: {}",
+            e.file,
+            e.target,
+            String::from_utf8_lossy(&o.stderr).trim()
+        );
+    }
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("metrics.json")).context("metrics.json")?,
+    )?;
+    let t = &m["targets"][e.target];
+    let s = &t["scores"];
+    let keys = ["model", "naive", "seasonal_naive", "drift"];
+    let mut mase = [0.0; 4];
+    let mut mae = [0.0; 4];
+    for (i, k) in keys.iter().enumerate() {
+        (mase[i], mae[i]) = score(s, k);
+    }
+    let coverage = m["intervals"]["coverage"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c["coverage"].as_f64()).collect())
+        .unwrap_or_default();
+    Ok(Run {
+        mase,
+        mae,
+        coverage,
+        model: m["model"].as_str().unwrap_or("?").to_string(),
+        seconds,
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v[v.len() / 2]
+}
+
+/// `cargo xtask quality [--quick] [--seeds 1,2,3] [--only NAME] [--markdown FILE]`.
+pub fn quality(args: &[String]) -> Result<()> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let seeds: Vec<u64> = match value("--seeds") {
+        Some(s) => s
+            .split(',')
+            .map(|x| x.trim().parse().context("--seeds: expected numbers like 1,2,3"))
+            .collect::<Result<_>>()?,
+        None => vec![1],
+    };
+    let only = value("--only");
+    crate::cargo(&["build", "--release", "-q", "-p", "ts-cli"], &[])?;
+    let target_dir = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join("target"));
+    let tsf = target_dir.join("release/tsf");
+    let mut table = String::from(
+        "| data | target | season | h | model kept | MASE tsf | naive | seasonal naive | drift | MAE tsf | best baseline MAE | beats all | 80 % cover | 95 % cover | MAE spread over seeds | s |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    let mut json = Vec::new();
+    for e in ENTRIES {
+        if let Some(o) = &only
+            && !(e.file.contains(o.as_str()) || e.target.contains(o.as_str()))
+        {
+            continue;
+        }
+        let Some(data) = locate(e.file) else {
+            println!("skipped {}: not in data/ or ../shared/data/", e.file);
+            continue;
+        };
+        for h in horizons(e, quick) {
+            let mut runs = Vec::new();
+            for &seed in &seeds {
+                let r = run_one(&tsf, &data, e, h, seed, quick)?;
+                println!(
+                    "{} {} h={h} seed {seed}: MASE {:.3} (naive {:.3}, seasonal naive {:.3}, drift {:.3}), {} in {:.1} s",
+                    e.file, e.target, r.mase[0], r.mase[1], r.mase[2], r.mase[3], r.model, r.seconds
+                );
+                runs.push(r);
+            }
+            let med = |i: usize| median(runs.iter().map(|r| r.mase[i]).collect());
+            let mae = |i: usize| median(runs.iter().map(|r| r.mae[i]).collect());
+            let maes: Vec<f64> = runs.iter().map(|r| r.mae[0]).collect();
+            let lo = maes.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = maes.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let spread = if lo > 0.0 { (hi - lo) / lo * 100.0 } else { 0.0 };
+            let best_base = if e.season > 1 {
+                mae(1).min(mae(2)).min(mae(3))
+            } else {
+                mae(1).min(mae(3))
+            };
+            let beats = mae(0) < best_base;
+            let cov = |k: usize| median(runs.iter().filter_map(|r| r.coverage.get(k).copied()).collect());
+            let models: Vec<&str> = runs.iter().map(|r| r.model.as_str()).collect();
+            let secs = median(runs.iter().map(|r| r.seconds).collect());
+            table.push_str(&format!(
+                "| `{}` | {} | {} | {h} | {} | {:.3} | {:.3} | {} | {:.3} | {:.4} | {:.4} | {} | {:.1} % | {:.1} % | {:.1} % | {:.0} |\n",
+                e.file,
+                e.target,
+                e.season,
+                models.join(", "),
+                med(0),
+                med(1),
+                if e.season > 1 { format!("{:.3}", med(2)) } else { "—".into() },
+                med(3),
+                mae(0),
+                best_base,
+                if beats { "yes" } else { "**no**" },
+                cov(0) * 100.0,
+                cov(1) * 100.0,
+                spread,
+                secs
+            ));
+            json.push(serde_json::json!({
+                "file": e.file, "target": e.target, "season": e.season, "horizon": h,
+                "seeds": seeds, "mase": [med(0), med(1), med(2), med(3)],
+                "mae": [mae(0), mae(1), mae(2), mae(3)], "beats_baselines": beats,
+                "coverage_80": cov(0), "coverage_95": cov(1), "mae_spread_percent": spread,
+                "models": models, "seconds": secs,
+            }));
+        }
+    }
+    println!("\n{table}");
+    let dir = root().join("target/quality");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(
+        dir.join("quality.json"),
+        serde_json::to_string_pretty(&json)?,
+    )?;
+    if let Some(md) = value("--markdown") {
+        std::fs::write(&md, &table).with_context(|| format!("cannot write {md}"))?;
+    }
+    Ok(())
+}
