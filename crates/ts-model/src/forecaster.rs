@@ -579,6 +579,32 @@ impl Forecaster {
             .reshape([b, horizon * nt])
     }
 
+    /// Replaces the linear branch of every member with `weight` (`[horizon, lookback]`, row-major)
+    /// and `bias` (`[horizon]`), e.g. a closed-form least-squares fit, before training.
+    ///
+    /// # Errors
+    /// A model without a linear branch, or buffers of the wrong length.
+    pub fn set_linear(&mut self, weight: &[f32], bias: &[f32]) -> Result<()> {
+        let (h, l) = (self.config.horizon, self.config.lookback);
+        if !self.config.linear || weight.len() != h * l || bias.len() != h {
+            return Err(ModelError::InvalidConfig {
+                name: "linear".into(),
+                value: format!("{} weights, {} biases", weight.len(), bias.len()),
+                reason: format!(
+                    "the model needs a linear branch of {h} × {l} weights and {h} biases"
+                ),
+            });
+        }
+        for net in &mut self.members {
+            if let Some(lin) = &mut net.linear {
+                let device = lin.weight.val().device();
+                lin.weight = param2(weight.to_vec(), [h, l], &device);
+                lin.bias = param1(bias.to_vec(), h, &device);
+            }
+        }
+        Ok(())
+    }
+
     /// Number of trainable parameters.
     pub fn parameter_count(&self) -> usize {
         self.num_params()

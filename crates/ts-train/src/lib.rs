@@ -22,6 +22,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod error;
 pub mod intervals;
+pub mod linear_init;
 pub mod metrics;
 pub mod pipeline;
 pub mod progress;

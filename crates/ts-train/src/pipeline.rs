@@ -15,6 +15,7 @@ use crate::checkpoint::{Checkpointer, Resume};
 use crate::config::{DataConfig, ForecastConfig, ModelChoice};
 use crate::error::{Result, TrainError};
 use crate::intervals::{Coverage, Intervals};
+use crate::linear_init::LinearFit;
 use crate::metrics::{BaselineSpec, Evaluation, evaluate, naive_forecast};
 use crate::trainer::{Observer, TrainReport, fit_with, predict_scaled};
 
@@ -116,6 +117,37 @@ pub struct Candidate {
     pub seconds: f64,
     /// Whether this one was kept.
     pub chosen: bool,
+    /// The closed-form start of the hybrid's linear branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear: Option<LinearFit>,
+}
+
+/// A new network for `mc` on the training device (with autodiff), weights drawn from the
+/// configured seed; a hybrid's linear branch starts from its closed-form fit on the training
+/// windows ([`crate::linear_init`]).
+///
+/// # Errors
+/// An invalid architecture.
+pub fn init_model(
+    prepared: &Prepared,
+    cfg: &ForecastConfig,
+    mc: &ModelConfig,
+    device: &Device,
+) -> Result<(Forecaster, Option<LinearFit>)> {
+    let mut model = mc.init(cfg.train.seed, &device.clone().autodiff())?;
+    let linear = if mc.linear {
+        Some(crate::linear_init::fit_linear_branch(
+            &mut model,
+            &prepared.train,
+            &prepared.validation,
+            &prepared.spec,
+            &cfg.train,
+            device,
+        )?)
+    } else {
+        None
+    };
+    Ok((model, linear))
 }
 
 /// Everything a fit produces.
@@ -293,9 +325,9 @@ pub fn train_prepared_with(
     let mut best: Option<(usize, Forecaster, TrainReport)> = None;
     let mut candidates = Vec::with_capacity(configs.len());
     for (i, (name, mc)) in configs.into_iter().enumerate() {
-        let model = match resume.as_ref() {
-            Some(r) => r.best.clone(),
-            None => mc.init(cfg.train.seed, &device.clone().autodiff())?,
+        let (model, linear) = match resume.as_ref() {
+            Some(r) => (r.best.clone(), None),
+            None => init_model(&prepared, cfg, &mc, device)?,
         };
         let (model, report) = fit_with(
             model,
@@ -318,6 +350,7 @@ pub fn train_prepared_with(
             best_epoch: report.best_epoch,
             seconds: report.seconds,
             chosen: false,
+            linear,
         });
         let better = match &best {
             None => true,

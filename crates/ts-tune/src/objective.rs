@@ -306,9 +306,7 @@ impl LstmObjective {
         }
         let cfg = apply_params(&self.base, &trial.params())?;
         let mc = pipeline::single_model_config(&self.prepared, &cfg, self.season);
-        let model = mc
-            .init(cfg.train.seed, &self.device.clone().autodiff())
-            .map_err(ts_train::TrainError::from)?;
+        let (model, _) = pipeline::init_model(&self.prepared, &cfg, &mc, &self.device)?;
         let mut obs = TrialObserver {
             trial,
             pruned: false,

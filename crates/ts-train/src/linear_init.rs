@@ -1,0 +1,301 @@
+//! A closed-form start for the hybrid model's linear branch.
+//!
+//! The branch maps each target's last `lookback` values (minus the last one) to its next
+//! `horizon` changes, with the same weights for every target. Its least-squares fit on the
+//! training windows is a small ridge regression (`lookback + 1` unknowns per output), solved
+//! exactly here instead of being approached by a few hundred Adam steps: the penalty pulls the
+//! weights toward the seasonal naive forecast (`W0`), `W = (XᵀX + λI)⁻¹(XᵀY + λW0)`, and λ is
+//! picked among a few multiples of `tr(XᵀX)/lookback` by the validation loss, the seasonal naive
+//! itself (λ = ∞) included. So the hybrid starts, at epoch 0, from the better of an "NLinear"
+//! fit and the seasonal naive forecast on validation; training the LSTM then only adds what that
+//! misses, and keeping the best epoch never gives that start up.
+
+use burn::module::Module;
+use ts_data::{WindowSpec, Windows};
+use ts_model::Forecaster;
+
+use crate::config::TrainConfig;
+use crate::error::Result;
+use crate::trainer::loss_value;
+
+/// Multiples of `tr(XᵀX)/lookback` tried as the ridge penalty.
+const PENALTIES: [f64; 7] = [1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0];
+
+/// The outcome of [`fit_linear_branch`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LinearFit {
+    /// The chosen penalty as a multiple of `tr(XᵀX)/lookback`; `None` = the seasonal naive
+    /// weights were kept (infinite penalty).
+    pub penalty: Option<f64>,
+    /// Validation loss of the branch alone (the untrained hybrid), NaN without validation.
+    pub val_loss: f64,
+    /// The forecast the penalty pulls toward: `seasonal naive` or `naive`.
+    pub anchor: String,
+}
+
+/// Target histories and changes of `windows`: rows of `[x (lookback), 1]` and `[y (horizon)]`
+/// per window and target, in scaled units, relative to the window's last value.
+fn design(windows: &Windows, spec: &WindowSpec) -> (Vec<f64>, Vec<f64>) {
+    let l = spec.lookback;
+    let f = windows.n_features;
+    let nt = spec.targets.len();
+    let h = spec.horizon;
+    let mut x = Vec::with_capacity(windows.n * nt * (l + 1));
+    let mut y = Vec::with_capacity(windows.n * nt * h);
+    for i in 0..windows.n {
+        let xi = windows.x_of(i);
+        let yi = windows.y_of(i);
+        for (k, &t) in spec.target_index.iter().enumerate() {
+            let last = f64::from(xi[(l - 1) * f + t]);
+            for j in 0..l {
+                x.push(f64::from(xi[j * f + t]) - last);
+            }
+            x.push(1.0);
+            for s in 0..h {
+                y.push(f64::from(yi[s * nt + k]) - last);
+            }
+        }
+    }
+    (x, y)
+}
+
+/// Solves `A z = b` for symmetric positive definite `A` (`n × n`, row-major) by Cholesky, for
+/// `m` right-hand sides (`b`: `n × m`). `None` when `A` is not positive definite.
+fn cholesky_solve(mut a: Vec<f64>, n: usize, mut b: Vec<f64>, m: usize) -> Option<Vec<f64>> {
+    for j in 0..n {
+        let mut d = a[j * n + j];
+        for k in 0..j {
+            d -= a[j * n + k] * a[j * n + k];
+        }
+        if !(d > 0.0 && d.is_finite()) {
+            return None;
+        }
+        let d = d.sqrt();
+        a[j * n + j] = d;
+        for i in j + 1..n {
+            let mut v = a[i * n + j];
+            for k in 0..j {
+                v -= a[i * n + k] * a[j * n + k];
+            }
+            a[i * n + j] = v / d;
+        }
+    }
+    for c in 0..m {
+        // L z = b, then Lᵀ w = z.
+        for i in 0..n {
+            let mut v = b[i * m + c];
+            for k in 0..i {
+                v -= a[i * n + k] * b[k * m + c];
+            }
+            b[i * m + c] = v / a[i * n + i];
+        }
+        for i in (0..n).rev() {
+            let mut v = b[i * m + c];
+            for k in i + 1..n {
+                v -= a[k * n + i] * b[k * m + c];
+            }
+            b[i * m + c] = v / a[i * n + i];
+        }
+    }
+    Some(b)
+}
+
+/// Sums `XᵀX` and `XᵀY` over rows `[from, to)` of a design.
+fn normal_equations(x: &[f64], y: &[f64], p: usize, h: usize, from: usize, to: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut xtx = vec![0.0f64; p * p];
+    let mut xty = vec![0.0f64; p * h];
+    for r in from..to {
+        let xr = &x[r * p..(r + 1) * p];
+        let yr = &y[r * h..(r + 1) * h];
+        for i in 0..p {
+            let xi = xr[i];
+            if xi == 0.0 {
+                continue;
+            }
+            for j in 0..p {
+                xtx[i * p + j] += xi * xr[j];
+            }
+            for s in 0..h {
+                xty[i * h + s] += xi * yr[s];
+            }
+        }
+    }
+    (xtx, xty)
+}
+
+/// Squared error of weights `w` (`[p, h]`) on rows `[from, to)`.
+fn sse(x: &[f64], y: &[f64], w: &[f64], p: usize, h: usize, from: usize, to: usize) -> f64 {
+    let mut total = 0.0;
+    for r in from..to {
+        let xr = &x[r * p..(r + 1) * p];
+        for s in 0..h {
+            let mut pred = 0.0;
+            for j in 0..p {
+                pred += xr[j] * w[j * h + s];
+            }
+            let e = y[r * h + s] - pred;
+            total += e * e;
+        }
+    }
+    total
+}
+
+/// Contiguous blocks for cross-validating the penalty.
+const FOLDS: usize = 5;
+
+/// Fits the linear branch of `model` (which must have one) on `train` and writes the weights into
+/// every member. The penalty (the seasonal naive weights themselves included) is chosen by
+/// blocked cross-validation over the training and validation windows together (five contiguous
+/// blocks; Bergmeir, Hyndman & Koo 2018 show this is sound for autoregressive fits), which uses
+/// far more windows than the validation part alone; the final fit uses the training windows only.
+/// The LSTM head is untouched (zero at initialisation), so the returned validation loss is the
+/// untrained hybrid's.
+///
+/// # Errors
+/// A model without a linear branch.
+pub fn fit_linear_branch(
+    model: &mut Forecaster,
+    train: &Windows,
+    validation: &Windows,
+    spec: &WindowSpec,
+    cfg: &TrainConfig,
+    device: &burn::tensor::Device,
+) -> Result<LinearFit> {
+    let l = spec.lookback;
+    let h = spec.horizon;
+    let p = l + 1;
+    let season = model.config.season;
+    // The seasonal naive weights in the solver's layout `[p, h]` (row j = input j).
+    let mut w0 = vec![0.0f64; p * h];
+    if season > 1 && season <= l {
+        for s in 0..h {
+            let back = season * (s + 1).div_ceil(season) - (s + 1);
+            w0[(l - 1 - back) * h + s] = 1.0;
+        }
+    }
+    let has_val = validation.n > 0 && validation.has_targets();
+    let (mut x, mut y) = design(train, spec);
+    let train_rows = x.len() / p;
+    if has_val {
+        let (xv, yv) = design(validation, spec);
+        x.extend(xv);
+        y.extend(yv);
+    }
+    let rows = x.len() / p;
+    let (xtx_train, xty_train) = normal_equations(&x, &y, p, h, 0, train_rows);
+    let scale = (0..l).map(|i| xtx_train[i * p + i]).sum::<f64>() / l as f64;
+    let scale = if scale > 0.0 { scale } else { 1.0 };
+    // Cross-validated squared error of each penalty (None = the seasonal naive weights).
+    let folds = FOLDS.min(rows);
+    let bounds: Vec<(usize, usize)> = (0..folds)
+        .map(|b| (b * rows / folds, (b + 1) * rows / folds))
+        .collect();
+    let blocks: Vec<(Vec<f64>, Vec<f64>)> = bounds
+        .iter()
+        .map(|&(a, b)| normal_equations(&x, &y, p, h, a, b))
+        .collect();
+    let mut total_xtx = vec![0.0f64; p * p];
+    let mut total_xty = vec![0.0f64; p * h];
+    for (a, b) in &blocks {
+        total_xtx.iter_mut().zip(a).for_each(|(t, v)| *t += v);
+        total_xty.iter_mut().zip(b).for_each(|(t, v)| *t += v);
+    }
+    // The anchor the penalty pulls toward: the seasonal naive or the naive forecast (zero
+    // weights), whichever errs less on these windows (a season detected from the calendar need
+    // not be in the data: a quarterly interest rate has none).
+    let zero = vec![0.0f64; p * h];
+    let (w0, mut best_cv, anchor) = {
+        let seasonal = sse(&x, &y, &w0, p, h, 0, rows);
+        let naive = sse(&x, &y, &zero, p, h, 0, rows);
+        if naive < seasonal || season <= 1 {
+            (zero, naive, "naive")
+        } else {
+            (w0, seasonal, "seasonal naive")
+        }
+    };
+    let mut best_penalty: Option<f64> = None;
+    if folds >= 2 {
+        for c in PENALTIES {
+            let mut cv = 0.0;
+            let mut ok = true;
+            for (k, &(a, b)) in bounds.iter().enumerate() {
+                let xtx: Vec<f64> = total_xtx.iter().zip(&blocks[k].0).map(|(t, v)| t - v).collect();
+                let xty: Vec<f64> = total_xty.iter().zip(&blocks[k].1).map(|(t, v)| t - v).collect();
+                match ridge(&xtx, &xty, &w0, p, h, c * scale) {
+                    Some(w) => cv += sse(&x, &y, &w, p, h, a, b),
+                    None => {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if ok && cv < best_cv {
+                best_cv = cv;
+                best_penalty = Some(c);
+            }
+        }
+    }
+    let w = match best_penalty {
+        Some(c) => ridge(&xtx_train, &xty_train, &w0, p, h, c * scale).unwrap_or(w0),
+        None => w0,
+    };
+    // Model layout: weight [h, l] (out × in), bias [h].
+    let mut weight = vec![0.0f32; h * l];
+    for s in 0..h {
+        for j in 0..l {
+            weight[s * l + j] = w[j * h + s] as f32;
+        }
+    }
+    let bias: Vec<f32> = (0..h).map(|s| w[l * h + s] as f32).collect();
+    model.set_linear(&weight, &bias)?;
+    let val_loss = if has_val {
+        let pred = crate::trainer::predict_scaled(&model.valid(), validation, device, 512);
+        loss_value(&pred, &validation.all_y(), cfg)
+    } else {
+        f64::NAN
+    };
+    Ok(LinearFit {
+        penalty: best_penalty,
+        val_loss,
+        anchor: anchor.to_string(),
+    })
+}
+
+/// `(XᵀX + λI)⁻¹(XᵀY + λW0)`.
+fn ridge(xtx: &[f64], xty: &[f64], w0: &[f64], p: usize, h: usize, lambda: f64) -> Option<Vec<f64>> {
+    let mut a = xtx.to_vec();
+    for i in 0..p {
+        a[i * p + i] += lambda;
+    }
+    let b: Vec<f64> = xty
+        .iter()
+        .zip(w0)
+        .map(|(xy, w)| xy + lambda * w)
+        .collect();
+    cholesky_solve(a, p, b, h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cholesky_solves_a_small_system() {
+        // A = [[4, 2], [2, 3]], b = [[2], [1]] → z = [0.5, 0].
+        let z = cholesky_solve(vec![4.0, 2.0, 2.0, 3.0], 2, vec![2.0, 1.0], 1).unwrap();
+        assert!((z[0] - 0.5).abs() < 1e-12 && z[1].abs() < 1e-12, "{z:?}");
+        assert!(cholesky_solve(vec![0.0, 0.0, 0.0, 0.0], 2, vec![1.0, 1.0], 1).is_none());
+    }
+
+    #[test]
+    fn ridge_tends_to_w0_and_to_least_squares() {
+        // One input, one output: y = 2x exactly.
+        let xtx = vec![4.0, 0.0, 0.0, 1.0];
+        let xty = vec![8.0, 0.0];
+        let w0 = vec![1.0, 0.0];
+        let small = ridge(&xtx, &xty, &w0, 2, 1, 1e-9).unwrap();
+        assert!((small[0] - 2.0).abs() < 1e-6);
+        let large = ridge(&xtx, &xty, &w0, 2, 1, 1e9).unwrap();
+        assert!((large[0] - 1.0).abs() < 1e-6);
+    }
+}
