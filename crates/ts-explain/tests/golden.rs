@@ -1,7 +1,8 @@
 //! Checks against Captum 0.9 and SHAP 0.51 on the tiny PyTorch LSTM in the repository's
-//! `tests/golden` (see its README; `scripts/golden/make_golden.py` regenerates it). tsf computes in float32, so the float32 tolerances of the README apply:
-//! forward and v(S) 1e-6, saliency / input × gradient / IG / Shapley values 1e-7, IG delta 1e-6,
-//! all absolute, against the float64 golden values.
+//! `tests/golden` (see its README; `scripts/golden/make_golden.py` regenerates it). tsf computes
+//! in float32, so the float32 tolerances of the README apply: forward and v(S) 1e-6, saliency /
+//! input × gradient / IG / Shapley values 1e-7, IG delta 1e-6, all absolute, against the float64
+//! golden values.
 
 use std::path::PathBuf;
 
@@ -312,7 +313,6 @@ fn pytorch_loader_names_what_is_wrong() {
     let e = ts_model::load_pytorch_lstm(&path, &device).unwrap_err();
     assert!(e.to_string().contains("exceeds the file size"), "{e}");
     // The golden file with a tensor under another name: named in the error.
-    let _ = case();
     let golden = std::fs::read(golden_dir().join("lstm_tiny.safetensors")).unwrap();
     let n = u64::from_le_bytes(golden[..8].try_into().unwrap()) as usize;
     let mut h: serde_json::Map<String, Value> = serde_json::from_slice(&golden[8..8 + n]).unwrap();

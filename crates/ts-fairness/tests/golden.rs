@@ -7,7 +7,7 @@ use serde_json::Value;
 use ts_fairness::classification_report;
 use ts_fairness::classify::{ClassificationReport, Disparities, MaybeRates, Rates};
 
-fn golden(name: &str) -> Value {
+fn fixture(name: &str) -> Value {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/golden")
         .join(name);
@@ -119,8 +119,8 @@ fn report(case: &Value) -> ClassificationReport {
 
 #[test]
 fn reproduces_fairlearn_on_both_cases() {
-    let cases = golden("fairness_case.json");
-    let golden = golden("fairness_golden.json");
+    let cases = fixture("fairness_case.json");
+    let golden = fixture("fairness_golden.json");
     assert_eq!(golden["fairlearn_version"], "0.15.0");
     for name in ["two_groups", "four_groups"] {
         let r = report(&cases[name]);
@@ -175,7 +175,7 @@ fn reproduces_fairlearn_on_both_cases() {
 #[test]
 fn group_order_does_not_change_the_numbers() {
     // Relabelling the groups (so that they sort differently) gives the same parity metrics.
-    let cases = golden("fairness_case.json");
+    let cases = fixture("fairness_case.json");
     let case = &cases["four_groups"];
     let base = report(case);
     let mut renamed = case.clone();
