@@ -10,13 +10,6 @@ pub fn data_file(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The seed's FRED layout in `../shared/data`, when present.
-pub fn shared_fred() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/macro_fred_monthly_1990_2025.csv");
-    p.exists().then_some(p)
-}
-
 /// Prints a test evaluation as a small table.
 pub fn print_evaluation(eval: &ts_train::Evaluation) {
     println!(

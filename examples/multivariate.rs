@@ -1,29 +1,18 @@
 //! Several targets and a multi-step horizon: forecast every column of the seed's FRED table
-//! (or the bundled macro data) three steps ahead, and draw one panel per target.
+//! (`data/macro_fred_monthly_1990_2025.csv`) three steps ahead, and draw one panel per target.
 //!
 //! `cargo run --release --example multivariate`
 
 use ts_data::{LoadOptions, load};
 use ts_train::progress::ProgressBar;
 use ts_train::{ForecastConfig, TargetSpec, pipeline, train};
-use tsf_examples::{data_file, print_evaluation, shared_fred};
+use tsf_examples::{data_file, print_evaluation};
 
 fn main() -> anyhow::Result<()> {
-    let (path, features) = match shared_fred() {
-        Some(p) => (p, Vec::new()),
-        None => (
-            data_file("statsmodels_macrodata.csv"),
-            ["tbilrate", "unemp", "infl"].map(String::from).to_vec(),
-        ),
-    };
+    let path = data_file("macro_fred_monthly_1990_2025.csv");
     let frame = load(&path, &LoadOptions::default())?;
     let mut cfg = ForecastConfig::default();
-    cfg.data.target = if features.is_empty() {
-        TargetSpec::One("all".into())
-    } else {
-        TargetSpec::Many(features.clone())
-    };
-    cfg.data.features = features;
+    cfg.data.target = TargetSpec::One("all".into());
     cfg.data.horizon = 3;
     let outcome = train(&frame, &cfg, &mut ProgressBar::new(false, 10))?;
     print_evaluation(&outcome.test);

@@ -299,7 +299,7 @@ fn main() -> Result<()> {
             eprintln!("  ci     run .ci/run (wgpu check + the README's test command)");
             eprintln!("  bench  LSTM speed benchmark → target/bench/results.json");
             eprintln!(
-                "  bench tune  TPE vs Optuna's medians (shared/golden/TPE.md) → target/bench/tune.json"
+                "  bench tune  TPE vs Optuna's medians (tests/golden/TPE.md) → target/bench/tune.json"
             );
             eprintln!("  demo   train on the bundled data into target/demo");
             eprintln!("  crash  SIGKILL `tsf train` 20 times and check every file and the resume");

@@ -41,6 +41,8 @@ pub enum Command {
 }
 
 /// `tsf train`: each flag overrides the TOML key named in its help; the TOML file overrides defaults.
+// The field docs are clap's help text: `[data]`, `[device]` there are TOML sections, not links.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// TOML configuration file (sections [data], [model], [train], and `device`).

@@ -24,6 +24,8 @@ use ts_tune::{
 };
 
 /// `tsf tune`: flags override the `[tune]` section of the TOML config, which overrides defaults.
+// The field docs are clap's help text: `[data]`, `[device]` there are TOML sections, not links.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Args)]
 pub struct TuneArgs {
     /// TOML configuration: [data], [model], [train], `device` as for `tsf train`, plus [tune]

@@ -250,12 +250,11 @@ fn defaults_beat_naive_on_bundled_data() {
 }
 
 fn fred_beats_naive(target: &str) {
-    let p = repo().join("../shared/data/macro_fred_monthly_1990_2025.csv");
-    if !p.exists() {
-        eprintln!("shared data not present; skipping");
-        return;
-    }
-    beats_naive(&p, target, &[]);
+    beats_naive(
+        &repo().join("data/macro_fred_monthly_1990_2025.csv"),
+        target,
+        &[],
+    );
 }
 
 #[test]

@@ -9,8 +9,7 @@ use std::sync::OnceLock;
 use common::*;
 
 fn fred() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/macro_fred_monthly_1990_2025.csv")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/macro_fred_monthly_1990_2025.csv")
 }
 
 fn json(p: &Path) -> serde_json::Value {

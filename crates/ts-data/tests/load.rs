@@ -26,6 +26,36 @@ fn loads_bundled_macro_data() {
 }
 
 #[test]
+fn loads_bundled_fred_and_pmdarima_data() {
+    let f = load(
+        &data("macro_fred_monthly_1990_2025.csv"),
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!((f.n_rows(), f.columns.len()), (423, 3));
+    assert_eq!(f.time.as_ref().unwrap().column, "Date");
+    assert_eq!(
+        f.date_range(),
+        ("1990-01-01".to_string(), "2025-03-01".to_string())
+    );
+    let i = f.column_index("Federal Funds Rate").unwrap();
+    assert_eq!(f.column(i)[0], 8.23);
+
+    let w = load(&data("pmdarima_wineind.csv"), &LoadOptions::default()).unwrap();
+    assert_eq!((w.n_rows(), w.columns.len()), (176, 1));
+    assert_eq!(
+        w.date_range(),
+        ("1980-01-01".to_string(), "1994-08-01".to_string())
+    );
+    assert_eq!(w.column(0)[0], 15136.0);
+
+    let t = load(&data("pmdarima_taylor.csv"), &LoadOptions::default()).unwrap();
+    assert_eq!((t.n_rows(), t.columns.len()), (4032, 1));
+    assert_eq!(t.time.as_ref().unwrap().column, "time");
+    assert_eq!(t.column(0)[0], 22262.0);
+}
+
+#[test]
 fn co2_gaps_need_a_policy_and_interpolate_fills_them() {
     let err = load(&data("statsmodels_co2.csv"), &LoadOptions::default()).unwrap_err();
     assert!(

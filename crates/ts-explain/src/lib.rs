@@ -7,11 +7,11 @@
 //!   mean or a given baseline; Gauss–Legendre or Riemann rules with Captum's conventions; the
 //!   completeness gap per window) and SmoothGrad (mean, squared and variance variants). Gradients
 //!   come from Burn's autodiff through the same `Forecaster::forward` code that is trained.
-//! - [`shap`]: Shapley values of the interventional value function `v(S) = mean_b f(x_S, b_rest)`
+//! - [`mod@shap`]: Shapley values of the interventional value function `v(S) = mean_b f(x_S, b_rest)`
 //!   over cells, features or time steps: exact enumeration for few players, KernelSHAP with paired
 //!   kernel-sampled coalitions otherwise; the efficiency gap per window.
-//! - [`lime`]: Gaussian cell perturbations, kernel-weighted ridge fit, top-k features.
-//! - [`occlusion`]: occlusion per cell, time step and feature; permutation importance.
+//! - [`mod@lime`]: Gaussian cell perturbations, kernel-weighted ridge fit, top-k features.
+//! - [`mod@occlusion`]: occlusion per cell, time step and feature; permutation importance.
 //! - [`attention`]: attention weights of the attention model.
 //! - [`aggregate`]: temporal importance (mean |attribution|, time step × feature), per-feature and
 //!   per-time-step importance, Spearman rank correlation between methods.

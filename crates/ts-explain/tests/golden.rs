@@ -1,7 +1,8 @@
-//! Checks against Captum 0.9 and SHAP 0.51 on the tiny PyTorch LSTM in `../shared/golden`
-//! (see its README). tsf computes in float32, so the float32 tolerances of the README apply:
-//! forward and v(S) 1e-6, saliency / input × gradient / IG / Shapley values 1e-7, IG delta 1e-6,
-//! all absolute, against the float64 golden values.
+//! Checks against Captum 0.9 and SHAP 0.51 on the tiny PyTorch LSTM in the repository's
+//! `tests/golden` (see its README; `scripts/golden/make_golden.py` regenerates it). tsf computes
+//! in float32, so the float32 tolerances of the README apply: forward and v(S) 1e-6, saliency /
+//! input × gradient / IG / Shapley values 1e-7, IG delta 1e-6, all absolute, against the float64
+//! golden values.
 
 use std::path::PathBuf;
 
@@ -14,7 +15,7 @@ use ts_explain::{
 };
 
 fn golden_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/golden")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden")
 }
 
 struct Case {
@@ -24,19 +25,17 @@ struct Case {
     bg: Inputs,
 }
 
-fn case() -> Option<Case> {
+fn case() -> Case {
     let dir = golden_dir();
-    let Ok(text) = std::fs::read_to_string(dir.join("explain_golden.json")) else {
-        eprintln!("shared/golden not present; skipping");
-        return None;
-    };
+    let p = dir.join("explain_golden.json");
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     let g: Value = serde_json::from_str(&text).unwrap();
     let device = Device::flex();
     let f = ts_model::load_pytorch_lstm(&dir.join("lstm_tiny.safetensors"), &device).unwrap();
     let model = ForecasterModel::new(&f, 12, &device);
     let x = Inputs::new("inputs", flat(&g["inputs"]["data"]), 5, 12, 3).unwrap();
     let bg = Inputs::new("background", flat(&g["background"]["data"]), 20, 12, 3).unwrap();
-    Some(Case { g, model, x, bg })
+    Case { g, model, x, bg }
 }
 
 fn flat(v: &Value) -> Vec<f32> {
@@ -92,7 +91,7 @@ fn safetensors_f64(path: &std::path::Path, key: &str) -> Vec<f64> {
 
 #[test]
 fn forward_matches_pytorch() {
-    let Some(c) = case() else { return };
+    let c = case();
     let r = Runner::new(&c.model, 0).unwrap();
     let fx = r.predict_inputs(&c.x).unwrap();
     check("forward", &fx, &flat64(&c.g["forward"]["f64"]), 1e-6);
@@ -114,7 +113,7 @@ fn forward_matches_pytorch() {
 
 #[test]
 fn saliency_and_input_x_gradient_match_captum() {
-    let Some(c) = case() else { return };
+    let c = case();
     let r = Runner::new(&c.model, 0).unwrap();
     let s = saliency(&r, &c.x).unwrap();
     check(
@@ -134,7 +133,7 @@ fn saliency_and_input_x_gradient_match_captum() {
 
 #[test]
 fn integrated_gradients_match_captum_both_rules() {
-    let Some(c) = case() else { return };
+    let c = case();
     let r = Runner::new(&c.model, 0).unwrap();
     for (rule, key) in [
         (IgRule::RiemannTrapezoid, "riemann_trapezoid"),
@@ -182,7 +181,7 @@ fn integrated_gradients_match_captum_both_rules() {
 
 #[test]
 fn shapley_features_match_exact_enumeration_and_kernel_shap() {
-    let Some(c) = case() else { return };
+    let c = case();
     let r = Runner::new(&c.model, 0).unwrap();
     let g = &c.g["shapley_features"];
     let v = coalition_values(
@@ -219,7 +218,7 @@ fn shapley_features_match_exact_enumeration_and_kernel_shap() {
 
 #[test]
 fn shapley_timesteps_match_exact_enumeration() {
-    let Some(c) = case() else { return };
+    let c = case();
     let r = Runner::new(&c.model, 0).unwrap();
     let g = &c.g["shapley_timesteps"];
     let res = shap(
@@ -314,7 +313,6 @@ fn pytorch_loader_names_what_is_wrong() {
     let e = ts_model::load_pytorch_lstm(&path, &device).unwrap_err();
     assert!(e.to_string().contains("exceeds the file size"), "{e}");
     // The golden file with a tensor under another name: named in the error.
-    let Some(_) = case() else { return };
     let golden = std::fs::read(golden_dir().join("lstm_tiny.safetensors")).unwrap();
     let n = u64::from_le_bytes(golden[..8].try_into().unwrap()) as usize;
     let mut h: serde_json::Map<String, Value> = serde_json::from_slice(&golden[8..8 + n]).unwrap();

@@ -7,7 +7,7 @@ use ts_fairness::{Grouping, SeedGrouping, quantile_bins};
 
 fn fred() -> ts_data::Frame {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/macro_fred_monthly_1990_2025.csv");
+        .join("../../data/macro_fred_monthly_1990_2025.csv");
     load(&p, &LoadOptions::default()).unwrap()
 }
 

@@ -1,4 +1,5 @@
-//! fairlearn 0.15's numbers on the shared golden case, reproduced to 1e-12.
+//! fairlearn 0.15's numbers on the golden case in the repository's `tests/golden`, reproduced to
+//! 1e-12 (`scripts/golden/make_golden.py` regenerates them).
 
 use std::path::PathBuf;
 
@@ -6,9 +7,9 @@ use serde_json::Value;
 use ts_fairness::classification_report;
 use ts_fairness::classify::{ClassificationReport, Disparities, MaybeRates, Rates};
 
-fn shared(name: &str) -> Value {
+fn fixture(name: &str) -> Value {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/golden")
+        .join("../../tests/golden")
         .join(name);
     let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     serde_json::from_str(&text).unwrap()
@@ -118,8 +119,8 @@ fn report(case: &Value) -> ClassificationReport {
 
 #[test]
 fn reproduces_fairlearn_on_both_cases() {
-    let cases = shared("fairness_case.json");
-    let golden = shared("fairness_golden.json");
+    let cases = fixture("fairness_case.json");
+    let golden = fixture("fairness_golden.json");
     assert_eq!(golden["fairlearn_version"], "0.15.0");
     for name in ["two_groups", "four_groups"] {
         let r = report(&cases[name]);
@@ -174,7 +175,7 @@ fn reproduces_fairlearn_on_both_cases() {
 #[test]
 fn group_order_does_not_change_the_numbers() {
     // Relabelling the groups (so that they sort differently) gives the same parity metrics.
-    let cases = shared("fairness_case.json");
+    let cases = fixture("fairness_case.json");
     let case = &cases["four_groups"];
     let base = report(case);
     let mut renamed = case.clone();

@@ -12,7 +12,7 @@
 //!   `exp`-based sigmoid and tanh (relative error about 1e-7);
 //! - the batch is cut into a fixed number of chunks (a function of the batch size only, so results
 //!   do not depend on the number of threads) that run on the calling thread and the spinning
-//!   workers of [`crate::spin_pool`] (rayon when those are busy): the recurrence of one sequence
+//!   workers of `spin_pool` (rayon when those are busy): the recurrence of one sequence
 //!   never depends on another, and each chunk's weight gradients are summed in chunk order;
 //! - nothing is allocated per time step; the forward pass keeps a [`Tape`] (gate activations, cell
 //!   states, `tanh(c)`, hidden states) that the backward pass reads instead of recomputing;
@@ -20,7 +20,7 @@
 //!   batch chunk needs only the current states, kept in per-thread scratch reused across calls
 //!   (no allocation, no page faults once warm); on x86-64 with AVX2 + FMA or AVX-512 and a hidden
 //!   size that is a multiple of the vector width, each step is one fused SIMD pass over weights
-//!   packed by gate group (gate products and cell update in registers, [`crate::kernel_avx2`]),
+//!   packed by gate group (gate products and cell update in registers, `kernel_avx2`),
 //!   elsewhere GEMMs per step followed by the cell update.
 
 #![allow(unsafe_code)] // one `unsafe` call, `gemm::gemm`, behind the bounds checks of `matmul`.

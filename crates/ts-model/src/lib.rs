@@ -9,7 +9,7 @@
 //!   head, optional additive attention, linear head on the last step or the attention context).
 //!   With `residual = true` (the default) the network predicts the change from the last observed
 //!   value, and starts out as exactly the last-value forecast.
-//! - [`file`]: the safe model file (JSON header + safetensors + SHA-256, atomic saves).
+//! - [`mod@file`]: the safe model file (JSON header + safetensors + SHA-256, atomic saves).
 //! - [`torch`]: loading PyTorch `nn.LSTM` + `nn.Linear` safetensors weights ([`load_pytorch_lstm`]).
 //! - [`baseline`]: a stack of Burn's own `nn::Lstm`, for benchmarks.
 //!

@@ -124,12 +124,10 @@ fn fused_layer_matches_reference_on_random_shapes() {
 
 #[test]
 fn matches_pytorch_golden_forward() {
-    // ../shared/golden: nn.LSTM(3, 8, 2 layers) + Linear(8, 1), weights saved by PyTorch.
-    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/golden");
-    let Ok(json) = std::fs::read_to_string(golden.join("explain_golden.json")) else {
-        eprintln!("shared/golden not present; skipping");
-        return;
-    };
+    // tests/golden: nn.LSTM(3, 8, 2 layers) + Linear(8, 1), weights saved by PyTorch.
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden");
+    let p = golden.join("explain_golden.json");
+    let json = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     let g: serde_json::Value = serde_json::from_str(&json).unwrap();
     let model = ts_model::load_pytorch_lstm(&golden.join("lstm_tiny.safetensors"), &dev()).unwrap();
     assert!(!model.config.residual && model.config.dropout == 0.0);

@@ -1,5 +1,5 @@
 //! `cargo xtask bench tune`: TPE and random search on the two objectives of
-//! `shared/golden/TPE.md` (branin; the seed's LSTM search space as a synthetic mixed objective),
+//! `tests/golden/TPE.md` (branin; the seed's LSTM search space as a synthetic mixed objective),
 //! 100 seeds × 60 trials each, medians of the best value after 20, 40 and 60 trials, next to
 //! Optuna 5.0.0's medians. Set `TSF_BENCH_QUICK=1` for 20 seeds; `TSF_BENCH_TUNE_OUT` for a JSON
 //! copy of the table.
@@ -107,7 +107,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let objectives: [(&str, Objective); 2] = [("branin", branin), ("lstm_mixed", lstm_mixed)];
-    // Optuna 5.0.0 medians from shared/golden/TPE.md: (objective, sampler) → best@20/40/60.
+    // Optuna 5.0.0 medians from tests/golden/TPE.md: (objective, sampler) → best@20/40/60.
     let optuna = |obj: &str, sampler: &str| -> [f64; 3] {
         match (obj, sampler) {
             ("branin", "tpe" | "tpe-uniform-startup") => [1.726, 0.686, 0.528],
