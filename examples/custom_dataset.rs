@@ -96,7 +96,7 @@ fn main() -> anyhow::Result<()> {
     );
 
     // Predict in batches of 32 and evaluate against the naive forecast.
-    let pred = predict_scaled(&model, &data.test, &device, 32);
+    let pred = predict_scaled(&model, &data.test, &device, 32)?;
     print_evaluation(&evaluate(&data.test, &pred, &spec, &data.scaler));
     Ok(())
 }

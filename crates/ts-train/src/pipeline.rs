@@ -141,6 +141,17 @@ pub fn model_config(prepared: &Prepared, cfg: &ForecastConfig) -> ModelConfig {
     }
 }
 
+/// Refuses a model too large to train on this machine ([`crate::memory::check`] against
+/// [`crate::memory::memory_limit`]), before anything is allocated for it.
+pub fn check_model_size(prepared: &Prepared, cfg: &ForecastConfig) -> Result<()> {
+    crate::memory::check(
+        &model_config(prepared, cfg),
+        prepared.spec.lookback,
+        cfg.train.batch_size,
+        crate::memory::memory_limit(),
+    )
+}
+
 /// Fits a forecaster on a frame and evaluates it on the test part.
 pub fn train(
     frame: &Frame,
@@ -187,6 +198,7 @@ pub fn train_prepared_with(
     resume: Option<Resume>,
     checkpointer: Option<&mut dyn Checkpointer>,
 ) -> Result<FitOutcome> {
+    check_model_size(&prepared, cfg)?;
     let mc = model_config(&prepared, cfg);
     let model = match &resume {
         // The weights come from the checkpoint; only the architecture must agree.
@@ -210,7 +222,7 @@ pub fn train_prepared_with(
         resume,
         checkpointer,
     )?;
-    let test_predictions = predict_scaled(&model, &prepared.test, device, 512);
+    let test_predictions = predict_scaled(&model, &prepared.test, device, 512)?;
     let test = evaluate(
         &prepared.test,
         &test_predictions,
@@ -347,7 +359,7 @@ pub fn evaluate_frame(bundle: &Bundle, frame: &Frame) -> Result<FrameEvaluation>
     let idx: Vec<usize> = (0..f.n_columns()).collect();
     let scaled = Arc::new(bundle.header.scaler.transform_series(f.values(), &idx));
     let windows = Windows::over(scaled, spec, anchors_in(spec, 0, n), true);
-    let predictions = predict_scaled(&bundle.model, &windows, &bundle.device, 512);
+    let predictions = predict_scaled(&bundle.model, &windows, &bundle.device, 512)?;
     let evaluation = evaluate(&windows, &predictions, spec, &bundle.header.scaler);
     Ok(FrameEvaluation {
         evaluation,
@@ -549,8 +561,8 @@ pub fn predict_frame(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRow
     let future: Vec<usize> = (known.last().map_or(spec.lookback - 1, |l| l + 1)..n).collect();
     let wk = Windows::over(scaled.clone(), spec, known, true);
     let wf = Windows::over(scaled, spec, future, false);
-    let pk = predict_scaled(&bundle.model, &wk, &bundle.device, 512);
-    let pf = predict_scaled(&bundle.model, &wf, &bundle.device, 512);
+    let pk = predict_scaled(&bundle.model, &wk, &bundle.device, 512)?;
+    let pf = predict_scaled(&bundle.model, &wf, &bundle.device, 512)?;
     let mut rows = prediction_rows(&f, spec, &bundle.header.scaler, &wk, &pk);
     rows.extend(prediction_rows(&f, spec, &bundle.header.scaler, &wf, &pf));
     Ok(rows)
