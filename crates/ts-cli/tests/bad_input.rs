@@ -346,7 +346,22 @@ fn grad_clip_zero_is_off_and_logs_have_no_colour_codes() {
         &["--config", cfg.to_str().unwrap(), "--force"],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = train_on(d.path(), &p, &["--verbose", "--force"]);
+    let out = d.path().join("out");
+    let mut args = vec![
+        "train",
+        "--data",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(QUICK);
+    args.extend(["--verbose", "--force"]);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tsf"))
+        .args(&args)
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("configuration"), "{err}");

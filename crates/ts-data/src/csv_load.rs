@@ -290,3 +290,43 @@ fn detect(names: &[String], first_value: Option<&str>) -> Option<String> {
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").trim().to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(sep: char) -> String {
+        let mut s = format!("date{sep}a{sep}b\n");
+        for i in 0..20 {
+            s.push_str(&format!("2000-01-{:02}{sep}{i}{sep}{}\n", i + 1, i * 2));
+        }
+        s
+    }
+
+    /// A file in another separator or encoding is named as such (issue 13.7).
+    #[test]
+    fn separators_encodings_and_compression_are_named() {
+        let opts = LoadOptions::default();
+        let src = Path::new("x.csv");
+        read_csv(src, text(',').as_bytes(), None, &opts).unwrap();
+        for (sep, name) in [(';', "semicolon-separated"), ('\t', "tab-separated")] {
+            let e = read_csv(src, text(sep).as_bytes(), None, &opts).unwrap_err();
+            assert!(e.to_string().contains(name), "{e}");
+        }
+        let mut bytes = text(',').into_bytes();
+        let at = bytes.len() - 3;
+        bytes[at] = 0xe9;
+        let e = read_csv(src, bytes.as_slice(), None, &opts).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("not UTF-8") && msg.contains("row 20"), "{msg}");
+        assert!(
+            msg.contains("column 3") && msg.contains("re-encode"),
+            "{msg}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let gz = dir.path().join("x.csv.gz");
+        std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0]).unwrap();
+        let e = load_csv(&gz, &opts).unwrap_err();
+        assert!(e.to_string().contains("gzip-compressed"), "{e}");
+    }
+}
