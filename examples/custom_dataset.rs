@@ -96,7 +96,7 @@ fn main() -> anyhow::Result<()> {
     );
 
     // Predict in batches of 32 and evaluate against the naive forecast.
-    let pred = predict_scaled(&model, &data.test, &device, 32);
+    let pred = predict_scaled(&model, &data.test, &device, 32)?;
     // Baselines: the naive, seasonal naive (no season here) and drift forecasts; MASE scaled on
     // the training rows.
     let baselines = ts_train::BaselineSpec {

@@ -4,6 +4,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// Parses a whole number for a size or count flag, so that `-1` or `1.5` get our message rather
+/// than clap's "unexpected argument".
+fn whole_number<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+    s.trim()
+        .parse::<T>()
+        .map_err(|_| "must be a whole number >= 0".to_string())
+}
+
 /// Time-series forecasting with LSTMs.
 #[derive(Debug, Parser)]
 #[command(name = "tsf", version, args_override_self = true, about = "Time-series forecasting with LSTMs: train, evaluate, predict", long_about = None)]
@@ -64,20 +72,20 @@ pub struct TrainArgs {
     #[arg(long)]
     pub fill: Option<String>,
     /// Time steps per input window [data.sequence_length] (default 12, or one season when longer).
-    #[arg(long, alias = "seq-len")]
+    #[arg(long, alias = "seq-len", allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub sequence_length: Option<usize>,
     /// Seasonal period in rows for the seasonal naive baseline, MASE and the hybrid model
     /// [data.season] (default: detected from the time column; 1 = none).
     #[arg(long)]
     pub season: Option<usize>,
     /// Steps ahead to predict, direct multi-output [data.horizon] (default 1).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub horizon: Option<usize>,
     /// Share of rows before the test part [data.train_split] (default 0.8).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub train_split: Option<f64>,
     /// Share of the training part held out for validation, 0 to disable [data.validation] (default 0.1).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub validation: Option<f64>,
     /// Scaler: minmax | standard | robust [data.scaler] (default minmax).
     #[arg(long)]
@@ -87,28 +95,28 @@ pub struct TrainArgs {
     #[arg(long)]
     pub model: Option<String>,
     /// LSTM hidden size [model.hidden_size] (default 64).
-    #[arg(long, alias = "hidden")]
+    #[arg(long, alias = "hidden", allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub hidden_size: Option<usize>,
     /// Stacked LSTM layers [model.num_layers] (default 2).
-    #[arg(long, alias = "layers")]
+    #[arg(long, alias = "layers", allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub num_layers: Option<usize>,
     /// Dropout in [0, 1) [model.dropout] (default 0.2).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub dropout: Option<f64>,
     /// Learn the change from the last value (true, default) or the level (false) [model.residual].
     #[arg(long)]
     pub residual: Option<bool>,
     /// Ensemble members [model.ensemble] (default 1).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub ensemble: Option<usize>,
     /// Maximum epochs [train.epochs] (default 100).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub epochs: Option<usize>,
     /// Mini-batch size [train.batch_size] (default 32).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub batch_size: Option<usize>,
     /// Learning rate [train.learning_rate] (default 0.001).
-    #[arg(long, alias = "lr")]
+    #[arg(long, alias = "lr", allow_negative_numbers = true)]
     pub learning_rate: Option<f64>,
     /// Learning-rate schedule: cosine | constant [train.lr_schedule] (default cosine).
     #[arg(long)]
@@ -117,29 +125,29 @@ pub struct TrainArgs {
     #[arg(long)]
     pub optimizer: Option<String>,
     /// Weight decay [train.weight_decay] (default 0).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub weight_decay: Option<f64>,
     /// Clip each gradient's norm to this value, 0 to disable [train.grad_clip] (default 1).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub grad_clip: Option<f64>,
     /// Loss: mse | mae | huber | mixed [train.loss].
     #[arg(long)]
     pub loss: Option<String>,
     /// Huber threshold [train.huber_delta] (default 1).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub huber_delta: Option<f64>,
     /// Weight of MSE in the mixed loss [train.mse_weight] (default 0.5).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub mse_weight: Option<f64>,
     /// Early-stopping patience in epochs, 0 to disable [train.patience] (default 20).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub patience: Option<usize>,
     /// Prediction interval levels, e.g. 0.8,0.95, or none [train.intervals] (default 0.8,0.95):
     /// split-conformal on the validation part, per horizon step.
     #[arg(long)]
     pub intervals: Option<String>,
     /// Random seed [train.seed] (default 42).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<u64>)]
     pub seed: Option<u64>,
     /// Do not shuffle training windows [train.shuffle = false].
     #[arg(long)]
@@ -165,7 +173,7 @@ pub struct TrainArgs {
     pub no_charts: bool,
     /// Write a checkpoint (weights, optimizer and random state, history) to OUT/checkpoint.tsfck
     /// every K epochs; 0 writes one only when Ctrl-C stops the run (default 0).
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub checkpoint_every: Option<usize>,
     /// Continue the run in DIR from DIR/checkpoint.tsfck, with its stored configuration and data
     /// path, and write the outputs into DIR.

@@ -31,6 +31,37 @@ pub(crate) fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
     }
 }
 
+/// A relative `data.path` of a TOML file is relative to that file's folder (a `--data` flag
+/// stays relative to the working directory).
+pub(crate) fn resolve_data_path(cfg: &mut ForecastConfig, toml_path: &Path) {
+    if let Some(p) = &mut cfg.data.path
+        && p.is_relative()
+    {
+        let dir = toml_path.parent().unwrap_or(Path::new(""));
+        *p = dir.join(&*p);
+    }
+}
+
+/// The first NaN or infinite float of a TOML value, with its dotted key.
+pub(crate) fn non_finite(v: &toml::Value, key: &str) -> Option<(String, f64)> {
+    match v {
+        toml::Value::Float(f) if !f.is_finite() => Some((key.to_string(), *f)),
+        toml::Value::Table(t) => t.iter().find_map(|(k, v)| {
+            let key = if key.is_empty() {
+                k.clone()
+            } else {
+                format!("{key}.{k}")
+            };
+            non_finite(v, &key)
+        }),
+        toml::Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| non_finite(v, &format!("{key}[{i}]"))),
+        _ => None,
+    }
+}
+
 /// Defaults (or the seed recipe) ← TOML file ← flags.
 pub fn build_config(a: &TrainArgs) -> Result<ForecastConfig> {
     let base = if a.seed_recipe {
@@ -43,10 +74,16 @@ pub fn build_config(a: &TrainArgs) -> Result<ForecastConfig> {
             .map_err(|e| anyhow!("{}: cannot read config: {e}", path.display()))?;
         let t: toml::Value = toml::from_str(&text)
             .map_err(|e| anyhow!("{}: invalid TOML: {}", path.display(), e.message()))?;
+        // JSON has no NaN or infinity: name such a value here rather than as "invalid type: null".
+        if let Some((key, v)) = non_finite(&t, "") {
+            bail!("{}: {key} = {v}: must be a finite number", path.display());
+        }
         let mut v = serde_json::to_value(&base)?;
         merge(&mut v, serde_json::to_value(t)?);
-        serde_json::from_value::<ForecastConfig>(v)
-            .map_err(|e| anyhow!("{}: {e}", path.display()))?
+        let mut cfg = serde_json::from_value::<ForecastConfig>(v)
+            .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        resolve_data_path(&mut cfg, path);
+        cfg
     } else {
         base
     };
@@ -132,6 +169,10 @@ pub fn build_config(a: &TrainArgs) -> Result<ForecastConfig> {
     if let Some(v) = a.grad_clip {
         t.grad_clip = (v != 0.0).then_some(v);
     }
+    // 0 turns clipping off, from the TOML file too.
+    if t.grad_clip == Some(0.0) {
+        t.grad_clip = None;
+    }
     if let Some(v) = &a.loss {
         t.loss = v.parse()?;
     }
@@ -154,6 +195,10 @@ pub fn build_config(a: &TrainArgs) -> Result<ForecastConfig> {
         cfg.device = v.parse()?;
     }
     cfg.validate()?;
+    tracing::info!(
+        "configuration: {}",
+        serde_json::to_string(&cfg).unwrap_or_default()
+    );
     Ok(cfg)
 }
 
@@ -167,6 +212,39 @@ fn check_out_dir(out: &Path, force: bool) -> Result<()> {
             out.display()
         );
     }
+    Ok(())
+}
+
+/// Whether two paths name the same existing file (same device and inode on Unix, same
+/// canonical path elsewhere), through links and `..`.
+fn same_file(a: &Path, b: &Path) -> bool {
+    let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        ma.dev() == mb.dev() && ma.ino() == mb.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (ma, mb);
+        matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    }
+}
+
+/// Refuses an output path that is the same file as one of the inputs (writing it would destroy
+/// the input), or that exists and is not a regular file (a symbolic link, FIFO, device, socket
+/// or folder).
+pub(crate) fn check_output(out: &Path, inputs: &[&Path]) -> Result<()> {
+    if let Some(input) = inputs.iter().find(|i| same_file(out, i)) {
+        bail!(
+            "{}: the output is the same file as the input {}; choose another output path",
+            out.display(),
+            input.display()
+        );
+    }
+    ts_model::file::check_output_path(out)?;
     Ok(())
 }
 
@@ -326,6 +404,12 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
     if resume.is_none() {
         check_out_dir(&a.out, a.force)?;
     }
+    for f in RUN_FILES
+        .iter()
+        .chain([&ts_train::checkpoint::CHECKPOINT_FILE])
+    {
+        check_output(&a.out.join(f), &[&data_path])?;
+    }
     let mut frame = load(&data_path, &load_options)?;
     let summary = DataSummary::of(&frame);
     print_summary(&summary);
@@ -340,6 +424,26 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
         },
         prepared.spec.targets.join(", ")
     );
+    // Every target is also an input: say so when the listed features left one out.
+    let added: Vec<&str> = prepared
+        .spec
+        .targets
+        .iter()
+        .filter(|t| !cfg.data.features.is_empty() && !cfg.data.features.contains(t))
+        .map(String::as_str)
+        .collect();
+    println!(
+        "Inputs: {}{}",
+        prepared.spec.features.join(", "),
+        if added.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} added to the listed features: every target is also an input)",
+                added.join(", ")
+            )
+        }
+    );
     println!(
         "Windows: train {}, validation {}, test {} (sequence length {}, horizon {})",
         prepared.train.n,
@@ -352,6 +456,7 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
     let n_params = pipeline::single_model_config(&prepared, &cfg, season)
         .parameter_count()
         .unwrap_or(0);
+    pipeline::check_model_size(&prepared, &cfg)?;
     println!(
         "Season: {}",
         if season > 1 {
@@ -368,16 +473,27 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
     } else {
         println!("Model parameters: {}", fmt_thousands(n_params));
     }
-    // Ctrl-C stops training after the current batch; the best epoch so far is still written.
+    // Ctrl-C (SIGINT) and SIGTERM (sent by `timeout`, Docker, Kubernetes) stop training after the
+    // current batch; the best epoch so far and a checkpoint are still written.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = stop.clone();
-    let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed));
+    let terminated = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let _ = signal_hook::flag::register(SIGINT, stop.clone());
+        let _ = signal_hook::flag::register(SIGTERM, stop.clone());
+        let _ = signal_hook::flag::register(SIGTERM, terminated.clone());
+    }
     let mut progress = ProgressBar::new(a.quiet, 10).with_stop_flag(stop);
     let outcome = crate::checkpointing::fit(&frame, prepared, &cfg, &mut progress, &a, resume)?;
     let r = &outcome.report;
     if r.interrupted {
         eprintln!(
-            "Interrupted after {} complete epochs; writing the run with the best epoch so far ({}). Checkpoint: {}; continue with `tsf train --resume {}`.",
+            "Interrupted{} after {} complete epochs; writing the run with the best epoch so far ({}). Checkpoint: {}; continue with `tsf train --resume {}`.",
+            if terminated.load(std::sync::atomic::Ordering::Relaxed) {
+                " (SIGTERM)"
+            } else {
+                ""
+            },
             r.history.len(),
             r.best_epoch,
             a.out.join(ts_train::checkpoint::CHECKPOINT_FILE).display(),
@@ -415,10 +531,13 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
     print_metrics(&outcome.test);
     print_coverage(outcome.intervals.as_ref(), &outcome.test_coverage);
 
-    // Write outputs only now that everything succeeded.
+    // Write outputs only now that everything succeeded, first into a staging folder inside the
+    // output folder; they replace an earlier run's files only once every one of them is written.
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create output folder", a.out.display()))?;
-    pipeline::save_model(&a.out.join("model.tsf"), &outcome)?;
+    let staging = Staging::new(&a.out)?;
+    let dir = staging.dir.clone();
+    pipeline::save_model(&dir.join("model.tsf"), &outcome)?;
     let metrics = metrics_json(
         &outcome.test,
         serde_json::json!({
@@ -433,11 +552,11 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
         }),
     );
     write(
-        &a.out.join("metrics.json"),
+        &dir.join("metrics.json"),
         serde_json::to_string_pretty(&metrics)?.as_bytes(),
     )?;
     write(
-        &a.out.join("history.json"),
+        &dir.join("history.json"),
         serde_json::to_string_pretty(&outcome.report)?.as_bytes(),
     )?;
     let interrupted = r.interrupted;
@@ -457,7 +576,7 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
         .intervals
         .as_ref()
         .map_or_else(Vec::new, |iv| iv.levels.clone());
-    let predictions = a.out.join("predictions.csv");
+    let predictions = dir.join("predictions.csv");
     write_atomic_with(&predictions, |w| {
         pipeline::write_predictions_csv(w, rows(), &levels)
     })
@@ -492,11 +611,14 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
         let band_label = levels
             .last()
             .map(|l| format!("{} % interval", ts_train::intervals::level_name(*l)));
-        charts(&a.out, &report, &config, series, band_label)?;
+        charts(&dir, &report, &config, series, band_label)?;
     }
+    staging.commit()?;
     println!("Wrote {}", a.out.display());
     if interrupted {
-        std::process::exit(130);
+        // 128 + the signal's number, as a shell reports a process the signal killed.
+        let sigterm = terminated.load(std::sync::atomic::Ordering::Relaxed);
+        std::process::exit(if sigterm { 143 } else { 130 });
     }
     Ok(())
 }
@@ -538,10 +660,90 @@ fn charts(
         .collect();
     ts_viz::predictions_vs_actuals(&panels[0], out, "predictions_vs_actuals")?;
     ts_viz::residuals(&panels[0], out, "residuals")?;
+    // Up to MAX_PANELS targets share one figure; more are spread over several figures of equal
+    // size (`multivariate_predictions_1`, `_2`, …).
     if panels.len() > 1 {
-        ts_viz::multivariate_predictions(&panels, out, "multivariate_predictions")?;
+        let figures = panels.len().div_ceil(ts_viz::MAX_PANELS);
+        if figures == 1 {
+            ts_viz::multivariate_predictions(&panels, out, "multivariate_predictions")?;
+        } else {
+            let per = panels.len().div_ceil(figures);
+            for (k, chunk) in panels.chunks(per).enumerate() {
+                let stem = format!("multivariate_predictions_{}", k + 1);
+                ts_viz::multivariate_predictions(chunk, out, &stem)?;
+            }
+        }
     }
     Ok(())
+}
+
+/// Name of the staging folder inside an output folder.
+pub(crate) const STAGING_DIR: &str = ".tsf-staging";
+
+/// A run's outputs are written into `OUT/.tsf-staging` and moved into `OUT` by
+/// [`Staging::commit`] only when all of them are written, so that a run failing on the way
+/// (a chart, a full disk) leaves the folder's earlier run as it was. Dropped without a commit,
+/// the staging folder is removed.
+pub(crate) struct Staging {
+    /// The output folder.
+    out: std::path::PathBuf,
+    /// The staging folder inside it.
+    pub(crate) dir: std::path::PathBuf,
+    committed: bool,
+}
+
+impl Staging {
+    /// Creates an empty staging folder in `out` (removing one a killed run left behind).
+    pub(crate) fn new(out: &Path) -> Result<Self> {
+        let dir = out.join(STAGING_DIR);
+        if std::fs::symlink_metadata(&dir).is_ok() {
+            std::fs::remove_dir_all(&dir)
+                .or_else(|_| std::fs::remove_file(&dir))
+                .with_context(|| {
+                    format!("{}: cannot remove the old staging folder", dir.display())
+                })?;
+        }
+        std::fs::create_dir(&dir)
+            .with_context(|| format!("{}: cannot create the staging folder", dir.display()))?;
+        Ok(Self {
+            out: out.to_path_buf(),
+            dir,
+            committed: false,
+        })
+    }
+
+    /// Moves every staged file into the output folder (each by an atomic rename), after checking
+    /// that none of them would replace anything but a regular file.
+    pub(crate) fn commit(mut self) -> Result<()> {
+        let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(&self.dir)
+            .with_context(|| format!("{}: cannot list", self.dir.display()))?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<std::io::Result<_>>()
+            .with_context(|| format!("{}: cannot list", self.dir.display()))?;
+        names.sort();
+        for n in &names {
+            ts_model::file::check_output_path(&self.out.join(n))?;
+        }
+        for n in &names {
+            let to = self.out.join(n);
+            std::fs::rename(self.dir.join(n), &to)
+                .with_context(|| format!("{}: cannot write", to.display()))?;
+        }
+        if let Ok(d) = std::fs::File::open(&self.out) {
+            let _ = d.sync_all();
+        }
+        self.committed = true;
+        let _ = std::fs::remove_dir_all(&self.dir);
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
 }
 
 fn load_for(model: &Path, data: &Path, fill: &str) -> Result<(ts_train::Bundle, ts_data::Frame)> {
@@ -563,6 +765,9 @@ fn load_for(model: &Path, data: &Path, fill: &str) -> Result<(ts_train::Bundle, 
 
 /// `tsf evaluate`.
 pub fn evaluate(a: EvaluateArgs) -> Result<()> {
+    if let Some(out) = &a.out {
+        check_output(out, &[&a.data, &a.model])?;
+    }
     let (bundle, frame) = load_for(&a.model, &a.data, &a.fill)?;
     print_summary(&DataSummary::of(&frame));
     let part: pipeline::Part = a.part.parse()?;
@@ -597,6 +802,9 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
 
 /// `tsf predict`.
 pub fn predict(a: PredictArgs) -> Result<()> {
+    if let Some(out) = &a.out {
+        check_output(out, &[&a.data, &a.model])?;
+    }
     let (bundle, frame) = load_for(&a.model, &a.data, &a.fill)?;
     let rows = if a.future_only {
         pipeline::predict_future(&bundle, &frame)?

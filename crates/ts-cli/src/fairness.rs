@@ -150,6 +150,35 @@ fn numeric_columns(t: &TextTable) -> Vec<String> {
         .collect()
 }
 
+/// Refuses a group maker's column that exists but is not numeric, naming its first text cell
+/// (the frame holds only the numeric columns, so the library would say "not found").
+fn require_numeric(
+    path: &Path,
+    table: &TextTable,
+    frame: &Frame,
+    flag: &str,
+    col: &str,
+) -> Result<()> {
+    if frame.columns.iter().any(|c| c == col) || !table.has(col) {
+        return Ok(());
+    }
+    let cells = table.column(col)?;
+    let bad = cells.iter().enumerate().find_map(|(r, c)| {
+        let v = c.as_deref()?.trim();
+        (!v.is_empty() && v.parse::<f64>().is_err()).then(|| (r + 1, v.to_string()))
+    });
+    match bad {
+        Some((row, value)) => bail!(
+            "{}: {flag}: column {col:?} is not numeric (row {row}: {value:?}); a median split or quantile bins need a numeric column",
+            path.display()
+        ),
+        None => bail!(
+            "{}: {flag}: column {col:?} is not numeric (it is the time column or has no values); a median split or quantile bins need a numeric column",
+            path.display()
+        ),
+    }
+}
+
 /// Loads the numeric columns of a table as a frame aligned with its text rows.
 fn numeric_frame(
     path: &Path,
@@ -209,6 +238,7 @@ pub fn groups(a: GroupsArgs) -> Result<()> {
     }
     for m in &a.median {
         let (col, name) = named(m);
+        require_numeric(&a.data, &table, &frame, &format!("--median {m:?}"), col)?;
         made.push(ts_fairness::median_split(
             &frame,
             col,
@@ -221,6 +251,9 @@ pub fn groups(a: GroupsArgs) -> Result<()> {
             .split_once(',')
             .ok_or_else(|| anyhow!("--cross {c:?}: expected two columns as COL1,COL2"))?;
         let (x, y) = (x.trim(), y.trim());
+        for col in [x, y] {
+            require_numeric(&a.data, &table, &frame, &format!("--cross {c:?}"), col)?;
+        }
         let name = name.map_or_else(|| group_name(&format!("{x}_{y}")), str::to_string);
         made.push(ts_fairness::cross(&frame, x, y, &name)?);
     }
@@ -250,7 +283,27 @@ pub fn groups(a: GroupsArgs) -> Result<()> {
             || group_name(&format!("{}_Q{n}", col.trim())),
             str::to_string,
         );
+        require_numeric(
+            &a.data,
+            &table,
+            &frame,
+            &format!("--quantiles {q:?}"),
+            col.trim(),
+        )?;
         made.push(ts_fairness::quantile_bins(&frame, col.trim(), n, &name)?);
+    }
+    // A group column replaces an earlier group column of the same name (rerunning on an output),
+    // but never a data column: a numeric column or the time column.
+    let time = frame.time.as_ref().map(|t| t.column.as_str());
+    if let Some(g) = made
+        .iter()
+        .find(|g| frame.columns.contains(&g.name) || time == Some(g.name.as_str()))
+    {
+        bail!(
+            "{}: the group column name {:?} is already a data column of the file; writing it would overwrite that column; choose another name with =NAME",
+            a.data.display(),
+            g.name
+        );
     }
     for (i, g) in made.iter().enumerate() {
         if made[..i].iter().any(|h| h.name == g.name) {
@@ -274,6 +327,7 @@ pub fn groups(a: GroupsArgs) -> Result<()> {
             out.display()
         );
     }
+    crate::commands::check_output(&out, &[&a.data])?;
     let refs: Vec<&Grouping> = made.iter().collect();
     let csv = table.to_csv(&refs)?;
     let summary = GroupsSummary::of(&a.data, table.n_rows(), &made);
@@ -282,6 +336,7 @@ pub fn groups(a: GroupsArgs) -> Result<()> {
             .unwrap_or_else(|| Path::new("."))
             .join("fairness_groups_summary.json")
     });
+    crate::commands::check_output(&summary_path, &[&a.data, &out])?;
     if let Some(dir) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create folder", dir.display()))?;

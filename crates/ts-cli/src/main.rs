@@ -12,12 +12,47 @@ mod explain;
 mod fairness;
 mod tune;
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 
+/// A command-line error as one `error:` line (clap's first line and its tips), exit code 2;
+/// help and version are printed as clap prints them.
+fn parse_args() -> args::Cli {
+    match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            let text = e.to_string();
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let first = lines.next().unwrap_or("error: invalid arguments");
+            let tips: Vec<&str> = lines.filter(|l| l.starts_with("tip:")).collect();
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            if tips.is_empty() {
+                eprintln!("error: {first}");
+            } else {
+                eprintln!("error: {first} ({})", tips.join("; "));
+            }
+            std::process::exit(2);
+        }
+    }
+}
+
 fn main() {
-    let cli = args::Cli::parse();
+    let cli = parse_args();
     let filter = if cli.verbose { "info" } else { "warn" };
+    // Colour codes only on a terminal (and not with NO_COLOR): logs may go to a file or a pipe.
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
+        .with_ansi(ansi)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),

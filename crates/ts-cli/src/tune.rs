@@ -125,6 +125,9 @@ fn read_config(a: &TuneArgs) -> Result<(ForecastConfig, TuneSection)> {
             .map_err(|e| anyhow!("{}: cannot read config: {e}", path.display()))?;
         let mut t: toml::Table = toml::from_str(&text)
             .map_err(|e| anyhow!("{}: invalid TOML: {}", path.display(), e.message()))?;
+        if let Some((key, v)) = crate::commands::non_finite(&toml::Value::Table(t.clone()), "") {
+            anyhow::bail!("{}: {key} = {v}: must be a finite number", path.display());
+        }
         if let Some(section) = t.remove("tune") {
             tune = section.try_into().map_err(|e: toml::de::Error| {
                 anyhow!("{}: [tune]: {}", path.display(), e.message())
@@ -136,6 +139,9 @@ fn read_config(a: &TuneArgs) -> Result<(ForecastConfig, TuneSection)> {
         Some(p) => anyhow!("{}: {e}", p.display()),
         None => anyhow!("{e}"),
     })?;
+    if let Some(path) = &a.config {
+        crate::commands::resolve_data_path(&mut cfg, path);
+    }
     if let Some(v) = &a.data {
         cfg.data.path = Some(v.clone());
     }
@@ -306,11 +312,16 @@ pub fn tune(a: TuneArgs) -> Result<()> {
         println!("  {k}: {d}");
     }
 
-    // Ctrl-C: no new trial starts, running ones stop after their current batch (marked failed),
-    // finished trials are kept and written.
+    // Ctrl-C or SIGTERM: no new trial starts, running ones stop after their current batch (marked
+    // failed), finished trials are kept and written.
     let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    let terminated = Arc::new(AtomicBool::new(false));
+    {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let _ = signal_hook::flag::register(SIGINT, stop.clone());
+        let _ = signal_hook::flag::register(SIGTERM, stop.clone());
+        let _ = signal_hook::flag::register(SIGTERM, terminated.clone());
+    }
 
     let bar = if a.quiet {
         indicatif::ProgressBar::hidden()
@@ -475,7 +486,11 @@ pub fn tune(a: TuneArgs) -> Result<()> {
     write_json(&a.out.join("optimization_results.json"), &json)?;
     println!("Wrote {}", a.out.display());
     if interrupted {
-        std::process::exit(130);
+        std::process::exit(if terminated.load(Ordering::SeqCst) {
+            143
+        } else {
+            130
+        });
     }
     Ok(())
 }

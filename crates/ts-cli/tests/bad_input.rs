@@ -192,6 +192,196 @@ fn bad_sizes_and_rates() {
     assert!(!stderr(&o).contains("panicked"));
 }
 
+/// [`train_on`] with the memory limit set to 8 GiB (`TSF_MEMORY_LIMIT`), whatever the machine has.
+fn train_limited(
+    dir: &std::path::Path,
+    data: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let out = dir.join("out");
+    let mut args = vec![
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(QUICK);
+    args.extend(extra);
+    std::process::Command::new(env!("CARGO_BIN_EXE_tsf"))
+        .args(&args)
+        .env("TSF_MEMORY_LIMIT", (8u64 << 30).to_string())
+        .output()
+        .unwrap()
+}
+
+/// Bad arguments, one row per case: the extra arguments of a quick run on a good file and the
+/// fragments its one-line error must hold.
+#[test]
+fn bad_arguments() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "x.csv", &csv_text(80));
+    // Files in other separators and encodings, and a TOML file with NaN (13.7).
+    let semi = write(d.path(), "semi.csv", &csv_text(80).replace(',', ";"));
+    let tab = write(d.path(), "tab.csv", &csv_text(80).replace(',', "\t"));
+    let gz = d.path().join("data.csv.gz");
+    std::fs::write(&gz, [0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 3, 1, 2, 3]).unwrap();
+    let latin1 = d.path().join("latin1.csv");
+    let mut bytes = Vec::new();
+    for (i, line) in csv_text(80).lines().enumerate() {
+        bytes.extend_from_slice(line.as_bytes());
+        if i == 3 {
+            bytes.extend_from_slice(b",caf\xe9");
+        } else if i == 0 {
+            bytes.extend_from_slice(b",note");
+        } else {
+            bytes.extend_from_slice(b",x");
+        }
+        bytes.push(b'\n');
+    }
+    std::fs::write(&latin1, bytes).unwrap();
+    let nan_toml = write(d.path(), "nan.toml", "[train]\nlearning_rate = nan\n");
+    let inf_toml = write(d.path(), "inf.toml", "[model]\ndropout = -inf\n");
+    let (semi, tab, gz, latin1) = (
+        semi.to_str().unwrap(),
+        tab.to_str().unwrap(),
+        gz.to_str().unwrap(),
+        latin1.to_str().unwrap(),
+    );
+    let (nan_toml, inf_toml) = (nan_toml.to_str().unwrap(), inf_toml.to_str().unwrap());
+    let table: &[(&[&str], &[&str])] = &[
+        (
+            &["--data", semi],
+            &["semi.csv", "semicolon-separated", "comma"],
+        ),
+        (&["--data", tab], &["tab.csv", "tab-separated"]),
+        (
+            &["--data", gz],
+            &["data.csv.gz", "gzip-compressed", "decompress"],
+        ),
+        (
+            &["--data", latin1, "--features", "a,b"],
+            &["latin1.csv", "not UTF-8", "row 3", "column 5", "re-encode"],
+        ),
+        (
+            &["--config", nan_toml],
+            &["nan.toml", "train.learning_rate", "NaN", "finite"],
+        ),
+        (
+            &["--config", inf_toml],
+            &["inf.toml", "model.dropout", "finite"],
+        ),
+        // Negative numbers reach our own checks (13.7).
+        (&["--seed", "-1"], &["--seed", "-1", "whole number"]),
+        (
+            &["--hidden-size", "-3"],
+            &["--hidden-size", "-3", "whole number"],
+        ),
+        (
+            &["--grad-clip", "-1"],
+            &["grad_clip", "-1", "must be >= 0 (0 = off)"],
+        ),
+        (
+            &["--grad-clip=-1"],
+            &["grad_clip", "-1", "must be >= 0 (0 = off)"],
+        ),
+        (
+            &["--learning-rate", "inf"],
+            &["learning_rate", "inf", "finite number > 0"],
+        ),
+        (
+            &["--learning-rate", "-0.5"],
+            &["learning_rate", "-0.5", "finite number > 0"],
+        ),
+        (&["--epochs", "1.5"], &["--epochs", "1.5", "whole number"]),
+        // A column listed twice (issue 13.1).
+        (
+            &["--features", "a,a,b"],
+            &["\"a\"", "more than once", "features"],
+        ),
+        (
+            &["--target", "b,b"],
+            &["\"b\"", "more than once", "targets"],
+        ),
+        (
+            &["--target", "a,b", "--features", "a,c,b,c"],
+            &["\"c\"", "more than once"],
+        ),
+        // Models too large for the memory (8 GiB here), refused before allocating (13.2).
+        (
+            &["--hidden-size", "100000"],
+            &["too large", "--hidden-size 100000", "parameters", "8.0 GiB"],
+        ),
+        (
+            &["--ensemble", "1000000"],
+            &["too large", "--ensemble 1000000", "8.0 GiB"],
+        ),
+        (
+            &["--hidden-size", "18446744073709551615"],
+            &["too large", "--hidden-size 18446744073709551615"],
+        ),
+    ];
+    for (args, fragments) in table {
+        let o = train_limited(d.path(), &p, args);
+        assert_bad(&o, fragments);
+        assert!(
+            !d.path().join("out").exists(),
+            "{args:?}: a refused run wrote its folder"
+        );
+    }
+}
+
+/// `--grad-clip 0` turns clipping off (also from a TOML file), and nothing written to a pipe holds
+/// colour codes (13.7).
+#[test]
+fn grad_clip_zero_is_off_and_logs_have_no_colour_codes() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "x.csv", &csv_text(80));
+    let o = train_on(d.path(), &p, &["--grad-clip", "0"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cfg = write(d.path(), "clip.toml", "[train]\ngrad_clip = 0\n");
+    let o = train_on(
+        d.path(),
+        &p,
+        &["--config", cfg.to_str().unwrap(), "--force"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = d.path().join("out");
+    let mut args = vec![
+        "train",
+        "--data",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(QUICK);
+    args.extend(["--verbose", "--force"]);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tsf"))
+        .args(&args)
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("configuration"), "{err}");
+    assert!(!err.contains('\u{1b}'), "colour codes in: {err:?}");
+}
+
+/// A target left out of `--features` is still an input, and the output says so.
+#[test]
+fn target_missing_from_features_is_added_and_said() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "x.csv", &csv_text(80));
+    let o = train_on(d.path(), &p, &["--target", "c", "--features", "a,b"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("Inputs: a, b, c (c added to the listed features"),
+        "{out}"
+    );
+}
+
 /// Writes a copy of the shared trained model, changed by `damage`, as `name` beside it.
 fn damaged_model(name: &str, damage: impl FnOnce(&mut Vec<u8>)) -> PathBuf {
     let (dir, model, _) = trained();
@@ -279,6 +469,215 @@ fn output_folder_with_a_run_is_refused_and_kept() {
         std::fs::read(d.path().join("out/model.tsf")).unwrap(),
         before
     );
+}
+
+/// Outputs go only into regular files, never over an input, with the umask's usual mode
+/// (issue 13.3).
+#[cfg(unix)]
+#[test]
+fn outputs_only_into_regular_files_and_never_over_an_input() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, model, data) = trained();
+    let d = tempfile::tempdir().unwrap();
+    let copy = d.path().join("copy.csv");
+    std::fs::copy(data, &copy).unwrap();
+    let before = std::fs::read(&copy).unwrap();
+    let args = |cmd: &'static str, out: &std::path::Path, data: &std::path::Path| {
+        tsf(&[
+            cmd,
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    // The input itself, by the same path, through a link and through `..`.
+    for out in [
+        copy.clone(),
+        d.path().join("sub/../copy.csv"),
+        d.path().join("hard.csv"),
+    ] {
+        std::fs::create_dir_all(d.path().join("sub")).unwrap();
+        if out.ends_with("hard.csv") && !out.exists() {
+            std::fs::hard_link(&copy, &out).unwrap();
+        }
+        assert_bad(&args("predict", &out, &copy), &["same file as the input"]);
+        assert_eq!(std::fs::read(&copy).unwrap(), before);
+    }
+    assert_bad(
+        &args("evaluate", model, &copy),
+        &["same file as the input", "model.tsf"],
+    );
+    // A symbolic link, a FIFO, a folder: refused, left as they are.
+    let target = d.path().join("target.txt");
+    std::fs::write(&target, "keep").unwrap();
+    let link = d.path().join("link.csv");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    assert_bad(
+        &args("predict", &link, data),
+        &["link.csv", "symbolic link", "regular file"],
+    );
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+    let fifo = d.path().join("fifo.csv");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_bad(&args("predict", &fifo, data), &["fifo.csv", "FIFO"]);
+    assert_bad(&args("evaluate", d.path(), data), &["folder"]);
+    // A new output gets 0666 less the umask, not tempfile's 0600.
+    let umask = std::process::Command::new("sh")
+        .args(["-c", "umask"])
+        .output()
+        .unwrap();
+    let umask = u32::from_str_radix(String::from_utf8_lossy(&umask.stdout).trim(), 8).unwrap();
+    let out = d.path().join("forecast.csv");
+    let o = args("predict", &out, data);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o666 & !umask, "mode {mode:o}, umask {umask:o}");
+    let mode = std::fs::metadata(dir.join("run/model.tsf"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o666 & !umask, "model.tsf mode {mode:o}");
+}
+
+/// `tsf groups` never overwrites a data column, and says a text column is not numeric (13.6).
+#[test]
+fn groups_refuse_a_data_column_name_and_a_text_column() {
+    let d = tempfile::tempdir().unwrap();
+    let text: String = csv_text(60)
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let region = if i == 0 {
+                "region"
+            } else {
+                ["north", "south"][i % 2]
+            };
+            format!("{l},{region}\n")
+        })
+        .collect();
+    let p = write(d.path(), "g.csv", &text);
+    let out = d.path().join("g_out.csv");
+    let groups = |extra: &[&str]| {
+        let mut args = vec![
+            "groups",
+            "--data",
+            p.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        tsf(&args)
+    };
+    let table: &[(&[&str], &[&str])] = &[
+        (
+            &["--median", "a=b"],
+            &["g.csv", "\"b\"", "already a data column", "=NAME"],
+        ),
+        (
+            &["--median", "a=date"],
+            &["\"date\"", "already a data column"],
+        ),
+        (
+            &["--quantiles", "a:2=c"],
+            &["\"c\"", "already a data column"],
+        ),
+        (
+            &["--median", "region"],
+            &["g.csv", "\"region\"", "not numeric", "row 1", "\"south\""],
+        ),
+        (&["--cross", "a,region"], &["\"region\"", "not numeric"]),
+        (&["--quantiles", "region:3"], &["\"region\"", "not numeric"]),
+    ];
+    for (args, fragments) in table {
+        assert_bad(&groups(args), fragments);
+        assert!(!out.exists(), "{args:?} wrote its output");
+    }
+    // A new name works, and so does replacing a group column of an earlier run.
+    let o = groups(&["--median", "a=G"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let again = d.path().join("again.csv");
+    let o = tsf(&[
+        "groups",
+        "--data",
+        out.to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+        "--median",
+        "b=G",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// A run that fails while writing its outputs (here: a chart's path is taken by a folder) leaves
+/// the earlier run in the folder as it was, even with `--force` (issue 13.9).
+#[test]
+fn a_run_failing_on_its_charts_keeps_the_old_run() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "x.csv", &csv_text(80));
+    assert!(train_on(d.path(), &p, &[]).status.success());
+    let out = d.path().join("out");
+    let before: Vec<Vec<u8>> = [
+        "model.tsf",
+        "metrics.json",
+        "history.json",
+        "predictions.csv",
+    ]
+    .iter()
+    .map(|f| std::fs::read(out.join(f)).unwrap())
+    .collect();
+    std::fs::create_dir(out.join("training_history.png")).unwrap();
+    let mut args = vec![
+        "train",
+        "--data",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--epochs",
+        "2",
+        "--hidden-size",
+        "8",
+        "--quiet",
+        "--target",
+        "b",
+        "--force",
+        "--seed",
+        "9",
+    ];
+    let o = tsf(&args);
+    assert_bad(&o, &["training_history.png", "folder"]);
+    let after: Vec<Vec<u8>> = [
+        "model.tsf",
+        "metrics.json",
+        "history.json",
+        "predictions.csv",
+    ]
+    .iter()
+    .map(|f| std::fs::read(out.join(f)).unwrap())
+    .collect();
+    assert!(before == after, "the old run was changed");
+    assert!(!out.join(".tsf-staging").exists());
+    // Once the path is free the run goes through.
+    std::fs::remove_dir(out.join("training_history.png")).unwrap();
+    args.push("--quiet");
+    let o = tsf(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.join("training_history.png").is_file());
 }
 
 /// A text column the run does not use is not read: training names its features and target,

@@ -58,9 +58,10 @@ fn check_folder(dir: &Path) -> (usize, usize) {
     for e in entries {
         let p = e.unwrap().path();
         let name = p.file_name().unwrap().to_string_lossy().to_string();
-        if name.ends_with(".tmp") {
+        if name.ends_with(".tmp") || name == ".tsf-staging" {
             // A temporary file of an interrupted atomic write (`.tsf-*.tmp` from the model,
-            // checkpoint and JSON writers, `<chart>.tmp` from ts-viz): never the real file.
+            // checkpoint and JSON writers, `<chart>.tmp` from ts-viz), or the staging folder of
+            // outputs not yet moved into place: never the real files.
             stray += 1;
             continue;
         }

@@ -214,6 +214,81 @@ fn toml_config_and_flags() {
     assert_bad(&o, &["bad.toml", "epochz"]);
 }
 
+/// `--target all` on the macro data (14 targets, more than one figure holds) trains and draws
+/// every target, over two figures (issue 13.9).
+#[test]
+fn target_all_draws_every_target_over_several_figures() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("run");
+    let data = repo().join("data/statsmodels_macrodata.csv");
+    let o = tsf(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        "all",
+        "--epochs",
+        "1",
+        "--hidden-size",
+        "4",
+        "--num-layers",
+        "1",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for k in [1, 2] {
+        for ext in ["png", "svg"] {
+            let f = out.join(format!("multivariate_predictions_{k}.{ext}"));
+            assert!(f.is_file(), "{}", f.display());
+        }
+    }
+    assert!(!out.join("multivariate_predictions_3.png").exists());
+    assert!(!out.join(".tsf-staging").exists());
+    assert!(out.join("model.tsf").is_file());
+}
+
+/// A relative `data.path` in a TOML file is relative to the file's folder, not to the working
+/// directory; `--data` stays relative to the working directory (issue 13.8).
+#[test]
+fn relative_data_path_in_toml_is_relative_to_the_file() {
+    let d = tempfile::tempdir().unwrap();
+    let conf = d.path().join("conf");
+    std::fs::create_dir_all(conf.join("data")).unwrap();
+    write(&conf.join("data"), "x.csv", &csv_text(80));
+    let cfg = write(
+        &conf,
+        "tsf.toml",
+        "[data]\npath = \"data/x.csv\"\ntarget = \"a\"\n[model]\nhidden_size = 8\n[train]\nepochs = 2\n",
+    );
+    let run = |cwd: &Path, extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tsf"))
+            .current_dir(cwd)
+            .args([
+                "train",
+                "--config",
+                cfg.to_str().unwrap(),
+                "--quiet",
+                "--no-charts",
+                "--force",
+            ])
+            .args(["--out", d.path().join("run").to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // From another working directory, the file's own folder is used.
+    let o = run(d.path(), &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A --data flag is relative to the working directory.
+    write(d.path(), "y.csv", &csv_text(90));
+    let o = run(d.path(), &["--data", "y.csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&conf, &["--data", "y.csv"]);
+    assert_bad(&o, &["y.csv", "not found"]);
+}
+
 fn beats_naive(data: &Path, target: &str, extra: &[&str]) {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("run");

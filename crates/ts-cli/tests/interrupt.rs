@@ -1,4 +1,5 @@
-//! Ctrl-C during training stops after the current batch and still writes the run.
+//! Ctrl-C (SIGINT) and SIGTERM during training stop after the current batch and still write the
+//! run, exiting with 130 and 143.
 
 mod common;
 
@@ -7,6 +8,18 @@ use common::*;
 #[cfg(unix)]
 #[test]
 fn sigint_stops_training_and_writes_the_best_epoch_so_far() {
+    stops_and_writes("INT", 130);
+}
+
+/// SIGTERM (what `timeout`, Docker and Kubernetes send) is handled like Ctrl-C (issue 13.4).
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_training_and_writes_the_best_epoch_so_far() {
+    stops_and_writes("TERM", 143);
+}
+
+#[cfg(unix)]
+fn stops_and_writes(signal: &str, code: i32) {
     let d = tempfile::tempdir().unwrap();
     let data = write(d.path(), "x.csv", &csv_text(400));
     let out = d.path().join("run");
@@ -33,7 +46,7 @@ fn sigint_stops_training_and_writes_the_best_epoch_so_far() {
     // Wait until training is under way, then send SIGINT.
     std::thread::sleep(std::time::Duration::from_millis(2500));
     let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -44,12 +57,12 @@ fn sigint_stops_training_and_writes_the_best_epoch_so_far() {
         }
         assert!(
             start.elapsed().as_secs() < 60,
-            "tsf did not stop after SIGINT"
+            "tsf did not stop after SIG{signal}"
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     let err = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{err}");
+    assert_eq!(output.status.code(), Some(code), "{err}");
     assert!(err.contains("Interrupted"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     for f in [
@@ -57,6 +70,7 @@ fn sigint_stops_training_and_writes_the_best_epoch_so_far() {
         "metrics.json",
         "history.json",
         "predictions.csv",
+        "checkpoint.tsfck",
     ] {
         assert!(out.join(f).is_file(), "{f}");
     }

@@ -20,6 +20,30 @@ fn unreadable(path: &Path, e: impl std::fmt::Display) -> DataError {
     }
 }
 
+/// A CSV reader's error as a [`DataError`]: text that is not UTF-8 is named as such, with its
+/// row (1-based data row; the header is row 0), line and column.
+fn csv_error(path: &Path, e: csv::Error) -> DataError {
+    if let csv::ErrorKind::Utf8 { pos, err } = e.kind() {
+        let at = pos.as_ref().map_or_else(String::new, |p| {
+            format!(
+                "row {}, line {}, column {}, record starting at byte {}",
+                p.record(),
+                p.line(),
+                err.field() + 1,
+                p.byte()
+            )
+        });
+        return unreadable(
+            path,
+            format!(
+                "not UTF-8 text ({at}; valid up to byte {} of that cell); re-encode the file as UTF-8 (for example `iconv -f latin1 -t utf-8`)",
+                err.valid_up_to()
+            ),
+        );
+    }
+    unreadable(path, first_line(&e.to_string()))
+}
+
 /// Header names, with repeated names renamed `name_duplicated_K` (K counting from 0), as polars
 /// does.
 fn dedup_names(raw: &csv::StringRecord) -> Vec<String> {
@@ -53,9 +77,18 @@ struct FirstErrors {
 
 /// Loads a CSV file (header required) into a validated [`Frame`].
 pub fn load_csv(path: &Path, opts: &LoadOptions) -> Result<Frame> {
+    use std::io::BufRead;
     let file = std::fs::File::open(path).map_err(|e| unreadable(path, e))?;
     let len = file.metadata().map(|m| m.len()).ok();
-    read_csv(path, file, len, opts)
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let start = reader.fill_buf().map_err(|e| unreadable(path, e))?;
+    if start.starts_with(&[0x1f, 0x8b]) {
+        return Err(unreadable(
+            path,
+            "the file is gzip-compressed; decompress it first (for example `gunzip`)",
+        ));
+    }
+    read_csv(path, reader, len, opts)
 }
 
 /// Reads CSV text (header required) from `reader` into a validated [`Frame`], exactly as
@@ -73,16 +106,26 @@ pub fn read_csv<R: std::io::Read>(
         .flexible(false)
         .buffer_capacity(1 << 16)
         .from_reader(reader);
-    let header = rdr
-        .headers()
-        .map_err(|e| unreadable(path, first_line(&e.to_string())))?
-        .clone();
+    let header = rdr.headers().map_err(|e| csv_error(path, e))?.clone();
     if header.is_empty() || (header.len() == 1 && header[0].trim().is_empty()) {
         return Err(DataError::Empty {
             path: path.to_path_buf(),
         });
     }
     let names = dedup_names(&header);
+    // One column whose name holds a semicolon or a tab: another separator than the comma.
+    if let [only] = names.as_slice()
+        && let Some((sep, name)) = [(';', "semicolon"), ('\t', "tab")]
+            .into_iter()
+            .find(|(c, _)| only.contains(*c))
+    {
+        return Err(unreadable(
+            path,
+            format!(
+                "the header {only:?} is one column that contains {name}s: the file seems to be {name}-separated ({sep:?}), but tsf reads comma-separated CSV; convert it to commas"
+            ),
+        ));
+    }
     let mut records = rdr.records();
     // Read ahead until the first column and a candidate time column show a non-empty value
     // (usually the first record): detection looks at the first value, as with polars.
@@ -103,7 +146,7 @@ pub fn read_csv<R: std::io::Read>(
             break;
         }
         match records.next() {
-            Some(r) => pending.push(r.map_err(|e| unreadable(path, first_line(&e.to_string())))?),
+            Some(r) => pending.push(r.map_err(|e| csv_error(path, e))?),
             None => break,
         }
     }
@@ -129,9 +172,7 @@ pub fn read_csv<R: std::io::Read>(
             // Read ahead for the time column's first value when detection did not need it.
             while first_non_empty(&pending, i).is_none() {
                 match records.next() {
-                    Some(r) => {
-                        pending.push(r.map_err(|e| unreadable(path, first_line(&e.to_string())))?)
-                    }
+                    Some(r) => pending.push(r.map_err(|e| csv_error(path, e))?),
                     None => break,
                 }
             }
@@ -222,7 +263,7 @@ pub fn read_csv<R: std::io::Read>(
         row += 1;
     }
     for rec in records {
-        let rec = rec.map_err(|e| unreadable(path, first_line(&e.to_string())))?;
+        let rec = rec.map_err(|e| csv_error(path, e))?;
         handle(&rec, row, &mut errors);
         row += 1;
     }
@@ -248,4 +289,44 @@ fn detect(names: &[String], first_value: Option<&str>) -> Option<String> {
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(sep: char) -> String {
+        let mut s = format!("date{sep}a{sep}b\n");
+        for i in 0..20 {
+            s.push_str(&format!("2000-01-{:02}{sep}{i}{sep}{}\n", i + 1, i * 2));
+        }
+        s
+    }
+
+    /// A file in another separator or encoding is named as such (issue 13.7).
+    #[test]
+    fn separators_encodings_and_compression_are_named() {
+        let opts = LoadOptions::default();
+        let src = Path::new("x.csv");
+        read_csv(src, text(',').as_bytes(), None, &opts).unwrap();
+        for (sep, name) in [(';', "semicolon-separated"), ('\t', "tab-separated")] {
+            let e = read_csv(src, text(sep).as_bytes(), None, &opts).unwrap_err();
+            assert!(e.to_string().contains(name), "{e}");
+        }
+        let mut bytes = text(',').into_bytes();
+        let at = bytes.len() - 3;
+        bytes[at] = 0xe9;
+        let e = read_csv(src, bytes.as_slice(), None, &opts).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("not UTF-8") && msg.contains("row 20"), "{msg}");
+        assert!(
+            msg.contains("column 3") && msg.contains("re-encode"),
+            "{msg}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let gz = dir.path().join("x.csv.gz");
+        std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0]).unwrap();
+        let e = load_csv(&gz, &opts).unwrap_err();
+        assert!(e.to_string().contains("gzip-compressed"), "{e}");
+    }
 }

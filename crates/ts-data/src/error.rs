@@ -185,6 +185,14 @@ pub enum DataError {
         /// Why it is wrong.
         reason: String,
     },
+    /// A column is named twice in a list of features or targets.
+    #[error("column {column:?} is listed more than once in the {list}; name each column once")]
+    DuplicateColumn {
+        /// Which list: "features" or "targets".
+        list: String,
+        /// The repeated column.
+        column: String,
+    },
     /// Data does not match what a model was trained on.
     #[error("{path}: columns do not match the model: {message}")]
     SchemaMismatch {

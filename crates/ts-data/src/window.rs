@@ -25,6 +25,9 @@ pub struct WindowSpec {
 
 impl WindowSpec {
     /// Builds a spec; targets missing from `features` are appended to the inputs.
+    ///
+    /// A column named twice in `features` or in `targets` is refused
+    /// ([`DataError::DuplicateColumn`]).
     pub fn new(
         lookback: usize,
         horizon: usize,
@@ -52,6 +55,14 @@ impl WindowSpec {
                 reason: "at least one target column is needed".into(),
             });
         }
+        for (list, names) in [("features", &features), ("targets", &targets)] {
+            if let Some(column) = first_duplicate(names) {
+                return Err(DataError::DuplicateColumn {
+                    list: list.into(),
+                    column: column.clone(),
+                });
+            }
+        }
         let mut features = features;
         for t in &targets {
             if !features.contains(t) {
@@ -76,6 +87,15 @@ impl WindowSpec {
     pub fn n_outputs(&self) -> usize {
         self.horizon * self.targets.len()
     }
+}
+
+/// The first name that appears a second time in `names`.
+fn first_duplicate(names: &[String]) -> Option<&String> {
+    names
+        .iter()
+        .enumerate()
+        .find(|(i, n)| names[..*i].contains(n))
+        .map(|(_, n)| n)
 }
 
 /// Fractions for the chronological split.
@@ -734,6 +754,26 @@ mod tests {
             .scaler
             .inverse_value(1, p.train.x_of(0)[(2 * 2) + 1] as f64);
         assert!((x_last - (a * 10 + 1) as f64).abs() < 1e-3);
+    }
+
+    #[test]
+    fn duplicate_features_or_targets_are_refused() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let e = WindowSpec::new(3, 1, s(&["a", "a", "b"]), s(&["b"])).unwrap_err();
+        assert!(
+            matches!(&e, DataError::DuplicateColumn { list, column } if list == "features" && column == "a"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("\"a\""), "{e}");
+        let e = WindowSpec::new(3, 1, s(&["a", "b"]), s(&["b", "b"])).unwrap_err();
+        assert!(
+            matches!(&e, DataError::DuplicateColumn { list, column } if list == "targets" && column == "b"),
+            "{e}"
+        );
+        // A target missing from the features is still added to them.
+        let spec = WindowSpec::new(3, 1, s(&["a", "b"]), s(&["c"])).unwrap();
+        assert_eq!(spec.features, s(&["a", "b", "c"]));
+        assert_eq!(spec.target_index, vec![2]);
     }
 
     proptest! {

@@ -132,10 +132,10 @@ impl ReductionOutcome {
         &self,
         windows: &ts_data::Windows,
         device: &burn::tensor::Device,
-    ) -> Vec<f32> {
+    ) -> Result<Vec<f32>> {
         let mut out: Vec<f64> = Vec::new();
         for (m, w) in self.models.iter().zip(&self.weights) {
-            let p = predict_scaled(m, windows, device, 512);
+            let p = predict_scaled(m, windows, device, 512)?;
             if out.is_empty() {
                 out = vec![0.0; p.len()];
             }
@@ -143,7 +143,7 @@ impl ReductionOutcome {
                 *o += w * *v as f64;
             }
         }
-        out.into_iter().map(|v| v as f32).collect()
+        Ok(out.into_iter().map(|v| v as f32).collect())
     }
 
     /// Member `k` as a bundle (the original model file's header with this fit's scaler), for
@@ -434,7 +434,7 @@ pub fn exponentiated_gradient(
         let mut c = cfg.clone();
         c.train.sample_weights = Some(Arc::new(wn));
         let fit = pipeline::train_prepared(frame, prepared.clone(), &c, &device, &mut Silent)?;
-        let p = predict_scaled(&fit.model, train, &device, 512);
+        let p = predict_scaled(&fit.model, train, &device, 512)?;
         let o = spec.n_outputs();
         let predicted: Vec<f64> = (0..train.n).map(|i| to_orig(p[i * o])).collect();
         if t == 1 {

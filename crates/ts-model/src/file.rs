@@ -149,7 +149,53 @@ pub fn canonical_safetensors(mut st: Vec<u8>) -> Vec<u8> {
     st
 }
 
+/// What an existing path is, when it is not a regular file: "a symbolic link", "a folder", …;
+/// `None` for a regular file or a path that does not exist.
+pub fn special_file_kind(path: &Path) -> Option<&'static str> {
+    let ft = std::fs::symlink_metadata(path).ok()?.file_type();
+    if ft.is_file() {
+        return None;
+    }
+    if ft.is_symlink() {
+        return Some("a symbolic link");
+    }
+    if ft.is_dir() {
+        return Some("a folder");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if ft.is_char_device() || ft.is_block_device() {
+            return Some("a device");
+        }
+        if ft.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("not a regular file")
+}
+
+/// Refuses to replace an existing path that is not a regular file (a symbolic link, FIFO,
+/// device, socket or folder): outputs are written only into regular files.
+pub fn check_output_path(path: &Path) -> Result<()> {
+    match special_file_kind(path) {
+        None => Ok(()),
+        Some(kind) => Err(io(
+            path,
+            format!(
+                "the output path exists and is {kind}, not a regular file; tsf writes only regular files (remove it or choose another path)"
+            ),
+        )),
+    }
+}
+
 /// Writes `bytes` to `path` atomically (temporary file in the same folder, fsync, rename).
+///
+/// An existing `path` that is not a regular file is refused ([`check_output_path`]); the file
+/// gets the usual mode for new files (0666 less the umask, e.g. 0644).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, |w| w.write_all(bytes))
 }
@@ -164,11 +210,16 @@ pub fn write_atomic_with(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tsf-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| io(path, e))?;
+    check_output_path(path)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tsf-").suffix(".tmp");
+    // tempfile creates 0600 files; a new output should get the umask's default like any other.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir).map_err(|e| io(path, e))?;
     {
         let mut w = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
         fill(&mut w).map_err(|e| io(path, e))?;

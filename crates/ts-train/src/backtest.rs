@@ -211,7 +211,7 @@ pub fn backtest(
         };
         let scaler = &scaler_prep.scaler;
         let device = ts_model::make_device(cfg.device)?;
-        let predictions = predict_scaled(&model, &test, &device, 512);
+        let predictions = predict_scaled(&model, &test, &device, 512)?;
         let evaluation = evaluate(&test, &predictions, &spec, scaler, &baseline);
         let coverage = intervals
             .as_ref()

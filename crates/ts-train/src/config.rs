@@ -312,7 +312,7 @@ pub struct TrainConfig {
     pub optimizer: OptimizerKind,
     /// Weight decay (L2 for Adam, decoupled for AdamW).
     pub weight_decay: f64,
-    /// Clip the gradient norm to this value.
+    /// Clip the gradient norm to this value (`None` or 0 = no clipping).
     pub grad_clip: Option<f64>,
     /// Loss.
     pub loss: LossKind,
@@ -431,15 +431,23 @@ impl ForecastConfig {
             return Err(invalid("batch_size", 0, "must be at least 1"));
         }
         if !(t.learning_rate > 0.0 && t.learning_rate.is_finite()) {
-            return Err(invalid("learning_rate", t.learning_rate, "must be > 0"));
+            return Err(invalid(
+                "learning_rate",
+                t.learning_rate,
+                "must be a finite number > 0",
+            ));
         }
         if !(t.weight_decay >= 0.0 && t.weight_decay.is_finite()) {
-            return Err(invalid("weight_decay", t.weight_decay, "must be >= 0"));
+            return Err(invalid(
+                "weight_decay",
+                t.weight_decay,
+                "must be a finite number >= 0",
+            ));
         }
         if let Some(c) = t.grad_clip
-            && !(c > 0.0 && c.is_finite())
+            && !(c >= 0.0 && c.is_finite())
         {
-            return Err(invalid("grad_clip", c, "must be > 0"));
+            return Err(invalid("grad_clip", c, "must be >= 0 (0 = off)"));
         }
         if t.huber_delta.is_nan() || t.huber_delta <= 0.0 {
             return Err(invalid("huber_delta", t.huber_delta, "must be > 0"));

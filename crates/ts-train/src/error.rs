@@ -37,6 +37,27 @@ pub enum TrainError {
         /// What is wrong.
         message: String,
     },
+    /// The model is too large to train on this machine (see [`crate::memory`]).
+    #[error(
+        "the model is too large for this machine: {settings} give {parameters} parameters, and training needs about {needed} (weights, gradients, Adam state and one batch's activations) but {available} of memory is available; lower --hidden-size, --num-layers, --ensemble or --batch-size"
+    )]
+    TooLarge {
+        /// The sizes, as flags with their values.
+        settings: String,
+        /// Trainable parameters.
+        parameters: u128,
+        /// Estimated bytes needed, in words.
+        needed: String,
+        /// Bytes available, in words.
+        available: String,
+    },
+    /// A forecast could not be computed or read back (never turned into an empty result that
+    /// would look like a zero loss).
+    #[error("inference failed: {message}")]
+    Inference {
+        /// What went wrong.
+        message: String,
+    },
     /// Training was interrupted.
     #[error("training interrupted at epoch {epoch}")]
     Interrupted {

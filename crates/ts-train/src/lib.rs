@@ -15,6 +15,7 @@
 //!   against the same baselines.
 //! - [`checkpoint`]: training checkpoints (weights, optimizer state, random generators, history,
 //!   position) written atomically; [`fit_with`] continues from one with bit-identical results.
+//! - [`memory`]: refuses, before allocating, a model too large to train on the machine.
 //! - [`pipeline`]: load → prepare → fit → evaluate → save, and evaluate/predict with a saved model.
 
 pub mod backtest;
@@ -23,6 +24,7 @@ pub mod config;
 pub mod error;
 pub mod intervals;
 pub mod linear_init;
+pub mod memory;
 pub mod metrics;
 pub mod pipeline;
 pub mod progress;

@@ -249,7 +249,7 @@ pub fn fit_linear_branch(
     let bias: Vec<f32> = (0..h).map(|s| w[l * h + s] as f32).collect();
     model.set_linear(&weight, &bias)?;
     let val_loss = if has_val {
-        let pred = crate::trainer::predict_scaled(&model.valid(), validation, device, 512);
+        let pred = crate::trainer::predict_scaled(&model.valid(), validation, device, 512)?;
         loss_value(&pred, &validation.all_y(), cfg)
     } else {
         f64::NAN

@@ -246,6 +246,20 @@ pub fn baseline_spec(prepared: &Prepared, season: usize) -> BaselineSpec {
     }
 }
 
+/// Refuses a model too large to train on this machine ([`crate::memory::check`] against
+/// [`crate::memory::memory_limit`]), before anything is allocated for it.
+pub fn check_model_size(prepared: &Prepared, cfg: &ForecastConfig) -> Result<()> {
+    for (kind, hybrid) in cfg.model.kind.candidates() {
+        crate::memory::check(
+            &model_config(prepared, cfg, kind, hybrid, 0),
+            prepared.spec.lookback,
+            cfg.train.batch_size,
+            crate::memory::memory_limit(),
+        )?;
+    }
+    Ok(())
+}
+
 /// Fits a forecaster on a frame and evaluates it on the test part.
 pub fn train(
     frame: &Frame,
@@ -292,6 +306,7 @@ pub fn train_prepared_with(
     resume: Option<Resume>,
     checkpointer: Option<&mut dyn Checkpointer>,
 ) -> Result<FitOutcome> {
+    check_model_size(&prepared, cfg)?;
     let season = resolve_season(frame, &cfg.data);
     let configs: Vec<(String, ModelConfig)> = cfg
         .model
@@ -373,7 +388,7 @@ pub fn train_prepared_with(
         });
     };
     candidates[chosen].chosen = true;
-    let validation_predictions = predict_scaled(&model, &prepared.validation, device, 512);
+    let validation_predictions = predict_scaled(&model, &prepared.validation, device, 512)?;
     let intervals = Intervals::calibrate(
         &prepared.validation,
         &validation_predictions,
@@ -381,7 +396,7 @@ pub fn train_prepared_with(
         &prepared.scaler,
         &cfg.train.intervals,
     );
-    let test_predictions = predict_scaled(&model, &prepared.test, device, 512);
+    let test_predictions = predict_scaled(&model, &prepared.test, device, 512)?;
     let test_coverage = intervals.as_ref().map_or_else(Vec::new, |iv| {
         iv.coverage(
             &prepared.test,
@@ -677,7 +692,7 @@ pub fn evaluate_frame_part(bundle: &Bundle, frame: &Frame, part: Part) -> Result
         .into());
     }
     let windows = Windows::over(scaled, spec, anchors, true);
-    let predictions = predict_scaled(&bundle.model, &windows, &bundle.device, 512);
+    let predictions = predict_scaled(&bundle.model, &windows, &bundle.device, 512)?;
     let evaluation = evaluate(
         &windows,
         &predictions,
@@ -930,8 +945,8 @@ pub fn predict_frame(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRow
     let future: Vec<usize> = (known.last().map_or(spec.lookback - 1, |l| l + 1)..n).collect();
     let wk = Windows::over(scaled.clone(), spec, known, true);
     let wf = Windows::over(scaled, spec, future, false);
-    let pk = predict_scaled(&bundle.model, &wk, &bundle.device, 512);
-    let pf = predict_scaled(&bundle.model, &wf, &bundle.device, 512);
+    let pk = predict_scaled(&bundle.model, &wk, &bundle.device, 512)?;
+    let pf = predict_scaled(&bundle.model, &wf, &bundle.device, 512)?;
     let iv = bundle.intervals();
     let mut rows = prediction_rows(&f, spec, &bundle.header.scaler, &wk, &pk, iv.as_ref());
     let first_future = rows.len();
@@ -978,7 +993,7 @@ pub fn predict_future(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRo
     let idx: Vec<usize> = (0..f.n_columns()).collect();
     let scaled = Arc::new(bundle.header.scaler.transform_series(f.values(), &idx));
     let w = Windows::over(scaled, spec, vec![n - 1], false);
-    let p = predict_scaled(&bundle.model, &w, &bundle.device, 512);
+    let p = predict_scaled(&bundle.model, &w, &bundle.device, 512)?;
     let iv = bundle.intervals();
     Ok(prediction_rows(
         &f,

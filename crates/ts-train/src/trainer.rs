@@ -169,6 +169,7 @@ pub fn loss_value(pred: &[f32], y: &[f32], cfg: &TrainConfig) -> f64 {
 fn make_optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
     let clip = cfg
         .grad_clip
+        .filter(|c| *c > 0.0)
         .map(|c| GradientClippingConfig::Norm(c as f32));
     match cfg.optimizer {
         OptimizerKind::Adam => {
@@ -196,8 +197,15 @@ pub fn x_tensor(w: &Windows, device: &Device) -> Tensor<3> {
     )
 }
 
-/// Forecasts (scaled) of every window with an inference copy of the model, in batches.
-pub fn predict_scaled(model: &Forecaster, w: &Windows, device: &Device, batch: usize) -> Vec<f32> {
+/// Forecasts (scaled) of every window with an inference copy of the model, in batches,
+/// `[w.n, outputs]`. A forecast that cannot be read back from the device, or one of the wrong
+/// length, is an error ([`TrainError::Inference`]), never an empty or short result.
+pub fn predict_scaled(
+    model: &Forecaster,
+    w: &Windows,
+    device: &Device,
+    batch: usize,
+) -> Result<Vec<f32>> {
     let mut out = Vec::with_capacity(w.n * model.config.n_outputs());
     let batch = batch.max(1);
     let mut start = 0;
@@ -209,10 +217,28 @@ pub fn predict_scaled(model: &Forecaster, w: &Windows, device: &Device, batch: u
             device,
         );
         let y = model.forward(x);
-        out.extend(y.into_data().try_to_vec::<f32>().unwrap_or_default());
+        out.extend(forecast_values(y.into_data(), start, end)?);
         start = end;
     }
-    out
+    let expected = w.n * model.config.n_outputs();
+    if out.len() != expected {
+        return Err(TrainError::Inference {
+            message: format!(
+                "{} forecast values for {} windows × {} outputs",
+                out.len(),
+                w.n,
+                model.config.n_outputs()
+            ),
+        });
+    }
+    Ok(out)
+}
+
+/// The `f32` values of the forecasts of windows `start..end`, or [`TrainError::Inference`].
+fn forecast_values(data: TensorData, start: usize, end: usize) -> Result<Vec<f32>> {
+    data.try_to_vec::<f32>().map_err(|e| TrainError::Inference {
+        message: format!("cannot read the forecasts of windows {start}..{end}: {e:?}"),
+    })
 }
 
 /// Trains `model` (built on any device; it is moved to `device` with autodiff) on `train`, validating
@@ -255,9 +281,9 @@ pub fn fit_with(
     let weights = normalised_weights(cfg, train.n)?;
     let ad = device.clone().autodiff();
     let has_val = validation.n > 0;
-    let val_loss = |m: &Forecaster| -> f64 {
-        let p = predict_scaled(m, validation, device, 512);
-        loss_value(&p, &validation.all_y(), cfg)
+    let val_loss = |m: &Forecaster| -> Result<f64> {
+        let p = predict_scaled(m, validation, device, 512)?;
+        Ok(loss_value(&p, &validation.all_y(), cfg))
     };
     let mut optim = make_optimizer(cfg);
     let (mut model, mut best, mut progress) = match resume {
@@ -305,7 +331,7 @@ pub fn fit_with(
                 }
                 model.map(&mut Trainable(device.clone()))
             };
-            let initial = has_val.then(|| val_loss(&model.valid()));
+            let initial = has_val.then(|| val_loss(&model.valid())).transpose()?;
             let best = model.valid();
             let progress = Progress {
                 epochs_done: 0,
@@ -429,7 +455,7 @@ pub fn fit_with(
             break;
         }
         let inference = model.valid();
-        let vl = has_val.then(|| val_loss(&inference));
+        let vl = has_val.then(|| val_loss(&inference)).transpose()?;
         let record = EpochRecord {
             epoch,
             train_loss: total / batches as f64,
@@ -499,4 +525,21 @@ pub fn fit_with(
     };
     observer.on_end(&report);
     Ok((best.to_device(device), report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Forecasts that cannot be read as `f32` are an error, not an empty result that would make
+    /// the epoch's validation loss 0 and keep it as the best (issue 13.5).
+    #[test]
+    fn unreadable_forecasts_are_an_error() {
+        let wrong = TensorData::new(vec![1i64, 2, 3], [3, 1]);
+        let e = forecast_values(wrong, 0, 3).unwrap_err();
+        assert!(matches!(e, TrainError::Inference { .. }), "{e}");
+        assert!(e.to_string().contains("windows 0..3"), "{e}");
+        let right = TensorData::new(vec![1.0f32, 2.0, 3.0], [3, 1]);
+        assert_eq!(forecast_values(right, 0, 3).unwrap(), vec![1.0, 2.0, 3.0]);
+    }
 }

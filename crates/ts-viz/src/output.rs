@@ -159,20 +159,55 @@ fn encode_png(w: &mut BufWriter<File>, pixels: &[u8], path: &Path) -> Result<(),
     writer.finish().map_err(err)
 }
 
+/// Refuses to replace an existing `path` that is not a regular file (a symbolic link, FIFO,
+/// device, socket or folder): charts are written only into regular files.
+fn refuse_special_file(path: &Path) -> Result<(), VizError> {
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    let ft = meta.file_type();
+    if ft.is_file() {
+        return Ok(());
+    }
+    let kind = if ft.is_symlink() {
+        "a symbolic link"
+    } else if ft.is_dir() {
+        "a folder"
+    } else {
+        "a FIFO, device or socket"
+    };
+    Err(VizError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(format!(
+            "the path exists and is {kind}, not a regular file; charts are written only into regular files"
+        )),
+    })
+}
+
 /// Writes `<path>.tmp` with `fill`, then renames it over `path`; the temporary
 /// file is removed again if anything fails.
 fn write_atomically(
     path: &Path,
     fill: impl FnOnce(&mut BufWriter<File>) -> Result<(), VizError>,
 ) -> Result<(), VizError> {
+    refuse_special_file(path)?;
     let mut tmp_name = path.as_os_str().to_os_string();
     tmp_name.push(".tmp");
     let tmp = PathBuf::from(tmp_name);
+    // A leftover temporary (or a link planted in its place) is removed, not followed: the
+    // temporary is created new.
+    if fs::symlink_metadata(&tmp).is_ok() {
+        let _ = fs::remove_file(&tmp);
+    }
     let result = (|| {
-        let file = File::create(&tmp).map_err(|source| VizError::Io {
-            path: tmp.clone(),
-            source,
-        })?;
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|source| VizError::Io {
+                path: tmp.clone(),
+                source,
+            })?;
         let mut w = BufWriter::new(file);
         fill(&mut w)?;
         let file = w.into_inner().map_err(|e| VizError::Io {
@@ -208,6 +243,45 @@ mod tests {
             );
         }
         assert!(check_stem("history-epoch_3.final").is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.txt");
+        fs::write(&target, "keep").unwrap();
+        let link = dir.path().join("x.png");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let ok = |w: &mut BufWriter<File>| {
+            w.write_all(b"chart").map_err(|source| VizError::Io {
+                path: PathBuf::new(),
+                source,
+            })
+        };
+        let e = write_atomically(&link, ok).unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&target).unwrap(), "keep");
+        let sub = dir.path().join("d.svg");
+        fs::create_dir(&sub).unwrap();
+        assert!(
+            write_atomically(&sub, ok)
+                .unwrap_err()
+                .to_string()
+                .contains("folder")
+        );
+        // A link planted at the temporary's name is removed, not written through.
+        let plain = dir.path().join("p.png");
+        std::os::unix::fs::symlink(&target, dir.path().join("p.png.tmp")).unwrap();
+        write_atomically(&plain, ok).unwrap();
+        assert_eq!(fs::read_to_string(&plain).unwrap(), "chart");
+        assert_eq!(fs::read_to_string(&target).unwrap(), "keep");
     }
 
     #[test]
