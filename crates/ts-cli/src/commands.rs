@@ -465,13 +465,11 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
             "none (MASE scaled by the one-step naive)".to_string()
         }
     );
+    println!("Model parameters: {}", fmt_thousands(n_params));
     if cfg.model.kind == ts_train::ModelChoice::Auto {
         println!(
-            "Model: auto (trains the plain LSTM and the hybrid, keeps the lower validation loss); hybrid parameters: {}",
-            fmt_thousands(n_params)
+            "Model: auto (trains the plain LSTM, then the hybrid, and keeps the hybrid only if it is clearly better on validation)"
         );
-    } else {
-        println!("Model parameters: {}", fmt_thousands(n_params));
     }
     // Ctrl-C (SIGINT) and SIGTERM (sent by `timeout`, Docker, Kubernetes) stop training after the
     // current batch; the best epoch so far and a checkpoint are still written.

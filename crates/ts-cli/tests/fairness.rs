@@ -184,6 +184,8 @@ fn fairness_audit_writes_reports_and_agrees_with_evaluate() {
         model.to_str().unwrap(),
         "--data",
         fred().to_str().unwrap(),
+        "--part",
+        "all",
         "--out",
         ev_path.to_str().unwrap(),
     ]);

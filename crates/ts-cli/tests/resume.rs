@@ -16,6 +16,10 @@ fn args<'a>(data: &'a str, out: &'a str, epochs: &'a str) -> Vec<&'a str> {
         "a",
         "--epochs",
         epochs,
+        // One network: `auto` trains two, and a resumed run continues only the one its
+        // checkpoint holds.
+        "--model",
+        "lstm",
         "--hidden-size",
         "16",
         "--batch-size",

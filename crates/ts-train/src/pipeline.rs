@@ -113,13 +113,51 @@ pub struct Candidate {
     pub initial_val_loss: f64,
     /// Epoch kept.
     pub best_epoch: usize,
-    /// Training seconds.
+    /// Training seconds (printed, not serialised: the same seed gives the same files).
+    #[serde(skip)]
     pub seconds: f64,
     /// Whether this one was kept.
     pub chosen: bool,
     /// The closed-form start of the hybrid's linear branch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linear: Option<LinearFit>,
+}
+
+/// Whether `challenger` beats `incumbent` on the validation windows by more than the noise: the
+/// mean of the per-window differences of their squared errors must exceed one standard error of
+/// that mean (a paired, one-standard-error rule). On a validation part of a few dozen windows a
+/// lower mean loss alone is often luck; this keeps the first candidate (the plain LSTM) unless
+/// the next one is clearly better. Without validation windows the incumbent stays.
+fn clearly_better(
+    incumbent: &Forecaster,
+    challenger: &Forecaster,
+    validation: &Windows,
+    device: &Device,
+) -> Result<bool> {
+    let n = validation.n;
+    if n < 2 || !validation.has_targets() {
+        return Ok(false);
+    }
+    let o = validation.n_outputs;
+    let a = predict_scaled(incumbent, validation, device, 512)?;
+    let b = predict_scaled(challenger, validation, device, 512)?;
+    let d: Vec<f64> = (0..n)
+        .map(|i| {
+            let y = validation.y_of(i);
+            (0..o)
+                .map(|j| {
+                    let ea = f64::from(a[i * o + j] - y[j]);
+                    let eb = f64::from(b[i * o + j] - y[j]);
+                    ea * ea - eb * eb
+                })
+                .sum::<f64>()
+                / o as f64
+        })
+        .collect();
+    let mean = d.iter().sum::<f64>() / n as f64;
+    let var = d.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64;
+    let se = (var / n as f64).sqrt();
+    Ok(mean > se)
 }
 
 /// A new network for `mc` on the training device (with autodiff), weights drawn from the
@@ -369,8 +407,9 @@ pub fn train_prepared_with(
         });
         let better = match &best {
             None => true,
-            // Without validation the first candidate is kept.
-            Some((_, _, r)) => r.best_val_loss.is_some_and(|b| loss < b),
+            Some((_, incumbent, _)) => {
+                clearly_better(incumbent, &model, &prepared.validation, device)?
+            }
         };
         let stopped = report.interrupted;
         if better {

@@ -26,6 +26,8 @@ fn config() -> ForecastConfig {
     let mut c = ForecastConfig::default();
     c.data.target = TargetSpec::One("a".into());
     c.data.sequence_length = Some(8);
+    // One network (`auto` trains two; a resumed run continues only the one its checkpoint holds).
+    c.model.kind = ts_train::ModelChoice::Lstm;
     c.model.hidden_size = 12;
     c.model.dropout = 0.3;
     c.train.epochs = 7;
