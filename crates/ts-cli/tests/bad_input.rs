@@ -181,6 +181,11 @@ fn bad_sizes_and_rates() {
         ("--dropout", "-0.2", "dropout"),
         ("--train-split", "1.5", "train_split"),
         ("--ensemble", "0", "ensemble"),
+        ("--season", "0", "season"),
+        ("--intervals", "1.5", "intervals"),
+        ("--intervals", "0", "intervals"),
+        ("--intervals", "-0.8", "intervals"),
+        ("--model", "transformer", "model"),
     ] {
         let arg = format!("{flag}={value}");
         let o = train_on(d.path(), &p, &[&arg]);
@@ -742,4 +747,35 @@ fn parquet_with_other_column_types_trains_on_the_named_columns() {
         &o,
         &["pyarrow-all-types.parquet", "column \"tod\"", "Time64"],
     );
+}
+
+#[test]
+fn backtest_refuses_impossible_folds() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "x.csv", &csv_text(80));
+    let out = d.path().join("bt");
+    for (extra, words) in [
+        (&["--folds", "70"][..], &["folds", "70", "rows"][..]),
+        (&["--folds", "0"][..], &["folds", "0"][..]),
+        (&["--folds", "2", "--step", "0"][..], &["step", "0"][..]),
+        (&["--folds", "2", "--horizon", "3", "--step", "2"][..], &["step", "2", "horizon"][..]),
+        (&["--refit", "sometimes"][..], &["refit", "sometimes"][..]),
+    ] {
+        let mut args = vec![
+            "backtest",
+            "--data",
+            p.to_str().unwrap(),
+            "--target",
+            "a",
+            "--epochs",
+            "2",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = tsf(&args);
+        assert_bad(&o, words);
+        assert!(!out.join("backtest.json").exists());
+    }
 }

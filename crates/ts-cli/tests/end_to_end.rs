@@ -341,3 +341,98 @@ fn defaults_beat_naive_on_fred_delinquency() {
 fn defaults_beat_naive_on_fred_inflation() {
     fred_beats_naive("Inflation Rate (CPI)");
 }
+
+/// `tsf backtest`: folds in order, each fitted on the rows before it, scored against the three
+/// baselines; the report and the chart are written; `--refit once` trains once.
+#[test]
+fn backtest_scores_rolling_origins_against_the_baselines() {
+    let d = tempfile::tempdir().unwrap();
+    let data = write(d.path(), "x.csv", &csv_text(150));
+    for (refit, trained) in [("every", 3), ("once", 1)] {
+        let out = d.path().join(format!("bt-{refit}"));
+        let o = tsf(&[
+            "backtest",
+            "--data",
+            data.to_str().unwrap(),
+            "--target",
+            "a",
+            "--horizon",
+            "2",
+            "--folds",
+            "3",
+            "--step",
+            "6",
+            "--refit",
+            refit,
+            "--epochs",
+            "3",
+            "--hidden-size",
+            "8",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("backtest.json")).unwrap())
+                .unwrap();
+        let folds = r["folds"].as_array().unwrap();
+        assert_eq!(folds.len(), 3);
+        let mut fitted = 0;
+        for (k, f) in folds.iter().enumerate() {
+            // The last 18 rows in blocks of 6: origins 132, 138, 144.
+            assert_eq!(f["origin"], 132 + 6 * k);
+            assert_eq!(f["end"], 138 + 6 * k);
+            // Windows whose two targets lie in the block: 5 per fold.
+            assert_eq!(f["evaluation"]["windows"], 5);
+            let t = &f["evaluation"]["targets"][0];
+            for b in ["model", "naive", "seasonal_naive", "drift"] {
+                assert!(t["scores"][b]["mae"].as_f64().unwrap() >= 0.0, "{b}");
+            }
+            if !f["candidates"].as_array().unwrap().is_empty() {
+                fitted += 1;
+            }
+        }
+        assert_eq!(fitted, trained, "{refit}");
+        assert_eq!(r["overall"][0]["count"], 30);
+        assert!(out.join("backtest_folds.png").is_file());
+    }
+}
+
+/// The baselines are what they say: on a series that repeats every 12 rows exactly, the seasonal
+/// naive forecast is perfect at every horizon step, and the model (which starts from it) is too.
+#[test]
+fn seasonal_naive_is_exact_on_a_periodic_series() {
+    let d = tempfile::tempdir().unwrap();
+    let mut text = String::from("date,a\n");
+    for i in 0..240 {
+        let (y, m) = (2000 + i / 12, i % 12 + 1);
+        let v = [3.0, 5.0, 4.0, 8.0, 9.0, 7.0, 6.0, 2.0, 1.0, 3.5, 4.5, 6.5][i % 12];
+        text.push_str(&format!("{y}-{m:02}-01,{v}\n"));
+    }
+    let data = write(d.path(), "p.csv", &text);
+    let out = d.path().join("run");
+    let o = tsf(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        "a",
+        "--horizon",
+        "12",
+        "--epochs",
+        "2",
+        "--quiet",
+        "--no-charts",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = metrics(&out);
+    let t = &m["targets"]["a"];
+    assert_eq!(t["season"], 12);
+    assert!(t["scores"]["seasonal_naive"]["mae"].as_f64().unwrap() < 1e-9);
+    assert!(t["scores"]["naive"]["mae"].as_f64().unwrap() > 1.0);
+    assert!(t["scores"]["model"]["mae"].as_f64().unwrap() < 1e-3, "{}", t["scores"]);
+    assert_eq!(m["model"], "hybrid");
+}

@@ -381,6 +381,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn baselines_read_the_history_before_each_window() {
+        // One column 0, 1, 4, 9, 16, … (squares), lookback 2, horizon 3, season 2.
+        let spec = WindowSpec::new(2, 3, vec!["a".into()], vec!["a".into()]).unwrap();
+        let col: Vec<f32> = (0..12).map(|i| (i * i) as f32).collect();
+        let w = Windows::build(&[col], &spec, vec![5, 8], true);
+        // Window at row 5 (value 25): naive 25; step s of the seasonal naive reads m·⌈s/m⌉ − s
+        // rows back: s=1 → 1 back (row 4 = 16), s=2 → 0 back (row 5 = 25), s=3 → 1 back (16).
+        let sn = seasonal_naive_forecast(&w, &spec, 2);
+        assert_eq!(&sn[..3], &[16.0, 25.0, 16.0]);
+        assert_eq!(&sn[3..], &[49.0, 64.0, 49.0]);
+        // Drift from row 0 (0) to row 5 (25): 5 per row.
+        let d = drift_forecast(&w, &spec);
+        assert_eq!(&d[..3], &[30.0, 35.0, 40.0]);
+        assert_eq!(naive_forecast(&w, &spec)[..3], [25.0, 25.0, 25.0]);
+        // No season: the seasonal naive is the naive.
+        assert_eq!(seasonal_naive_forecast(&w, &spec, 1), naive_forecast(&w, &spec));
+    }
+
+    #[test]
     fn metrics_match_hand_values() {
         let m = Metrics::compute(&[1.0, 2.0, 3.0, 4.0], &[1.0, 2.0, 4.0, 2.0]);
         assert!((m.mse - 1.25).abs() < 1e-12);
