@@ -221,8 +221,13 @@ mod tests {
         // i + 1. Forecast 0 everywhere, so errors are the values themselves.
         let spec = WindowSpec::new(1, 1, vec!["a".into()], vec!["a".into()]).unwrap();
         let values: Vec<f64> = (0..=20).map(f64::from).collect();
-        let scaler = Scaler::fit(ts_data::ScalerKind::Standard, &["a".to_string()], &[values.clone()], 0..21)
-            .unwrap();
+        let scaler = Scaler::fit(
+            ts_data::ScalerKind::Standard,
+            &["a".to_string()],
+            std::slice::from_ref(&values),
+            0..21,
+        )
+        .unwrap();
         let scaled: Vec<f32> = values
             .iter()
             .map(|&v| scaler.transform_value(0, v) as f32)

@@ -11,7 +11,7 @@
 //!   original units, next to the naive (last value), seasonal naive and drift forecasts.
 //! - [`intervals`]: split-conformal prediction intervals per horizon step, calibrated on the
 //!   validation part, with their coverage measured on the test part.
-//! - [`backtest`]: rolling-origin backtests (expanding-window folds, refit every fold or once)
+//! - [`backtest`](mod@backtest): rolling-origin backtests (expanding-window folds, refit every fold or once)
 //!   against the same baselines.
 //! - [`checkpoint`]: training checkpoints (weights, optimizer state, random generators, history,
 //!   position) written atomically; [`fit_with`] continues from one with bit-identical results.
