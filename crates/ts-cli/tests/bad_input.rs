@@ -331,6 +331,19 @@ fn bad_arguments() {
     }
 }
 
+/// Argument errors from the parser are one `error:` line too, naming what is wrong (13.7).
+#[test]
+fn parser_errors_are_one_line() {
+    assert_bad(
+        &tsf(&["evaluate", "--data", "x.csv"]),
+        &["required", "--model"],
+    );
+    assert_bad(
+        &tsf(&["train", "--epochz", "3"]),
+        &["unexpected argument", "--epochz", "tip:", "--epochs"],
+    );
+}
+
 /// `--grad-clip 0` turns clipping off (also from a TOML file), and nothing written to a pipe holds
 /// colour codes (13.7).
 #[test]
