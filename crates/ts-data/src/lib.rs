@@ -22,7 +22,7 @@ mod parquet_check;
 pub mod scaler;
 pub mod window;
 
-pub use csv_load::read_csv;
+pub use csv_load::{check_csv_text, read_csv};
 pub use error::{DataError, Result};
 pub use frame::{
     FillPolicy, Frame, LoadOptions, TimeIndex, frame_from_dataframe, load, parse_time, widen,
