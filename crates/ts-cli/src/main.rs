@@ -31,11 +31,29 @@ fn parse_args() -> args::Cli {
             ) {
                 e.exit();
             }
+            // clap's text: the message (with, e.g., the missing arguments on the next lines),
+            // a blank line, tips, usage. Keep the message and the tips, on one line.
             let text = e.to_string();
-            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-            let first = lines.next().unwrap_or("error: invalid arguments");
-            let tips: Vec<&str> = lines.filter(|l| l.starts_with("tip:")).collect();
+            let paragraphs: Vec<String> = text
+                .split("\n\n")
+                .map(|p| {
+                    p.lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .filter(|p| !p.is_empty())
+                .collect();
+            let first = paragraphs
+                .first()
+                .map_or("invalid arguments", String::as_str);
             let first = first.strip_prefix("error: ").unwrap_or(first);
+            let tips: Vec<&str> = paragraphs
+                .iter()
+                .filter(|p| p.starts_with("tip:"))
+                .map(String::as_str)
+                .collect();
             if tips.is_empty() {
                 eprintln!("error: {first}");
             } else {

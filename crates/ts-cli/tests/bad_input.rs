@@ -336,6 +336,19 @@ fn bad_arguments() {
     }
 }
 
+/// Argument errors from the parser are one `error:` line too, naming what is wrong (13.7).
+#[test]
+fn parser_errors_are_one_line() {
+    assert_bad(
+        &tsf(&["evaluate", "--data", "x.csv"]),
+        &["required", "--model"],
+    );
+    assert_bad(
+        &tsf(&["train", "--epochz", "3"]),
+        &["unexpected argument", "--epochz", "tip:", "--epochs"],
+    );
+}
+
 /// `--grad-clip 0` turns clipping off (also from a TOML file), and nothing written to a pipe holds
 /// colour codes (13.7).
 #[test]
@@ -612,6 +625,29 @@ fn groups_refuse_a_data_column_name_and_a_text_column() {
     for (args, fragments) in table {
         assert_bad(&groups(args), fragments);
         assert!(!out.exists(), "{args:?} wrote its output");
+    }
+    // Files in another separator, encoding or compression are named as for training.
+    let semi = write(d.path(), "semi.csv", &text.replace(',', ";"));
+    let latin1 = d.path().join("latin1.csv");
+    let mut bytes = text.clone().into_bytes();
+    let at = bytes.len() - 2;
+    bytes[at] = 0xe9;
+    std::fs::write(&latin1, bytes).unwrap();
+    let gz = d.path().join("g.csv.gz");
+    std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0]).unwrap();
+    for (file, fragments) in [
+        (&semi, &["semi.csv", "semicolon-separated"][..]),
+        (&latin1, &["latin1.csv", "not UTF-8", "row 60"][..]),
+        (&gz, &["g.csv.gz", "gzip-compressed"][..]),
+    ] {
+        let o = tsf(&[
+            "groups",
+            "--data",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_bad(&o, fragments);
     }
     // A new name works, and so does replacing a group column of an earlier run.
     let o = groups(&["--median", "a=G"]);

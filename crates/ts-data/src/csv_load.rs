@@ -20,6 +20,51 @@ fn unreadable(path: &Path, e: impl std::fmt::Display) -> DataError {
     }
 }
 
+/// What a gzip-compressed file is told.
+const GZIP: &str = "the file is gzip-compressed; decompress it first (for example `gunzip`)";
+/// How to fix text that is not UTF-8.
+const REENCODE: &str = "re-encode the file as UTF-8 (for example `iconv -f latin1 -t utf-8`)";
+
+/// A header that is one column holding semicolons or tabs: the file uses another separator.
+fn other_separator(path: &Path, header: &str) -> Option<DataError> {
+    if header.contains(',') {
+        return None;
+    }
+    let (sep, name) = [(';', "semicolon"), ('\t', "tab")]
+        .into_iter()
+        .find(|(c, _)| header.contains(*c))?;
+    Some(unreadable(
+        path,
+        format!(
+            "the header {header:?} is one column that contains {name}s: the file seems to be {name}-separated ({sep:?}), but tsf reads comma-separated CSV; convert it to commas"
+        ),
+    ))
+}
+
+/// Checks the bytes of a CSV file before a reader that would say less sees them: not
+/// gzip-compressed, UTF-8 (else the row and byte are named), comma-separated (a header of one
+/// column with semicolons or tabs is named). [`load`](crate::load) makes the same checks while
+/// it streams; other readers of CSV files (the group tables of ts-fairness) call this.
+pub fn check_csv_text(path: &Path, bytes: &[u8]) -> Result<()> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        return Err(unreadable(path, GZIP));
+    }
+    if let Err(e) = std::str::from_utf8(bytes) {
+        let at = e.valid_up_to();
+        let row = bytes[..at].iter().filter(|&&b| b == b'\n').count();
+        return Err(unreadable(
+            path,
+            format!("not UTF-8 text (row {row}, byte {at}); {REENCODE}"),
+        ));
+    }
+    let header = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let header = String::from_utf8_lossy(header);
+    match other_separator(path, header.trim_end_matches('\r')) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
 /// A CSV reader's error as a [`DataError`]: text that is not UTF-8 is named as such, with its
 /// row (1-based data row; the header is row 0), line and column.
 fn csv_error(path: &Path, e: csv::Error) -> DataError {
@@ -36,7 +81,7 @@ fn csv_error(path: &Path, e: csv::Error) -> DataError {
         return unreadable(
             path,
             format!(
-                "not UTF-8 text ({at}; valid up to byte {} of that cell); re-encode the file as UTF-8 (for example `iconv -f latin1 -t utf-8`)",
+                "not UTF-8 text ({at}; valid up to byte {} of that cell); {REENCODE}",
                 err.valid_up_to()
             ),
         );
@@ -83,10 +128,7 @@ pub fn load_csv(path: &Path, opts: &LoadOptions) -> Result<Frame> {
     let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
     let start = reader.fill_buf().map_err(|e| unreadable(path, e))?;
     if start.starts_with(&[0x1f, 0x8b]) {
-        return Err(unreadable(
-            path,
-            "the file is gzip-compressed; decompress it first (for example `gunzip`)",
-        ));
+        return Err(unreadable(path, GZIP));
     }
     read_csv(path, reader, len, opts)
 }
@@ -115,16 +157,9 @@ pub fn read_csv<R: std::io::Read>(
     let names = dedup_names(&header);
     // One column whose name holds a semicolon or a tab: another separator than the comma.
     if let [only] = names.as_slice()
-        && let Some((sep, name)) = [(';', "semicolon"), ('\t', "tab")]
-            .into_iter()
-            .find(|(c, _)| only.contains(*c))
+        && let Some(e) = other_separator(path, only)
     {
-        return Err(unreadable(
-            path,
-            format!(
-                "the header {only:?} is one column that contains {name}s: the file seems to be {name}-separated ({sep:?}), but tsf reads comma-separated CSV; convert it to commas"
-            ),
-        ));
+        return Err(e);
     }
     let mut records = rdr.records();
     // Read ahead until the first column and a candidate time column show a non-empty value
@@ -328,5 +363,13 @@ mod tests {
         std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0]).unwrap();
         let e = load_csv(&gz, &opts).unwrap_err();
         assert!(e.to_string().contains("gzip-compressed"), "{e}");
+        // The same checks on bytes, for other readers.
+        check_csv_text(src, text(',').as_bytes()).unwrap();
+        let e = check_csv_text(src, &[0x1f, 0x8b, 8]).unwrap_err();
+        assert!(e.to_string().contains("gzip-compressed"), "{e}");
+        let e = check_csv_text(src, text(';').as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("semicolon-separated"), "{e}");
+        let e = check_csv_text(src, &bytes).unwrap_err();
+        assert!(e.to_string().contains("not UTF-8 text (row 20"), "{e}");
     }
 }

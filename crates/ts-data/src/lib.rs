@@ -23,7 +23,7 @@ pub mod scaler;
 pub mod season;
 pub mod window;
 
-pub use csv_load::read_csv;
+pub use csv_load::{check_csv_text, read_csv};
 pub use error::{DataError, Result};
 pub use frame::{
     FillPolicy, Frame, LoadOptions, TimeIndex, frame_from_dataframe, load, parse_time, widen,

@@ -552,6 +552,12 @@ impl TextTable {
             })?;
             ParquetReader::new(file).finish().map_err(unreadable)?
         } else {
+            let bytes = std::fs::read(path).map_err(|e| FairnessError::Io {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+            ts_data::check_csv_text(path, &bytes)?;
+            drop(bytes);
             CsvReadOptions::default()
                 .with_has_header(true)
                 .with_infer_schema_length(Some(0))
