@@ -126,8 +126,8 @@ pub struct Candidate {
 /// Whether `challenger` beats `incumbent` on the validation windows by more than the noise: the
 /// mean of the per-window differences of their squared errors must exceed one standard error of
 /// that mean (a paired, one-standard-error rule). On a validation part of a few dozen windows a
-/// lower mean loss alone is often luck; this keeps the first candidate (the plain LSTM) unless
-/// the next one is clearly better. Without validation windows the incumbent stays.
+/// lower mean loss alone is often luck; this keeps the incumbent unless the challenger is clearly
+/// better. Without validation windows the incumbent stays.
 fn clearly_better(
     incumbent: &Forecaster,
     challenger: &Forecaster,
@@ -375,7 +375,7 @@ pub fn train_prepared_with(
     };
     let mut resume = resume;
     let mut checkpointer = checkpointer;
-    let mut best: Option<(usize, Forecaster, TrainReport)> = None;
+    let mut trained: Vec<(usize, Forecaster, TrainReport)> = Vec::new();
     let mut candidates = Vec::with_capacity(configs.len());
     for (i, (name, mc)) in configs.into_iter().enumerate() {
         let (model, linear) = match resume.as_ref() {
@@ -405,18 +405,29 @@ pub fn train_prepared_with(
             chosen: false,
             linear,
         });
+        let stopped = report.interrupted;
+        trained.push((i, model, report));
+        if stopped {
+            break;
+        }
+    }
+    // The candidate that starts from the stronger baseline (the lower untrained validation loss:
+    // the hybrid's seasonal naive or linear fit against the LSTM's naive forecast) is the
+    // incumbent; another replaces it only when clearly better (see `clearly_better`).
+    trained.sort_by(|a, b| {
+        let key = |r: &TrainReport| r.initial_val_loss.unwrap_or(f64::INFINITY);
+        key(&a.2).total_cmp(&key(&b.2))
+    });
+    let mut best: Option<(usize, Forecaster, TrainReport)> = None;
+    for (i, model, report) in trained {
         let better = match &best {
             None => true,
             Some((_, incumbent, _)) => {
                 clearly_better(incumbent, &model, &prepared.validation, device)?
             }
         };
-        let stopped = report.interrupted;
         if better {
             best = Some((i, model, report));
-        }
-        if stopped {
-            break;
         }
     }
     let Some((chosen, model, report)) = best else {
