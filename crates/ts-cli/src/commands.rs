@@ -303,16 +303,20 @@ fn print_metrics(eval: &ts_train::Evaluation) {
         row("drift", &sc.drift);
         if !t.beats_baselines {
             let mut lost = Vec::new();
-            if sc.model.mae >= sc.naive.mae {
+            let beats = ts_train::metrics::beats;
+            if !beats(sc.model.mae, sc.naive.mae) {
                 lost.push("naive");
             }
-            if t.season > 1 && sc.model.mae >= sc.seasonal_naive.mae {
+            if t.season > 1 && !beats(sc.model.mae, sc.seasonal_naive.mae) {
                 lost.push("seasonal naive");
             }
-            if sc.model.mae >= sc.drift.mae {
+            if !beats(sc.model.mae, sc.drift.mae) {
                 lost.push("drift");
             }
-            println!("  ← does not beat the {} forecast", lost.join(", "));
+            println!(
+                "  ← does not beat (MAE) the {} forecast",
+                lost.join(", ")
+            );
         }
     }
 }

@@ -13,7 +13,7 @@ use ts_data::{Frame, SplitBounds, prepare_bounds};
 use crate::config::ForecastConfig;
 use crate::error::{Result, TrainError, invalid};
 use crate::intervals::{Coverage, Intervals};
-use crate::metrics::{Evaluation, Score, evaluate};
+use crate::metrics::{Evaluation, Score, beats, evaluate};
 use crate::pipeline::{self, Candidate, resolve_season, resolve_spec};
 use crate::trainer::{Observer, predict_scaled};
 
@@ -304,9 +304,9 @@ fn overall(targets: &[String], folds: &[Fold], season: usize) -> Vec<OverallTarg
             let seasonal_naive = pool(|s| &s.seasonal_naive);
             let drift = pool(|s| &s.drift);
             let beats_baselines = count > 0
-                && model.mae < naive.mae
-                && model.mae < drift.mae
-                && (season <= 1 || model.mae < seasonal_naive.mae);
+                && beats(model.mae, naive.mae)
+                && beats(model.mae, drift.mae)
+                && (season <= 1 || beats(model.mae, seasonal_naive.mae));
             OverallTarget {
                 target: name.clone(),
                 count,

@@ -139,6 +139,12 @@ pub struct Scores {
     pub drift: Score,
 }
 
+/// Whether an error `model` is below a baseline's `base` by more than rounding (a model that *is*
+/// the baseline, as the hybrid can be, ties rather than beats it).
+pub fn beats(model: f64, base: f64) -> bool {
+    model < base - 1e-9 * base.abs()
+}
+
 /// Which seasonal period and which history the baselines and MASE use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BaselineSpec {
@@ -338,9 +344,9 @@ pub fn evaluate(
         let pooled = scores(0, all);
         let scores_by_step = (0..spec.horizon).map(|s| scores(s * n, n)).collect();
         let beats_baselines = n > 0
-            && pooled.model.mae < pooled.naive.mae
-            && pooled.model.mae < pooled.drift.mae
-            && (baseline.season <= 1 || pooled.model.mae < pooled.seasonal_naive.mae);
+            && beats(pooled.model.mae, pooled.naive.mae)
+            && beats(pooled.model.mae, pooled.drift.mae)
+            && (baseline.season <= 1 || beats(pooled.model.mae, pooled.seasonal_naive.mae));
         targets.push(TargetMetrics {
             target: name.clone(),
             scaled: Metrics::compute_with(all, actual, model),
