@@ -436,3 +436,79 @@ fn seasonal_naive_is_exact_on_a_periodic_series() {
     assert!(t["scores"]["model"]["mae"].as_f64().unwrap() < 1e-3, "{}", t["scores"]);
     assert_eq!(m["model"], "hybrid");
 }
+
+/// `predict --future-only` with a horizon of 3 gives the forecast from the last row: 3 rows, all
+/// past the data, no actuals; the full `predict` fills in actuals wherever the data has them;
+/// `evaluate` scores the test part by default and says so.
+#[test]
+fn future_only_forecasts_from_the_last_row_and_evaluate_scores_the_test_part() {
+    let d = tempfile::tempdir().unwrap();
+    let data = write(d.path(), "x.csv", &csv_text(150));
+    let out = d.path().join("run");
+    let o = tsf(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        "a",
+        "--horizon",
+        "3",
+        "--epochs",
+        "2",
+        "--hidden-size",
+        "8",
+        "--quiet",
+        "--no-charts",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let model = out.join("model.tsf");
+    let predict = |extra: &[&str]| {
+        let mut args = vec![
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = tsf(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let future = predict(&["--future-only"]);
+    let rows: Vec<&str> = future.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3, "{future}");
+    for (s, month) in ["2012-07-01", "2012-08-01", "2012-09-01"].iter().enumerate() {
+        assert!(
+            rows[s].starts_with(&format!("{month},a,{},,", s + 1)),
+            "{}",
+            rows[s]
+        );
+    }
+    // In the full output, every row dated inside the data has its actual.
+    let all = predict(&[]);
+    for line in all.lines().skip(1) {
+        // ISO dates compare as text; the data end at 2012-06-01.
+        let in_data = line[..10] <= *"2012-06-01";
+        let actual = line.split(',').nth(3).unwrap();
+        assert_eq!(!actual.is_empty(), in_data, "{line}");
+    }
+    let ev = d.path().join("eval.json");
+    let o = tsf(&[
+        "evaluate",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        ev.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("the test part"));
+    let e: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&ev).unwrap()).unwrap();
+    assert_eq!(e["split"], "test");
+    // The test part of 150 rows with horizon 3: targets in rows 120..150, 28 windows.
+    assert_eq!(e["windows"], 28);
+}
