@@ -279,6 +279,8 @@ pub fn tune(a: TuneArgs) -> Result<()> {
     };
     let study_name = t.study_name.clone().unwrap_or_else(|| "tsf-tune".into());
     let study = Study::load_or_create(&study_name, Direction::Minimize, storage, sampler, pruner)?;
+    // A study keeps one objective: resuming it with other targets, features or windows is refused.
+    study.bind_objective("tsf_objective", objective.description())?;
     let earlier = study.trials()?.len();
     let p = objective.prepared();
     println!(

@@ -135,6 +135,26 @@ fn tune_writes_results_best_model_and_charts_and_resumes_a_journal() {
         .collect();
     assert_eq!(numbers, vec![0, 1, 2, 3, 4, 5]);
     assert!(!out2.join("best_model.tsf").exists());
+    // Resuming the study for another target would mix two objectives: refused, nothing added.
+    let before = std::fs::read(&journal).unwrap();
+    let out3 = dir.path().join("out3");
+    let o = run_tune(
+        dir.path(),
+        &[
+            "--target",
+            "c",
+            "--trials",
+            "1",
+            "--out",
+            out3.to_str().unwrap(),
+            "--storage",
+            journal.to_str().unwrap(),
+            "--no-retrain",
+            "--no-charts",
+        ],
+    );
+    assert_bad(&o, &["another objective", "\"c\"", "--study-name"]);
+    assert_eq!(std::fs::read(&journal).unwrap(), before);
     // The output folder is not overwritten without --force.
     let o = run_tune(
         dir.path(),

@@ -289,6 +289,25 @@ impl LstmObjective {
         })
     }
 
+    /// What the trials' values measure, as JSON: the targets, features, window layout, split,
+    /// scaler and loss, the rows and the data's date range. A study stores it on its first run
+    /// ([`crate::Study::bind_objective`]) so that a resumed or shared study refuses another one.
+    pub fn description(&self) -> serde_json::Value {
+        let p = &self.prepared;
+        let d = &self.base.data;
+        serde_json::json!({
+            "targets": p.spec.targets,
+            "features": p.spec.features,
+            "sequence_length": p.spec.lookback,
+            "horizon": p.spec.horizon,
+            "train_split": d.train_split,
+            "validation": d.validation,
+            "scaler": d.scaler,
+            "loss": self.base.train.loss,
+            "rows": p.bounds.n_rows,
+        })
+    }
+
     /// The search space by parameter name.
     pub fn space(&self) -> &BTreeMap<String, Distribution> {
         &self.space

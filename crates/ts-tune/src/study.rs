@@ -167,6 +167,51 @@ impl Study {
         self.shared.storage.describe()
     }
 
+    /// The study's user attributes (Optuna's `study.user_attrs`).
+    pub fn user_attrs(&self) -> Result<serde_json::Map<String, Value>> {
+        let sid = self.shared.study_id;
+        let mut out = serde_json::Map::new();
+        self.shared.storage.read(&mut |r| {
+            if let Some(s) = r.studies().get(&sid) {
+                out = s.user_attrs.clone();
+            }
+        })?;
+        Ok(out)
+    }
+
+    /// Sets a study user attribute (Optuna's `study.set_user_attr`).
+    pub fn set_user_attr(&self, key: &str, value: Value) -> Result<()> {
+        self.shared
+            .storage
+            .append(crate::storage::record::study_user_attr(
+                self.shared.study_id,
+                key,
+                value,
+            ))?;
+        Ok(())
+    }
+
+    /// Binds the study to one objective: the first run stores `objective` (any JSON describing
+    /// what the trials' values measure: data, targets, features, windows) as the user attribute
+    /// `key`; a later run with a different description is refused, so that a resumed or shared
+    /// study never mixes the values of two objectives.
+    ///
+    /// # Errors
+    /// The stored description differs (the error names both), or the storage fails.
+    pub fn bind_objective(&self, key: &str, objective: Value) -> Result<()> {
+        match self.user_attrs()?.get(key) {
+            None => self.set_user_attr(key, objective),
+            Some(stored) if *stored == objective => Ok(()),
+            Some(stored) => Err(TuneError::Study {
+                name: self.shared.name.clone(),
+                reason: format!(
+                    "in {} measures another objective: it was run with {stored}, this run has {objective}; choose another study name (--study-name) or storage",
+                    self.shared.storage.describe()
+                ),
+            }),
+        }
+    }
+
     /// Every trial so far (any state), in number order.
     pub fn trials(&self) -> Result<Vec<FrozenTrial>> {
         self.shared.storage.trials(self.shared.study_id)

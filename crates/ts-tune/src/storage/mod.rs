@@ -461,6 +461,11 @@ pub mod record {
         json!({"op_code": op::SET_TRIAL_SYSTEM_ATTR, "trial_id": trial_id, "system_attr": {key: value}})
     }
 
+    /// `SET_STUDY_USER_ATTR`.
+    pub fn study_user_attr(study_id: usize, key: &str, value: Value) -> Value {
+        json!({"op_code": op::SET_STUDY_USER_ATTR, "study_id": study_id, "user_attr": {key: value}})
+    }
+
     /// `SET_TRIAL_USER_ATTR`.
     pub fn user_attr(trial_id: usize, key: &str, value: Value) -> Value {
         json!({"op_code": op::SET_TRIAL_USER_ATTR, "trial_id": trial_id, "user_attr": {key: value}})
