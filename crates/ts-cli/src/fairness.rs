@@ -93,7 +93,7 @@ pub struct FairnessArgs {
     pub epochs: Option<usize>,
     /// Allowed constraint violation (demographic parity / equalized odds), or the loss bound as a
     /// multiple of the overall MSE (bounded group loss).
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     pub epsilon: f64,
     /// Seed of the randomised threshold predictions.
     #[arg(long, default_value_t = 42)]
@@ -764,6 +764,22 @@ pub fn fairness(a: FairnessArgs) -> Result<()> {
     if do_reductions {
         a.constraint
             .parse::<ts_fairness::reductions::ReductionConstraint>()?;
+    }
+    // Options that would make every mitigation fail are errors, not "skipped" groupings.
+    if a.thresholds.is_some() && !do_threshold {
+        bail!(
+            "--thresholds {} applies a saved threshold optimizer: add --mitigate threshold (or both)",
+            a.thresholds.as_deref().unwrap_or(Path::new("")).display()
+        );
+    }
+    if do_reductions && !(1..=50).contains(&a.iterations) {
+        bail!(
+            "invalid --iterations {}: choose 1 to 50 (each retrains the model once)",
+            a.iterations
+        );
+    }
+    if do_reductions && !(a.epsilon.is_finite() && a.epsilon >= 0.0) {
+        bail!("invalid --epsilon {}: must be a finite number >= 0", a.epsilon);
     }
     if a.out.exists() && !a.out.is_dir() {
         bail!(

@@ -297,6 +297,40 @@ fn threshold_optimizer_narrows_the_parity_gap_and_saves_itself() {
     assert!(o.status.success(), "{}", stderr(&o));
     let r2 = json(&again.join("fairness_report.json"));
     assert_eq!(r2["mitigation"][0]["after"], m["after"]);
+    // Options that would make every mitigation fail are errors (exit 2), not "skipped".
+    let saved = out.join("threshold_optimizer_Risk_Group.json");
+    let bad = dir.join("bad");
+    for (extra, words) in [
+        (
+            &["--thresholds", saved.to_str().unwrap()][..],
+            &["--thresholds", "--mitigate threshold"][..],
+        ),
+        (
+            &["--mitigate", "reductions", "--iterations", "0"][..],
+            &["--iterations", "0"][..],
+        ),
+        (
+            &["--mitigate", "reductions", "--epsilon", "-1"][..],
+            &["--epsilon", "-1"][..],
+        ),
+    ] {
+        let mut args = vec![
+            "fairness",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            groups.to_str().unwrap(),
+            "--groups",
+            "risk",
+            "--no-charts",
+            "--out",
+            bad.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = tsf(&args);
+        assert_bad(&o, words);
+        assert!(!bad.join("fairness_report.json").exists());
+    }
 }
 
 #[test]
