@@ -299,7 +299,7 @@ fn threshold_optimizer_narrows_the_parity_gap_and_saves_itself() {
     assert_eq!(r2["mitigation"][0]["after"], m["after"]);
     // Options that would make every mitigation fail are errors (exit 2), not "skipped".
     let saved = out.join("threshold_optimizer_Risk_Group.json");
-    let bad = dir.join("bad");
+    let bad = dir.join("refused-mitigation");
     for (extra, words) in [
         (
             &["--thresholds", saved.to_str().unwrap()][..],
