@@ -314,7 +314,7 @@ pub fn quality(args: &[String]) -> Result<()> {
             } else {
                 mae(1).min(mae(3))
             };
-            let beats = mae(0) < best_base - 1e-9 * best_base.abs();
+            let beats = mae(0) < best_base - 1e-6 * best_base.abs();
             let cov = |k: usize| median(runs.iter().filter_map(|r| r.coverage.get(k).copied()).collect());
             let models: Vec<&str> = runs.iter().map(|r| r.model.as_str()).collect();
             let secs = median(runs.iter().map(|r| r.seconds).collect());

@@ -139,10 +139,10 @@ pub struct Scores {
     pub drift: Score,
 }
 
-/// Whether an error `model` is below a baseline's `base` by more than rounding (a model that *is*
+/// Whether an error `model` is below a baseline's `base` by more than rounding (1e-6 relative: a model that *is*
 /// the baseline, as the hybrid can be, ties rather than beats it).
 pub fn beats(model: f64, base: f64) -> bool {
-    model < base - 1e-9 * base.abs()
+    model < base - 1e-6 * base.abs()
 }
 
 /// Which seasonal period and which history the baselines and MASE use.
