@@ -176,9 +176,11 @@ fn run_one(
     epochs: Option<&str>,
     model: Option<&str>,
 ) -> Result<Run> {
-    let out = root()
-        .join("target/quality/runs")
-        .join(format!("{}-{}-h{h}-s{seed}", e.file.trim_end_matches(".csv"), e.target.replace(' ', "_")));
+    let out = root().join("target/quality/runs").join(format!(
+        "{}-{}-h{h}-s{seed}",
+        e.file.trim_end_matches(".csv"),
+        e.target.replace(' ', "_")
+    ));
     let mut c = Command::new(tsf);
     c.arg("train")
         .arg("--data")
@@ -197,7 +199,9 @@ fn run_one(
         c.args(["--model", m]);
     }
     let t0 = Instant::now();
-    let o = c.output().with_context(|| format!("cannot run {}", tsf.display()))?;
+    let o = c
+        .output()
+        .with_context(|| format!("cannot run {}", tsf.display()))?;
     let seconds = t0.elapsed().as_secs_f64();
     if !o.status.success() {
         bail!(
@@ -207,9 +211,8 @@ fn run_one(
             String::from_utf8_lossy(&o.stderr).trim()
         );
     }
-    let m: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(out.join("metrics.json")).context("metrics.json")?,
-    )?;
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("metrics.json")).context("metrics.json")?)?;
     let t = &m["targets"][e.target];
     let s = &t["scores"];
     let keys = ["model", "naive", "seasonal_naive", "drift"];
@@ -251,7 +254,11 @@ pub fn quality(args: &[String]) -> Result<()> {
     let seeds: Vec<u64> = match value("--seeds") {
         Some(s) => s
             .split(',')
-            .map(|x| x.trim().parse().context("--seeds: expected numbers like 1,2,3"))
+            .map(|x| {
+                x.trim()
+                    .parse()
+                    .context("--seeds: expected numbers like 1,2,3")
+            })
             .collect::<Result<_>>()?,
         None => vec![1],
     };
@@ -287,7 +294,8 @@ pub fn quality(args: &[String]) -> Result<()> {
         for h in horizons(e, quick) {
             let mut runs = Vec::new();
             for &seed in &seeds {
-                let r = match run_one(&tsf, &data, e, h, seed, epochs.as_deref(), model.as_deref()) {
+                let r = match run_one(&tsf, &data, e, h, seed, epochs.as_deref(), model.as_deref())
+                {
                     Ok(r) => r,
                     Err(err) => {
                         println!("{err:#}");
@@ -296,7 +304,14 @@ pub fn quality(args: &[String]) -> Result<()> {
                 };
                 println!(
                     "{} {} h={h} seed {seed}: MASE {:.3} (naive {:.3}, seasonal naive {:.3}, drift {:.3}), {} in {:.1} s",
-                    e.file, e.target, r.mase[0], r.mase[1], r.mase[2], r.mase[3], r.model, r.seconds
+                    e.file,
+                    e.target,
+                    r.mase[0],
+                    r.mase[1],
+                    r.mase[2],
+                    r.mase[3],
+                    r.model,
+                    r.seconds
                 );
                 runs.push(r);
             }
@@ -308,14 +323,24 @@ pub fn quality(args: &[String]) -> Result<()> {
             let maes: Vec<f64> = runs.iter().map(|r| r.mae[0]).collect();
             let lo = maes.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = maes.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let spread = if lo > 0.0 { (hi - lo) / lo * 100.0 } else { 0.0 };
+            let spread = if lo > 0.0 {
+                (hi - lo) / lo * 100.0
+            } else {
+                0.0
+            };
             let best_base = if e.season > 1 {
                 mae(1).min(mae(2)).min(mae(3))
             } else {
                 mae(1).min(mae(3))
             };
             let beats = mae(0) < best_base - 1e-6 * best_base.abs();
-            let cov = |k: usize| median(runs.iter().filter_map(|r| r.coverage.get(k).copied()).collect());
+            let cov = |k: usize| {
+                median(
+                    runs.iter()
+                        .filter_map(|r| r.coverage.get(k).copied())
+                        .collect(),
+                )
+            };
             let models: Vec<&str> = runs.iter().map(|r| r.model.as_str()).collect();
             let secs = median(runs.iter().map(|r| r.seconds).collect());
             table.push_str(&format!(

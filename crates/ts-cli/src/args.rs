@@ -90,8 +90,9 @@ pub struct TrainArgs {
     /// Scaler: minmax | standard | robust [data.scaler] (default minmax).
     #[arg(long)]
     pub scaler: Option<String>,
-    /// Network: auto | lstm | attention | hybrid [model.kind] (default auto: trains the LSTM and the
-    /// hybrid, keeps the lower validation loss).
+    /// Network: auto | lstm | attention | hybrid [model.kind] (default auto: trains the LSTM and
+    /// the hybrid, keeps the one with the stronger start unless the other is clearly better on
+    /// validation).
     #[arg(long)]
     pub model: Option<String>,
     /// LSTM hidden size [model.hidden_size] (default 64).

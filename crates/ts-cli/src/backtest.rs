@@ -39,11 +39,10 @@ pub fn backtest(a: BacktestArgs) -> Result<()> {
     }
     let refit: Refit = a.refit.parse()?;
     let cfg = build_config(t)?;
-    let data_path = cfg
-        .data
-        .path
-        .clone()
-        .ok_or_else(|| anyhow!("no data file: pass --data FILE or set data.path in the config"))?;
+    let data_path =
+        cfg.data.path.clone().ok_or_else(|| {
+            anyhow!("no data file: pass --data FILE or set data.path in the config")
+        })?;
     let out: PathBuf = t.out.clone();
     let report_path = out.join("backtest.json");
     if report_path.exists() && !t.force {
@@ -94,7 +93,11 @@ pub fn backtest(a: BacktestArgs) -> Result<()> {
                 s.naive.mase,
                 s.seasonal_naive.mase,
                 s.drift.mase,
-                if t.beats_baselines { "" } else { "  ← loses to a baseline" }
+                if t.beats_baselines {
+                    ""
+                } else {
+                    "  ← loses to a baseline"
+                }
             );
         }
     }

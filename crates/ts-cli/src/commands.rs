@@ -313,10 +313,7 @@ fn print_metrics(eval: &ts_train::Evaluation) {
             if !beats(sc.model.mae, sc.drift.mae) {
                 lost.push("drift");
             }
-            println!(
-                "  ← does not beat (MAE) the {} forecast",
-                lost.join(", ")
-            );
+            println!("  ← does not beat (MAE) the {} forecast", lost.join(", "));
         }
     }
 }
@@ -582,7 +579,7 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
     write_atomic_with(&predictions, |w| {
         pipeline::write_predictions_csv(w, rows(), &levels)
     })
-        .with_context(|| format!("{}: cannot write", predictions.display()))?;
+    .with_context(|| format!("{}: cannot write", predictions.display()))?;
     if !a.no_charts {
         // Each target's one-step-ahead values, and the row each is for; then the scaled data and
         // the windows are let go, and only then are the time labels made and the charts drawn.

@@ -779,7 +779,10 @@ pub fn fairness(a: FairnessArgs) -> Result<()> {
         );
     }
     if do_reductions && !(a.epsilon.is_finite() && a.epsilon >= 0.0) {
-        bail!("invalid --epsilon {}: must be a finite number >= 0", a.epsilon);
+        bail!(
+            "invalid --epsilon {}: must be a finite number >= 0",
+            a.epsilon
+        );
     }
     if a.out.exists() && !a.out.is_dir() {
         bail!(

@@ -794,7 +794,10 @@ fn backtest_refuses_impossible_folds() {
         (&["--folds", "70"][..], &["folds", "70", "rows"][..]),
         (&["--folds", "0"][..], &["folds", "0"][..]),
         (&["--folds", "2", "--step", "0"][..], &["step", "0"][..]),
-        (&["--folds", "2", "--horizon", "3", "--step", "2"][..], &["step", "2", "horizon"][..]),
+        (
+            &["--folds", "2", "--horizon", "3", "--step", "2"][..],
+            &["step", "2", "horizon"][..],
+        ),
         (&["--refit", "sometimes"][..], &["refit", "sometimes"][..]),
     ] {
         let mut args = vec![

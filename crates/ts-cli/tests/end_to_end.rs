@@ -433,7 +433,11 @@ fn seasonal_naive_is_exact_on_a_periodic_series() {
     assert_eq!(t["season"], 12);
     assert!(t["scores"]["seasonal_naive"]["mae"].as_f64().unwrap() < 1e-9);
     assert!(t["scores"]["naive"]["mae"].as_f64().unwrap() > 1.0);
-    assert!(t["scores"]["model"]["mae"].as_f64().unwrap() < 1e-3, "{}", t["scores"]);
+    assert!(
+        t["scores"]["model"]["mae"].as_f64().unwrap() < 1e-3,
+        "{}",
+        t["scores"]
+    );
     assert_eq!(m["model"], "hybrid");
 }
 
@@ -480,7 +484,10 @@ fn future_only_forecasts_from_the_last_row_and_evaluate_scores_the_test_part() {
     let future = predict(&["--future-only"]);
     let rows: Vec<&str> = future.lines().skip(1).collect();
     assert_eq!(rows.len(), 3, "{future}");
-    for (s, month) in ["2012-07-01", "2012-08-01", "2012-09-01"].iter().enumerate() {
+    for (s, month) in ["2012-07-01", "2012-08-01", "2012-09-01"]
+        .iter()
+        .enumerate()
+    {
         assert!(
             rows[s].starts_with(&format!("{month},a,{},,", s + 1)),
             "{}",
@@ -507,7 +514,8 @@ fn future_only_forecasts_from_the_last_row_and_evaluate_scores_the_test_part() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("the test part"));
-    let e: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&ev).unwrap()).unwrap();
+    let e: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&ev).unwrap()).unwrap();
     assert_eq!(e["split"], "test");
     // The test part of 150 rows with horizon 3: targets in rows 120..150, 28 windows.
     assert_eq!(e["windows"], 28);

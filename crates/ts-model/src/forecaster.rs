@@ -123,8 +123,11 @@ impl ModelConfig {
         let o = self.n_outputs();
         per_member = per_member.checked_add(o.checked_mul(h)?.checked_add(o)?)?;
         if self.linear {
-            per_member = per_member
-                .checked_add(self.horizon.checked_mul(self.lookback)?.checked_add(self.horizon)?)?;
+            per_member = per_member.checked_add(
+                self.horizon
+                    .checked_mul(self.lookback)?
+                    .checked_add(self.horizon)?,
+            )?;
         }
         per_member.checked_mul(self.ensemble)
     }
@@ -160,7 +163,11 @@ impl ModelConfig {
             return bad("targets", "(none)".into(), "at least one target");
         }
         if self.linear && self.lookback == 0 {
-            return bad("lookback", "0".into(), "the linear branch needs the window length");
+            return bad(
+                "lookback",
+                "0".into(),
+                "the linear branch needs the window length",
+            );
         }
         if self.linear && !self.residual {
             return bad(
@@ -454,8 +461,7 @@ impl Forecaster {
         let device = x.device();
         // Each window relative to its last row, for the normalised LSTM input and the linear
         // branch.
-        let rel = (cfg.input_norm || cfg.linear)
-            .then(|| x.clone() - x.clone().narrow(1, t - 1, 1));
+        let rel = (cfg.input_norm || cfg.linear).then(|| x.clone() - x.clone().narrow(1, t - 1, 1));
         let lstm_in = match (&rel, cfg.input_norm) {
             (Some(r), true) => r.clone(),
             _ => x.clone(),

@@ -187,7 +187,8 @@ pub fn backtest(
             (Some((m, p, iv)), Refit::Once) => (m.clone(), p.clone(), iv.clone(), Vec::new(), 0.0),
             _ => {
                 let device = ts_model::make_device(cfg.device)?;
-                let fit = pipeline::train_prepared(frame, prepared.clone(), cfg, &device, observer)?;
+                let fit =
+                    pipeline::train_prepared(frame, prepared.clone(), cfg, &device, observer)?;
                 if fit.report.interrupted {
                     return Err(TrainError::InvalidConfig {
                         name: "backtest".into(),
@@ -197,9 +198,19 @@ pub fn backtest(
                 }
                 let seconds: f64 = fit.candidates.iter().map(|c| c.seconds).sum();
                 if bt.refit == Refit::Once {
-                    once = Some((fit.model.clone(), fit.prepared.clone(), fit.intervals.clone()));
+                    once = Some((
+                        fit.model.clone(),
+                        fit.prepared.clone(),
+                        fit.intervals.clone(),
+                    ));
                 }
-                (fit.model, fit.prepared, fit.intervals, fit.candidates, seconds)
+                (
+                    fit.model,
+                    fit.prepared,
+                    fit.intervals,
+                    fit.candidates,
+                    seconds,
+                )
             }
         };
         total += seconds;
@@ -213,9 +224,9 @@ pub fn backtest(
         let device = ts_model::make_device(cfg.device)?;
         let predictions = predict_scaled(&model, &test, &device, 512)?;
         let evaluation = evaluate(&test, &predictions, &spec, scaler, &baseline);
-        let coverage = intervals
-            .as_ref()
-            .map_or_else(Vec::new, |iv| iv.coverage(&test, &predictions, &spec, scaler));
+        let coverage = intervals.as_ref().map_or_else(Vec::new, |iv| {
+            iv.coverage(&test, &predictions, &spec, scaler)
+        });
         let col = spec.target_index[0];
         let o = spec.n_outputs();
         let one_step = (0..test.n)

@@ -96,11 +96,12 @@ impl DataConfig {
     /// The sequence length for a seasonal period `season` (1 = none): the configured one, else
     /// [`DEFAULT_LOOKBACK`] or the season when it is longer and at most [`MAX_AUTO_LOOKBACK`].
     pub fn lookback_for(&self, season: usize) -> usize {
-        self.sequence_length.unwrap_or(if season <= MAX_AUTO_LOOKBACK {
-            DEFAULT_LOOKBACK.max(season)
-        } else {
-            DEFAULT_LOOKBACK
-        })
+        self.sequence_length
+            .unwrap_or(if season <= MAX_AUTO_LOOKBACK {
+                DEFAULT_LOOKBACK.max(season)
+            } else {
+                DEFAULT_LOOKBACK
+            })
     }
 
     /// The split fractions.
@@ -116,7 +117,8 @@ impl DataConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelChoice {
-    /// Train the plain LSTM and the hybrid, keep the one with the lower validation loss.
+    /// Train the plain LSTM and the hybrid; keep the one whose untrained start has the lower
+    /// validation loss unless the other is clearly better on validation (see the pipeline).
     #[default]
     Auto,
     /// Stacked LSTM on the (globally scaled) levels, with a residual head.
@@ -169,7 +171,11 @@ impl std::str::FromStr for ModelChoice {
             "lstm" => Ok(Self::Lstm),
             "attention" | "attention-lstm" | "attention_lstm" => Ok(Self::Attention),
             "hybrid" => Ok(Self::Hybrid),
-            _ => Err(invalid("model", s, "expected auto, lstm, attention or hybrid")),
+            _ => Err(invalid(
+                "model",
+                s,
+                "expected auto, lstm, attention or hybrid",
+            )),
         }
     }
 }

@@ -238,7 +238,11 @@ mod tests {
         let pred = vec![zero; 20];
         // Errors 1..=20; level 0.8: rank ceil(21 * 0.8) = 17 → 17.
         let iv = Intervals::calibrate(&w, &pred, &spec, &scaler, &[0.8, 0.99]).unwrap();
-        assert!((iv.half_width[0][0] - 17.0).abs() < 1e-4, "{:?}", iv.half_width);
+        assert!(
+            (iv.half_width[0][0] - 17.0).abs() < 1e-4,
+            "{:?}",
+            iv.half_width
+        );
         assert_eq!(iv.capped, vec![false, true]);
         assert!((iv.half_width[1][0] - 20.0).abs() < 1e-4);
         let cov = iv.coverage(&w, &pred, &spec, &scaler);

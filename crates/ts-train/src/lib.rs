@@ -30,11 +30,11 @@ pub mod pipeline;
 pub mod progress;
 pub mod trainer;
 
+pub use backtest::{BacktestConfig, BacktestReport, Fold, Refit, backtest};
 pub use config::{
     DataConfig, ForecastConfig, LossKind, LrSchedule, ModelChoice, ModelSettings, OptimizerKind,
     TargetSpec, TrainConfig,
 };
-pub use backtest::{BacktestConfig, BacktestReport, Fold, Refit, backtest};
 pub use error::{Result, TrainError};
 pub use intervals::{Coverage, Intervals};
 pub use metrics::{
@@ -43,8 +43,7 @@ pub use metrics::{
 };
 pub use pipeline::{
     Bundle, DataSummary, FitOutcome, Part, PredictionRow, evaluate_frame, evaluate_frame_part,
-    load_model, predict_frame, predict_future,
-    prediction_rows, prediction_rows_iter, predictions_csv, save_model, train,
-    write_predictions_csv,
+    load_model, predict_frame, predict_future, prediction_rows, prediction_rows_iter,
+    predictions_csv, save_model, train, write_predictions_csv,
 };
 pub use trainer::{EpochRecord, Observer, Silent, TrainReport, fit, fit_with, predict_scaled};

@@ -101,7 +101,14 @@ fn cholesky_solve(mut a: Vec<f64>, n: usize, mut b: Vec<f64>, m: usize) -> Optio
 }
 
 /// Sums `XᵀX` and `XᵀY` over rows `[from, to)` of a design.
-fn normal_equations(x: &[f64], y: &[f64], p: usize, h: usize, from: usize, to: usize) -> (Vec<f64>, Vec<f64>) {
+fn normal_equations(
+    x: &[f64],
+    y: &[f64],
+    p: usize,
+    h: usize,
+    from: usize,
+    to: usize,
+) -> (Vec<f64>, Vec<f64>) {
     let mut xtx = vec![0.0f64; p * p];
     let mut xty = vec![0.0f64; p * h];
     for r in from..to {
@@ -219,8 +226,16 @@ pub fn fit_linear_branch(
             let mut cv = 0.0;
             let mut ok = true;
             for (k, &(a, b)) in bounds.iter().enumerate() {
-                let xtx: Vec<f64> = total_xtx.iter().zip(&blocks[k].0).map(|(t, v)| t - v).collect();
-                let xty: Vec<f64> = total_xty.iter().zip(&blocks[k].1).map(|(t, v)| t - v).collect();
+                let xtx: Vec<f64> = total_xtx
+                    .iter()
+                    .zip(&blocks[k].0)
+                    .map(|(t, v)| t - v)
+                    .collect();
+                let xty: Vec<f64> = total_xty
+                    .iter()
+                    .zip(&blocks[k].1)
+                    .map(|(t, v)| t - v)
+                    .collect();
                 match ridge(&xtx, &xty, &w0, p, h, c * scale) {
                     Some(w) => cv += sse(&x, &y, &w, p, h, a, b),
                     None => {
@@ -262,16 +277,19 @@ pub fn fit_linear_branch(
 }
 
 /// `(XᵀX + λI)⁻¹(XᵀY + λW0)`.
-fn ridge(xtx: &[f64], xty: &[f64], w0: &[f64], p: usize, h: usize, lambda: f64) -> Option<Vec<f64>> {
+fn ridge(
+    xtx: &[f64],
+    xty: &[f64],
+    w0: &[f64],
+    p: usize,
+    h: usize,
+    lambda: f64,
+) -> Option<Vec<f64>> {
     let mut a = xtx.to_vec();
     for i in 0..p {
         a[i * p + i] += lambda;
     }
-    let b: Vec<f64> = xty
-        .iter()
-        .zip(w0)
-        .map(|(xy, w)| xy + lambda * w)
-        .collect();
+    let b: Vec<f64> = xty.iter().zip(w0).map(|(xy, w)| xy + lambda * w).collect();
     cholesky_solve(a, p, b, h)
 }
 

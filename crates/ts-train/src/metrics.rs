@@ -170,7 +170,11 @@ impl Score {
                 sm += 2.0 * (a - p).abs() / d;
             }
         }
-        let smape = if n == 0 { f64::NAN } else { 100.0 * sm / n as f64 };
+        let smape = if n == 0 {
+            f64::NAN
+        } else {
+            100.0 * sm / n as f64
+        };
         Self {
             mae: m.mae,
             rmse: m.rmse,
@@ -335,9 +339,7 @@ pub fn evaluate(
             Scores {
                 model: Score::compute_with(len, scale, a, |i| inv(&model, first + i)),
                 naive: Score::compute_with(len, scale, a, |i| inv(&naive_at, first + i)),
-                seasonal_naive: Score::compute_with(len, scale, a, |i| {
-                    inv(&snaive_at, first + i)
-                }),
+                seasonal_naive: Score::compute_with(len, scale, a, |i| inv(&snaive_at, first + i)),
                 drift: Score::compute_with(len, scale, a, |i| inv(&drift_at, first + i)),
             }
         };
@@ -402,7 +404,10 @@ mod tests {
         assert_eq!(&d[..3], &[30.0, 35.0, 40.0]);
         assert_eq!(naive_forecast(&w, &spec)[..3], [25.0, 25.0, 25.0]);
         // No season: the seasonal naive is the naive.
-        assert_eq!(seasonal_naive_forecast(&w, &spec, 1), naive_forecast(&w, &spec));
+        assert_eq!(
+            seasonal_naive_forecast(&w, &spec, 1),
+            naive_forecast(&w, &spec)
+        );
     }
 
     #[test]

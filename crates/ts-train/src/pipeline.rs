@@ -265,7 +265,11 @@ pub fn model_config(
 
 /// The one network a configuration trains when it cannot try several (a tuning trial): the last
 /// of its candidates (for `auto`, the hybrid).
-pub fn single_model_config(prepared: &Prepared, cfg: &ForecastConfig, season: usize) -> ModelConfig {
+pub fn single_model_config(
+    prepared: &Prepared,
+    cfg: &ForecastConfig,
+    season: usize,
+) -> ModelConfig {
     let (kind, hybrid) = cfg
         .model
         .kind
@@ -680,7 +684,11 @@ impl Bundle {
     /// configured fractions applied to this table.
     pub fn part_rows(&self, part: Part, rows: usize) -> (usize, usize) {
         let recorded = self.header.extra.get("split").and_then(|s| {
-            let get = |k: &str| s.get(k).and_then(serde_json::Value::as_u64).map(|v| v as usize);
+            let get = |k: &str| {
+                s.get(k)
+                    .and_then(serde_json::Value::as_u64)
+                    .map(|v| v as usize)
+            };
             Some((get("val_start")?, get("test_start")?, get("n_rows")?))
         });
         let (val_start, test_start) = match recorded {

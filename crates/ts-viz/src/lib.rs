@@ -88,8 +88,7 @@ pub use fairness::{BarChart, BarPanel, MAX_BAR_PANELS, bar_chart};
 pub use history::{HistoryChart, training_history};
 pub use output::{PNG_HEIGHT, PNG_PIXELS_PER_METRE, PNG_WIDTH, SVG_HEIGHT, SVG_WIDTH, Written};
 pub use prediction::{
-    Band,
-    MAX_PANELS, PredictionChart, multivariate_predictions, predictions_vs_actuals, residuals,
+    Band, MAX_PANELS, PredictionChart, multivariate_predictions, predictions_vs_actuals, residuals,
 };
 pub use tuning::{
     CorrelationChart, MAX_PARAM_PANELS, OptimizationHistoryChart, ParamSeries,
