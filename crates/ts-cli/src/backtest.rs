@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
 use clap::Args;
-use ts_data::{LoadOptions, load};
+use ts_data::load;
 use ts_train::backtest::{BacktestConfig, Refit, backtest as run_backtest};
 use ts_train::progress::ProgressBar;
 
 use crate::args::TrainArgs;
-use crate::commands::{build_config, write};
+use crate::commands::{build_config, data_source, write};
 
 /// `tsf backtest`: every `tsf train` option, plus the fold layout.
 #[derive(Debug, Args)]
@@ -39,10 +39,7 @@ pub fn backtest(a: BacktestArgs) -> Result<()> {
     }
     let refit: Refit = a.refit.parse()?;
     let cfg = build_config(t)?;
-    let data_path =
-        cfg.data.path.clone().ok_or_else(|| {
-            anyhow!("no data file: pass --data FILE or set data.path in the config")
-        })?;
+    let (data_path, load_options) = data_source(&cfg)?;
     let out: PathBuf = t.out.clone();
     let report_path = out.join("backtest.json");
     if report_path.exists() && !t.force {
@@ -51,14 +48,7 @@ pub fn backtest(a: BacktestArgs) -> Result<()> {
             out.display()
         ));
     }
-    let frame = load(
-        &data_path,
-        &LoadOptions {
-            time_column: cfg.data.time_column.clone(),
-            columns: cfg.data.columns_needed(),
-            fill: cfg.data.fill,
-        },
-    )?;
+    let frame = load(&data_path, &load_options)?;
     let bt = BacktestConfig {
         folds: a.folds,
         step: a.step,

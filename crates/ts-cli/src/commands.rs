@@ -301,18 +301,8 @@ fn print_metrics(eval: &ts_train::Evaluation) {
             row("seasonal naive", &sc.seasonal_naive);
         }
         row("drift", &sc.drift);
-        if !t.beats_baselines {
-            let mut lost = Vec::new();
-            let beats = ts_train::metrics::beats;
-            if !beats(sc.model.mae, sc.naive.mae) {
-                lost.push("naive");
-            }
-            if t.season > 1 && !beats(sc.model.mae, sc.seasonal_naive.mae) {
-                lost.push("seasonal naive");
-            }
-            if !beats(sc.model.mae, sc.drift.mae) {
-                lost.push("drift");
-            }
+        let lost = sc.unbeaten(t.season);
+        if !lost.is_empty() {
             println!("  ← does not beat (MAE) the {} forecast", lost.join(", "));
         }
     }
@@ -380,18 +370,25 @@ fn intervals_json(
     }
 }
 
-/// `tsf train`.
-pub fn train(mut a: TrainArgs) -> Result<()> {
-    let (cfg, resume) = crate::checkpointing::config_and_resume(&mut a)?;
-    let data_path =
+/// The data file of a configuration and the options that load just the columns it uses
+/// (`tsf train`, `tsf tune`, `tsf backtest`).
+pub(crate) fn data_source(cfg: &ForecastConfig) -> Result<(std::path::PathBuf, LoadOptions)> {
+    let path =
         cfg.data.path.clone().ok_or_else(|| {
             anyhow!("no data file: pass --data FILE or set data.path in the config")
         })?;
-    let load_options = LoadOptions {
+    let options = LoadOptions {
         time_column: cfg.data.time_column.clone(),
         columns: cfg.data.columns_needed(),
         fill: cfg.data.fill,
     };
+    Ok((path, options))
+}
+
+/// `tsf train`.
+pub fn train(mut a: TrainArgs) -> Result<()> {
+    let (cfg, resume) = crate::checkpointing::config_and_resume(&mut a)?;
+    let (data_path, load_options) = data_source(&cfg)?;
     if matches!(&cfg.data.target, TargetSpec::One(s) if s.trim().is_empty())
         || matches!(&cfg.data.target, TargetSpec::Many(v) if v.is_empty())
     {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use serde::Deserialize;
-use ts_data::{LoadOptions, load};
+use ts_data::load;
 use ts_model::file::write_atomic;
 use ts_train::pipeline;
 use ts_train::progress::ProgressBar;
@@ -239,10 +239,7 @@ pub fn tune(a: TuneArgs) -> Result<()> {
     let seed = t.seed.unwrap_or(cfg.train.seed);
     let sampler = make_sampler(t.sampler.as_deref().unwrap_or("tpe"), seed)?;
     let pruner = make_pruner(t.pruner.as_deref().unwrap_or("median"))?;
-    let data_path =
-        cfg.data.path.clone().ok_or_else(|| {
-            anyhow!("no data file: pass --data FILE or set data.path in the config")
-        })?;
+    let (data_path, load_options) = crate::commands::data_source(&cfg)?;
     if a.out.exists() && !a.out.is_dir() {
         bail!(
             "{}: output path exists and is not a folder",
@@ -257,14 +254,7 @@ pub fn tune(a: TuneArgs) -> Result<()> {
             a.out.display()
         );
     }
-    let frame = load(
-        &data_path,
-        &LoadOptions {
-            time_column: cfg.data.time_column.clone(),
-            columns: cfg.data.columns_needed(),
-            fill: cfg.data.fill,
-        },
-    )?;
+    let frame = load(&data_path, &load_options)?;
     if matches!(&cfg.data.target, TargetSpec::One(s) if s.trim().is_empty()) {
         bail!(
             "no target: pass --target COLUMN (one of: {}), a comma-separated list, or \"all\"",

@@ -29,7 +29,7 @@ pub use frame::{
     FillPolicy, Frame, LoadOptions, TimeIndex, frame_from_dataframe, load, parse_time, widen,
 };
 pub use scaler::{Scaler, ScalerKind};
-pub use season::{detect_seasons, primary_season, seasons_of_step};
+pub use season::{detect_seasons, primary_season, seasonal_lag, seasons_of_step};
 pub use window::{
     Prepared, Series, SplitBounds, SplitConfig, WindowSpec, Windows, anchors_in, prepare,
     prepare_bounds, prepare_owned,

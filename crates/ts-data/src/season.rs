@@ -64,6 +64,14 @@ pub fn primary_season(candidates: &[usize], train_rows: usize) -> usize {
         .unwrap_or(1)
 }
 
+/// How many rows before the last observed row the seasonal naive forecast of `step` (1-based)
+/// reads: the same position one season before the forecast row, `m·⌈step/m⌉ − step` (for
+/// `step > m`, whole seasons further back). `season <= 1` gives 0, the naive forecast.
+pub fn seasonal_lag(season: usize, step: usize) -> usize {
+    let m = season.max(1);
+    m * step.div_ceil(m) - step
+}
+
 /// Median of the positive differences of sorted keys.
 fn median_step(keys: &[f64]) -> f64 {
     let mut d: Vec<f64> = keys
@@ -95,6 +103,15 @@ mod tests {
         assert!(seasons_of_step(365.0 * DAY).is_empty());
         assert!(seasons_of_step(7000.0).is_empty());
         assert!(seasons_of_step(f64::NAN).is_empty());
+    }
+
+    #[test]
+    fn seasonal_lag_reads_one_season_before_the_forecast_row() {
+        // Season 4: steps 1..=8 read 3, 2, 1, 0, 3, 2, 1, 0 rows before the last one.
+        let lags: Vec<usize> = (1..=8).map(|s| seasonal_lag(4, s)).collect();
+        assert_eq!(lags, vec![3, 2, 1, 0, 3, 2, 1, 0]);
+        assert_eq!(seasonal_lag(1, 5), 0);
+        assert_eq!(seasonal_lag(0, 5), 0);
     }
 
     #[test]

@@ -247,18 +247,25 @@ pub struct LinearSkip {
     pub bias: Param<Tensor<1>>,
 }
 
-impl LinearSkip {
-    /// The seasonal naive forecast as weights: output `s` (0-based) reads the row one season
-    /// before the forecast row, `m·⌈(s+1)/m⌉ − (s+1)` rows before the last one. Zero weights (the
-    /// naive forecast) when `m <= 1` or the window is shorter than a season.
-    fn seasonal_naive(horizon: usize, lookback: usize, season: usize, device: &Device) -> Self {
-        let mut w = vec![0.0f32; horizon * lookback];
-        if season > 1 && season <= lookback {
-            for s in 0..horizon {
-                let back = season * (s + 1).div_ceil(season) - (s + 1);
-                w[s * lookback + (lookback - 1 - back)] = 1.0;
-            }
+/// The seasonal naive forecast as linear-branch weights `[horizon, lookback]` (row-major): output
+/// `s` (0-based) reads the row one season before its forecast row
+/// ([`ts_data::seasonal_lag`] rows before the last one). Zero weights (the naive forecast) when
+/// `season <= 1` or the window is shorter than a season.
+pub fn seasonal_naive_weights(horizon: usize, lookback: usize, season: usize) -> Vec<f32> {
+    let mut w = vec![0.0f32; horizon * lookback];
+    if season > 1 && season <= lookback {
+        for s in 0..horizon {
+            let back = ts_data::seasonal_lag(season, s + 1);
+            w[s * lookback + (lookback - 1 - back)] = 1.0;
         }
+    }
+    w
+}
+
+impl LinearSkip {
+    /// The branch as the seasonal naive forecast ([`seasonal_naive_weights`]), bias zero.
+    fn seasonal_naive(horizon: usize, lookback: usize, season: usize, device: &Device) -> Self {
+        let w = seasonal_naive_weights(horizon, lookback, season);
         Self {
             weight: param2(w, [horizon, lookback], device),
             bias: param1(vec![0.0; horizon], horizon, device),

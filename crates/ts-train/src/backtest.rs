@@ -13,7 +13,7 @@ use ts_data::{Frame, SplitBounds, prepare_bounds};
 use crate::config::ForecastConfig;
 use crate::error::{Result, TrainError, invalid};
 use crate::intervals::{Coverage, Intervals};
-use crate::metrics::{Evaluation, Score, beats, evaluate};
+use crate::metrics::{Evaluation, Score, Scores, evaluate};
 use crate::pipeline::{self, Candidate, resolve_season, resolve_spec};
 use crate::trainer::{Observer, predict_scaled};
 
@@ -285,13 +285,13 @@ fn overall(targets: &[String], folds: &[Fold], season: usize) -> Vec<OverallTarg
         .iter()
         .enumerate()
         .map(|(k, name)| {
-            let parts: Vec<(usize, &crate::metrics::Scores, bool)> = folds
+            let parts: Vec<(usize, &Scores, bool)> = folds
                 .iter()
                 .filter_map(|f| f.evaluation.targets.get(k))
                 .map(|t| (t.original.count, &t.scores, t.beats_baselines))
                 .collect();
             let count: usize = parts.iter().map(|p| p.0).sum();
-            let pool = |pick: fn(&crate::metrics::Scores) -> &Score| {
+            let pool = |pick: fn(&Scores) -> &Score| {
                 let w = |f: fn(&Score) -> f64| {
                     if count == 0 {
                         return f64::NAN;
@@ -310,21 +310,20 @@ fn overall(targets: &[String], folds: &[Fold], season: usize) -> Vec<OverallTarg
                     r2: f64::NAN,
                 }
             };
-            let model = pool(|s| &s.model);
-            let naive = pool(|s| &s.naive);
-            let seasonal_naive = pool(|s| &s.seasonal_naive);
-            let drift = pool(|s| &s.drift);
-            let beats_baselines = count > 0
-                && beats(model.mae, naive.mae)
-                && beats(model.mae, drift.mae)
-                && (season <= 1 || beats(model.mae, seasonal_naive.mae));
+            let pooled = Scores {
+                model: pool(|s| &s.model),
+                naive: pool(|s| &s.naive),
+                seasonal_naive: pool(|s| &s.seasonal_naive),
+                drift: pool(|s| &s.drift),
+            };
+            let beats_baselines = count > 0 && pooled.unbeaten(season).is_empty();
             OverallTarget {
                 target: name.clone(),
                 count,
-                model,
-                naive,
-                seasonal_naive,
-                drift,
+                model: pooled.model,
+                naive: pooled.naive,
+                seasonal_naive: pooled.seasonal_naive,
+                drift: pooled.drift,
                 folds_beating_baselines: parts.iter().filter(|p| p.2).count(),
                 beats_baselines,
             }

@@ -172,12 +172,13 @@ pub fn fit_linear_branch(
     let h = spec.horizon;
     let p = l + 1;
     let season = model.config.season;
-    // The seasonal naive weights in the solver's layout `[p, h]` (row j = input j).
+    // The seasonal naive weights, transposed into the solver's layout `[p, h]` (row j = input j;
+    // the bias row stays zero).
+    let sn = ts_model::forecaster::seasonal_naive_weights(h, l, season);
     let mut w0 = vec![0.0f64; p * h];
-    if season > 1 && season <= l {
-        for s in 0..h {
-            let back = season * (s + 1).div_ceil(season) - (s + 1);
-            w0[(l - 1 - back) * h + s] = 1.0;
+    for s in 0..h {
+        for j in 0..l {
+            w0[j * h + s] = f64::from(sn[s * l + j]);
         }
     }
     let has_val = validation.n > 0 && validation.has_targets();

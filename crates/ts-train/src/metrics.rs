@@ -139,6 +139,25 @@ pub struct Scores {
     pub drift: Score,
 }
 
+impl Scores {
+    /// The baselines whose MAE the model's does not [`beats`]: `naive`, `seasonal naive` (only
+    /// when there is a season, `season > 1`) and `drift`; empty when it beats them all.
+    pub fn unbeaten(&self, season: usize) -> Vec<&'static str> {
+        let m = self.model.mae;
+        let mut out = Vec::new();
+        if !beats(m, self.naive.mae) {
+            out.push("naive");
+        }
+        if season > 1 && !beats(m, self.seasonal_naive.mae) {
+            out.push("seasonal naive");
+        }
+        if !beats(m, self.drift.mae) {
+            out.push("drift");
+        }
+        out
+    }
+}
+
 /// Whether an error `model` is below a baseline's `base` by more than rounding (1e-6 relative: a model that *is*
 /// the baseline, as the hybrid can be, ties rather than beats it).
 pub fn beats(model: f64, base: f64) -> bool {
@@ -231,12 +250,11 @@ pub fn naive_forecast(windows: &Windows, spec: &WindowSpec) -> Vec<f32> {
 /// Where the windows cannot see that far back, the last value. `season <= 1` gives the naive
 /// forecast.
 pub fn seasonal_naive_forecast(windows: &Windows, spec: &WindowSpec, season: usize) -> Vec<f32> {
-    let m = season.max(1);
     let mut out = Vec::with_capacity(windows.n * spec.n_outputs());
     for i in 0..windows.n {
         let last = windows.last_values(i, &spec.target_index);
         for s in 1..=spec.horizon {
-            let back = m * s.div_ceil(m) - s;
+            let back = ts_data::seasonal_lag(season, s);
             for (k, &t) in spec.target_index.iter().enumerate() {
                 out.push(windows.value_before(i, back, t).unwrap_or(last[k]));
             }
@@ -345,10 +363,7 @@ pub fn evaluate(
         };
         let pooled = scores(0, all);
         let scores_by_step = (0..spec.horizon).map(|s| scores(s * n, n)).collect();
-        let beats_baselines = n > 0
-            && beats(pooled.model.mae, pooled.naive.mae)
-            && beats(pooled.model.mae, pooled.drift.mae)
-            && (baseline.season <= 1 || beats(pooled.model.mae, pooled.seasonal_naive.mae));
+        let beats_baselines = n > 0 && pooled.unbeaten(baseline.season).is_empty();
         targets.push(TargetMetrics {
             target: name.clone(),
             scaled: Metrics::compute_with(all, actual, model),

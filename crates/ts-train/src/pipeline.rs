@@ -634,6 +634,29 @@ pub struct FrameEvaluation {
     pub coverage: Vec<Coverage>,
 }
 
+/// The model's columns of a table and their scaled values, after checking that the table has at
+/// least `min_rows` rows (`what` says why, for the error).
+fn scaled_input(
+    bundle: &Bundle,
+    frame: &Frame,
+    min_rows: usize,
+    what: &str,
+) -> Result<(Frame, Arc<ts_data::Series>)> {
+    let f = align_frame(bundle, frame)?;
+    let n = f.n_rows();
+    if n < min_rows {
+        return Err(DataError::TooFewRows {
+            what: f.source.display().to_string(),
+            rows: n,
+            needed: format!("at least {what} rows"),
+        }
+        .into());
+    }
+    let idx: Vec<usize> = (0..f.n_columns()).collect();
+    let scaled = Arc::new(bundle.header.scaler.transform_series(f.values(), &idx));
+    Ok((f, scaled))
+}
+
 /// Which windows of a table an evaluation scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -718,22 +741,17 @@ pub fn evaluate_frame(bundle: &Bundle, frame: &Frame) -> Result<FrameEvaluation>
 /// # Errors
 /// A table without the model's columns, too short for one window, or whose part holds no window.
 pub fn evaluate_frame_part(bundle: &Bundle, frame: &Frame, part: Part) -> Result<FrameEvaluation> {
-    let f = align_frame(bundle, frame)?;
     let spec = &bundle.header.spec;
+    let (f, scaled) = scaled_input(
+        bundle,
+        frame,
+        spec.lookback + spec.horizon,
+        &format!(
+            "sequence length {} + horizon {}",
+            spec.lookback, spec.horizon
+        ),
+    )?;
     let n = f.n_rows();
-    if n < spec.lookback + spec.horizon {
-        return Err(DataError::TooFewRows {
-            what: f.source.display().to_string(),
-            rows: n,
-            needed: format!(
-                "at least sequence length {} + horizon {} rows",
-                spec.lookback, spec.horizon
-            ),
-        }
-        .into());
-    }
-    let idx: Vec<usize> = (0..f.n_columns()).collect();
-    let scaled = Arc::new(bundle.header.scaler.transform_series(f.values(), &idx));
     let (from, to) = bundle.part_rows(part, n);
     let anchors = anchors_in(spec, from, to);
     if anchors.is_empty() {
@@ -986,19 +1004,14 @@ pub fn future_label(frame: &Frame, k: usize) -> String {
 
 /// Forecasts from every window of a table, including the windows that reach past its end.
 pub fn predict_frame(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRow>> {
-    let f = align_frame(bundle, frame)?;
     let spec = &bundle.header.spec;
+    let (f, scaled) = scaled_input(
+        bundle,
+        frame,
+        spec.lookback,
+        &format!("sequence length {}", spec.lookback),
+    )?;
     let n = f.n_rows();
-    if n < spec.lookback {
-        return Err(DataError::TooFewRows {
-            what: f.source.display().to_string(),
-            rows: n,
-            needed: format!("at least sequence length {} rows", spec.lookback),
-        }
-        .into());
-    }
-    let idx: Vec<usize> = (0..f.n_columns()).collect();
-    let scaled = Arc::new(bundle.header.scaler.transform_series(f.values(), &idx));
     let known = anchors_in(spec, 0, n);
     let future: Vec<usize> = (known.last().map_or(spec.lookback - 1, |l| l + 1)..n).collect();
     let wk = Windows::over(scaled.clone(), spec, known, true);
@@ -1037,19 +1050,14 @@ pub fn predict_frame(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRow
 /// The forecast past the end of a table: the window ending at its last row, every horizon step
 /// (all of them beyond the data).
 pub fn predict_future(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRow>> {
-    let f = align_frame(bundle, frame)?;
     let spec = &bundle.header.spec;
+    let (f, scaled) = scaled_input(
+        bundle,
+        frame,
+        spec.lookback,
+        &format!("sequence length {}", spec.lookback),
+    )?;
     let n = f.n_rows();
-    if n < spec.lookback {
-        return Err(DataError::TooFewRows {
-            what: f.source.display().to_string(),
-            rows: n,
-            needed: format!("at least sequence length {} rows", spec.lookback),
-        }
-        .into());
-    }
-    let idx: Vec<usize> = (0..f.n_columns()).collect();
-    let scaled = Arc::new(bundle.header.scaler.transform_series(f.values(), &idx));
     let w = Windows::over(scaled, spec, vec![n - 1], false);
     let p = predict_scaled(&bundle.model, &w, &bundle.device, 512)?;
     let iv = bundle.intervals();
