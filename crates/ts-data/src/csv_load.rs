@@ -8,10 +8,12 @@
 use std::path::Path;
 
 use crate::error::{DataError, Result};
-use crate::frame::{
-    Frame, LoadOptions, RawMatrix, TIME_NAMES, TimeBuilder, check_header, chosen_time_column,
-    finish, looks_numeric, parse_number, parse_time, time_named_column, value_columns,
+use crate::frame::{Frame, LoadOptions, TimeBuilder, parse_time};
+use crate::load::{
+    TIME_NAMES, check_header, chosen_time_column, first_line, looks_numeric, parse_number,
+    time_named_column, value_columns,
 };
+use crate::validate::{RawMatrix, finish};
 
 fn unreadable(path: &Path, e: impl std::fmt::Display) -> DataError {
     DataError::Unreadable {
@@ -320,10 +322,6 @@ fn detect(names: &[String], first_value: Option<&str>) -> Option<String> {
     let first = names.first()?;
     let v = first_value?;
     (!looks_numeric(v) && parse_time(v).is_some()).then(|| first.clone())
-}
-
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or("").trim().to_string()
 }
 
 #[cfg(test)]
