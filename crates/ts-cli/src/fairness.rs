@@ -3,6 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+/// Writes a file atomically.
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    Ok(ts_model::file::write_atomic(path, bytes)?)
+}
+
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use ts_data::{FillPolicy, Frame, LoadOptions, load};
@@ -11,8 +16,6 @@ use ts_fairness::classify::{ClassificationReport, binarise, classification_repor
 use ts_fairness::threshold::{Constraint, ThresholdOptimizer};
 use ts_fairness::{Grouping, GroupsSummary, SeedGrouping, TextTable};
 use ts_train::pipeline;
-
-use crate::commands::write;
 
 /// `tsf groups`: add group columns to a table.
 #[derive(Debug, Args)]
@@ -327,7 +330,7 @@ pub fn groups(a: GroupsArgs) -> Result<()> {
             out.display()
         );
     }
-    crate::commands::check_output(&out, &[&a.data])?;
+    ts_train::output::check_output(&out, &[&a.data])?;
     let refs: Vec<&Grouping> = made.iter().collect();
     let csv = table.to_csv(&refs)?;
     let summary = GroupsSummary::of(&a.data, table.n_rows(), &made);
@@ -336,7 +339,7 @@ pub fn groups(a: GroupsArgs) -> Result<()> {
             .unwrap_or_else(|| Path::new("."))
             .join("fairness_groups_summary.json")
     });
-    crate::commands::check_output(&summary_path, &[&a.data, &out])?;
+    ts_train::output::check_output(&summary_path, &[&a.data, &out])?;
     if let Some(dir) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create folder", dir.display()))?;

@@ -6,7 +6,6 @@
 
 mod args;
 mod backtest;
-mod checkpointing;
 mod commands;
 mod explain;
 mod fairness;

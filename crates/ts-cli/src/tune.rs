@@ -118,29 +118,16 @@ struct TuneSection {
 const TUNE_FILES: [&str; 2] = ["optimization_results.json", "best_model.tsf"];
 
 fn read_config(a: &TuneArgs) -> Result<(ForecastConfig, TuneSection)> {
-    let mut base = serde_json::to_value(ForecastConfig::default())?;
     let mut tune = TuneSection::default();
+    let mut cfg = ForecastConfig::default();
     if let Some(path) = &a.config {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow!("{}: cannot read config: {e}", path.display()))?;
-        let mut t: toml::Table = toml::from_str(&text)
-            .map_err(|e| anyhow!("{}: invalid TOML: {}", path.display(), e.message()))?;
-        if let Some((key, v)) = crate::commands::non_finite(&toml::Value::Table(t.clone()), "") {
-            anyhow::bail!("{}: {key} = {v}: must be a finite number", path.display());
-        }
+        let mut t = ts_train::config::read_toml(path)?;
         if let Some(section) = t.remove("tune") {
             tune = section.try_into().map_err(|e: toml::de::Error| {
                 anyhow!("{}: [tune]: {}", path.display(), e.message())
             })?;
         }
-        crate::commands::merge(&mut base, serde_json::to_value(t)?);
-    }
-    let mut cfg: ForecastConfig = serde_json::from_value(base).map_err(|e| match &a.config {
-        Some(p) => anyhow!("{}: {e}", p.display()),
-        None => anyhow!("{e}"),
-    })?;
-    if let Some(path) = &a.config {
-        crate::commands::resolve_data_path(&mut cfg, path);
+        cfg = ForecastConfig::from_toml_table(&cfg, t, path)?;
     }
     if let Some(v) = &a.data {
         cfg.data.path = Some(v.clone());
@@ -239,7 +226,7 @@ pub fn tune(a: TuneArgs) -> Result<()> {
     let seed = t.seed.unwrap_or(cfg.train.seed);
     let sampler = make_sampler(t.sampler.as_deref().unwrap_or("tpe"), seed)?;
     let pruner = make_pruner(t.pruner.as_deref().unwrap_or("median"))?;
-    let (data_path, load_options) = crate::commands::data_source(&cfg)?;
+    let (data_path, load_options) = cfg.data_source()?;
     if a.out.exists() && !a.out.is_dir() {
         bail!(
             "{}: output path exists and is not a folder",

@@ -39,6 +39,15 @@ impl std::str::FromStr for Refit {
     }
 }
 
+impl std::fmt::Display for Refit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Every => "every",
+            Self::Once => "once",
+        })
+    }
+}
+
 /// How to cut the folds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BacktestConfig {
@@ -115,6 +124,68 @@ pub struct BacktestReport {
     pub overall: Vec<OverallTarget>,
     /// Total training seconds.
     pub seconds: f64,
+}
+
+impl std::fmt::Display for BacktestReport {
+    /// Per fold and target: the model's MASE against the baselines'; then, per target, the
+    /// figures pooled over the folds.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} folds of {} rows, refit {}, season {}",
+            self.folds.len(),
+            self.step,
+            self.config.refit,
+            self.season
+        )?;
+        for fold in &self.folds {
+            let kept = fold
+                .candidates
+                .iter()
+                .find(|c| c.chosen)
+                .map_or("reused", |c| c.name.as_str());
+            for t in &fold.evaluation.targets {
+                let s = &t.scores;
+                writeln!(
+                    f,
+                    "  fold {} ({} – {}, {} windows, {kept}): {} MASE {:.3} (naive {:.3}, seasonal naive {:.3}, drift {:.3}){}",
+                    fold.fold + 1,
+                    fold.start_label,
+                    fold.end_label,
+                    fold.evaluation.windows,
+                    t.target,
+                    s.model.mase,
+                    s.naive.mase,
+                    s.seasonal_naive.mase,
+                    s.drift.mase,
+                    if t.beats_baselines {
+                        ""
+                    } else {
+                        "  ← loses to a baseline"
+                    }
+                )?;
+            }
+        }
+        for o in &self.overall {
+            writeln!(
+                f,
+                "Overall {} ({} values): MAE {:.6} MASE {:.3} | naive {:.6} / {:.3} | seasonal naive {:.6} / {:.3} | drift {:.6} / {:.3}; beats every baseline in {} of {} folds",
+                o.target,
+                o.count,
+                o.model.mae,
+                o.model.mase,
+                o.naive.mae,
+                o.naive.mase,
+                o.seasonal_naive.mae,
+                o.seasonal_naive.mase,
+                o.drift.mae,
+                o.drift.mase,
+                o.folds_beating_baselines,
+                self.folds.len()
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// Runs a rolling-origin backtest of `cfg` on `frame`.

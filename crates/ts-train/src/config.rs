@@ -1,11 +1,13 @@
 //! Configuration of a whole forecasting run: data, model, training. Plain serde structs whose
 //! defaults are the documented defaults; the CLI reads them from TOML and flags.
 
+use std::path::{Path, PathBuf};
+
 use serde::{Deserialize, Serialize};
 use ts_data::{FillPolicy, ScalerKind, SplitConfig};
 use ts_model::{DeviceChoice, ModelKind};
 
-use crate::error::{Result, invalid};
+use crate::error::{Result, TrainError, invalid};
 
 /// Which columns to forecast.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -379,7 +381,108 @@ pub struct ForecastConfig {
     pub device: DeviceChoice,
 }
 
+/// Reads and parses a TOML file; a NaN or infinite number is an error naming its dotted key
+/// (configurations are merged through JSON, which has none).
+pub fn read_toml(path: &Path) -> Result<toml::Table> {
+    let bad = |message: String| config_file_error(path, message);
+    let text =
+        std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read config: {e}")))?;
+    let t: toml::Table =
+        toml::from_str(&text).map_err(|e| bad(format!("invalid TOML: {}", e.message())))?;
+    if let Some((key, v)) = non_finite(&toml::Value::Table(t.clone()), "") {
+        return Err(bad(format!("{key} = {v}: must be a finite number")));
+    }
+    Ok(t)
+}
+
+/// `table` (read from `path`) over `base`: every key the table sets replaces the same key of
+/// `base` (tables merge key by key), the rest keep `base`'s values.
+pub fn toml_over<T: Serialize + serde::de::DeserializeOwned>(
+    base: &T,
+    table: toml::Table,
+    path: &Path,
+) -> Result<T> {
+    let bad = |e: serde_json::Error| config_file_error(path, e.to_string());
+    let mut v = serde_json::to_value(base).map_err(bad)?;
+    merge_json(&mut v, serde_json::to_value(table).map_err(bad)?);
+    serde_json::from_value::<T>(v).map_err(bad)
+}
+
+fn config_file_error(path: &Path, message: String) -> TrainError {
+    TrainError::ConfigFile {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+/// Merges `over` into `base` key by key.
+fn merge_json(base: &mut serde_json::Value, over: serde_json::Value) {
+    match (base, over) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
+            for (k, v) in o {
+                merge_json(b.entry(k).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+/// The first NaN or infinite float of a TOML value, with its dotted key.
+fn non_finite(v: &toml::Value, key: &str) -> Option<(String, f64)> {
+    let child = |k: &str| {
+        if key.is_empty() {
+            k.to_string()
+        } else {
+            format!("{key}.{k}")
+        }
+    };
+    match v {
+        toml::Value::Float(f) if !f.is_finite() => Some((key.to_string(), *f)),
+        toml::Value::Table(t) => t.iter().find_map(|(k, v)| non_finite(v, &child(k))),
+        toml::Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| non_finite(v, &format!("{key}[{i}]"))),
+        _ => None,
+    }
+}
+
 impl ForecastConfig {
+    /// A TOML configuration file (sections `[data]`, `[model]`, `[train]`, and `device`) over
+    /// `base` ([`read_toml`], [`toml_over`]). A relative `data.path` in the file is relative to the file's folder.
+    pub fn from_toml(base: &Self, path: &Path) -> Result<Self> {
+        Self::from_toml_table(base, read_toml(path)?, path)
+    }
+
+    /// [`ForecastConfig::from_toml`] of a table already read from `path` (by [`read_toml`]; a
+    /// caller reading sections of its own removes them first).
+    pub fn from_toml_table(base: &Self, table: toml::Table, path: &Path) -> Result<Self> {
+        let mut cfg = toml_over(base, table, path)?;
+        if let Some(p) = &mut cfg.data.path
+            && p.is_relative()
+        {
+            *p = path.parent().unwrap_or(Path::new("")).join(&*p);
+        }
+        Ok(cfg)
+    }
+
+    /// The data file and the options that load just the columns this configuration uses.
+    pub fn data_source(&self) -> Result<(PathBuf, ts_data::LoadOptions)> {
+        let path = self.data.path.clone().ok_or_else(|| {
+            invalid(
+                "data.path",
+                "(none)",
+                "no data file: pass --data FILE or set data.path in the config",
+            )
+        })?;
+        let options = ts_data::LoadOptions {
+            time_column: self.data.time_column.clone(),
+            columns: self.data.columns_needed(),
+            fill: self.data.fill,
+        };
+        Ok((path, options))
+    }
+
     /// The seed's plain recipe: learn levels, no validation hold-out, no early stopping, no
     /// gradient clipping (kept for comparison; it loses to the naive forecast on the FRED data).
     pub fn seed_recipe() -> Self {

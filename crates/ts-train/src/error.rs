@@ -58,6 +58,22 @@ pub enum TrainError {
         /// What went wrong.
         message: String,
     },
+    /// A configuration file cannot be read or holds a wrong value.
+    #[error("{}: {message}", path.display())]
+    ConfigFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A run's output folder or file cannot be used or written.
+    #[error("{}: {message}", path.display())]
+    Output {
+        /// The folder or file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// Training was interrupted.
     #[error("training interrupted at epoch {epoch}")]
     Interrupted {

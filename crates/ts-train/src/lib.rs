@@ -1,5 +1,23 @@
 //! # ts-train: fitting, metrics, prediction
 //!
+//! ```
+//! use ts_train::{Bundle, ForecastConfig, ModelChoice, Part, TargetSpec, Trainer};
+//! let mut cfg = ForecastConfig::default();
+//! cfg.data.path = Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/statsmodels_macrodata.csv").into());
+//! cfg.data.target = TargetSpec::One("unemp".into());
+//! (cfg.model.kind, cfg.model.hidden_size, cfg.train.epochs) = (ModelChoice::Lstm, 8, 2);
+//! let (path, options) = cfg.data_source()?;
+//! let mut frame = ts_data::load(&path, &options)?;
+//! let fitted = Trainer::new(cfg).fit(&mut frame)?;
+//! let dir = tempfile::tempdir().unwrap();
+//! fitted.save(&dir.path().join("model.tsf"))?;
+//! let model = Bundle::load(&dir.path().join("model.tsf"))?;
+//! let test = model.evaluate(&model.load_data(&path, Default::default())?, Part::Test)?;
+//! let (reloaded, trained) = (test.evaluation.targets[0].scores.model.mae, fitted.test.targets[0].scores.model.mae);
+//! assert!((reloaded - trained).abs() <= 1e-9 * trained);
+//! # Ok::<(), ts_train::TrainError>(())
+//! ```
+//!
 //! - [`config`]: the run configuration ([`ForecastConfig`]: data, model, training, device) with the
 //!   documented defaults (sequence length 12, hidden 64, 2 layers, dropout 0.2, lr 1e-3, batch 32,
 //!   100 epochs, 80/20 split, 10 % of the training part for validation, early stopping after 20
@@ -16,7 +34,13 @@
 //! - [`checkpoint`]: training checkpoints (weights, optimizer state, random generators, history,
 //!   position) written atomically; [`fit_with`] continues from one with bit-identical results.
 //! - [`memory`]: refuses, before allocating, a model too large to train on the machine.
-//! - [`pipeline`]: load → prepare → fit → evaluate → save, and evaluate/predict with a saved model.
+//! - [`run`]: the front door: [`Trainer`] (`Trainer::new(config)` with builder methods for the
+//!   observer, checkpoints and resume) fits a frame into a [`FitOutcome`] that saves itself or
+//!   writes a whole run; a saved model loads as a [`Bundle`] that evaluates and predicts.
+//! - [`report`]: `metrics.json` ([`MetricsReport`]) and the printed tables, typed.
+//! - [`output`]: a run folder written safely (staging folder, no output over an input).
+//! - [`pipeline`]: the steps behind [`run`]: prepare, train the candidates, evaluate, model
+//!   files, prediction rows.
 
 pub mod backtest;
 pub mod checkpoint;
@@ -26,8 +50,11 @@ pub mod intervals;
 pub mod linear_init;
 pub mod memory;
 pub mod metrics;
+pub mod output;
 pub mod pipeline;
 pub mod progress;
+pub mod report;
+pub mod run;
 pub mod trainer;
 
 pub use backtest::{BacktestConfig, BacktestReport, Fold, Refit, backtest};
@@ -46,4 +73,6 @@ pub use pipeline::{
     load_model, predict_frame, predict_future, prediction_rows, prediction_rows_iter,
     predictions_csv, save_model, train, write_predictions_csv,
 };
+pub use report::{EvaluationTable, MetricsReport, RunSummary, TrainingSummary};
+pub use run::Trainer;
 pub use trainer::{EpochRecord, Observer, Silent, TrainReport, fit, fit_with, predict_scaled};

@@ -1,0 +1,210 @@
+//! A run's output folder, written safely: a folder holding a run is only replaced with `force`,
+//! no output may be one of the inputs or anything but a regular file, and a run's files are
+//! written into a staging folder and moved into place only once all of them are written
+//! ([`Staging`]), so that a run failing on the way leaves the folder's earlier run as it was.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Result, TrainError};
+
+/// Files that mark a folder as holding a run.
+pub const RUN_FILES: [&str; 4] = [
+    "model.tsf",
+    "metrics.json",
+    "history.json",
+    "predictions.csv",
+];
+
+/// Name of the staging folder inside an output folder.
+pub const STAGING_DIR: &str = ".tsf-staging";
+
+fn output_error(path: &Path, message: impl Into<String>) -> TrainError {
+    TrainError::Output {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// Refuses an output folder that is not a folder, or that already holds a run (one of
+/// [`RUN_FILES`]) unless `force`.
+pub fn check_run_folder(out: &Path, force: bool) -> Result<()> {
+    if out.exists() && !out.is_dir() {
+        return Err(output_error(out, "output path exists and is not a folder"));
+    }
+    if !force && let Some(f) = RUN_FILES.iter().find(|f| out.join(f).exists()) {
+        return Err(output_error(
+            out,
+            format!(
+                "output folder already holds a run ({f}); use --force to overwrite it or choose another --out"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether two paths name the same existing file (same device and inode on Unix, same
+/// canonical path elsewhere), through links and `..`.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        ma.dev() == mb.dev() && ma.ino() == mb.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (ma, mb);
+        matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    }
+}
+
+/// Refuses an output path that is the same file as one of the inputs (writing it would destroy
+/// the input), or that exists and is not a regular file (a symbolic link, FIFO, device, socket
+/// or folder).
+pub fn check_output(out: &Path, inputs: &[&Path]) -> Result<()> {
+    if let Some(input) = inputs.iter().find(|i| same_file(out, i)) {
+        return Err(output_error(
+            out,
+            format!(
+                "the output is the same file as the input {}; choose another output path",
+                input.display()
+            ),
+        ));
+    }
+    ts_model::file::check_output_path(out)?;
+    Ok(())
+}
+
+/// Removes temporary files that a killed process left behind in a run folder (atomic writes go
+/// through `.tsf-*.tmp` files, and charts through `<chart>.png.tmp`/`.svg.tmp`, renamed into
+/// place; a kill before the rename leaves one).
+pub fn remove_stray_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let chart = [".png.tmp", ".svg.tmp"].iter().any(|x| name.ends_with(x));
+        if (name.starts_with(".tsf-") && name.ends_with(".tmp")) || chart {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// A run's outputs are written into `OUT/.tsf-staging` and moved into `OUT` by
+/// [`Staging::commit`] only when all of them are written. Dropped without a commit, the staging
+/// folder is removed.
+#[derive(Debug)]
+pub struct Staging {
+    out: PathBuf,
+    dir: PathBuf,
+    committed: bool,
+}
+
+impl Staging {
+    /// Creates `out` if needed and an empty staging folder in it (removing one a killed run left
+    /// behind).
+    pub fn new(out: &Path) -> Result<Self> {
+        std::fs::create_dir_all(out)
+            .map_err(|e| output_error(out, format!("cannot create output folder: {e}")))?;
+        let dir = out.join(STAGING_DIR);
+        if std::fs::symlink_metadata(&dir).is_ok() {
+            std::fs::remove_dir_all(&dir)
+                .or_else(|_| std::fs::remove_file(&dir))
+                .map_err(|e| {
+                    output_error(&dir, format!("cannot remove the old staging folder: {e}"))
+                })?;
+        }
+        std::fs::create_dir(&dir)
+            .map_err(|e| output_error(&dir, format!("cannot create the staging folder: {e}")))?;
+        Ok(Self {
+            out: out.to_path_buf(),
+            dir,
+            committed: false,
+        })
+    }
+
+    /// The staging folder: write the run's files here.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Moves every staged file into the output folder (each by an atomic rename), after checking
+    /// that none of them would replace anything but a regular file.
+    pub fn commit(mut self) -> Result<()> {
+        let list = |e: std::io::Error| output_error(&self.dir, format!("cannot list: {e}"));
+        let mut names: Vec<std::ffi::OsString> = std::fs::read_dir(&self.dir)
+            .map_err(list)?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<std::io::Result<_>>()
+            .map_err(list)?;
+        names.sort();
+        for n in &names {
+            ts_model::file::check_output_path(&self.out.join(n))?;
+        }
+        for n in &names {
+            let to = self.out.join(n);
+            std::fs::rename(self.dir.join(n), &to)
+                .map_err(|e| output_error(&to, format!("cannot write: {e}")))?;
+        }
+        if let Ok(d) = std::fs::File::open(&self.out) {
+            let _ = d.sync_all();
+        }
+        self.committed = true;
+        let _ = std::fs::remove_dir_all(&self.dir);
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staging_replaces_files_only_on_commit() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("run");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join("metrics.json"), "old").unwrap();
+        assert!(check_run_folder(&out, false).is_err());
+        assert!(check_run_folder(&out, true).is_ok());
+        {
+            let s = Staging::new(&out).unwrap();
+            std::fs::write(s.dir().join("metrics.json"), "new").unwrap();
+            // Dropped without a commit: the old run stays, the staging folder goes.
+        }
+        assert_eq!(
+            std::fs::read_to_string(out.join("metrics.json")).unwrap(),
+            "old"
+        );
+        assert!(!out.join(STAGING_DIR).exists());
+        let s = Staging::new(&out).unwrap();
+        std::fs::write(s.dir().join("metrics.json"), "new").unwrap();
+        s.commit().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out.join("metrics.json")).unwrap(),
+            "new"
+        );
+        assert!(!out.join(STAGING_DIR).exists());
+    }
+
+    #[test]
+    fn an_input_is_never_an_output() {
+        let root = tempfile::tempdir().unwrap();
+        let input = root.path().join("data.csv");
+        std::fs::write(&input, "a\n1\n").unwrap();
+        let err = check_output(&input, &[&input]).unwrap_err().to_string();
+        assert!(err.contains("same file as the input"), "{err}");
+        assert!(check_output(&root.path().join("other.csv"), &[&input]).is_ok());
+    }
+}

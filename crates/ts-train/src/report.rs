@@ -1,0 +1,344 @@
+//! What a run reports, typed: `metrics.json` ([`MetricsReport`]) and the text tables printed after
+//! training, evaluating or backtesting ([`EvaluationTable`], [`RunSummary`]).
+//!
+//! Every report is `Serialize` (the CLI writes it as JSON) and the tables implement
+//! [`std::fmt::Display`], so a library user gets the same figures and the same text as `tsf`.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde::ser::SerializeMap;
+use ts_data::Prepared;
+
+use crate::config::{ForecastConfig, ModelChoice};
+use crate::intervals::{Coverage, Intervals, level_name};
+use crate::metrics::{Evaluation, Score, TargetMetrics};
+use crate::pipeline::{Candidate, DataSummary, FitOutcome};
+
+/// The per-target entries of a report, written as a JSON object keyed by target, in target order.
+#[derive(Debug, Clone)]
+pub struct ByTarget<'a>(pub &'a [TargetMetrics]);
+
+impl Serialize for ByTarget<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for t in self.0 {
+            m.serialize_entry(&t.target, t)?;
+        }
+        m.end()
+    }
+}
+
+/// The prediction intervals of a model and their measured coverage (`intervals` in
+/// `metrics.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct IntervalsReport<'a> {
+    /// How the intervals were made.
+    pub method: &'static str,
+    /// Validation windows the errors came from.
+    pub calibration_windows: usize,
+    /// Nominal levels.
+    pub levels: &'a [f64],
+    /// Per level: whether the validation part was too small for the conformal rank.
+    pub capped: &'a [bool],
+    /// Half-widths in original units, `[level][step × targets + target]`.
+    pub half_width: &'a [Vec<f64>],
+    /// Coverage measured on the evaluated windows.
+    pub coverage: &'a [Coverage],
+}
+
+impl<'a> IntervalsReport<'a> {
+    /// The report of `iv` with its `coverage`; `None` without intervals.
+    pub fn new(iv: Option<&'a Intervals>, coverage: &'a [Coverage]) -> Option<Self> {
+        iv.map(|iv| Self {
+            method: "split conformal, absolute errors on the validation part, per horizon step and target",
+            calibration_windows: iv.calibration_windows,
+            levels: &iv.levels,
+            capped: &iv.capped,
+            half_width: &iv.half_width,
+            coverage,
+        })
+    }
+}
+
+/// `metrics.json`: an evaluation's figures per target (model, naive, seasonal naive, drift; per
+/// horizon step) with what was evaluated and, after training, how the model was chosen.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricsReport<'a> {
+    /// Windows evaluated.
+    pub windows: usize,
+    /// Figures per target.
+    pub targets: ByTarget<'a>,
+    /// The part evaluated (`test`, `validation`, `train`, `all`).
+    pub split: &'static str,
+    /// The model: the network kept by training (`lstm`, `hybrid`, …), or the model file evaluated.
+    pub model: String,
+    /// Rows `[from, to)` whose windows were scored (evaluation of a saved model).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<[usize; 2]>,
+    /// Epoch kept (training).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub best_epoch: Option<usize>,
+    /// Trainable parameters (training).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<usize>,
+    /// The networks trained, the one kept marked (training).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidates: Option<&'a [Candidate]>,
+    /// Seasonal period of the baselines (training).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub season: Option<usize>,
+    /// Prediction intervals and their coverage (`null` without).
+    pub intervals: Option<IntervalsReport<'a>>,
+    /// The data.
+    pub data: DataSummary,
+}
+
+impl<'a> MetricsReport<'a> {
+    /// The report of a training run: its test-part evaluation and how the model was chosen.
+    pub fn of_fit(outcome: &'a FitOutcome) -> Self {
+        Self {
+            windows: outcome.test.windows,
+            targets: ByTarget(&outcome.test.targets),
+            split: "test",
+            model: ModelChoice::candidate_name(
+                outcome.model.config.kind,
+                outcome.model.config.linear,
+            )
+            .to_string(),
+            rows: None,
+            best_epoch: Some(outcome.report.best_epoch),
+            parameters: Some(outcome.model.parameter_count()),
+            candidates: Some(&outcome.candidates),
+            season: Some(outcome.season),
+            intervals: IntervalsReport::new(outcome.intervals.as_ref(), &outcome.test_coverage),
+            data: outcome.data.clone(),
+        }
+    }
+}
+
+/// The printed table of an evaluation: per target, MAE, RMSE, MASE, sMAPE and R² of the model
+/// and of each baseline, the baselines it does not beat, and the intervals' coverage.
+#[derive(Debug, Clone, Copy)]
+pub struct EvaluationTable<'a> {
+    /// The evaluation.
+    pub evaluation: &'a Evaluation,
+    /// The intervals of the model, if any.
+    pub intervals: Option<&'a Intervals>,
+    /// Their coverage on the evaluated windows.
+    pub coverage: &'a [Coverage],
+}
+
+impl fmt::Display for EvaluationTable<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for t in &self.evaluation.targets {
+            let sc = &t.scores;
+            let season = if t.season > 1 {
+                format!("season {}", t.season)
+            } else {
+                "no season".to_string()
+            };
+            writeln!(f, "{} ({season}):", t.target)?;
+            writeln!(
+                f,
+                "  {:<16} {:>14} {:>14} {:>8} {:>9} {:>9}",
+                "", "MAE", "RMSE", "MASE", "sMAPE %", "R²"
+            )?;
+            let mut row = |name: &str, s: &Score| {
+                writeln!(
+                    f,
+                    "  {:<16} {:>14.6} {:>14.6} {:>8.4} {:>9.3} {:>9.4}",
+                    name, s.mae, s.rmse, s.mase, s.smape, s.r2
+                )
+            };
+            row("model", &sc.model)?;
+            row("naive", &sc.naive)?;
+            if t.season > 1 {
+                row("seasonal naive", &sc.seasonal_naive)?;
+            }
+            row("drift", &sc.drift)?;
+            let lost = sc.unbeaten(t.season);
+            if !lost.is_empty() {
+                writeln!(
+                    f,
+                    "  ← does not beat (MAE) the {} forecast",
+                    lost.join(", ")
+                )?;
+            }
+        }
+        if let Some(iv) = self.intervals {
+            for (c, capped) in self.coverage.iter().zip(&iv.capped) {
+                write!(
+                    f,
+                    "  {} % interval: covers {:.1} % of {} values, mean width {:.6}",
+                    level_name(c.level),
+                    c.coverage * 100.0,
+                    c.count,
+                    c.mean_width
+                )?;
+                if *capped {
+                    write!(
+                        f,
+                        "  (only {} validation windows: the widest error was used)",
+                        iv.calibration_windows
+                    )?;
+                }
+                writeln!(f)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for DataSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "Loaded {}: {} rows, {} columns",
+            self.source,
+            self.rows,
+            self.columns.len()
+        )?;
+        writeln!(f, "Date range: {} to {}", self.start, self.end)?;
+        writeln!(f, "Variables: {}", self.columns.join(", "))
+    }
+}
+
+/// The lines printed before training: the data, the targets and inputs, the windows, the season,
+/// the model's size and how `auto` chooses.
+#[derive(Debug, Clone)]
+pub struct RunSummary<'a> {
+    /// The data loaded.
+    pub data: &'a DataSummary,
+    /// The prepared windows.
+    pub prepared: &'a Prepared,
+    /// The configuration.
+    pub config: &'a ForecastConfig,
+    /// Seasonal period (1 = none).
+    pub season: usize,
+    /// Parameters of one network.
+    pub parameters: usize,
+}
+
+impl fmt::Display for RunSummary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (p, cfg) = (self.prepared, self.config);
+        write!(f, "{}", self.data)?;
+        let s = if p.spec.targets.len() > 1 { "s" } else { "" };
+        writeln!(f, "Target{s}: {}", p.spec.targets.join(", "))?;
+        // Every target is also an input: say so when the listed features left one out.
+        let features = &cfg.data.features;
+        let added: Vec<&str> = p
+            .spec
+            .targets
+            .iter()
+            .filter(|t| !features.is_empty() && !features.contains(t))
+            .map(String::as_str)
+            .collect();
+        write!(f, "Inputs: {}", p.spec.features.join(", "))?;
+        if !added.is_empty() {
+            write!(
+                f,
+                " ({} added to the listed features: every target is also an input)",
+                added.join(", ")
+            )?;
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "Windows: train {}, validation {}, test {} (sequence length {}, horizon {})",
+            p.train.n, p.validation.n, p.test.n, p.spec.lookback, p.spec.horizon
+        )?;
+        if self.season > 1 {
+            writeln!(
+                f,
+                "Season: {} rows (seasonal naive baseline, MASE scale)",
+                self.season
+            )?;
+        } else {
+            writeln!(f, "Season: none (MASE scaled by the one-step naive)")?;
+        }
+        writeln!(f, "Model parameters: {}", thousands(self.parameters))?;
+        if cfg.model.kind == ModelChoice::Auto {
+            writeln!(
+                f,
+                "Model: auto (trains the plain LSTM, then the hybrid, and keeps the hybrid only if it is clearly better on validation)"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The lines printed after training: the candidates (when `auto` trained several) and the
+/// epochs run and kept.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainingSummary<'a>(pub &'a FitOutcome);
+
+impl fmt::Display for TrainingSummary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let o = self.0;
+        if o.candidates.len() > 1 {
+            for c in &o.candidates {
+                writeln!(
+                    f,
+                    "  candidate {:<10} validation loss {:.6} (untrained {:.6}), epoch {}, {:.1} s{}",
+                    c.name,
+                    c.best_val_loss,
+                    c.initial_val_loss,
+                    c.best_epoch,
+                    c.seconds,
+                    if c.chosen { "  ← kept" } else { "" }
+                )?;
+            }
+        }
+        let r = &o.report;
+        writeln!(
+            f,
+            "Training: {} epochs in {:.1} s, kept epoch {}{}",
+            r.history.len(),
+            r.seconds,
+            r.best_epoch,
+            if r.stopped_early {
+                " (early stopping)"
+            } else {
+                ""
+            }
+        )?;
+        writeln!(f, "Test set ({} windows), original units:", o.test.windows)?;
+        write!(
+            f,
+            "{}",
+            EvaluationTable {
+                evaluation: &o.test,
+                intervals: o.intervals.as_ref(),
+                coverage: &o.test_coverage,
+            }
+        )
+    }
+}
+
+/// `n` with thousands separators (`12,345`).
+pub fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}
