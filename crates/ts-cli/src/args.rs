@@ -12,6 +12,14 @@ fn whole_number<T: std::str::FromStr>(s: &str) -> Result<T, String> {
         .map_err(|_| "must be a whole number >= 0".to_string())
 }
 
+/// Parses a flag's value with the library type's own `FromStr` (its message names the choices).
+pub(crate) fn parsed<T: std::str::FromStr>(s: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    s.trim().parse::<T>().map_err(|e| e.to_string())
+}
+
 /// Time-series forecasting with LSTMs.
 #[derive(Debug, Parser)]
 #[command(name = "tsf", version, args_override_self = true, about = "Time-series forecasting with LSTMs: train, evaluate, predict", long_about = None)]
@@ -69,8 +77,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub time_column: Option<String>,
     /// Missing values: error | ffill | interpolate | drop [data.fill].
-    #[arg(long)]
-    pub fill: Option<String>,
+    #[arg(long, value_parser = parsed::<ts_data::FillPolicy>)]
+    pub fill: Option<ts_data::FillPolicy>,
     /// Time steps per input window [data.sequence_length] (default 12, or one season when longer).
     #[arg(long, alias = "seq-len", allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub sequence_length: Option<usize>,
@@ -88,13 +96,13 @@ pub struct TrainArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub validation: Option<f64>,
     /// Scaler: minmax | standard | robust [data.scaler] (default minmax).
-    #[arg(long)]
-    pub scaler: Option<String>,
+    #[arg(long, value_parser = parsed::<ts_data::ScalerKind>)]
+    pub scaler: Option<ts_data::ScalerKind>,
     /// Network: auto | lstm | attention | hybrid [model.kind] (default auto: trains the LSTM and
     /// the hybrid, keeps the one with the stronger start unless the other is clearly better on
     /// validation).
-    #[arg(long)]
-    pub model: Option<String>,
+    #[arg(long, value_parser = parsed::<ts_train::ModelChoice>)]
+    pub model: Option<ts_train::ModelChoice>,
     /// LSTM hidden size [model.hidden_size] (default 64).
     #[arg(long, alias = "hidden", allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub hidden_size: Option<usize>,
@@ -120,11 +128,11 @@ pub struct TrainArgs {
     #[arg(long, alias = "lr", allow_negative_numbers = true)]
     pub learning_rate: Option<f64>,
     /// Learning-rate schedule: cosine | constant [train.lr_schedule] (default cosine).
-    #[arg(long)]
-    pub lr_schedule: Option<String>,
+    #[arg(long, value_parser = parsed::<ts_train::LrSchedule>)]
+    pub lr_schedule: Option<ts_train::LrSchedule>,
     /// Optimizer: adam | adamw [train.optimizer].
-    #[arg(long)]
-    pub optimizer: Option<String>,
+    #[arg(long, value_parser = parsed::<ts_train::OptimizerKind>)]
+    pub optimizer: Option<ts_train::OptimizerKind>,
     /// Weight decay [train.weight_decay] (default 0).
     #[arg(long, allow_negative_numbers = true)]
     pub weight_decay: Option<f64>,
@@ -132,8 +140,8 @@ pub struct TrainArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub grad_clip: Option<f64>,
     /// Loss: mse | mae | huber | mixed [train.loss].
-    #[arg(long)]
-    pub loss: Option<String>,
+    #[arg(long, value_parser = parsed::<ts_train::LossKind>)]
+    pub loss: Option<ts_train::LossKind>,
     /// Huber threshold [train.huber_delta] (default 1).
     #[arg(long, allow_negative_numbers = true)]
     pub huber_delta: Option<f64>,
@@ -154,8 +162,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub no_shuffle: bool,
     /// Device: cpu | wgpu [device].
-    #[arg(long)]
-    pub device: Option<String>,
+    #[arg(long, value_parser = parsed::<ts_model::DeviceChoice>)]
+    pub device: Option<ts_model::DeviceChoice>,
     /// Start from the seed's plain recipe (learn levels, no validation, no early stopping) before
     /// applying the config file and flags.
     #[arg(long)]
@@ -192,15 +200,15 @@ pub struct EvaluateArgs {
     #[arg(long)]
     pub data: PathBuf,
     /// Missing values: error | ffill | interpolate | drop.
-    #[arg(long, default_value = "error")]
-    pub fill: String,
+    #[arg(long, value_parser = parsed::<ts_data::FillPolicy>, default_value = "error")]
+    pub fill: ts_data::FillPolicy,
     /// Also write the metrics as JSON here.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Which windows to score: test | validation | train | all (the model's split when the file
     /// has as many rows as its training data, else the configured fractions of this file).
-    #[arg(long, default_value = "test")]
-    pub part: String,
+    #[arg(long, value_parser = parsed::<ts_train::Part>, default_value = "test")]
+    pub part: ts_train::Part,
 }
 
 /// `tsf predict`.
@@ -213,8 +221,8 @@ pub struct PredictArgs {
     #[arg(long)]
     pub data: PathBuf,
     /// Missing values: error | ffill | interpolate | drop.
-    #[arg(long, default_value = "error")]
-    pub fill: String,
+    #[arg(long, value_parser = parsed::<ts_data::FillPolicy>, default_value = "error")]
+    pub fill: ts_data::FillPolicy,
     /// CSV output (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -29,6 +29,12 @@ pub fn build_config(a: &TrainArgs) -> Result<ForecastConfig> {
         Some(path) => ForecastConfig::from_toml(&base, path)?,
         None => base,
     };
+    // Each flag given replaces its key.
+    fn set<T: Clone>(slot: &mut T, flag: &Option<T>) {
+        if let Some(v) = flag {
+            *slot = v.clone();
+        }
+    }
     let d = &mut cfg.data;
     if let Some(v) = &a.data {
         d.path = Some(v.clone());
@@ -37,105 +43,54 @@ pub fn build_config(a: &TrainArgs) -> Result<ForecastConfig> {
         d.target = TargetSpec::One(v.clone());
     }
     if let Some(v) = &a.features {
-        d.features = v
-            .iter()
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
+        let names = v.iter().map(|s| s.trim().to_string());
+        d.features = names.filter(|s| !s.is_empty()).collect();
     }
-    if let Some(v) = &a.time_column {
-        d.time_column = Some(v.clone());
+    if a.time_column.is_some() {
+        d.time_column = a.time_column.clone();
     }
-    if let Some(v) = &a.fill {
-        d.fill = v.parse()?;
+    if a.sequence_length.is_some() {
+        d.sequence_length = a.sequence_length;
     }
-    if let Some(v) = a.sequence_length {
-        d.sequence_length = Some(v);
+    if a.season.is_some() {
+        d.season = a.season;
     }
-    if let Some(v) = a.season {
-        d.season = Some(v);
-    }
-    if let Some(v) = a.horizon {
-        d.horizon = v;
-    }
-    if let Some(v) = a.train_split {
-        d.train_split = v;
-    }
-    if let Some(v) = a.validation {
-        d.validation = v;
-    }
-    if let Some(v) = &a.scaler {
-        d.scaler = v.parse()?;
-    }
+    set(&mut d.fill, &a.fill);
+    set(&mut d.horizon, &a.horizon);
+    set(&mut d.train_split, &a.train_split);
+    set(&mut d.validation, &a.validation);
+    set(&mut d.scaler, &a.scaler);
     let m = &mut cfg.model;
-    if let Some(v) = &a.model {
-        m.kind = v.parse()?;
-    }
-    if let Some(v) = a.hidden_size {
-        m.hidden_size = v;
-    }
-    if let Some(v) = a.num_layers {
-        m.num_layers = v;
-    }
-    if let Some(v) = a.dropout {
-        m.dropout = v;
-    }
-    if let Some(v) = a.residual {
-        m.residual = v;
-    }
-    if let Some(v) = a.ensemble {
-        m.ensemble = v;
-    }
+    set(&mut m.kind, &a.model);
+    set(&mut m.hidden_size, &a.hidden_size);
+    set(&mut m.num_layers, &a.num_layers);
+    set(&mut m.dropout, &a.dropout);
+    set(&mut m.residual, &a.residual);
+    set(&mut m.ensemble, &a.ensemble);
     let t = &mut cfg.train;
-    if let Some(v) = a.epochs {
-        t.epochs = v;
-    }
-    if let Some(v) = a.batch_size {
-        t.batch_size = v;
-    }
+    set(&mut t.epochs, &a.epochs);
+    set(&mut t.batch_size, &a.batch_size);
     if let Some(v) = &a.intervals {
         t.intervals = ts_train::intervals::parse_levels(v)?;
     }
-    if let Some(v) = a.learning_rate {
-        t.learning_rate = v;
+    set(&mut t.learning_rate, &a.learning_rate);
+    set(&mut t.lr_schedule, &a.lr_schedule);
+    set(&mut t.optimizer, &a.optimizer);
+    set(&mut t.weight_decay, &a.weight_decay);
+    set(&mut t.loss, &a.loss);
+    set(&mut t.huber_delta, &a.huber_delta);
+    set(&mut t.mse_weight, &a.mse_weight);
+    set(&mut t.patience, &a.patience);
+    set(&mut t.seed, &a.seed);
+    t.shuffle &= !a.no_shuffle;
+    if a.grad_clip.is_some() {
+        t.grad_clip = a.grad_clip;
     }
-    if let Some(v) = &a.lr_schedule {
-        t.lr_schedule = v.parse()?;
-    }
-    if let Some(v) = &a.optimizer {
-        t.optimizer = v.parse()?;
-    }
-    if let Some(v) = a.weight_decay {
-        t.weight_decay = v;
-    }
-    if let Some(v) = a.grad_clip {
-        t.grad_clip = (v != 0.0).then_some(v);
-    }
-    // 0 turns clipping off, from the TOML file too.
+    // 0 turns clipping off, from the flag or the TOML file.
     if t.grad_clip == Some(0.0) {
         t.grad_clip = None;
     }
-    if let Some(v) = &a.loss {
-        t.loss = v.parse()?;
-    }
-    if let Some(v) = a.huber_delta {
-        t.huber_delta = v;
-    }
-    if let Some(v) = a.mse_weight {
-        t.mse_weight = v;
-    }
-    if let Some(v) = a.patience {
-        t.patience = v;
-    }
-    if let Some(v) = a.seed {
-        t.seed = v;
-    }
-    if a.no_shuffle {
-        t.shuffle = false;
-    }
-    if let Some(v) = &a.device {
-        cfg.device = v.parse()?;
-    }
+    set(&mut cfg.device, &a.device);
     cfg.validate()?;
     tracing::info!(
         "configuration: {}",
@@ -324,10 +279,10 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
         check_output(out, &[&a.data, &a.model])?;
     }
     let bundle = Bundle::load(&a.model)?;
-    let frame = bundle.load_data(&a.data, a.fill.parse()?)?;
+    let frame = bundle.load_data(&a.data, a.fill)?;
     let data = DataSummary::of(&frame);
     print!("{data}");
-    let part: ts_train::Part = a.part.parse()?;
+    let part = a.part;
     let ev = bundle.evaluate(&frame, part)?;
     let (from, to) = bundle.part_rows(part, frame.n_rows());
     println!(
@@ -371,7 +326,7 @@ pub fn predict(a: PredictArgs) -> Result<()> {
         check_output(out, &[&a.data, &a.model])?;
     }
     let bundle = Bundle::load(&a.model)?;
-    let frame = bundle.load_data(&a.data, a.fill.parse()?)?;
+    let frame = bundle.load_data(&a.data, a.fill)?;
     let rows = if a.future_only {
         bundle.predict_future(&frame)?
     } else {
