@@ -43,15 +43,18 @@
 //!   files, prediction rows.
 
 pub mod backtest;
+pub mod bundle;
 pub mod checkpoint;
 pub mod config;
 pub mod error;
+pub mod fit;
 pub mod intervals;
 pub mod linear_init;
 pub mod memory;
 pub mod metrics;
 pub mod output;
 pub mod pipeline;
+pub mod predictions;
 pub mod progress;
 pub mod report;
 pub mod run;

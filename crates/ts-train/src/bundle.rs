@@ -1,0 +1,405 @@
+//! A saved model ([`Bundle`]): loading it, aligning a table to its columns, scoring a part of
+//! the table, forecasting every window and the steps past the table's end.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use burn::tensor::Device;
+use chrono::{Datelike, Months, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+use ts_data::{DataError, Frame, Windows, anchors_in, parse_time};
+use ts_model::file::{self, ModelHeader};
+use ts_model::{Forecaster, make_device};
+
+use crate::config::{ForecastConfig, ModelChoice};
+use crate::error::{Result, TrainError};
+use crate::intervals::{Coverage, Intervals};
+use crate::metrics::{BaselineSpec, Evaluation, evaluate};
+use crate::trainer::predict_scaled;
+
+use crate::predictions::*;
+
+/// A loaded model file with its typed configuration.
+#[derive(Debug)]
+pub struct Bundle {
+    /// Header.
+    pub header: ModelHeader,
+    /// Network.
+    pub model: Forecaster,
+    /// Configuration it was trained with.
+    pub config: ForecastConfig,
+    /// Device it lives on.
+    pub device: Device,
+}
+
+impl Bundle {
+    /// The seasonal period the model was trained with (1 = none, also for files from before
+    /// seasons were recorded).
+    pub fn season(&self) -> usize {
+        self.header
+            .extra
+            .get("season")
+            .and_then(serde_json::Value::as_u64)
+            .map_or(1, |m| (m as usize).max(1))
+    }
+
+    /// The prediction intervals calibrated when the model was trained, if any.
+    pub fn intervals(&self) -> Option<Intervals> {
+        self.header
+            .extra
+            .get("intervals")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
+
+    /// The training configuration with the model choice fixed to this file's network (so that a
+    /// retrain, e.g. a fairness reduction, fits the same architecture rather than a fresh `auto`
+    /// choice).
+    pub fn retrain_config(&self) -> ForecastConfig {
+        let mut c = self.config.clone();
+        c.model.kind = ModelChoice::of_network(&self.model.config);
+        c.data.sequence_length = Some(self.header.spec.lookback);
+        c.data.season = Some(self.season());
+        c
+    }
+
+    /// Baselines for a table of `rows` rows scored with this model: its season, and MASE's scale
+    /// from the rows the model was trained on (its recorded split), or from every row when the
+    /// table is shorter.
+    pub fn baseline_spec(&self, rows: usize) -> BaselineSpec {
+        let train_end = self
+            .header
+            .extra
+            .get("split")
+            .and_then(|s| s.get("val_start"))
+            .and_then(serde_json::Value::as_u64)
+            .map_or(rows, |v| v as usize);
+        BaselineSpec {
+            season: self.season(),
+            history_end: train_end.min(rows),
+        }
+    }
+}
+
+/// Loads a model file.
+pub fn load_model(path: &Path) -> Result<Bundle> {
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ts_model::ModelError::NotFound {
+            path: path.to_path_buf(),
+        },
+        _ => ts_model::ModelError::Io {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        },
+    })?;
+    let (header, weights) = file::parse(path, &bytes)?;
+    let config: ForecastConfig =
+        serde_json::from_value(header.train_config.clone()).map_err(|e| {
+            ts_model::ModelError::Header {
+                path: path.to_path_buf(),
+                message: format!("training config: {e}"),
+            }
+        })?;
+    let device =
+        make_device(config.device).or_else(|_| make_device(ts_model::DeviceChoice::Cpu))?;
+    let model = file::load_weights(path, &header.model, weights, &device)?;
+    Ok(Bundle {
+        header,
+        model,
+        config,
+        device,
+    })
+}
+
+/// Checks that a frame has the columns a model was trained with and returns them in model order.
+pub fn align_frame(bundle: &Bundle, frame: &Frame) -> Result<Frame> {
+    let need = &bundle.header.spec.features;
+    let missing: Vec<&String> = need.iter().filter(|c| !frame.columns.contains(c)).collect();
+    if !missing.is_empty() {
+        return Err(DataError::SchemaMismatch {
+            path: frame.source.clone(),
+            message: format!(
+                "missing {}; the model was trained on [{}], the file has [{}]",
+                missing
+                    .iter()
+                    .map(|m| format!("{m:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                need.join(", "),
+                frame.columns.join(", ")
+            ),
+        }
+        .into());
+    }
+    Ok(frame.select(need)?)
+}
+
+/// Evaluation of a saved model on a whole table (every window with known targets).
+#[derive(Debug, Clone)]
+pub struct FrameEvaluation {
+    /// Metrics.
+    pub evaluation: Evaluation,
+    /// The windows.
+    pub windows: Windows,
+    /// Scaled forecasts.
+    pub predictions: Vec<f32>,
+    /// Coverage of the model's prediction intervals on these windows.
+    pub coverage: Vec<Coverage>,
+}
+
+/// The model's columns of a table and their scaled values, after checking that the table has at
+/// least `min_rows` rows (`what` says why, for the error).
+fn scaled_input(
+    bundle: &Bundle,
+    frame: &Frame,
+    min_rows: usize,
+    what: &str,
+) -> Result<(Frame, Arc<ts_data::Series>)> {
+    let f = align_frame(bundle, frame)?;
+    let n = f.n_rows();
+    if n < min_rows {
+        return Err(DataError::TooFewRows {
+            what: f.source.display().to_string(),
+            rows: n,
+            needed: format!("at least {what} rows"),
+        }
+        .into());
+    }
+    let idx: Vec<usize> = (0..f.n_columns()).collect();
+    let scaled = Arc::new(bundle.header.scaler.transform_series(f.values(), &idx));
+    Ok((f, scaled))
+}
+
+/// Which windows of a table an evaluation scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Part {
+    /// Windows whose targets lie in the training rows.
+    Train,
+    /// Windows whose targets lie in the validation rows.
+    Validation,
+    /// Windows whose targets lie in the test rows (the default: the rows the model never saw).
+    #[default]
+    Test,
+    /// Every window with known targets.
+    All,
+}
+
+impl std::str::FromStr for Part {
+    type Err = TrainError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "train" | "training" => Ok(Self::Train),
+            "validation" | "val" => Ok(Self::Validation),
+            "test" => Ok(Self::Test),
+            "all" => Ok(Self::All),
+            _ => Err(crate::error::invalid(
+                "part",
+                s,
+                "expected test, validation, train or all",
+            )),
+        }
+    }
+}
+
+impl Part {
+    /// The name reports print.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Train => "train",
+            Self::Validation => "validation",
+            Self::Test => "test",
+            Self::All => "all",
+        }
+    }
+}
+
+impl Bundle {
+    /// The rows `[from, to)` whose windows make up `part` of a table of `rows` rows: the split the
+    /// model was trained with when the table has as many rows as its training data, else the
+    /// configured fractions applied to this table.
+    pub fn part_rows(&self, part: Part, rows: usize) -> (usize, usize) {
+        let recorded = self.header.extra.get("split").and_then(|s| {
+            let get = |k: &str| {
+                s.get(k)
+                    .and_then(serde_json::Value::as_u64)
+                    .map(|v| v as usize)
+            };
+            Some((get("val_start")?, get("test_start")?, get("n_rows")?))
+        });
+        let (val_start, test_start) = match recorded {
+            Some((v, t, n)) if n == rows => (v, t),
+            _ => {
+                let b = self.config.data.split().bounds(rows);
+                (b.val_start, b.test_start)
+            }
+        };
+        match part {
+            Part::Train => (0, val_start),
+            Part::Validation => (val_start, test_start),
+            Part::Test => (test_start, rows),
+            Part::All => (0, rows),
+        }
+    }
+}
+
+/// Evaluates a saved model on every window of a table ([`evaluate_frame_part`] with
+/// [`Part::All`]).
+pub fn evaluate_frame(bundle: &Bundle, frame: &Frame) -> Result<FrameEvaluation> {
+    evaluate_frame_part(bundle, frame, Part::All)
+}
+
+/// Evaluates a saved model on the windows of one part of a table (see [`Bundle::part_rows`]).
+///
+/// # Errors
+/// A table without the model's columns, too short for one window, or whose part holds no window.
+pub fn evaluate_frame_part(bundle: &Bundle, frame: &Frame, part: Part) -> Result<FrameEvaluation> {
+    let spec = &bundle.header.spec;
+    let (f, scaled) = scaled_input(
+        bundle,
+        frame,
+        spec.lookback + spec.horizon,
+        &format!(
+            "sequence length {} + horizon {}",
+            spec.lookback, spec.horizon
+        ),
+    )?;
+    let n = f.n_rows();
+    let (from, to) = bundle.part_rows(part, n);
+    let anchors = anchors_in(spec, from, to);
+    if anchors.is_empty() {
+        return Err(DataError::TooFewRows {
+            what: f.source.display().to_string(),
+            rows: n,
+            needed: format!(
+                "a {} part (rows {from}..{to}) that holds at least one window of sequence length {} + horizon {}",
+                part.name(),
+                spec.lookback,
+                spec.horizon
+            ),
+        }
+        .into());
+    }
+    let windows = Windows::over(scaled, spec, anchors, true);
+    let predictions = predict_scaled(&bundle.model, &windows, &bundle.device, 512)?;
+    let evaluation = evaluate(
+        &windows,
+        &predictions,
+        spec,
+        &bundle.header.scaler,
+        &bundle.baseline_spec(n),
+    );
+    let coverage = bundle.intervals().map_or_else(Vec::new, |iv| {
+        iv.coverage(&windows, &predictions, spec, &bundle.header.scaler)
+    });
+    Ok(FrameEvaluation {
+        evaluation,
+        windows,
+        predictions,
+        coverage,
+    })
+}
+
+/// Label of the `k`-th row after the last one, extrapolating the time index's spacing (whole months
+/// for month-aligned dates).
+pub fn future_label(frame: &Frame, k: usize) -> String {
+    let n = frame.n_rows();
+    let Some(t) = &frame.time else {
+        return format!("#{}", n - 1 + k);
+    };
+    if n < 2 {
+        return format!("{}+{k}", t.label(n - 1));
+    }
+    let (a, b) = (t.label(n - 2), t.label(n - 1));
+    match (parse_time(&a), parse_time(&b)) {
+        (Some(pa), Some(pb)) if b.contains('-') => {
+            let months = (pb.year() - pa.year()) * 12 + pb.month() as i32 - pa.month() as i32;
+            let next: Option<NaiveDateTime> =
+                if pa.day() == pb.day() && months > 0 && pa.time() == pb.time() {
+                    pb.checked_add_months(Months::new(months as u32 * k as u32))
+                } else {
+                    Some(pb + (pb - pa) * k as i32)
+                };
+            next.map(|d| {
+                if d.time() == chrono::NaiveTime::MIN {
+                    d.format("%Y-%m-%d").to_string()
+                } else {
+                    d.format("%Y-%m-%d %H:%M:%S").to_string()
+                }
+            })
+            .unwrap_or_else(|| format!("{b}+{k}"))
+        }
+        _ => {
+            let (ka, kb) = (t.keys()[n - 2], t.keys()[n - 1]);
+            format!("{}", kb + (kb - ka) * k as f64)
+        }
+    }
+}
+
+/// Forecasts from every window of a table, including the windows that reach past its end.
+pub fn predict_frame(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRow>> {
+    let spec = &bundle.header.spec;
+    let (f, scaled) = scaled_input(
+        bundle,
+        frame,
+        spec.lookback,
+        &format!("sequence length {}", spec.lookback),
+    )?;
+    let n = f.n_rows();
+    let known = anchors_in(spec, 0, n);
+    let future: Vec<usize> = (known.last().map_or(spec.lookback - 1, |l| l + 1)..n).collect();
+    let wk = Windows::over(scaled.clone(), spec, known, true);
+    let wf = Windows::over(scaled, spec, future, false);
+    let pk = predict_scaled(&bundle.model, &wk, &bundle.device, 512)?;
+    let pf = predict_scaled(&bundle.model, &wf, &bundle.device, 512)?;
+    let iv = bundle.intervals();
+    let mut rows = prediction_rows(&f, spec, &bundle.header.scaler, &wk, &pk, iv.as_ref());
+    let first_future = rows.len();
+    rows.extend(prediction_rows(
+        &f,
+        spec,
+        &bundle.header.scaler,
+        &wf,
+        &pf,
+        iv.as_ref(),
+    ));
+    // Windows that reach past the end still have actuals for their steps inside the table.
+    let nt = spec.targets.len();
+    for (i, &a) in wf.anchors.iter().enumerate() {
+        for s in 0..spec.horizon {
+            let row = a + s + 1;
+            if row >= n {
+                continue;
+            }
+            for k in 0..nt {
+                let r = &mut rows[first_future + (i * spec.horizon + s) * nt + k];
+                let col = spec.target_index[k];
+                r.actual = Some(f.value(row, col));
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// The forecast past the end of a table: the window ending at its last row, every horizon step
+/// (all of them beyond the data).
+pub fn predict_future(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRow>> {
+    let spec = &bundle.header.spec;
+    let (f, scaled) = scaled_input(
+        bundle,
+        frame,
+        spec.lookback,
+        &format!("sequence length {}", spec.lookback),
+    )?;
+    let n = f.n_rows();
+    let w = Windows::over(scaled, spec, vec![n - 1], false);
+    let p = predict_scaled(&bundle.model, &w, &bundle.device, 512)?;
+    let iv = bundle.intervals();
+    Ok(prediction_rows(
+        &f,
+        spec,
+        &bundle.header.scaler,
+        &w,
+        &p,
+        iv.as_ref(),
+    ))
+}

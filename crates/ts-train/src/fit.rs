@@ -1,0 +1,529 @@
+//! Fitting: resolve the season and the window layout, prepare the frame, train the candidate
+//! networks, keep the best, calibrate its intervals, score its test part, and write the model file.
+
+use std::path::Path;
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+use ts_data::{Frame, Prepared, WindowSpec, Windows, prepare};
+use ts_model::file::{self, FORMAT_VERSION, ModelHeader};
+use ts_model::{Forecaster, ModelConfig, make_device};
+
+use crate::checkpoint::{Checkpointer, Resume};
+use crate::config::{DataConfig, ForecastConfig, ModelChoice};
+use crate::error::{Result, TrainError};
+use crate::intervals::{Coverage, Intervals};
+use crate::linear_init::LinearFit;
+use crate::metrics::{BaselineSpec, Evaluation, evaluate};
+use crate::trainer::{Observer, TrainReport, fit_with, predict_scaled};
+
+use crate::pipeline::{DataSummary, writer};
+
+/// The seasonal period (rows) a configuration uses on a frame: the configured one, else the
+/// longest season detected from the time column that the training rows hold three times
+/// ([`ts_data::primary_season`]); 1 = none.
+pub fn resolve_season(frame: &Frame, cfg: &DataConfig) -> usize {
+    match cfg.season {
+        Some(m) => m.max(1),
+        None => {
+            let train_rows = cfg.split().bounds(frame.n_rows()).val_start;
+            ts_data::primary_season(&ts_data::detect_seasons(frame), train_rows)
+        }
+    }
+}
+
+/// Resolves targets and features against a frame into a window spec.
+pub fn resolve_spec(frame: &Frame, cfg: &DataConfig) -> Result<WindowSpec> {
+    let targets = cfg.target.resolve(&frame.columns);
+    if targets.is_empty() {
+        return Err(TrainError::InvalidConfig {
+            name: "target".into(),
+            value: "(none)".into(),
+            reason: format!(
+                "choose a target column (one of: {}), a list, or \"all\"",
+                frame.columns.join(", ")
+            ),
+        });
+    }
+    for t in &targets {
+        frame.column_index(t)?;
+    }
+    let features = if cfg.features.is_empty() {
+        frame.columns.clone()
+    } else {
+        cfg.features.clone()
+    };
+    for f in &features {
+        frame.column_index(f)?;
+    }
+    Ok(WindowSpec::new(
+        cfg.lookback_for(resolve_season(frame, cfg)),
+        cfg.horizon,
+        features,
+        targets,
+    )?)
+}
+
+/// One network trained by a fit, with its validation loss: `--model auto` trains several and
+/// keeps the best.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// `lstm`, `hybrid`, `attention`.
+    pub name: String,
+    /// Best validation loss (NaN without a validation part).
+    pub best_val_loss: f64,
+    /// Validation loss of the untrained network (the naive or the seasonal naive forecast).
+    pub initial_val_loss: f64,
+    /// Epoch kept.
+    pub best_epoch: usize,
+    /// Training seconds (printed, not serialised: the same seed gives the same files).
+    #[serde(skip)]
+    pub seconds: f64,
+    /// Whether this one was kept.
+    pub chosen: bool,
+    /// The closed-form start of the hybrid's linear branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linear: Option<LinearFit>,
+}
+
+/// Whether `challenger` beats `incumbent` on the validation windows by more than the noise: the
+/// mean of the per-window differences of their squared errors must exceed one standard error of
+/// that mean (a paired, one-standard-error rule). On a validation part of a few dozen windows a
+/// lower mean loss alone is often luck; this keeps the incumbent unless the challenger is clearly
+/// better. Without validation windows the incumbent stays.
+fn clearly_better(
+    incumbent: &Forecaster,
+    challenger: &Forecaster,
+    validation: &Windows,
+    device: &Device,
+) -> Result<bool> {
+    let n = validation.n;
+    if n < 2 || !validation.has_targets() {
+        return Ok(false);
+    }
+    let o = validation.n_outputs;
+    let a = predict_scaled(incumbent, validation, device, 512)?;
+    let b = predict_scaled(challenger, validation, device, 512)?;
+    let d: Vec<f64> = (0..n)
+        .map(|i| {
+            let y = validation.y_of(i);
+            (0..o)
+                .map(|j| {
+                    let ea = f64::from(a[i * o + j] - y[j]);
+                    let eb = f64::from(b[i * o + j] - y[j]);
+                    ea * ea - eb * eb
+                })
+                .sum::<f64>()
+                / o as f64
+        })
+        .collect();
+    let mean = d.iter().sum::<f64>() / n as f64;
+    let var = d.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64;
+    let se = (var / n as f64).sqrt();
+    Ok(mean > se)
+}
+
+/// A new network for `mc` on the training device (with autodiff), weights drawn from the
+/// configured seed; a hybrid's linear branch starts from its closed-form fit on the training
+/// windows ([`crate::linear_init`]).
+///
+/// # Errors
+/// An invalid architecture.
+pub fn init_model(
+    prepared: &Prepared,
+    cfg: &ForecastConfig,
+    mc: &ModelConfig,
+    device: &Device,
+) -> Result<(Forecaster, Option<LinearFit>)> {
+    let mut model = mc.init(cfg.train.seed, &device.clone().autodiff())?;
+    let linear = if mc.linear {
+        Some(crate::linear_init::fit_linear_branch(
+            &mut model,
+            &prepared.train,
+            &prepared.validation,
+            &prepared.spec,
+            &cfg.train,
+            device,
+        )?)
+    } else {
+        None
+    };
+    Ok((model, linear))
+}
+
+/// Everything a fit produces.
+#[derive(Debug)]
+pub struct FitOutcome {
+    /// The trained model (inference copy, best epoch).
+    pub model: Forecaster,
+    /// The prepared data (scaler, windows).
+    pub prepared: Prepared,
+    /// Training history.
+    pub report: TrainReport,
+    /// Test-part evaluation.
+    pub test: Evaluation,
+    /// Test-part forecasts, scaled, `[n, outputs]`.
+    pub test_predictions: Vec<f32>,
+    /// The configuration used.
+    pub config: ForecastConfig,
+    /// The data.
+    pub data: DataSummary,
+    /// Seasonal period (rows) of the baselines and the linear branch; 1 = none.
+    pub season: usize,
+    /// The networks trained, in order, with the one kept marked.
+    pub candidates: Vec<Candidate>,
+    /// Prediction intervals calibrated on the validation part (none without levels or
+    /// validation windows).
+    pub intervals: Option<Intervals>,
+    /// Their coverage on the test part.
+    pub test_coverage: Vec<Coverage>,
+}
+
+/// Prepares the frame (split, scale, window) for a configuration.
+pub fn prepare_frame(frame: &Frame, cfg: &ForecastConfig) -> Result<Prepared> {
+    cfg.validate()?;
+    let spec = resolve_spec(frame, &cfg.data)?;
+    Ok(prepare(frame, &spec, &cfg.data.split(), cfg.data.scaler)?)
+}
+
+/// [`prepare_frame`] that scales the frame's own values in place ([`ts_data::prepare_owned`]):
+/// the data is held once. The frame keeps its time index, column names and row count, so that
+/// [`DataSummary::of`], [`train_prepared`] and [`prediction_rows`] still take it.
+pub fn prepare_frame_owned(frame: &mut Frame, cfg: &ForecastConfig) -> Result<Prepared> {
+    cfg.validate()?;
+    let spec = resolve_spec(frame, &cfg.data)?;
+    Ok(ts_data::prepare_owned(
+        frame,
+        &spec,
+        &cfg.data.split(),
+        cfg.data.scaler,
+    )?)
+}
+
+/// The model architecture for prepared data: network `kind`, as the hybrid (windows relative to
+/// their last value, linear branch from the seasonal naive forecast of `season`) or not.
+pub fn model_config(
+    prepared: &Prepared,
+    cfg: &ForecastConfig,
+    kind: ts_model::ModelKind,
+    hybrid: bool,
+    season: usize,
+) -> ModelConfig {
+    ModelConfig {
+        kind,
+        input_size: prepared.spec.features.len(),
+        hidden_size: cfg.model.hidden_size,
+        num_layers: cfg.model.num_layers,
+        dropout: cfg.model.dropout,
+        horizon: prepared.spec.horizon,
+        target_index: prepared.spec.target_index.clone(),
+        residual: cfg.model.residual || hybrid,
+        ensemble: cfg.model.ensemble,
+        input_norm: hybrid,
+        linear: hybrid,
+        lookback: prepared.spec.lookback,
+        season: if hybrid { season } else { 0 },
+    }
+}
+
+/// The one network a configuration trains when it cannot try several (a tuning trial): the last
+/// of its candidates (for `auto`, the hybrid).
+pub fn single_model_config(
+    prepared: &Prepared,
+    cfg: &ForecastConfig,
+    season: usize,
+) -> ModelConfig {
+    let (kind, hybrid) = cfg
+        .model
+        .kind
+        .candidates()
+        .last()
+        .copied()
+        .unwrap_or((ts_model::ModelKind::Lstm, false));
+    model_config(prepared, cfg, kind, hybrid, season)
+}
+
+/// The baselines' season and MASE's history for prepared data.
+pub fn baseline_spec(prepared: &Prepared, season: usize) -> BaselineSpec {
+    BaselineSpec {
+        season,
+        history_end: prepared.bounds.val_start,
+    }
+}
+
+/// Refuses a model too large to train on this machine ([`crate::memory::check`] against
+/// [`crate::memory::memory_limit`]), before anything is allocated for it.
+pub fn check_model_size(prepared: &Prepared, cfg: &ForecastConfig) -> Result<()> {
+    for (kind, hybrid) in cfg.model.kind.candidates() {
+        crate::memory::check(
+            &model_config(prepared, cfg, kind, hybrid, 0),
+            prepared.spec.lookback,
+            cfg.train.batch_size,
+            crate::memory::memory_limit(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Fits a forecaster on a frame and evaluates it on the test part.
+pub fn train(
+    frame: &Frame,
+    cfg: &ForecastConfig,
+    observer: &mut dyn Observer,
+) -> Result<FitOutcome> {
+    let prepared = prepare_frame(frame, cfg)?;
+    let device = make_device(cfg.device)?;
+    train_prepared(frame, prepared, cfg, &device, observer)
+}
+
+/// Fits on already prepared data.
+pub fn train_prepared(
+    frame: &Frame,
+    prepared: Prepared,
+    cfg: &ForecastConfig,
+    device: &Device,
+    observer: &mut dyn Observer,
+) -> Result<FitOutcome> {
+    train_prepared_with(frame, prepared, cfg, device, observer, None, None)
+}
+
+/// A text fingerprint of prepared data (rows, columns, date range, window layout, split, fitted
+/// scaler, window counts): a resumed run refuses data whose fingerprint differs.
+pub fn data_fingerprint(frame: &Frame, prepared: &Prepared) -> String {
+    serde_json::json!({
+        "data": DataSummary::of(frame),
+        "spec": prepared.spec,
+        "bounds": prepared.bounds,
+        "scaler": prepared.scaler,
+        "windows": [prepared.train.n, prepared.validation.n, prepared.test.n],
+    })
+    .to_string()
+}
+
+/// [`train_prepared`] that can continue from a checkpoint and write checkpoints (see
+/// [`crate::checkpoint`] and [`crate::trainer::fit_with`]). The steps: the candidate networks
+/// ([`candidate_configs`]), each trained ([`train_candidates`]), the one kept ([`choose`]), its
+/// intervals calibrated on the validation part and its test part scored ([`score_test`]).
+pub fn train_prepared_with(
+    frame: &Frame,
+    prepared: Prepared,
+    cfg: &ForecastConfig,
+    device: &Device,
+    observer: &mut dyn Observer,
+    resume: Option<Resume>,
+    checkpointer: Option<&mut dyn Checkpointer>,
+) -> Result<FitOutcome> {
+    check_model_size(&prepared, cfg)?;
+    let season = resolve_season(frame, &cfg.data);
+    let configs = candidate_configs(&prepared, cfg, season, resume.as_ref())?;
+    let (trained, mut candidates) = train_candidates(
+        &prepared,
+        cfg,
+        configs,
+        device,
+        observer,
+        resume,
+        checkpointer,
+    )?;
+    let (chosen, model, report) = choose(trained, &prepared.validation, device, cfg)?;
+    candidates[chosen].chosen = true;
+    let scored = score_test(&model, &prepared, cfg, device, season)?;
+    Ok(FitOutcome {
+        model,
+        prepared,
+        report,
+        test: scored.test,
+        test_predictions: scored.test_predictions,
+        config: cfg.clone(),
+        data: DataSummary::of(frame),
+        season,
+        candidates,
+        intervals: scored.intervals,
+        test_coverage: scored.test_coverage,
+    })
+}
+
+/// The networks a configuration trains, named (`auto`: the LSTM and the hybrid). A resumed run
+/// continues the network its checkpoint holds (for `auto`, the candidate that was being trained
+/// when it stopped) and trains only that one.
+pub fn candidate_configs(
+    prepared: &Prepared,
+    cfg: &ForecastConfig,
+    season: usize,
+    resume: Option<&Resume>,
+) -> Result<Vec<(String, ModelConfig)>> {
+    let configs = cfg
+        .model
+        .kind
+        .candidates()
+        .into_iter()
+        .map(|(kind, hybrid)| {
+            (
+                ModelChoice::candidate_name(kind, hybrid).to_string(),
+                model_config(prepared, cfg, kind, hybrid, season),
+            )
+        });
+    match resume {
+        None => Ok(configs.collect()),
+        Some(r) => match configs.into_iter().find(|(_, mc)| *mc == r.meta.model) {
+            Some(c) => Ok(vec![c]),
+            None => Err(TrainError::InvalidConfig {
+                name: "checkpoint".into(),
+                value: "model architecture".into(),
+                reason: "differs from the one the data and configuration give".into(),
+            }),
+        },
+    }
+}
+
+/// A trained network: its index among the candidates, the network, its training report.
+type Trained = (usize, Forecaster, TrainReport);
+
+/// Trains each candidate in turn (stopping after one that was interrupted), and describes each.
+fn train_candidates(
+    prepared: &Prepared,
+    cfg: &ForecastConfig,
+    configs: Vec<(String, ModelConfig)>,
+    device: &Device,
+    observer: &mut dyn Observer,
+    mut resume: Option<Resume>,
+    mut checkpointer: Option<&mut dyn Checkpointer>,
+) -> Result<(Vec<Trained>, Vec<Candidate>)> {
+    let mut trained = Vec::new();
+    let mut candidates = Vec::with_capacity(configs.len());
+    for (i, (name, mc)) in configs.into_iter().enumerate() {
+        let (model, linear) = match resume.as_ref() {
+            Some(r) => (r.best.clone(), None),
+            None => init_model(prepared, cfg, &mc, device)?,
+        };
+        let (model, report) = fit_with(
+            model,
+            &prepared.train,
+            &prepared.validation,
+            &cfg.train,
+            device,
+            observer,
+            resume.take(),
+            match checkpointer.as_mut() {
+                Some(c) => Some(&mut **c as &mut dyn Checkpointer),
+                None => None,
+            },
+        )?;
+        candidates.push(Candidate {
+            name,
+            best_val_loss: report.best_val_loss.unwrap_or(f64::NAN),
+            initial_val_loss: report.initial_val_loss.unwrap_or(f64::NAN),
+            best_epoch: report.best_epoch,
+            seconds: report.seconds,
+            chosen: false,
+            linear,
+        });
+        let stopped = report.interrupted;
+        trained.push((i, model, report));
+        if stopped {
+            break;
+        }
+    }
+    Ok((trained, candidates))
+}
+
+/// The network kept: the candidate that starts from the stronger baseline (the lower untrained
+/// validation loss: the hybrid's seasonal naive or linear fit against the LSTM's naive forecast)
+/// is the incumbent; another replaces it only when clearly better (see `clearly_better`).
+fn choose(
+    mut trained: Vec<Trained>,
+    validation: &Windows,
+    device: &Device,
+    cfg: &ForecastConfig,
+) -> Result<Trained> {
+    trained.sort_by(|a, b| {
+        let key = |r: &TrainReport| r.initial_val_loss.unwrap_or(f64::INFINITY);
+        key(&a.2).total_cmp(&key(&b.2))
+    });
+    let mut best: Option<Trained> = None;
+    for (i, model, report) in trained {
+        let better = match &best {
+            None => true,
+            Some((_, incumbent, _)) => clearly_better(incumbent, &model, validation, device)?,
+        };
+        if better {
+            best = Some((i, model, report));
+        }
+    }
+    best.ok_or_else(|| TrainError::InvalidConfig {
+        name: "model".into(),
+        value: format!("{:?}", cfg.model.kind),
+        reason: "no network to train".into(),
+    })
+}
+
+/// The kept network's test forecasts and their scores, and its intervals.
+struct TestScores {
+    test: Evaluation,
+    test_predictions: Vec<f32>,
+    intervals: Option<Intervals>,
+    test_coverage: Vec<Coverage>,
+}
+
+/// Calibrates the intervals on the validation part, then forecasts and scores the test part
+/// against the baselines.
+fn score_test(
+    model: &Forecaster,
+    prepared: &Prepared,
+    cfg: &ForecastConfig,
+    device: &Device,
+    season: usize,
+) -> Result<TestScores> {
+    let (spec, scaler) = (&prepared.spec, &prepared.scaler);
+    let validation_predictions = predict_scaled(model, &prepared.validation, device, 512)?;
+    let intervals = Intervals::calibrate(
+        &prepared.validation,
+        &validation_predictions,
+        spec,
+        scaler,
+        &cfg.train.intervals,
+    );
+    let test_predictions = predict_scaled(model, &prepared.test, device, 512)?;
+    let test_coverage = intervals.as_ref().map_or_else(Vec::new, |iv| {
+        iv.coverage(&prepared.test, &test_predictions, spec, scaler)
+    });
+    let test = evaluate(
+        &prepared.test,
+        &test_predictions,
+        spec,
+        scaler,
+        &baseline_spec(prepared, season),
+    );
+    Ok(TestScores {
+        test,
+        test_predictions,
+        intervals,
+        test_coverage,
+    })
+}
+
+/// The model file header of a fit.
+pub fn header_of(outcome: &FitOutcome) -> ModelHeader {
+    ModelHeader {
+        writer: writer(),
+        format_version: FORMAT_VERSION,
+        model: outcome.model.config.clone(),
+        spec: outcome.prepared.spec.clone(),
+        scaler: outcome.prepared.scaler.clone(),
+        train_config: serde_json::to_value(&outcome.config).unwrap_or_default(),
+        extra: serde_json::json!({
+            "data": outcome.data,
+            "time_column": outcome.data.time_column,
+            "best_epoch": outcome.report.best_epoch,
+            "split": outcome.prepared.bounds,
+            "season": outcome.season,
+            "candidates": outcome.candidates,
+            "intervals": outcome.intervals,
+        }),
+    }
+}
+
+/// Saves a fit as a model file (atomically).
+pub fn save_model(path: &Path, outcome: &FitOutcome) -> Result<()> {
+    Ok(file::save(path, &outcome.model, &header_of(outcome))?)
+}
