@@ -5,14 +5,13 @@
 //! `lstm` feature (on in `cargo test --workspace`, which builds `tsf`).
 
 use ts_explain::{
-    Baseline, ExplainError, ExplainModel, IgRule, IgSettings, Inputs, LimeSettings, Players,
-    Runner, ShapSettings, SmoothGradVariant, integrated_gradients, lime, occlusion,
-    permutation_importance, saliency, shap,
+    Baseline, BaselineChoice, ExplainData, ExplainError, ExplainModel, ExplainSettings, IgRule,
+    IgSettings, Inputs, LimeSettings, Method, Methods, Players, Runner, ShapSettings,
+    SmoothGradVariant, explain, integrated_gradients, lime, occlusion, permutation_importance,
+    saliency, shap,
 };
 #[cfg(feature = "lstm")]
-use ts_explain::{
-    BaselineChoice, ExplainData, ExplainSettings, Method, SmoothGradSettings, explain, smoothgrad,
-};
+use ts_explain::{SmoothGradSettings, smoothgrad};
 
 /// `f(x) = Σ_{t,f} w[t,f] x[t,f] + b`, in plain Rust; its gradient is `w` for every window.
 struct Linear {
@@ -512,4 +511,84 @@ fn a_model_without_gradients_or_with_wrong_output_sizes_is_a_clear_error() {
         ),
         "{e}"
     );
+}
+
+#[test]
+fn a_report_on_a_linear_model_without_burn() {
+    let m = Linear::new(4, 2);
+    let x = inputs(3, 4, 2, 13);
+    let bg = inputs(4, 4, 2, 14);
+    let mean = bg.mean_window("bg").unwrap();
+    let names: Vec<String> = vec!["u".into(), "v".into()];
+    let data = ExplainData {
+        windows: &x,
+        background: &bg,
+        training_mean: &mean,
+        targets: None,
+        feature_names: &names,
+    };
+    let settings = ExplainSettings {
+        methods: Methods::all().resolve(false).unwrap(),
+        baseline: BaselineChoice::Zeros,
+        lime: LimeSettings {
+            samples: 200,
+            ..LimeSettings::default()
+        },
+        ..ExplainSettings::default()
+    };
+    let rep = explain(&m, &data, &settings).unwrap();
+    assert_eq!(rep.methods.len(), 7);
+    assert!(rep.attention().is_none());
+    // Integrated gradients of a linear model from zeros: w·x, with no completeness gap.
+    let ig = rep.method(Method::IntegratedGradients).unwrap();
+    let want: f64 = (0..8)
+        .map(|i| f64::from(m.w[i]) * f64::from(x.window(0)[i]))
+        .sum();
+    let got: f64 = ig.attributions.as_ref().unwrap()[0].iter().flatten().sum();
+    assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+    let json = serde_json::to_value(&rep).unwrap();
+    let gaps = json["methods"][2]["details"]["completeness_gap"]
+        .as_array()
+        .unwrap();
+    assert!(gaps.iter().all(|g| g.as_f64().unwrap().abs() < 1e-5));
+    assert_eq!(json["settings"]["baseline"], "zeros");
+    assert_eq!(json["method_comparison"]["methods"][0], "saliency");
+    let text = rep.summary(&["2001-01".into(), "2001-03".into()]);
+    for needle in [
+        "Feature importance (saliency",
+        "Temporal importance (saliency",
+        "Method comparison",
+        "Explained windows ending 2001-01 … 2001-03",
+    ] {
+        assert!(text.contains(needle), "{needle:?} in {text}");
+    }
+    // A model without attention refuses the attention method before anything runs.
+    let only = ExplainSettings {
+        methods: "ig,attention"
+            .parse::<Methods>()
+            .unwrap()
+            .resolve(false)
+            .unwrap(),
+        ..settings
+    };
+    let e = explain(&m, &data, &only).unwrap_err();
+    assert!(e.to_string().contains("attention is not supported"), "{e}");
+}
+
+#[test]
+fn method_lists_expand_all_and_refuse_unknown_names() {
+    let all: Methods = "all".parse().unwrap();
+    assert_eq!(all.resolve(false).unwrap(), Method::ALL[..7].to_vec());
+    assert_eq!(all.resolve(true).unwrap(), Method::ALL.to_vec());
+    let some: Methods = " ig , saliency,IG,all".parse().unwrap();
+    let got = some.resolve(false).unwrap();
+    assert_eq!(&got[..2], &[Method::IntegratedGradients, Method::Saliency]);
+    assert_eq!(got.len(), 7);
+    assert_eq!(
+        some.to_string(),
+        "integrated_gradients,saliency,integrated_gradients,all"
+    );
+    let e = "saliency,magic".parse::<Methods>().unwrap_err();
+    assert!(e.to_string().contains("magic"), "{e}");
+    assert!(" , ".parse::<Methods>().is_err());
 }
