@@ -604,6 +604,16 @@ pub fn validate<M: ExplainModel + ?Sized>(
             Method::SmoothGrad if s.smoothgrad.samples == 0 => {
                 return Err(invalid("smoothgrad samples", 0, "at least 1 sample"));
             }
+            Method::SmoothGrad
+                if !(s.smoothgrad.noise.is_finite() && s.smoothgrad.noise >= 0.0) =>
+            {
+                let noise = s.smoothgrad.noise;
+                return Err(invalid(
+                    "smoothgrad noise",
+                    noise,
+                    "must be a finite value >= 0",
+                ));
+            }
             Method::Occlusion if s.permutation_repeats == 0 => {
                 return Err(invalid("permutation repeats", 0, "at least 1"));
             }

@@ -41,16 +41,25 @@ pub struct ExplainOptions {
     #[cfg_attr(feature = "clap", arg(long, default_value = "all"))]
     pub methods: Methods,
     /// Windows to explain: the most recent N of the data file.
-    #[cfg_attr(feature = "clap", arg(long, default_value_t = 100))]
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, allow_negative_numbers = true, default_value_t = 100)
+    )]
     pub windows: usize,
     /// Target explained (default: the model's first target).
     #[cfg_attr(feature = "clap", arg(long))]
     pub target: Option<String>,
     /// Horizon step explained, 1-based.
-    #[cfg_attr(feature = "clap", arg(long, default_value_t = 1))]
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, allow_negative_numbers = true, default_value_t = 1)
+    )]
     pub step: usize,
     /// Background windows for SHAP, drawn from the training windows.
-    #[cfg_attr(feature = "clap", arg(long, default_value_t = 20))]
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, allow_negative_numbers = true, default_value_t = 20)
+    )]
     pub background: usize,
     /// Baseline of integrated gradients and occlusion: mean (training mean) | zeros.
     #[cfg_attr(
@@ -59,7 +68,10 @@ pub struct ExplainOptions {
     )]
     pub baseline: BaselineKind,
     /// Integrated-gradients steps.
-    #[cfg_attr(feature = "clap", arg(long, default_value_t = 64))]
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, allow_negative_numbers = true, default_value_t = 64)
+    )]
     pub ig_steps: usize,
     /// Integrated-gradients rule.
     #[cfg_attr(
@@ -68,10 +80,16 @@ pub struct ExplainOptions {
     )]
     pub ig_rule: IgRule,
     /// SmoothGrad noise standard deviation (scaled units).
-    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0.1))]
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, allow_negative_numbers = true, default_value_t = 0.1)
+    )]
     pub smoothgrad_noise: f64,
     /// SmoothGrad samples per window.
-    #[cfg_attr(feature = "clap", arg(long, default_value_t = 32))]
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, allow_negative_numbers = true, default_value_t = 32)
+    )]
     pub smoothgrad_samples: usize,
     /// SmoothGrad statistic.
     #[cfg_attr(
@@ -86,25 +104,46 @@ pub struct ExplainOptions {
     )]
     pub shap_players: Players,
     /// SHAP: enumerate all coalitions (exact values) up to this many players.
-    #[cfg_attr(feature = "clap", arg(long, default_value_t = 10))]
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, allow_negative_numbers = true, default_value_t = 10)
+    )]
     pub shap_max_exact: usize,
     /// KernelSHAP sampled coalitions when not exact (0: 2·players + 2048).
-    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0))]
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, allow_negative_numbers = true, default_value_t = 0)
+    )]
     pub shap_samples: usize,
     /// LIME perturbed samples per window.
-    #[cfg_attr(feature = "clap", arg(long, default_value_t = 1000))]
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, allow_negative_numbers = true, default_value_t = 1000)
+    )]
     pub lime_samples: usize,
     /// LIME perturbation standard deviation (scaled units).
-    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0.1))]
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, allow_negative_numbers = true, default_value_t = 0.1)
+    )]
     pub lime_noise: f64,
     /// Features listed per window by LIME.
-    #[cfg_attr(feature = "clap", arg(long, default_value_t = 5))]
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, allow_negative_numbers = true, default_value_t = 5)
+    )]
     pub top_k: usize,
     /// Permutation-importance repeats.
-    #[cfg_attr(feature = "clap", arg(long, default_value_t = 5))]
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, allow_negative_numbers = true, default_value_t = 5)
+    )]
     pub permutation_repeats: usize,
     /// Seed of every random draw (background, noise, coalitions, perturbations).
-    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0))]
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, allow_negative_numbers = true, default_value_t = 0)
+    )]
     pub seed: u64,
 }
 
