@@ -46,7 +46,8 @@
 //! - [`attention`]: attention weights of a model that has attention.
 //! - [`aggregate`]: temporal importance (mean |attribution|, time step × feature), per-feature and
 //!   per-time-step importance, Spearman rank correlation between methods.
-//! - [`report`]: runs a list of methods into a typed, `Serialize` [`Report`] with a text summary.
+//! - [`settings`]: the methods and every setting of a run; [`report`]: runs a list of methods
+//!   into a typed, `Serialize` [`Report`] with a text summary.
 //!
 //! Every perturbation method batches all perturbed inputs of all windows into large forward passes
 //! ([`model::Runner`]).
@@ -75,6 +76,7 @@ pub mod occlusion;
 pub mod report;
 #[cfg(feature = "lstm")]
 pub mod run;
+pub mod settings;
 pub mod shap;
 #[cfg(feature = "lstm")]
 pub mod source;
@@ -92,11 +94,13 @@ pub use lime::{LimeResult, LimeSettings, lime};
 pub use model::{Attributions, ExplainModel, Inputs, Runner};
 pub use occlusion::{OcclusionResult, PermutationResult, occlusion, permutation_importance};
 pub use report::{
-    BaselineChoice, BaselineKind, Details, ExplainData, ExplainSettings, Method, MethodComparison,
-    MethodReport, Methods, Report, SettingsReport, explain, validate,
+    Details, MethodComparison, MethodReport, Report, SettingsReport, explain, validate,
 };
 #[cfg(feature = "lstm")]
 pub use run::{ExplainJob, ExplainOptions, InterpretationResults, ModelInfo};
+pub use settings::{
+    BaselineChoice, BaselineKind, ExplainData, ExplainSettings, Method, MethodChoice, Methods,
+};
 pub use shap::{Players, ShapResult, ShapSettings, coalition_values, shap};
 #[cfg(feature = "lstm")]
 pub use source::{ExplainSource, explain_source, inputs_of};

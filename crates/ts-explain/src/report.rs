@@ -1,11 +1,10 @@
-//! Running several methods on the same windows and collecting everything for
-//! `interpretation_results.json`.
-
-use std::time::Instant;
+//! Running several methods on the same windows and collecting everything in one typed,
+//! `Serialize` [`Report`] (the body of `interpretation_results.json`).
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::aggregate::{Importance, shares, spearman};
 use crate::attention::attention;
@@ -17,287 +16,8 @@ use crate::gradient::{
 use crate::lime::{LimeSettings, lime};
 use crate::model::{Attributions, ExplainModel, Inputs, Runner};
 use crate::occlusion::{occlusion, permutation_importance};
+use crate::settings::{BaselineChoice, ExplainData, ExplainSettings, Method};
 use crate::shap::{Players, ShapSettings, shap};
-
-/// An explanation method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    /// Raw gradient.
-    Saliency,
-    /// Input × gradient.
-    InputXGradient,
-    /// Integrated gradients.
-    IntegratedGradients,
-    /// SmoothGrad.
-    #[serde(rename = "smoothgrad")]
-    SmoothGrad,
-    /// Shapley values (exact or KernelSHAP).
-    Shap,
-    /// LIME.
-    Lime,
-    /// Occlusion, with permutation importance.
-    Occlusion,
-    /// Attention weights (attention model only).
-    Attention,
-}
-
-impl Method {
-    /// Every method, in report order.
-    pub const ALL: [Method; 8] = [
-        Method::Saliency,
-        Method::InputXGradient,
-        Method::IntegratedGradients,
-        Method::SmoothGrad,
-        Method::Shap,
-        Method::Lime,
-        Method::Occlusion,
-        Method::Attention,
-    ];
-
-    /// The name used in files and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Saliency => "saliency",
-            Self::InputXGradient => "input_x_gradient",
-            Self::IntegratedGradients => "integrated_gradients",
-            Self::SmoothGrad => "smoothgrad",
-            Self::Shap => "shap",
-            Self::Lime => "lime",
-            Self::Occlusion => "occlusion",
-            Self::Attention => "attention",
-        }
-    }
-
-    /// Whether the method needs [`ExplainModel::gradient`].
-    pub fn needs_gradient(self) -> bool {
-        matches!(
-            self,
-            Self::Saliency | Self::InputXGradient | Self::IntegratedGradients | Self::SmoothGrad
-        )
-    }
-
-    /// Parses `all` or a comma-separated list (`saliency,ig,smoothgrad,shap,lime,occlusion,
-    /// attention`, also `ixg`/`input_x_gradient`, `integrated_gradients`, `kernelshap`).
-    /// `all` includes attention only when `has_attention`.
-    pub fn parse_list(s: &str, has_attention: bool) -> Result<Vec<Method>> {
-        s.parse::<Methods>()?.resolve(has_attention)
-    }
-}
-
-impl std::fmt::Display for Method {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Method {
-    type Err = ExplainError;
-    /// One method by name or alias (`ig`, `ixg`, `sg`, `kernelshap`, `permutation`, …).
-    fn from_str(s: &str) -> Result<Self> {
-        Ok(
-            match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
-                "saliency" | "gradient" => Self::Saliency,
-                "ixg" | "input_x_gradient" | "inputxgradient" => Self::InputXGradient,
-                "ig" | "integrated_gradients" => Self::IntegratedGradients,
-                "smoothgrad" | "sg" => Self::SmoothGrad,
-                "shap" | "kernelshap" | "kernel_shap" => Self::Shap,
-                "lime" => Self::Lime,
-                "occlusion" | "permutation" => Self::Occlusion,
-                "attention" => Self::Attention,
-                other => {
-                    return Err(invalid(
-                        "method",
-                        other,
-                        "expected all or a list of saliency, input_x_gradient, ig, smoothgrad, shap, lime, occlusion, attention",
-                    ));
-                }
-            },
-        )
-    }
-}
-
-/// The methods asked for: `all` (every method the model supports) and single methods, as in
-/// `--methods saliency,ig` (parsed with [`std::str::FromStr`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Methods(pub Vec<Option<Method>>);
-
-impl Methods {
-    /// `all`.
-    pub fn all() -> Self {
-        Self(vec![None])
-    }
-
-    /// The methods in order, without repeats, `all` expanded (with attention only when
-    /// `has_attention`); an error when none is named.
-    pub fn resolve(&self, has_attention: bool) -> Result<Vec<Method>> {
-        let mut out = Vec::new();
-        for m in &self.0 {
-            let expanded = match m {
-                Some(m) => vec![*m],
-                None => Method::ALL
-                    .into_iter()
-                    .filter(|&m| m != Method::Attention || has_attention)
-                    .collect(),
-            };
-            for m in expanded {
-                if !out.contains(&m) {
-                    out.push(m);
-                }
-            }
-        }
-        if out.is_empty() {
-            return Err(invalid("methods", self, "name at least one method"));
-        }
-        Ok(out)
-    }
-}
-
-impl Default for Methods {
-    fn default() -> Self {
-        Self::all()
-    }
-}
-
-impl std::str::FromStr for Methods {
-    type Err = ExplainError;
-    fn from_str(s: &str) -> Result<Self> {
-        let parts: Vec<&str> = s
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .collect();
-        if parts.is_empty() {
-            return Err(invalid("methods", s, "name at least one method"));
-        }
-        parts
-            .into_iter()
-            .map(|p| {
-                if p.eq_ignore_ascii_case("all") {
-                    Ok(None)
-                } else {
-                    p.parse().map(Some)
-                }
-            })
-            .collect::<Result<_>>()
-            .map(Self)
-    }
-}
-
-impl std::fmt::Display for Methods {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self
-            .0
-            .iter()
-            .map(|m| m.map_or("all", Method::name))
-            .collect();
-        f.write_str(&names.join(","))
-    }
-}
-
-/// The baseline of integrated gradients and occlusion.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BaselineChoice {
-    /// Zeros in scaled space.
-    Zeros,
-    /// The per-cell mean of the training windows.
-    #[default]
-    TrainingMean,
-    /// A given window `[steps × features]`, scaled.
-    Window(Vec<f32>),
-}
-
-/// The baseline as chosen on the command line: the training mean or zeros.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-#[serde(rename_all = "snake_case")]
-pub enum BaselineKind {
-    /// The per-cell mean of the training windows.
-    #[default]
-    #[cfg_attr(feature = "clap", value(aliases = ["training_mean", "training-mean"]))]
-    Mean,
-    /// Zeros in scaled space.
-    #[cfg_attr(feature = "clap", value(aliases = ["zero"]))]
-    Zeros,
-}
-
-impl std::str::FromStr for BaselineKind {
-    type Err = ExplainError;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "mean" | "training_mean" | "training-mean" => Ok(Self::Mean),
-            "zeros" | "zero" => Ok(Self::Zeros),
-            other => Err(invalid("baseline", other, "expected mean or zeros")),
-        }
-    }
-}
-
-impl From<BaselineKind> for BaselineChoice {
-    fn from(k: BaselineKind) -> Self {
-        match k {
-            BaselineKind::Mean => Self::TrainingMean,
-            BaselineKind::Zeros => Self::Zeros,
-        }
-    }
-}
-
-/// Settings of a whole explanation run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExplainSettings {
-    /// Methods to run, in order.
-    pub methods: Vec<Method>,
-    /// Output column explained (`step × targets + target`).
-    pub output: usize,
-    /// Baseline of integrated gradients and occlusion.
-    pub baseline: BaselineChoice,
-    /// Integration steps.
-    pub ig_steps: usize,
-    /// Integration rule.
-    pub ig_rule: IgRule,
-    /// SmoothGrad.
-    pub smoothgrad: SmoothGradSettings,
-    /// Shapley values.
-    pub shap: ShapSettings,
-    /// LIME.
-    pub lime: LimeSettings,
-    /// Permutation-importance repeats.
-    pub permutation_repeats: usize,
-    /// Seed of permutations.
-    pub seed: u64,
-}
-
-impl Default for ExplainSettings {
-    fn default() -> Self {
-        Self {
-            methods: Method::ALL[..7].to_vec(),
-            output: 0,
-            baseline: BaselineChoice::TrainingMean,
-            ig_steps: 64,
-            ig_rule: IgRule::GaussLegendre,
-            smoothgrad: SmoothGradSettings::default(),
-            shap: ShapSettings::default(),
-            lime: LimeSettings::default(),
-            permutation_repeats: 5,
-            seed: 0,
-        }
-    }
-}
-
-/// The data an explanation run works on.
-#[derive(Debug, Clone)]
-pub struct ExplainData<'a> {
-    /// Windows to explain (scaled).
-    pub windows: &'a Inputs,
-    /// Background windows for SHAP (drawn from the training windows).
-    pub background: &'a Inputs,
-    /// The per-cell mean of the training windows.
-    pub training_mean: &'a [f32],
-    /// The explained output's scaled target of each window, when known (permutation importance).
-    pub targets: Option<&'a [f64]>,
-    /// Feature names, one per feature.
-    pub feature_names: &'a [String],
-}
 
 /// One method's results.
 #[derive(Debug, Clone, Serialize)]
@@ -713,43 +433,22 @@ fn mean_abs(rows: &[Vec<f64>], k: usize) -> Vec<f64> {
         .collect()
 }
 
-/// One method's attributions (none for attention) and details.
+/// Attributions (none for attention) and details of a method.
+type MethodResult = (Option<Attributions>, Details);
+
+/// One method's attributions and details.
 fn run_method<M: ExplainModel + ?Sized>(
     r: &Runner<M>,
     data: &ExplainData<'_>,
     s: &ExplainSettings,
     baseline: &[f32],
     m: Method,
-) -> Result<(Option<Attributions>, Details)> {
+) -> Result<MethodResult> {
     let x = data.windows;
-    let names = data.feature_names;
     Ok(match m {
         Method::Saliency => (Some(saliency(r, x)?), Details::None {}),
         Method::InputXGradient => (Some(input_x_gradient(r, x)?), Details::None {}),
-        Method::IntegratedGradients => {
-            let ig = IgSettings {
-                baseline: Baseline::Window(baseline.to_vec()),
-                steps: s.ig_steps,
-                rule: s.ig_rule,
-            };
-            let res = integrated_gradients(r, x, &ig)?;
-            let rel: Vec<f64> = res
-                .delta
-                .iter()
-                .zip(&res.f_x)
-                .map(|(d, f)| {
-                    let span = (f - res.f_baseline).abs();
-                    if span > 0.0 { d.abs() / span } else { d.abs() }
-                })
-                .collect();
-            let details = Details::IntegratedGradients {
-                completeness_gap_stats: GapStats::of(&res.delta),
-                relative_gap_stats: GapStats::of(&rel),
-                completeness_gap: res.delta,
-                f_baseline: res.f_baseline,
-            };
-            (Some(res.attributions), details)
-        }
+        Method::IntegratedGradients => ig_details(r, x, s, baseline)?,
         Method::SmoothGrad => {
             let res = smoothgrad(r, x, &s.smoothgrad)?;
             let details = Details::SmoothGrad {
@@ -760,29 +459,13 @@ fn run_method<M: ExplainModel + ?Sized>(
             };
             (Some(res.attributions), details)
         }
-        Method::Shap => {
-            let res = shap(r, x, data.background, &s.shap)?;
-            let details = Details::Shap {
-                players: res.players,
-                n_players: res.n_players,
-                player_names: player_names(res.players, names, x.steps),
-                exact: res.exact,
-                coalitions: res.coalitions,
-                background: res.background,
-                base_value: res.base_value,
-                mean_abs_by_player: mean_abs(&res.values, res.n_players),
-                efficiency_gap_stats: GapStats::of(&res.efficiency_gap),
-                values: res.values,
-                efficiency_gap: res.efficiency_gap,
-            };
-            (Some(res.attributions), details)
-        }
+        Method::Shap => shap_details(r, data, &s.shap)?,
         Method::Lime => {
             let res = lime(r, x, &s.lime)?;
             let top_features = res
                 .top_features
                 .iter()
-                .map(|t| t.iter().map(|&f| names[f].clone()).collect())
+                .map(|t| t.iter().map(|&f| data.feature_names[f].clone()).collect())
                 .collect();
             let details = Details::Lime {
                 intercept: res.intercept,
@@ -791,22 +474,7 @@ fn run_method<M: ExplainModel + ?Sized>(
             };
             (Some(res.attributions), details)
         }
-        Method::Occlusion => {
-            let res = occlusion(r, x, baseline)?;
-            let perm = permutation_importance(r, x, data.targets, s.permutation_repeats, s.seed)?;
-            let details = Details::Occlusion {
-                step_occlusion: mean_abs(&res.by_step, x.steps),
-                feature_occlusion: named(names, &mean_abs(&res.by_feature, x.features)),
-                permutation: PermutationDetails {
-                    score: perm.score,
-                    reference: perm.reference,
-                    by_feature: named(names, &perm.by_feature),
-                    by_step: perm.by_step,
-                    repeats: s.permutation_repeats,
-                },
-            };
-            (Some(res.attributions), details)
-        }
+        Method::Occlusion => occlusion_details(r, data, s, baseline)?,
         Method::Attention => {
             let res = attention(r, x)?;
             let details = Details::Attention {
@@ -816,6 +484,85 @@ fn run_method<M: ExplainModel + ?Sized>(
             (None, details)
         }
     })
+}
+
+/// Integrated gradients from `baseline`, with the completeness gaps.
+fn ig_details<M: ExplainModel + ?Sized>(
+    r: &Runner<M>,
+    x: &Inputs,
+    s: &ExplainSettings,
+    baseline: &[f32],
+) -> Result<MethodResult> {
+    let ig = IgSettings {
+        baseline: Baseline::Window(baseline.to_vec()),
+        steps: s.ig_steps,
+        rule: s.ig_rule,
+    };
+    let res = integrated_gradients(r, x, &ig)?;
+    let rel: Vec<f64> = res
+        .delta
+        .iter()
+        .zip(&res.f_x)
+        .map(|(d, f)| {
+            let span = (f - res.f_baseline).abs();
+            if span > 0.0 { d.abs() / span } else { d.abs() }
+        })
+        .collect();
+    let details = Details::IntegratedGradients {
+        completeness_gap_stats: GapStats::of(&res.delta),
+        relative_gap_stats: GapStats::of(&rel),
+        completeness_gap: res.delta,
+        f_baseline: res.f_baseline,
+    };
+    Ok((Some(res.attributions), details))
+}
+
+/// Shapley values over the background, with player names and efficiency gaps.
+fn shap_details<M: ExplainModel + ?Sized>(
+    r: &Runner<M>,
+    data: &ExplainData<'_>,
+    settings: &ShapSettings,
+) -> Result<MethodResult> {
+    let x = data.windows;
+    let res = shap(r, x, data.background, settings)?;
+    let details = Details::Shap {
+        players: res.players,
+        n_players: res.n_players,
+        player_names: player_names(res.players, data.feature_names, x.steps),
+        exact: res.exact,
+        coalitions: res.coalitions,
+        background: res.background,
+        base_value: res.base_value,
+        mean_abs_by_player: mean_abs(&res.values, res.n_players),
+        efficiency_gap_stats: GapStats::of(&res.efficiency_gap),
+        values: res.values,
+        efficiency_gap: res.efficiency_gap,
+    };
+    Ok((Some(res.attributions), details))
+}
+
+/// Occlusion by `baseline` and permutation importance.
+fn occlusion_details<M: ExplainModel + ?Sized>(
+    r: &Runner<M>,
+    data: &ExplainData<'_>,
+    s: &ExplainSettings,
+    baseline: &[f32],
+) -> Result<MethodResult> {
+    let (x, names) = (data.windows, data.feature_names);
+    let res = occlusion(r, x, baseline)?;
+    let perm = permutation_importance(r, x, data.targets, s.permutation_repeats, s.seed)?;
+    let details = Details::Occlusion {
+        step_occlusion: mean_abs(&res.by_step, x.steps),
+        feature_occlusion: named(names, &mean_abs(&res.by_feature, x.features)),
+        permutation: PermutationDetails {
+            score: perm.score,
+            reference: perm.reference,
+            by_feature: named(names, &perm.by_feature),
+            by_step: perm.by_step,
+            repeats: s.permutation_repeats,
+        },
+    };
+    Ok((Some(res.attributions), details))
 }
 
 /// Names of SHAP's players: features, `t-k` time steps or `feature@t-k` cells.

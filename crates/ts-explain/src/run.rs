@@ -17,7 +17,8 @@ use crate::error::{Result, invalid};
 use crate::forecaster::ForecasterModel;
 use crate::gradient::{IgRule, SmoothGradSettings, SmoothGradVariant};
 use crate::lime::LimeSettings;
-use crate::report::{BaselineKind, ExplainData, ExplainSettings, Methods, Report};
+use crate::report::Report;
+use crate::settings::{BaselineKind, ExplainData, ExplainSettings, Methods};
 use crate::shap::{Players, ShapSettings};
 use crate::source::{ExplainSource, explain_source};
 
