@@ -59,7 +59,7 @@ impl Method {
         }
     }
 
-    /// Whether the method needs [`ExplainModel::gradient`].
+    /// Whether the method needs [`ExplainModel::gradient`](crate::ExplainModel::gradient).
     pub fn needs_gradient(self) -> bool {
         matches!(
             self,
