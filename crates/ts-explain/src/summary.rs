@@ -42,7 +42,9 @@ impl Report {
             }
         }
         // Temporal importance at a few time steps, with the first method that has attributions.
-        if let Some(m) = self.attributed().next() {
+        if let Some(m) = self.attributed().next()
+            && self.steps > 0
+        {
             let steps = self.steps;
             let mut picks: Vec<usize> = [0, 1, 2, 5, 11, 23]
                 .into_iter()
