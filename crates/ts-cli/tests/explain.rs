@@ -176,6 +176,30 @@ fn bad_explain_input_is_one_clear_line() {
         &explain(model, data, &["--target", "a", "--out", o]),
         &["\"a\"", "targets: b"],
     );
+    // Negative numbers reach the parsers (not clap's "unexpected argument"), and a negative
+    // SmoothGrad noise is refused before anything runs.
+    assert_bad(
+        &explain(model, data, &["--seed", "-1", "--out", o]),
+        &["--seed", "'-1'"],
+    );
+    let o2 = explain(
+        model,
+        data,
+        &[
+            "--methods",
+            "smoothgrad",
+            "--smoothgrad-noise",
+            "-0.5",
+            "--out",
+            o,
+        ],
+    );
+    assert_bad(&o2, &["smoothgrad noise = -0.5"]);
+    assert!(
+        o2.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o2.stdout)
+    );
     // A table without the model's columns.
     let other = write(dir, "other.csv", "date,x\n2000-01-01,1\n2000-02-01,2\n");
     assert_bad(

@@ -1,9 +1,7 @@
-//! Attention weights of the attention variant of the model.
-
-use burn::tensor::{Tensor, TensorData};
+//! Attention weights of a model that has attention ([`ExplainModel::attention`]).
 
 use crate::error::{ExplainError, Result};
-use crate::model::{ExplainModel, Inputs, Runner, to_f32};
+use crate::model::{ExplainModel, Inputs, Runner, check_len};
 
 /// Attention weights per window and their average.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,29 +20,20 @@ pub fn attention<M: ExplainModel + ?Sized>(r: &Runner<M>, x: &Inputs) -> Result<
     let mut weights = Vec::with_capacity(x.n);
     let c = x.cells();
     let mut start = 0;
-    while start < x.n.max(1) {
+    while start < x.n {
         let end = (start + r.batch.max(1)).min(x.n);
-        let xt = Tensor::<3>::from_data(
-            TensorData::new(
-                x.data[start * c..end * c].to_vec(),
-                [end - start, x.steps, x.features],
-            ),
-            m.device(),
-        );
-        let w = m.attention(xt).ok_or_else(|| ExplainError::Unsupported {
-            method: "attention".into(),
-            reason: "the model has no attention layer (train with --model attention)".into(),
-        })?;
-        let v = to_f32(w)?;
+        let v = m
+            .attention(&x.data[start * c..end * c], end - start)?
+            .ok_or_else(|| ExplainError::Unsupported {
+                method: "attention".into(),
+                reason: "the model has no attention layer (train with --model attention)".into(),
+            })?;
+        check_len("attention", v.len(), (end - start) * x.steps)?;
         for row in v.chunks(x.steps.max(1)) {
             weights.push(row.iter().map(|v| f64::from(*v)).collect::<Vec<f64>>());
         }
-        if end == x.n {
-            break;
-        }
         start = end;
     }
-    weights.truncate(x.n);
     let mean = (0..x.steps)
         .map(|t| weights.iter().map(|w| w[t]).sum::<f64>() / x.n.max(1) as f64)
         .collect();

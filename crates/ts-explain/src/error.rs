@@ -88,15 +88,35 @@ pub enum ExplainError {
         /// What went wrong and what to change.
         reason: String,
     },
-    /// Tensor data could not be read back.
-    #[error("reading tensor data: {0}")]
-    Tensor(String),
+    /// A model call returned the wrong number of values.
+    #[error("{method}: the model returned {got} values where {want} were expected")]
+    BadOutput {
+        /// The model call (forward, gradient, attention).
+        method: String,
+        /// Values returned.
+        got: usize,
+        /// Values expected (windows × outputs, × cells or × steps).
+        want: usize,
+    },
+    /// The model failed to compute (for implementations of
+    /// [`ExplainModel`](crate::ExplainModel) to report their own errors).
+    #[error("the model failed: {0}")]
+    ModelFailed(String),
+    /// A report could not be written as JSON.
+    #[error("writing JSON: {0}")]
+    Json(#[from] serde_json::Error),
     /// Loading the model or data failed.
+    #[cfg(feature = "lstm")]
     #[error(transparent)]
     Train(#[from] ts_train::TrainError),
     /// Loading a model failed.
+    #[cfg(feature = "lstm")]
     #[error(transparent)]
     Model(#[from] ts_model::ModelError),
+    /// Loading a data table failed.
+    #[cfg(feature = "lstm")]
+    #[error(transparent)]
+    Data(#[from] ts_data::DataError),
 }
 
 /// Shorthand result type of this crate.

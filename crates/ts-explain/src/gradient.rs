@@ -66,20 +66,26 @@ impl Baseline {
 
 /// Quadrature rule of integrated gradients, with Captum's conventions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum IgRule {
     /// Gauss–Legendre nodes and weights mapped to [0, 1] (Captum's default).
     #[default]
     #[serde(rename = "gausslegendre")]
+    #[cfg_attr(feature = "clap", value(name = "gausslegendre", aliases = ["gauss_legendre", "gauss-legendre", "gl"]))]
     GaussLegendre,
     /// `alpha_k = k/(n-1)`, weights `1/n` with halved end weights (Captum's `riemann_trapezoid`;
     /// the weights sum to `(n-1)/n`).
+    #[cfg_attr(feature = "clap", value(name = "riemann_trapezoid", aliases = ["riemann-trapezoid", "trapezoid"]))]
     RiemannTrapezoid,
     /// Left Riemann sum: `alpha_k = k/n`, weights `1/n`.
+    #[cfg_attr(feature = "clap", value(name = "riemann_left", aliases = ["riemann-left", "left"]))]
     RiemannLeft,
     /// Right Riemann sum: `alpha_k = (k+1)/n`.
+    #[cfg_attr(feature = "clap", value(name = "riemann_right", aliases = ["riemann-right", "right"]))]
     RiemannRight,
     /// Midpoint rule: `alpha_k = (k+1/2)/n`.
+    #[cfg_attr(feature = "clap", value(name = "riemann_middle", aliases = ["riemann-middle", "middle"]))]
     RiemannMiddle,
 }
 
@@ -292,17 +298,21 @@ pub fn integrated_gradients<M: ExplainModel + ?Sized>(
 
 /// Which SmoothGrad statistic is the attribution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum SmoothGradVariant {
     /// Mean of the noisy gradients.
     #[default]
     #[serde(rename = "smoothgrad")]
+    #[cfg_attr(feature = "clap", value(name = "smoothgrad", aliases = ["mean"]))]
     SmoothGrad,
     /// Mean of the squared noisy gradients.
     #[serde(rename = "smoothgrad_sq")]
+    #[cfg_attr(feature = "clap", value(name = "smoothgrad_sq", aliases = ["smoothgrad-sq", "sq", "squared"]))]
     SmoothGradSq,
     /// Variance of the noisy gradients (VarGrad).
     #[serde(rename = "vargrad")]
+    #[cfg_attr(feature = "clap", value(name = "vargrad", aliases = ["var", "variance"]))]
     VarGrad,
 }
 
@@ -323,7 +333,7 @@ impl std::str::FromStr for SmoothGradVariant {
 }
 
 /// Settings of SmoothGrad.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct SmoothGradSettings {
     /// Standard deviation of the Gaussian noise, in scaled units (Captum's `stdevs`).
     pub noise: f64,

@@ -10,7 +10,7 @@ use crate::linalg::weighted_least_squares;
 use crate::model::{Attributions, ExplainModel, Inputs, Runner};
 
 /// Settings of LIME.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct LimeSettings {
     /// Perturbed samples per window.
     pub samples: usize,

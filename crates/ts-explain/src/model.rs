@@ -1,10 +1,5 @@
-//! The model seen by the explainers: windows in, one chosen output out, gradients by autodiff.
-
-use std::sync::OnceLock;
-
-use burn::module::Module;
-use burn::tensor::{Device, Tensor, TensorData};
-use ts_model::Forecaster;
+//! The model seen by the explainers (plain buffers in and out), the windows and attributions
+//! they work on, and the [`Runner`] that batches inputs into large forward and gradient passes.
 
 use crate::error::{ExplainError, Result, invalid};
 
@@ -56,11 +51,6 @@ impl Inputs {
             features,
             data,
         })
-    }
-
-    /// The inputs of a [`ts_data::Windows`] set.
-    pub fn from_windows(what: &str, w: &ts_data::Windows) -> Result<Self> {
-        Self::new(what, w.all_x(), w.n, w.lookback, w.n_features)
     }
 
     /// Cells per window (`steps × features`).
@@ -159,10 +149,15 @@ impl Attributions {
     }
 }
 
-/// A differentiable model with inputs `[B, steps, features]` and outputs `[B, outputs]`.
+/// A model seen by the explainers: windows `[n, steps, features]` in, outputs `[n, outputs]` out,
+/// all plain row-major `f32` buffers, so any model can be explained (a Burn or PyTorch network, a
+/// linear model, a closure over a remote service).
 ///
-/// [`ForecasterModel`] wraps a trained [`Forecaster`]; tests implement it for models whose exact
-/// attributions are known (a linear model).
+/// Perturbation methods (SHAP, LIME, occlusion, permutation importance) need only
+/// [`ExplainModel::forward`]; gradient methods (saliency, input × gradient, integrated gradients,
+/// SmoothGrad) also need [`ExplainModel::gradient`]; the attention report needs
+/// [`ExplainModel::attention`]. With the `lstm` feature, `ForecasterModel` implements it for a
+/// trained `ts_model::Forecaster` (gradients by Burn's autodiff).
 pub trait ExplainModel {
     /// Time steps per window the model expects.
     fn steps(&self) -> usize;
@@ -170,91 +165,26 @@ pub trait ExplainModel {
     fn features(&self) -> usize;
     /// Outputs per window.
     fn outputs(&self) -> usize;
-    /// The (non-autodiff) device inputs are placed on.
-    fn device(&self) -> &Device;
-    /// Inference forward pass on [`ExplainModel::device`].
-    fn forward(&self, x: Tensor<3>) -> Tensor<2>;
-    /// Forward pass for `x` on `device().autodiff()`, recording the graph back to `x`.
-    fn forward_autodiff(&self, x: Tensor<3>) -> Tensor<2>;
-    /// Attention weights `[B, steps]` (averaged over ensemble members), or `None` when the model
-    /// has no attention.
-    fn attention(&self, _x: Tensor<3>) -> Option<Tensor<2>> {
-        None
+    /// Inference on `n` windows stored back to back in `x` (`n × steps × features` values):
+    /// `n × outputs` values, window by window.
+    fn forward(&self, x: &[f32], n: usize) -> Result<Vec<f32>>;
+    /// d output\[`output`\] / d input for each of `n` windows stored back to back in `x`:
+    /// `n × steps × features` values, one per input cell. Windows are independent. The default
+    /// refuses ([`ExplainError::Unsupported`]): a model without gradients can still be explained
+    /// by the perturbation methods.
+    fn gradient(&self, x: &[f32], n: usize, output: usize) -> Result<Vec<f32>> {
+        let _ = (x, n, output);
+        Err(ExplainError::Unsupported {
+            method: "gradient".into(),
+            reason: "the model provides no gradients (use shap, lime or occlusion)".into(),
+        })
     }
-}
-
-/// A [`Forecaster`] prepared for explaining: its inference copy and (built on first use) a copy on
-/// the autodiff device, both running the same `Forecaster::forward` code that training uses.
-#[derive(Debug)]
-pub struct ForecasterModel {
-    model: Forecaster,
-    autodiff: OnceLock<Forecaster>,
-    steps: usize,
-    device: Device,
-}
-
-impl ForecasterModel {
-    /// Wraps `model` (any device; it is moved to `device` in inference mode), which takes windows
-    /// of `steps` time steps.
-    pub fn new(model: &Forecaster, steps: usize, device: &Device) -> Self {
-        let device = device.clone().inner();
-        Self {
-            model: model.valid().to_device(&device),
-            autodiff: OnceLock::new(),
-            steps,
-            device,
-        }
+    /// Attention weights `n × steps` (each window's row sums to 1), or `None` when the model has
+    /// no attention (the default).
+    fn attention(&self, x: &[f32], n: usize) -> Result<Option<Vec<f32>>> {
+        let _ = (x, n);
+        Ok(None)
     }
-
-    /// The wrapped model.
-    pub fn forecaster(&self) -> &Forecaster {
-        &self.model
-    }
-}
-
-impl ExplainModel for ForecasterModel {
-    fn steps(&self) -> usize {
-        self.steps
-    }
-    fn features(&self) -> usize {
-        self.model.config.input_size
-    }
-    fn outputs(&self) -> usize {
-        self.model.config.n_outputs()
-    }
-    fn device(&self) -> &Device {
-        &self.device
-    }
-    fn forward(&self, x: Tensor<3>) -> Tensor<2> {
-        self.model.forward(x)
-    }
-    fn forward_autodiff(&self, x: Tensor<3>) -> Tensor<2> {
-        let m = self.autodiff.get_or_init(|| {
-            self.model
-                .clone()
-                .to_device(&self.device.clone().autodiff())
-                .no_grad()
-        });
-        m.forward(x)
-    }
-    fn attention(&self, x: Tensor<3>) -> Option<Tensor<2>> {
-        let out = self.model.forward_full(x, None);
-        let n = out.attention.len();
-        let first = out.attention.first()?.clone();
-        let sum = out
-            .attention
-            .into_iter()
-            .skip(1)
-            .fold(first, |acc, w| acc + w);
-        Some(if n > 1 { sum.div_scalar(n as f64) } else { sum })
-    }
-}
-
-pub(crate) fn to_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
-    t.into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .map_err(|e| ExplainError::Tensor(format!("{e:?}")))
 }
 
 /// Runs a model on many windows in batches and returns one output per window.
@@ -307,13 +237,6 @@ impl<'m, M: ExplainModel + ?Sized> Runner<'m, M> {
         Ok(())
     }
 
-    fn tensor(&self, data: Vec<f32>, n: usize, device: &Device) -> Tensor<3> {
-        Tensor::from_data(
-            TensorData::new(data, [n, self.model.steps(), self.model.features()]),
-            device,
-        )
-    }
-
     /// The chosen output for each of `n` windows stored back to back in `data`.
     pub fn predict(&self, data: &[f32], n: usize) -> Result<Vec<f64>> {
         let c = self.model.steps() * self.model.features();
@@ -322,16 +245,9 @@ impl<'m, M: ExplainModel + ?Sized> Runner<'m, M> {
         let mut start = 0;
         while start < n {
             let end = (start + self.batch.max(1)).min(n);
-            let x = self.tensor(
-                data[start * c..end * c].to_vec(),
-                end - start,
-                self.model.device(),
-            );
-            let y = self.model.forward(x).narrow(1, self.output, 1);
-            let v = to_f32(y)?;
-            debug_assert_eq!(v.len(), end - start);
-            let _ = outs;
-            res.extend(v.into_iter().map(f64::from));
+            let y = self.model.forward(&data[start * c..end * c], end - start)?;
+            check_len("forward", y.len(), (end - start) * outs)?;
+            res.extend(y.chunks(outs.max(1)).map(|row| f64::from(row[self.output])));
             start = end;
         }
         if let Some(k) = res.iter().position(|v| !v.is_finite()) {
@@ -349,28 +265,18 @@ impl<'m, M: ExplainModel + ?Sized> Runner<'m, M> {
     }
 
     /// Gradients d output / d input of `n` windows stored back to back in `data`, `[n × cells]`,
-    /// by reverse-mode autodiff through the model's forward pass.
+    /// from [`ExplainModel::gradient`], `grad_batch` windows per call.
     pub fn gradients(&self, data: &[f32], n: usize) -> Result<Vec<f32>> {
         let c = self.model.steps() * self.model.features();
-        let ad = self.model.device().clone().autodiff();
         let mut res = Vec::with_capacity(n * c);
         let mut start = 0;
         while start < n {
             let end = (start + self.grad_batch.max(1)).min(n);
-            let x = self
-                .tensor(data[start * c..end * c].to_vec(), end - start, &ad)
-                .require_grad();
-            // Windows are independent, so the gradient of the sum is each window's gradient.
-            let y = self
+            let g = self
                 .model
-                .forward_autodiff(x.clone())
-                .narrow(1, self.output, 1)
-                .sum();
-            let grads = y.backward();
-            let g = x
-                .grad(&grads)
-                .ok_or_else(|| ExplainError::Tensor("the input received no gradient".into()))?;
-            res.extend(to_f32(g)?);
+                .gradient(&data[start * c..end * c], end - start, self.output)?;
+            check_len("gradient", g.len(), (end - start) * c)?;
+            res.extend(g);
             start = end;
         }
         if let Some(k) = res.iter().position(|v| !v.is_finite()) {
@@ -380,5 +286,18 @@ impl<'m, M: ExplainModel + ?Sized> Runner<'m, M> {
             });
         }
         Ok(res)
+    }
+}
+
+/// An error unless a model call returned `want` values.
+pub(crate) fn check_len(method: &str, got: usize, want: usize) -> Result<()> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(ExplainError::BadOutput {
+            method: method.into(),
+            got,
+            want,
+        })
     }
 }

@@ -16,14 +16,18 @@ use crate::model::{Attributions, ExplainModel, Inputs, Runner};
 
 /// What a player is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "snake_case")]
 pub enum Players {
     /// Each (time step, feature) cell is a player.
+    #[cfg_attr(feature = "clap", value(name = "cells", aliases = ["cell"]))]
     Cells,
     /// Each feature (its column over all time steps) is a player.
     #[default]
+    #[cfg_attr(feature = "clap", value(name = "features", aliases = ["feature"]))]
     Features,
     /// Each time step (its row, all features) is a player.
+    #[cfg_attr(feature = "clap", value(name = "timesteps", aliases = ["time_steps", "time-steps", "steps", "time"]))]
     TimeSteps,
 }
 
@@ -64,7 +68,7 @@ impl Players {
 }
 
 /// Settings of the Shapley explainer.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ShapSettings {
     /// Player definition.
     pub players: Players,

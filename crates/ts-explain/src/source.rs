@@ -1,4 +1,4 @@
-//! Windows, background and training mean of a saved model and a data table.
+//! Windows, background and training mean of a saved model and a data table (feature `lstm`).
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -122,7 +122,7 @@ pub fn explain_source(
             bounds.val_start
         )));
     }
-    let train_inputs = Inputs::from_windows("training windows", &train)?;
+    let train_inputs = inputs_of("training windows", &train)?;
     let training_mean = train_inputs.mean_window("the training windows")?;
     let mut idx: Vec<usize> = (0..train.n).collect();
     idx.shuffle(&mut StdRng::seed_from_u64(seed));
@@ -138,4 +138,9 @@ pub fn explain_source(
         training_windows: train.n,
         feature_names: spec.features.clone(),
     })
+}
+
+/// The inputs of a [`Windows`] set.
+pub fn inputs_of(what: &str, w: &Windows) -> Result<Inputs> {
+    Inputs::new(what, w.all_x(), w.n, w.lookback, w.n_features)
 }

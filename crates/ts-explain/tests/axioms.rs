@@ -1,22 +1,24 @@
 //! Axioms and exact cases: IG completeness on LSTMs, IG / SHAP / LIME / occlusion on a linear model
 //! (where the exact attributions are known), SmoothGrad without noise, and clear errors.
+//!
+//! The linear-model cases run on the plain [`ExplainModel`] trait alone; the LSTM cases need the
+//! `lstm` feature (on in `cargo test --workspace`, which builds `tsf`).
 
-use burn::tensor::{Device, Tensor, TensorData};
 use ts_explain::{
-    Baseline, BaselineChoice, ExplainData, ExplainError, ExplainModel, ExplainSettings,
-    ForecasterModel, IgRule, IgSettings, Inputs, LimeSettings, Method, Players, Runner,
-    ShapSettings, SmoothGradSettings, SmoothGradVariant, explain, integrated_gradients, lime,
-    occlusion, permutation_importance, saliency, shap, smoothgrad,
+    Baseline, BaselineChoice, ExplainData, ExplainError, ExplainModel, ExplainSettings, IgRule,
+    IgSettings, Inputs, LimeSettings, Method, Methods, Players, Runner, ShapSettings,
+    SmoothGradVariant, explain, integrated_gradients, lime, occlusion, permutation_importance,
+    saliency, shap,
 };
-use ts_model::{ModelConfig, ModelKind};
+#[cfg(feature = "lstm")]
+use ts_explain::{SmoothGradSettings, smoothgrad};
 
-/// `f(x) = Σ_{t,f} w[t,f] x[t,f] + b`, as Burn tensor operations (so gradients go through autodiff).
+/// `f(x) = Σ_{t,f} w[t,f] x[t,f] + b`, in plain Rust; its gradient is `w` for every window.
 struct Linear {
     w: Vec<f32>,
     b: f32,
     steps: usize,
     features: usize,
-    device: Device,
 }
 
 impl Linear {
@@ -29,13 +31,7 @@ impl Linear {
             b: 0.3,
             steps,
             features,
-            device: Device::flex(),
         }
-    }
-    fn run(&self, x: Tensor<3>) -> Tensor<2> {
-        let [b, t, f] = x.dims();
-        let w = Tensor::<3>::from_data(TensorData::new(self.w.clone(), [1, t, f]), &x.device());
-        (x * w).reshape([b, t * f]).sum_dim(1).add_scalar(self.b)
     }
 }
 
@@ -49,14 +45,13 @@ impl ExplainModel for Linear {
     fn outputs(&self) -> usize {
         1
     }
-    fn device(&self) -> &Device {
-        &self.device
+    fn forward(&self, x: &[f32], _n: usize) -> ts_explain::Result<Vec<f32>> {
+        Ok(x.chunks(self.w.len())
+            .map(|xw| xw.iter().zip(&self.w).map(|(a, b)| a * b).sum::<f32>() + self.b)
+            .collect())
     }
-    fn forward(&self, x: Tensor<3>) -> Tensor<2> {
-        self.run(x)
-    }
-    fn forward_autodiff(&self, x: Tensor<3>) -> Tensor<2> {
-        self.run(x)
+    fn gradient(&self, _x: &[f32], n: usize, _output: usize) -> ts_explain::Result<Vec<f32>> {
+        Ok(self.w.repeat(n))
     }
 }
 
@@ -70,15 +65,16 @@ fn inputs(n: usize, steps: usize, features: usize, seed: u64) -> Inputs {
     Inputs::new("test windows", data, n, steps, features).unwrap()
 }
 
-fn lstm(kind: ModelKind, features: usize) -> ForecasterModel {
-    let mut cfg = ModelConfig::new(features, vec![0]);
+#[cfg(feature = "lstm")]
+fn lstm(kind: ts_model::ModelKind, features: usize) -> ts_explain::ForecasterModel {
+    let mut cfg = ts_model::ModelConfig::new(features, vec![0]);
     cfg.kind = kind;
     cfg.hidden_size = 16;
     cfg.residual = false;
     cfg.dropout = 0.0;
-    let device = Device::flex();
+    let device = burn::tensor::Device::flex();
     let m = cfg.init(3, &device).unwrap();
-    ForecasterModel::new(&m, 8, &device)
+    ts_explain::ForecasterModel::new(&m, 8, &device)
 }
 
 fn close(what: &str, got: &[f64], want: &[f64], tol: f64) {
@@ -91,9 +87,10 @@ fn close(what: &str, got: &[f64], want: &[f64], tol: f64) {
     }
 }
 
+#[cfg(feature = "lstm")]
 #[test]
 fn ig_completeness_on_an_lstm() {
-    let model = lstm(ModelKind::Lstm, 3);
+    let model = lstm(ts_model::ModelKind::Lstm, 3);
     let r = Runner::new(&model, 0).unwrap();
     let x = inputs(6, 8, 3, 1);
     let base = inputs(1, 8, 3, 9).data;
@@ -188,9 +185,10 @@ fn shap_on_a_linear_model_is_weight_times_deviation_from_background_mean() {
     }
 }
 
+#[cfg(feature = "lstm")]
 #[test]
 fn smoothgrad_without_noise_is_saliency() {
-    let model = lstm(ModelKind::Lstm, 3);
+    let model = lstm(ts_model::ModelKind::Lstm, 3);
     let r = Runner::new(&model, 0).unwrap();
     let x = inputs(5, 8, 3, 6);
     let s = saliency(&r, &x).unwrap();
@@ -294,9 +292,10 @@ fn occlusion_and_permutation_on_a_linear_model() {
     assert!(perm.by_feature[0] > 1e-3 && perm.by_feature[1] > 1e-3);
 }
 
+#[cfg(feature = "lstm")]
 #[test]
 fn attention_weights_and_report() {
-    let model = lstm(ModelKind::Attention, 3);
+    let model = lstm(ts_model::ModelKind::Attention, 3);
     let x = inputs(4, 8, 3, 11);
     let bg = inputs(5, 8, 3, 12);
     let mean = bg.mean_window("bg").unwrap();
@@ -322,19 +321,16 @@ fn attention_weights_and_report() {
     };
     let rep = explain(&model, &data, &settings).unwrap();
     assert_eq!(rep.methods.len(), 8);
-    let att = rep.method(Method::Attention).unwrap();
-    for row in att.details["weights"].as_array().unwrap() {
-        let s: f64 = row
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .sum();
+    assert!(rep.method(Method::Attention).is_some());
+    let (weights, mean) = rep.attention().unwrap();
+    assert_eq!((weights.len(), mean.len()), (4, 8));
+    for row in weights {
+        let s: f64 = row.iter().sum();
         assert!((s - 1.0).abs() < 1e-5);
     }
-    let cmp = &rep.method_comparison["spearman"];
-    assert_eq!(cmp.as_array().unwrap().len(), 7);
-    assert!((cmp[0][0].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    let cmp = &rep.method_comparison.spearman;
+    assert_eq!(cmp.len(), 7);
+    assert!((cmp[0][0].unwrap() - 1.0).abs() < 1e-12);
     // Determinism: the same settings give the same numbers.
     let again = explain(&model, &data, &settings).unwrap();
     for (a, b) in rep.methods.iter().zip(&again.methods) {
@@ -342,11 +338,20 @@ fn attention_weights_and_report() {
     }
     let json = serde_json::to_value(&rep).unwrap();
     assert!(json["methods"][2]["details"]["completeness_gap"].is_array());
+    assert_eq!(
+        json["methods"][7]["details"]["weights"][0]
+            .as_array()
+            .unwrap()
+            .len(),
+        8
+    );
+    assert_eq!(json["methods"][0]["details"], serde_json::json!({}));
 }
 
+#[cfg(feature = "lstm")]
 #[test]
 fn bad_input_gives_clear_errors() {
-    let model = lstm(ModelKind::Lstm, 3);
+    let model = lstm(ts_model::ModelKind::Lstm, 3);
     let r = Runner::new(&model, 0).unwrap();
     // Windows of another shape.
     let wrong = inputs(2, 5, 3, 1);
@@ -457,4 +462,133 @@ fn setting_names_round_trip_between_json_and_the_command_line() {
         assert_eq!(serde_json::to_value(m).unwrap(), m.name());
         assert_eq!(Method::parse_list(m.name(), true).unwrap(), vec![m]);
     }
+}
+
+/// A model that answers with the wrong number of values, and one without gradients.
+struct Broken {
+    outputs: usize,
+}
+
+impl ExplainModel for Broken {
+    fn steps(&self) -> usize {
+        2
+    }
+    fn features(&self) -> usize {
+        1
+    }
+    fn outputs(&self) -> usize {
+        1
+    }
+    fn forward(&self, _x: &[f32], n: usize) -> ts_explain::Result<Vec<f32>> {
+        Ok(vec![0.5; n * self.outputs])
+    }
+}
+
+#[test]
+fn a_model_without_gradients_or_with_wrong_output_sizes_is_a_clear_error() {
+    let x = inputs(3, 2, 1, 4);
+    let m = Broken { outputs: 1 };
+    let r = Runner::new(&m, 0).unwrap();
+    // Perturbation methods need only the forward pass.
+    let occ = occlusion(&r, &x, &[0.0, 0.0]).unwrap();
+    assert!(occ.attributions.values.iter().all(|v| *v == 0.0));
+    let e = saliency(&r, &x).unwrap_err();
+    assert!(matches!(e, ExplainError::Unsupported { .. }), "{e}");
+    assert!(e.to_string().contains("no gradients"), "{e}");
+    let e = ts_explain::attention::attention(&r, &x).unwrap_err();
+    assert!(e.to_string().contains("attention is not supported"), "{e}");
+    let wrong = Broken { outputs: 2 };
+    let r = Runner::new(&wrong, 0).unwrap();
+    let e = r.predict_inputs(&x).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ExplainError::BadOutput {
+                got: 6,
+                want: 3,
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_report_on_a_linear_model_without_burn() {
+    let m = Linear::new(4, 2);
+    let x = inputs(3, 4, 2, 13);
+    let bg = inputs(4, 4, 2, 14);
+    let mean = bg.mean_window("bg").unwrap();
+    let names: Vec<String> = vec!["u".into(), "v".into()];
+    let data = ExplainData {
+        windows: &x,
+        background: &bg,
+        training_mean: &mean,
+        targets: None,
+        feature_names: &names,
+    };
+    let settings = ExplainSettings {
+        methods: Methods::all().resolve(false).unwrap(),
+        baseline: BaselineChoice::Zeros,
+        lime: LimeSettings {
+            samples: 200,
+            ..LimeSettings::default()
+        },
+        ..ExplainSettings::default()
+    };
+    let rep = explain(&m, &data, &settings).unwrap();
+    assert_eq!(rep.methods.len(), 7);
+    assert!(rep.attention().is_none());
+    // Integrated gradients of a linear model from zeros: w·x, with no completeness gap.
+    let ig = rep.method(Method::IntegratedGradients).unwrap();
+    let want: f64 = (0..8)
+        .map(|i| f64::from(m.w[i]) * f64::from(x.window(0)[i]))
+        .sum();
+    let got: f64 = ig.attributions.as_ref().unwrap()[0].iter().flatten().sum();
+    assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+    let json = serde_json::to_value(&rep).unwrap();
+    let gaps = json["methods"][2]["details"]["completeness_gap"]
+        .as_array()
+        .unwrap();
+    assert!(gaps.iter().all(|g| g.as_f64().unwrap().abs() < 1e-5));
+    assert_eq!(json["settings"]["baseline"], "zeros");
+    assert_eq!(json["method_comparison"]["methods"][0], "saliency");
+    let text = rep.summary(&["2001-01".into(), "2001-03".into()]);
+    for needle in [
+        "Feature importance (saliency",
+        "Temporal importance (saliency",
+        "Method comparison",
+        "Explained windows ending 2001-01 … 2001-03",
+    ] {
+        assert!(text.contains(needle), "{needle:?} in {text}");
+    }
+    // A model without attention refuses the attention method before anything runs.
+    let only = ExplainSettings {
+        methods: "ig,attention"
+            .parse::<Methods>()
+            .unwrap()
+            .resolve(false)
+            .unwrap(),
+        ..settings
+    };
+    let e = explain(&m, &data, &only).unwrap_err();
+    assert!(e.to_string().contains("attention is not supported"), "{e}");
+}
+
+#[test]
+fn method_lists_expand_all_and_refuse_unknown_names() {
+    let all: Methods = "all".parse().unwrap();
+    assert_eq!(all.resolve(false).unwrap(), Method::ALL[..7].to_vec());
+    assert_eq!(all.resolve(true).unwrap(), Method::ALL.to_vec());
+    let some: Methods = " ig , saliency,IG,all".parse().unwrap();
+    let got = some.resolve(false).unwrap();
+    assert_eq!(&got[..2], &[Method::IntegratedGradients, Method::Saliency]);
+    assert_eq!(got.len(), 7);
+    assert_eq!(
+        some.to_string(),
+        "integrated_gradients,saliency,integrated_gradients,all"
+    );
+    let e = "saliency,magic".parse::<Methods>().unwrap_err();
+    assert!(e.to_string().contains("magic"), "{e}");
+    assert!(" , ".parse::<Methods>().is_err());
 }
