@@ -268,7 +268,7 @@ pub fn fit_with(
     device: &Device,
     observer: &mut dyn Observer,
     resume: Option<Resume>,
-    mut checkpointer: Option<&mut dyn Checkpointer>,
+    checkpointer: Option<&mut dyn Checkpointer>,
 ) -> Result<(Forecaster, TrainReport)> {
     if train.n == 0 {
         return Err(TrainError::InvalidConfig {
@@ -277,254 +277,367 @@ pub fn fit_with(
             reason: "nothing to train on".into(),
         });
     }
-    let start = Instant::now();
-    let weights = normalised_weights(cfg, train.n)?;
-    let ad = device.clone().autodiff();
-    let has_val = validation.n > 0;
-    let val_loss = |m: &Forecaster| -> Result<f64> {
-        let p = predict_scaled(m, validation, device, 512)?;
-        Ok(loss_value(&p, &validation.all_y(), cfg))
-    };
-    let mut optim = make_optimizer(cfg);
-    let (mut model, mut best, mut progress) = match resume {
-        Some(r) => {
-            let p = r.meta.progress();
-            if p.order.len() != train.n {
-                return Err(TrainError::InvalidConfig {
-                    name: "checkpoint".into(),
-                    value: format!("{} training windows", p.order.len()),
-                    reason: format!("the data now gives {} training windows", train.n),
-                });
-            }
-            // `fork` gives the weights their own autodiff graph on the training device; the ids
-            // are kept so that the restored optimizer state finds its parameters.
-            let ids = param_ids(&r.model);
-            let model = r.model.fork(&ad).train();
-            if param_ids(&model) != ids {
-                return Err(TrainError::InvalidConfig {
-                    name: "checkpoint".into(),
-                    value: "parameter ids".into(),
-                    reason: "changed while moving the weights to the training device".into(),
-                });
-            }
-            optim = optim.load_record(r.optimizer);
-            (model, r.best.to_device(device), p)
-        }
-        None => {
-            let on_autodiff = model
-                .members
-                .first()
-                .is_some_and(|m| m.head_bias.val().device().is_autodiff());
-            let model = if on_autodiff {
-                model
-            } else {
-                // Moving onto the autodiff device neither records the graph nor marks the
-                // parameters trainable: do both, parameter by parameter.
-                struct Trainable(Device);
-                impl burn::module::ModuleMapper for Trainable {
-                    fn map_float<const D: usize>(
-                        &mut self,
-                        param: burn::module::Param<Tensor<D>>,
-                    ) -> burn::module::Param<Tensor<D>> {
-                        param.map(|t| t.to_device(&self.0).autodiff().require_grad())
-                    }
-                }
-                model.map(&mut Trainable(device.clone()))
-            };
-            let initial = has_val.then(|| val_loss(&model.valid())).transpose()?;
-            let best = model.valid();
-            let progress = Progress {
-                epochs_done: 0,
-                in_epoch: None,
-                history: Vec::with_capacity(cfg.epochs),
-                initial_val_loss: initial,
-                best_epoch: 0,
-                best_val_loss: initial,
-                stale: 0,
-                stopped_early: false,
-                seconds: 0.0,
-                order: (0..train.n).collect(),
-                shuffle_rng: RngState::of(&ChaCha12Rng::seed_from_u64(cfg.seed.wrapping_add(1))),
-                dropout_rng: DropoutRng::new(model.config.dropout, cfg.seed.wrapping_add(2))
-                    .state(),
-            };
-            (model, best, progress)
-        }
-    };
-    let bad_state = || TrainError::InvalidConfig {
-        name: "checkpoint".into(),
-        value: "random generator state".into(),
-        reason: "malformed".into(),
-    };
-    let mut shuffle_rng = progress.shuffle_rng.restore().ok_or_else(bad_state)?;
-    let mut dropout = DropoutRng::from_state(model.config.dropout, &progress.dropout_rng)
-        .ok_or_else(bad_state)?;
-    let mut order = std::mem::take(&mut progress.order);
-    let mut in_epoch = progress.in_epoch.take();
-    let mut interrupted = false;
+    let mut run = TrainingRun::start(model, train, validation, cfg, device, resume)?;
     observer.on_start(cfg.epochs, train.n, validation.n);
-    let xs = train.lookback * train.n_features;
-    let o = train.n_outputs;
-    let every = checkpointer.as_ref().map_or(0, |c| c.every());
-    let first_epoch = progress.epochs_done + 1;
-    for epoch in first_epoch..=cfg.epochs {
-        if progress.stopped_early {
-            break;
-        }
-        let t0 = Instant::now();
-        let (first_batch, mut total, mut batches, seconds_before) = match in_epoch.take() {
-            Some(pos) if pos.epoch == epoch => (
-                pos.next_batch,
-                f64::from_bits(pos.loss_total_bits),
-                pos.batches,
-                pos.seconds,
-            ),
-            _ => {
-                if cfg.shuffle {
-                    order.shuffle(&mut shuffle_rng);
-                }
-                (0, 0.0, 0usize, 0.0)
-            }
-        };
-        let lr = cfg.lr_schedule.rate(cfg.learning_rate, epoch, cfg.epochs);
-        for (bi, chunk) in order.chunks(cfg.batch_size).enumerate().skip(first_batch) {
-            if observer.should_stop() {
-                interrupted = true;
-                if let Some(c) = checkpointer.as_deref_mut() {
-                    let mut p = progress.clone();
-                    p.in_epoch = Some(EpochPosition {
-                        epoch,
-                        next_batch: bi,
-                        loss_total_bits: total.to_bits(),
-                        batches,
-                        seconds: seconds_before + t0.elapsed().as_secs_f64(),
-                    });
-                    p.seconds += start.elapsed().as_secs_f64();
-                    p.order = order.clone();
-                    p.shuffle_rng = RngState::of(&shuffle_rng);
-                    p.dropout_rng = dropout.state();
-                    c.save(&Snapshot {
-                        model: &model,
-                        best: &best,
-                        optimizer: &optim,
-                        progress: p,
-                    })?;
-                }
-                break;
-            }
-            let b = chunk.len();
-            let mut xb = Vec::with_capacity(b * xs);
-            let mut yb = Vec::with_capacity(b * o);
-            for &i in chunk {
-                xb.extend_from_slice(train.x_of(i));
-                yb.extend_from_slice(train.y_of(i));
-            }
-            let x = Tensor::<3>::from_data(
-                TensorData::new(xb, [b, train.lookback, train.n_features]),
-                &ad,
-            );
-            let y = Tensor::<2>::from_data(TensorData::new(yb, [b, o]), &ad);
-            let out = model.forward_full(x, Some(&mut dropout));
-            let n_members = out.members.len() as f64;
-            let wb = weights.as_ref().map(|w| {
-                let v: Vec<f32> = chunk.iter().map(|&i| w[i]).collect();
-                Tensor::<2>::from_data(TensorData::new(v, [b, 1]), &ad)
-            });
-            let mut loss: Option<Tensor<1>> = None;
-            for m in out.members {
-                let l = match &wb {
-                    Some(w) => weighted_loss_tensor(m, y.clone(), w.clone(), cfg),
-                    None => loss_tensor(m, y.clone(), cfg),
-                };
-                loss = Some(match loss {
-                    Some(acc) => acc + l,
-                    None => l,
-                });
-            }
-            let loss = loss.expect("at least one member").div_scalar(n_members);
-            let lv: f64 = loss.clone().into_scalar::<f32>() as f64;
-            if !lv.is_finite() {
-                return Err(TrainError::Diverged { epoch, loss: lv });
-            }
-            total += lv;
-            batches += 1;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(lr, model, grads);
-        }
-        if batches == 0 {
-            break;
-        }
-        let inference = model.valid();
-        let vl = has_val.then(|| val_loss(&inference)).transpose()?;
-        let record = EpochRecord {
-            epoch,
-            train_loss: total / batches as f64,
-            val_loss: vl,
-            seconds: seconds_before + t0.elapsed().as_secs_f64(),
-        };
-        progress.history.push(record);
-        match (vl, progress.best_val_loss) {
-            (Some(v), Some(bv)) if v < bv => {
-                progress.best_val_loss = Some(v);
-                best = inference;
-                progress.best_epoch = epoch;
-                progress.stale = 0;
-            }
-            (Some(_), Some(_)) => progress.stale += 1,
-            _ => {
-                // No validation part: keep the last epoch.
-                best = inference;
-                progress.best_epoch = epoch;
-            }
-        }
-        observer.on_epoch(&record, progress.best_epoch);
-        if interrupted {
-            break;
-        }
-        progress.epochs_done = epoch;
-        if cfg.patience > 0 && has_val && progress.stale >= cfg.patience {
-            progress.stopped_early = true;
-        }
-        if let Some(c) = checkpointer.as_deref_mut()
-            && every > 0
-            && (epoch.is_multiple_of(every) || epoch == cfg.epochs || progress.stopped_early)
-        {
-            let mut p = progress.clone();
-            p.seconds += start.elapsed().as_secs_f64();
-            p.order = order.clone();
-            p.shuffle_rng = RngState::of(&shuffle_rng);
-            p.dropout_rng = dropout.state();
-            c.save(&Snapshot {
-                model: &model,
-                best: &best,
-                optimizer: &optim,
-                progress: p,
-            })?;
-        }
-        if progress.stopped_early {
-            break;
-        }
-    }
-    let Progress {
-        history,
-        initial_val_loss: initial,
-        best_epoch,
-        best_val_loss: best_val,
-        stopped_early,
-        seconds: seconds_before,
-        ..
-    } = progress;
-    let report = TrainReport {
-        history,
-        initial_val_loss: initial,
-        best_epoch,
-        best_val_loss: best_val,
-        stopped_early,
-        interrupted,
-        seconds: seconds_before + start.elapsed().as_secs_f64(),
-    };
+    let interrupted = run.epochs(observer, checkpointer)?;
+    let (best, report) = run.finish(interrupted);
     observer.on_end(&report);
     Ok((best.to_device(device), report))
+}
+
+/// The training loop's state: the network being trained (autodiff), the best weights so far, the
+/// optimizer, the random generators, the window order and the [`Progress`] a checkpoint holds.
+struct TrainingRun<'a> {
+    cfg: &'a TrainConfig,
+    train: &'a Windows,
+    validation: &'a Windows,
+    device: &'a Device,
+    /// The autodiff device the batches live on.
+    ad: Device,
+    /// Per-window loss weights (normalised), if any.
+    weights: Option<Vec<f32>>,
+    optim: ModuleOptimizer,
+    model: Forecaster,
+    best: Forecaster,
+    progress: Progress,
+    shuffle_rng: ChaCha12Rng,
+    dropout: DropoutRng,
+    order: Vec<usize>,
+    in_epoch: Option<EpochPosition>,
+    start: Instant,
+}
+
+impl<'a> TrainingRun<'a> {
+    /// A fresh run, or the state a checkpoint holds.
+    fn start(
+        model: Forecaster,
+        train: &'a Windows,
+        validation: &'a Windows,
+        cfg: &'a TrainConfig,
+        device: &'a Device,
+        resume: Option<Resume>,
+    ) -> Result<Self> {
+        let start = Instant::now();
+        let weights = normalised_weights(cfg, train.n)?;
+        let ad = device.clone().autodiff();
+        let optim = make_optimizer(cfg);
+        let (model, best, mut progress, optim) = match resume {
+            Some(r) => Self::resumed(r, train, &ad, device, optim)?,
+            None => {
+                let model = Self::trainable(model, device);
+                let initial = (validation.n > 0)
+                    .then(|| validation_loss(&model.valid(), validation, cfg, device))
+                    .transpose()?;
+                let progress = Self::fresh_progress(&model, train, cfg, initial);
+                let best = model.valid();
+                (model, best, progress, optim)
+            }
+        };
+        let bad_state = || TrainError::InvalidConfig {
+            name: "checkpoint".into(),
+            value: "random generator state".into(),
+            reason: "malformed".into(),
+        };
+        let shuffle_rng = progress.shuffle_rng.restore().ok_or_else(bad_state)?;
+        let dropout = DropoutRng::from_state(model.config.dropout, &progress.dropout_rng)
+            .ok_or_else(bad_state)?;
+        let order = std::mem::take(&mut progress.order);
+        let in_epoch = progress.in_epoch.take();
+        Ok(Self {
+            cfg,
+            train,
+            validation,
+            device,
+            ad,
+            weights,
+            optim,
+            model,
+            best,
+            progress,
+            shuffle_rng,
+            dropout,
+            order,
+            in_epoch,
+            start,
+        })
+    }
+
+    /// The weights, optimizer state and progress of a checkpoint, on the training device.
+    fn resumed(
+        r: Resume,
+        train: &Windows,
+        ad: &Device,
+        device: &Device,
+        optim: ModuleOptimizer,
+    ) -> Result<(Forecaster, Forecaster, Progress, ModuleOptimizer)> {
+        let p = r.meta.progress();
+        if p.order.len() != train.n {
+            return Err(TrainError::InvalidConfig {
+                name: "checkpoint".into(),
+                value: format!("{} training windows", p.order.len()),
+                reason: format!("the data now gives {} training windows", train.n),
+            });
+        }
+        // `fork` gives the weights their own autodiff graph on the training device; the ids are
+        // kept so that the restored optimizer state finds its parameters.
+        let ids = param_ids(&r.model);
+        let model = r.model.fork(ad).train();
+        if param_ids(&model) != ids {
+            return Err(TrainError::InvalidConfig {
+                name: "checkpoint".into(),
+                value: "parameter ids".into(),
+                reason: "changed while moving the weights to the training device".into(),
+            });
+        }
+        let optim = optim.load_record(r.optimizer);
+        Ok((model, r.best.to_device(device), p, optim))
+    }
+
+    /// The model on the autodiff device with every parameter trainable.
+    fn trainable(model: Forecaster, device: &Device) -> Forecaster {
+        let on_autodiff = model
+            .members
+            .first()
+            .is_some_and(|m| m.head_bias.val().device().is_autodiff());
+        if on_autodiff {
+            return model;
+        }
+        // Moving onto the autodiff device neither records the graph nor marks the parameters
+        // trainable: do both, parameter by parameter.
+        struct Trainable(Device);
+        impl burn::module::ModuleMapper for Trainable {
+            fn map_float<const D: usize>(
+                &mut self,
+                param: burn::module::Param<Tensor<D>>,
+            ) -> burn::module::Param<Tensor<D>> {
+                param.map(|t| t.to_device(&self.0).autodiff().require_grad())
+            }
+        }
+        model.map(&mut Trainable(device.clone()))
+    }
+
+    /// The progress of a run that has not started: the generators seeded from the configuration.
+    fn fresh_progress(
+        model: &Forecaster,
+        train: &Windows,
+        cfg: &TrainConfig,
+        initial: Option<f64>,
+    ) -> Progress {
+        Progress {
+            epochs_done: 0,
+            in_epoch: None,
+            history: Vec::with_capacity(cfg.epochs),
+            initial_val_loss: initial,
+            best_epoch: 0,
+            best_val_loss: initial,
+            stale: 0,
+            stopped_early: false,
+            seconds: 0.0,
+            order: (0..train.n).collect(),
+            shuffle_rng: RngState::of(&ChaCha12Rng::seed_from_u64(cfg.seed.wrapping_add(1))),
+            dropout_rng: DropoutRng::new(model.config.dropout, cfg.seed.wrapping_add(2)).state(),
+        }
+    }
+
+    /// Runs the remaining epochs; true when the observer stopped the run.
+    fn epochs(
+        &mut self,
+        observer: &mut dyn Observer,
+        mut checkpointer: Option<&mut dyn Checkpointer>,
+    ) -> Result<bool> {
+        let cfg = self.cfg;
+        let every = checkpointer.as_ref().map_or(0, |c| c.every());
+        for epoch in self.progress.epochs_done + 1..=cfg.epochs {
+            if self.progress.stopped_early {
+                break;
+            }
+            let t0 = Instant::now();
+            let (first_batch, mut total, mut batches, seconds_before) = match self.in_epoch.take() {
+                Some(pos) if pos.epoch == epoch => (
+                    pos.next_batch,
+                    f64::from_bits(pos.loss_total_bits),
+                    pos.batches,
+                    pos.seconds,
+                ),
+                _ => {
+                    if cfg.shuffle {
+                        self.order.shuffle(&mut self.shuffle_rng);
+                    }
+                    (0, 0.0, 0usize, 0.0)
+                }
+            };
+            let lr = cfg.lr_schedule.rate(cfg.learning_rate, epoch, cfg.epochs);
+            let mut interrupted = false;
+            let n_batches = self.order.len().div_ceil(cfg.batch_size);
+            for bi in first_batch..n_batches {
+                if observer.should_stop() {
+                    interrupted = true;
+                    if let Some(c) = checkpointer.as_deref_mut() {
+                        let position = EpochPosition {
+                            epoch,
+                            next_batch: bi,
+                            loss_total_bits: total.to_bits(),
+                            batches,
+                            seconds: seconds_before + t0.elapsed().as_secs_f64(),
+                        };
+                        self.save(c, Some(position))?;
+                    }
+                    break;
+                }
+                let end = ((bi + 1) * cfg.batch_size).min(self.order.len());
+                let chunk = self.order[bi * cfg.batch_size..end].to_vec();
+                total += self.batch(&chunk, lr, epoch)?;
+                batches += 1;
+            }
+            if batches == 0 {
+                // Stopped before the epoch's first batch: nothing to record.
+                return Ok(interrupted);
+            }
+            let record = EpochRecord {
+                epoch,
+                train_loss: total / batches as f64,
+                val_loss: None,
+                seconds: seconds_before + t0.elapsed().as_secs_f64(),
+            };
+            let record = self.end_epoch(record)?;
+            observer.on_epoch(&record, self.progress.best_epoch);
+            if interrupted {
+                return Ok(true);
+            }
+            self.progress.epochs_done = epoch;
+            let has_val = self.validation.n > 0;
+            if cfg.patience > 0 && has_val && self.progress.stale >= cfg.patience {
+                self.progress.stopped_early = true;
+            }
+            if let Some(c) = checkpointer.as_deref_mut()
+                && every > 0
+                && (epoch.is_multiple_of(every)
+                    || epoch == cfg.epochs
+                    || self.progress.stopped_early)
+            {
+                self.save(c, None)?;
+            }
+        }
+        Ok(false)
+    }
+
+    /// One optimizer step on the windows `chunk`; returns the batch's loss (the mean over the
+    /// ensemble's members).
+    fn batch(&mut self, chunk: &[usize], lr: f64, epoch: usize) -> Result<f64> {
+        let (train, cfg, ad) = (self.train, self.cfg, &self.ad);
+        let (b, o) = (chunk.len(), train.n_outputs);
+        let mut xb = Vec::with_capacity(b * train.lookback * train.n_features);
+        let mut yb = Vec::with_capacity(b * o);
+        for &i in chunk {
+            xb.extend_from_slice(train.x_of(i));
+            yb.extend_from_slice(train.y_of(i));
+        }
+        let x = Tensor::<3>::from_data(
+            TensorData::new(xb, [b, train.lookback, train.n_features]),
+            ad,
+        );
+        let y = Tensor::<2>::from_data(TensorData::new(yb, [b, o]), ad);
+        let out = self.model.forward_full(x, Some(&mut self.dropout));
+        let n_members = out.members.len() as f64;
+        let wb = self.weights.as_ref().map(|w| {
+            let v: Vec<f32> = chunk.iter().map(|&i| w[i]).collect();
+            Tensor::<2>::from_data(TensorData::new(v, [b, 1]), ad)
+        });
+        let mut loss: Option<Tensor<1>> = None;
+        for m in out.members {
+            let l = match &wb {
+                Some(w) => weighted_loss_tensor(m, y.clone(), w.clone(), cfg),
+                None => loss_tensor(m, y.clone(), cfg),
+            };
+            loss = Some(match loss {
+                Some(acc) => acc + l,
+                None => l,
+            });
+        }
+        let loss = loss.expect("at least one member").div_scalar(n_members);
+        let lv: f64 = loss.clone().into_scalar::<f32>() as f64;
+        if !lv.is_finite() {
+            return Err(TrainError::Diverged { epoch, loss: lv });
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        // The step takes the weights by value (uniquely held, so updated in place); the best
+        // weights stand in for the moment it runs.
+        let model = std::mem::replace(&mut self.model, self.best.clone());
+        self.model = self.optim.step(lr, model, grads);
+        Ok(lv)
+    }
+
+    /// Validates the epoch's weights, records the epoch and keeps the weights when they are the
+    /// best so far (the last epoch's without a validation part).
+    fn end_epoch(&mut self, mut record: EpochRecord) -> Result<EpochRecord> {
+        let inference = self.model.valid();
+        let vl = (self.validation.n > 0)
+            .then(|| validation_loss(&inference, self.validation, self.cfg, self.device))
+            .transpose()?;
+        record.val_loss = vl;
+        let p = &mut self.progress;
+        p.history.push(record);
+        match (vl, p.best_val_loss) {
+            (Some(v), Some(bv)) if v < bv => {
+                p.best_val_loss = Some(v);
+                self.best = inference;
+                p.best_epoch = record.epoch;
+                p.stale = 0;
+            }
+            (Some(_), Some(_)) => p.stale += 1,
+            _ => {
+                // No validation part: keep the last epoch.
+                self.best = inference;
+                p.best_epoch = record.epoch;
+            }
+        }
+        Ok(record)
+    }
+
+    /// Hands a checkpoint of the current state (inside an epoch at `position`, or between
+    /// epochs) to the checkpointer.
+    fn save(&self, c: &mut dyn Checkpointer, position: Option<EpochPosition>) -> Result<()> {
+        let mut p = self.progress.clone();
+        if position.is_some() {
+            p.in_epoch = position;
+        }
+        p.seconds += self.start.elapsed().as_secs_f64();
+        p.order = self.order.clone();
+        p.shuffle_rng = RngState::of(&self.shuffle_rng);
+        p.dropout_rng = self.dropout.state();
+        c.save(&Snapshot {
+            model: &self.model,
+            best: &self.best,
+            optimizer: &self.optim,
+            progress: p,
+        })
+    }
+
+    /// The best weights and the run's report.
+    fn finish(self, interrupted: bool) -> (Forecaster, TrainReport) {
+        let p = self.progress;
+        let report = TrainReport {
+            history: p.history,
+            initial_val_loss: p.initial_val_loss,
+            best_epoch: p.best_epoch,
+            best_val_loss: p.best_val_loss,
+            stopped_early: p.stopped_early,
+            interrupted,
+            seconds: p.seconds + self.start.elapsed().as_secs_f64(),
+        };
+        (self.best, report)
+    }
+}
+
+/// The loss of a model's forecasts of a set of windows.
+fn validation_loss(
+    m: &Forecaster,
+    validation: &Windows,
+    cfg: &TrainConfig,
+    device: &Device,
+) -> Result<f64> {
+    let p = predict_scaled(m, validation, device, 512)?;
+    Ok(loss_value(&p, &validation.all_y(), cfg))
 }
 
 #[cfg(test)]
