@@ -146,6 +146,8 @@ fn fairness_audit_writes_reports_and_agrees_with_evaluate() {
     let out = dir.join("audit");
     let o = tsf(&[
         "fairness",
+        "--part",
+        "all",
         "--model",
         model.to_str().unwrap(),
         "--data",
@@ -241,6 +243,8 @@ fn threshold_optimizer_narrows_the_parity_gap_and_saves_itself() {
     let out = dir.join("mitigated");
     let o = tsf(&[
         "fairness",
+        "--part",
+        "all",
         "--model",
         model.to_str().unwrap(),
         "--data",
@@ -278,6 +282,8 @@ fn threshold_optimizer_narrows_the_parity_gap_and_saves_itself() {
     let again = dir.join("again");
     let o = tsf(&[
         "fairness",
+        "--part",
+        "all",
         "--model",
         model.to_str().unwrap(),
         "--data",
@@ -316,6 +322,8 @@ fn threshold_optimizer_narrows_the_parity_gap_and_saves_itself() {
     ] {
         let mut args = vec![
             "fairness",
+            "--part",
+            "all",
             "--model",
             model.to_str().unwrap(),
             "--data",
@@ -339,6 +347,8 @@ fn reductions_retrain_with_weights_and_save_the_mixture() {
     let out = dir.join("reduced");
     let o = tsf(&[
         "fairness",
+        "--part",
+        "all",
         "--model",
         model.to_str().unwrap(),
         "--data",
@@ -378,6 +388,8 @@ fn bad_input_gives_one_clear_line() {
     let run = |extra: &[&str]| {
         let mut args = vec![
             "fairness",
+            "--part",
+            "all",
             "--model",
             model.to_str().unwrap(),
             "--data",
@@ -430,6 +442,8 @@ fn bad_input_gives_one_clear_line() {
     let single = write(d.path(), "single.csv", &one);
     let o = tsf(&[
         "fairness",
+        "--part",
+        "all",
         "--model",
         model.to_str().unwrap(),
         "--data",
@@ -448,6 +462,8 @@ fn bad_input_gives_one_clear_line() {
     );
     let o = tsf(&[
         "fairness",
+        "--part",
+        "all",
         "--model",
         model.to_str().unwrap(),
         "--data",
@@ -470,6 +486,8 @@ fn bad_input_gives_one_clear_line() {
     assert!(o.status.success(), "{}", stderr(&o));
     let o = tsf(&[
         "fairness",
+        "--part",
+        "all",
         "--model",
         model.to_str().unwrap(),
         "--data",

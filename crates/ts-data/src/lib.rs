@@ -21,6 +21,7 @@ pub mod frame;
 mod parquet_check;
 pub mod scaler;
 pub mod season;
+pub mod table;
 pub mod window;
 
 pub use csv_load::{check_csv_text, read_csv};
@@ -30,6 +31,7 @@ pub use frame::{
 };
 pub use scaler::{Scaler, ScalerKind};
 pub use season::{detect_seasons, primary_season, seasonal_lag, seasons_of_step};
+pub use table::TextTable;
 pub use window::{
     Prepared, Series, SplitBounds, SplitConfig, WindowSpec, Windows, anchors_in, prepare,
     prepare_bounds, prepare_owned,

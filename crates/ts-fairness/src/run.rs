@@ -1,0 +1,587 @@
+//! `tsf fairness` as one library call (feature `lstm`): [`run_audit`] loads a saved model and a
+//! table, forecasts one part of it, audits every grouping and runs the mitigations asked for;
+//! [`FairnessRun::write`] writes the typed outputs into a folder.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use ts_data::{FillPolicy, Frame, LoadOptions, TextTable, load};
+use ts_train::Bundle;
+use ts_train::pipeline::{self, Part};
+
+use crate::audit::{ForecastSamples, GroupingAudit, audit_grouping, forecast_samples};
+use crate::classify::{ExpectedRates, binarise, classification_report, expected_rates};
+use crate::error::{FairnessError, Result, invalid};
+use crate::groups::{Grouping, SeedGrouping};
+use crate::reductions::{
+    IterationRecord, ReductionConfig, ReductionConstraint, exponentiated_gradient,
+};
+use crate::report::{ExpectedSnapshot, FairlearnReport, Skipped, Snapshot};
+use crate::table::{audit_groupings, numeric_frame};
+use crate::threshold::{Constraint, ThresholdOptimizer};
+
+/// Which mitigations to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mitigation {
+    /// Audit only.
+    #[default]
+    None,
+    /// The threshold optimizer (post-processing).
+    Threshold,
+    /// Exponentiated-gradient retraining.
+    Reductions,
+    /// Both.
+    Both,
+}
+
+impl Mitigation {
+    fn threshold(self) -> bool {
+        matches!(self, Self::Threshold | Self::Both)
+    }
+
+    fn reductions(self) -> bool {
+        matches!(self, Self::Reductions | Self::Both)
+    }
+}
+
+/// What `tsf fairness` is asked to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FairnessConfig {
+    /// Model file written by `tsf train`.
+    pub model: PathBuf,
+    /// Table with the model's columns and the group columns (or the columns to make them from).
+    pub data: PathBuf,
+    /// The seed's groupings (read from their columns when present, else made).
+    pub groups: Vec<SeedGrouping>,
+    /// Categorical group columns of the table. With `groups`, empty = the seed's five.
+    pub group_columns: Vec<String>,
+    /// Target to audit (`None`: the model's first).
+    pub target: Option<String>,
+    /// Threshold binarising actuals and forecasts (`None`: the median of the actuals).
+    pub threshold: Option<f64>,
+    /// Mitigations to run.
+    pub mitigation: Mitigation,
+    /// The constraint (the threshold optimizer takes demographic parity or equalized odds).
+    pub constraint: ReductionConstraint,
+    /// A saved threshold optimizer to apply to the first grouping instead of fitting one.
+    pub thresholds: Option<PathBuf>,
+    /// Exponentiated-gradient iterations (1 to 50).
+    pub iterations: usize,
+    /// Epochs per retraining (`None`: the model's).
+    pub epochs: Option<usize>,
+    /// Allowed violation, or the loss bound's slack (bounded group loss); finite, >= 0.
+    pub epsilon: f64,
+    /// Seed of the randomised threshold predictions.
+    pub seed: u64,
+    /// Missing values (`Drop` is refused: group columns must stay aligned with the rows).
+    pub fill: FillPolicy,
+    /// Which windows to score.
+    pub part: Part,
+    /// The folder the outputs will be in (named in the report).
+    pub out: PathBuf,
+}
+
+impl FairnessConfig {
+    /// Refuses options that would make every mitigation fail (errors, not "skipped").
+    pub fn validate(&self) -> Result<()> {
+        if self.mitigation.threshold() && self.threshold_constraint().is_none() {
+            return Err(invalid(
+                "--constraint",
+                format!("{:?}", self.constraint),
+                "the threshold optimizer takes demographic_parity or equalized_odds",
+            ));
+        }
+        if let Some(p) = &self.thresholds
+            && !self.mitigation.threshold()
+        {
+            return Err(invalid(
+                "--thresholds",
+                p.display(),
+                "it applies a saved threshold optimizer: add --mitigate threshold (or both)",
+            ));
+        }
+        if self.mitigation.reductions() {
+            if !(1..=50).contains(&self.iterations) {
+                return Err(invalid(
+                    "--iterations",
+                    self.iterations,
+                    "choose 1 to 50 (each retrains the model once)",
+                ));
+            }
+            if !(self.epsilon.is_finite() && self.epsilon >= 0.0) {
+                return Err(invalid(
+                    "--epsilon",
+                    self.epsilon,
+                    "must be a finite number >= 0",
+                ));
+            }
+        }
+        if self.fill == FillPolicy::Drop {
+            return Err(invalid(
+                "--fill",
+                "drop",
+                "group columns must stay aligned with the rows; use ffill or interpolate",
+            ));
+        }
+        Ok(())
+    }
+
+    fn threshold_constraint(&self) -> Option<Constraint> {
+        match self.constraint {
+            ReductionConstraint::DemographicParity => Some(Constraint::DemographicParity),
+            ReductionConstraint::EqualizedOdds => Some(Constraint::EqualizedOdds),
+            ReductionConstraint::BoundedGroupLoss => None,
+        }
+    }
+}
+
+/// What a mitigation produced besides its before/after figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MitigationDetail {
+    /// The threshold optimizer.
+    Threshold {
+        /// The rules.
+        optimizer: ThresholdOptimizer,
+        /// Fitted here (and where it was saved) or loaded (from where).
+        source: String,
+        /// Seed of the randomised predictions.
+        seed: u64,
+        /// fairlearn's report of the one seeded draw.
+        after: Box<FairlearnReport>,
+        /// The expected rates over all draws.
+        expected: Box<ExpectedRates>,
+    },
+    /// Exponentiated gradient.
+    Reductions(Box<ReductionsDetail>),
+}
+
+/// The record of one exponentiated-gradient run (`reductions_<grouping>.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReductionsDetail {
+    /// Its settings.
+    pub config: ReductionConfig,
+    /// Seconds it took.
+    pub seconds: f64,
+    /// The game's history.
+    pub iterations: Vec<IterationRecord>,
+    /// Mixture weights.
+    pub mixture_weights: Vec<f64>,
+    /// Why it stopped early, if it did.
+    pub stopped: Option<String>,
+    /// The member model files.
+    pub members: Vec<String>,
+    /// The audit of the mixture's forecasts.
+    pub after: Box<GroupingAudit>,
+}
+
+/// Before/after figures of one mitigation on one grouping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MitigationResult {
+    /// "threshold optimizer" or "exponentiated gradient".
+    pub method: String,
+    /// The grouping.
+    pub grouping: String,
+    /// The constraint.
+    pub constraint: String,
+    /// Before.
+    pub before: Snapshot,
+    /// After (for the threshold optimizer: one seeded draw of its randomised predictions).
+    pub after: Snapshot,
+    /// The expectation over the randomisation (threshold optimizer; the exponentiated gradient
+    /// mixture averages its members' forecasts, so its figures are not random).
+    pub expected_after: Option<ExpectedSnapshot>,
+    /// Method-specific detail.
+    pub detail: MitigationDetail,
+}
+
+impl MitigationResult {
+    /// The result as text.
+    pub fn render(&self) -> String {
+        let mut s = format!(
+            "Mitigation: {} on {} ({})\n  before: {}\n",
+            self.method,
+            self.grouping,
+            self.constraint,
+            self.before.line()
+        );
+        match (&self.expected_after, &self.detail) {
+            (Some(e), MitigationDetail::Threshold { seed, .. }) => {
+                s.push_str(&format!(
+                    "  after, one random draw (seed {seed}): {}\n  after, expected over the randomisation: {}\n",
+                    self.after.line(),
+                    e.line()
+                ));
+            }
+            _ => s.push_str(&format!("  after:  {}\n", self.after.line())),
+        }
+        if let MitigationDetail::Reductions(d) = &self.detail
+            && let Some(why) = &d.stopped
+        {
+            s.push_str(&format!("  {why}\n"));
+        }
+        s
+    }
+}
+
+/// A grouping left out of the audit (fewer than two of its groups have forecasts in the part).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedGrouping {
+    /// The grouping.
+    pub grouping: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The report written as `fairness_report.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FairnessReport {
+    /// The model file.
+    pub model: PathBuf,
+    /// The table.
+    pub data: PathBuf,
+    /// The part of the table scored.
+    pub part: Part,
+    /// Its rows `[from, to)` (0-based).
+    pub rows: (usize, usize),
+    /// The target audited.
+    pub target: String,
+    /// Forecast values scored.
+    pub forecasts: usize,
+    /// One audit per grouping.
+    pub groupings: Vec<GroupingAudit>,
+    /// Groupings that could not be audited on this part.
+    pub groupings_skipped: Vec<SkippedGrouping>,
+    /// Mitigation results.
+    pub mitigation: Vec<MitigationResult>,
+    /// Mitigations that could not run on a grouping.
+    pub mitigation_skipped: Vec<Skipped>,
+}
+
+impl FairnessReport {
+    /// fairlearn's report per grouping (`fairlearn_evaluation_report.json`).
+    pub fn fairlearn(&self) -> BTreeMap<String, FairlearnReport> {
+        self.groupings
+            .iter()
+            .map(|a| {
+                (
+                    a.grouping.clone(),
+                    FairlearnReport::of(&a.classification, Some(a.threshold)),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Everything [`run_audit`] produced: the report and the files that go with it.
+pub struct FairnessRun {
+    /// The report.
+    pub report: FairnessReport,
+    /// Fitted threshold optimizers (file name, optimizer).
+    pub optimizers: Vec<(String, ThresholdOptimizer)>,
+    /// Exponentiated-gradient runs (file name of the record, record, member models with their
+    /// file names).
+    pub reductions: Vec<(String, ReductionsDetail, Vec<(String, Bundle)>)>,
+}
+
+fn io(path: &Path, e: impl std::fmt::Display) -> FairnessError {
+    FairnessError::Io {
+        path: path.to_path_buf(),
+        message: format!("cannot write: {e}"),
+    }
+}
+
+fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| io(path, e))?;
+    std::fs::write(path, text).map_err(|e| io(path, e))
+}
+
+impl FairnessRun {
+    /// Writes `fairness_report.json`, `fairlearn_evaluation_report.json`, the threshold
+    /// optimizers, the reductions records and their member models into `dir` (which must exist).
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        write_json(&dir.join("fairness_report.json"), &self.report)?;
+        write_json(
+            &dir.join("fairlearn_evaluation_report.json"),
+            &self.report.fairlearn(),
+        )?;
+        for (file, o) in &self.optimizers {
+            o.save(&dir.join(file))?;
+        }
+        for (file, detail, members) in &self.reductions {
+            write_json(&dir.join(file), detail)?;
+            for (name, b) in members {
+                ts_model::file::save(&dir.join(name), &b.model, &b.header)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The audit of one grouping, or why it is skipped (fewer than two groups with forecasts).
+fn audit_or_skip(
+    samples: &ForecastSamples,
+    g: &Grouping,
+    threshold: Option<f64>,
+) -> Result<std::result::Result<GroupingAudit, String>> {
+    match audit_grouping(samples, g, threshold) {
+        Ok(a) => Ok(Ok(a)),
+        Err(e @ FairnessError::SingleGroup { .. }) => Ok(Err(e.to_string())),
+        Err(e) => Err(e),
+    }
+}
+
+/// `tsf fairness`: loads the model and the table, forecasts the windows of `cfg.part`, audits
+/// every grouping (a grouping of which fewer than two groups have forecasts in the part is
+/// skipped and reported, unless no grouping is left) and runs the mitigations.
+///
+/// # Errors
+/// Bad options, unreadable files, a table without the model's columns, unknown groupings or
+/// targets, a threshold outside the actuals, or a saved threshold optimizer that does not fit the
+/// first grouping.
+pub fn run_audit(cfg: &FairnessConfig) -> Result<FairnessRun> {
+    cfg.validate()?;
+    let saved = cfg
+        .thresholds
+        .as_deref()
+        .map(ThresholdOptimizer::load)
+        .transpose()?;
+    let bundle = pipeline::load_model(&cfg.model)?;
+    let time_column = bundle.config.data.time_column.clone();
+    let table = TextTable::read(&cfg.data)?;
+    let frame = load(
+        &cfg.data,
+        &LoadOptions {
+            time_column: time_column.clone(),
+            columns: Some(bundle.header.spec.features.clone()),
+            fill: cfg.fill,
+        },
+    )?;
+    if frame.n_rows() != table.n_rows() {
+        return Err(FairnessError::Io {
+            path: cfg.data.clone(),
+            message: "rows were dropped while loading; group columns cannot be aligned".into(),
+        });
+    }
+    let groupings = audit_groupings(&table, &cfg.groups, &cfg.group_columns, || {
+        numeric_frame(&table, time_column.clone(), cfg.fill)
+    })?;
+    let samples = forecast_samples(&bundle, &frame, cfg.target.as_deref(), cfg.part)?;
+    let mut audited: Vec<(&Grouping, GroupingAudit)> = Vec::new();
+    let mut groupings_skipped = Vec::new();
+    let mut first_error = None;
+    for g in &groupings {
+        match audit_or_skip(&samples, g, cfg.threshold)? {
+            Ok(a) => audited.push((g, a)),
+            Err(reason) => {
+                first_error.get_or_insert_with(|| audit_grouping(&samples, g, cfg.threshold));
+                groupings_skipped.push(SkippedGrouping {
+                    grouping: g.name.clone(),
+                    reason: format!("{reason} in the {} part", cfg.part.name()),
+                });
+            }
+        }
+    }
+    if audited.is_empty()
+        && let Some(Err(e)) = first_error
+    {
+        return Err(e);
+    }
+    let mut run = FairnessRun {
+        report: FairnessReport {
+            model: cfg.model.clone(),
+            data: cfg.data.clone(),
+            part: cfg.part,
+            rows: bundle.part_rows(cfg.part, frame.n_rows()),
+            target: samples.target.clone(),
+            forecasts: samples.len(),
+            groupings: Vec::new(),
+            groupings_skipped,
+            mitigation: Vec::new(),
+            mitigation_skipped: Vec::new(),
+        },
+        optimizers: Vec::new(),
+        reductions: Vec::new(),
+    };
+    if cfg.mitigation.threshold() {
+        for (i, (g, audit)) in audited.iter().enumerate() {
+            let loaded = if i == 0 { saved.as_ref() } else { None };
+            match threshold_mitigation(cfg, &samples, audit, g, loaded) {
+                Ok((m, fitted)) => {
+                    run.optimizers.extend(fitted);
+                    run.report.mitigation.push(m);
+                }
+                // A saved optimizer that does not fit the data is the user's error.
+                Err(e) if loaded.is_some() => return Err(e),
+                Err(e) => run.report.mitigation_skipped.push(Skipped {
+                    method: "threshold optimizer".into(),
+                    grouping: g.name.clone(),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+    }
+    if cfg.mitigation.reductions() {
+        for (g, audit) in &audited {
+            match reductions(cfg, &bundle, &frame, g, audit) {
+                Ok((m, files)) => {
+                    run.reductions.push(files);
+                    run.report.mitigation.push(m);
+                }
+                Err(e) => run.report.mitigation_skipped.push(Skipped {
+                    method: "exponentiated gradient".into(),
+                    grouping: g.name.clone(),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+    }
+    run.report.groupings = audited.into_iter().map(|(_, a)| a).collect();
+    Ok(run)
+}
+
+fn before(audit: &GroupingAudit) -> Snapshot {
+    let s = &audit.regression;
+    Snapshot::of(
+        &audit.classification,
+        Some(s.overall.rmse),
+        Some(s.summary.worst_group_rmse),
+    )
+}
+
+type Fitted = Option<(String, ThresholdOptimizer)>;
+
+fn threshold_mitigation(
+    cfg: &FairnessConfig,
+    samples: &ForecastSamples,
+    audit: &GroupingAudit,
+    grouping: &Grouping,
+    loaded: Option<&ThresholdOptimizer>,
+) -> Result<(MitigationResult, Fitted)> {
+    let labels = samples.labels(grouping)?;
+    let y_true = binarise(&samples.actual, audit.threshold);
+    let (opt, source, fitted) = match (loaded, cfg.thresholds.as_deref()) {
+        (Some(o), Some(p)) => (o.clone(), format!("loaded from {}", p.display()), None),
+        _ => {
+            let constraint = cfg
+                .threshold_constraint()
+                .unwrap_or(Constraint::DemographicParity);
+            let o =
+                ThresholdOptimizer::fit(&samples.predicted, &y_true, &labels, constraint, 1000)?;
+            let file = format!("threshold_optimizer_{}.json", grouping.name);
+            let source = format!(
+                "fitted on these forecasts, saved to {}",
+                cfg.out.join(&file).display()
+            );
+            (o.clone(), source, Some((file, o)))
+        }
+    };
+    let y_after = opt.predict(&samples.predicted, &labels, cfg.seed)?;
+    let after = classification_report(&y_true, &y_after, &labels)?;
+    let expected = expected_rates(
+        &y_true,
+        &opt.probabilities(&samples.predicted, &labels)?,
+        &labels,
+    )?;
+    Ok((
+        MitigationResult {
+            method: "threshold optimizer".into(),
+            grouping: grouping.name.clone(),
+            constraint: format!("{:?}", opt.constraint),
+            before: before(audit),
+            after: Snapshot::of(&after, None, None),
+            expected_after: Some(ExpectedSnapshot::of(&expected)),
+            detail: MitigationDetail::Threshold {
+                optimizer: opt,
+                source,
+                seed: cfg.seed,
+                after: Box::new(FairlearnReport::of(&after, None)),
+                expected: Box::new(expected),
+            },
+        },
+        fitted,
+    ))
+}
+
+type ReductionFiles = (String, ReductionsDetail, Vec<(String, Bundle)>);
+
+/// Exponentiated-gradient retraining on one grouping: the mixture's forecasts are the weighted
+/// mean of its members'.
+fn reductions(
+    cfg: &FairnessConfig,
+    bundle: &Bundle,
+    frame: &Frame,
+    grouping: &Grouping,
+    audit: &GroupingAudit,
+) -> Result<(MitigationResult, ReductionFiles)> {
+    let mut rc = ReductionConfig::new(cfg.constraint, audit.threshold);
+    rc.iterations = cfg.iterations;
+    rc.epsilon = cfg.epsilon;
+    if cfg.epsilon > 0.0 {
+        rc.bound = 1.0 / cfg.epsilon;
+    }
+    rc.epochs = cfg.epochs;
+    let t0 = std::time::Instant::now();
+    let outcome = exponentiated_gradient(frame, &bundle.retrain_config(), grouping, &rc)?;
+    let seconds = t0.elapsed().as_secs_f64();
+    let mut mixture: Option<ForecastSamples> = None;
+    let mut members = Vec::new();
+    for k in 0..outcome.models.len() {
+        let member = outcome.member_bundle(bundle, k);
+        let s = forecast_samples(&member, frame, Some(&audit.target), cfg.part)?;
+        let w = outcome.weights[k];
+        mixture = Some(match mixture {
+            None => ForecastSamples {
+                predicted: s.predicted.iter().map(|p| w * p).collect(),
+                ..s
+            },
+            Some(mut m) => {
+                for (x, p) in m.predicted.iter_mut().zip(&s.predicted) {
+                    *x += w * p;
+                }
+                m
+            }
+        });
+        members.push((
+            format!("reductions_{}_member{}.tsf", grouping.name, k + 1),
+            member,
+        ));
+    }
+    let mixture = mixture.ok_or_else(|| invalid("iterations", 0, "no model was trained"))?;
+    let after = audit_grouping(&mixture, grouping, Some(audit.threshold))?;
+    let detail = ReductionsDetail {
+        config: rc,
+        seconds,
+        iterations: outcome.iterations,
+        mixture_weights: outcome.weights,
+        stopped: outcome.stopped,
+        members: members
+            .iter()
+            .map(|(f, _)| cfg.out.join(f).display().to_string())
+            .collect(),
+        after: Box::new(after),
+    };
+    let result = MitigationResult {
+        method: "exponentiated gradient".into(),
+        grouping: grouping.name.clone(),
+        constraint: format!("{:?}", detail.config.constraint),
+        before: before(audit),
+        after: Snapshot::of(
+            &detail.after.classification,
+            Some(detail.after.regression.overall.rmse),
+            Some(detail.after.regression.summary.worst_group_rmse),
+        ),
+        expected_after: None,
+        detail: MitigationDetail::Reductions(Box::new(detail.clone())),
+    };
+    Ok((
+        result,
+        (
+            format!("reductions_{}.json", grouping.name),
+            detail,
+            members,
+        ),
+    ))
+}
