@@ -3,14 +3,15 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use ts_data::FillPolicy;
+use ts_fairness::SeedGrouping;
 use ts_fairness::reductions::ReductionConstraint;
 use ts_fairness::run::{FairnessConfig, FairnessRun, Mitigation};
 use ts_fairness::table::{GroupMaker, GroupsConfig, default_groups_path, make_groups};
-use ts_fairness::{GroupingAudit, SeedGrouping, Snapshot};
 use ts_train::pipeline::Part;
+use ts_viz::{BarChart, BarPanel, bar_chart};
 
 use crate::commands::{check_output, write};
 
@@ -176,19 +177,9 @@ pub struct FairnessArgs {
 
 /// `tsf groups`.
 pub fn groups(a: GroupsArgs) -> Result<()> {
-    let mut makers: Vec<GroupMaker> = a
-        .source
-        .groups
-        .iter()
-        .map(|s| GroupMaker::Seed(*s))
-        .collect();
-    makers.extend(
-        a.median
-            .into_iter()
-            .chain(a.cross)
-            .chain(a.eras)
-            .chain(a.quantiles),
-    );
+    let seeds = a.source.groups.iter().map(|s| GroupMaker::Seed(*s));
+    let custom = a.median.into_iter().chain(a.cross).chain(a.eras);
+    let makers = seeds.chain(custom).chain(a.quantiles).collect();
     let data = a.source.data.clone();
     let made = make_groups(&GroupsConfig {
         data: data.clone(),
@@ -213,19 +204,7 @@ pub fn groups(a: GroupsArgs) -> Result<()> {
         &summary,
         serde_json::to_string_pretty(&made.summary)?.as_bytes(),
     )?;
-    println!("Loaded {}: {} rows", data.display(), made.table.n_rows());
-    for g in &made.groupings {
-        println!("{} ({}):", g.name, g.description);
-        for x in &g.groups {
-            println!(
-                "  {:<4} {:>5} rows  {:>5.1} %  {}",
-                x.label,
-                x.count,
-                100.0 * x.share,
-                x.description
-            );
-        }
-    }
+    print!("{}", made.summary.render());
     println!("Wrote {} and {}", out.display(), summary.display());
     Ok(())
 }
@@ -265,232 +244,39 @@ pub fn fairness(a: FairnessArgs) -> Result<()> {
         out: a.out.clone(),
     };
     cfg.validate()?;
-    check_out_folder(&a.out, a.force)?;
+    ts_fairness::check_output_folder(&a.out, a.force)?;
     let run = ts_fairness::run_audit(&cfg)?;
-    let r = &run.report;
-    println!(
-        "Model {} on {}: {} forecasts of {} in the {} part (rows {}..{})",
-        a.model.display(),
-        a.source.data.display(),
-        r.forecasts,
-        r.target,
-        r.part.name(),
-        r.rows.0,
-        r.rows.1
-    );
-    for g in &r.groupings {
-        print!("\n{}", g.render());
-    }
-    for s in &r.groupings_skipped {
-        println!("\nGrouping {} skipped: {}", s.grouping, s.reason);
-    }
-    for m in &r.mitigation {
-        print!("\n{}", m.render());
-    }
-    for s in &r.mitigation_skipped {
-        println!(
-            "\nMitigation: {} on {} skipped: {}",
-            s.method, s.grouping, s.reason
-        );
-    }
-    let staging = sibling(&a.out, "partial");
-    let result =
-        write_outputs(&run, &staging, !a.no_charts).and_then(|()| swap_in(&staging, &a.out));
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&staging);
-    }
-    result?;
+    print!("{}", run.report.render());
+    let charts = !a.no_charts;
+    run.write_replacing(
+        &a.out,
+        a.force,
+        Box::new(|dir: &Path| {
+            if charts {
+                draw_charts(dir, &run)?;
+            }
+            Ok(())
+        }),
+    )?;
     println!("\nWrote {}", a.out.display());
     Ok(())
 }
 
-/// An existing output folder is replaced only with `--force`, and only as a whole.
-fn check_out_folder(out: &Path, force: bool) -> Result<()> {
-    if out.exists() && !out.is_dir() {
-        bail!("{}: output path exists and is not a folder", out.display());
-    }
-    let non_empty = std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_some());
-    if non_empty && !force {
-        bail!(
-            "{}: output folder already exists and is not empty; use --force to replace it or choose another --out",
-            out.display()
-        );
-    }
-    Ok(())
-}
-
-/// `<out>.<what>-<pid>` beside `out`.
-fn sibling(out: &Path, what: &str) -> PathBuf {
-    let name = out.file_name().map_or_else(
-        || "fairness-report".into(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    out.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
-}
-
-fn write_outputs(run: &FairnessRun, dir: &Path, charts: bool) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("{}: cannot create output folder", dir.display()))?;
-    run.write(dir)?;
-    if charts {
-        draw_charts(dir, run)?;
-    }
-    Ok(())
-}
-
-/// Moves the staged folder to `out`; an old `out` is removed only once the new one is in place.
-fn swap_in(staging: &Path, out: &Path) -> Result<()> {
-    let old = sibling(out, "old");
-    let had_old = out.exists();
-    if had_old {
-        std::fs::rename(out, &old)
-            .with_context(|| format!("{}: cannot move the old report aside", out.display()))?;
-    }
-    if let Err(e) = std::fs::rename(staging, out) {
-        if had_old {
-            let _ = std::fs::rename(&old, out);
-        }
-        return Err(e)
-            .with_context(|| format!("{}: cannot move the new report in place", out.display()));
-    }
-    if had_old {
-        std::fs::remove_dir_all(&old)
-            .with_context(|| format!("{}: cannot remove the old report", old.display()))?;
-    }
-    Ok(())
-}
-
+/// Draws the report's charts with ts-viz.
 fn draw_charts(out: &Path, run: &FairnessRun) -> Result<()> {
-    use ts_viz::{BarChart, BarPanel, bar_chart};
-    let panel = |title: &str, y: &str, cats: Vec<String>, series, reference| BarPanel {
-        title: title.into(),
-        y_label: y.into(),
-        categories: cats,
-        series,
-        reference,
-    };
-    for a in &run.report.groupings {
-        let g = &a.regression;
-        let cats: Vec<String> = g.by_group.iter().map(|x| x.group.clone()).collect();
-        let col = |f: fn(&ts_train::Metrics) -> f64| {
-            g.by_group.iter().map(|x| f(&x.metrics)).collect::<Vec<_>>()
+    for c in run.report.charts() {
+        let panels = c.panels.into_iter().map(|p| BarPanel {
+            title: p.title,
+            y_label: p.y_label,
+            categories: p.categories,
+            series: p.series,
+            reference: p.reference,
+        });
+        let chart = BarChart {
+            title: c.title,
+            panels: panels.collect(),
         };
-        let panels = vec![
-            panel(
-                "R² by group",
-                "R²",
-                cats.clone(),
-                vec![("R²".into(), col(|m| m.r2))],
-                Some((g.overall.r2, "overall".into())),
-            ),
-            panel(
-                "RMSE by group",
-                "RMSE (original units)",
-                cats,
-                vec![("RMSE".into(), col(|m| m.rmse))],
-                Some((g.overall.rmse, "overall".into())),
-            ),
-        ];
-        let title = format!("{}: {} by group", a.grouping, a.target);
-        bar_chart(
-            &BarChart { title, panels },
-            out,
-            &format!("fairness_{}_regression", a.grouping),
-        )?;
-        rates_chart(out, a)?;
+        bar_chart(&chart, out, &c.stem)?;
     }
-    let ms = &run.report.mitigation;
-    if ms.is_empty() {
-        return Ok(());
-    }
-    let cats: Vec<String> = ms
-        .iter()
-        .map(|m| {
-            format!(
-                "{} {}",
-                m.grouping.trim_end_matches("_Group"),
-                if m.method.starts_with("threshold") {
-                    "TO"
-                } else {
-                    "EG"
-                }
-            )
-        })
-        .collect();
-    let both = |f: fn(&Snapshot) -> f64| {
-        vec![
-            ("before".into(), ms.iter().map(|m| f(&m.before)).collect()),
-            ("after".into(), ms.iter().map(|m| f(&m.after)).collect()),
-        ]
-    };
-    let mut panels = vec![
-        panel(
-            "DP difference",
-            "DP difference",
-            cats.clone(),
-            both(|s| s.demographic_parity_difference),
-            None,
-        ),
-        panel(
-            "EO difference",
-            "EO difference",
-            cats.clone(),
-            both(|s| s.equalized_odds_difference),
-            None,
-        ),
-        panel(
-            "accuracy",
-            "accuracy",
-            cats.clone(),
-            both(|s| s.accuracy),
-            None,
-        ),
-    ];
-    if ms.iter().any(|m| m.after.rmse.is_some()) {
-        panels.push(panel(
-            "RMSE",
-            "RMSE",
-            cats,
-            both(|s| s.rmse.unwrap_or(f64::NAN)),
-            None,
-        ));
-    }
-    bar_chart(
-        &BarChart {
-            title: "Before and after mitigation".into(),
-            panels,
-        },
-        out,
-        "fairness_mitigation",
-    )?;
-    Ok(())
-}
-
-fn rates_chart(out: &Path, a: &GroupingAudit) -> Result<()> {
-    use ts_viz::{BarChart, BarPanel, bar_chart};
-    let c = &a.classification;
-    let rate = |f: fn(&ts_fairness::Rates) -> f64| {
-        c.by_group.iter().map(|g| f(&g.rates)).collect::<Vec<f64>>()
-    };
-    let panel = BarPanel {
-        title: "Selection rate, TPR and FPR by group".into(),
-        y_label: "rate".into(),
-        categories: c.by_group.iter().map(|g| g.group.clone()).collect(),
-        series: vec![
-            ("selection rate".into(), rate(|r| r.selection_rate)),
-            ("TPR".into(), rate(|r| r.tpr)),
-            ("FPR".into(), rate(|r| r.fpr)),
-        ],
-        reference: None,
-    };
-    let title = format!("{}: forecasts above {:.4}", a.grouping, a.threshold);
-    bar_chart(
-        &BarChart {
-            title,
-            panels: vec![panel],
-        },
-        out,
-        &format!("fairness_{}_rates", a.grouping),
-    )?;
     Ok(())
 }

@@ -473,6 +473,25 @@ pub struct GroupingSummary {
 }
 
 impl GroupsSummary {
+    /// The summary as text: the rows, then per grouping each group's label, size, share and
+    /// meaning.
+    pub fn render(&self) -> String {
+        let mut s = format!("Loaded {}: {} rows\n", self.source, self.rows);
+        for g in &self.groupings {
+            s.push_str(&format!("{} ({}):\n", g.name, g.description));
+            for x in &g.groups {
+                s.push_str(&format!(
+                    "  {:<4} {:>5} rows  {:>5.1} %  {}\n",
+                    x.label,
+                    x.count,
+                    100.0 * x.share,
+                    x.description
+                ));
+            }
+        }
+        s
+    }
+
     /// Summarises groupings of a table of `rows` rows.
     pub fn of(source: &Path, rows: usize, groupings: &[Grouping]) -> Self {
         Self {

@@ -54,9 +54,13 @@ pub use classify::{
 };
 pub use error::{FairnessError, Result};
 pub use groups::{GroupInfo, Grouping, GroupsSummary, SeedGrouping, median, quantile};
-pub use report::{ExpectedSnapshot, FairlearnReport, Skipped, Snapshot};
+pub use report::{
+    BarChartData, BarPanelData, ExpectedSnapshot, FairlearnReport, Skipped, Snapshot,
+};
 #[cfg(feature = "lstm")]
-pub use run::{FairnessConfig, FairnessReport, FairnessRun, Mitigation, run_audit};
+pub use run::{
+    FairnessConfig, FairnessReport, FairnessRun, Mitigation, check_output_folder, run_audit,
+};
 #[cfg(feature = "table")]
 pub use table::{
     GroupMaker, GroupsConfig, GroupsOutput, TextTable, cross, eras, make_groups, median_split,

@@ -176,3 +176,42 @@ pub struct Skipped {
 pub fn fmt_opt(v: Option<f64>) -> String {
     v.map_or_else(|| "undefined".into(), |x| format!("{x:.4}"))
 }
+
+/// One panel of a bar chart: categories on the x axis, one bar per series and category.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BarPanelData {
+    /// Panel title.
+    pub title: String,
+    /// Y-axis label.
+    pub y_label: String,
+    /// Categories (groups).
+    pub categories: Vec<String>,
+    /// Series: (name, one value per category).
+    pub series: Vec<(String, Vec<f64>)>,
+    /// A reference line (value, label), for example the overall value.
+    pub reference: Option<(f64, String)>,
+}
+
+/// A bar chart's data: what `tsf fairness` draws (with ts-viz) for a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BarChartData {
+    /// File stem (`fairness_<grouping>_regression`, ...).
+    pub stem: String,
+    /// Figure title.
+    pub title: String,
+    /// Panels.
+    pub panels: Vec<BarPanelData>,
+}
+
+impl BarPanelData {
+    /// A panel whose y label is its title, without a reference line.
+    pub fn new(title: &str, categories: &[String], series: Vec<(String, Vec<f64>)>) -> Self {
+        Self {
+            title: title.into(),
+            y_label: title.into(),
+            categories: categories.to_vec(),
+            series,
+            reference: None,
+        }
+    }
+}

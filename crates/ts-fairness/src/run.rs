@@ -17,7 +17,9 @@ use crate::groups::{Grouping, SeedGrouping};
 use crate::reductions::{
     IterationRecord, ReductionConfig, ReductionConstraint, exponentiated_gradient,
 };
-use crate::report::{ExpectedSnapshot, FairlearnReport, Skipped, Snapshot};
+use crate::report::{
+    BarChartData, BarPanelData, ExpectedSnapshot, FairlearnReport, Skipped, Snapshot,
+};
 use crate::table::{audit_groupings, numeric_frame};
 use crate::threshold::{Constraint, ThresholdOptimizer};
 
@@ -261,6 +263,128 @@ pub struct FairnessReport {
 }
 
 impl FairnessReport {
+    /// The report as text: what was scored, each grouping's audit, skipped groupings, each
+    /// mitigation's before/after figures and skipped mitigations.
+    pub fn render(&self) -> String {
+        let mut s = format!(
+            "Model {} on {}: {} forecasts of {} in the {} part (rows {}..{})\n",
+            self.model.display(),
+            self.data.display(),
+            self.forecasts,
+            self.target,
+            self.part.name(),
+            self.rows.0,
+            self.rows.1
+        );
+        for g in &self.groupings {
+            s.push_str(&format!("\n{}", g.render()));
+        }
+        for g in &self.groupings_skipped {
+            s.push_str(&format!(
+                "\nGrouping {} skipped: {}\n",
+                g.grouping, g.reason
+            ));
+        }
+        for m in &self.mitigation {
+            s.push_str(&format!("\n{}", m.render()));
+        }
+        for m in &self.mitigation_skipped {
+            s.push_str(&format!(
+                "\nMitigation: {} on {} skipped: {}\n",
+                m.method, m.grouping, m.reason
+            ));
+        }
+        s
+    }
+
+    /// The charts of the report: per grouping, R² and RMSE by group
+    /// (`fairness_<grouping>_regression`) and selection rate, TPR and FPR by group
+    /// (`fairness_<grouping>_rates`); with mitigations, before and after
+    /// (`fairness_mitigation`).
+    pub fn charts(&self) -> Vec<BarChartData> {
+        let mut out = Vec::new();
+        for a in &self.groupings {
+            let (g, c) = (&a.regression, &a.classification);
+            let cats: Vec<String> = g.by_group.iter().map(|x| x.group.clone()).collect();
+            let m = |f: fn(&ts_train::Metrics) -> f64| -> Vec<f64> {
+                g.by_group.iter().map(|x| f(&x.metrics)).collect()
+            };
+            let mut r2 = BarPanelData::new("R² by group", &cats, vec![("R²".into(), m(|m| m.r2))]);
+            r2.y_label = "R²".into();
+            r2.reference = Some((g.overall.r2, "overall".into()));
+            let rmse = vec![("RMSE".into(), m(|m| m.rmse))];
+            let mut rmse = BarPanelData::new("RMSE by group", &cats, rmse);
+            rmse.y_label = "RMSE (original units)".into();
+            rmse.reference = Some((g.overall.rmse, "overall".into()));
+            out.push(BarChartData {
+                stem: format!("fairness_{}_regression", a.grouping),
+                title: format!("{}: {} by group", a.grouping, a.target),
+                panels: vec![r2, rmse],
+            });
+            let cats: Vec<String> = c.by_group.iter().map(|x| x.group.clone()).collect();
+            let r = |f: fn(&crate::Rates) -> f64| -> Vec<f64> {
+                c.by_group.iter().map(|x| f(&x.rates)).collect()
+            };
+            let series = vec![
+                ("selection rate".into(), r(|r| r.selection_rate)),
+                ("TPR".into(), r(|r| r.tpr)),
+                ("FPR".into(), r(|r| r.fpr)),
+            ];
+            let mut rates =
+                BarPanelData::new("Selection rate, TPR and FPR by group", &cats, series);
+            rates.y_label = "rate".into();
+            out.push(BarChartData {
+                stem: format!("fairness_{}_rates", a.grouping),
+                title: format!("{}: forecasts above {:.4}", a.grouping, a.threshold),
+                panels: vec![rates],
+            });
+        }
+        let ms = &self.mitigation;
+        if ms.is_empty() {
+            return out;
+        }
+        let short = |m: &str| {
+            if m.starts_with("threshold") {
+                "TO"
+            } else {
+                "EG"
+            }
+        };
+        let cats: Vec<String> = ms
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} {}",
+                    m.grouping.trim_end_matches("_Group"),
+                    short(&m.method)
+                )
+            })
+            .collect();
+        let both = |title: &str, f: fn(&Snapshot) -> f64| {
+            let before = ms.iter().map(|m| f(&m.before)).collect();
+            let after = ms.iter().map(|m| f(&m.after)).collect();
+            BarPanelData::new(
+                title,
+                &cats,
+                vec![("before".into(), before), ("after".into(), after)],
+            )
+        };
+        let mut panels = vec![
+            both("DP difference", |s| s.demographic_parity_difference),
+            both("EO difference", |s| s.equalized_odds_difference),
+            both("accuracy", |s| s.accuracy),
+        ];
+        if ms.iter().any(|m| m.after.rmse.is_some()) {
+            panels.push(both("RMSE", |s| s.rmse.unwrap_or(f64::NAN)));
+        }
+        out.push(BarChartData {
+            stem: "fairness_mitigation".into(),
+            title: "Before and after mitigation".into(),
+            panels,
+        });
+        out
+    }
+
     /// fairlearn's report per grouping (`fairlearn_evaluation_report.json`).
     pub fn fairlearn(&self) -> BTreeMap<String, FairlearnReport> {
         self.groupings
@@ -298,7 +422,97 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
     std::fs::write(path, text).map_err(|e| io(path, e))
 }
 
+/// Refuses an output path that is not a folder, and an existing non-empty folder unless `force`
+/// (a new run never mixes its files with an old run's).
+pub fn check_output_folder(out: &Path, force: bool) -> Result<()> {
+    if out.exists() && !out.is_dir() {
+        return Err(FairnessError::Io {
+            path: out.to_path_buf(),
+            message: "output path exists and is not a folder".into(),
+        });
+    }
+    let non_empty = std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_some());
+    if non_empty && !force {
+        return Err(FairnessError::Io {
+            path: out.to_path_buf(),
+            message: "output folder already exists and is not empty; use --force to replace it or choose another --out".into(),
+        });
+    }
+    Ok(())
+}
+
+/// `.<name>.<what>-<pid>` beside `out`.
+fn sibling(out: &Path, what: &str) -> PathBuf {
+    let name = out.file_name().map_or_else(
+        || "fairness-report".into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    out.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
+}
+
+/// Moves the staged folder to `out`; an old `out` is removed only once the new one is in place.
+fn swap_in(staging: &Path, out: &Path) -> Result<()> {
+    let old = sibling(out, "old");
+    let had_old = out.exists();
+    if had_old {
+        std::fs::rename(out, &old).map_err(|e| FairnessError::Io {
+            path: out.to_path_buf(),
+            message: format!("cannot move the old report aside: {e}"),
+        })?;
+    }
+    if let Err(e) = std::fs::rename(staging, out) {
+        if had_old {
+            let _ = std::fs::rename(&old, out);
+        }
+        return Err(FairnessError::Io {
+            path: out.to_path_buf(),
+            message: format!("cannot move the new report in place: {e}"),
+        });
+    }
+    if had_old {
+        std::fs::remove_dir_all(&old).map_err(|e| FairnessError::Io {
+            path: old.clone(),
+            message: format!("cannot remove the old report: {e}"),
+        })?;
+    }
+    Ok(())
+}
+
+/// Extra files written next to the report (charts), given the folder.
+pub type ExtraFiles<'a> =
+    dyn FnOnce(&Path) -> std::result::Result<(), Box<dyn std::error::Error>> + 'a;
+
 impl FairnessRun {
+    /// Writes everything ([`FairnessRun::write`] and `extra`) into a fresh staging folder beside
+    /// `out`, then puts it in place of `out` (see [`check_output_folder`]): an old folder is
+    /// replaced as a whole, and kept as it was if anything fails.
+    pub fn write_replacing(
+        &self,
+        out: &Path,
+        force: bool,
+        extra: Box<ExtraFiles<'_>>,
+    ) -> Result<()> {
+        check_output_folder(out, force)?;
+        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+        }
+        let staging = sibling(out, "partial");
+        let result = std::fs::create_dir(&staging)
+            .map_err(|e| io(&staging, e))
+            .and_then(|()| self.write(&staging))
+            .and_then(|()| {
+                extra(&staging).map_err(|e| FairnessError::Io {
+                    path: out.to_path_buf(),
+                    message: e.to_string(),
+                })
+            })
+            .and_then(|()| swap_in(&staging, out));
+        if result.is_err() {
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+        result
+    }
+
     /// Writes `fairness_report.json`, `fairlearn_evaluation_report.json`, the threshold
     /// optimizers, the reductions records and their member models into `dir` (which must exist).
     pub fn write(&self, dir: &Path) -> Result<()> {
