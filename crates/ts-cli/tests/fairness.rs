@@ -738,7 +738,7 @@ fn an_existing_report_folder_is_refused_or_replaced_whole() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(out.join("fairness_report.json").is_file());
     assert!(!out.join("threshold_optimizer_Old_Group.json").exists());
-    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.ok())
         .filter(|e| e.file_name().to_string_lossy().starts_with(".replaced."))

@@ -405,9 +405,18 @@ pub struct FairnessRun {
     pub report: FairnessReport,
     /// Fitted threshold optimizers (file name, optimizer).
     pub optimizers: Vec<(String, ThresholdOptimizer)>,
-    /// Exponentiated-gradient runs (file name of the record, record, member models with their
-    /// file names).
-    pub reductions: Vec<(String, ReductionsDetail, Vec<(String, Bundle)>)>,
+    /// Exponentiated-gradient runs.
+    pub reductions: Vec<ReductionFiles>,
+}
+
+/// The files of one exponentiated-gradient run.
+pub struct ReductionFiles {
+    /// File name of the record (`reductions_<grouping>.json`).
+    pub file: String,
+    /// The record.
+    pub detail: ReductionsDetail,
+    /// The member models with their file names.
+    pub members: Vec<(String, Bundle)>,
 }
 
 fn io(path: &Path, e: impl std::fmt::Display) -> FairnessError {
@@ -524,9 +533,9 @@ impl FairnessRun {
         for (file, o) in &self.optimizers {
             o.save(&dir.join(file))?;
         }
-        for (file, detail, members) in &self.reductions {
-            write_json(&dir.join(file), detail)?;
-            for (name, b) in members {
+        for r in &self.reductions {
+            write_json(&dir.join(&r.file), &r.detail)?;
+            for (name, b) in &r.members {
                 ts_model::file::save(&dir.join(name), &b.model, &b.header)?;
             }
         }
@@ -719,8 +728,6 @@ fn threshold_mitigation(
     ))
 }
 
-type ReductionFiles = (String, ReductionsDetail, Vec<(String, Bundle)>);
-
 /// Exponentiated-gradient retraining on one grouping: the mixture's forecasts are the weighted
 /// mean of its members'.
 fn reductions(
@@ -792,10 +799,10 @@ fn reductions(
     };
     Ok((
         result,
-        (
-            format!("reductions_{}.json", grouping.name),
+        ReductionFiles {
+            file: format!("reductions_{}.json", grouping.name),
             detail,
             members,
-        ),
+        },
     ))
 }
