@@ -745,3 +745,70 @@ fn an_existing_report_folder_is_refused_or_replaced_whole() {
         .collect();
     assert!(leftovers.is_empty(), "staging folders left behind");
 }
+
+/// `tsf groups --median A=B` where B is a text column of the file is refused (it used to be
+/// overwritten; numeric and time columns were already refused), while a group column of an
+/// earlier run may be replaced.
+#[test]
+fn groups_refuse_to_overwrite_a_text_column() {
+    let d = tempfile::tempdir().unwrap();
+    let text: String = csv_text(40)
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let label = if i == 0 { "label" } else { ["x", "y"][i % 2] };
+            format!("{l},{label}\n")
+        })
+        .collect();
+    let data = write(d.path(), "t.csv", &text);
+    let out = d.path().join("t_groups.csv");
+    let o = tsf(&[
+        "groups",
+        "--data",
+        data.to_str().unwrap(),
+        "--median",
+        "a=label",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_bad(
+        &o,
+        &["t.csv", "\"label\"", "already a data column", "=NAME"],
+    );
+    assert!(!out.exists());
+    let o = tsf(&[
+        "groups",
+        "--data",
+        data.to_str().unwrap(),
+        "--median",
+        "a=label_Group",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = tsf(&[
+        "groups",
+        "--data",
+        out.to_str().unwrap(),
+        "--quantiles",
+        "b:3=label_Group",
+        "--out",
+        d.path().join("again.csv").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let again = std::fs::read_to_string(d.path().join("again.csv")).unwrap();
+    assert!(
+        again
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with(",label,label_Group")
+    );
+    assert!(
+        again
+            .lines()
+            .skip(1)
+            .all(|l| [",Q1", ",Q2", ",Q3"].iter().any(|q| l.ends_with(q))),
+        "{again}"
+    );
+}

@@ -543,19 +543,6 @@ impl FairnessRun {
     }
 }
 
-/// The audit of one grouping, or why it is skipped (fewer than two groups with forecasts).
-fn audit_or_skip(
-    samples: &ForecastSamples,
-    g: &Grouping,
-    threshold: Option<f64>,
-) -> Result<std::result::Result<GroupingAudit, String>> {
-    match audit_grouping(samples, g, threshold) {
-        Ok(a) => Ok(Ok(a)),
-        Err(e @ FairnessError::SingleGroup { .. }) => Ok(Err(e.to_string())),
-        Err(e) => Err(e),
-    }
-}
-
 /// `tsf fairness`: loads the model and the table, forecasts the windows of `cfg.part`, audits
 /// every grouping (a grouping of which fewer than two groups have forecasts in the part is
 /// skipped and reported, unless no grouping is left) and runs the mitigations.
@@ -596,19 +583,20 @@ pub fn run_audit(cfg: &FairnessConfig) -> Result<FairnessRun> {
     let mut groupings_skipped = Vec::new();
     let mut first_error = None;
     for g in &groupings {
-        match audit_or_skip(&samples, g, cfg.threshold)? {
+        match audit_grouping(&samples, g, cfg.threshold) {
             Ok(a) => audited.push((g, a)),
-            Err(reason) => {
-                first_error.get_or_insert_with(|| audit_grouping(&samples, g, cfg.threshold));
+            Err(e @ FairnessError::SingleGroup { .. }) => {
                 groupings_skipped.push(SkippedGrouping {
                     grouping: g.name.clone(),
-                    reason: format!("{reason} in the {} part", cfg.part.name()),
+                    reason: format!("in the {} part, {e}", cfg.part.name()),
                 });
+                first_error.get_or_insert(e);
             }
+            Err(e) => return Err(e),
         }
     }
     if audited.is_empty()
-        && let Some(Err(e)) = first_error
+        && let Some(e) = first_error
     {
         return Err(e);
     }
