@@ -317,7 +317,7 @@ impl FairnessReport {
             rmse.y_label = "RMSE (original units)".into();
             rmse.reference = Some((g.overall.rmse, "overall".into()));
             out.push(BarChartData {
-                stem: format!("fairness_{}_regression", a.grouping),
+                stem: format!("fairness_{}_regression", file_part(&a.grouping)),
                 title: format!("{}: {} by group", a.grouping, a.target),
                 panels: vec![r2, rmse],
             });
@@ -334,7 +334,7 @@ impl FairnessReport {
                 BarPanelData::new("Selection rate, TPR and FPR by group", &cats, series);
             rates.y_label = "rate".into();
             out.push(BarChartData {
-                stem: format!("fairness_{}_rates", a.grouping),
+                stem: format!("fairness_{}_rates", file_part(&a.grouping)),
                 title: format!("{}: forecasts above {:.4}", a.grouping, a.threshold),
                 panels: vec![rates],
             });
@@ -417,6 +417,20 @@ pub struct ReductionFiles {
     pub detail: ReductionsDetail,
     /// The member models with their file names.
     pub members: Vec<(String, Bundle)>,
+}
+
+/// A grouping name as part of a file name: characters other than letters, digits, `_`, `-` and
+/// `.` become `_` (a group column may be named `a/b`).
+pub fn file_part(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn io(path: &Path, e: impl std::fmt::Display) -> FairnessError {
@@ -681,7 +695,7 @@ fn threshold_mitigation(
                 .unwrap_or(Constraint::DemographicParity);
             let o =
                 ThresholdOptimizer::fit(&samples.predicted, &y_true, &labels, constraint, 1000)?;
-            let file = format!("threshold_optimizer_{}.json", grouping.name);
+            let file = format!("threshold_optimizer_{}.json", file_part(&grouping.name));
             let source = format!(
                 "fitted on these forecasts, saved to {}",
                 cfg.out.join(&file).display()
@@ -754,7 +768,11 @@ fn reductions(
             }
         });
         members.push((
-            format!("reductions_{}_member{}.tsf", grouping.name, k + 1),
+            format!(
+                "reductions_{}_member{}.tsf",
+                file_part(&grouping.name),
+                k + 1
+            ),
             member,
         ));
     }
@@ -788,9 +806,98 @@ fn reductions(
     Ok((
         result,
         ReductionFiles {
-            file: format!("reductions_{}.json", grouping.name),
+            file: format!("reductions_{}.json", file_part(&grouping.name)),
             detail,
             members,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn empty_run() -> FairnessRun {
+        FairnessRun {
+            report: FairnessReport {
+                model: "m.tsf".into(),
+                data: "d.csv".into(),
+                part: Part::Test,
+                rows: (8, 10),
+                target: "y".into(),
+                forecasts: 0,
+                groupings: Vec::new(),
+                groupings_skipped: Vec::new(),
+                mitigation: Vec::new(),
+                mitigation_skipped: Vec::new(),
+            },
+            optimizers: Vec::new(),
+            reductions: Vec::new(),
+        }
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn file_names_from_grouping_names() {
+        assert_eq!(file_part("Economic_Group"), "Economic_Group");
+        assert_eq!(file_part("a/b c"), "a_b_c");
+    }
+
+    /// An old report folder is refused without `force`; with it, it is replaced as a whole, and
+    /// kept as it was when the new run fails while writing.
+    #[test]
+    fn output_folder_is_replaced_whole_or_kept() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("report");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join("old.json"), "{}").unwrap();
+        let run = empty_run();
+        let e = run
+            .write_replacing(&out, false, Box::new(|_| Ok(())))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--force"), "{e}");
+        let e = run
+            .write_replacing(&out, true, Box::new(|_| Err("chart failed".into())))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("chart failed"), "{e}");
+        assert_eq!(names(&out), ["old.json"]);
+        assert_eq!(names(d.path()), ["report"], "no staging folder left");
+        run.write_replacing(
+            &out,
+            true,
+            Box::new(|dir: &Path| {
+                std::fs::write(dir.join("chart.svg"), "<svg/>")?;
+                Ok(())
+            }),
+        )
+        .unwrap();
+        assert_eq!(
+            names(&out),
+            [
+                "chart.svg",
+                "fairlearn_evaluation_report.json",
+                "fairness_report.json"
+            ]
+        );
+        assert_eq!(names(d.path()), ["report"]);
+        let r: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("fairness_report.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(r["part"], "test");
+        let new = d.path().join("new/deeper");
+        run.write_replacing(&new, false, Box::new(|_| Ok(())))
+            .unwrap();
+        assert!(new.join("fairness_report.json").is_file());
+    }
 }
