@@ -218,11 +218,14 @@ fn read_parquet(path: &Path, bytes: Vec<u8>) -> Result<Columns> {
         .iter_values()
         .find(|f| !readable_parquet_type(&f.dtype))
     {
-        return Err(DataError::UnsupportedType {
-            path: path.to_path_buf(),
-            column: field.name.to_string(),
-            dtype: format!("{:?}", field.dtype),
-        });
+        return Err(unreadable(
+            path,
+            format!(
+                "column {:?} is of type {:?}, which cannot be read (numbers, booleans, strings, dates and date-times can); drop or convert that column",
+                field.name.as_str(),
+                field.dtype
+            ),
+        ));
     }
     let df = guard_panics(path, || reader.finish())?.map_err(failed)?;
     guard_panics(path, || -> Result<Columns> {

@@ -78,7 +78,7 @@ impl std::str::FromStr for ReductionConstraint {
     }
 }
 
-/// Settings of [`exponentiated_gradient`].
+/// Settings of [`exponentiated_gradient_with`] (and, with `lstm`, `exponentiated_gradient`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReductionConfig {
     /// The constraint.
