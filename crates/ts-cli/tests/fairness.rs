@@ -621,6 +621,25 @@ fn fairness_defaults_to_the_test_part() {
     assert!(from > 300 && to == 423, "{from}..{to}");
     assert_eq!(r["groupings_skipped"][0]["grouping"], "Time_Group");
     assert_eq!(r["groupings"][0]["grouping"], "Economic_Group");
+    // The same windows as `tsf evaluate`'s default (test) part.
+    let ev_path = dir.join("eval-test.json");
+    let e = tsf(&[
+        "evaluate",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        fred().to_str().unwrap(),
+        "--out",
+        ev_path.to_str().unwrap(),
+    ]);
+    assert!(e.status.success(), "{}", stderr(&e));
+    let want = &json(&ev_path)["targets"]["Federal Funds Rate"]["original"];
+    let got = &r["groupings"][0]["regression"]["overall"];
+    assert_eq!(got["count"], want["count"]);
+    for k in ["mse", "rmse", "mae", "r2"] {
+        let (a, b) = (got[k].as_f64().unwrap(), want[k].as_f64().unwrap());
+        assert!((a - b).abs() < 1e-9, "{k}: {a} vs {b}");
+    }
 }
 
 /// The threshold optimizer's randomised predictions: the report gives one seeded draw and the
