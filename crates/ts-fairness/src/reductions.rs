@@ -143,6 +143,75 @@ struct Cells {
 }
 
 impl Cells {
+    /// Checks the settings and the samples (one group index per actual, at least two groups,
+    /// both classes for the parity constraints) and lays out the cells, groups in index order.
+    fn new(
+        actual: &[f64],
+        groups: &[usize],
+        group_names: &[String],
+        rc: &ReductionConfig,
+    ) -> Result<Self> {
+        if !(1..=50).contains(&rc.iterations) {
+            return Err(invalid("iterations", rc.iterations, "choose 1 to 50"));
+        }
+        if !(rc.epsilon.is_finite() && rc.epsilon >= 0.0) {
+            return Err(invalid("epsilon", rc.epsilon, "must be >= 0"));
+        }
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        if !positive(rc.bound) || !positive(rc.eta) {
+            return Err(invalid(
+                "bound/eta",
+                format!("{}/{}", rc.bound, rc.eta),
+                "must be > 0",
+            ));
+        }
+        if actual.len() != groups.len() || actual.is_empty() {
+            return Err(invalid(
+                "reduction input",
+                format!("{}/{}", actual.len(), groups.len()),
+                "actuals and groups must be non-empty and of the same length",
+            ));
+        }
+        if let Some(g) = groups.iter().find(|g| **g >= group_names.len()) {
+            return Err(invalid(
+                "group index",
+                g,
+                format!("there are {} group names", group_names.len()),
+            ));
+        }
+        let mut used: Vec<usize> = groups.to_vec();
+        used.sort_unstable();
+        used.dedup();
+        if used.len() < 2 {
+            return Err(FairnessError::Mitigation {
+                method: "exponentiated gradient".into(),
+                reason: format!(
+                    "only one group ({:?}) has training samples; it needs at least two groups",
+                    group_names[used[0]]
+                ),
+            });
+        }
+        let remap = |g: usize| used.iter().position(|u| *u == g).unwrap_or_default();
+        let cells = Self {
+            group: groups.iter().map(|&g| remap(g)).collect(),
+            label: actual.iter().map(|a| *a > rc.threshold).collect(),
+            n_groups: used.len(),
+            group_names: used.iter().map(|&g| group_names[g].clone()).collect(),
+        };
+        if rc.constraint != ReductionConstraint::BoundedGroupLoss {
+            let pos = cells.label.iter().filter(|l| **l).count();
+            if pos == 0 || pos == cells.label.len() {
+                return Err(FairnessError::ThresholdOutOfRange {
+                    threshold: rc.threshold,
+                    min: actual.iter().copied().fold(f64::INFINITY, f64::min),
+                    max: actual.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                    side: if pos == 0 { "negative" } else { "positive" }.into(),
+                });
+            }
+        }
+        Ok(cells)
+    }
+
     fn count(&self, g: Option<usize>, y: Option<bool>) -> usize {
         (0..self.group.len())
             .filter(|&i| {
@@ -329,64 +398,7 @@ pub fn exponentiated_gradient_with<M>(
     rc: &ReductionConfig,
     mut fit: impl FnMut(&[f32]) -> Result<Fitted<M>>,
 ) -> Result<Mixture<M>> {
-    if !(1..=50).contains(&rc.iterations) {
-        return Err(invalid("iterations", rc.iterations, "choose 1 to 50"));
-    }
-    if !(rc.epsilon.is_finite() && rc.epsilon >= 0.0) {
-        return Err(invalid("epsilon", rc.epsilon, "must be >= 0"));
-    }
-    let positive = |x: f64| x.is_finite() && x > 0.0;
-    if !positive(rc.bound) || !positive(rc.eta) {
-        return Err(invalid(
-            "bound/eta",
-            format!("{}/{}", rc.bound, rc.eta),
-            "must be > 0",
-        ));
-    }
-    if actual.len() != groups.len() || actual.is_empty() {
-        return Err(invalid(
-            "reduction input",
-            format!("{}/{}", actual.len(), groups.len()),
-            "actuals and groups must be non-empty and of the same length",
-        ));
-    }
-    if let Some(g) = groups.iter().find(|g| **g >= group_names.len()) {
-        return Err(invalid(
-            "group index",
-            g,
-            format!("there are {} group names", group_names.len()),
-        ));
-    }
-    let mut used: Vec<usize> = groups.to_vec();
-    used.sort_unstable();
-    used.dedup();
-    if used.len() < 2 {
-        return Err(FairnessError::Mitigation {
-            method: "exponentiated gradient".into(),
-            reason: format!(
-                "only one group ({:?}) has training samples; it needs at least two groups",
-                group_names[used[0]]
-            ),
-        });
-    }
-    let remap = |g: usize| used.iter().position(|u| *u == g).unwrap_or_default();
-    let cells = Cells {
-        group: groups.iter().map(|&g| remap(g)).collect(),
-        label: actual.iter().map(|a| *a > rc.threshold).collect(),
-        n_groups: used.len(),
-        group_names: used.iter().map(|&g| group_names[g].clone()).collect(),
-    };
-    if rc.constraint != ReductionConstraint::BoundedGroupLoss {
-        let pos = cells.label.iter().filter(|l| **l).count();
-        if pos == 0 || pos == cells.label.len() {
-            return Err(FairnessError::ThresholdOutOfRange {
-                threshold: rc.threshold,
-                min: actual.iter().copied().fold(f64::INFINITY, f64::min),
-                max: actual.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-                side: if pos == 0 { "negative" } else { "positive" }.into(),
-            });
-        }
-    }
+    let cells = Cells::new(actual, groups, group_names, rc)?;
     let constraint_names = names(rc.constraint, &cells);
     let mut theta = vec![0.0f64; constraint_names.len()];
     let mut zeta = f64::NAN;

@@ -302,43 +302,7 @@ impl FairnessReport {
     /// (`fairness_<grouping>_rates`); with mitigations, before and after
     /// (`fairness_mitigation`).
     pub fn charts(&self) -> Vec<BarChartData> {
-        let mut out = Vec::new();
-        for a in &self.groupings {
-            let (g, c) = (&a.regression, &a.classification);
-            let cats: Vec<String> = g.by_group.iter().map(|x| x.group.clone()).collect();
-            let m = |f: fn(&ts_train::Metrics) -> f64| -> Vec<f64> {
-                g.by_group.iter().map(|x| f(&x.metrics)).collect()
-            };
-            let mut r2 = BarPanelData::new("R² by group", &cats, vec![("R²".into(), m(|m| m.r2))]);
-            r2.y_label = "R²".into();
-            r2.reference = Some((g.overall.r2, "overall".into()));
-            let rmse = vec![("RMSE".into(), m(|m| m.rmse))];
-            let mut rmse = BarPanelData::new("RMSE by group", &cats, rmse);
-            rmse.y_label = "RMSE (original units)".into();
-            rmse.reference = Some((g.overall.rmse, "overall".into()));
-            out.push(BarChartData {
-                stem: format!("fairness_{}_regression", file_part(&a.grouping)),
-                title: format!("{}: {} by group", a.grouping, a.target),
-                panels: vec![r2, rmse],
-            });
-            let cats: Vec<String> = c.by_group.iter().map(|x| x.group.clone()).collect();
-            let r = |f: fn(&crate::Rates) -> f64| -> Vec<f64> {
-                c.by_group.iter().map(|x| f(&x.rates)).collect()
-            };
-            let series = vec![
-                ("selection rate".into(), r(|r| r.selection_rate)),
-                ("TPR".into(), r(|r| r.tpr)),
-                ("FPR".into(), r(|r| r.fpr)),
-            ];
-            let mut rates =
-                BarPanelData::new("Selection rate, TPR and FPR by group", &cats, series);
-            rates.y_label = "rate".into();
-            out.push(BarChartData {
-                stem: format!("fairness_{}_rates", file_part(&a.grouping)),
-                title: format!("{}: forecasts above {:.4}", a.grouping, a.threshold),
-                panels: vec![rates],
-            });
-        }
+        let mut out: Vec<BarChartData> = self.groupings.iter().flat_map(grouping_charts).collect();
         let ms = &self.mitigation;
         if ms.is_empty() {
             return out;
@@ -397,6 +361,44 @@ impl FairnessReport {
             })
             .collect()
     }
+}
+
+/// R² and RMSE by group, and selection rate, TPR and FPR by group, of one grouping.
+fn grouping_charts(a: &GroupingAudit) -> [BarChartData; 2] {
+    let (g, c) = (&a.regression, &a.classification);
+    let cats: Vec<String> = g.by_group.iter().map(|x| x.group.clone()).collect();
+    let m = |f: fn(&ts_train::Metrics) -> f64| -> Vec<f64> {
+        g.by_group.iter().map(|x| f(&x.metrics)).collect()
+    };
+    let mut r2 = BarPanelData::new("R² by group", &cats, vec![("R²".into(), m(|m| m.r2))]);
+    r2.y_label = "R²".into();
+    r2.reference = Some((g.overall.r2, "overall".into()));
+    let rmse = vec![("RMSE".into(), m(|m| m.rmse))];
+    let mut rmse = BarPanelData::new("RMSE by group", &cats, rmse);
+    rmse.y_label = "RMSE (original units)".into();
+    rmse.reference = Some((g.overall.rmse, "overall".into()));
+    let regression = BarChartData {
+        stem: format!("fairness_{}_regression", file_part(&a.grouping)),
+        title: format!("{}: {} by group", a.grouping, a.target),
+        panels: vec![r2, rmse],
+    };
+    let cats: Vec<String> = c.by_group.iter().map(|x| x.group.clone()).collect();
+    let r = |f: fn(&crate::Rates) -> f64| -> Vec<f64> {
+        c.by_group.iter().map(|x| f(&x.rates)).collect()
+    };
+    let series = vec![
+        ("selection rate".into(), r(|r| r.selection_rate)),
+        ("TPR".into(), r(|r| r.tpr)),
+        ("FPR".into(), r(|r| r.fpr)),
+    ];
+    let mut rates = BarPanelData::new("Selection rate, TPR and FPR by group", &cats, series);
+    rates.y_label = "rate".into();
+    let rates = BarChartData {
+        stem: format!("fairness_{}_rates", file_part(&a.grouping)),
+        title: format!("{}: forecasts above {:.4}", a.grouping, a.threshold),
+        panels: vec![rates],
+    };
+    [regression, rates]
 }
 
 /// Everything [`run_audit`] produced: the report and the files that go with it.
@@ -572,48 +574,9 @@ pub fn run_audit(cfg: &FairnessConfig) -> Result<FairnessRun> {
         .as_deref()
         .map(ThresholdOptimizer::load)
         .transpose()?;
-    let bundle = pipeline::load_model(&cfg.model)?;
-    let time_column = bundle.config.data.time_column.clone();
-    let table = TextTable::read(&cfg.data)?;
-    let frame = load(
-        &cfg.data,
-        &LoadOptions {
-            time_column: time_column.clone(),
-            columns: Some(bundle.header.spec.features.clone()),
-            fill: cfg.fill,
-        },
-    )?;
-    if frame.n_rows() != table.n_rows() {
-        return Err(FairnessError::Io {
-            path: cfg.data.clone(),
-            message: "rows were dropped while loading; group columns cannot be aligned".into(),
-        });
-    }
-    let groupings = audit_groupings(&table, &cfg.groups, &cfg.group_columns, || {
-        numeric_frame(&table, time_column.clone(), cfg.fill)
-    })?;
+    let (bundle, frame, groupings) = load_inputs(cfg)?;
     let samples = forecast_samples(&bundle, &frame, cfg.target.as_deref(), cfg.part)?;
-    let mut audited: Vec<(&Grouping, GroupingAudit)> = Vec::new();
-    let mut groupings_skipped = Vec::new();
-    let mut first_error = None;
-    for g in &groupings {
-        match audit_grouping(&samples, g, cfg.threshold) {
-            Ok(a) => audited.push((g, a)),
-            Err(e @ FairnessError::SingleGroup { .. }) => {
-                groupings_skipped.push(SkippedGrouping {
-                    grouping: g.name.clone(),
-                    reason: format!("in the {} part, {e}", cfg.part.name()),
-                });
-                first_error.get_or_insert(e);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    if audited.is_empty()
-        && let Some(e) = first_error
-    {
-        return Err(e);
-    }
+    let (audited, groupings_skipped) = audit_all(cfg, &samples, &groupings)?;
     let mut run = FairnessRun {
         report: FairnessReport {
             model: cfg.model.clone(),
@@ -640,11 +603,10 @@ pub fn run_audit(cfg: &FairnessConfig) -> Result<FairnessRun> {
                 }
                 // A saved optimizer that does not fit the data is the user's error.
                 Err(e) if loaded.is_some() => return Err(e),
-                Err(e) => run.report.mitigation_skipped.push(Skipped {
-                    method: "threshold optimizer".into(),
-                    grouping: g.name.clone(),
-                    reason: e.to_string(),
-                }),
+                Err(e) => run
+                    .report
+                    .mitigation_skipped
+                    .push(skipped("threshold optimizer", g, e)),
             }
         }
     }
@@ -655,16 +617,80 @@ pub fn run_audit(cfg: &FairnessConfig) -> Result<FairnessRun> {
                     run.reductions.push(files);
                     run.report.mitigation.push(m);
                 }
-                Err(e) => run.report.mitigation_skipped.push(Skipped {
-                    method: "exponentiated gradient".into(),
-                    grouping: g.name.clone(),
-                    reason: e.to_string(),
-                }),
+                Err(e) => {
+                    run.report
+                        .mitigation_skipped
+                        .push(skipped("exponentiated gradient", g, e))
+                }
             }
         }
     }
     run.report.groupings = audited.into_iter().map(|(_, a)| a).collect();
     Ok(run)
+}
+
+fn skipped(method: &str, g: &Grouping, e: FairnessError) -> Skipped {
+    Skipped {
+        method: method.into(),
+        grouping: g.name.clone(),
+        reason: e.to_string(),
+    }
+}
+
+/// The model, the table's rows as a frame of the model's columns, and the groupings.
+fn load_inputs(cfg: &FairnessConfig) -> Result<(Bundle, Frame, Vec<Grouping>)> {
+    let bundle = pipeline::load_model(&cfg.model)?;
+    let time_column = bundle.config.data.time_column.clone();
+    let table = TextTable::read(&cfg.data)?;
+    let frame = load(
+        &cfg.data,
+        &LoadOptions {
+            time_column: time_column.clone(),
+            columns: Some(bundle.header.spec.features.clone()),
+            fill: cfg.fill,
+        },
+    )?;
+    if frame.n_rows() != table.n_rows() {
+        return Err(FairnessError::Io {
+            path: cfg.data.clone(),
+            message: "rows were dropped while loading; group columns cannot be aligned".into(),
+        });
+    }
+    let groupings = audit_groupings(&table, &cfg.groups, &cfg.group_columns, || {
+        numeric_frame(&table, time_column.clone(), cfg.fill)
+    })?;
+    Ok((bundle, frame, groupings))
+}
+
+type Audited<'g> = Vec<(&'g Grouping, GroupingAudit)>;
+
+/// Audits every grouping; one with fewer than two groups in the part is skipped, unless none is
+/// left.
+fn audit_all<'g>(
+    cfg: &FairnessConfig,
+    samples: &ForecastSamples,
+    groupings: &'g [Grouping],
+) -> Result<(Audited<'g>, Vec<SkippedGrouping>)> {
+    let mut audited = Vec::new();
+    let mut skipped = Vec::new();
+    let mut first_error = None;
+    for g in groupings {
+        match audit_grouping(samples, g, cfg.threshold) {
+            Ok(a) => audited.push((g, a)),
+            Err(e @ FairnessError::SingleGroup { .. }) => {
+                skipped.push(SkippedGrouping {
+                    grouping: g.name.clone(),
+                    reason: format!("in the {} part, {e}", cfg.part.name()),
+                });
+                first_error.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    match first_error {
+        Some(e) if audited.is_empty() => Err(e),
+        _ => Ok((audited, skipped)),
+    }
 }
 
 fn before(audit: &GroupingAudit) -> Snapshot {
