@@ -588,8 +588,8 @@ fn damaged_and_unsupported_parquet_exit_2() {
     }
 }
 
-/// `tsf fairness` scores the test part by default and says so; a grouping with one group in that
-/// part (Time_Group: the test rows all lie after 2015) is skipped by name, not fatal.
+/// `tsf fairness` scores the test part by default and says so (the windows of `tsf evaluate`'s
+/// default part); a grouping with one group in that part (Time_Group: the test rows all lie after 2015) is skipped by name, not fatal.
 #[test]
 fn fairness_defaults_to_the_test_part() {
     let (dir, model, groups) = fred_setup();
@@ -601,7 +601,7 @@ fn fairness_defaults_to_the_test_part() {
         "--data",
         groups.to_str().unwrap(),
         "--groups",
-        "economic,time",
+        "economic,time,economic",
         "--no-charts",
         "--out",
         out.to_str().unwrap(),
@@ -621,6 +621,8 @@ fn fairness_defaults_to_the_test_part() {
     assert!(from > 300 && to == 423, "{from}..{to}");
     assert_eq!(r["groupings_skipped"][0]["grouping"], "Time_Group");
     assert_eq!(r["groupings"][0]["grouping"], "Economic_Group");
+    // A grouping named twice is audited once.
+    assert_eq!(r["groupings"].as_array().unwrap().len(), 1);
     // The same windows as `tsf evaluate`'s default (test) part.
     let ev_path = dir.join("eval-test.json");
     let e = tsf(&[

@@ -474,8 +474,12 @@ pub fn audit_groupings(
     let seeds = if seeds.is_empty() && group_columns.is_empty() {
         SeedGrouping::ALL.to_vec()
     } else {
-        let mut v = seeds.to_vec();
-        v.dedup();
+        let mut v: Vec<SeedGrouping> = Vec::with_capacity(seeds.len());
+        for s in seeds {
+            if !v.contains(s) {
+                v.push(*s);
+            }
+        }
         v
     };
     let mut numeric: Option<std::result::Result<Frame, String>> = None;
