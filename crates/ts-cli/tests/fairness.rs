@@ -833,3 +833,45 @@ fn groups_refuse_to_overwrite_a_text_column() {
         "{again}"
     );
 }
+
+/// A group column whose name is not a file name (`Risk/Split`) still gets its charts and its
+/// optimizer file (the name's other characters become `_`).
+#[test]
+fn grouping_names_are_made_safe_for_file_names() {
+    let (dir, model, groups) = fred_setup();
+    let text = std::fs::read_to_string(groups).unwrap();
+    let mut with = String::new();
+    for (i, l) in text.lines().enumerate() {
+        let risk = l.rsplit(',').next().unwrap();
+        with.push_str(&format!(
+            "{l},{}\n",
+            if i == 0 { "Risk/Split" } else { risk }
+        ));
+    }
+    let data = write(dir, "slash.csv", &with);
+    let out = dir.join("slash");
+    let o = tsf(&[
+        "fairness",
+        "--part",
+        "all",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--group-column",
+        "Risk/Split",
+        "--mitigate",
+        "threshold",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("== Risk/Split"));
+    for f in [
+        "fairness_Risk_Split_regression.png",
+        "fairness_Risk_Split_rates.svg",
+        "threshold_optimizer_Risk_Split.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+}
