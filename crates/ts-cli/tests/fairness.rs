@@ -146,6 +146,8 @@ fn fairness_audit_writes_reports_and_agrees_with_evaluate() {
     let out = dir.join("audit");
     let o = tsf(&[
         "fairness",
+        "--part",
+        "all",
         "--model",
         model.to_str().unwrap(),
         "--data",
@@ -241,6 +243,8 @@ fn threshold_optimizer_narrows_the_parity_gap_and_saves_itself() {
     let out = dir.join("mitigated");
     let o = tsf(&[
         "fairness",
+        "--part",
+        "all",
         "--model",
         model.to_str().unwrap(),
         "--data",
@@ -278,6 +282,8 @@ fn threshold_optimizer_narrows_the_parity_gap_and_saves_itself() {
     let again = dir.join("again");
     let o = tsf(&[
         "fairness",
+        "--part",
+        "all",
         "--model",
         model.to_str().unwrap(),
         "--data",
@@ -316,6 +322,8 @@ fn threshold_optimizer_narrows_the_parity_gap_and_saves_itself() {
     ] {
         let mut args = vec![
             "fairness",
+            "--part",
+            "all",
             "--model",
             model.to_str().unwrap(),
             "--data",
@@ -339,6 +347,8 @@ fn reductions_retrain_with_weights_and_save_the_mixture() {
     let out = dir.join("reduced");
     let o = tsf(&[
         "fairness",
+        "--part",
+        "all",
         "--model",
         model.to_str().unwrap(),
         "--data",
@@ -378,6 +388,8 @@ fn bad_input_gives_one_clear_line() {
     let run = |extra: &[&str]| {
         let mut args = vec![
             "fairness",
+            "--part",
+            "all",
             "--model",
             model.to_str().unwrap(),
             "--data",
@@ -430,6 +442,8 @@ fn bad_input_gives_one_clear_line() {
     let single = write(d.path(), "single.csv", &one);
     let o = tsf(&[
         "fairness",
+        "--part",
+        "all",
         "--model",
         model.to_str().unwrap(),
         "--data",
@@ -448,6 +462,8 @@ fn bad_input_gives_one_clear_line() {
     );
     let o = tsf(&[
         "fairness",
+        "--part",
+        "all",
         "--model",
         model.to_str().unwrap(),
         "--data",
@@ -470,6 +486,8 @@ fn bad_input_gives_one_clear_line() {
     assert!(o.status.success(), "{}", stderr(&o));
     let o = tsf(&[
         "fairness",
+        "--part",
+        "all",
         "--model",
         model.to_str().unwrap(),
         "--data",
@@ -513,4 +531,347 @@ fn bad_input_gives_one_clear_line() {
         "time",
     ]);
     assert_bad(&o, &["Time_Group", "time column"]);
+}
+
+/// The fuzz corpus' damaged Parquet files and pyarrow's file with decimal128 and time-of-day
+/// columns: `tsf groups` and `tsf fairness` read tables through ts-data's checked reader and
+/// exit 2 naming the file, as `tsf train` does (they used to abort or panic).
+#[test]
+fn damaged_and_unsupported_parquet_exit_2() {
+    let (_, model, _) = fred_setup();
+    let d = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ts-data/tests");
+    let mut cases: Vec<(PathBuf, Vec<&str>)> = Vec::new();
+    for name in [
+        "crash-thrift-bool-field",
+        "deep-schema",
+        "oom-dict-page",
+        "oom-footer-list",
+        "oom-footer-list-2",
+        "oom-huge-row-group",
+        "oom-page-validity",
+    ] {
+        let p = d.path().join(format!("{name}.parquet"));
+        std::fs::copy(root.join("fuzz-corpus/parquet").join(name), &p).unwrap();
+        cases.push((p, vec![name]));
+    }
+    cases.push((
+        root.join("fixtures/parquet-writers/pyarrow-all-types.parquet"),
+        vec!["pyarrow-all-types.parquet", "of type", "cannot be read"],
+    ));
+    for (p, words) in &cases {
+        let out = d.path().join("never.csv");
+        let o = tsf(&[
+            "groups",
+            "--data",
+            p.to_str().unwrap(),
+            "--median",
+            "a",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_bad(&o, words);
+        let rep = d.path().join("never");
+        let o = tsf(&[
+            "fairness",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            p.to_str().unwrap(),
+            "--group-column",
+            "G",
+            "--out",
+            rep.to_str().unwrap(),
+        ]);
+        assert_bad(&o, words);
+        assert!(!out.exists() && !rep.exists());
+    }
+}
+
+/// `tsf fairness` scores the test part by default and says so (the windows of `tsf evaluate`'s
+/// default part); a grouping with one group in that part (Time_Group: the test rows all lie after 2015) is skipped by name, not fatal.
+#[test]
+fn fairness_defaults_to_the_test_part() {
+    let (dir, model, groups) = fred_setup();
+    let out = dir.join("test-part");
+    let o = tsf(&[
+        "fairness",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        groups.to_str().unwrap(),
+        "--groups",
+        "economic,time,economic",
+        "--no-charts",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("in the test part (rows "), "{text}");
+    assert!(text.contains("Grouping Time_Group skipped"), "{text}");
+    let r = json(&out.join("fairness_report.json"));
+    assert_eq!(r["part"], "test");
+    let (from, to) = (
+        r["rows"][0].as_u64().unwrap(),
+        r["rows"][1].as_u64().unwrap(),
+    );
+    // One-step forecasts of the test rows only.
+    assert!(r["forecasts"].as_u64().unwrap() <= to - from);
+    assert!(from > 300 && to == 423, "{from}..{to}");
+    assert_eq!(r["groupings_skipped"][0]["grouping"], "Time_Group");
+    assert_eq!(r["groupings"][0]["grouping"], "Economic_Group");
+    // A grouping named twice is audited once.
+    assert_eq!(r["groupings"].as_array().unwrap().len(), 1);
+    // The same windows as `tsf evaluate`'s default (test) part.
+    let ev_path = dir.join("eval-test.json");
+    let e = tsf(&[
+        "evaluate",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        fred().to_str().unwrap(),
+        "--out",
+        ev_path.to_str().unwrap(),
+    ]);
+    assert!(e.status.success(), "{}", stderr(&e));
+    let want = &json(&ev_path)["targets"]["Federal Funds Rate"]["original"];
+    let got = &r["groupings"][0]["regression"]["overall"];
+    assert_eq!(got["count"], want["count"]);
+    for k in ["mse", "rmse", "mae", "r2"] {
+        let (a, b) = (got[k].as_f64().unwrap(), want[k].as_f64().unwrap());
+        assert!((a - b).abs() < 1e-9, "{k}: {a} vs {b}");
+    }
+}
+
+/// The threshold optimizer's randomised predictions: the report gives one seeded draw and the
+/// expectation over all draws (selection rates, parity gaps, accuracy), labelled as such; a
+/// grouping it cannot handle is skipped under its own name; a saved optimizer that does not fit
+/// the grouping is an error, not "skipped".
+#[test]
+fn threshold_mitigation_reports_expected_rates_and_names_skips() {
+    let (dir, model, groups) = fred_setup();
+    let out = dir.join("expected");
+    let o = tsf(&[
+        "fairness",
+        "--part",
+        "all",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        groups.to_str().unwrap(),
+        "--groups",
+        "risk,time",
+        "--mitigate",
+        "threshold",
+        "--no-charts",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("after, one random draw (seed 42)"), "{text}");
+    assert!(
+        text.contains("after, expected over the randomisation: selection rates A "),
+        "{text}"
+    );
+    let r = json(&out.join("fairness_report.json"));
+    let m = &r["mitigation"][0];
+    let e = &m["expected_after"];
+    let rates = e["selection_rates"].as_object().unwrap();
+    assert_eq!(rates.len(), 2);
+    let v: Vec<f64> = rates.values().map(|x| x.as_f64().unwrap()).collect();
+    // Demographic parity in expectation: equal selection rates (fairlearn's grid of 1000).
+    assert!((v[0] - v[1]).abs() < 2e-3, "{v:?}");
+    assert!(
+        (e["demographic_parity_difference"].as_f64().unwrap() - (v[0] - v[1]).abs()).abs() < 1e-12
+    );
+    let acc = e["accuracy"].as_f64().unwrap();
+    assert!(acc > 0.5 && acc <= 1.0, "{acc}");
+    // The skipped grouping is named by its own name, and the reason does not call it anything else.
+    let s = &r["mitigation_skipped"][0];
+    assert_eq!(s["grouping"], "Time_Group");
+    let reason = s["reason"].as_str().unwrap();
+    assert!(
+        !reason.contains("grouping \"threshold optimizer\""),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("only positive labels") || reason.contains("only negative labels"),
+        "{reason}"
+    );
+    // The Risk optimizer applied to Economic_Group's groups works (both are A/B); applied to
+    // Combined_Group (A-D) it is an error.
+    let saved = out.join("threshold_optimizer_Risk_Group.json");
+    let o = tsf(&[
+        "fairness",
+        "--part",
+        "all",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        groups.to_str().unwrap(),
+        "--groups",
+        "combined",
+        "--mitigate",
+        "threshold",
+        "--thresholds",
+        saved.to_str().unwrap(),
+        "--no-charts",
+        "--out",
+        dir.join("wrong-groups").to_str().unwrap(),
+    ]);
+    assert_bad(&o, &["threshold optimizer", "not seen"]);
+}
+
+/// An existing report folder is never mixed with a new run's files: without `--force` it is
+/// refused; with `--force` it is replaced as a whole (an old file is gone) once the new run has
+/// written everything.
+#[test]
+fn an_existing_report_folder_is_refused_or_replaced_whole() {
+    let (dir, model, groups) = fred_setup();
+    let out = dir.join("replaced");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("threshold_optimizer_Old_Group.json"), "{}").unwrap();
+    let run = |force: bool| {
+        let mut args = vec![
+            "fairness",
+            "--part",
+            "all",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            groups.to_str().unwrap(),
+            "--groups",
+            "risk",
+            "--no-charts",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if force {
+            args.push("--force");
+        }
+        tsf(&args)
+    };
+    assert_bad(&run(false), &["replaced", "already exists", "--force"]);
+    assert!(out.join("threshold_optimizer_Old_Group.json").exists());
+    let o = run(true);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.join("fairness_report.json").is_file());
+    assert!(!out.join("threshold_optimizer_Old_Group.json").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".replaced."))
+        .collect();
+    assert!(leftovers.is_empty(), "staging folders left behind");
+}
+
+/// `tsf groups --median A=B` where B is a text column of the file is refused (it used to be
+/// overwritten; numeric and time columns were already refused), while a group column of an
+/// earlier run may be replaced.
+#[test]
+fn groups_refuse_to_overwrite_a_text_column() {
+    let d = tempfile::tempdir().unwrap();
+    let text: String = csv_text(40)
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let label = if i == 0 { "label" } else { ["x", "y"][i % 2] };
+            format!("{l},{label}\n")
+        })
+        .collect();
+    let data = write(d.path(), "t.csv", &text);
+    let out = d.path().join("t_groups.csv");
+    let o = tsf(&[
+        "groups",
+        "--data",
+        data.to_str().unwrap(),
+        "--median",
+        "a=label",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_bad(
+        &o,
+        &["t.csv", "\"label\"", "already a data column", "=NAME"],
+    );
+    assert!(!out.exists());
+    let o = tsf(&[
+        "groups",
+        "--data",
+        data.to_str().unwrap(),
+        "--median",
+        "a=label_Group",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = tsf(&[
+        "groups",
+        "--data",
+        out.to_str().unwrap(),
+        "--quantiles",
+        "b:3=label_Group",
+        "--out",
+        d.path().join("again.csv").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let again = std::fs::read_to_string(d.path().join("again.csv")).unwrap();
+    assert!(
+        again
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with(",label,label_Group")
+    );
+    assert!(
+        again
+            .lines()
+            .skip(1)
+            .all(|l| [",Q1", ",Q2", ",Q3"].iter().any(|q| l.ends_with(q))),
+        "{again}"
+    );
+}
+
+/// A group column whose name is not a file name (`Risk/Split`) still gets its charts and its
+/// optimizer file (the name's other characters become `_`).
+#[test]
+fn grouping_names_are_made_safe_for_file_names() {
+    let (dir, model, groups) = fred_setup();
+    let text = std::fs::read_to_string(groups).unwrap();
+    let mut with = String::new();
+    for (i, l) in text.lines().enumerate() {
+        let risk = l.rsplit(',').next().unwrap();
+        with.push_str(&format!(
+            "{l},{}\n",
+            if i == 0 { "Risk/Split" } else { risk }
+        ));
+    }
+    let data = write(dir, "slash.csv", &with);
+    let out = dir.join("slash");
+    let o = tsf(&[
+        "fairness",
+        "--part",
+        "all",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--group-column",
+        "Risk/Split",
+        "--mitigate",
+        "threshold",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("== Risk/Split"));
+    for f in [
+        "fairness_Risk_Split_regression.png",
+        "fairness_Risk_Split_rates.svg",
+        "threshold_optimizer_Risk_Split.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
 }

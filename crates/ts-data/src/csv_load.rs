@@ -69,7 +69,7 @@ pub fn check_csv_text(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// A CSV reader's error as a [`DataError`]: text that is not UTF-8 is named as such, with its
 /// row (1-based data row; the header is row 0), line and column.
-fn csv_error(path: &Path, e: csv::Error) -> DataError {
+pub(crate) fn csv_error(path: &Path, e: csv::Error) -> DataError {
     if let csv::ErrorKind::Utf8 { pos, err } = e.kind() {
         let at = pos.as_ref().map_or_else(String::new, |p| {
             format!(
@@ -93,7 +93,7 @@ fn csv_error(path: &Path, e: csv::Error) -> DataError {
 
 /// Header names, with repeated names renamed `name_duplicated_K` (K counting from 0), as polars
 /// does.
-fn dedup_names(raw: &csv::StringRecord) -> Vec<String> {
+pub(crate) fn dedup_names(raw: &csv::StringRecord) -> Vec<String> {
     let mut names: Vec<String> = Vec::with_capacity(raw.len());
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for n in raw.iter() {

@@ -32,6 +32,7 @@ mod parquet_load;
 pub mod scaler;
 pub mod season;
 pub mod split;
+pub mod table;
 pub mod validate;
 pub mod window;
 
@@ -44,6 +45,7 @@ pub use parquet_load::frame_from_dataframe;
 pub use scaler::{Scaler, ScalerKind};
 pub use season::{detect_seasons, primary_season, seasonal_lag, seasons_of_step};
 pub use split::{SplitBounds, SplitConfig};
+pub use table::TextTable;
 pub use window::{
     Prepared, Series, WindowSpec, Windows, anchors_in, prepare, prepare_bounds, prepare_owned,
 };

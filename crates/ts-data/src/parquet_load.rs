@@ -58,7 +58,7 @@ pub(crate) fn load_parquet(path: &Path, opts: &LoadOptions) -> Result<Frame> {
 /// Whether polars, as built here, decodes a Parquet column of this Arrow type into something
 /// ts-data reads (numbers, booleans, strings, dates, date-times; an all-null column too, which is
 /// then refused as missing values by name).
-fn readable_parquet_type(dtype: &ArrowDataType) -> bool {
+pub(crate) fn readable_parquet_type(dtype: &ArrowDataType) -> bool {
     use ArrowDataType as A;
     matches!(
         dtype,
@@ -120,7 +120,7 @@ fn parquet_projection(
 /// decoder panics on some malformed footers (found by `cargo fuzz run parquet_loader`); a damaged
 /// file must give a one-line error, not a crash. The panic message is kept out of standard error
 /// while the reader runs.
-fn guard_panics<T>(path: &Path, f: impl FnOnce() -> T) -> Result<T> {
+pub(crate) fn guard_panics<T>(path: &Path, f: impl FnOnce() -> T) -> Result<T> {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));

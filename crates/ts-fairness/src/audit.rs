@@ -6,12 +6,13 @@
 
 use serde::{Deserialize, Serialize};
 use ts_data::Frame;
-use ts_train::pipeline::{self, Bundle};
+use ts_train::pipeline::{self, Bundle, Part};
 use ts_train::{Metrics, prediction_rows};
 
 use crate::classify::{ClassificationReport, binarise, check_threshold, classification_report};
 use crate::error::{FairnessError, Result};
 use crate::groups::{Grouping, median};
+use crate::report::fmt_opt;
 
 /// A model's forecasts of one target on a table, in original units, with the row each predicts.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -65,12 +66,14 @@ impl ForecastSamples {
     }
 }
 
-/// Forecasts every window with known targets of `frame` (through ts-train's `evaluate_frame` and
-/// `prediction_rows`) and keeps one target (default: the model's first), all horizon steps.
+/// Forecasts the windows with known targets of one part of `frame` (through ts-train's
+/// `evaluate_frame_part` and `prediction_rows`; [`Part::All`] = every window) and keeps one target
+/// (default: the model's first), all horizon steps.
 pub fn forecast_samples(
     bundle: &Bundle,
     frame: &Frame,
     target: Option<&str>,
+    part: Part,
 ) -> Result<ForecastSamples> {
     let spec = &bundle.header.spec;
     let target = match target {
@@ -87,7 +90,7 @@ pub fn forecast_samples(
         None => spec.targets[0].clone(),
     };
     let aligned = pipeline::align_frame(bundle, frame)?;
-    let ev = pipeline::evaluate_frame(bundle, &aligned)?;
+    let ev = pipeline::evaluate_frame_part(bundle, &aligned, part)?;
     let rows = prediction_rows(
         &aligned,
         spec,
@@ -290,6 +293,87 @@ pub fn audit_grouping(
     };
     a.readings = readings(&a);
     Ok(a)
+}
+
+impl GroupingAudit {
+    /// The audit as text: a table of the groups' regression and classification figures, the
+    /// summary, the parity metrics, the readings and fairlearn's notes.
+    pub fn render(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let _ = writeln!(s, "== {} ({}) ==", self.grouping, self.description);
+        let _ = writeln!(
+            s,
+            "  {:<6} {:>6} {:>10} {:>10} {:>9} {:>7} {:>7} {:>7} {:>7}  description",
+            "group", "count", "RMSE", "MAE", "R²", "sel", "TPR", "FPR", "acc"
+        );
+        for g in &self.regression.by_group {
+            let c = self
+                .classification
+                .by_group
+                .iter()
+                .find(|c| c.group == g.group);
+            let r = |f: fn(&crate::Rates) -> f64| c.map_or(f64::NAN, |c| f(&c.rates));
+            let _ = writeln!(
+                s,
+                "  {:<6} {:>6} {:>10.4} {:>10.4} {:>9.4} {:>7.3} {:>7.3} {:>7.3} {:>7.3}  {}",
+                g.group,
+                g.metrics.count,
+                g.metrics.rmse,
+                g.metrics.mae,
+                g.metrics.r2,
+                r(|x| x.selection_rate),
+                r(|x| x.tpr),
+                r(|x| x.fpr),
+                r(|x| x.accuracy),
+                g.description
+            );
+        }
+        let o = &self.regression.overall;
+        let c = &self.classification.overall;
+        let _ = writeln!(
+            s,
+            "  {:<6} {:>6} {:>10.4} {:>10.4} {:>9.4} {:>7.3} {:>7.3} {:>7.3} {:>7.3}",
+            "all", o.count, o.rmse, o.mae, o.r2, c.selection_rate, c.tpr, c.fpr, c.accuracy
+        );
+        if !self.regression.groups_without_windows.is_empty() {
+            let _ = writeln!(
+                s,
+                "  no windows predict a row of group(s) {}; they are left out",
+                self.regression.groups_without_windows.join(", ")
+            );
+        }
+        let m = &self.regression.summary;
+        let _ = writeln!(
+            s,
+            "  R² range {:.4}, R² CV {}, RMSE range {:.4}, RMSE CV {}, worst group {} (MSE {:.4})",
+            m.r2_range,
+            fmt_opt(m.r2_cv),
+            m.rmse_range,
+            fmt_opt(m.rmse_cv),
+            m.worst_group,
+            m.worst_group_mse
+        );
+        let b = &self.classification.between_groups;
+        let _ = writeln!(
+            s,
+            "  threshold {:.4}: demographic parity difference {:.4}, ratio {}; equalized odds difference {:.4}, ratio {}; equal opportunity difference {:.4}, ratio {}",
+            self.threshold,
+            b.demographic_parity_difference,
+            fmt_opt(b.demographic_parity_ratio),
+            b.equalized_odds_difference,
+            fmt_opt(b.equalized_odds_ratio),
+            b.equal_opportunity_difference,
+            fmt_opt(b.equal_opportunity_ratio)
+        );
+        for r in &self.readings {
+            let _ = writeln!(s, "  → {r}");
+        }
+        for n in &self.classification.notes {
+            let _ = writeln!(s, "  note: {n}");
+        }
+        s
+    }
 }
 
 fn pct(x: f64) -> String {

@@ -341,6 +341,94 @@ pub fn classification_report(
     })
 }
 
+/// The expected rates of a randomised binary prediction (each row positive with its own
+/// probability), for example a threshold optimizer's: the average over all draws, which one
+/// seeded draw only approximates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpectedRates {
+    /// Expected rates over all rows.
+    pub overall: Rates,
+    /// Expected rates per group, sorted by group label.
+    pub by_group: Vec<GroupRates>,
+    /// Largest minus smallest expected selection rate.
+    pub demographic_parity_difference: f64,
+    /// `max(tpr difference, fpr difference)` of the expected rates.
+    pub equalized_odds_difference: f64,
+}
+
+fn expected(y_true: &[bool], p: &[f64], idx: &[usize]) -> (usize, usize, Rates) {
+    let n = idx.len() as f64;
+    let pos = idx.iter().filter(|&&i| y_true[i]).count();
+    let neg = idx.len() - pos;
+    let sum = |want: bool| -> f64 {
+        idx.iter()
+            .filter(|&&i| y_true[i] == want)
+            .map(|&i| p[i])
+            .sum()
+    };
+    let (tp, fp) = (sum(true), sum(false));
+    let ratio = |a: f64, b: usize| if b == 0 { 0.0 } else { a / b as f64 };
+    let rates = Rates {
+        selection_rate: (tp + fp) / n,
+        tpr: ratio(tp, pos),
+        fpr: ratio(fp, neg),
+        accuracy: (tp + (neg as f64 - fp)) / n,
+    };
+    (pos, neg, rates)
+}
+
+/// The expected rates of predictions that are positive with probability `p_positive` (one per
+/// row), with one group label per row; TPR and FPR of a group without positive (negative)
+/// actuals are 0, as in [`classification_report`].
+pub fn expected_rates(
+    y_true: &[bool],
+    p_positive: &[f64],
+    groups: &[String],
+) -> Result<ExpectedRates> {
+    if y_true.len() != p_positive.len() || y_true.len() != groups.len() || y_true.is_empty() {
+        return Err(invalid(
+            "expected rates input",
+            format!("{}/{}/{}", y_true.len(), p_positive.len(), groups.len()),
+            "y_true, probabilities and group labels must be non-empty and of the same length",
+        ));
+    }
+    if let Some(i) = p_positive.iter().position(|p| !(0.0..=1.0).contains(p)) {
+        return Err(invalid(
+            "probability",
+            p_positive[i],
+            format!("row {} is not in [0, 1]", i + 1),
+        ));
+    }
+    let mut labels: Vec<&String> = groups.iter().collect();
+    labels.sort();
+    labels.dedup();
+    let by_group: Vec<GroupRates> = labels
+        .iter()
+        .map(|g| {
+            let idx: Vec<usize> = (0..groups.len()).filter(|&i| &groups[i] == *g).collect();
+            let (positives, negatives, rates) = expected(y_true, p_positive, &idx);
+            GroupRates {
+                group: (*g).clone(),
+                count: idx.len(),
+                positives,
+                negatives,
+                rates,
+            }
+        })
+        .collect();
+    let all: Vec<usize> = (0..y_true.len()).collect();
+    let spread = |f: fn(&Rates) -> f64| {
+        let v = by_group.iter().map(|g| f(&g.rates));
+        v.clone().fold(f64::NEG_INFINITY, f64::max) - v.fold(f64::INFINITY, f64::min)
+    };
+    Ok(ExpectedRates {
+        overall: expected(y_true, p_positive, &all).2,
+        demographic_parity_difference: spread(|r| r.selection_rate),
+        equalized_odds_difference: spread(|r| r.tpr).max(spread(|r| r.fpr)),
+        by_group,
+    })
+}
+
 /// Binary labels of values at a threshold: `value > threshold` is positive.
 pub fn binarise(values: &[f64], threshold: f64) -> Vec<bool> {
     values.iter().map(|v| *v > threshold).collect()
@@ -425,5 +513,34 @@ mod tests {
                 .contains("positive")
         );
         assert!(check_threshold(&a, f64::NAN).is_err());
+    }
+
+    #[test]
+    fn expected_rates_are_the_average_over_draws() {
+        let y = [true, false, true, false];
+        let g: Vec<String> = ["a", "a", "b", "b"].map(String::from).to_vec();
+        // Certain predictions give the ordinary rates.
+        let sure = expected_rates(&y, &[1.0, 0.0, 1.0, 1.0], &g).unwrap();
+        let plain = classification_report(&y, &[true, false, true, true], &g).unwrap();
+        assert_eq!(sure.overall, plain.overall);
+        assert_eq!(sure.by_group[1].rates, plain.by_group[1].rates);
+        assert!(
+            (sure.demographic_parity_difference
+                - plain.between_groups.demographic_parity_difference)
+                .abs()
+                < 1e-12
+        );
+        assert!(
+            (sure.equalized_odds_difference - plain.between_groups.equalized_odds_difference).abs()
+                < 1e-12
+        );
+        // Coin flips in group b: expected selection 0.5, accuracy 0.5.
+        let e = expected_rates(&y, &[1.0, 0.0, 0.5, 0.5], &g).unwrap();
+        assert_eq!(e.by_group[1].rates.selection_rate, 0.5);
+        assert_eq!(e.by_group[1].rates.accuracy, 0.5);
+        assert_eq!(e.overall.accuracy, 0.75);
+        assert_eq!(e.demographic_parity_difference, 0.0);
+        assert_eq!(e.equalized_odds_difference, 0.5);
+        assert!(expected_rates(&y, &[1.5, 0.0, 0.0, 0.0], &g).is_err());
     }
 }

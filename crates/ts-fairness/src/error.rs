@@ -6,11 +6,38 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum FairnessError {
     /// A data problem (file, column, row, value).
+    #[cfg(feature = "table")]
     #[error(transparent)]
     Data(#[from] ts_data::DataError),
     /// A training or model problem.
+    #[cfg(feature = "lstm")]
     #[error(transparent)]
     Train(#[from] ts_train::TrainError),
+    /// A model file problem.
+    #[cfg(feature = "lstm")]
+    #[error(transparent)]
+    Model(#[from] ts_model::ModelError),
+    /// A column a group maker needs exists but is not numeric.
+    #[error(
+        "{path}: column {column:?} is not numeric ({detail}); a median split, cross or quantile bins need a numeric column"
+    )]
+    NotNumeric {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: String,
+        /// Its first text cell, or why it has no numbers.
+        detail: String,
+    },
+    /// A mitigation method cannot work on the data it was given (for example a group with only
+    /// one class for the threshold optimizer).
+    #[error("the {method} cannot be used here: {reason}")]
+    Mitigation {
+        /// The method.
+        method: String,
+        /// Why.
+        reason: String,
+    },
     /// A group column (or a column a group maker needs) does not exist.
     #[error("{path}: column {column:?} not found; the columns are: {available}")]
     UnknownColumn {

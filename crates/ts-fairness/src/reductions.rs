@@ -17,17 +17,38 @@
 //!   forecaster cannot be relabelled, so a window keeps weight `|c0 − c1|` when its actual label is
 //!   the cheaper one and gets weight 0 otherwise. This is an approximation of fairlearn's step.
 
-use std::sync::Arc;
+//!
+//! The game itself, [`exponentiated_gradient_with`], works on plain slices with any learner that
+//! fits per-sample weights; with the `lstm` feature, `exponentiated_gradient` plays it with the
+//! tsf forecaster.
+//!
+//! ```
+//! use ts_fairness::reductions::{
+//!     Fitted, ReductionConfig, ReductionConstraint, exponentiated_gradient_with,
+//! };
+//! // A "learner" that predicts the weighted mean of the actuals.
+//! let actual = [1.0, 2.0, 3.0, 10.0, 11.0, 12.0];
+//! let groups = [0, 0, 0, 1, 1, 1];
+//! let names = ["low".to_string(), "high".to_string()];
+//! let mut rc = ReductionConfig::new(ReductionConstraint::BoundedGroupLoss, 0.0);
+//! rc.iterations = 2;
+//! let mixture = exponentiated_gradient_with(&actual, &groups, &names, &rc, |w: &[f32]| {
+//!     let total: f64 = w.iter().map(|x| *x as f64).sum();
+//!     let mean = w.iter().zip(&actual).map(|(w, a)| *w as f64 * a).sum::<f64>() / total;
+//!     Ok(Fitted { model: mean, predicted: vec![mean; actual.len()], epochs: 1 })
+//! })?;
+//! assert_eq!(mixture.models.len(), 2);
+//! assert_eq!(mixture.weights, vec![0.5, 0.5]);
+//! // The second round weighs the groups differently from the first.
+//! assert_ne!(mixture.iterations[0].lambda, mixture.iterations[1].lambda);
+//! # Ok::<(), ts_fairness::FairnessError>(())
+//! ```
+
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use ts_data::{Frame, Prepared};
-use ts_model::Forecaster;
-use ts_train::pipeline::{self, Bundle};
-use ts_train::{ForecastConfig, Silent, predict_scaled};
 
 use crate::error::{FairnessError, Result, invalid};
-use crate::groups::Grouping;
 
 /// The constraint of a reduction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,7 +78,7 @@ impl std::str::FromStr for ReductionConstraint {
     }
 }
 
-/// Settings of [`exponentiated_gradient`].
+/// Settings of [`exponentiated_gradient_with`] (and, with `lstm`, `exponentiated_gradient`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReductionConfig {
     /// The constraint.
@@ -111,55 +132,6 @@ pub struct IterationRecord {
     pub seconds: f64,
 }
 
-/// The mixture found by [`exponentiated_gradient`].
-#[derive(Debug)]
-pub struct ReductionOutcome {
-    /// The retrained models, one per iteration.
-    pub models: Vec<Forecaster>,
-    /// Mixture weights (sum 1).
-    pub weights: Vec<f64>,
-    /// The game's history.
-    pub iterations: Vec<IterationRecord>,
-    /// Why the game ended before its last iteration, if it did.
-    pub stopped: Option<String>,
-    /// The data the models were trained on (their scaler and windows).
-    pub prepared: Prepared,
-}
-
-impl ReductionOutcome {
-    /// The mixture's scaled forecasts of windows: the weighted mean of the members' forecasts.
-    pub fn predict_scaled(
-        &self,
-        windows: &ts_data::Windows,
-        device: &burn::tensor::Device,
-    ) -> Result<Vec<f32>> {
-        let mut out: Vec<f64> = Vec::new();
-        for (m, w) in self.models.iter().zip(&self.weights) {
-            let p = predict_scaled(m, windows, device, 512)?;
-            if out.is_empty() {
-                out = vec![0.0; p.len()];
-            }
-            for (o, v) in out.iter_mut().zip(&p) {
-                *o += w * *v as f64;
-            }
-        }
-        Ok(out.into_iter().map(|v| v as f32).collect())
-    }
-
-    /// Member `k` as a bundle (the original model file's header with this fit's scaler), for
-    /// evaluating or saving it like any model.
-    pub fn member_bundle(&self, base: &Bundle, k: usize) -> Bundle {
-        let mut header = base.header.clone();
-        header.scaler = self.prepared.scaler.clone();
-        Bundle {
-            header,
-            model: self.models[k].clone(),
-            config: base.config.clone(),
-            device: base.device.clone(),
-        }
-    }
-}
-
 /// What the constraint needs to know about the training windows.
 struct Cells {
     /// Group index of each window.
@@ -171,6 +143,75 @@ struct Cells {
 }
 
 impl Cells {
+    /// Checks the settings and the samples (one group index per actual, at least two groups,
+    /// both classes for the parity constraints) and lays out the cells, groups in index order.
+    fn new(
+        actual: &[f64],
+        groups: &[usize],
+        group_names: &[String],
+        rc: &ReductionConfig,
+    ) -> Result<Self> {
+        if !(1..=50).contains(&rc.iterations) {
+            return Err(invalid("iterations", rc.iterations, "choose 1 to 50"));
+        }
+        if !(rc.epsilon.is_finite() && rc.epsilon >= 0.0) {
+            return Err(invalid("epsilon", rc.epsilon, "must be >= 0"));
+        }
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        if !positive(rc.bound) || !positive(rc.eta) {
+            return Err(invalid(
+                "bound/eta",
+                format!("{}/{}", rc.bound, rc.eta),
+                "must be > 0",
+            ));
+        }
+        if actual.len() != groups.len() || actual.is_empty() {
+            return Err(invalid(
+                "reduction input",
+                format!("{}/{}", actual.len(), groups.len()),
+                "actuals and groups must be non-empty and of the same length",
+            ));
+        }
+        if let Some(g) = groups.iter().find(|g| **g >= group_names.len()) {
+            return Err(invalid(
+                "group index",
+                g,
+                format!("there are {} group names", group_names.len()),
+            ));
+        }
+        let mut used: Vec<usize> = groups.to_vec();
+        used.sort_unstable();
+        used.dedup();
+        if used.len() < 2 {
+            return Err(FairnessError::Mitigation {
+                method: "exponentiated gradient".into(),
+                reason: format!(
+                    "only one group ({:?}) has training samples; it needs at least two groups",
+                    group_names[used[0]]
+                ),
+            });
+        }
+        let remap = |g: usize| used.iter().position(|u| *u == g).unwrap_or_default();
+        let cells = Self {
+            group: groups.iter().map(|&g| remap(g)).collect(),
+            label: actual.iter().map(|a| *a > rc.threshold).collect(),
+            n_groups: used.len(),
+            group_names: used.iter().map(|&g| group_names[g].clone()).collect(),
+        };
+        if rc.constraint != ReductionConstraint::BoundedGroupLoss {
+            let pos = cells.label.iter().filter(|l| **l).count();
+            if pos == 0 || pos == cells.label.len() {
+                return Err(FairnessError::ThresholdOutOfRange {
+                    threshold: rc.threshold,
+                    min: actual.iter().copied().fold(f64::INFINITY, f64::min),
+                    max: actual.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                    side: if pos == 0 { "negative" } else { "positive" }.into(),
+                });
+            }
+        }
+        Ok(cells)
+    }
+
     fn count(&self, g: Option<usize>, y: Option<bool>) -> usize {
         (0..self.group.len())
             .filter(|&i| {
@@ -319,86 +360,45 @@ fn gammas(
     out
 }
 
-/// Runs exponentiated gradient: retrains the forecaster of `cfg` on `frame` with per-window weights
-/// for `rc.iterations` rounds under the constraint, with the groups of `grouping` (labels per row of
-/// `frame`).
-pub fn exponentiated_gradient(
-    frame: &Frame,
-    cfg: &ForecastConfig,
-    grouping: &Grouping,
+/// One fit of the learner inside the game.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fitted<M> {
+    /// The fitted model.
+    pub model: M,
+    /// Its predictions of the training samples (same units as the actuals).
+    pub predicted: Vec<f64>,
+    /// Training epochs it ran (reported).
+    pub epochs: usize,
+}
+
+/// The mixture found by [`exponentiated_gradient_with`]: the iterates with equal weights.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mixture<M> {
+    /// The models, one per iteration.
+    pub models: Vec<M>,
+    /// Mixture weights (sum 1).
+    pub weights: Vec<f64>,
+    /// The game's history.
+    pub iterations: Vec<IterationRecord>,
+    /// Why the game ended before its last iteration, if it did.
+    pub stopped: Option<String>,
+}
+
+/// Runs exponentiated gradient on plain slices: `actual` holds the training samples' actual
+/// values, `groups` each sample's index into `group_names`; `fit` trains the learner with one
+/// weight per sample (normalised to mean 1) and returns its predictions of the samples.
+///
+/// # Errors
+/// Out-of-range settings, fewer than two groups with samples, a threshold that leaves one class
+/// (parity constraints), or the learner's own error.
+pub fn exponentiated_gradient_with<M>(
+    actual: &[f64],
+    groups: &[usize],
+    group_names: &[String],
     rc: &ReductionConfig,
-) -> Result<ReductionOutcome> {
-    if !(1..=50).contains(&rc.iterations) {
-        return Err(invalid("iterations", rc.iterations, "choose 1 to 50"));
-    }
-    if !(rc.epsilon.is_finite() && rc.epsilon >= 0.0) {
-        return Err(invalid("epsilon", rc.epsilon, "must be >= 0"));
-    }
-    let positive = |x: f64| x.is_finite() && x > 0.0;
-    if !positive(rc.bound) || !positive(rc.eta) {
-        return Err(invalid(
-            "bound/eta",
-            format!("{}/{}", rc.bound, rc.eta),
-            "must be > 0",
-        ));
-    }
-    if grouping.labels.len() != frame.n_rows() {
-        return Err(FairnessError::Grouping {
-            grouping: grouping.name.clone(),
-            reason: format!(
-                "{} labels for a table of {} rows",
-                grouping.labels.len(),
-                frame.n_rows()
-            ),
-        });
-    }
-    let mut cfg = cfg.clone();
-    if let Some(e) = rc.epochs {
-        cfg.train.epochs = e;
-    }
-    let prepared = pipeline::prepare_frame(frame, &cfg)?;
-    let device = ts_model::make_device(cfg.device)
-        .or_else(|_| ts_model::make_device(ts_model::DeviceChoice::Cpu))
-        .map_err(ts_train::TrainError::from)?;
-    let spec = &prepared.spec;
-    let col = spec.target_index[0];
-    let scaler = &prepared.scaler;
-    let train = &prepared.train;
-    let to_orig = |v: f32| scaler.inverse_value(col, v as f64);
-    // The first step of the first target, in original units, and each window's group.
-    let actual: Vec<f64> = (0..train.n).map(|i| to_orig(train.y_of(i)[0])).collect();
-    let present: Vec<usize> = grouping.indices();
-    let gidx: Vec<usize> = train.anchors.iter().map(|&a| present[a + 1]).collect();
-    let mut used: Vec<usize> = gidx.clone();
-    used.sort_unstable();
-    used.dedup();
-    if used.len() < 2 {
-        return Err(FairnessError::SingleGroup {
-            grouping: grouping.name.clone(),
-            group: grouping.groups[used[0]].label.clone(),
-        });
-    }
-    let remap = |g: usize| used.iter().position(|u| *u == g).unwrap_or_default();
-    let cells = Cells {
-        group: gidx.iter().map(|&g| remap(g)).collect(),
-        label: actual.iter().map(|a| *a > rc.threshold).collect(),
-        n_groups: used.len(),
-        group_names: used
-            .iter()
-            .map(|&g| grouping.groups[g].label.clone())
-            .collect(),
-    };
-    if rc.constraint != ReductionConstraint::BoundedGroupLoss {
-        let pos = cells.label.iter().filter(|l| **l).count();
-        if pos == 0 || pos == cells.label.len() {
-            return Err(FairnessError::ThresholdOutOfRange {
-                threshold: rc.threshold,
-                min: actual.iter().copied().fold(f64::INFINITY, f64::min),
-                max: actual.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-                side: if pos == 0 { "negative" } else { "positive" }.into(),
-            });
-        }
-    }
+    mut fit: impl FnMut(&[f32]) -> Result<Fitted<M>>,
+) -> Result<Mixture<M>> {
+    let cells = Cells::new(actual, groups, group_names, rc)?;
     let constraint_names = names(rc.constraint, &cells);
     let mut theta = vec![0.0f64; constraint_names.len()];
     let mut zeta = f64::NAN;
@@ -431,29 +431,25 @@ pub fn exponentiated_gradient(
             wn.iter().copied().fold(f32::INFINITY, f32::min) as f64,
             wn.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64,
         );
-        let mut c = cfg.clone();
-        c.train.sample_weights = Some(Arc::new(wn));
-        let fit = pipeline::train_prepared(frame, prepared.clone(), &c, &device, &mut Silent)?;
-        let p = predict_scaled(&fit.model, train, &device, 512)?;
-        let o = spec.n_outputs();
-        let predicted: Vec<f64> = (0..train.n).map(|i| to_orig(p[i * o])).collect();
+        let fitted = fit(&wn)?;
+        let predicted = &fitted.predicted;
+        if predicted.len() != actual.len() {
+            return Err(invalid(
+                "learner predictions",
+                predicted.len(),
+                format!("expected one per sample ({})", actual.len()),
+            ));
+        }
         if t == 1 {
             let mse = actual
                 .iter()
-                .zip(&predicted)
+                .zip(predicted)
                 .map(|(a, b)| (a - b).powi(2))
                 .sum::<f64>()
                 / actual.len() as f64;
             zeta = (1.0 + rc.epsilon) * mse.max(f64::MIN_POSITIVE);
         }
-        let gamma = gammas(
-            rc.constraint,
-            &cells,
-            &actual,
-            &predicted,
-            rc.threshold,
-            zeta,
-        );
+        let gamma = gammas(rc.constraint, &cells, actual, predicted, rc.threshold, zeta);
         let slack = if rc.constraint == ReductionConstraint::BoundedGroupLoss {
             0.0
         } else {
@@ -468,19 +464,152 @@ pub fn exponentiated_gradient(
             lambda,
             gamma,
             weight_range: range,
-            epochs: fit.report.history.len(),
+            epochs: fitted.epochs,
             seconds: t0.elapsed().as_secs_f64(),
         });
-        models.push(fit.model);
+        models.push(fitted.model);
     }
     let k = models.len();
-    Ok(ReductionOutcome {
+    Ok(Mixture {
         models,
         weights: vec![1.0 / k as f64; k],
         iterations: records,
         stopped,
-        prepared,
     })
+}
+
+#[cfg(feature = "lstm")]
+pub use lstm::{ReductionOutcome, exponentiated_gradient};
+
+/// Exponentiated gradient with the tsf forecaster as the learner.
+#[cfg(feature = "lstm")]
+mod lstm {
+    use std::sync::Arc;
+
+    use ts_data::{Frame, Prepared};
+    use ts_model::Forecaster;
+    use ts_train::pipeline::{self, Bundle};
+    use ts_train::{ForecastConfig, Silent, predict_scaled};
+
+    use super::{Fitted, IterationRecord, ReductionConfig, exponentiated_gradient_with};
+    use crate::error::{FairnessError, Result};
+    use crate::groups::Grouping;
+
+    /// The mixture found by [`exponentiated_gradient`].
+    #[derive(Debug)]
+    pub struct ReductionOutcome {
+        /// The retrained models, one per iteration.
+        pub models: Vec<Forecaster>,
+        /// Mixture weights (sum 1).
+        pub weights: Vec<f64>,
+        /// The game's history.
+        pub iterations: Vec<IterationRecord>,
+        /// Why the game ended before its last iteration, if it did.
+        pub stopped: Option<String>,
+        /// The data the models were trained on (their scaler and windows).
+        pub prepared: Prepared,
+    }
+
+    impl ReductionOutcome {
+        /// The mixture's scaled forecasts of windows: the weighted mean of the members' forecasts.
+        pub fn predict_scaled(
+            &self,
+            windows: &ts_data::Windows,
+            device: &burn::tensor::Device,
+        ) -> Result<Vec<f32>> {
+            let mut out: Vec<f64> = Vec::new();
+            for (m, w) in self.models.iter().zip(&self.weights) {
+                let p = predict_scaled(m, windows, device, 512)?;
+                if out.is_empty() {
+                    out = vec![0.0; p.len()];
+                }
+                for (o, v) in out.iter_mut().zip(&p) {
+                    *o += w * *v as f64;
+                }
+            }
+            Ok(out.into_iter().map(|v| v as f32).collect())
+        }
+
+        /// Member `k` as a bundle (the original model file's header with this fit's scaler), for
+        /// evaluating or saving it like any model.
+        pub fn member_bundle(&self, base: &Bundle, k: usize) -> Bundle {
+            let mut header = base.header.clone();
+            header.scaler = self.prepared.scaler.clone();
+            Bundle {
+                header,
+                model: self.models[k].clone(),
+                config: base.config.clone(),
+                device: base.device.clone(),
+            }
+        }
+    }
+
+    /// Runs exponentiated gradient: retrains the forecaster of `cfg` on `frame` with per-window
+    /// weights for `rc.iterations` rounds under the constraint, with the groups of `grouping`
+    /// (labels per row of `frame`; each window belongs to the group of the row its first step
+    /// predicts).
+    pub fn exponentiated_gradient(
+        frame: &Frame,
+        cfg: &ForecastConfig,
+        grouping: &Grouping,
+        rc: &ReductionConfig,
+    ) -> Result<ReductionOutcome> {
+        if grouping.labels.len() != frame.n_rows() {
+            return Err(FairnessError::Grouping {
+                grouping: grouping.name.clone(),
+                reason: format!(
+                    "{} labels for a table of {} rows",
+                    grouping.labels.len(),
+                    frame.n_rows()
+                ),
+            });
+        }
+        let mut cfg = cfg.clone();
+        if let Some(e) = rc.epochs {
+            cfg.train.epochs = e;
+        }
+        let prepared = pipeline::prepare_frame(frame, &cfg)?;
+        let device = ts_model::make_device(cfg.device)
+            .or_else(|_| ts_model::make_device(ts_model::DeviceChoice::Cpu))
+            .map_err(ts_train::TrainError::from)?;
+        let spec = &prepared.spec;
+        let col = spec.target_index[0];
+        let scaler = &prepared.scaler;
+        let train = &prepared.train;
+        let to_orig = |v: f32| scaler.inverse_value(col, v as f64);
+        // The first step of the first target, in original units, and each window's group.
+        let actual: Vec<f64> = (0..train.n).map(|i| to_orig(train.y_of(i)[0])).collect();
+        let present: Vec<usize> = grouping.indices();
+        let groups: Vec<usize> = train.anchors.iter().map(|&a| present[a + 1]).collect();
+        let names: Vec<String> = grouping.groups.iter().map(|g| g.label.clone()).collect();
+        if let Some(&first) = groups.first()
+            && groups.iter().all(|g| *g == first)
+        {
+            return Err(FairnessError::SingleGroup {
+                grouping: grouping.name.clone(),
+                group: names[first].clone(),
+            });
+        }
+        let o = spec.n_outputs();
+        let mixture = exponentiated_gradient_with(&actual, &groups, &names, rc, |wn| {
+            let mut c = cfg.clone();
+            c.train.sample_weights = Some(Arc::new(wn.to_vec()));
+            let fit = pipeline::train_prepared(frame, prepared.clone(), &c, &device, &mut Silent)?;
+            let p = predict_scaled(&fit.model, train, &device, 512)?;
+            Ok(Fitted {
+                predicted: (0..train.n).map(|i| to_orig(p[i * o])).collect(),
+                epochs: fit.report.history.len(),
+                model: fit.model,
+            })
+        })?;
+        Ok(ReductionOutcome {
+            models: mixture.models,
+            weights: mixture.weights,
+            iterations: mixture.iterations,
+            stopped: mixture.stopped,
+            prepared,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -139,8 +139,8 @@ fn tradeoff_points(scores: &[f64], labels: &[bool], dp: bool, group: &str) -> Re
     let n_pos = labels.iter().filter(|l| **l).count();
     let n_neg = n - n_pos;
     if n_pos == 0 || n_neg == 0 {
-        return Err(FairnessError::Grouping {
-            grouping: "threshold optimizer".into(),
+        return Err(FairnessError::Mitigation {
+            method: "threshold optimizer".into(),
             reason: format!(
                 "group {group:?} has only {} labels; the threshold optimizer needs both classes in every group",
                 if n_pos == 0 { "negative" } else { "positive" }
@@ -251,9 +251,12 @@ impl ThresholdOptimizer {
         names.sort();
         names.dedup();
         if names.len() < 2 {
-            return Err(FairnessError::SingleGroup {
-                grouping: "threshold optimizer".into(),
-                group: names[0].clone(),
+            return Err(FairnessError::Mitigation {
+                method: "threshold optimizer".into(),
+                reason: format!(
+                    "only one group ({:?}) has rows; it needs at least two groups",
+                    names[0]
+                ),
             });
         }
         let dp = constraint == Constraint::DemographicParity;
@@ -348,8 +351,8 @@ impl ThresholdOptimizer {
                     .iter()
                     .find(|r| &r.group == g)
                     .map(|r| r.probability(*s))
-                    .ok_or_else(|| FairnessError::Grouping {
-                        grouping: "threshold optimizer".into(),
+                    .ok_or_else(|| FairnessError::Mitigation {
+                        method: "threshold optimizer".into(),
                         reason: format!(
                             "group {g:?} was not seen when the optimizer was fitted (it knows {})",
                             self.rules
