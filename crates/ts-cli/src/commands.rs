@@ -20,78 +20,7 @@ use crate::args::{EvaluateArgs, PredictArgs, TrainArgs};
 
 /// Defaults (or the seed recipe) ← TOML file ← flags.
 pub fn build_config(a: &TrainArgs) -> Result<ForecastConfig> {
-    let base = if a.seed_recipe {
-        ForecastConfig::seed_recipe()
-    } else {
-        ForecastConfig::default()
-    };
-    let mut cfg = match &a.config {
-        Some(path) => ForecastConfig::from_toml(&base, path)?,
-        None => base,
-    };
-    // Each flag given replaces its key.
-    fn set<T: Clone>(slot: &mut T, flag: &Option<T>) {
-        if let Some(v) = flag {
-            *slot = v.clone();
-        }
-    }
-    let d = &mut cfg.data;
-    if let Some(v) = &a.data {
-        d.path = Some(v.clone());
-    }
-    if let Some(v) = &a.target {
-        d.target = TargetSpec::One(v.clone());
-    }
-    if let Some(v) = &a.features {
-        let names = v.iter().map(|s| s.trim().to_string());
-        d.features = names.filter(|s| !s.is_empty()).collect();
-    }
-    if a.time_column.is_some() {
-        d.time_column = a.time_column.clone();
-    }
-    if a.sequence_length.is_some() {
-        d.sequence_length = a.sequence_length;
-    }
-    if a.season.is_some() {
-        d.season = a.season;
-    }
-    set(&mut d.fill, &a.fill);
-    set(&mut d.horizon, &a.horizon);
-    set(&mut d.train_split, &a.train_split);
-    set(&mut d.validation, &a.validation);
-    set(&mut d.scaler, &a.scaler);
-    let m = &mut cfg.model;
-    set(&mut m.kind, &a.model);
-    set(&mut m.hidden_size, &a.hidden_size);
-    set(&mut m.num_layers, &a.num_layers);
-    set(&mut m.dropout, &a.dropout);
-    set(&mut m.residual, &a.residual);
-    set(&mut m.ensemble, &a.ensemble);
-    let t = &mut cfg.train;
-    set(&mut t.epochs, &a.epochs);
-    set(&mut t.batch_size, &a.batch_size);
-    if let Some(v) = &a.intervals {
-        t.intervals = ts_train::intervals::parse_levels(v)?;
-    }
-    set(&mut t.learning_rate, &a.learning_rate);
-    set(&mut t.lr_schedule, &a.lr_schedule);
-    set(&mut t.optimizer, &a.optimizer);
-    set(&mut t.weight_decay, &a.weight_decay);
-    set(&mut t.loss, &a.loss);
-    set(&mut t.huber_delta, &a.huber_delta);
-    set(&mut t.mse_weight, &a.mse_weight);
-    set(&mut t.patience, &a.patience);
-    set(&mut t.seed, &a.seed);
-    t.shuffle &= !a.no_shuffle;
-    if a.grad_clip.is_some() {
-        t.grad_clip = a.grad_clip;
-    }
-    // 0 turns clipping off, from the flag or the TOML file.
-    if t.grad_clip == Some(0.0) {
-        t.grad_clip = None;
-    }
-    set(&mut cfg.device, &a.device);
-    cfg.validate()?;
+    let cfg = a.config.config()?;
     tracing::info!(
         "configuration: {}",
         serde_json::to_string(&cfg).unwrap_or_default()

@@ -48,6 +48,8 @@ pub mod checkpoint;
 pub mod config;
 pub mod error;
 pub mod fit;
+#[cfg(feature = "clap")]
+pub mod flags;
 pub mod intervals;
 pub mod linear_init;
 pub mod memory;

@@ -1,0 +1,228 @@
+//! The configuration as command-line flags (the `clap` feature): [`ConfigFlags`] holds one flag
+//! per key of [`ForecastConfig`] (each flag's help names its TOML key) and builds the
+//! configuration: defaults (or the seed's recipe) ← a TOML file ← the flags. `tsf train`,
+//! `tsf backtest` and `tsf tune` flatten it into their arguments; a program of one's own can too.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::config::{ForecastConfig, TargetSpec};
+use crate::error::Result;
+
+/// Parses a whole number for a size or count flag, so that `-1` or `1.5` get this message rather
+/// than clap's "unexpected argument".
+pub fn whole_number<T: std::str::FromStr>(s: &str) -> std::result::Result<T, String> {
+    s.trim()
+        .parse::<T>()
+        .map_err(|_| "must be a whole number >= 0".to_string())
+}
+
+/// Parses a flag's value with the library type's own `FromStr` (its message names the choices).
+pub fn parsed<T: std::str::FromStr>(s: &str) -> std::result::Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    s.trim().parse::<T>().map_err(|e| e.to_string())
+}
+
+/// Every key of a [`ForecastConfig`] as a flag, plus `--config FILE` and `--seed-recipe`.
+// The field docs are clap's help text: `[data]`, `[device]` there are TOML sections, not links.
+#[allow(rustdoc::broken_intra_doc_links)]
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigFlags {
+    /// TOML configuration file (sections [data], [model], [train], and `device`).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Data file, CSV or Parquet [data.path].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Target column, comma-separated list, or "all" [data.target].
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Input columns, comma-separated (default: every column) [data.features].
+    #[arg(long, value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+    /// Time column (default: detected; "none" for none) [data.time_column].
+    #[arg(long)]
+    pub time_column: Option<String>,
+    /// Missing values: error | ffill | interpolate | drop [data.fill].
+    #[arg(long, value_parser = crate::flags::parsed::<ts_data::FillPolicy>)]
+    pub fill: Option<ts_data::FillPolicy>,
+    /// Time steps per input window [data.sequence_length] (default 12, or one season when longer).
+    #[arg(long, alias = "seq-len", allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
+    pub sequence_length: Option<usize>,
+    /// Seasonal period in rows for the seasonal naive baseline, MASE and the hybrid model
+    /// [data.season] (default: detected from the time column; 1 = none).
+    #[arg(long)]
+    pub season: Option<usize>,
+    /// Steps ahead to predict, direct multi-output [data.horizon] (default 1).
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
+    pub horizon: Option<usize>,
+    /// Share of rows before the test part [data.train_split] (default 0.8).
+    #[arg(long, allow_negative_numbers = true)]
+    pub train_split: Option<f64>,
+    /// Share of the training part held out for validation, 0 to disable [data.validation] (default 0.1).
+    #[arg(long, allow_negative_numbers = true)]
+    pub validation: Option<f64>,
+    /// Scaler: minmax | standard | robust [data.scaler] (default minmax).
+    #[arg(long, value_parser = crate::flags::parsed::<ts_data::ScalerKind>)]
+    pub scaler: Option<ts_data::ScalerKind>,
+    /// Network: auto | lstm | attention | hybrid [model.kind] (default auto: trains the LSTM and
+    /// the hybrid, keeps the one with the stronger start unless the other is clearly better on
+    /// validation).
+    #[arg(long, value_parser = crate::flags::parsed::<crate::ModelChoice>)]
+    pub model: Option<crate::ModelChoice>,
+    /// LSTM hidden size [model.hidden_size] (default 64).
+    #[arg(long, alias = "hidden", allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
+    pub hidden_size: Option<usize>,
+    /// Stacked LSTM layers [model.num_layers] (default 2).
+    #[arg(long, alias = "layers", allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
+    pub num_layers: Option<usize>,
+    /// Dropout in [0, 1) [model.dropout] (default 0.2).
+    #[arg(long, allow_negative_numbers = true)]
+    pub dropout: Option<f64>,
+    /// Learn the change from the last value (true, default) or the level (false) [model.residual].
+    #[arg(long)]
+    pub residual: Option<bool>,
+    /// Ensemble members [model.ensemble] (default 1).
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
+    pub ensemble: Option<usize>,
+    /// Maximum epochs [train.epochs] (default 100).
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
+    pub epochs: Option<usize>,
+    /// Mini-batch size [train.batch_size] (default 32).
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
+    pub batch_size: Option<usize>,
+    /// Learning rate [train.learning_rate] (default 0.001).
+    #[arg(long, alias = "lr", allow_negative_numbers = true)]
+    pub learning_rate: Option<f64>,
+    /// Learning-rate schedule: cosine | constant [train.lr_schedule] (default cosine).
+    #[arg(long, value_parser = crate::flags::parsed::<crate::LrSchedule>)]
+    pub lr_schedule: Option<crate::LrSchedule>,
+    /// Optimizer: adam | adamw [train.optimizer].
+    #[arg(long, value_parser = crate::flags::parsed::<crate::OptimizerKind>)]
+    pub optimizer: Option<crate::OptimizerKind>,
+    /// Weight decay [train.weight_decay] (default 0).
+    #[arg(long, allow_negative_numbers = true)]
+    pub weight_decay: Option<f64>,
+    /// Clip each gradient's norm to this value, 0 to disable [train.grad_clip] (default 1).
+    #[arg(long, allow_negative_numbers = true)]
+    pub grad_clip: Option<f64>,
+    /// Loss: mse | mae | huber | mixed [train.loss].
+    #[arg(long, value_parser = crate::flags::parsed::<crate::LossKind>)]
+    pub loss: Option<crate::LossKind>,
+    /// Huber threshold [train.huber_delta] (default 1).
+    #[arg(long, allow_negative_numbers = true)]
+    pub huber_delta: Option<f64>,
+    /// Weight of MSE in the mixed loss [train.mse_weight] (default 0.5).
+    #[arg(long, allow_negative_numbers = true)]
+    pub mse_weight: Option<f64>,
+    /// Early-stopping patience in epochs, 0 to disable [train.patience] (default 20).
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
+    pub patience: Option<usize>,
+    /// Prediction interval levels, e.g. 0.8,0.95, or none [train.intervals] (default 0.8,0.95):
+    /// split-conformal on the validation part, per horizon step.
+    #[arg(long)]
+    pub intervals: Option<String>,
+    /// Random seed [train.seed] (default 42).
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<u64>)]
+    pub seed: Option<u64>,
+    /// Do not shuffle training windows [train.shuffle = false].
+    #[arg(long)]
+    pub no_shuffle: bool,
+    /// Device: cpu | wgpu [device].
+    #[arg(long, value_parser = crate::flags::parsed::<ts_model::DeviceChoice>)]
+    pub device: Option<ts_model::DeviceChoice>,
+    /// Start from the seed's plain recipe (learn levels, no validation, no early stopping) before
+    /// applying the config file and flags.
+    #[arg(long)]
+    pub seed_recipe: bool,
+}
+
+impl ConfigFlags {
+    /// The configuration: defaults (or the seed recipe) ← the TOML file ← the flags given,
+    /// checked for range.
+    pub fn config(&self) -> Result<ForecastConfig> {
+        let a = self;
+        let base = if a.seed_recipe {
+            ForecastConfig::seed_recipe()
+        } else {
+            ForecastConfig::default()
+        };
+        let mut cfg = match &a.config {
+            Some(path) => ForecastConfig::from_toml(&base, path)?,
+            None => base,
+        };
+        a.apply(&mut cfg)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Each flag given replaces its key of `cfg`.
+    pub fn apply(&self, cfg: &mut ForecastConfig) -> Result<()> {
+        fn set<T: Clone>(slot: &mut T, flag: &Option<T>) {
+            if let Some(v) = flag {
+                *slot = v.clone();
+            }
+        }
+        let a = self;
+        let d = &mut cfg.data;
+        if let Some(v) = &a.data {
+            d.path = Some(v.clone());
+        }
+        if let Some(v) = &a.target {
+            d.target = TargetSpec::One(v.clone());
+        }
+        if let Some(v) = &a.features {
+            let names = v.iter().map(|s| s.trim().to_string());
+            d.features = names.filter(|s| !s.is_empty()).collect();
+        }
+        if a.time_column.is_some() {
+            d.time_column = a.time_column.clone();
+        }
+        if a.sequence_length.is_some() {
+            d.sequence_length = a.sequence_length;
+        }
+        if a.season.is_some() {
+            d.season = a.season;
+        }
+        set(&mut d.fill, &a.fill);
+        set(&mut d.horizon, &a.horizon);
+        set(&mut d.train_split, &a.train_split);
+        set(&mut d.validation, &a.validation);
+        set(&mut d.scaler, &a.scaler);
+        let m = &mut cfg.model;
+        set(&mut m.kind, &a.model);
+        set(&mut m.hidden_size, &a.hidden_size);
+        set(&mut m.num_layers, &a.num_layers);
+        set(&mut m.dropout, &a.dropout);
+        set(&mut m.residual, &a.residual);
+        set(&mut m.ensemble, &a.ensemble);
+        let t = &mut cfg.train;
+        set(&mut t.epochs, &a.epochs);
+        set(&mut t.batch_size, &a.batch_size);
+        if let Some(v) = &a.intervals {
+            t.intervals = crate::intervals::parse_levels(v)?;
+        }
+        set(&mut t.learning_rate, &a.learning_rate);
+        set(&mut t.lr_schedule, &a.lr_schedule);
+        set(&mut t.optimizer, &a.optimizer);
+        set(&mut t.weight_decay, &a.weight_decay);
+        set(&mut t.loss, &a.loss);
+        set(&mut t.huber_delta, &a.huber_delta);
+        set(&mut t.mse_weight, &a.mse_weight);
+        set(&mut t.patience, &a.patience);
+        set(&mut t.seed, &a.seed);
+        t.shuffle &= !a.no_shuffle;
+        if a.grad_clip.is_some() {
+            t.grad_clip = a.grad_clip;
+        }
+        // 0 turns clipping off, from the flag or the TOML file.
+        if t.grad_clip == Some(0.0) {
+            t.grad_clip = None;
+        }
+        set(&mut cfg.device, &a.device);
+        Ok(())
+    }
+}
