@@ -45,7 +45,7 @@ fn other_separator(path: &Path, header: &str) -> Option<DataError> {
 
 /// Checks the bytes of a CSV file before a reader that would say less sees them: not
 /// gzip-compressed, UTF-8 (else the row and byte are named), comma-separated (a header of one
-/// column with semicolons or tabs is named). [`load`](crate::load) makes the same checks while
+/// column with semicolons or tabs is named). [`load`](crate::load()) makes the same checks while
 /// it streams; other readers of CSV files (the group tables of ts-fairness) call this.
 pub fn check_csv_text(path: &Path, bytes: &[u8]) -> Result<()> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
@@ -136,7 +136,7 @@ pub fn load_csv(path: &Path, opts: &LoadOptions) -> Result<Frame> {
 }
 
 /// Reads CSV text (header required) from `reader` into a validated [`Frame`], exactly as
-/// [`crate::load`] reads a CSV file; `source` names the data in messages and `size_hint` (bytes,
+/// [`crate::load()`] reads a CSV file; `source` names the data in messages and `size_hint` (bytes,
 /// when known) sizes the column buffers.
 pub fn read_csv<R: std::io::Read>(
     source: &Path,

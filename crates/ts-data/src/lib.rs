@@ -1,7 +1,7 @@
 //! # ts-data: tables in, windows out
 //!
 //! The bottom layer of tsf (no Burn). Its files follow the pipeline's stages:
-//! [`load`] (CSV with a streaming reader; Parquet through polars, behind the default `parquet`
+//! [`load()`] (CSV with a streaming reader; Parquet through polars, behind the default `parquet`
 //! feature) → [`validate`] (numeric cells, the missing-value policy, sorted unique time stamps)
 //! into a [`Frame`] → [`split`] (chronological train | validation | test) → [`scaler`] (fitted on
 //! the training rows only) → [`window`] (sliding [`Windows`], `x [n, lookback, features]`,

@@ -15,7 +15,7 @@ use crate::load::{
 };
 use crate::validate::{RawMatrix, finish};
 
-/// Loads a Parquet file (after [`crate::load`]'s checks on the path).
+/// Loads a Parquet file (after [`crate::load()`]'s checks on the path).
 pub(crate) fn load_parquet(path: &Path, opts: &LoadOptions) -> Result<Frame> {
     let unreadable = |e: PolarsError| DataError::Unreadable {
         path: path.to_path_buf(),

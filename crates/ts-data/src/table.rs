@@ -2,7 +2,7 @@
 //! themselves (group columns, writing a table back with columns added) rather than a validated
 //! numeric [`Frame`](crate::Frame).
 //!
-//! Files pass the same checks as [`load`](crate::load): a CSV file must be UTF-8,
+//! Files pass the same checks as [`load`](crate::load()): a CSV file must be UTF-8,
 //! comma-separated text that is not gzip-compressed ([`check_csv_text`](crate::check_csv_text));
 //! a Parquet file has its footer and page headers checked before it is decoded, a column of a type
 //! ts-data does not read is refused by name, and a panic inside the Parquet reader becomes an error
@@ -24,7 +24,7 @@ use crate::parquet_load::{guard_panics, readable_parquet_type};
 pub struct TextTable {
     /// Where it was read from.
     pub source: PathBuf,
-    /// Column names (a repeated CSV name gets `_duplicated_K`, as [`load`](crate::load) does).
+    /// Column names (a repeated CSV name gets `_duplicated_K`, as [`load`](crate::load()) does).
     pub names: Vec<String>,
     /// Cells per column (`None` = empty).
     pub columns: Vec<Vec<Option<String>>>,

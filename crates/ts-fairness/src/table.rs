@@ -1,5 +1,5 @@
 //! Groupings of CSV and Parquet tables (feature `table`): every table is read through ts-data's
-//! checked loaders ([`ts_data::load`] for the numeric columns, [`TextTable`] for the cells as
+//! checked loaders ([`ts_data::load()`] for the numeric columns, [`TextTable`] for the cells as
 //! written), then the slice makers of [`crate::groups`] label its rows.
 //!
 //! [`make_groups`] is `tsf groups`: it parses group specs, makes the groupings, refuses a group

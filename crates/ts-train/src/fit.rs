@@ -188,7 +188,7 @@ pub fn prepare_frame(frame: &Frame, cfg: &ForecastConfig) -> Result<Prepared> {
 
 /// [`prepare_frame`] that scales the frame's own values in place ([`ts_data::prepare_owned`]):
 /// the data is held once. The frame keeps its time index, column names and row count, so that
-/// [`DataSummary::of`], [`train_prepared`] and [`prediction_rows`] still take it.
+/// [`DataSummary::of`], [`train_prepared`] and [`crate::predictions::prediction_rows`] still take it.
 pub fn prepare_frame_owned(frame: &mut Frame, cfg: &ForecastConfig) -> Result<Prepared> {
     cfg.validate()?;
     let spec = resolve_spec(frame, &cfg.data)?;
@@ -302,8 +302,8 @@ pub fn data_fingerprint(frame: &Frame, prepared: &Prepared) -> String {
 
 /// [`train_prepared`] that can continue from a checkpoint and write checkpoints (see
 /// [`crate::checkpoint`] and [`crate::trainer::fit_with`]). The steps: the candidate networks
-/// ([`candidate_configs`]), each trained ([`train_candidates`]), the one kept ([`choose`]), its
-/// intervals calibrated on the validation part and its test part scored ([`score_test`]).
+/// ([`candidate_configs`]), each trained (`train_candidates`), the one kept (`choose`), its
+/// intervals calibrated on the validation part and its test part scored (`score_test`).
 pub fn train_prepared_with(
     frame: &Frame,
     prepared: Prepared,

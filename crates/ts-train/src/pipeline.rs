@@ -1,4 +1,4 @@
-//! The whole workflow as library calls, one module per concern, gathered here: [`crate::fit`]
+//! The whole workflow as library calls, one module per concern, gathered here: [`mod@crate::fit`]
 //! (prepare, train the candidates, keep the best, score the test part, model files),
 //! [`crate::bundle`] (a saved model: load, align, evaluate, predict) and [`crate::predictions`]
 //! (forecast rows, CSV, chart series). [`crate::run`] is the front door over them.
