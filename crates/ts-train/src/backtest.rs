@@ -200,12 +200,87 @@ pub fn backtest(
     observer: &mut dyn Observer,
 ) -> Result<BacktestReport> {
     cfg.validate()?;
+    let spec = resolve_spec(frame, &cfg.data)?;
+    let season = resolve_season(frame, &cfg.data);
+    let (first_origin, step) = fold_layout(frame.n_rows(), cfg, bt, &spec)?;
+    let device = ts_model::make_device(cfg.device)?;
+    let mut folds: Vec<Fold> = Vec::with_capacity(bt.folds);
+    let mut once: Option<FoldModel> = None;
+    for k in 0..bt.folds {
+        let origin = first_origin + k * step;
+        let end = origin + step;
+        let val_start = if cfg.data.validation > 0.0 {
+            ((origin as f64) * (1.0 - cfg.data.validation)).floor() as usize
+        } else {
+            origin
+        };
+        let bounds = SplitBounds {
+            val_start,
+            test_start: origin,
+            n_rows: end,
+        };
+        let prepared = prepare_bounds(frame, &spec, bounds, cfg.data.scaler)?;
+        let (fitted, candidates, seconds) = match (&once, bt.refit) {
+            (Some(m), Refit::Once) => (m.clone(), Vec::new(), 0.0),
+            _ => {
+                let fit =
+                    pipeline::train_prepared(frame, prepared.clone(), cfg, &device, observer)?;
+                if fit.report.interrupted {
+                    return Err(TrainError::InvalidConfig {
+                        name: "backtest".into(),
+                        value: format!("fold {}", k + 1),
+                        reason: "interrupted".into(),
+                    });
+                }
+                let seconds: f64 = fit.candidates.iter().map(|c| c.seconds).sum();
+                let m = FoldModel {
+                    model: fit.model,
+                    prepared: fit.prepared,
+                    intervals: fit.intervals,
+                };
+                if bt.refit == Refit::Once {
+                    once = Some(m.clone());
+                }
+                (m, fit.candidates, seconds)
+            }
+        };
+        // With `once`, the first fold's scaler scales this fold's rows.
+        let test = if bt.refit == Refit::Once && k > 0 {
+            rescale_test(frame, &spec, &fitted.prepared, origin, end)?
+        } else {
+            prepared.test.clone()
+        };
+        let baseline = pipeline::baseline_spec(&prepared, season);
+        let mut fold = score_fold(&fitted, &test, &spec, &baseline, &device)?;
+        fold.fold = k;
+        (fold.origin, fold.end) = (origin, end);
+        fold.start_label = frame.label(origin);
+        fold.end_label = frame.label(end - 1);
+        (fold.candidates, fold.seconds) = (candidates, seconds);
+        folds.push(fold);
+    }
+    let overall = overall(&spec.targets, &folds, season);
+    Ok(BacktestReport {
+        config: *bt,
+        step,
+        season,
+        seconds: folds.iter().map(|f| f.seconds).sum(),
+        folds,
+        overall,
+    })
+}
+
+/// The first fold's origin row and the rows per fold, after checking that the folds fit: at least
+/// one window's target rows per fold, and enough rows before the first fold to train and validate.
+fn fold_layout(
+    n: usize,
+    cfg: &ForecastConfig,
+    bt: &BacktestConfig,
+    spec: &ts_data::WindowSpec,
+) -> Result<(usize, usize)> {
     if bt.folds == 0 {
         return Err(invalid("folds", 0, "must be at least 1"));
     }
-    let n = frame.n_rows();
-    let spec = resolve_spec(frame, &cfg.data)?;
-    let season = resolve_season(frame, &cfg.data);
     let h = spec.horizon;
     let test_rows = n - cfg.data.split().bounds(n).test_start;
     let step = match bt.step {
@@ -236,100 +311,55 @@ pub fn backtest(
             ),
         ));
     }
-    let mut folds: Vec<Fold> = Vec::with_capacity(bt.folds);
-    let mut once: Option<(ts_model::Forecaster, ts_data::Prepared, Option<Intervals>)> = None;
-    let mut total = 0.0;
-    for k in 0..bt.folds {
-        let origin = first_origin + k * step;
-        let end = origin + step;
-        let val_start = if cfg.data.validation > 0.0 {
-            ((origin as f64) * (1.0 - cfg.data.validation)).floor() as usize
-        } else {
-            origin
-        };
-        let bounds = SplitBounds {
-            val_start,
-            test_start: origin,
-            n_rows: end,
-        };
-        let prepared = prepare_bounds(frame, &spec, bounds, cfg.data.scaler)?;
-        let baseline = pipeline::baseline_spec(&prepared, season);
-        let (model, scaler_prep, intervals, candidates, seconds) = match (&once, bt.refit) {
-            (Some((m, p, iv)), Refit::Once) => (m.clone(), p.clone(), iv.clone(), Vec::new(), 0.0),
-            _ => {
-                let device = ts_model::make_device(cfg.device)?;
-                let fit =
-                    pipeline::train_prepared(frame, prepared.clone(), cfg, &device, observer)?;
-                if fit.report.interrupted {
-                    return Err(TrainError::InvalidConfig {
-                        name: "backtest".into(),
-                        value: format!("fold {}", k + 1),
-                        reason: "interrupted".into(),
-                    });
-                }
-                let seconds: f64 = fit.candidates.iter().map(|c| c.seconds).sum();
-                if bt.refit == Refit::Once {
-                    once = Some((
-                        fit.model.clone(),
-                        fit.prepared.clone(),
-                        fit.intervals.clone(),
-                    ));
-                }
-                (
-                    fit.model,
-                    fit.prepared,
-                    fit.intervals,
-                    fit.candidates,
-                    seconds,
-                )
-            }
-        };
-        total += seconds;
-        // With `once`, the first fold's scaler scales this fold's rows.
-        let test = if bt.refit == Refit::Once && k > 0 {
-            rescale_test(frame, &spec, &scaler_prep, origin, end)?
-        } else {
-            prepared.test.clone()
-        };
-        let scaler = &scaler_prep.scaler;
-        let device = ts_model::make_device(cfg.device)?;
-        let predictions = predict_scaled(&model, &test, &device, 512)?;
-        let evaluation = evaluate(&test, &predictions, &spec, scaler, &baseline);
-        let coverage = intervals.as_ref().map_or_else(Vec::new, |iv| {
-            iv.coverage(&test, &predictions, &spec, scaler)
-        });
-        let col = spec.target_index[0];
-        let o = spec.n_outputs();
-        let one_step = (0..test.n)
-            .map(|i| {
-                (
-                    test.anchors[i] + 1,
-                    scaler.inverse_value(col, f64::from(test.y_of(i)[0])),
-                    scaler.inverse_value(col, f64::from(predictions[i * o])),
-                )
-            })
-            .collect();
-        folds.push(Fold {
-            fold: k,
-            origin,
-            end,
-            start_label: frame.label(origin),
-            end_label: frame.label(end - 1),
-            evaluation,
-            coverage,
-            candidates,
-            seconds,
-            one_step,
-        });
-    }
-    let overall = overall(&spec.targets, &folds, season);
-    Ok(BacktestReport {
-        config: *bt,
-        step,
-        season,
-        folds,
-        overall,
-        seconds: total,
+    Ok((first_origin, step))
+}
+
+/// The model that forecasts a fold, with the data it was fitted on (its scaler) and its intervals.
+#[derive(Clone)]
+struct FoldModel {
+    model: ts_model::Forecaster,
+    prepared: ts_data::Prepared,
+    intervals: Option<Intervals>,
+}
+
+/// A fold's forecasts scored against the baselines, with the intervals' coverage and the one-step
+/// forecasts for the chart (the fold's position, labels and training are filled in by the caller).
+fn score_fold(
+    m: &FoldModel,
+    test: &ts_data::Windows,
+    spec: &ts_data::WindowSpec,
+    baseline: &crate::metrics::BaselineSpec,
+    device: &burn::tensor::Device,
+) -> Result<Fold> {
+    let scaler = &m.prepared.scaler;
+    let predictions = predict_scaled(&m.model, test, device, 512)?;
+    let evaluation = evaluate(test, &predictions, spec, scaler, baseline);
+    let coverage = m
+        .intervals
+        .as_ref()
+        .map_or_else(Vec::new, |iv| iv.coverage(test, &predictions, spec, scaler));
+    let col = spec.target_index[0];
+    let o = spec.n_outputs();
+    let one_step = (0..test.n)
+        .map(|i| {
+            (
+                test.anchors[i] + 1,
+                scaler.inverse_value(col, f64::from(test.y_of(i)[0])),
+                scaler.inverse_value(col, f64::from(predictions[i * o])),
+            )
+        })
+        .collect();
+    Ok(Fold {
+        fold: 0,
+        origin: 0,
+        end: 0,
+        start_label: String::new(),
+        end_label: String::new(),
+        evaluation,
+        coverage,
+        candidates: Vec::new(),
+        seconds: 0.0,
+        one_step,
     })
 }
 
