@@ -16,7 +16,7 @@ use crate::report::MetricsReport;
 use crate::trainer::{Observer, Silent, TrainReport};
 
 /// Fits forecasters: `Trainer::new(config)`, optionally `.observer(…)`, `.checkpoint(…)`,
-/// `.resume(…)`, then [`Trainer::fit`] (or [`Trainer::prepare`] and [`Trainer::fit_prepared`]).
+/// `.resume(…)`, `.sample_weights(…)`, then [`Trainer::fit`] (or [`Trainer::prepare`] and [`Trainer::fit_prepared`]).
 pub struct Trainer<'a> {
     config: ForecastConfig,
     observer: Option<&'a mut dyn Observer>,
@@ -61,6 +61,13 @@ impl<'a> Trainer<'a> {
     /// data must be those it was trained on.
     pub fn resume(mut self, resume: Resume) -> Self {
         self.resume = Some(resume);
+        self
+    }
+
+    /// Weighs each training window's loss (one non-negative weight per training window, in
+    /// window order; normalised to mean 1), as the fairness reductions retrain.
+    pub fn sample_weights(mut self, weights: Vec<f32>) -> Self {
+        self.config.train.sample_weights = Some(std::sync::Arc::new(weights));
         self
     }
 

@@ -56,3 +56,50 @@ fn a_model_built_on_a_plain_device_trains() {
         report.best_val_loss
     );
 }
+
+/// The front door: `Trainer` fits a frame into a model that, saved and loaded, scores the test part
+/// as training did; sample weights reach the loop (one per training window, else an error).
+#[test]
+fn trainer_fits_saves_and_reloads_and_takes_sample_weights() {
+    use ts_train::{Bundle, ForecastConfig, ModelChoice, Part, TargetSpec, Trainer};
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/statsmodels_macrodata.csv"
+    );
+    let mut cfg = ForecastConfig::default();
+    cfg.data.path = Some(path.into());
+    cfg.data.target = TargetSpec::One("unemp".into());
+    (cfg.model.kind, cfg.model.hidden_size, cfg.train.epochs) = (ModelChoice::Lstm, 8, 2);
+    let (path, options) = cfg.data_source().unwrap();
+    let mut frame = ts_data::load(&path, &options).unwrap();
+    let trainer = Trainer::new(cfg.clone());
+    let prepared = trainer.prepare(&mut frame).unwrap();
+    let n_train = prepared.train.n;
+    let fitted = trainer.fit_prepared(&frame, prepared).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let model_path = dir.path().join("model.tsf");
+    fitted.save(&model_path).unwrap();
+    let bundle = Bundle::load(&model_path).unwrap();
+    let data = bundle.load_data(&path, Default::default()).unwrap();
+    let test = bundle.evaluate(&data, Part::Test).unwrap();
+    assert_eq!(test.evaluation.windows, fitted.test.windows);
+    let (a, b) = (
+        test.evaluation.targets[0].scores.model.mae,
+        fitted.test.targets[0].scores.model.mae,
+    );
+    assert!((a - b).abs() <= 1e-9 * b, "reloaded {a} vs trained {b}");
+    // Weights: the wrong count is refused by name; the right count trains.
+    let mut frame = ts_data::load(&path, &options).unwrap();
+    let err = Trainer::new(cfg.clone())
+        .sample_weights(vec![1.0; 3])
+        .fit(&mut frame)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("sample weights"), "{err}");
+    let mut frame = ts_data::load(&path, &options).unwrap();
+    let weighted = Trainer::new(cfg)
+        .sample_weights(vec![1.0; n_train])
+        .fit(&mut frame)
+        .unwrap();
+    assert_eq!(weighted.report.history.len(), 2);
+}
