@@ -50,6 +50,19 @@ fn config_and_resume(a: &mut TrainArgs) -> Result<(ForecastConfig, Option<checkp
     Ok((resume.meta.config.clone(), Some(resume)))
 }
 
+/// Ctrl-C (SIGINT) and SIGTERM (sent by `timeout`, Docker, Kubernetes) set the first flag (stop
+/// after the current batch; the best epoch so far and a checkpoint are still written); SIGTERM
+/// also sets the second.
+pub(crate) fn stop_flags() -> (Arc<AtomicBool>, Arc<AtomicBool>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let terminated = Arc::new(AtomicBool::new(false));
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let _ = signal_hook::flag::register(SIGINT, stop.clone());
+    let _ = signal_hook::flag::register(SIGTERM, stop.clone());
+    let _ = signal_hook::flag::register(SIGTERM, terminated.clone());
+    (stop, terminated)
+}
+
 /// `tsf train`.
 pub fn train(mut a: TrainArgs) -> Result<()> {
     let (cfg, resume) = config_and_resume(&mut a)?;
@@ -89,16 +102,7 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
             parameters
         }
     );
-    // Ctrl-C (SIGINT) and SIGTERM (sent by `timeout`, Docker, Kubernetes) stop training after the
-    // current batch; the best epoch so far and a checkpoint are still written.
-    let stop = Arc::new(AtomicBool::new(false));
-    let terminated = Arc::new(AtomicBool::new(false));
-    {
-        use signal_hook::consts::{SIGINT, SIGTERM};
-        let _ = signal_hook::flag::register(SIGINT, stop.clone());
-        let _ = signal_hook::flag::register(SIGTERM, stop.clone());
-        let _ = signal_hook::flag::register(SIGTERM, terminated.clone());
-    }
+    let (stop, terminated) = stop_flags();
     let mut progress = ProgressBar::new(a.quiet, 10).with_stop_flag(stop);
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create output folder", a.out.display()))?;
