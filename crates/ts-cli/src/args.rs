@@ -4,21 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-/// Parses a whole number for a size or count flag, so that `-1` or `1.5` get our message rather
-/// than clap's "unexpected argument".
-fn whole_number<T: std::str::FromStr>(s: &str) -> Result<T, String> {
-    s.trim()
-        .parse::<T>()
-        .map_err(|_| "must be a whole number >= 0".to_string())
-}
-
-/// Parses a flag's value with the library type's own `FromStr` (its message names the choices).
-pub(crate) fn parsed<T: std::str::FromStr>(s: &str) -> Result<T, String>
-where
-    T::Err: std::fmt::Display,
-{
-    s.trim().parse::<T>().map_err(|e| e.to_string())
-}
+pub(crate) use ts_train::flags::{parsed, whole_number};
 
 /// Time-series forecasting with LSTMs.
 #[derive(Debug, Parser)]
