@@ -74,7 +74,8 @@ pub enum TuneError {
         /// The study name.
         name: String,
     },
-    /// A training error from the LSTM objective.
+    /// A training error from the LSTM objective (feature `lstm`).
+    #[cfg(feature = "lstm")]
     #[error(transparent)]
     Train(#[from] ts_train::TrainError),
 }

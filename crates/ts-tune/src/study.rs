@@ -42,6 +42,7 @@ impl From<TuneError> for TrialError {
     }
 }
 
+#[cfg(feature = "lstm")]
 impl From<ts_train::TrainError> for TrialError {
     fn from(e: ts_train::TrainError) -> Self {
         Self::Failed(e.to_string())
