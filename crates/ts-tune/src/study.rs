@@ -319,18 +319,25 @@ impl Study {
     /// trial's stored parameters are kept.
     pub fn ask(&self) -> Result<Trial> {
         let s = &self.shared;
-        let (trial_id, number, fixed) = match self.pop_waiting()? {
+        let (trial_id, number, fixed, enqueued) = match self.pop_waiting()? {
             Some(t) => {
                 let fixed = t
                     .params
                     .iter()
                     .filter_map(|(k, v)| Some((k.clone(), (t.distributions.get(k)?.clone(), *v))))
                     .collect();
-                (t.trial_id, t.number, fixed)
+                // Optuna's `enqueue_trial` keeps the wanted values in `fixed_params`.
+                let enqueued = t
+                    .system_attrs
+                    .get("fixed_params")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                (t.trial_id, t.number, fixed, enqueued)
             }
             None => {
                 let (id, n) = s.storage.create_trial(s.study_id)?;
-                (id, n, BTreeMap::new())
+                (id, n, BTreeMap::new(), serde_json::Map::new())
             }
         };
         let mut rng = trial_rng(s.sampler.seed(), number);
@@ -370,6 +377,7 @@ impl Study {
             relative_space,
             relative,
             fixed,
+            enqueued,
             params: BTreeMap::new(),
             intermediate: BTreeMap::new(),
             bad_report: false,
@@ -575,6 +583,8 @@ pub struct Trial {
     relative: BTreeMap<String, f64>,
     /// Parameters stored before the trial started (a waiting trial's).
     fixed: BTreeMap<String, (Distribution, f64)>,
+    /// Values asked for by Optuna's `enqueue_trial` (external representation).
+    enqueued: serde_json::Map<String, Value>,
     params: BTreeMap<String, (Distribution, f64)>,
     intermediate: BTreeMap<i64, f64>,
     bad_report: bool,
@@ -643,7 +653,13 @@ impl Trial {
             return Ok(v);
         }
         let s = self.shared.clone();
+        let wanted = self
+            .enqueued
+            .get(name)
+            .and_then(|v| dist.internal_of_json(v))
+            .filter(|x| dist.contains(*x));
         let value = match (self.relative.get(name), self.relative_space.get(name)) {
+            _ if wanted.is_some() => wanted.unwrap_or_default(),
             (Some(v), Some(d)) if *d == dist => *v,
             _ => {
                 let trials = s.storage.trials(s.study_id)?;
