@@ -528,3 +528,63 @@ fn a_plain_path_is_still_a_journal_file() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.lines().next().unwrap().contains("\"op_code\":0"));
 }
+
+/// Step 1 of `fixtures/check_optuna_reads_tsf.py`: writes study "tsf-interop" into the database
+/// `$TSF_RDB_INTEROP_DB` (complete, pruned and failed trials of every parameter kind,
+/// intermediate values, trial and study user attributes).
+#[test]
+#[ignore = "run by fixtures/check_optuna_reads_tsf.py"]
+fn interop_write() {
+    let db = PathBuf::from(std::env::var("TSF_RDB_INTEROP_DB").expect("TSF_RDB_INTEROP_DB"));
+    let s = storage::open(&url(&db)).unwrap();
+    let study = study_on(s, "tsf-interop", Direction::Minimize, 5);
+    study
+        .set_user_attr("objective", json!({"data": "interop", "targets": ["y"]}))
+        .unwrap();
+    let opts = OptimizeOptions {
+        n_trials: Some(12),
+        ..Default::default()
+    };
+    study
+        .optimize(
+            |t| {
+                let v = fixture_objective(t)?;
+                for step in 0..3 {
+                    t.report(step, v + (3 - step) as f64)?;
+                }
+                match t.number() {
+                    4 => Err(TrialError::Pruned),
+                    7 => Err(TrialError::Failed("deliberate failure".into())),
+                    _ => Ok(v),
+                }
+            },
+            &opts,
+            &|_| {},
+        )
+        .unwrap();
+}
+
+/// Step 3 of `fixtures/check_optuna_reads_tsf.py`: resumes "tsf-interop" after Optuna added
+/// trials to it; every trial number stays unique and Optuna's trials are read whole.
+#[test]
+#[ignore = "run by fixtures/check_optuna_reads_tsf.py"]
+fn interop_resume() {
+    let db = PathBuf::from(std::env::var("TSF_RDB_INTEROP_DB").expect("TSF_RDB_INTEROP_DB"));
+    let s = storage::open(&url(&db)).unwrap();
+    let study = study_on(s, "tsf-interop", Direction::Minimize, 6);
+    let before = study.trials().unwrap();
+    assert!(before.len() > 12, "Optuna added no trial");
+    assert!(before[12..]
+        .iter()
+        .all(|t| t.state == TrialState::Complete && t.params.len() == 7));
+    let opts = OptimizeOptions {
+        n_trials: Some(3),
+        ..Default::default()
+    };
+    study.optimize(fixture_objective, &opts, &|_| {}).unwrap();
+    let after = study.trials().unwrap();
+    assert_eq!(after.len(), before.len() + 3);
+    let numbers: Vec<usize> = after.iter().map(|t| t.number).collect();
+    assert_eq!(numbers, (0..after.len()).collect::<Vec<_>>());
+    println!("tsf resumed: {} trials", after.len());
+}
