@@ -18,7 +18,7 @@ use ts_train::{ForecastConfig, TargetSpec};
 use ts_tune::objective::{LstmObjective, LstmSearchSpace, retrain_best};
 use ts_tune::report::OptimizationResults;
 use ts_tune::{
-    Direction, Distribution, FrozenTrial, InMemoryStorage, JournalStorage, MedianPruner, NopPruner,
+    Direction, Distribution, FrozenTrial, Heartbeat, InMemoryStorage, MedianPruner, NopPruner,
     OptimizeOptions, Pruner, RandomSampler, Sampler, Storage, Study, SuccessiveHalvingPruner,
     TpeSampler, TrialState,
 };
@@ -63,10 +63,24 @@ pub struct TuneArgs {
     /// Trials trained at the same time [tune.jobs] (default 1; 1 is reproducible for a seed).
     #[arg(long, alias = "n-jobs")]
     pub jobs: Option<usize>,
-    /// Journal file (Optuna's JournalStorage format) to keep the study in and resume from; several
-    /// processes may share one [tune.storage] (default: in memory).
+    /// Where the study is kept and resumed from, shared by several processes (tsf or Optuna)
+    /// [tune.storage] (default: in memory): sqlite:///FILE.db (Optuna's RDB storage; four slashes
+    /// before an absolute path) or a journal file path (Optuna's JournalStorage format).
     #[arg(long)]
-    pub storage: Option<PathBuf>,
+    pub storage: Option<String>,
+    /// Seconds between heartbeats of a running trial (Optuna's heartbeat_interval; sqlite:///
+    /// storages) [tune.heartbeat_interval]; a trial silent for the grace period is marked FAIL by
+    /// the next worker.
+    #[arg(long)]
+    pub heartbeat_interval: Option<f64>,
+    /// Seconds without heartbeat after which a running trial counts as dead (default: twice the
+    /// heartbeat interval) [tune.grace_period].
+    #[arg(long)]
+    pub grace_period: Option<f64>,
+    /// Queue a trial failed by a missing heartbeat again, up to N times, with its parameters
+    /// (Optuna's RetryFailedTrialCallback) [tune.retry_failed].
+    #[arg(long)]
+    pub retry_failed: Option<usize>,
     /// Study name inside the storage [tune.study_name] (default "tsf-tune").
     #[arg(long)]
     pub study_name: Option<String>,
@@ -110,7 +124,10 @@ struct TuneSection {
     pruner: Option<String>,
     seed: Option<u64>,
     study_name: Option<String>,
-    storage: Option<PathBuf>,
+    storage: Option<String>,
+    heartbeat_interval: Option<f64>,
+    grace_period: Option<f64>,
+    retry_failed: Option<usize>,
     space: LstmSearchSpace,
 }
 
@@ -185,11 +202,49 @@ fn read_config(a: &TuneArgs) -> Result<(ForecastConfig, TuneSection)> {
     flag!(seed);
     flag!(study_name);
     flag!(storage);
+    flag!(heartbeat_interval);
+    flag!(grace_period);
+    flag!(retry_failed);
     if let Some(s) = tune.seed {
         cfg.train.seed = s;
     }
     cfg.validate()?;
     Ok((cfg, tune))
+}
+
+/// `--heartbeat-interval`, `--grace-period`, `--retry-failed` as one [`Heartbeat`].
+fn heartbeat_options(t: &TuneSection) -> Result<Option<Heartbeat>> {
+    let secs = |name: &str, v: f64| -> Result<Duration> {
+        if !v.is_finite() || v <= 0.0 {
+            bail!("invalid {name} = {v}: must be a positive number of seconds");
+        }
+        Ok(Duration::from_secs_f64(v))
+    };
+    let Some(interval) = t.heartbeat_interval else {
+        if t.grace_period.is_some() || t.retry_failed.is_some() {
+            bail!("--grace-period and --retry-failed need --heartbeat-interval");
+        }
+        return Ok(None);
+    };
+    let interval = secs("heartbeat interval", interval)?;
+    let grace_period = t
+        .grace_period
+        .map(|g| secs("grace period", g))
+        .transpose()?;
+    if let Some(g) = grace_period
+        && g <= interval
+    {
+        bail!(
+            "invalid grace period = {} s: must be longer than the heartbeat interval ({} s), or live trials would be failed",
+            g.as_secs_f64(),
+            interval.as_secs_f64()
+        );
+    }
+    Ok(Some(Heartbeat {
+        interval,
+        grace_period,
+        retry_failed: t.retry_failed,
+    }))
 }
 
 fn make_sampler(name: &str, seed: u64) -> Result<Arc<dyn Sampler>> {
@@ -263,8 +318,9 @@ pub fn tune(a: TuneArgs) -> Result<()> {
     }
     let objective = LstmObjective::new(&frame, cfg.clone(), &t.space)?;
     let space: BTreeMap<String, Distribution> = objective.space().clone();
+    let heartbeat = heartbeat_options(&t)?;
     let storage: Arc<dyn Storage> = match &t.storage {
-        Some(p) => Arc::new(JournalStorage::open(p)?),
+        Some(spec) => ts_tune::storage::open(spec)?,
         None => Arc::new(InMemoryStorage::new()),
     };
     let study_name = t.study_name.clone().unwrap_or_else(|| "tsf-tune".into());
@@ -371,6 +427,7 @@ pub fn tune(a: TuneArgs) -> Result<()> {
             timeout,
             n_jobs: jobs,
             stop: Some(stop.clone()),
+            heartbeat,
         },
         &on_done,
     );
@@ -383,7 +440,7 @@ pub fn tune(a: TuneArgs) -> Result<()> {
             summary.finished,
             t.storage
                 .as_ref()
-                .map(|p| format!(" in {}", p.display()))
+                .map(|p| format!(" in {}", ts_tune::storage::hide_password(p)))
                 .unwrap_or_default()
         );
     }

@@ -22,13 +22,17 @@
 //! - [`sampler`]: [`RandomSampler`] and [`TpeSampler`] (Optuna 5 defaults, univariate or
 //!   multivariate); seeded runs repeat.
 //! - [`pruner`]: [`NopPruner`], [`MedianPruner`], [`SuccessiveHalvingPruner`].
-//! - [`storage`]: [`InMemoryStorage`] and [`JournalStorage`], Optuna's journal file format, shared
-//!   by several processes (tsf or Optuna) through a lock.
+//! - [`storage`]: [`InMemoryStorage`]; [`JournalStorage`], Optuna's journal file format, shared
+//!   by several processes (tsf or Optuna) through a lock; `RdbStorage`, Optuna 5.0.0's RDB schema
+//!   on SQLite, shared through transactions, with heartbeats ([`Heartbeat`]) that fail and
+//!   re-queue the trials of dead workers. [`storage::open`] takes Optuna's storage URLs
+//!   (`sqlite:///study.db`) or a journal file path.
 //! - [`importance`]: PED-ANOVA parameter importance.
 //! - [`report`]: the `optimization_results.json` structure.
 //!
 //! ## Cargo features
 //!
+//! - `sqlite` (on by default): `RdbStorage` through rusqlite, with SQLite compiled in.
 //! - `lstm` (off by default): the `objective` module, the LSTM search space and objective of
 //!   `tsf tune` (validation loss per epoch as intermediate values) and `objective::retrain_best`.
 //!   It pulls in `ts-data`, `ts-model`, `ts-train` and Burn; without it the crate depends on none
@@ -51,6 +55,10 @@ pub use error::{Result, TuneError};
 pub use importance::{Importances, ped_anova};
 pub use pruner::{MedianPruner, NopPruner, Pruner, SuccessiveHalvingPruner};
 pub use sampler::{RandomSampler, Sampler, TpeSampler};
+#[cfg(feature = "sqlite")]
+pub use storage::RdbStorage;
 pub use storage::{InMemoryStorage, JournalStorage, Storage};
-pub use study::{ObjectiveResult, OptimizeOptions, OptimizeSummary, Study, Trial, TrialError};
+pub use study::{
+    Heartbeat, ObjectiveResult, OptimizeOptions, OptimizeSummary, Study, Trial, TrialError,
+};
 pub use trial::{Direction, FrozenTrial, TrialState};

@@ -471,9 +471,9 @@ impl Study {
                     }
                     let mut trial = self.ask()?;
                     trial.stop = opts.stop.clone();
-                    let _beat = opts
-                        .heartbeat
-                        .map(|h| HeartbeatThread::start(&self.shared.storage, trial.trial_id, h.interval));
+                    let _beat = opts.heartbeat.map(|h| {
+                        HeartbeatThread::start(&self.shared.storage, trial.trial_id, h.interval)
+                    });
                     let result = catch_unwind(AssertUnwindSafe(|| objective(&mut trial)))
                         .unwrap_or_else(|p| {
                             let msg = p

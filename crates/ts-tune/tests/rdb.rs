@@ -110,13 +110,21 @@ fn a_database_optuna_wrote_is_read_whole_then_resumed() {
             .iter()
             .map(|(k, v)| (k.clone(), ext_json(v)))
             .collect();
-        assert_same(Value::Object(params), &w["params"], format!("trial {}", t.number));
+        assert_same(
+            Value::Object(params),
+            &w["params"],
+            format!("trial {}", t.number),
+        );
         let dists: serde_json::Map<String, Value> = t
             .distributions
             .iter()
             .map(|(k, d)| (k.clone(), d.to_json()))
             .collect();
-        assert_same(Value::Object(dists), &w["distributions"], format!("trial {}", t.number));
+        assert_same(
+            Value::Object(dists),
+            &w["distributions"],
+            format!("trial {}", t.number),
+        );
         assert_same(
             t.value.map(|v| json!(v)).unwrap_or(Value::Null),
             &w["value"],
@@ -134,7 +142,11 @@ fn a_database_optuna_wrote_is_read_whole_then_resumed() {
                 (k.to_string(), v)
             })
             .collect();
-        assert_same(Value::Object(inter), &w["intermediate"], format!("trial {}", t.number));
+        assert_same(
+            Value::Object(inter),
+            &w["intermediate"],
+            format!("trial {}", t.number),
+        );
         assert_eq!(
             Value::Object(t.user_attrs.clone()),
             w["user_attrs"],
@@ -158,18 +170,20 @@ fn a_database_optuna_wrote_is_read_whole_then_resumed() {
     assert_eq!(queued.state, TrialState::Complete);
     assert_eq!(queued.param("x").unwrap().as_f64(), Some(0.5));
     assert_eq!(queued.param("layers").unwrap().as_f64(), Some(2.0));
-    assert_eq!(
-        queued.param("optimizer").unwrap().to_json(),
-        json!("AdamW")
-    );
+    assert_eq!(queued.param("optimizer").unwrap().to_json(), json!("AdamW"));
     for t in &after[16..] {
         assert_eq!(t.state, TrialState::Complete);
         assert_eq!(t.params.len(), 7);
-        assert_eq!(t.user_attrs["note"], json!(format!("tsf trial {}", t.number)));
+        assert_eq!(
+            t.user_attrs["note"],
+            json!(format!("tsf trial {}", t.number))
+        );
     }
     // A fresh handle (another worker) sees the same.
     let again = storage::open(&url(&db)).unwrap();
-    let sid = again.load_or_create_study("optuna-rdb", Direction::Minimize).unwrap();
+    let sid = again
+        .load_or_create_study("optuna-rdb", Direction::Minimize)
+        .unwrap();
     assert_eq!(again.trials(sid).unwrap(), after);
 }
 
@@ -226,7 +240,10 @@ fn a_new_database_has_optunas_schema_stamps_and_encodings() {
     assert_eq!(sql(&db, schema), sql(&fixture("optuna_study.db"), schema));
     // The raw rows.
     {
-        let v = sql(&db, "SELECT schema_version, library_version FROM version_info");
+        let v = sql(
+            &db,
+            "SELECT schema_version, library_version FROM version_info",
+        );
         assert_eq!(v, vec![vec!["12".to_string(), "5.0.0".to_string()]]);
         assert_eq!(
             sql(&db, "SELECT version_num FROM alembic_version"),
@@ -247,7 +264,10 @@ fn a_new_database_has_optunas_schema_stamps_and_encodings() {
                 vec!["1".to_string(), "PRUNED".to_string()]
             ]
         );
-        let dist = sql(&db, "SELECT distribution_json FROM trial_params WHERE param_name = 'c'");
+        let dist = sql(
+            &db,
+            "SELECT distribution_json FROM trial_params WHERE param_name = 'c'",
+        );
         let dist: Value = serde_json::from_str(&dist[0][0]).unwrap();
         assert_eq!(
             dist,
@@ -268,15 +288,25 @@ fn bad_urls_and_refused_databases_are_one_line_errors_and_write_nothing() {
         let e = storage::open(bad).err().unwrap().to_string();
         assert!(!e.contains('\n'), "{e}");
         assert!(!e.contains("secret"), "{e}");
-        assert!(matches!(storage::open(bad).err().unwrap(), TuneError::Storage { .. }));
+        assert!(matches!(
+            storage::open(bad).err().unwrap(),
+            TuneError::Storage { .. }
+        ));
     }
     let dir = tempfile::tempdir().unwrap();
     // Not a database.
     let text = dir.path().join("notes.db");
-    std::fs::write(&text, "just some text, long enough to not be a SQLite header......").unwrap();
+    std::fs::write(
+        &text,
+        "just some text, long enough to not be a SQLite header......",
+    )
+    .unwrap();
     let before = std::fs::read(&text).unwrap();
     let e = storage::open(&url(&text)).err().unwrap().to_string();
-    assert!(e.contains("notes.db") && e.contains("not a database"), "{e}");
+    assert!(
+        e.contains("notes.db") && e.contains("not a database"),
+        "{e}"
+    );
     assert_eq!(std::fs::read(&text).unwrap(), before);
     // A missing folder.
     let e = storage::open(&url(&dir.path().join("no/such/dir.db")))
@@ -321,7 +351,10 @@ fn a_schema_optuna_would_refuse_is_refused_untouched() {
     bytes[at..at + 8].copy_from_slice(b"v3.0.0.d");
     std::fs::write(&db, &bytes).unwrap();
     let e = storage::open(&url(&db)).err().unwrap().to_string();
-    assert!(e.contains("v3.0.0.d") && e.contains("optuna storage upgrade"), "{e}");
+    assert!(
+        e.contains("v3.0.0.d") && e.contains("optuna storage upgrade"),
+        "{e}"
+    );
     assert!(!e.contains('\n'));
     assert_eq!(std::fs::read(&db).unwrap(), bytes);
     bytes[at..at + 8].copy_from_slice(b"v9.9.9.z");
@@ -413,10 +446,12 @@ fn a_trial_whose_heartbeat_stopped_fails_and_is_retried_with_optunas_attributes(
     // A trial that never sent a heartbeat is never stale (as in Optuna).
     let silent = study.ask().unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    assert!(study
-        .fail_stale_trials(Duration::from_secs(60), Some(1))
-        .unwrap()
-        .is_empty());
+    assert!(
+        study
+            .fail_stale_trials(Duration::from_secs(60), Some(1))
+            .unwrap()
+            .is_empty()
+    );
     let failed = study
         .fail_stale_trials(Duration::from_millis(100), Some(1))
         .unwrap();
@@ -448,7 +483,10 @@ fn a_trial_whose_heartbeat_stopped_fails_and_is_retried_with_optunas_attributes(
     let trials = study.trials().unwrap();
     assert_eq!(trials.len(), 3, "retried once already: not queued again");
     assert_eq!(trials[2].state, TrialState::Fail);
-    assert!(again.report(0, 1.0).is_err(), "a failed trial cannot be updated");
+    assert!(
+        again.report(0, 1.0).is_err(),
+        "a failed trial cannot be updated"
+    );
     // With two retries allowed, a third attempt is queued with the whole history.
     let mut third = study.ask().unwrap();
     assert_eq!(third.number(), 3, "nothing was waiting: a new trial");
@@ -510,7 +548,11 @@ fn optimize_with_heartbeats_fails_a_dead_workers_trial_and_reruns_it() {
     assert!(trials[1..].iter().all(|t| t.state == TrialState::Complete));
     // Heartbeats without a storage that keeps them: refused before any trial.
     let mem = Study::in_memory(Direction::Minimize, Some(1)).unwrap();
-    let e = mem.optimize(quadratic, &opts, &|_| {}).err().unwrap().to_string();
+    let e = mem
+        .optimize(quadratic, &opts, &|_| {})
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("heartbeat"), "{e}");
 }
 
@@ -574,9 +616,11 @@ fn interop_resume() {
     let study = study_on(s, "tsf-interop", Direction::Minimize, 6);
     let before = study.trials().unwrap();
     assert!(before.len() > 12, "Optuna added no trial");
-    assert!(before[12..]
-        .iter()
-        .all(|t| t.state == TrialState::Complete && t.params.len() == 7));
+    assert!(
+        before[12..]
+            .iter()
+            .all(|t| t.state == TrialState::Complete && t.params.len() == 7)
+    );
     let opts = OptimizeOptions {
         n_trials: Some(3),
         ..Default::default()

@@ -36,7 +36,9 @@ pub fn open(spec: &str) -> Result<std::sync::Arc<dyn Storage>> {
     };
     let Some((scheme, rest)) = spec.split_once("://") else {
         if spec.trim().is_empty() {
-            return Err(bad("an empty storage; give a journal file or sqlite:///FILE"));
+            return Err(bad(
+                "an empty storage; give a journal file or sqlite:///FILE",
+            ));
         }
         return Ok(std::sync::Arc::new(JournalStorage::open(spec)?));
     };
@@ -62,7 +64,9 @@ pub fn open(spec: &str) -> Result<std::sync::Arc<dyn Storage>> {
             }
             #[cfg(not(feature = "sqlite"))]
             {
-                Err(bad("this build of ts-tune has no SQLite support (cargo feature `sqlite`)"))
+                Err(bad(
+                    "this build of ts-tune has no SQLite support (cargo feature `sqlite`)",
+                ))
             }
         }
         "postgresql" | "postgres" | "mysql" => Err(bad(&format!(
@@ -220,12 +224,7 @@ impl Replay {
     pub fn study_trials(&self, study_id: usize) -> Vec<FrozenTrial> {
         self.studies
             .get(&study_id)
-            .map(|s| {
-                s.trial_ids
-                    .iter()
-                    .map(|t| self.trials[t].clone())
-                    .collect()
-            })
+            .map(|s| s.trial_ids.iter().map(|t| self.trials[t].clone()).collect())
             .unwrap_or_default()
     }
 
@@ -524,8 +523,8 @@ impl Replay {
                 let (k, v) = one_attr(log, if user { "user_attr" } else { "system_attr" })?;
                 if self.updatable(tid) {
                     let Some(t) = self.trials.get_mut(&tid) else {
-                    return Ok(());
-                };
+                        return Ok(());
+                    };
                     if user {
                         t.user_attrs.insert(k, v);
                     } else {

@@ -13,7 +13,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Local, NaiveDateTime, TimeZone, Utc};
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{
+    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 use serde_json::{Map, Value};
 
 use super::journal::python_tokens;
@@ -31,8 +33,8 @@ pub const LIBRARY_VERSION: &str = "5.0.0";
 /// Optuna's earlier alembic revisions: a database stamped with one of these needs
 /// `optuna storage upgrade`.
 const OLDER_REVISIONS: [&str; 9] = [
-    "v0.9.0.a", "v1.2.0.a", "v1.3.0.a", "v2.4.0.a", "v2.6.0.a", "v3.0.0.a", "v3.0.0.b",
-    "v3.0.0.c", "v3.0.0.d",
+    "v0.9.0.a", "v1.2.0.a", "v1.3.0.a", "v2.4.0.a", "v2.6.0.a", "v3.0.0.a", "v3.0.0.b", "v3.0.0.c",
+    "v3.0.0.d",
 ];
 
 /// Attempts of one transaction on a busy database before giving up.
@@ -176,7 +178,10 @@ fn read_json(text: &str) -> Value {
 }
 
 fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(e.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
 }
 
 /// What one write transaction produced.
@@ -286,12 +291,7 @@ impl RdbStorage {
             conn.query_row(
                 "SELECT schema_version, library_version FROM version_info LIMIT 1",
                 [],
-                |r| {
-                    Ok((
-                        r.get::<_, Option<i64>>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                    ))
-                },
+                |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<String>>(1)?)),
             )
             .optional()
             .map_err(|e| self.err(e))?
@@ -320,7 +320,10 @@ impl RdbStorage {
         };
         let refuse = |what: String, older: bool| {
             let hint = if older {
-                format!("upgrade it with `optuna storage upgrade --storage {}`", self.url)
+                format!(
+                    "upgrade it with `optuna storage upgrade --storage {}`",
+                    self.url
+                )
             } else {
                 "it was written by a newer Optuna".to_string()
             };
@@ -532,7 +535,12 @@ fn set_value(tx: &Transaction<'_>, trial_id: i64, v: f64) -> rusqlite::Result<()
     Ok(())
 }
 
-fn set_intermediate(tx: &Transaction<'_>, trial_id: i64, step: i64, v: f64) -> rusqlite::Result<()> {
+fn set_intermediate(
+    tx: &Transaction<'_>,
+    trial_id: i64,
+    step: i64,
+    v: f64,
+) -> rusqlite::Result<()> {
     let (value, kind) = stored_float(v);
     tx.execute(
         "INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, \
@@ -654,7 +662,10 @@ fn apply(tx: &Transaction<'_>, code: u64, rec: &Value) -> std::result::Result<Wr
                 "trial_system_attributes",
                 "trial_heartbeats",
             ] {
-                tx.execute(&format!("DELETE FROM {t} WHERE trial_id IN {trials}"), [sid])?;
+                tx.execute(
+                    &format!("DELETE FROM {t} WHERE trial_id IN {trials}"),
+                    [sid],
+                )?;
             }
             for t in [
                 "trials",
@@ -683,9 +694,11 @@ fn apply(tx: &Transaction<'_>, code: u64, rec: &Value) -> std::result::Result<Wr
         op::CREATE_TRIAL => {
             let sid = num(rec, "study_id")?;
             let exists: Option<i64> = tx
-                .query_row("SELECT study_id FROM studies WHERE study_id = ?1", [sid], |r| {
-                    r.get(0)
-                })
+                .query_row(
+                    "SELECT study_id FROM studies WHERE study_id = ?1",
+                    [sid],
+                    |r| r.get(0),
+                )
                 .optional()?;
             if exists.is_none() {
                 return Err(Apply::Refused(TuneError::Study {
@@ -834,7 +847,9 @@ fn load(tx: &Transaction<'_>, only: Option<usize>) -> rusqlite::Result<Replay> {
         let mut st = tx.prepare(&format!(
             "SELECT study_id, study_name FROM studies {sf} ORDER BY study_id"
         ))?;
-        let rows = st.query_map([filter], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        let rows = st.query_map([filter], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
         for row in rows {
             let (sid, name) = row?;
             records.push((
@@ -855,7 +870,11 @@ fn load(tx: &Transaction<'_>, only: Option<usize>) -> rusqlite::Result<Replay> {
             "SELECT study_id, objective, direction FROM study_directions {sf}"
         ))?;
         let rows = st.query_map([filter], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
         })?;
         for row in rows {
             let (sid, obj, d) = row?;
@@ -871,7 +890,11 @@ fn load(tx: &Transaction<'_>, only: Option<usize>) -> rusqlite::Result<Replay> {
     let mut study_attrs: Vec<(usize, bool, String, Value)> = Vec::new();
     for (table, idcol, user) in [
         ("study_user_attributes", "study_user_attribute_id", true),
-        ("study_system_attributes", "study_system_attribute_id", false),
+        (
+            "study_system_attributes",
+            "study_system_attribute_id",
+            false,
+        ),
     ] {
         let mut st = tx.prepare(&format!(
             "SELECT study_id, \"key\", value_json FROM {table} {sf} ORDER BY {idcol}"
@@ -952,7 +975,11 @@ fn load(tx: &Transaction<'_>, only: Option<usize>) -> rusqlite::Result<Replay> {
              JOIN trials t ON v.trial_id = t.trial_id {tf} AND v.objective = 0"
         ))?;
         let rows = st.query_map([filter], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<f64>>(1)?, r.get::<_, String>(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<f64>>(1)?,
+                r.get::<_, String>(2)?,
+            ))
         })?;
         for row in rows {
             let (tid, v, kind) = row?;
@@ -983,7 +1010,11 @@ fn load(tx: &Transaction<'_>, only: Option<usize>) -> rusqlite::Result<Replay> {
     }
     for (table, idcol, user) in [
         ("trial_user_attributes", "trial_user_attribute_id", true),
-        ("trial_system_attributes", "trial_system_attribute_id", false),
+        (
+            "trial_system_attributes",
+            "trial_system_attribute_id",
+            false,
+        ),
     ] {
         let mut st = tx.prepare(&format!(
             "SELECT a.trial_id, a.\"key\", a.value_json FROM {table} a \
