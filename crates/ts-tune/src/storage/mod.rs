@@ -511,10 +511,10 @@ impl Replay {
                     .ok_or("\"step\" is not an integer")?;
                 let v = lenient_f64(field(log, "intermediate_value")?)
                     .ok_or("\"intermediate_value\" is not a number")?;
-                if self.updatable(tid) {
-                    if let Some(t) = self.trials.get_mut(&tid) {
-                        t.intermediate.insert(step, v);
-                    }
+                if self.updatable(tid)
+                    && let Some(t) = self.trials.get_mut(&tid)
+                {
+                    t.intermediate.insert(step, v);
                 }
             }
             op::SET_TRIAL_USER_ATTR | op::SET_TRIAL_SYSTEM_ATTR => {

@@ -204,11 +204,8 @@ impl RdbStorage {
     /// Optuna 5.0.0 would refuse, is an error and nothing is written to it.
     pub fn open_sqlite(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let url = if path.is_absolute() {
-            format!("sqlite:///{}", path.display())
-        } else {
-            format!("sqlite:///{}", path.display())
-        };
+        // An absolute path starts with '/', which gives the URL its fourth slash.
+        let url = format!("sqlite:///{}", path.display());
         if path.is_dir() {
             return Err(Self::err_at(&url, "is a folder, not a database file"));
         }
@@ -777,10 +774,13 @@ fn apply(tx: &Transaction<'_>, code: u64, rec: &Value) -> std::result::Result<Wr
                 .and_then(Value::as_u64)
                 .and_then(TrialState::from_code)
                 .ok_or_else(|| refused(tid as usize, "\"state\" is not a trial state".into()))?;
-            if let Some(vals) = rec.get("values").and_then(Value::as_array) {
-                if let Some(v) = vals.first().and_then(lenient_f64) {
-                    set_value(tx, tid, v)?;
-                }
+            if let Some(v) = rec
+                .get("values")
+                .and_then(Value::as_array)
+                .and_then(|vals| vals.first())
+                .and_then(lenient_f64)
+            {
+                set_value(tx, tid, v)?;
             }
             if state == TrialState::Running && old != TrialState::Waiting {
                 return Err(refused(tid as usize, "is not waiting".into()));
