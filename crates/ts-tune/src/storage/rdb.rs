@@ -218,9 +218,17 @@ impl RdbStorage {
                 &format!("folder {} does not exist", parent.display()),
             ));
         }
+        let fresh = std::fs::metadata(&path).map_or(true, |m| m.len() == 0);
         let conn = Connection::open(&path).map_err(|e| Self::err_at(&url, &e.to_string()))?;
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| Self::err_at(&url, &e.to_string()))?;
+        if fresh && std::env::var_os("TSF_SQLITE_NO_WAL").is_none() {
+            // A database tsf creates uses SQLite's write-ahead log: readers never block the
+            // writer and a commit costs one fsync instead of three. The mode is stored in the
+            // file, so Optuna's processes use it too; the tables are the same.
+            conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))
+                .map_err(|e| Self::err_at(&url, &e.to_string()))?;
+        }
         let s = Self {
             url,
             path,
