@@ -64,11 +64,12 @@ pub struct TuneArgs {
     #[arg(long, alias = "n-jobs")]
     pub jobs: Option<usize>,
     /// Where the study is kept and resumed from, shared by several processes (tsf or Optuna)
-    /// [tune.storage] (default: in memory): sqlite:///FILE.db (Optuna's RDB storage; four slashes
-    /// before an absolute path) or a journal file path (Optuna's JournalStorage format).
+    /// [tune.storage] (default: in memory): sqlite:///FILE.db or
+    /// postgresql://user:password@host:port/db (Optuna's RDB storage; four slashes before an
+    /// absolute SQLite path) or a journal file path (Optuna's JournalStorage format).
     #[arg(long)]
     pub storage: Option<String>,
-    /// Seconds between heartbeats of a running trial (Optuna's heartbeat_interval; sqlite:///
+    /// Seconds between heartbeats of a running trial (Optuna's heartbeat_interval; RDB
     /// storages) [tune.heartbeat_interval]; a trial silent for the grace period is marked FAIL by
     /// the next worker.
     #[arg(long)]

@@ -432,7 +432,10 @@ fn bad_storage_urls_and_heartbeat_options_give_one_line_errors() {
             out,
         ],
     );
-    assert_bad(&o, &["postgresql://me:***@127.0.0.1:5/db", "not supported"]);
+    assert_bad(
+        &o,
+        &["postgresql://me:***@127.0.0.1:5/db", "cannot connect"],
+    );
     assert!(!stderr(&o).contains("secret"));
     let o = run_tune(dir.path(), &["--grace-period", "5", "--out", out]);
     assert_bad(&o, &["--heartbeat-interval"]);

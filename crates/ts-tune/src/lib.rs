@@ -55,7 +55,7 @@ pub use error::{Result, TuneError};
 pub use importance::{Importances, ped_anova};
 pub use pruner::{MedianPruner, NopPruner, Pruner, SuccessiveHalvingPruner};
 pub use sampler::{RandomSampler, Sampler, TpeSampler};
-#[cfg(feature = "sqlite")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use storage::RdbStorage;
 pub use storage::{InMemoryStorage, JournalStorage, Storage};
 pub use study::{

@@ -436,7 +436,7 @@ impl Study {
                     "heartbeat interval",
                     format!("{} s", h.interval.as_secs_f64()),
                     &format!(
-                        "{} keeps no heartbeats; use an RDB storage (sqlite:///FILE)",
+                        "{} keeps no heartbeats; use an RDB storage (sqlite:///FILE or postgresql://…)",
                         self.shared.storage.describe()
                     ),
                 ));

@@ -7,7 +7,7 @@
 //! journal that is never written to disk.
 
 mod journal;
-#[cfg(feature = "sqlite")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod rdb;
 
 use std::collections::BTreeMap;
@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 pub use journal::JournalStorage;
-#[cfg(feature = "sqlite")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use rdb::RdbStorage;
 
 /// Opens the storage `spec` names, as Optuna's storage URLs do:
@@ -69,9 +69,21 @@ pub fn open(spec: &str) -> Result<std::sync::Arc<dyn Storage>> {
                 ))
             }
         }
-        "postgresql" | "postgres" | "mysql" => Err(bad(&format!(
-            "{base} storages are not supported yet; use sqlite:///FILE or a journal file"
-        ))),
+        "postgresql" | "postgres" => {
+            #[cfg(feature = "postgres")]
+            {
+                Ok(std::sync::Arc::new(RdbStorage::open_postgres(spec)?))
+            }
+            #[cfg(not(feature = "postgres"))]
+            {
+                Err(bad(
+                    "this build of ts-tune has no PostgreSQL support (cargo feature `postgres`)",
+                ))
+            }
+        }
+        "mysql" => Err(bad(
+            "MySQL storages are not supported; use postgresql://, sqlite:///FILE or a journal file",
+        )),
         _ => Err(bad(&format!(
             "unknown storage scheme {scheme:?}; use sqlite:///FILE or a journal file path"
         ))),
