@@ -12,6 +12,7 @@
 //! period one more worker runs the remaining trials. Checked: trial numbers unique and gap-free,
 //! no trial left `RUNNING`, every killed trial `FAIL` and re-run once as a `WAITING` copy.
 //!
+//! With `TSF_BENCH_PG_URL=postgresql://…` (an empty database) PostgreSQL is measured too.
 //! Writes a Markdown table to stdout and `TSF_BENCH_WORKERS_OUT` (JSON) if set.
 //! `TSF_BENCH_QUICK=1`: 1 and 2 workers, 60 trials.
 
@@ -31,9 +32,9 @@ fn now_s() -> f64 {
         .unwrap_or_default()
 }
 
-fn open_study(url: &str, seed: u64) -> Study {
+fn open_study(url: &str, name: &str, seed: u64) -> Study {
     Study::load_or_create(
-        "bench",
+        name,
         Direction::Minimize,
         storage::open(url).expect("storage"),
         Arc::new(RandomSampler::new(Some(seed))),
@@ -55,7 +56,8 @@ fn worker() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(10),
     );
-    let study = open_study(&url, std::process::id() as u64);
+    let name = std::env::var("TSF_BENCH_STUDY").expect("TSF_BENCH_STUDY");
+    let study = open_study(&url, &name, std::process::id() as u64);
     if std::env::var("TSF_BENCH_HEARTBEAT").is_ok() {
         let opts = OptimizeOptions {
             n_trials: Some(trials),
@@ -98,9 +100,10 @@ fn worker() {
     );
 }
 
-fn spawn(url: &str, trials: usize, sleep_ms: u64, heartbeat: bool) -> Child {
+fn spawn(url: &str, name: &str, trials: usize, sleep_ms: u64, heartbeat: bool) -> Child {
     let mut c = Command::new(std::env::current_exe().expect("exe"));
     c.env("TSF_BENCH_WORKER", "1")
+        .env("TSF_BENCH_STUDY", name)
         .env("TSF_BENCH_URL", url)
         .env("TSF_BENCH_TRIALS", trials.to_string())
         .env("TSF_BENCH_SLEEP_MS", sleep_ms.to_string())
@@ -123,6 +126,8 @@ fn quantile(v: &mut [f64], q: f64) -> f64 {
 fn url_for(kind: &str, dir: &Path) -> String {
     match kind {
         "journal" => dir.join("bench.log").display().to_string(),
+        // An empty database given by the caller; each run uses its own study there.
+        "postgresql" => std::env::var("TSF_BENCH_PG_URL").expect("TSF_BENCH_PG_URL"),
         _ => format!("sqlite:///{}", dir.join("bench.db").display()),
     }
 }
@@ -130,9 +135,12 @@ fn url_for(kind: &str, dir: &Path) -> String {
 fn scale(kind: &str, workers: usize, total: usize) -> Value {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = url_for(kind, dir.path());
-    drop(open_study(&url, 0)); // the study exists before the race
+    let name = format!("bench-{workers}");
+    drop(open_study(&url, &name, 0)); // the study exists before the race
     let per = total / workers;
-    let children: Vec<Child> = (0..workers).map(|_| spawn(&url, per, 10, false)).collect();
+    let children: Vec<Child> = (0..workers)
+        .map(|_| spawn(&url, &name, per, 10, false))
+        .collect();
     let (mut start, mut end) = (f64::INFINITY, 0.0f64);
     let (mut asks, mut tells) = (Vec::new(), Vec::new());
     for c in children {
@@ -156,7 +164,7 @@ fn scale(kind: &str, workers: usize, total: usize) -> Value {
                 .filter_map(Value::as_f64),
         );
     }
-    let study = open_study(&url, 0);
+    let study = open_study(&url, &name, 0);
     let trials = study.trials().expect("trials");
     let numbers: Vec<usize> = trials.iter().map(|t| t.number).collect();
     assert_eq!(numbers, (0..per * workers).collect::<Vec<_>>(), "{kind}");
@@ -173,8 +181,9 @@ fn scale(kind: &str, workers: usize, total: usize) -> Value {
 fn kill_test() -> Value {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = url_for("sqlite", dir.path());
-    drop(open_study(&url, 0));
-    let mut children: Vec<Child> = (0..4).map(|_| spawn(&url, 30, 50, true)).collect();
+    let name = "kill";
+    drop(open_study(&url, name, 0));
+    let mut children: Vec<Child> = (0..4).map(|_| spawn(&url, name, 30, 50, true)).collect();
     std::thread::sleep(Duration::from_secs(1));
     for c in children.iter_mut().take(2) {
         c.kill().expect("SIGKILL a worker");
@@ -183,7 +192,7 @@ fn kill_test() -> Value {
         let _ = c.wait();
     }
     std::thread::sleep(Duration::from_millis(1200));
-    let study = open_study(&url, 0);
+    let study = open_study(&url, name, 0);
     let done = study
         .trials()
         .expect("trials")
@@ -191,7 +200,7 @@ fn kill_test() -> Value {
         .filter(|t| t.state == TrialState::Complete)
         .count();
     let rest = 120usize.saturating_sub(done);
-    let c = spawn(&url, rest.max(1), 50, true);
+    let c = spawn(&url, name, rest.max(1), 50, true);
     assert!(c.wait_with_output().expect("worker").status.success());
     let trials = study.trials().expect("trials");
     let numbers: Vec<usize> = trials.iter().map(|t| t.number).collect();
@@ -247,7 +256,11 @@ fn main() {
     );
     println!("|---|---:|---:|---:|---:|---:|");
     let mut rows = Vec::new();
-    for kind in ["journal", "sqlite"] {
+    let mut kinds = vec!["journal", "sqlite"];
+    if std::env::var_os("TSF_BENCH_PG_URL").is_some() {
+        kinds.push("postgresql");
+    }
+    for kind in kinds {
         for &w in counts {
             let r = scale(kind, w, total);
             println!(

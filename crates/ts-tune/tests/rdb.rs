@@ -571,14 +571,18 @@ fn a_plain_path_is_still_a_journal_file() {
     assert!(text.lines().next().unwrap().contains("\"op_code\":0"));
 }
 
-/// Step 1 of `fixtures/check_optuna_reads_tsf.py`: writes study "tsf-interop" into the database
-/// `$TSF_RDB_INTEROP_DB` (complete, pruned and failed trials of every parameter kind,
+/// The storage URL `fixtures/check_optuna_reads_tsf.py` passes.
+fn interop_url() -> String {
+    std::env::var("TSF_RDB_INTEROP_URL").expect("TSF_RDB_INTEROP_URL")
+}
+
+/// Step 1 of `fixtures/check_optuna_reads_tsf.py`: writes study "tsf-interop" into the storage
+/// `$TSF_RDB_INTEROP_URL` (complete, pruned and failed trials of every parameter kind,
 /// intermediate values, trial and study user attributes).
 #[test]
 #[ignore = "run by fixtures/check_optuna_reads_tsf.py"]
 fn interop_write() {
-    let db = PathBuf::from(std::env::var("TSF_RDB_INTEROP_DB").expect("TSF_RDB_INTEROP_DB"));
-    let s = storage::open(&url(&db)).unwrap();
+    let s = storage::open(&interop_url()).unwrap();
     let study = study_on(s, "tsf-interop", Direction::Minimize, 5);
     study
         .set_user_attr("objective", json!({"data": "interop", "targets": ["y"]}))
@@ -611,8 +615,7 @@ fn interop_write() {
 #[test]
 #[ignore = "run by fixtures/check_optuna_reads_tsf.py"]
 fn interop_resume() {
-    let db = PathBuf::from(std::env::var("TSF_RDB_INTEROP_DB").expect("TSF_RDB_INTEROP_DB"));
-    let s = storage::open(&url(&db)).unwrap();
+    let s = storage::open(&interop_url()).unwrap();
     let study = study_on(s, "tsf-interop", Direction::Minimize, 6);
     let before = study.trials().unwrap();
     assert!(before.len() > 12, "Optuna added no trial");
