@@ -1,4 +1,4 @@
-//! Developer tasks: `cargo xtask ci | bench [--quick | tune | pair [--rounds N]] | quality | demo |
+//! Developer tasks: `cargo xtask ci | bench [--quick | tune | tune-workers | pair [--rounds N]] | quality | demo |
 //! crash | memory`.
 
 mod quality;
@@ -232,6 +232,16 @@ fn main() -> Result<()> {
             }
             cargo(&["bench", "--workspace", "--bench", "tpe"], &envs)
         }
+        Some("bench") if args.get(1).map(String::as_str) == Some("tune-workers") => {
+            // Worker processes on one study: journal vs SQLite, and the kill test
+            // (crates/ts-tune/benches/workers.rs).
+            let out = root().join("target/bench/tune_workers.json");
+            let mut envs = vec![("TSF_BENCH_WORKERS_OUT", out.display().to_string())];
+            if args.iter().any(|a| a == "--quick") {
+                envs.push(("TSF_BENCH_QUICK", "1".into()));
+            }
+            cargo(&["bench", "--workspace", "--bench", "workers"], &envs)
+        }
         Some("bench") if args.get(1).map(String::as_str) == Some("pair") => {
             let rounds = args
                 .iter()
@@ -294,12 +304,15 @@ fn main() -> Result<()> {
         Some("memory") => memory(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | bench [tune] [--quick] | bench pair [--rounds N] | demo | crash | memory [--rows N] [--no-charts] [-- TRAIN FLAGS]>"
+                "usage: cargo xtask <ci | bench [tune | tune-workers] [--quick] | bench pair [--rounds N] | demo | crash | memory [--rows N] [--no-charts] [-- TRAIN FLAGS]>"
             );
             eprintln!("  ci     run .ci/run (wgpu check + the README's test command)");
             eprintln!("  bench  LSTM speed benchmark → target/bench/results.json");
             eprintln!(
                 "  bench tune  TPE vs Optuna's medians (tests/golden/TPE.md) → target/bench/tune.json"
+            );
+            eprintln!(
+                "  bench tune-workers  1-8 worker processes on one study (journal, SQLite), kill test → target/bench/tune_workers.json"
             );
             eprintln!("  demo   train on the bundled data into target/demo");
             eprintln!("  crash  SIGKILL `tsf train` 20 times and check every file and the resume");

@@ -3,24 +3,20 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
-use serde::Deserialize;
 use ts_data::load;
-use ts_model::file::write_atomic;
 use ts_train::pipeline;
 use ts_train::progress::ProgressBar;
+use ts_train::run::write_json;
 use ts_train::{ForecastConfig, TargetSpec};
-use ts_tune::objective::{LstmObjective, LstmSearchSpace, retrain_best};
+use ts_tune::objective::{BestModelReport, LstmObjective, TuneReport, retrain_best};
 use ts_tune::report::OptimizationResults;
 use ts_tune::{
-    Direction, Distribution, FrozenTrial, InMemoryStorage, JournalStorage, MedianPruner, NopPruner,
-    OptimizeOptions, Pruner, RandomSampler, Sampler, Storage, Study, SuccessiveHalvingPruner,
-    TpeSampler, TrialState,
+    Direction, Distribution, FrozenTrial, OptimizeOptions, Study, TrialState, TuneSettings,
 };
 
 /// `tsf tune`: flags override the `[tune]` section of the TOML config, which overrides defaults.
@@ -29,8 +25,9 @@ use ts_tune::{
 #[derive(Debug, Args)]
 pub struct TuneArgs {
     /// TOML configuration: [data], [model], [train], `device` as for `tsf train`, plus [tune]
-    /// (trials, timeout, jobs, sampler, pruner, seed, study_name, storage) and [tune.space]
-    /// (hidden_size, num_layers, dropout, learning_rate, weight_decay, batch_size, optimizer).
+    /// (trials, timeout, jobs, sampler, pruner, seed, study_name, storage, heartbeats) and
+    /// [tune.space] (hidden_size, num_layers, dropout, learning_rate, weight_decay, batch_size,
+    /// optimizer).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Data file, CSV or Parquet [data.path].
@@ -54,34 +51,12 @@ pub struct TuneArgs {
     /// Early-stopping patience per trial [train.patience].
     #[arg(long)]
     pub patience: Option<usize>,
-    /// Trials to run in this call [tune.trials] (default 20).
-    #[arg(long, alias = "n-trials")]
-    pub trials: Option<usize>,
-    /// Start no new trial after this many seconds [tune.timeout].
-    #[arg(long)]
-    pub timeout: Option<f64>,
-    /// Trials trained at the same time [tune.jobs] (default 1; 1 is reproducible for a seed).
-    #[arg(long, alias = "n-jobs")]
-    pub jobs: Option<usize>,
-    /// Journal file (Optuna's JournalStorage format) to keep the study in and resume from; several
-    /// processes may share one [tune.storage] (default: in memory).
-    #[arg(long)]
-    pub storage: Option<PathBuf>,
-    /// Study name inside the storage [tune.study_name] (default "tsf-tune").
-    #[arg(long)]
-    pub study_name: Option<String>,
-    /// Sampler: tpe | tpe-independent | random [tune.sampler] (default tpe).
-    #[arg(long)]
-    pub sampler: Option<String>,
-    /// Pruner: none | median | halving [tune.pruner] (default median).
-    #[arg(long)]
-    pub pruner: Option<String>,
-    /// Seed of the sampler and of every trial's training [tune.seed] (default 42).
-    #[arg(long)]
-    pub seed: Option<u64>,
     /// Device: cpu | wgpu [device].
-    #[arg(long)]
-    pub device: Option<String>,
+    #[arg(long, value_parser = crate::args::parsed::<ts_model::DeviceChoice>)]
+    pub device: Option<ts_model::DeviceChoice>,
+    /// The search: trials, timeout, jobs, storage, heartbeats, sampler, pruner, seed.
+    #[command(flatten)]
+    pub settings: TuneSettings,
     /// Output folder.
     #[arg(long, default_value = "tsf-tune")]
     pub out: PathBuf,
@@ -99,106 +74,44 @@ pub struct TuneArgs {
     pub no_charts: bool,
 }
 
-/// The `[tune]` section.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct TuneSection {
-    trials: Option<usize>,
-    timeout: Option<f64>,
-    jobs: Option<usize>,
-    sampler: Option<String>,
-    pruner: Option<String>,
-    seed: Option<u64>,
-    study_name: Option<String>,
-    storage: Option<PathBuf>,
-    space: LstmSearchSpace,
-}
-
 /// Files that mark a folder as holding tuning results.
 const TUNE_FILES: [&str; 2] = ["optimization_results.json", "best_model.tsf"];
 
-fn read_config(a: &TuneArgs) -> Result<(ForecastConfig, TuneSection)> {
-    let mut tune = TuneSection::default();
+/// The run's configuration and the search settings: defaults ← TOML file ← flags.
+fn read_config(a: &TuneArgs) -> Result<(ForecastConfig, TuneSettings)> {
+    let mut file = TuneSettings::default();
     let mut cfg = ForecastConfig::default();
     if let Some(path) = &a.config {
         let mut t = ts_train::config::read_toml(path)?;
         if let Some(section) = t.remove("tune") {
-            tune = section.try_into().map_err(|e: toml::de::Error| {
+            file = section.try_into().map_err(|e: toml::de::Error| {
                 anyhow!("{}: [tune]: {}", path.display(), e.message())
             })?;
         }
         cfg = ForecastConfig::from_toml_table(&cfg, t, path)?;
     }
-    if let Some(v) = &a.data {
-        cfg.data.path = Some(v.clone());
+    let d = &mut cfg.data;
+    if a.data.is_some() {
+        d.path = a.data.clone();
     }
     if let Some(v) = &a.target {
-        cfg.data.target = TargetSpec::One(v.clone());
+        d.target = TargetSpec::One(v.clone());
     }
     if let Some(v) = &a.features {
-        cfg.data.features = v
-            .iter()
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
+        let names = v.iter().map(|s| s.trim().to_string());
+        d.features = names.filter(|s| !s.is_empty()).collect();
     }
-    if let Some(v) = a.sequence_length {
-        cfg.data.sequence_length = Some(v);
+    if a.sequence_length.is_some() {
+        d.sequence_length = a.sequence_length;
     }
-    if let Some(v) = a.validation {
-        cfg.data.validation = v;
-    }
-    if let Some(v) = a.epochs {
-        cfg.train.epochs = v;
-    }
-    if let Some(v) = a.patience {
-        cfg.train.patience = v;
-    }
-    if let Some(v) = &a.device {
-        cfg.device = v.parse()?;
-    }
-    macro_rules! flag {
-        ($f:ident) => {
-            if a.$f.is_some() {
-                tune.$f = a.$f.clone();
-            }
-        };
-    }
-    flag!(trials);
-    flag!(timeout);
-    flag!(jobs);
-    flag!(sampler);
-    flag!(pruner);
-    flag!(seed);
-    flag!(study_name);
-    flag!(storage);
-    if let Some(s) = tune.seed {
-        cfg.train.seed = s;
-    }
+    d.validation = a.validation.unwrap_or(d.validation);
+    cfg.train.epochs = a.epochs.unwrap_or(cfg.train.epochs);
+    cfg.train.patience = a.patience.unwrap_or(cfg.train.patience);
+    cfg.device = a.device.unwrap_or(cfg.device);
+    let settings = a.settings.over(&file);
+    cfg.train.seed = settings.seed.unwrap_or(cfg.train.seed);
     cfg.validate()?;
-    Ok((cfg, tune))
-}
-
-fn make_sampler(name: &str, seed: u64) -> Result<Arc<dyn Sampler>> {
-    Ok(match name.to_ascii_lowercase().as_str() {
-        "tpe" | "tpe-multivariate" => Arc::new(TpeSampler::new(Some(seed))),
-        "tpe-independent" | "tpe-univariate" => {
-            Arc::new(TpeSampler::new(Some(seed)).with_multivariate(false))
-        }
-        "random" => Arc::new(RandomSampler::new(Some(seed))),
-        other => bail!("unknown sampler {other:?}: expected tpe, tpe-independent or random"),
-    })
-}
-
-fn make_pruner(name: &str) -> Result<Arc<dyn Pruner>> {
-    Ok(match name.to_ascii_lowercase().as_str() {
-        "none" | "nop" => Arc::new(NopPruner),
-        "median" => Arc::new(MedianPruner::default()),
-        "halving" | "successive-halving" | "successive_halving" | "sha" => {
-            Arc::new(SuccessiveHalvingPruner::default())
-        }
-        other => bail!("unknown pruner {other:?}: expected none, median or halving"),
-    })
+    Ok((cfg, settings))
 }
 
 fn fmt_value(v: Option<f64>) -> String {
@@ -208,24 +121,12 @@ fn fmt_value(v: Option<f64>) -> String {
 /// `tsf tune`.
 pub fn tune(a: TuneArgs) -> Result<()> {
     let (cfg, t) = read_config(&a)?;
-    let n_trials = t.trials.unwrap_or(20);
-    if n_trials == 0 {
-        bail!("invalid --trials 0: run at least one trial");
-    }
-    let timeout = match t.timeout {
-        Some(s) if !(s > 0.0 && s.is_finite()) => {
-            bail!("invalid --timeout {s}: must be > 0 seconds")
-        }
-        Some(s) => Some(Duration::from_secs_f64(s)),
-        None => None,
-    };
-    let jobs = t.jobs.unwrap_or(1);
-    if jobs == 0 {
-        bail!("invalid --jobs 0: use at least 1");
-    }
-    let seed = t.seed.unwrap_or(cfg.train.seed);
-    let sampler = make_sampler(t.sampler.as_deref().unwrap_or("tpe"), seed)?;
-    let pruner = make_pruner(t.pruner.as_deref().unwrap_or("median"))?;
+    let n_trials = t.trials()?;
+    let timeout = t.timeout()?;
+    let jobs = t.jobs()?;
+    let sampler = t.sampler(cfg.train.seed)?;
+    let pruner = t.pruner()?;
+    let heartbeat = t.heartbeat()?;
     let (data_path, load_options) = cfg.data_source()?;
     if a.out.exists() && !a.out.is_dir() {
         bail!(
@@ -250,12 +151,14 @@ pub fn tune(a: TuneArgs) -> Result<()> {
     }
     let objective = LstmObjective::new(&frame, cfg.clone(), &t.space)?;
     let space: BTreeMap<String, Distribution> = objective.space().clone();
-    let storage: Arc<dyn Storage> = match &t.storage {
-        Some(p) => Arc::new(JournalStorage::open(p)?),
-        None => Arc::new(InMemoryStorage::new()),
-    };
-    let study_name = t.study_name.clone().unwrap_or_else(|| "tsf-tune".into());
-    let study = Study::load_or_create(&study_name, Direction::Minimize, storage, sampler, pruner)?;
+    let storage = t.open_storage()?;
+    let study = Study::load_or_create(
+        &t.study_name(),
+        Direction::Minimize,
+        storage,
+        sampler,
+        pruner,
+    )?;
     // A study keeps one objective: resuming it with other targets, features or windows is refused.
     study.bind_objective("tsf_objective", objective.description())?;
     let earlier = study.trials()?.len();
@@ -293,15 +196,7 @@ pub fn tune(a: TuneArgs) -> Result<()> {
 
     // Ctrl-C or SIGTERM: no new trial starts, running ones stop after their current batch (marked
     // failed), finished trials are kept and written.
-    let stop = Arc::new(AtomicBool::new(false));
-    let terminated = Arc::new(AtomicBool::new(false));
-    {
-        use signal_hook::consts::{SIGINT, SIGTERM};
-        let _ = signal_hook::flag::register(SIGINT, stop.clone());
-        let _ = signal_hook::flag::register(SIGTERM, stop.clone());
-        let _ = signal_hook::flag::register(SIGTERM, terminated.clone());
-    }
-
+    let (stop, terminated) = crate::commands::stop_flags();
     let bar = if a.quiet {
         indicatif::ProgressBar::hidden()
     } else {
@@ -358,6 +253,7 @@ pub fn tune(a: TuneArgs) -> Result<()> {
             timeout,
             n_jobs: jobs,
             stop: Some(stop.clone()),
+            heartbeat,
         },
         &on_done,
     );
@@ -370,7 +266,7 @@ pub fn tune(a: TuneArgs) -> Result<()> {
             summary.finished,
             t.storage
                 .as_ref()
-                .map(|p| format!(" in {}", p.display()))
+                .map(|p| format!(" in {}", ts_tune::storage::hide_password(p)))
                 .unwrap_or_default()
         );
     }
@@ -395,15 +291,17 @@ pub fn tune(a: TuneArgs) -> Result<()> {
     );
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create output folder", a.out.display()))?;
-    let mut json = serde_json::to_value(&results)?;
-    json["search_space"] = serde_json::Value::Object(
-        space
+    let mut report = TuneReport {
+        results,
+        search_space: space
             .iter()
-            .map(|(k, d)| (k.clone(), serde_json::json!(d.to_string())))
+            .map(|(k, d)| (k.clone(), d.to_string()))
             .collect(),
-    );
+        best_model: None,
+    };
+    let results = &report.results;
     let Some(best_trial) = results.best.clone() else {
-        write_json(&a.out.join("optimization_results.json"), &json)?;
+        write_json(&a.out.join("optimization_results.json"), &report)?;
         bail!(
             "no trial completed (see {}); nothing to retrain",
             a.out.join("optimization_results.json").display()
@@ -422,7 +320,7 @@ pub fn tune(a: TuneArgs) -> Result<()> {
         println!("  {k}: {v:.3}");
     }
     if !a.no_charts {
-        charts(&a.out, &study.trials()?, &space, &results, &objective_name)?;
+        charts(&a.out, &study.trials()?, &space, results, &objective_name)?;
     }
     if !a.no_retrain && !interrupted {
         let best_epoch = best_trial
@@ -438,7 +336,6 @@ pub fn tune(a: TuneArgs) -> Result<()> {
         let outcome = retrain_best(&frame, &cfg, &best_trial.params, best_epoch, &mut progress)?;
         let path = a.out.join("best_model.tsf");
         pipeline::save_model(&path, &outcome)?;
-        let mut test = serde_json::Map::new();
         for tm in &outcome.test.targets {
             println!(
                 "Test set {}: RMSE {:.6} (naive {:.6}), MAE {:.6}, R² {:.4}",
@@ -448,21 +345,11 @@ pub fn tune(a: TuneArgs) -> Result<()> {
                 tm.original.mae,
                 tm.original.r2
             );
-            test.insert(
-                tm.target.clone(),
-                serde_json::json!({"original": tm.original, "naive": tm.naive.original, "beats_naive": tm.beats_naive}),
-            );
         }
-        json["best_model"] = serde_json::json!({
-            "path": "best_model.tsf",
-            "trained_on": "training + validation parts",
-            "epochs": outcome.report.history.len(),
-            "test_windows": outcome.test.windows,
-            "test": test,
-        });
+        report.best_model = Some(BestModelReport::of(&outcome, "best_model.tsf"));
         println!("Saved {}", path.display());
     }
-    write_json(&a.out.join("optimization_results.json"), &json)?;
+    write_json(&a.out.join("optimization_results.json"), &report)?;
     println!("Wrote {}", a.out.display());
     if interrupted {
         std::process::exit(if terminated.load(Ordering::SeqCst) {
@@ -472,11 +359,6 @@ pub fn tune(a: TuneArgs) -> Result<()> {
         });
     }
     Ok(())
-}
-
-fn write_json(path: &Path, v: &serde_json::Value) -> Result<()> {
-    write_atomic(path, serde_json::to_string_pretty(v)?.as_bytes())
-        .with_context(|| format!("{}: cannot write", path.display()))
 }
 
 fn charts(

@@ -198,7 +198,7 @@ fn bad_tuning_input_gives_one_line_errors() {
         dir.path(),
         &["--trials", "0", "--out", out.to_str().unwrap()],
     );
-    assert_bad(&o, &["--trials 0"]);
+    assert_bad(&o, &["--trials", "0", "at least one trial"]);
     let o = run_tune(
         dir.path(),
         &["--sampler", "grid", "--out", out.to_str().unwrap()],
@@ -338,4 +338,143 @@ fn sigint_stops_the_search_keeping_every_finished_trial() {
     }
     assert!(trials.len() < 1000);
     assert!(!out.join("best_model.tsf").exists());
+}
+
+#[test]
+fn tune_keeps_a_study_in_sqlite_with_heartbeats_and_resumes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("study.db");
+    // An absolute path: four slashes.
+    let url = format!("sqlite:///{}", db.display());
+    assert!(url.starts_with("sqlite:////"));
+    let run = |out: &str, trials: &str| {
+        let out = dir.path().join(out);
+        let o = run_tune(
+            dir.path(),
+            &[
+                "--trials",
+                trials,
+                "--out",
+                out.to_str().unwrap(),
+                "--storage",
+                &url,
+                "--heartbeat-interval",
+                "1",
+                "--grace-period",
+                "5",
+                "--retry-failed",
+                "1",
+                "--no-retrain",
+                "--no-charts",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            results(&out),
+        )
+    };
+    let (stdout, r) = run("a", "2");
+    assert!(stdout.contains("sqlite:///"), "{stdout}");
+    assert_eq!(r["trials"].as_array().unwrap().len(), 2);
+    let (stdout, r) = run("b", "2");
+    assert!(stdout.contains("resuming after 2 trials"), "{stdout}");
+    let numbers: Vec<u64> = r["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, vec![0, 1, 2, 3]);
+    for t in r["trials"].as_array().unwrap() {
+        assert!(
+            ["COMPLETE", "PRUNED"].contains(&t["state"].as_str().unwrap()),
+            "{t}"
+        );
+    }
+    // Another objective on the same database is refused and adds nothing.
+    let before = std::fs::read(&db).unwrap();
+    let out = dir.path().join("c");
+    let o = run_tune(
+        dir.path(),
+        &[
+            "--target",
+            "c",
+            "--trials",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+            "--storage",
+            &url,
+            "--no-retrain",
+        ],
+    );
+    assert_bad(&o, &["another objective", "--study-name"]);
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+}
+
+#[test]
+fn bad_storage_urls_and_heartbeat_options_give_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    let out = out.to_str().unwrap();
+    let o = run_tune(
+        dir.path(),
+        &["--storage", "sqlite://study.db", "--out", out],
+    );
+    assert_bad(&o, &["sqlite://study.db", "three slashes"]);
+    let o = run_tune(
+        dir.path(),
+        &[
+            "--storage",
+            "postgresql://me:secret@127.0.0.1:5/db",
+            "--out",
+            out,
+        ],
+    );
+    assert_bad(
+        &o,
+        &["postgresql://me:***@127.0.0.1:5/db", "cannot connect"],
+    );
+    assert!(!stderr(&o).contains("secret"));
+    let o = run_tune(dir.path(), &["--grace-period", "5", "--out", out]);
+    assert_bad(&o, &["--heartbeat-interval"]);
+    let o = run_tune(
+        dir.path(),
+        &[
+            "--heartbeat-interval",
+            "2",
+            "--grace-period",
+            "1",
+            "--out",
+            out,
+        ],
+    );
+    assert_bad(&o, &["grace period", "longer than the heartbeat interval"]);
+    let journal = dir.path().join("j.log");
+    let o = run_tune(
+        dir.path(),
+        &[
+            "--heartbeat-interval",
+            "1",
+            "--storage",
+            journal.to_str().unwrap(),
+            "--out",
+            out,
+        ],
+    );
+    assert_bad(&o, &["keeps no heartbeats", "sqlite:///"]);
+    let db = dir.path().join("x.db");
+    let o = run_tune(
+        dir.path(),
+        &[
+            "--storage",
+            &format!("sqlite:///{}", db.display()),
+            "--heartbeat-interval",
+            "0",
+            "--out",
+            out,
+        ],
+    );
+    assert_bad(&o, &["heartbeat interval", "positive"]);
 }

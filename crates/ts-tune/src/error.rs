@@ -50,6 +50,15 @@ pub enum TuneError {
         /// The error.
         message: String,
     },
+    /// A database storage cannot be opened or used: a malformed URL, an unreachable or
+    /// refusing server, a schema Optuna 5.0.0 would refuse, a failed statement.
+    #[error("{url}: {reason}")]
+    Storage {
+        /// The storage URL (password hidden).
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A storage operation referred to an unknown or finished trial.
     #[error("trial {trial_id}: {reason}")]
     Trial {
@@ -74,7 +83,8 @@ pub enum TuneError {
         /// The study name.
         name: String,
     },
-    /// A training error from the LSTM objective.
+    /// A training error from the LSTM objective (feature `lstm`).
+    #[cfg(feature = "lstm")]
     #[error(transparent)]
     Train(#[from] ts_train::TrainError),
 }

@@ -376,3 +376,69 @@ pub fn retrain_best(
     }
     Ok(pipeline::train(frame, &cfg, observer)?)
 }
+
+/// `optimization_results.json`: the study's results, its search space and, after the retraining,
+/// the best configuration's model and its test figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct TuneReport {
+    /// Trials, best trial, importances.
+    #[serde(flatten)]
+    pub results: crate::report::OptimizationResults,
+    /// Each parameter's distribution, as text.
+    pub search_space: BTreeMap<String, String>,
+    /// The retrained best configuration (absent without retraining).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub best_model: Option<BestModelReport>,
+}
+
+/// The best configuration retrained on training + validation data ([`retrain_best`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct BestModelReport {
+    /// Its model file, relative to the report.
+    pub path: String,
+    /// What it was trained on.
+    pub trained_on: &'static str,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Test windows scored.
+    pub test_windows: usize,
+    /// Per target: its test metrics in original units, the naive forecast's, and whether it beats
+    /// the naive forecast.
+    pub test: BTreeMap<String, BestModelTest>,
+}
+
+/// A target's test figures of the retrained model.
+#[derive(Debug, Clone, Serialize)]
+pub struct BestModelTest {
+    /// Original-unit metrics.
+    pub original: ts_train::Metrics,
+    /// The naive forecast's.
+    pub naive: ts_train::Metrics,
+    /// Whether the model beats the naive forecast (MSE).
+    pub beats_naive: bool,
+}
+
+impl BestModelReport {
+    /// The report of a retraining saved as `path`.
+    pub fn of(outcome: &FitOutcome, path: &str) -> Self {
+        Self {
+            path: path.into(),
+            trained_on: "training + validation parts",
+            epochs: outcome.report.history.len(),
+            test_windows: outcome.test.windows,
+            test: outcome
+                .test
+                .targets
+                .iter()
+                .map(|t| {
+                    let m = BestModelTest {
+                        original: t.original,
+                        naive: t.naive.original,
+                        beats_naive: t.beats_naive,
+                    };
+                    (t.target.clone(), m)
+                })
+                .collect(),
+        }
+    }
+}

@@ -42,6 +42,7 @@ impl From<TuneError> for TrialError {
     }
 }
 
+#[cfg(feature = "lstm")]
 impl From<ts_train::TrainError> for TrialError {
     fn from(e: ts_train::TrainError) -> Self {
         Self::Failed(e.to_string())
@@ -90,6 +91,34 @@ pub struct OptimizeOptions {
     /// Set (for example by a Ctrl-C handler) to start no further trial; running trials see it
     /// through [`Trial::stop_requested`].
     pub stop: Option<Arc<AtomicBool>>,
+    /// Heartbeats of running trials, and what to do with trials whose heartbeat stopped
+    /// (Optuna's `heartbeat_interval`, `grace_period` and `RetryFailedTrialCallback`). Needs a
+    /// storage that keeps heartbeats ([`Storage::supports_heartbeat`]).
+    pub heartbeat: Option<Heartbeat>,
+}
+
+/// Heartbeat settings of [`OptimizeOptions`], with Optuna's semantics: while a trial runs, a
+/// thread records its heartbeat every `interval`; before each new trial, the running trials of
+/// the study whose last heartbeat is older than the grace period are marked `FAIL`
+/// ([`Study::fail_stale_trials`]), and, with `retry_failed`, each is queued again as a `WAITING`
+/// copy that the next [`Study::ask`] takes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Heartbeat {
+    /// Time between two heartbeats of a running trial.
+    pub interval: Duration,
+    /// Age of the last heartbeat after which a running trial counts as dead (`None`: twice the
+    /// interval, as in Optuna).
+    pub grace_period: Option<Duration>,
+    /// Queue a failed stale trial again, at most this many times per original trial (Optuna's
+    /// `RetryFailedTrialCallback(max_retry=N)`); `None`: never.
+    pub retry_failed: Option<usize>,
+}
+
+impl Heartbeat {
+    /// The grace period in force.
+    pub fn grace(&self) -> Duration {
+        self.grace_period.unwrap_or(self.interval * 2)
+    }
 }
 
 /// What an [`Study::optimize`] call did.
@@ -224,10 +253,93 @@ impl Study {
         })
     }
 
-    /// Starts a trial: creates it in the storage and samples the joint (relative) parameters.
+    /// Marks `FAIL` the running trials whose last heartbeat is older than `grace` (Optuna's
+    /// `fail_stale_trials`); with `retry_failed = Some(n)` each is queued again as a `WAITING`
+    /// trial with the same parameters, user attributes and the system attributes `failed_trial`
+    /// (the first failed number) and `retry_history`, unless it was already retried `n` times
+    /// (Optuna's `RetryFailedTrialCallback`). Returns the trials this call failed.
+    pub fn fail_stale_trials(
+        &self,
+        grace: Duration,
+        retry_failed: Option<usize>,
+    ) -> Result<Vec<FrozenTrial>> {
+        let s = &self.shared;
+        let mut failed = Vec::new();
+        for tid in s.storage.stale_trials(s.study_id, grace)? {
+            if s.storage.fail_trial(tid)? {
+                failed.push(s.storage.trial(tid)?);
+            }
+        }
+        for t in &failed {
+            tracing::warn!(
+                "trial {} sent no heartbeat for {:.1} s; marked FAIL",
+                t.number,
+                grace.as_secs_f64()
+            );
+            if let Some(max_retry) = retry_failed {
+                let mut attrs = t.system_attrs.clone();
+                attrs
+                    .entry("failed_trial")
+                    .or_insert_with(|| json!(t.number));
+                let mut history = attrs
+                    .get("retry_history")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                history.push(json!(t.number));
+                if max_retry < history.len() {
+                    continue;
+                }
+                attrs.insert("retry_history".into(), Value::Array(history));
+                let mut copy = FrozenTrial::new(0, 0, None);
+                copy.state = TrialState::Waiting;
+                copy.params = t.params.clone();
+                copy.distributions = t.distributions.clone();
+                copy.user_attrs = t.user_attrs.clone();
+                copy.system_attrs = attrs;
+                s.storage.add_trial(s.study_id, &copy)?;
+            }
+        }
+        Ok(failed)
+    }
+
+    /// Takes the first `WAITING` trial of the study that no other worker takes first.
+    fn pop_waiting(&self) -> Result<Option<FrozenTrial>> {
+        let s = &self.shared;
+        for t in s.storage.trials(s.study_id)? {
+            if t.state == TrialState::Waiting && s.storage.claim_waiting(t.trial_id)? {
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Starts a trial: takes a `WAITING` trial (queued again after a failure, or added by
+    /// another program) or creates one, and samples the joint (relative) parameters. A waiting
+    /// trial's stored parameters are kept.
     pub fn ask(&self) -> Result<Trial> {
         let s = &self.shared;
-        let (trial_id, number) = s.storage.create_trial(s.study_id)?;
+        let (trial_id, number, fixed, enqueued) = match self.pop_waiting()? {
+            Some(t) => {
+                let fixed = t
+                    .params
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), (t.distributions.get(k)?.clone(), *v))))
+                    .collect();
+                // Optuna's `enqueue_trial` keeps the wanted values in `fixed_params`.
+                let enqueued = t
+                    .system_attrs
+                    .get("fixed_params")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                (t.trial_id, t.number, fixed, enqueued)
+            }
+            None => {
+                let (id, n) = s.storage.create_trial(s.study_id)?;
+                (id, n, BTreeMap::new(), serde_json::Map::new())
+            }
+        };
         let mut rng = trial_rng(s.sampler.seed(), number);
         let trials = s.storage.trials(s.study_id)?;
         let me = trials
@@ -264,6 +376,8 @@ impl Study {
             rng,
             relative_space,
             relative,
+            fixed,
+            enqueued,
             params: BTreeMap::new(),
             intermediate: BTreeMap::new(),
             bad_report: false,
@@ -316,6 +430,21 @@ impl Study {
         if opts.n_trials == Some(0) {
             return Err(invalid_option("trials", 0, "must be at least 1"));
         }
+        if let Some(h) = &opts.heartbeat {
+            if !self.shared.storage.supports_heartbeat() {
+                return Err(invalid_option(
+                    "heartbeat interval",
+                    format!("{} s", h.interval.as_secs_f64()),
+                    &format!(
+                        "{} keeps no heartbeats; use an RDB storage (sqlite:///FILE or postgresql://…)",
+                        self.shared.storage.describe()
+                    ),
+                ));
+            }
+            if h.interval.is_zero() {
+                return Err(invalid_option("heartbeat interval", 0, "must be positive"));
+            }
+        }
         let start = Instant::now();
         let claimed = AtomicUsize::new(0);
         let finished = AtomicUsize::new(0);
@@ -337,8 +466,14 @@ impl Study {
                     break;
                 }
                 let run = || -> Result<FrozenTrial> {
+                    if let Some(h) = &opts.heartbeat {
+                        self.fail_stale_trials(h.grace(), h.retry_failed)?;
+                    }
                     let mut trial = self.ask()?;
                     trial.stop = opts.stop.clone();
+                    let _beat = opts.heartbeat.map(|h| {
+                        HeartbeatThread::start(&self.shared.storage, trial.trial_id, h.interval)
+                    });
                     let result = catch_unwind(AssertUnwindSafe(|| objective(&mut trial)))
                         .unwrap_or_else(|p| {
                             let msg = p
@@ -386,6 +521,43 @@ impl Study {
     }
 }
 
+/// Records a trial's heartbeat now and then every interval until dropped (Optuna's
+/// `get_heartbeat_thread`).
+struct HeartbeatThread {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HeartbeatThread {
+    fn start(storage: &Arc<dyn Storage>, trial_id: usize, interval: Duration) -> Self {
+        if let Err(e) = storage.record_heartbeat(trial_id) {
+            tracing::warn!("trial id {trial_id}: heartbeat not recorded: {e}");
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let storage = storage.clone();
+        let handle = std::thread::spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(interval) {
+                if let Err(e) = storage.record_heartbeat(trial_id) {
+                    tracing::warn!("trial id {trial_id}: heartbeat not recorded: {e}");
+                }
+            }
+        });
+        Self {
+            stop: Some(tx),
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for HeartbeatThread {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
 /// The best completed trial of a list.
 pub fn best_of(trials: &[FrozenTrial], direction: Direction) -> Option<FrozenTrial> {
     trials
@@ -409,6 +581,10 @@ pub struct Trial {
     rng: StdRng,
     relative_space: SearchSpace,
     relative: BTreeMap<String, f64>,
+    /// Parameters stored before the trial started (a waiting trial's).
+    fixed: BTreeMap<String, (Distribution, f64)>,
+    /// Values asked for by Optuna's `enqueue_trial` (external representation).
+    enqueued: serde_json::Map<String, Value>,
     params: BTreeMap<String, (Distribution, f64)>,
     intermediate: BTreeMap<i64, f64>,
     bad_report: bool,
@@ -464,8 +640,26 @@ impl Trial {
                 new: dist.to_string(),
             });
         }
+        if let Some((old, v)) = self.fixed.get(name) {
+            if !old.compatible(&dist) {
+                return Err(TuneError::IncompatibleDistribution {
+                    name: name.into(),
+                    old: old.to_string(),
+                    new: dist.to_string(),
+                });
+            }
+            let v = *v;
+            self.params.insert(name.into(), (old.clone(), v));
+            return Ok(v);
+        }
         let s = self.shared.clone();
+        let wanted = self
+            .enqueued
+            .get(name)
+            .and_then(|v| dist.internal_of_json(v))
+            .filter(|x| dist.contains(*x));
         let value = match (self.relative.get(name), self.relative_space.get(name)) {
+            _ if wanted.is_some() => wanted.unwrap_or_default(),
             (Some(v), Some(d)) if *d == dist => *v,
             _ => {
                 let trials = s.storage.trials(s.study_id)?;

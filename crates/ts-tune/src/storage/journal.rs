@@ -63,7 +63,7 @@ fn uuid4() -> String {
 
 /// Rewrites Python's non-standard `NaN`, `Infinity` and `-Infinity` tokens (outside strings) as
 /// strings so that a strict JSON parser accepts the line.
-fn python_tokens(line: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn python_tokens(line: &str) -> std::borrow::Cow<'_, str> {
     if !line.contains("NaN") && !line.contains("Infinity") {
         return line.into();
     }

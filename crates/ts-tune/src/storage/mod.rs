@@ -1,10 +1,14 @@
-//! Where trials live: [`InMemoryStorage`] and the Optuna-compatible [`JournalStorage`].
+//! Where trials live: [`InMemoryStorage`], the Optuna-compatible [`JournalStorage`] and (feature
+//! `sqlite`, on by default) `RdbStorage`, Optuna's RDB schema on SQLite. [`open`] turns a
+//! storage string (`sqlite:///study.db` or a journal file path) into a storage.
 //!
 //! Both keep the same in-memory model ([`Replay`]) and change it only through journal records
 //! (Optuna's `JournalOperation` JSON objects), so the in-memory storage behaves exactly like a
 //! journal that is never written to disk.
 
 mod journal;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod rdb;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -13,6 +17,96 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 pub use journal::JournalStorage;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use rdb::RdbStorage;
+
+/// Opens the storage `spec` names, as Optuna's storage URLs do:
+/// - `sqlite:///relative/path.db` or `sqlite:////absolute/path.db`: Optuna's RDB storage on a
+///   SQLite file (feature `sqlite`), created with Optuna 5.0.0's schema if missing;
+/// - anything without a `scheme://` prefix: a journal file ([`JournalStorage`]).
+///
+/// # Errors
+/// [`TuneError::Storage`] naming the URL for a malformed URL, an unsupported scheme (PostgreSQL
+/// and MySQL are not built into this version), a file that is not a SQLite database or a
+/// database whose schema Optuna 5.0.0 would refuse; nothing is written then.
+pub fn open(spec: &str) -> Result<std::sync::Arc<dyn Storage>> {
+    let bad = |reason: &str| TuneError::Storage {
+        url: hide_password(spec),
+        reason: reason.into(),
+    };
+    let Some((scheme, rest)) = spec.split_once("://") else {
+        if spec.trim().is_empty() {
+            return Err(bad(
+                "an empty storage; give a journal file or sqlite:///FILE",
+            ));
+        }
+        return Ok(std::sync::Arc::new(JournalStorage::open(spec)?));
+    };
+    let base = scheme.split('+').next().unwrap_or_default();
+    match base {
+        "sqlite" => {
+            let Some(path) = rest.strip_prefix('/') else {
+                return Err(bad(
+                    "a SQLite URL has three slashes before a relative path (sqlite:///study.db) and four before an absolute one (sqlite:////tmp/study.db)",
+                ));
+            };
+            if path.is_empty() {
+                return Err(bad(
+                    "names no file (an in-memory SQLite database would be lost at exit); write sqlite:///study.db",
+                ));
+            }
+            if path.contains('?') {
+                return Err(bad("query parameters are not supported in a SQLite URL"));
+            }
+            #[cfg(feature = "sqlite")]
+            {
+                Ok(std::sync::Arc::new(RdbStorage::open_sqlite(path)?))
+            }
+            #[cfg(not(feature = "sqlite"))]
+            {
+                Err(bad(
+                    "this build of ts-tune has no SQLite support (cargo feature `sqlite`)",
+                ))
+            }
+        }
+        "postgresql" | "postgres" => {
+            #[cfg(feature = "postgres")]
+            {
+                Ok(std::sync::Arc::new(RdbStorage::open_postgres(spec)?))
+            }
+            #[cfg(not(feature = "postgres"))]
+            {
+                Err(bad(
+                    "this build of ts-tune has no PostgreSQL support (cargo feature `postgres`)",
+                ))
+            }
+        }
+        "mysql" => Err(bad(
+            "MySQL storages are not supported; use postgresql://, sqlite:///FILE or a journal file",
+        )),
+        _ => Err(bad(&format!(
+            "unknown storage scheme {scheme:?}; use sqlite:///FILE or a journal file path"
+        ))),
+    }
+}
+
+/// A storage URL with its password replaced by `***`, for messages.
+pub fn hide_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (auth, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match auth.rsplit_once('@') {
+        Some((cred, host)) => match cred.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
 
 use crate::distribution::Distribution;
 use crate::error::{Result, TuneError};
@@ -95,8 +189,9 @@ pub struct StudyRecord {
 pub struct Replay {
     studies: BTreeMap<usize, StudyRecord>,
     next_study_id: usize,
-    trials: Vec<FrozenTrial>,
-    trial_study: Vec<usize>,
+    trials: BTreeMap<usize, FrozenTrial>,
+    trial_study: BTreeMap<usize, usize>,
+    next_trial_id: usize,
 }
 
 fn field<'a>(log: &'a Value, k: &str) -> std::result::Result<&'a Value, String> {
@@ -134,30 +229,43 @@ impl Replay {
 
     /// A trial by storage id.
     pub fn trial(&self, trial_id: usize) -> Option<&FrozenTrial> {
-        self.trials.get(trial_id)
+        self.trials.get(&trial_id)
     }
 
     /// The trials of a study in number order.
     pub fn study_trials(&self, study_id: usize) -> Vec<FrozenTrial> {
         self.studies
             .get(&study_id)
-            .map(|s| {
-                s.trial_ids
-                    .iter()
-                    .map(|&t| self.trials[t].clone())
-                    .collect()
-            })
+            .map(|s| s.trial_ids.iter().map(|t| self.trials[t].clone()).collect())
             .unwrap_or_default()
     }
 
     /// Number of trials in the whole storage (the next trial id).
     pub fn n_trials(&self) -> usize {
-        self.trials.len()
+        self.next_trial_id
+    }
+
+    /// Adds a study read from elsewhere (a database) under its own id.
+    pub(crate) fn insert_study(&mut self, study_id: usize, study: StudyRecord) {
+        self.next_study_id = self.next_study_id.max(study_id + 1);
+        self.studies.insert(study_id, study);
+    }
+
+    /// Adds a trial read from elsewhere (a database) under its own id, after the study's
+    /// trials added so far.
+    pub(crate) fn insert_trial(&mut self, study_id: usize, trial: FrozenTrial) {
+        let id = trial.trial_id;
+        self.next_trial_id = self.next_trial_id.max(id + 1);
+        if let Some(s) = self.studies.get_mut(&study_id) {
+            s.trial_ids.push(id);
+        }
+        self.trial_study.insert(id, study_id);
+        self.trials.insert(id, trial);
     }
 
     fn updatable(&self, trial_id: usize) -> bool {
         self.trials
-            .get(trial_id)
+            .get(&trial_id)
             .is_some_and(|t| !t.state.is_finished())
     }
 
@@ -166,7 +274,7 @@ impl Replay {
         let code = log.get("op_code").and_then(Value::as_u64).unwrap_or(99);
         if let Some(t) = log.get("trial_id").and_then(Value::as_u64) {
             let t = t as usize;
-            match self.trials.get(t) {
+            match self.trials.get(&t) {
                 None => {
                     return Err(TuneError::Trial {
                         trial_id: t,
@@ -183,15 +291,25 @@ impl Replay {
                     });
                 }
                 Some(tr) => {
+                    let running = u64::from(TrialState::Running.code());
+                    if code == op::SET_TRIAL_STATE_VALUES
+                        && log.get("state").and_then(Value::as_u64) == Some(running)
+                        && tr.state != TrialState::Waiting
+                    {
+                        return Err(TuneError::Trial {
+                            trial_id: t,
+                            reason: format!("trial #{} is not waiting", tr.number),
+                        });
+                    }
                     if code == op::SET_TRIAL_PARAM {
                         let name = log["param_name"].as_str().unwrap_or_default();
                         let dist = log["distribution"]
                             .as_str()
                             .and_then(|s| Distribution::from_json_str(s).ok());
                         if let Some(new) = dist {
-                            let study = self.trial_study[t];
+                            let study = self.trial_study[&t];
                             for &other in &self.studies[&study].trial_ids {
-                                if let Some(old) = self.trials[other].distributions.get(name) {
+                                if let Some(old) = self.trials[&other].distributions.get(name) {
                                     if !old.compatible(&new) {
                                         return Err(TuneError::IncompatibleDistribution {
                                             name: name.into(),
@@ -282,7 +400,8 @@ impl Replay {
                 let Some(study) = self.studies.get_mut(&sid) else {
                     return Ok(());
                 };
-                let trial_id = self.trials.len();
+                let trial_id = self.next_trial_id;
+                self.next_trial_id += 1;
                 let mut t = FrozenTrial::new(
                     trial_id,
                     study.trial_ids.len(),
@@ -335,8 +454,8 @@ impl Replay {
                     t.system_attrs = a.clone();
                 }
                 study.trial_ids.push(trial_id);
-                self.trials.push(t);
-                self.trial_study.push(sid);
+                self.trials.insert(trial_id, t);
+                self.trial_study.insert(trial_id, sid);
             }
             op::SET_TRIAL_PARAM => {
                 let tid = id(log, "trial_id")?;
@@ -354,10 +473,10 @@ impl Replay {
                 if !self.updatable(tid) {
                     return Ok(());
                 }
-                let sid = self.trial_study[tid];
+                let sid = self.trial_study[&tid];
                 if let Some(study) = self.studies.get(&sid) {
                     for &other in &study.trial_ids {
-                        if let Some(old) = self.trials[other].distributions.get(&name) {
+                        if let Some(old) = self.trials[&other].distributions.get(&name) {
                             if !old.compatible(&dist) {
                                 return Ok(());
                             }
@@ -365,7 +484,9 @@ impl Replay {
                         }
                     }
                 }
-                let t = &mut self.trials[tid];
+                let Some(t) = self.trials.get_mut(&tid) else {
+                    return Ok(());
+                };
                 t.params.insert(name.clone(), x);
                 t.distributions.insert(name, dist);
             }
@@ -378,7 +499,9 @@ impl Replay {
                 if !self.updatable(tid) {
                     return Ok(());
                 }
-                let t = &mut self.trials[tid];
+                let Some(t) = self.trials.get_mut(&tid) else {
+                    return Ok(());
+                };
                 if s == TrialState::Running && t.state == TrialState::Running {
                     return Ok(());
                 }
@@ -400,8 +523,10 @@ impl Replay {
                     .ok_or("\"step\" is not an integer")?;
                 let v = lenient_f64(field(log, "intermediate_value")?)
                     .ok_or("\"intermediate_value\" is not a number")?;
-                if self.updatable(tid) {
-                    self.trials[tid].intermediate.insert(step, v);
+                if self.updatable(tid)
+                    && let Some(t) = self.trials.get_mut(&tid)
+                {
+                    t.intermediate.insert(step, v);
                 }
             }
             op::SET_TRIAL_USER_ATTR | op::SET_TRIAL_SYSTEM_ATTR => {
@@ -409,7 +534,9 @@ impl Replay {
                 let user = code == op::SET_TRIAL_USER_ATTR;
                 let (k, v) = one_attr(log, if user { "user_attr" } else { "system_attr" })?;
                 if self.updatable(tid) {
-                    let t = &mut self.trials[tid];
+                    let Some(t) = self.trials.get_mut(&tid) else {
+                        return Ok(());
+                    };
                     if user {
                         t.user_attrs.insert(k, v);
                     } else {
@@ -436,6 +563,42 @@ pub mod record {
     /// `CREATE_TRIAL` (running, started now).
     pub fn create_trial(study_id: usize) -> Value {
         json!({"op_code": op::CREATE_TRIAL, "study_id": study_id, "datetime_start": iso(Utc::now())})
+    }
+
+    /// `CREATE_TRIAL` of a whole trial (Optuna's `study.add_trial`): state, start and end times,
+    /// value, parameters with their distributions, intermediate values and attributes of
+    /// `template`; its id and number are ignored.
+    pub fn create_trial_from(study_id: usize, template: &FrozenTrial) -> Value {
+        let dists: Map<String, Value> = template
+            .distributions
+            .iter()
+            .map(|(k, d)| (k.clone(), Value::String(d.to_json_string())))
+            .collect();
+        let params: Map<String, Value> = template
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        let inter: Map<String, Value> = template
+            .intermediate
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        json!({"op_code": op::CREATE_TRIAL, "study_id": study_id,
+               "state": template.state.code(),
+               "datetime_start": template.datetime_start.map(iso),
+               "datetime_complete": template.datetime_complete.map(iso),
+               "distributions": dists, "params": params,
+               "user_attrs": template.user_attrs, "system_attrs": template.system_attrs,
+               "intermediate_values": inter,
+               "value": template.value})
+    }
+
+    /// `SET_TRIAL_STATE_VALUES` to `RUNNING`: takes a waiting trial.
+    pub fn start_waiting(trial_id: usize) -> Value {
+        json!({"op_code": op::SET_TRIAL_STATE_VALUES, "trial_id": trial_id,
+               "state": TrialState::Running.code(), "values": null,
+               "datetime_start": iso(Utc::now())})
     }
 
     /// `SET_TRIAL_PARAM`.
@@ -485,7 +648,7 @@ impl Appended {
     fn of(r: &Replay) -> Self {
         Self {
             n_trials: r.n_trials(),
-            last_number: r.trials.last().map(|t| t.number),
+            last_number: r.trials.last_key_value().map(|(_, t)| t.number),
         }
     }
 }
@@ -562,6 +725,56 @@ pub trait Storage: Send + Sync {
             reason: "was not created".into(),
         })?;
         Ok((tid, a.last_number.unwrap_or(0)))
+    }
+
+    /// Adds a whole trial to a study (Optuna's `study.add_trial`, used to re-enqueue failed
+    /// trials as `WAITING`); returns its id.
+    fn add_trial(&self, study_id: usize, template: &FrozenTrial) -> Result<usize> {
+        let a = self.append(record::create_trial_from(study_id, template))?;
+        a.n_trials.checked_sub(1).ok_or_else(|| TuneError::Trial {
+            trial_id: 0,
+            reason: "was not created".into(),
+        })
+    }
+
+    /// Takes a `WAITING` trial for this worker (it becomes `RUNNING`); `false` when another
+    /// worker took it first or it is not waiting.
+    fn claim_waiting(&self, trial_id: usize) -> Result<bool> {
+        match self.append(record::start_waiting(trial_id)) {
+            Ok(_) => Ok(true),
+            Err(TuneError::Trial { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Marks a trial `FAIL` unless it has finished; `false` when it had (another worker failed or
+    /// finished it first).
+    fn fail_trial(&self, trial_id: usize) -> Result<bool> {
+        match self.append(record::finish(trial_id, TrialState::Fail, None)) {
+            Ok(_) => Ok(true),
+            Err(TuneError::Trial { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the storage keeps heartbeats (Optuna's `BaseHeartbeat`).
+    fn supports_heartbeat(&self) -> bool {
+        false
+    }
+
+    /// Records that a running trial is alive now (Optuna's `record_heartbeat`).
+    fn record_heartbeat(&self, trial_id: usize) -> Result<()> {
+        Err(TuneError::Trial {
+            trial_id,
+            reason: format!("{} keeps no heartbeats", self.describe()),
+        })
+    }
+
+    /// The running trials of a study whose last heartbeat is older than `grace` (Optuna's
+    /// `_get_stale_trial_ids`; trials that never sent one are not stale).
+    fn stale_trials(&self, study_id: usize, grace: std::time::Duration) -> Result<Vec<usize>> {
+        let _ = (study_id, grace);
+        Ok(Vec::new())
     }
 
     /// All trials of a study.
