@@ -4,7 +4,7 @@
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use ts_train::backtest::{BacktestConfig, Refit, backtest as run_backtest};
-use ts_train::output::check_output;
+use ts_train::output::{check_output, check_output_folder};
 use ts_train::progress::ProgressBar;
 use ts_train::run::write_json;
 
@@ -39,12 +39,7 @@ pub fn backtest(a: BacktestArgs) -> Result<()> {
     let (data_path, load_options) = cfg.data_source()?;
     let out = &t.out;
     let report_path = out.join("backtest.json");
-    if report_path.exists() && !t.force {
-        bail!(
-            "{}: output folder already holds a backtest; use --force to overwrite it or choose another --out",
-            out.display()
-        );
-    }
+    check_output_folder(out, t.force, &["backtest.json"], "a backtest")?;
     check_output(&report_path, &[&data_path])?;
     let frame = ts_data::load(&data_path, &load_options)?;
     let bt = BacktestConfig {

@@ -12,8 +12,7 @@ use ts_train::progress::ProgressBar;
 use ts_train::report::IntervalsReport;
 use ts_train::run::write_json;
 use ts_train::{
-    Bundle, EvaluationTable, ForecastConfig, MetricsReport, RunSummary, TargetSpec, Trainer,
-    TrainingSummary,
+    Bundle, EvaluationTable, ForecastConfig, MetricsReport, RunSummary, Trainer, TrainingSummary,
 };
 
 use crate::args::{EvaluateArgs, PredictArgs, TrainArgs};
@@ -67,15 +66,10 @@ pub(crate) fn stop_flags() -> (Arc<AtomicBool>, Arc<AtomicBool>) {
 pub fn train(mut a: TrainArgs) -> Result<()> {
     let (cfg, resume) = config_and_resume(&mut a)?;
     let (data_path, load_options) = cfg.data_source()?;
-    if matches!(&cfg.data.target, TargetSpec::One(s) if s.trim().is_empty())
-        || matches!(&cfg.data.target, TargetSpec::Many(v) if v.is_empty())
-    {
+    if !cfg.data.has_target() {
         // Load first so that the message can list the columns.
         let frame = ts_data::load(&data_path, &load_options)?;
-        bail!(
-            "no target: pass --target COLUMN (one of: {}), a comma-separated list, or \"all\"",
-            frame.columns.join(", ")
-        );
+        cfg.data.require_target(&frame.columns)?;
     }
     if resume.is_none() {
         check_run_folder(&a.out, a.force)?;

@@ -15,11 +15,6 @@ use ts_viz::{BarChart, BarPanel, bar_chart};
 
 use ts_train::output::check_output;
 
-/// Writes a file atomically.
-fn write(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    Ok(ts_model::file::write_atomic(path, bytes)?)
-}
-
 /// Missing values (rows cannot be dropped: group columns must stay aligned with the rows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Fill {
@@ -204,11 +199,8 @@ pub fn groups(a: GroupsArgs) -> Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create folder", dir.display()))?;
     }
-    write(&out, made.csv()?.as_bytes())?;
-    write(
-        &summary,
-        serde_json::to_string_pretty(&made.summary)?.as_bytes(),
-    )?;
+    ts_model::file::write_atomic(&out, made.csv()?.as_bytes())?;
+    ts_train::run::write_json(&summary, &made.summary)?;
     print!("{}", made.summary.render());
     println!("Wrote {} and {}", out.display(), summary.display());
     Ok(())

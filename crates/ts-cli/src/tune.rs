@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use ts_data::load;
+use ts_train::output::check_output_folder;
 use ts_train::pipeline;
 use ts_train::progress::ProgressBar;
 use ts_train::run::write_json;
@@ -128,27 +129,9 @@ pub fn tune(a: TuneArgs) -> Result<()> {
     let pruner = t.pruner()?;
     let heartbeat = t.heartbeat()?;
     let (data_path, load_options) = cfg.data_source()?;
-    if a.out.exists() && !a.out.is_dir() {
-        bail!(
-            "{}: output path exists and is not a folder",
-            a.out.display()
-        );
-    }
-    if !a.force
-        && let Some(f) = TUNE_FILES.iter().find(|f| a.out.join(f).exists())
-    {
-        bail!(
-            "{}: output folder already holds tuning results ({f}); use --force to overwrite it or choose another --out",
-            a.out.display()
-        );
-    }
+    check_output_folder(&a.out, a.force, &TUNE_FILES, "tuning results")?;
     let frame = load(&data_path, &load_options)?;
-    if matches!(&cfg.data.target, TargetSpec::One(s) if s.trim().is_empty()) {
-        bail!(
-            "no target: pass --target COLUMN (one of: {}), a comma-separated list, or \"all\"",
-            frame.columns.join(", ")
-        );
-    }
+    cfg.data.require_target(&frame.columns)?;
     let objective = LstmObjective::new(&frame, cfg.clone(), &t.space)?;
     let space: BTreeMap<String, Distribution> = objective.space().clone();
     let storage = t.open_storage()?;

@@ -13,6 +13,17 @@ pub(crate) const TIME_NAMES: [&str; 6] = ["date", "time", "timestamp", "datetime
 /// then validates it: a header, numeric value columns, a sorted unique time column, and the
 /// missing-value policy.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Frame> {
+    check_input_file(path)?;
+    if is_parquet(path) {
+        load_parquet(path, opts)
+    } else {
+        crate::csv_load::load_csv(path, opts)
+    }
+}
+
+/// Checks that an input path is an existing, readable, non-empty file (not a folder), naming
+/// the path in the error.
+pub(crate) fn check_input_file(path: &Path) -> Result<()> {
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => DataError::NotFound {
             path: path.to_path_buf(),
@@ -33,17 +44,28 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Frame> {
             path: path.to_path_buf(),
         });
     }
-    let is_parquet = matches!(
+    Ok(())
+}
+
+/// Whether a path names a Parquet file (extension `.parquet` or `.pq`, any case); anything else
+/// is read as CSV.
+pub(crate) fn is_parquet(path: &Path) -> bool {
+    matches!(
         path.extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase)
             .as_deref(),
         Some("parquet" | "pq")
-    );
-    if is_parquet {
-        load_parquet(path, opts)
-    } else {
-        crate::csv_load::load_csv(path, opts)
+    )
+}
+
+/// The refusal of a Parquet file by a build without the `parquet` feature.
+#[cfg(not(feature = "parquet"))]
+pub(crate) fn no_parquet(path: &Path) -> DataError {
+    DataError::Unreadable {
+        path: path.to_path_buf(),
+        message: "this build of ts-data reads no Parquet (build it with the `parquet` feature)"
+            .into(),
     }
 }
 
@@ -53,11 +75,7 @@ use crate::parquet_load::load_parquet;
 /// Without the `parquet` feature a Parquet file is refused by name.
 #[cfg(not(feature = "parquet"))]
 fn load_parquet(path: &Path, _opts: &LoadOptions) -> Result<Frame> {
-    Err(DataError::Unreadable {
-        path: path.to_path_buf(),
-        message: "this build of ts-data reads no Parquet (build it with the `parquet` feature)"
-            .into(),
-    })
+    Err(no_parquet(path))
 }
 
 /// The first line of a message, trimmed (third-party errors can run over several lines).

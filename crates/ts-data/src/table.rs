@@ -46,28 +46,9 @@ impl TextTable {
     /// rows of different lengths, a damaged Parquet file or a Parquet column of a type ts-data
     /// does not read; each names the file (and the row or column where known).
     pub fn read(path: &Path) -> Result<Self> {
-        let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => DataError::NotFound {
-                path: path.to_path_buf(),
-            },
-            _ => unreadable(path, e),
-        })?;
-        if meta.is_dir() {
-            return Err(unreadable(path, "is a directory"));
-        }
-        if meta.len() == 0 {
-            return Err(DataError::Empty {
-                path: path.to_path_buf(),
-            });
-        }
+        crate::load::check_input_file(path)?;
         let bytes = std::fs::read(path).map_err(|e| unreadable(path, e))?;
-        let parquet = matches!(
-            path.extension()
-                .and_then(|e| e.to_str())
-                .map(str::to_ascii_lowercase)
-                .as_deref(),
-            Some("parquet" | "pq")
-        );
+        let parquet = crate::load::is_parquet(path);
         let (names, columns) = if parquet {
             read_parquet(path, bytes)?
         } else {
@@ -212,10 +193,7 @@ fn read_csv_text(path: &Path, bytes: &[u8]) -> Result<Columns> {
 /// Without the `parquet` feature a Parquet file is refused by name.
 #[cfg(not(feature = "parquet"))]
 fn read_parquet(path: &Path, _bytes: Vec<u8>) -> Result<Columns> {
-    Err(unreadable(
-        path,
-        "this build of ts-data reads no Parquet (build it with the `parquet` feature)",
-    ))
+    Err(crate::load::no_parquet(path))
 }
 
 #[cfg(feature = "parquet")]

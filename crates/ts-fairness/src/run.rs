@@ -442,11 +442,6 @@ fn io(path: &Path, e: impl std::fmt::Display) -> FairnessError {
     }
 }
 
-fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| io(path, e))?;
-    std::fs::write(path, text).map_err(|e| io(path, e))
-}
-
 /// Refuses an output path that is not a folder, and an existing non-empty folder unless `force`
 /// (a new run never mixes its files with an old run's).
 pub fn check_output_folder(out: &Path, force: bool) -> Result<()> {
@@ -541,8 +536,8 @@ impl FairnessRun {
     /// Writes `fairness_report.json`, `fairlearn_evaluation_report.json`, the threshold
     /// optimizers, the reductions records and their member models into `dir` (which must exist).
     pub fn write(&self, dir: &Path) -> Result<()> {
-        write_json(&dir.join("fairness_report.json"), &self.report)?;
-        write_json(
+        ts_train::run::write_json(&dir.join("fairness_report.json"), &self.report)?;
+        ts_train::run::write_json(
             &dir.join("fairlearn_evaluation_report.json"),
             &self.report.fairlearn(),
         )?;
@@ -550,7 +545,7 @@ impl FairnessRun {
             o.save(&dir.join(file))?;
         }
         for r in &self.reductions {
-            write_json(&dir.join(&r.file), &r.detail)?;
+            ts_train::run::write_json(&dir.join(&r.file), &r.detail)?;
             for (name, b) in &r.members {
                 ts_model::file::save(&dir.join(name), &b.model, &b.header)?;
             }

@@ -95,6 +95,24 @@ pub const DEFAULT_LOOKBACK: usize = 12;
 pub const MAX_AUTO_LOOKBACK: usize = 512;
 
 impl DataConfig {
+    /// Whether a target is set: a non-blank column (or list, or `"all"`), or a non-empty list.
+    pub fn has_target(&self) -> bool {
+        match &self.target {
+            TargetSpec::One(s) => !s.trim().is_empty(),
+            TargetSpec::Many(v) => !v.is_empty(),
+        }
+    }
+
+    /// [`DataConfig::has_target`] as a check; the error lists `columns`, the data's columns.
+    pub fn require_target(&self, columns: &[String]) -> Result<()> {
+        if self.has_target() {
+            return Ok(());
+        }
+        Err(TrainError::NoTarget {
+            columns: columns.join(", "),
+        })
+    }
+
     /// The sequence length for a seasonal period `season` (1 = none): the configured one, else
     /// [`DEFAULT_LOOKBACK`] or the season when it is longer and at most [`MAX_AUTO_LOOKBACK`].
     pub fn lookback_for(&self, season: usize) -> usize {

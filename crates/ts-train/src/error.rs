@@ -58,6 +58,14 @@ pub enum TrainError {
         /// What went wrong.
         message: String,
     },
+    /// No target column is set.
+    #[error(
+        "no target: pass --target COLUMN (one of: {columns}), a comma-separated list, or \"all\""
+    )]
+    NoTarget {
+        /// The data's columns, comma-separated.
+        columns: String,
+    },
     /// A configuration file cannot be read or holds a wrong value.
     #[error("{}: {message}", path.display())]
     ConfigFile {

@@ -28,14 +28,20 @@ fn output_error(path: &Path, message: impl Into<String>) -> TrainError {
 /// Refuses an output folder that is not a folder, or that already holds a run (one of
 /// [`RUN_FILES`]) unless `force`.
 pub fn check_run_folder(out: &Path, force: bool) -> Result<()> {
+    check_output_folder(out, force, &RUN_FILES, "a run")
+}
+
+/// Refuses an output path that exists and is not a folder, or a folder holding one of `marks`
+/// (the files of an earlier command's results, which `holds` describes) unless `force`.
+pub fn check_output_folder(out: &Path, force: bool, marks: &[&str], holds: &str) -> Result<()> {
     if out.exists() && !out.is_dir() {
         return Err(output_error(out, "output path exists and is not a folder"));
     }
-    if !force && let Some(f) = RUN_FILES.iter().find(|f| out.join(f).exists()) {
+    if !force && let Some(f) = marks.iter().find(|f| out.join(f).exists()) {
         return Err(output_error(
             out,
             format!(
-                "output folder already holds a run ({f}); use --force to overwrite it or choose another --out"
+                "output folder already holds {holds} ({f}); use --force to overwrite it or choose another --out"
             ),
         ));
     }
