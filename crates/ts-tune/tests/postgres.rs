@@ -4,6 +4,9 @@
 //! naming the package.
 #![cfg(feature = "postgres")]
 
+mod common;
+use common::study_on;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
@@ -13,8 +16,7 @@ use serde_json::json;
 use ts_tune::storage;
 use ts_tune::study::Heartbeat;
 use ts_tune::{
-    Direction, NopPruner, OptimizeOptions, RandomSampler, Storage, Study, TpeSampler, Trial,
-    TrialError, TrialState,
+    Direction, NopPruner, OptimizeOptions, RandomSampler, Study, Trial, TrialError, TrialState,
 };
 
 const USER: &str = "tsf";
@@ -158,17 +160,6 @@ impl Drop for Server {
             .args(["-m", "immediate", "-w", "stop"])
             .output();
     }
-}
-
-fn study_on(storage: Arc<dyn Storage>, name: &str, direction: Direction, seed: u64) -> Study {
-    Study::load_or_create(
-        name,
-        direction,
-        storage,
-        Arc::new(TpeSampler::new(Some(seed))),
-        Arc::new(NopPruner),
-    )
-    .unwrap()
 }
 
 fn objective(t: &mut Trial) -> Result<f64, TrialError> {

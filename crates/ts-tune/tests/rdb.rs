@@ -3,6 +3,9 @@
 //! database, bad URLs and refused databases (nothing written), threads and processes racing on
 //! one file, heartbeats and the retry of stale trials.
 
+mod common;
+use common::study_on;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,8 +15,8 @@ use serde_json::{Value, json};
 use ts_tune::storage::{self, RdbStorage};
 use ts_tune::study::Heartbeat;
 use ts_tune::{
-    Direction, NopPruner, OptimizeOptions, RandomSampler, Storage, Study, TpeSampler, Trial,
-    TrialError, TrialState, TuneError,
+    Direction, NopPruner, OptimizeOptions, RandomSampler, Storage, Study, Trial, TrialError,
+    TrialState, TuneError,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -24,17 +27,6 @@ fn fixture(name: &str) -> PathBuf {
 
 fn url(p: &Path) -> String {
     format!("sqlite:///{}", p.display())
-}
-
-fn study_on(storage: Arc<dyn Storage>, name: &str, direction: Direction, seed: u64) -> Study {
-    Study::load_or_create(
-        name,
-        direction,
-        storage,
-        Arc::new(TpeSampler::new(Some(seed))),
-        Arc::new(NopPruner),
-    )
-    .unwrap()
 }
 
 fn quadratic(t: &mut Trial) -> Result<f64, TrialError> {
