@@ -39,7 +39,11 @@ fn main() -> anyhow::Result<()> {
         &outcome.prepared.scaler,
         &outcome.prepared.test,
         &outcome.test_predictions,
-        outcome.intervals.as_ref(),
+        outcome.intervals.as_ref().map(|iv| {
+            let p = &outcome.prepared;
+            iv.walk(&p.test, &outcome.test_predictions, &p.spec, &p.scaler, 0)
+                .windows
+        }),
     );
     let panels: Vec<ts_viz::PredictionChart> = outcome
         .prepared

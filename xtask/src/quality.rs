@@ -7,7 +7,8 @@
 //! (passed to `tsf train`), `--seeds 1,2,3` (each entry
 //! once per seed; the table shows the median MASE and the spread of test MAE across seeds),
 //! `--only NAME` / `--skip NAME` (entries whose file or target contains NAME), `--markdown FILE` (also write the
-//! table there).
+//! table there), and after `--` any `tsf train` flags, passed to every run (e.g.
+//! `-- --interval-method split`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -173,8 +174,7 @@ fn run_one(
     e: &Entry,
     h: usize,
     seed: u64,
-    epochs: Option<&str>,
-    model: Option<&str>,
+    train_flags: &[String],
 ) -> Result<Run> {
     let out = root().join("target/quality/runs").join(format!(
         "{}-{}-h{h}-s{seed}",
@@ -192,12 +192,7 @@ fn run_one(
         .arg("--out")
         .arg(&out)
         .args(e.extra);
-    if let Some(n) = epochs {
-        c.args(["--epochs", n]);
-    }
-    if let Some(m) = model {
-        c.args(["--model", m]);
-    }
+    c.args(train_flags);
     let t0 = Instant::now();
     let o = c
         .output()
@@ -244,6 +239,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// `cargo xtask quality [--quick] [--seeds 1,2,3] [--only NAME] [--markdown FILE]`.
 pub fn quality(args: &[String]) -> Result<()> {
+    let (args, train_flags) = match args.iter().position(|a| a == "--") {
+        Some(i) => (&args[..i], &args[i + 1..]),
+        None => (args, &[][..]),
+    };
     let quick = args.iter().any(|a| a == "--quick");
     let value = |flag: &str| {
         args.iter()
@@ -266,6 +265,14 @@ pub fn quality(args: &[String]) -> Result<()> {
     let skip = value("--skip");
     let epochs = value("--epochs").or_else(|| quick.then(|| "30".to_string()));
     let model = value("--model");
+    // `--epochs` and `--model` go to every run, before the flags after `--`.
+    let train_flags: Vec<String> = epochs
+        .iter()
+        .map(|n| ["--epochs".to_string(), n.clone()])
+        .chain(model.iter().map(|m| ["--model".to_string(), m.clone()]))
+        .flatten()
+        .chain(train_flags.iter().cloned())
+        .collect();
     // The whole workspace, so that the build shares the test build's feature set.
     crate::cargo(&["build", "--release", "-q", "--workspace"], &[])?;
     let target_dir = std::env::var("CARGO_TARGET_DIR")
@@ -294,8 +301,7 @@ pub fn quality(args: &[String]) -> Result<()> {
         for h in horizons(e, quick) {
             let mut runs = Vec::new();
             for &seed in &seeds {
-                let r = match run_one(&tsf, &data, e, h, seed, epochs.as_deref(), model.as_deref())
-                {
+                let r = match run_one(&tsf, &data, e, h, seed, &train_flags) {
                     Ok(r) => r,
                     Err(err) => {
                         println!("{err:#}");

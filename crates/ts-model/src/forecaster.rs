@@ -262,6 +262,34 @@ pub fn seasonal_naive_weights(horizon: usize, lookback: usize, season: usize) ->
     w
 }
 
+/// The mean of the last `seasons` seasonal lags as linear-branch weights `[horizon, lookback]`
+/// (row-major): output `s` averages the rows 1, 2, …, `seasons` seasons before its forecast row
+/// that the window holds, `1/seasons` each. `seasons = 1` is [`seasonal_naive_weights`]. `None`
+/// when `season <= 1` or some output's `seasons`-th lag lies before the window.
+pub fn seasonal_mean_weights(
+    horizon: usize,
+    lookback: usize,
+    season: usize,
+    seasons: usize,
+) -> Option<Vec<f32>> {
+    if season <= 1 || seasons == 0 {
+        return None;
+    }
+    let mut w = vec![0.0f32; horizon * lookback];
+    let share = 1.0 / seasons as f32;
+    for s in 0..horizon {
+        let first = ts_data::seasonal_lag(season, s + 1);
+        for k in 0..seasons {
+            let back = first + k * season;
+            if back >= lookback {
+                return None;
+            }
+            w[s * lookback + (lookback - 1 - back)] = share;
+        }
+    }
+    Some(w)
+}
+
 impl LinearSkip {
     /// The branch as the seasonal naive forecast ([`seasonal_naive_weights`]), bias zero.
     fn seasonal_naive(horizon: usize, lookback: usize, season: usize, device: &Device) -> Self {

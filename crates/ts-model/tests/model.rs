@@ -332,3 +332,29 @@ fn weights_that_do_not_match_the_header_are_refused() {
         Err(ModelError::Weights { .. })
     ));
 }
+
+#[test]
+fn seasonal_mean_weights_average_the_seasons_the_window_holds() {
+    use ts_model::forecaster::{seasonal_mean_weights, seasonal_naive_weights};
+    // Monthly, 36 steps back: output 0 (one step ahead) reads 11, 23 and 35 rows before the
+    // last one; output 11 (twelve ahead) reads 0, 12 and 24.
+    let w = seasonal_mean_weights(12, 36, 12, 3).unwrap();
+    for (s, backs) in [(0usize, [11usize, 23, 35]), (11, [0, 12, 24])] {
+        let row = &w[s * 36..(s + 1) * 36];
+        for (j, v) in row.iter().enumerate() {
+            let expected = if backs.contains(&(35 - j)) {
+                1.0 / 3.0
+            } else {
+                0.0
+            };
+            assert!((v - expected).abs() < 1e-7, "output {s}, input {j}: {v}");
+        }
+    }
+    assert_eq!(
+        seasonal_mean_weights(12, 36, 12, 1).unwrap(),
+        seasonal_naive_weights(12, 36, 12)
+    );
+    // The third season of output 0 is 35 rows back: not in a 30-step window.
+    assert!(seasonal_mean_weights(1, 30, 12, 3).is_none());
+    assert!(seasonal_mean_weights(1, 30, 1, 1).is_none());
+}

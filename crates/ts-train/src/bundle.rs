@@ -13,7 +13,7 @@ use ts_model::{Forecaster, make_device};
 
 use crate::config::{ForecastConfig, ModelChoice};
 use crate::error::{Result, TrainError};
-use crate::intervals::{Coverage, Intervals};
+use crate::intervals::{Coverage, Intervals, WindowBounds, coverage_of};
 use crate::metrics::{BaselineSpec, Evaluation, evaluate};
 use crate::trainer::predict_scaled;
 
@@ -288,8 +288,24 @@ pub fn evaluate_frame_part(bundle: &Bundle, frame: &Frame, part: Part) -> Result
         &bundle.header.scaler,
         &bundle.baseline_spec(n),
     );
+    let test_start = bundle.part_rows(Part::Test, n).0;
+    let first_test = windows.anchors.partition_point(|&a| a + 1 < test_start);
     let coverage = bundle.intervals().map_or_else(Vec::new, |iv| {
-        iv.coverage(&windows, &predictions, spec, &bundle.header.scaler)
+        let walk = iv.walk(
+            &windows,
+            &predictions,
+            spec,
+            &bundle.header.scaler,
+            first_test,
+        );
+        coverage_of(
+            &iv.levels,
+            &walk.windows,
+            &windows,
+            &predictions,
+            spec,
+            &bundle.header.scaler,
+        )
     });
     Ok(FrameEvaluation {
         evaluation,
@@ -351,17 +367,19 @@ pub fn predict_frame(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRow
     let wf = Windows::over(scaled, spec, future, false);
     let pk = predict_scaled(&bundle.model, &wk, &bundle.device, 512)?;
     let pf = predict_scaled(&bundle.model, &wf, &bundle.device, 512)?;
-    let iv = bundle.intervals();
-    let mut rows = prediction_rows(&f, spec, &bundle.header.scaler, &wk, &pk, iv.as_ref());
+    let scaler = &bundle.header.scaler;
+    let test_start = bundle.part_rows(Part::Test, n).0;
+    let first_test = wk.anchors.partition_point(|&a| a + 1 < test_start);
+    let walk = bundle
+        .intervals()
+        .map(|iv| iv.walk(&wk, &pk, spec, scaler, first_test));
+    let (known_bounds, future_bounds) = match walk {
+        Some(w) => (Some(w.windows), Some(WindowBounds::repeat(&w.after, wf.n))),
+        None => (None, None),
+    };
+    let mut rows = prediction_rows(&f, spec, scaler, &wk, &pk, known_bounds);
     let first_future = rows.len();
-    rows.extend(prediction_rows(
-        &f,
-        spec,
-        &bundle.header.scaler,
-        &wf,
-        &pf,
-        iv.as_ref(),
-    ));
+    rows.extend(prediction_rows(&f, spec, scaler, &wf, &pf, future_bounds));
     // Windows that reach past the end still have actuals for their steps inside the table.
     let nt = spec.targets.len();
     for (i, &a) in wf.anchors.iter().enumerate() {
@@ -391,15 +409,22 @@ pub fn predict_future(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRo
         &format!("sequence length {}", spec.lookback),
     )?;
     let n = f.n_rows();
+    let scaler = &bundle.header.scaler;
+    let bounds = match bundle.intervals() {
+        // Adaptive intervals: the state after the test part's actuals.
+        Some(iv) if iv.is_adaptive() => {
+            let test_start = bundle.part_rows(Part::Test, n).0;
+            let wt = Windows::over(scaled.clone(), spec, anchors_in(spec, test_start, n), true);
+            let pt = predict_scaled(&bundle.model, &wt, &bundle.device, 512)?;
+            Some(WindowBounds::repeat(
+                &iv.walk(&wt, &pt, spec, scaler, 0).after,
+                1,
+            ))
+        }
+        Some(iv) => Some(WindowBounds::repeat(&iv.half_width, 1)),
+        None => None,
+    };
     let w = Windows::over(scaled, spec, vec![n - 1], false);
     let p = predict_scaled(&bundle.model, &w, &bundle.device, 512)?;
-    let iv = bundle.intervals();
-    Ok(prediction_rows(
-        &f,
-        spec,
-        &bundle.header.scaler,
-        &w,
-        &p,
-        iv.as_ref(),
-    ))
+    Ok(prediction_rows(&f, spec, scaler, &w, &p, bounds))
 }

@@ -55,8 +55,9 @@ pub struct DataConfig {
     pub time_column: Option<String>,
     /// Missing-value policy.
     pub fill: FillPolicy,
-    /// Sequence length (time steps per window); `None` = 12, or one season when that is longer
-    /// (up to [`MAX_AUTO_LOOKBACK`] rows), so that the model sees the seasonal naive forecast.
+    /// Sequence length (time steps per window); `None` = 12, or one season (up to three when the
+    /// season beats the naive forecast) when that is longer ([`DataConfig::lookback_for`]), so
+    /// that the model sees the seasonal naive forecast and the seasons before it.
     pub sequence_length: Option<usize>,
     /// Seasonal period in rows for the seasonal naive baseline, MASE and the linear branch;
     /// `None` = detected from the time column's spacing ([`ts_data::detect_seasons`]); 1 = none.
@@ -91,6 +92,8 @@ impl Default for DataConfig {
 
 /// Default sequence length when no season asks for a longer one.
 pub const DEFAULT_LOOKBACK: usize = 12;
+/// The most seasons a default sequence length covers.
+pub const AUTO_LOOKBACK_SEASONS: usize = 3;
 /// The longest sequence length chosen automatically to cover a season.
 pub const MAX_AUTO_LOOKBACK: usize = 512;
 
@@ -113,15 +116,23 @@ impl DataConfig {
         })
     }
 
-    /// The sequence length for a seasonal period `season` (1 = none): the configured one, else
-    /// [`DEFAULT_LOOKBACK`] or the season when it is longer and at most [`MAX_AUTO_LOOKBACK`].
-    pub fn lookback_for(&self, season: usize) -> usize {
-        self.sequence_length
-            .unwrap_or(if season <= MAX_AUTO_LOOKBACK {
-                DEFAULT_LOOKBACK.max(season)
-            } else {
-                DEFAULT_LOOKBACK
-            })
+    /// The sequence length for a seasonal period `season` (1 = none) on a table of `rows` rows:
+    /// the configured one, else [`DEFAULT_LOOKBACK`] or one season when that is longer (up to
+    /// [`MAX_AUTO_LOOKBACK`] rows). When the season is `strong` (the seasonal naive beats the naive
+    /// forecast on the training rows, [`crate::fit::season_beats_naive`]), up to
+    /// [`AUTO_LOOKBACK_SEASONS`] seasons, as many as fit in [`MAX_AUTO_LOOKBACK`] rows and in a
+    /// quarter of the table: the model, and the hybrid's linear branch, can only learn from the
+    /// seasons it sees.
+    pub fn lookback_for(&self, season: usize, rows: usize, strong: bool) -> usize {
+        self.sequence_length.unwrap_or_else(|| {
+            if season <= 1 || season > MAX_AUTO_LOOKBACK {
+                return DEFAULT_LOOKBACK;
+            }
+            let limit = MAX_AUTO_LOOKBACK.min(rows / 4);
+            let most = if strong { AUTO_LOOKBACK_SEASONS } else { 1 };
+            let seasons = (1..=most).rev().find(|k| k * season <= limit).unwrap_or(1);
+            DEFAULT_LOOKBACK.max(seasons * season)
+        })
     }
 
     /// The split fractions.
@@ -361,6 +372,18 @@ pub struct TrainConfig {
     /// Nominal levels of the prediction intervals, each in (0, 1) (split-conformal on the
     /// validation part, see [`crate::intervals`]); empty = none.
     pub intervals: Vec<f64>,
+    /// How the intervals follow the errors revealed after calibration: `adaptive` (recalibrated
+    /// at each forecast origin, adaptive conformal inference) or `split` (fixed).
+    pub interval_method: crate::intervals::IntervalMethod,
+    /// Step `γ` of the adaptive level update, in [0, 1) (0 = recalibrate on the errors known so
+    /// far without moving the level).
+    pub interval_gamma: f64,
+    /// Keep a trained network only when it is clearly better on validation than its untrained
+    /// start (the naive forecast, or the hybrid's closed-form linear fit): the mean per-window
+    /// gain in squared error must exceed one standard error. Otherwise the start is kept.
+    /// Applied always when validation holds fewer than
+    /// [`crate::fit::FEW_VALIDATION_WINDOWS`] windows; this turns it on for every run.
+    pub require_clear_gain: bool,
 }
 
 impl Default for TrainConfig {
@@ -381,6 +404,9 @@ impl Default for TrainConfig {
             shuffle: true,
             sample_weights: None,
             intervals: vec![0.8, 0.95],
+            interval_method: crate::intervals::IntervalMethod::Adaptive,
+            interval_gamma: 0.05,
+            require_clear_gain: false,
         }
     }
 }
@@ -583,6 +609,13 @@ impl ForecastConfig {
             return Err(invalid("mse_weight", t.mse_weight, "must be in [0, 1]"));
         }
         crate::intervals::check_levels(&t.intervals)?;
+        if !(0.0..1.0).contains(&t.interval_gamma) {
+            return Err(invalid(
+                "interval_gamma",
+                t.interval_gamma,
+                "must be in [0, 1) (e.g. 0.05; 0 = no level update)",
+            ));
+        }
         Ok(())
     }
 }
@@ -607,5 +640,40 @@ impl DataConfig {
             }
         }
         Some(out)
+    }
+}
+
+#[cfg(test)]
+mod lookback_tests {
+    use super::*;
+
+    #[test]
+    fn the_default_lookback_covers_up_to_three_seasons() {
+        let d = DataConfig::default();
+        // (season, rows) → lookback.
+        for (season, rows, expected) in [
+            (1, 1000, 12),    // no season
+            (4, 203, 12),     // quarterly: three seasons are the default 12
+            (12, 176, 36),    // monthly, 176 rows: three years
+            (12, 100, 24),    // a quarter of 100 rows holds two years
+            (12, 40, 12),     // one season at least
+            (52, 2284, 156),  // weekly
+            (336, 4032, 336), // half-hourly weeks: only one fits in 512
+            (600, 10000, 12), // a season longer than 512 is not covered
+        ] {
+            assert_eq!(
+                d.lookback_for(season, rows, true),
+                expected,
+                "season {season}, {rows} rows"
+            );
+        }
+        // A weak season (the naive forecast errs less): one season.
+        assert_eq!(d.lookback_for(12, 176, false), 12);
+        assert_eq!(d.lookback_for(52, 2284, false), 52);
+        let fixed = DataConfig {
+            sequence_length: Some(7),
+            ..DataConfig::default()
+        };
+        assert_eq!(fixed.lookback_for(12, 176, true), 7);
     }
 }

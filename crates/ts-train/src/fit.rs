@@ -32,6 +32,41 @@ pub fn resolve_season(frame: &Frame, cfg: &DataConfig) -> usize {
     }
 }
 
+/// Whether the seasonal naive forecast errs less than the naive one on the training rows
+/// (`..train_rows`), in the mean over `targets` of the ratio of their one-step MAEs: a season
+/// worth several years of history in the window. Rows with a missing value are skipped.
+///
+/// # Errors
+/// A target that is not a column.
+pub fn season_beats_naive(
+    frame: &Frame,
+    targets: &[String],
+    season: usize,
+    train_rows: usize,
+) -> Result<bool> {
+    if season <= 1 || targets.is_empty() {
+        return Ok(false);
+    }
+    let mut ratio = 0.0;
+    for t in targets {
+        let y = frame.column(frame.column_index(t)?);
+        let y = &y[..train_rows.min(y.len())];
+        let mae = |lag: usize| {
+            let (sum, n) = (lag..y.len())
+                .map(|i| y[i] - y[i - lag])
+                .filter(|d| d.is_finite())
+                .fold((0.0, 0usize), |(s, n), d| (s + d.abs(), n + 1));
+            if n == 0 { f64::NAN } else { sum / n as f64 }
+        };
+        let (seasonal, naive) = (mae(season), mae(1));
+        if !(seasonal.is_finite() && naive > 0.0) {
+            return Ok(false);
+        }
+        ratio += seasonal / naive;
+    }
+    Ok(ratio / (targets.len() as f64) < 1.0)
+}
+
 /// Resolves targets and features against a frame into a window spec.
 pub fn resolve_spec(frame: &Frame, cfg: &DataConfig) -> Result<WindowSpec> {
     let targets = cfg.target.resolve(&frame.columns);
@@ -56,8 +91,11 @@ pub fn resolve_spec(frame: &Frame, cfg: &DataConfig) -> Result<WindowSpec> {
     for f in &features {
         frame.column_index(f)?;
     }
+    let season = resolve_season(frame, cfg);
+    let train_rows = cfg.split().bounds(frame.n_rows()).val_start;
+    let seasonal = season_beats_naive(frame, &targets, season, train_rows)?;
     Ok(WindowSpec::new(
-        cfg.lookback_for(resolve_season(frame, cfg)),
+        cfg.lookback_for(season, frame.n_rows(), seasonal),
         cfg.horizon,
         features,
         targets,
@@ -81,6 +119,10 @@ pub struct Candidate {
     pub seconds: f64,
     /// Whether this one was kept.
     pub chosen: bool,
+    /// Whether training was undone: the trained network was not clearly better on validation
+    /// than its untrained start (`train.require_clear_gain`), so the start was kept.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub untrained_kept: bool,
     /// The closed-form start of the hybrid's linear branch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linear: Option<LinearFit>,
@@ -91,36 +133,77 @@ pub struct Candidate {
 /// that mean (a paired, one-standard-error rule). On a validation part of a few dozen windows a
 /// lower mean loss alone is often luck; this keeps the incumbent unless the challenger is clearly
 /// better. Without validation windows the incumbent stays.
+/// Below this many independent validation blocks (windows, or runs of `horizon` consecutive
+/// windows for a multi-step horizon, whose targets overlap) the best epoch is a guess: a trained
+/// network is kept only when it is clearly better than its untrained start (as with
+/// `train.require_clear_gain`).
+pub const FEW_VALIDATION_WINDOWS: usize = 10;
+
+/// Whether `challenger` beats `incumbent` on `validation` by more than one standard error: the
+/// per-window differences of mean squared error, averaged over runs of `block` consecutive
+/// windows (batch means: windows `block` apart share no target when `block` is the horizon),
+/// must have a mean above the standard error of those block means. Fewer than two blocks: no.
 fn clearly_better(
     incumbent: &Forecaster,
     challenger: &Forecaster,
     validation: &Windows,
     device: &Device,
+    block: usize,
 ) -> Result<bool> {
+    let block = block.max(1);
     let n = validation.n;
-    if n < 2 || !validation.has_targets() {
+    let blocks = n / block;
+    if blocks < 2 || !validation.has_targets() {
         return Ok(false);
     }
     let o = validation.n_outputs;
     let a = predict_scaled(incumbent, validation, device, 512)?;
     let b = predict_scaled(challenger, validation, device, 512)?;
-    let d: Vec<f64> = (0..n)
-        .map(|i| {
-            let y = validation.y_of(i);
-            (0..o)
-                .map(|j| {
-                    let ea = f64::from(a[i * o + j] - y[j]);
-                    let eb = f64::from(b[i * o + j] - y[j]);
-                    ea * ea - eb * eb
-                })
-                .sum::<f64>()
-                / o as f64
+    let per_window = |i: usize| {
+        let y = validation.y_of(i);
+        (0..o)
+            .map(|j| {
+                let ea = f64::from(a[i * o + j] - y[j]);
+                let eb = f64::from(b[i * o + j] - y[j]);
+                ea * ea - eb * eb
+            })
+            .sum::<f64>()
+            / o as f64
+    };
+    // The last `blocks × block` windows (the most recent ones, if `block` does not divide `n`).
+    let first = n - blocks * block;
+    let d: Vec<f64> = (0..blocks)
+        .map(|k| {
+            let from = first + k * block;
+            (from..from + block).map(per_window).sum::<f64>() / block as f64
         })
         .collect();
-    let mean = d.iter().sum::<f64>() / n as f64;
-    let var = d.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64;
-    let se = (var / n as f64).sqrt();
+    let m = d.len() as f64;
+    let mean = d.iter().sum::<f64>() / m;
+    let var = d.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (m - 1.0);
+    let se = (var / m).sqrt();
     Ok(mean > se)
+}
+
+/// Training must earn its keep: whether a trained network gives way to its untrained start
+/// (the naive forecast, or the hybrid's closed-form fit) because it is not clearly better on
+/// validation; checked with `require_clear_gain`, and always when validation holds fewer than
+/// [`FEW_VALIDATION_WINDOWS`] independent blocks (runs of `horizon` windows).
+fn training_not_earned(
+    start: &Forecaster,
+    trained: &Forecaster,
+    prepared: &Prepared,
+    cfg: &ForecastConfig,
+    device: &Device,
+) -> Result<bool> {
+    let validation = &prepared.validation;
+    let block = prepared.spec.horizon.max(1);
+    if validation.n == 0
+        || !(cfg.train.require_clear_gain || validation.n / block < FEW_VALIDATION_WINDOWS)
+    {
+        return Ok(false);
+    }
+    Ok(!clearly_better(start, trained, validation, device, block)?)
 }
 
 /// A new network for `mc` on the training device (with autodiff), weights drawn from the
@@ -396,7 +479,8 @@ fn train_candidates(
             Some(r) => (r.best.clone(), None),
             None => init_model(prepared, cfg, &mc, device)?,
         };
-        let (model, report) = fit_with(
+        let initial = resume.is_none().then(|| model.clone());
+        let (model, mut report) = fit_with(
             model,
             &prepared.train,
             &prepared.validation,
@@ -409,6 +493,20 @@ fn train_candidates(
                 None => None,
             },
         )?;
+        let untrained_kept = match &initial {
+            Some(init) if !report.interrupted && report.best_epoch > 0 => {
+                training_not_earned(init, &model, prepared, cfg, device)?
+            }
+            _ => false,
+        };
+        let model = match (untrained_kept, initial) {
+            (true, Some(init)) => {
+                report.best_epoch = 0;
+                report.best_val_loss = report.initial_val_loss;
+                init
+            }
+            _ => model,
+        };
         candidates.push(Candidate {
             name,
             best_val_loss: report.best_val_loss.unwrap_or(f64::NAN),
@@ -416,6 +514,7 @@ fn train_candidates(
             best_epoch: report.best_epoch,
             seconds: report.seconds,
             chosen: false,
+            untrained_kept,
             linear,
         });
         let stopped = report.interrupted;
@@ -444,7 +543,7 @@ fn choose(
     for (i, model, report) in trained {
         let better = match &best {
             None => true,
-            Some((_, incumbent, _)) => clearly_better(incumbent, &model, validation, device)?,
+            Some((_, incumbent, _)) => clearly_better(incumbent, &model, validation, device, 1)?,
         };
         if better {
             best = Some((i, model, report));
@@ -482,7 +581,8 @@ fn score_test(
         spec,
         scaler,
         &cfg.train.intervals,
-    );
+    )
+    .map(|iv| iv.with_method(cfg.train.interval_method, cfg.train.interval_gamma));
     let test_predictions = predict_scaled(model, &prepared.test, device, 512)?;
     let test_coverage = intervals.as_ref().map_or_else(Vec::new, |iv| {
         iv.coverage(&prepared.test, &test_predictions, spec, scaler)

@@ -49,7 +49,8 @@ pub struct ConfigFlags {
     /// Missing values: error | ffill | interpolate | drop [data.fill].
     #[arg(long, value_parser = crate::flags::parsed::<ts_data::FillPolicy>)]
     pub fill: Option<ts_data::FillPolicy>,
-    /// Time steps per input window [data.sequence_length] (default 12, or one season when longer).
+    /// Time steps per input window [data.sequence_length] (default 12, or one season
+    /// when longer; up to three when the seasonal naive beats the naive on the training rows).
     #[arg(long, alias = "seq-len", allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
     pub sequence_length: Option<usize>,
     /// Seasonal period in rows for the seasonal naive baseline, MASE and the hybrid model
@@ -125,9 +126,21 @@ pub struct ConfigFlags {
     /// split-conformal on the validation part, per horizon step.
     #[arg(long)]
     pub intervals: Option<String>,
+    /// How intervals follow the errors seen after calibration: adaptive | split
+    /// [train.interval_method] (default adaptive: recalibrated at each forecast origin).
+    #[arg(long, value_parser = crate::flags::parsed::<crate::intervals::IntervalMethod>)]
+    pub interval_method: Option<crate::intervals::IntervalMethod>,
+    /// Step of the adaptive interval level, in [0, 1) [train.interval_gamma] (default 0.05).
+    #[arg(long, allow_negative_numbers = true)]
+    pub interval_gamma: Option<f64>,
     /// Random seed [train.seed] (default 42).
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<u64>)]
     pub seed: Option<u64>,
+    /// Keep a trained network only when clearly better on validation than its untrained start
+    /// (the naive forecast or the hybrid's linear fit): true | false [train.require_clear_gain]
+    /// (default false: only when validation holds fewer than 10 windows).
+    #[arg(long, value_parser = clap::value_parser!(bool))]
+    pub require_clear_gain: Option<bool>,
     /// Do not shuffle training windows [train.shuffle = false].
     #[arg(long)]
     pub no_shuffle: bool,
@@ -205,6 +218,9 @@ impl ConfigFlags {
         if let Some(v) = &a.intervals {
             t.intervals = crate::intervals::parse_levels(v)?;
         }
+        set(&mut t.interval_method, &a.interval_method);
+        set(&mut t.require_clear_gain, &a.require_clear_gain);
+        set(&mut t.interval_gamma, &a.interval_gamma);
         set(&mut t.learning_rate, &a.learning_rate);
         set(&mut t.lr_schedule, &a.lr_schedule);
         set(&mut t.optimizer, &a.optimizer);

@@ -5,13 +5,62 @@
 //! `⌈(n + 1)·α⌉`-th smallest of the `n` errors (Vovk et al.; Lei et al. 2018), which covers a new
 //! point with probability at least `α` when errors are exchangeable. When the validation part is
 //! too small for that rank (`⌈(n + 1)·α⌉ > n`) the largest error is used and the level is marked
-//! [`Intervals::capped`]. Coverage and width are then measured on the test part
-//! ([`Intervals::coverage`]).
+//! [`Intervals::capped`].
+//!
+//! After calibration the half-widths either stay fixed ([`IntervalMethod::Split`]) or follow the
+//! errors as the actuals arrive ([`IntervalMethod::Adaptive`], the default): at each forecast
+//! origin the errors whose actuals are known by then (the validation errors and the test errors
+//! of earlier origins, for that horizon step) form the calibration set, and the level used for its
+//! quantile moves by adaptive conformal inference (Gibbs & Candès 2021): after each revealed
+//! error `α_{t+1} = α_t + γ·(α − miss_t)`, so that a run of misses widens the interval and a run
+//! of hits narrows it, and the long-run miss rate approaches `α` even when the errors drift (a
+//! test period more volatile than the validation part). Every bound uses only actuals before its
+//! origin. Coverage and width are then measured on the test part ([`Intervals::coverage`]); the
+//! forecast past the end of a table uses the state after its last actual ([`Walk::after`]).
 
 use serde::{Deserialize, Serialize};
 use ts_data::{Scaler, WindowSpec, Windows};
 
 use crate::error::{Result, invalid};
+
+/// How the half-widths follow the errors revealed after calibration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IntervalMethod {
+    /// Fixed half-widths from the validation errors (split conformal).
+    Split,
+    /// Half-widths recalibrated at every forecast origin from the errors known by then, with the
+    /// quantile level moved by adaptive conformal inference (step `interval_gamma`).
+    #[default]
+    Adaptive,
+}
+
+impl IntervalMethod {
+    /// The name in configuration files and flags.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Split => "split",
+            Self::Adaptive => "adaptive",
+        }
+    }
+}
+
+impl std::str::FromStr for IntervalMethod {
+    type Err = crate::TrainError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "split" => Ok(Self::Split),
+            "adaptive" | "aci" => Ok(Self::Adaptive),
+            _ => Err(invalid("interval_method", s, "expected split or adaptive")),
+        }
+    }
+}
+
+/// The method model files written before adaptive intervals used.
+fn split_method() -> IntervalMethod {
+    IntervalMethod::Split
+}
 
 /// Calibrated interval half-widths.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +75,96 @@ pub struct Intervals {
     /// Per level: whether the validation part was too small for the conformal rank, so that the
     /// largest error was used (the interval may then cover less than its level).
     pub capped: Vec<bool>,
+    /// How the half-widths follow later errors (files without it: split).
+    #[serde(default = "split_method")]
+    pub method: IntervalMethod,
+    /// Step of the adaptive level update (`γ`).
+    #[serde(default)]
+    pub gamma: f64,
+    /// Absolute validation errors in original units, `[output][window]` in time order: the
+    /// starting calibration set of the adaptive method.
+    #[serde(default)]
+    pub errors: Vec<Vec<f64>>,
+}
+
+/// Interval half-widths for each window of a set, `[window][level][output]`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WindowBounds {
+    levels: usize,
+    outputs: usize,
+    half_width: Vec<f64>,
+}
+
+impl WindowBounds {
+    /// The same half-widths `[level][output]` for `n` windows.
+    pub fn repeat(half_width: &[Vec<f64>], n: usize) -> Self {
+        let levels = half_width.len();
+        let outputs = half_width.first().map_or(0, Vec::len);
+        let one: Vec<f64> = half_width.iter().flatten().copied().collect();
+        Self {
+            levels,
+            outputs,
+            half_width: one.repeat(n),
+        }
+    }
+
+    /// Number of levels.
+    pub fn levels(&self) -> usize {
+        self.levels
+    }
+
+    /// Half-width of level `l` for output `j` of window `i`.
+    pub fn half_width(&self, i: usize, l: usize, j: usize) -> f64 {
+        self.half_width[(i * self.levels + l) * self.outputs + j]
+    }
+
+    /// Lower and upper bound of level `l` for output `j` (step-major) of window `i` around
+    /// `predicted` (original units).
+    pub fn bounds(&self, i: usize, l: usize, j: usize, predicted: f64) -> (f64, f64) {
+        let q = self.half_width(i, l, j);
+        (predicted - q, predicted + q)
+    }
+}
+
+/// The half-widths of a walk over windows in time order, and the state after the last actual.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Walk {
+    /// Half-widths per window.
+    pub windows: WindowBounds,
+    /// Half-widths `[level][output]` for a forecast made after every actual of the windows is
+    /// known (the forecast past the end of the table).
+    pub after: Vec<Vec<f64>>,
+}
+
+/// The absolute error, in original units, of output `j` of window `i`.
+fn abs_error(
+    windows: &Windows,
+    predicted_scaled: &[f32],
+    spec: &WindowSpec,
+    scaler: &Scaler,
+    i: usize,
+    j: usize,
+) -> f64 {
+    let col = spec.target_index[j % spec.targets.len()];
+    let o = spec.n_outputs();
+    let a = scaler.inverse_value(col, f64::from(windows.y_of(i)[j]));
+    let p = scaler.inverse_value(col, f64::from(predicted_scaled[i * o + j]));
+    (a - p).abs()
+}
+
+/// The `⌈(n + 1)·c⌉`-th smallest of `sorted` (the largest when the rank exceeds `n`, 0 when it is
+/// below 1).
+fn conformal_quantile(sorted: &[f64], c: f64) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let rank = ((n as f64 + 1.0) * c).ceil();
+    if rank < 1.0 {
+        0.0
+    } else {
+        sorted[(rank as usize).min(n) - 1]
+    }
 }
 
 /// Measured coverage of one level on a set of windows.
@@ -111,18 +250,18 @@ impl Intervals {
         let mut levels = levels.to_vec();
         levels.sort_by(f64::total_cmp);
         let o = spec.n_outputs();
-        let nt = spec.targets.len();
-        // Sorted absolute errors per output.
+        // Absolute errors per output, in time order, and sorted.
         let errors: Vec<Vec<f64>> = (0..o)
             .map(|j| {
-                let col = spec.target_index[j % nt];
-                let mut e: Vec<f64> = (0..n)
-                    .map(|i| {
-                        let a = scaler.inverse_value(col, f64::from(windows.y_of(i)[j]));
-                        let p = scaler.inverse_value(col, f64::from(predicted_scaled[i * o + j]));
-                        (a - p).abs()
-                    })
-                    .collect();
+                (0..n)
+                    .map(|i| abs_error(windows, predicted_scaled, spec, scaler, i, j))
+                    .collect()
+            })
+            .collect();
+        let sorted: Vec<Vec<f64>> = errors
+            .iter()
+            .map(|e| {
+                let mut e = e.clone();
                 e.sort_by(f64::total_cmp);
                 e
             })
@@ -133,24 +272,123 @@ impl Intervals {
             let rank = ((n as f64 + 1.0) * a).ceil() as usize;
             capped.push(rank > n);
             let k = rank.clamp(1, n) - 1;
-            half_width.push(errors.iter().map(|e| e[k]).collect());
+            half_width.push(sorted.iter().map(|e| e[k]).collect());
         }
         Some(Self {
             levels,
             half_width,
             calibration_windows: n,
             capped,
+            method: IntervalMethod::Split,
+            gamma: 0.0,
+            errors,
         })
     }
 
-    /// Lower and upper bound of level `l` for output `j` (step-major index) around `predicted`
-    /// (original units).
-    pub fn bounds(&self, l: usize, j: usize, predicted: f64) -> (f64, f64) {
-        let q = self.half_width[l][j];
-        (predicted - q, predicted + q)
+    /// The same intervals, following later errors by `method` with step `gamma`.
+    pub fn with_method(mut self, method: IntervalMethod, gamma: f64) -> Self {
+        self.method = method;
+        self.gamma = gamma;
+        self
     }
 
-    /// Coverage and width of every level on `windows` with forecasts `predicted_scaled`.
+    /// Whether the half-widths follow the errors revealed after calibration.
+    pub fn is_adaptive(&self) -> bool {
+        self.method == IntervalMethod::Adaptive && !self.errors.is_empty()
+    }
+
+    /// Half-widths for `windows` (in time order, with `predicted_scaled`): the calibrated ones for
+    /// the windows before `from` (those of the training and validation parts), and from `from`
+    /// on, by the method ([`IntervalMethod`]): fixed, or recalibrated at each origin with the
+    /// errors whose actuals are known by then. Windows without targets get the calibrated
+    /// half-widths and reveal nothing.
+    pub fn walk(
+        &self,
+        windows: &Windows,
+        predicted_scaled: &[f32],
+        spec: &WindowSpec,
+        scaler: &Scaler,
+        from: usize,
+    ) -> Walk {
+        let n = windows.n;
+        let (nl, o) = (self.levels.len(), spec.n_outputs());
+        let mut bounds = WindowBounds::repeat(&self.half_width, n);
+        if !self.is_adaptive() || !windows.has_targets() || self.errors.len() != o {
+            return Walk {
+                windows: bounds,
+                after: self.half_width.clone(),
+            };
+        }
+        let nt = spec.targets.len();
+        let error = |i: usize, j: usize| abs_error(windows, predicted_scaled, spec, scaler, i, j);
+        let mut pool: Vec<Vec<f64>> = self
+            .errors
+            .iter()
+            .map(|e| {
+                let mut e = e.clone();
+                e.sort_by(f64::total_cmp);
+                e
+            })
+            .collect();
+        // Miss rate aimed at, and the adaptive one, per level and output.
+        let target: Vec<f64> = self.levels.iter().map(|c| 1.0 - c).collect();
+        let mut alpha: Vec<Vec<f64>> = target.iter().map(|&a| vec![a; o]).collect();
+        let mut next = vec![from; o];
+        let reveal = |k: usize,
+                      j: usize,
+                      b: &WindowBounds,
+                      alpha: &mut [Vec<f64>],
+                      pool: &mut [Vec<f64>]| {
+            let e = error(k, j);
+            for l in 0..nl {
+                let miss = if e > b.half_width(k, l, j) { 1.0 } else { 0.0 };
+                alpha[l][j] += self.gamma * (target[l] - miss);
+            }
+            let at = pool[j].partition_point(|&x| x < e);
+            pool[j].insert(at, e);
+        };
+        let quantiles = |pool: &[Vec<f64>], alpha: &[Vec<f64>], j: usize| {
+            let mut q: Vec<f64> = (0..nl)
+                .map(|l| conformal_quantile(&pool[j], 1.0 - alpha[l][j]))
+                .collect();
+            // A higher level never gets a narrower interval.
+            for l in 1..nl {
+                q[l] = q[l].max(q[l - 1]);
+            }
+            q
+        };
+        for i in from..n {
+            for (j, next_j) in next.iter_mut().enumerate() {
+                let s = j / nt;
+                // Step s of window k is known at window i once its row is: anchor_k + s + 1
+                // ≤ anchor_i.
+                while *next_j < i && windows.anchors[*next_j] + s < windows.anchors[i] {
+                    reveal(*next_j, j, &bounds, &mut alpha, &mut pool);
+                    *next_j += 1;
+                }
+                for (l, q) in quantiles(&pool, &alpha, j).into_iter().enumerate() {
+                    bounds.half_width[(i * nl + l) * o + j] = q;
+                }
+            }
+        }
+        for (j, next_j) in next.iter_mut().enumerate() {
+            while *next_j < n {
+                reveal(*next_j, j, &bounds, &mut alpha, &mut pool);
+                *next_j += 1;
+            }
+        }
+        let per_output: Vec<Vec<f64>> = (0..o).map(|j| quantiles(&pool, &alpha, j)).collect();
+        let after = (0..nl)
+            .map(|l| per_output.iter().map(|q| q[l]).collect())
+            .collect();
+        Walk {
+            windows: bounds,
+            after,
+        }
+    }
+
+    /// Coverage and width of every level on `windows` with forecasts `predicted_scaled`, every
+    /// window after the calibration part (see [`Intervals::walk`] with `from` 0).
     pub fn coverage(
         &self,
         windows: &Windows,
@@ -158,42 +396,62 @@ impl Intervals {
         spec: &WindowSpec,
         scaler: &Scaler,
     ) -> Vec<Coverage> {
-        let n = windows.n;
-        let o = spec.n_outputs();
-        let nt = spec.targets.len();
-        self.levels
-            .iter()
-            .enumerate()
-            .map(|(l, &level)| {
-                let mut inside_by_step = vec![0usize; spec.horizon];
-                let mut width = 0.0;
-                for i in 0..n {
-                    for j in 0..o {
-                        let col = spec.target_index[j % nt];
-                        let a = scaler.inverse_value(col, f64::from(windows.y_of(i)[j]));
-                        let p = scaler.inverse_value(col, f64::from(predicted_scaled[i * o + j]));
-                        let (lo, hi) = self.bounds(l, j, p);
-                        if a >= lo && a <= hi {
-                            inside_by_step[j / nt] += 1;
-                        }
-                        width += hi - lo;
-                    }
-                }
-                let count = n * o;
-                let per_step = (n * nt).max(1) as f64;
-                Coverage {
-                    level,
-                    coverage: inside_by_step.iter().sum::<usize>() as f64 / count.max(1) as f64,
-                    mean_width: width / count.max(1) as f64,
-                    coverage_by_step: inside_by_step
-                        .iter()
-                        .map(|&c| c as f64 / per_step)
-                        .collect(),
-                    count,
-                }
-            })
-            .collect()
+        let walk = self.walk(windows, predicted_scaled, spec, scaler, 0);
+        coverage_of(
+            &self.levels,
+            &walk.windows,
+            windows,
+            predicted_scaled,
+            spec,
+            scaler,
+        )
     }
+}
+
+/// Coverage and width of every level of `bounds` on `windows`.
+pub fn coverage_of(
+    levels: &[f64],
+    bounds: &WindowBounds,
+    windows: &Windows,
+    predicted_scaled: &[f32],
+    spec: &WindowSpec,
+    scaler: &Scaler,
+) -> Vec<Coverage> {
+    let n = windows.n;
+    let o = spec.n_outputs();
+    let nt = spec.targets.len();
+    levels
+        .iter()
+        .enumerate()
+        .map(|(l, &level)| {
+            let mut inside_by_step = vec![0usize; spec.horizon];
+            let mut width = 0.0;
+            for i in 0..n {
+                for j in 0..o {
+                    let col = spec.target_index[j % nt];
+                    let a = scaler.inverse_value(col, f64::from(windows.y_of(i)[j]));
+                    let p = scaler.inverse_value(col, f64::from(predicted_scaled[i * o + j]));
+                    let (lo, hi) = bounds.bounds(i, l, j, p);
+                    if a >= lo && a <= hi {
+                        inside_by_step[j / nt] += 1;
+                    }
+                    width += hi - lo;
+                }
+            }
+            let count = n * o;
+            let per_step = (n * nt).max(1) as f64;
+            Coverage {
+                level,
+                coverage: inside_by_step.iter().sum::<usize>() as f64 / count.max(1) as f64,
+                mean_width: width / count.max(1) as f64,
+                coverage_by_step: inside_by_step
+                    .iter()
+                    .map(|&c| c as f64 / per_step)
+                    .collect(),
+                count,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -250,5 +508,131 @@ mod tests {
         assert!((cov[0].coverage - 0.85).abs() < 1e-12);
         assert_eq!(cov[1].coverage, 1.0);
         assert!((cov[0].mean_width - 34.0).abs() < 1e-3);
+    }
+
+    /// A series `0, 1, …, n − 1` of one column that is its own target, scaled, with forecasts of 0
+    /// (so each error is the target row's value), and windows over `anchors`.
+    fn ramp(n: usize, horizon: usize) -> (WindowSpec, Scaler, Vec<f32>, f32) {
+        series((0..n).map(|v| v as f64).collect(), horizon)
+    }
+
+    /// [`ramp`] with the given values.
+    fn series(values: Vec<f64>, horizon: usize) -> (WindowSpec, Scaler, Vec<f32>, f32) {
+        let n = values.len();
+        let spec = WindowSpec::new(1, horizon, vec!["a".into()], vec!["a".into()]).unwrap();
+        let scaler = Scaler::fit(
+            ts_data::ScalerKind::Standard,
+            &["a".to_string()],
+            std::slice::from_ref(&values),
+            0..n,
+        )
+        .unwrap();
+        let scaled = values
+            .iter()
+            .map(|&v| scaler.transform_value(0, v) as f32)
+            .collect();
+        let zero = scaler.transform_value(0, 0.0) as f32;
+        (spec, scaler, scaled, zero)
+    }
+
+    #[test]
+    fn adaptive_intervals_follow_growing_errors_with_known_actuals_only() {
+        // Validation errors 1..=20, then a more volatile period: errors 30..=34 repeated.
+        let values = (0..=40)
+            .map(|r| {
+                if r <= 20 {
+                    f64::from(r)
+                } else {
+                    f64::from(30 + r % 5)
+                }
+            })
+            .collect();
+        let (spec, scaler, scaled, zero) = series(values, 1);
+        let cal = Windows::build(
+            std::slice::from_ref(&scaled),
+            &spec,
+            (0..20).collect(),
+            true,
+        );
+        let test = Windows::build(&[scaled], &spec, (20..40).collect(), true);
+        let pred = vec![zero; 20];
+        let split = Intervals::calibrate(&cal, &pred, &spec, &scaler, &[0.8, 0.95]).unwrap();
+        assert_eq!(split.errors[0].len(), 20);
+        // Every test error exceeds every validation error: fixed intervals miss them all.
+        let fixed = split.coverage(&test, &pred, &spec, &scaler);
+        assert_eq!(fixed[0].coverage, 0.0);
+        let adaptive = split.clone().with_method(IntervalMethod::Adaptive, 0.05);
+        let walk = adaptive.walk(&test, &pred, &spec, &scaler, 0);
+        // The first origin knows only the validation errors: the split half-width.
+        assert_eq!(walk.windows.half_width(0, 0, 0), split.half_width[0][0]);
+        // Window 1 knows window 0's error (31): the pool is 1..=20 and 31, α moved to
+        // 0.2 − 0.05·0.8.
+        let mut known: Vec<f64> = (1..=20).map(f64::from).collect();
+        known.push(31.0);
+        let expected = conformal_quantile(&known, 1.0 - (0.2 - 0.05 * 0.8));
+        assert!((walk.windows.half_width(1, 0, 0) - expected).abs() < 1e-4);
+        // A higher level is never narrower.
+        for i in 0..20 {
+            assert!(walk.windows.half_width(i, 1, 0) >= walk.windows.half_width(i, 0, 0));
+        }
+        // The misses widen the intervals until they cover most of the new errors.
+        let cov = adaptive.coverage(&test, &pred, &spec, &scaler);
+        assert!(cov[0].coverage >= 0.6, "{cov:?}");
+        assert!(cov[1].coverage > cov[0].coverage - 1e-12, "{cov:?}");
+        // After the last actual every test error is known: the widest is the largest error.
+        assert!((walk.after[1][0] - 34.0).abs() < 1e-4, "{:?}", walk.after);
+        // Windows before `from` keep the calibrated half-widths.
+        let later = adaptive.walk(&test, &pred, &spec, &scaler, 10);
+        assert_eq!(later.windows.half_width(9, 0, 0), split.half_width[0][0]);
+        assert_eq!(later.windows.half_width(10, 0, 0), split.half_width[0][0]);
+        assert!(later.windows.half_width(11, 0, 0) > split.half_width[0][0]);
+    }
+
+    #[test]
+    fn adaptive_step_errors_are_used_only_once_their_actual_is_known() {
+        // Horizon 3: window i's step s targets row anchor + s + 1, known from the origin
+        // anchor + s + 1 on.
+        let (spec, scaler, scaled, zero) = ramp(60, 3);
+        let cal = Windows::build(
+            std::slice::from_ref(&scaled),
+            &spec,
+            (0..20).collect(),
+            true,
+        );
+        let test = Windows::build(&[scaled], &spec, (20..40).collect(), true);
+        let pred = vec![zero; 60];
+        let iv = Intervals::calibrate(&cal, &pred, &spec, &scaler, &[0.8])
+            .unwrap()
+            .with_method(IntervalMethod::Adaptive, 0.0);
+        let walk = iv.walk(&test, &pred, &spec, &scaler, 0);
+        // With γ = 0 the half-width is the quantile of the errors known at the origin. Step 3
+        // (output 2) of window 0 is known at row 23 = the origin of window 3: windows 1 and 2
+        // still use the validation errors alone.
+        for i in 0..3 {
+            assert_eq!(
+                walk.windows.half_width(i, 0, 2),
+                iv.half_width[0][2],
+                "window {i}"
+            );
+        }
+        assert!(walk.windows.half_width(3, 0, 2) > iv.half_width[0][2]);
+        // Step 1 (output 0) of window 0 is known at the origin of window 1.
+        assert_eq!(walk.windows.half_width(0, 0, 0), iv.half_width[0][0]);
+        assert!(walk.windows.half_width(1, 0, 0) > iv.half_width[0][0]);
+    }
+
+    #[test]
+    fn model_files_without_a_method_keep_split_intervals() {
+        let old = serde_json::json!({
+            "levels": [0.8], "half_width": [[1.0]], "calibration_windows": 3, "capped": [true]
+        });
+        let iv: Intervals = serde_json::from_value(old).unwrap();
+        assert_eq!(iv.method, IntervalMethod::Split);
+        assert!(!iv.is_adaptive());
+        assert_eq!(
+            "adaptive".parse::<IntervalMethod>().unwrap(),
+            IntervalMethod::Adaptive
+        );
+        assert!("wide".parse::<IntervalMethod>().is_err());
     }
 }

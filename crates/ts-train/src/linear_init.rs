@@ -4,8 +4,9 @@
 //! `horizon` changes, with the same weights for every target. Its least-squares fit on the
 //! training windows is a small ridge regression (`lookback + 1` unknowns per output), solved
 //! exactly here instead of being approached by a few hundred Adam steps: the penalty pulls the
-//! weights toward the seasonal naive forecast (`W0`), `W = (XᵀX + λI)⁻¹(XᵀY + λW0)`, and λ is
-//! picked among a few multiples of `tr(XᵀX)/lookback` by the validation loss, the seasonal naive
+//! weights toward an anchor forecast (`W0`: the naive, the seasonal naive or the mean of the last
+//! 2 or 3 seasons, whichever errs least on the windows), `W = (XᵀX + λI)⁻¹(XᵀY + λW0)`, and λ is
+//! picked among a few multiples of `tr(XᵀX)/lookback` by blocked cross-validation, the anchor
 //! itself (λ = ∞) included. So the hybrid starts, at epoch 0, from the better of an "NLinear"
 //! fit and the seasonal naive forecast on validation; training the LSTM then only adds what that
 //! misses, and keeping the best epoch never gives that start up.
@@ -18,6 +19,9 @@ use crate::config::TrainConfig;
 use crate::error::Result;
 use crate::trainer::loss_value;
 
+/// The most seasons averaged by an anchor of the ridge penalty.
+const MAX_ANCHOR_SEASONS: usize = 3;
+
 /// Multiples of `tr(XᵀX)/lookback` tried as the ridge penalty.
 const PENALTIES: [f64; 7] = [1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0];
 
@@ -29,7 +33,7 @@ pub struct LinearFit {
     pub penalty: Option<f64>,
     /// Validation loss of the branch alone (the untrained hybrid), NaN without validation.
     pub val_loss: f64,
-    /// The forecast the penalty pulls toward: `seasonal naive` or `naive`.
+    /// The forecast the penalty pulls toward: `naive`, `seasonal naive` or `mean of K seasons`.
     pub anchor: String,
 }
 
@@ -172,15 +176,26 @@ pub fn fit_linear_branch(
     let h = spec.horizon;
     let p = l + 1;
     let season = model.config.season;
-    // The seasonal naive weights, transposed into the solver's layout `[p, h]` (row j = input j;
-    // the bias row stays zero).
-    let sn = ts_model::forecaster::seasonal_naive_weights(h, l, season);
-    let mut w0 = vec![0.0f64; p * h];
-    for s in 0..h {
-        for j in 0..l {
-            w0[j * h + s] = f64::from(sn[s * l + j]);
-        }
-    }
+    // The anchors the penalty may pull toward, in the solver's layout `[p, h]` (row j = input j;
+    // the bias row stays zero): the naive forecast (zero weights), the seasonal naive and the
+    // mean of the last 2 or 3 seasons where the window holds them.
+    let anchors: Vec<(String, Vec<f64>)> = std::iter::once(("naive".to_string(), vec![0.0; p * h]))
+        .chain((1..=MAX_ANCHOR_SEASONS).filter_map(|k| {
+            let m = ts_model::forecaster::seasonal_mean_weights(h, l, season, k)?;
+            let mut w0 = vec![0.0f64; p * h];
+            for s in 0..h {
+                for j in 0..l {
+                    w0[j * h + s] = f64::from(m[s * l + j]);
+                }
+            }
+            let name = if k == 1 {
+                "seasonal naive".to_string()
+            } else {
+                format!("mean of {k} seasons")
+            };
+            Some((name, w0))
+        }))
+        .collect();
     let has_val = validation.n > 0 && validation.has_targets();
     let (mut x, mut y) = design(train, spec);
     let train_rows = x.len() / p;
@@ -208,19 +223,16 @@ pub fn fit_linear_branch(
         total_xtx.iter_mut().zip(a).for_each(|(t, v)| *t += v);
         total_xty.iter_mut().zip(b).for_each(|(t, v)| *t += v);
     }
-    // The anchor the penalty pulls toward: the seasonal naive or the naive forecast (zero
-    // weights), whichever errs less on these windows (a season detected from the calendar need
-    // not be in the data: a quarterly interest rate has none).
-    let zero = vec![0.0f64; p * h];
-    let (w0, mut best_cv, anchor) = {
-        let seasonal = sse(&x, &y, &w0, p, h, 0, rows);
-        let naive = sse(&x, &y, &zero, p, h, 0, rows);
-        if naive < seasonal || season <= 1 {
-            (zero, naive, "naive")
-        } else {
-            (w0, seasonal, "seasonal naive")
-        }
-    };
+    // The anchor the penalty pulls toward: the one that errs least on these windows (a season
+    // detected from the calendar need not be in the data: a quarterly interest rate has none;
+    // a noisy season is better read off the mean of a few years than off the last one).
+    let mut scored = anchors.into_iter().map(|(name, w)| {
+        let e = sse(&x, &y, &w, p, h, 0, rows);
+        (name, w, e)
+    });
+    let naive = scored.next().unwrap_or_default();
+    let (anchor, w0, mut best_cv) =
+        scored.fold(naive, |best, a| if a.2 < best.2 { a } else { best });
     let mut best_penalty: Option<f64> = None;
     if folds >= 2 {
         for c in PENALTIES {
@@ -273,7 +285,7 @@ pub fn fit_linear_branch(
     Ok(LinearFit {
         penalty: best_penalty,
         val_loss,
-        anchor: anchor.to_string(),
+        anchor,
     })
 }
 
@@ -316,5 +328,53 @@ mod tests {
         assert!((small[0] - 2.0).abs() < 1e-6);
         let large = ridge(&xtx, &xty, &w0, 2, 1, 1e9).unwrap();
         assert!((large[0] - 1.0).abs() < 1e-6);
+    }
+
+    /// A fixed monthly pattern plus noise as large as the pattern: the mean of the last three
+    /// seasons errs less than the last season alone (error variance σ²(1 + 1/3) against 2σ²),
+    /// so the branch is pulled toward it.
+    #[test]
+    fn a_noisy_season_is_read_off_the_mean_of_three_years() {
+        let (l, season, n) = (36usize, 12usize, 400usize);
+        let mut state = 12345u64;
+        let mut noise = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) as f64 / f64::from(1u32 << 31) - 0.5) * 0.4
+        };
+        let series: Vec<f32> = (0..n + l)
+            .map(|t| {
+                (0.5 + 0.2 * (t as f64 * std::f64::consts::TAU / season as f64).sin() + noise())
+                    as f32
+            })
+            .collect();
+        let windows = |from: usize, to: usize| {
+            let mut x = Vec::new();
+            let mut y = Vec::new();
+            for i in from..to {
+                x.extend_from_slice(&series[i..i + l]);
+                y.push(series[i + l]);
+            }
+            Windows::from_parts(x, y, l, 1, 1, (from + l - 1..to + l - 1).collect())
+        };
+        let (train, validation) = (windows(0, 340), windows(340, n));
+        let spec = WindowSpec::new(l, 1, vec!["y".into()], vec!["y".into()]).unwrap();
+        let mut mc = ts_model::ModelConfig::new(1, vec![0]);
+        mc.linear = true;
+        mc.lookback = l;
+        mc.season = season;
+        let device = burn::tensor::Device::flex();
+        let mut model = mc.init(1, &device).unwrap();
+        let fit = fit_linear_branch(
+            &mut model,
+            &train,
+            &validation,
+            &spec,
+            &TrainConfig::default(),
+            &device,
+        )
+        .unwrap();
+        assert_eq!(fit.anchor, "mean of 3 seasons", "{fit:?}");
     }
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use ts_data::{Frame, WindowSpec, Windows};
 
-use crate::intervals::Intervals;
+use crate::intervals::WindowBounds;
 use crate::metrics::naive_forecast;
 
 use crate::bundle::*;
@@ -130,9 +130,9 @@ pub fn prediction_rows(
     scaler: &ts_data::Scaler,
     windows: &Windows,
     predicted: &[f32],
-    intervals: Option<&Intervals>,
+    bounds: Option<WindowBounds>,
 ) -> Vec<PredictionRow> {
-    prediction_rows_iter(frame, spec, scaler, windows, predicted, intervals).collect()
+    prediction_rows_iter(frame, spec, scaler, windows, predicted, bounds).collect()
 }
 
 /// The rows of [`prediction_rows`] one at a time (window by window, step by step, target by
@@ -143,7 +143,7 @@ pub fn prediction_rows_iter<'a>(
     scaler: &'a ts_data::Scaler,
     windows: &'a Windows,
     predicted: &'a [f32],
-    intervals: Option<&'a Intervals>,
+    bounds: Option<WindowBounds>,
 ) -> impl Iterator<Item = PredictionRow> + 'a {
     let nt = spec.targets.len();
     let o = spec.n_outputs();
@@ -179,9 +179,9 @@ pub fn prediction_rows_iter<'a>(
                     .then(|| scaler.inverse_value(col, windows.y_of(i)[s * nt + k] as f64)),
                 predicted: p,
                 naive: scaler.inverse_value(col, naive[j] as f64),
-                intervals: intervals.map_or_else(Vec::new, |iv| {
-                    (0..iv.levels.len())
-                        .map(|l| iv.bounds(l, s * nt + k, p))
+                intervals: bounds.as_ref().map_or_else(Vec::new, |b| {
+                    (0..b.levels())
+                        .map(|l| b.bounds(i, l, s * nt + k, p))
                         .collect()
                 }),
             }

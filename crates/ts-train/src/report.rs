@@ -11,7 +11,7 @@ use serde::ser::SerializeMap;
 use ts_data::Prepared;
 
 use crate::config::{ForecastConfig, ModelChoice};
-use crate::intervals::{Coverage, Intervals, level_name};
+use crate::intervals::{Coverage, IntervalMethod, Intervals, level_name};
 use crate::metrics::{Evaluation, Score, TargetMetrics};
 use crate::pipeline::{Candidate, DataSummary, FitOutcome};
 
@@ -35,13 +35,17 @@ impl Serialize for ByTarget<'_> {
 pub struct IntervalsReport<'a> {
     /// How the intervals were made.
     pub method: &'static str,
+    /// Step of the adaptive level update (adaptive intervals only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gamma: Option<f64>,
     /// Validation windows the errors came from.
     pub calibration_windows: usize,
     /// Nominal levels.
     pub levels: &'a [f64],
     /// Per level: whether the validation part was too small for the conformal rank.
     pub capped: &'a [bool],
-    /// Half-widths in original units, `[level][step × targets + target]`.
+    /// Half-widths in original units calibrated on the validation part, `[level][step × targets
+    /// + target]` (adaptive intervals start from them).
     pub half_width: &'a [Vec<f64>],
     /// Coverage measured on the evaluated windows.
     pub coverage: &'a [Coverage],
@@ -51,7 +55,11 @@ impl<'a> IntervalsReport<'a> {
     /// The report of `iv` with its `coverage`; `None` without intervals.
     pub fn new(iv: Option<&'a Intervals>, coverage: &'a [Coverage]) -> Option<Self> {
         iv.map(|iv| Self {
-            method: "split conformal, absolute errors on the validation part, per horizon step and target",
+            method: match iv.method {
+                IntervalMethod::Split => "split conformal, absolute errors on the validation part, per horizon step and target",
+                IntervalMethod::Adaptive => "adaptive conformal: absolute errors on the validation part and those known at each forecast origin, per horizon step and target, level moved by gamma",
+            },
+            gamma: iv.is_adaptive().then_some(iv.gamma),
             calibration_windows: iv.calibration_windows,
             levels: &iv.levels,
             capped: &iv.capped,
@@ -177,9 +185,10 @@ impl fmt::Display for EvaluationTable<'_> {
                     c.mean_width
                 )?;
                 if *capped {
+                    let when = if iv.is_adaptive() { " at first" } else { "" };
                     write!(
                         f,
-                        "  (only {} validation windows: the widest error was used)",
+                        "  (only {} validation windows: the widest error was used{when})",
                         iv.calibration_windows
                     )?;
                 }
@@ -287,7 +296,12 @@ impl fmt::Display for TrainingSummary<'_> {
                     c.initial_val_loss,
                     c.best_epoch,
                     c.seconds,
-                    if c.chosen { "  ← kept" } else { "" }
+                    match (c.chosen, c.untrained_kept) {
+                        (true, false) => "  ← kept",
+                        (true, true) => "  ← kept untrained (training not clearly better)",
+                        (false, true) => "  (untrained: training not clearly better)",
+                        (false, false) => "",
+                    }
                 )?;
             }
         }

@@ -151,7 +151,10 @@ impl FitOutcome {
             &p.scaler,
             &p.test,
             &self.test_predictions,
-            self.intervals.as_ref(),
+            self.intervals.as_ref().map(|iv| {
+                iv.walk(&p.test, &self.test_predictions, &p.spec, &p.scaler, 0)
+                    .windows
+            }),
         )
     }
 
