@@ -6,7 +6,7 @@
 //! Options: `--quick` (horizon 1 and one season only, 30 epochs), `--epochs N`, `--model M`
 //! (passed to `tsf train`), `--seeds 1,2,3` (each entry
 //! once per seed; the table shows the median MASE and the spread of test MAE across seeds),
-//! `--only NAME` / `--skip NAME` (entries whose file or target contains NAME), `--markdown FILE` (also write the
+//! `--only NAME[,NAME…]` / `--skip NAME[,NAME…]` (entries whose file or target contains a NAME), `--markdown FILE` (also write the
 //! table there), and after `--` any `tsf train` flags, passed to every run (e.g.
 //! `-- --interval-method split`).
 
@@ -283,15 +283,18 @@ pub fn quality(args: &[String]) -> Result<()> {
         "| data | target | season | h | model kept | MASE tsf | naive | seasonal naive | drift | MAE tsf | best baseline MAE | beats all | 80 % cover | 95 % cover | MAE spread over seeds | s |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let mut json = Vec::new();
+    // `NAME[,NAME…]`: an entry matches when its file or target contains one of the names.
+    let matches = |list: &str, e: &Entry| {
+        list.split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .any(|n| e.file.contains(n) || e.target.contains(n))
+    };
     for e in ENTRIES {
-        if let Some(o) = &only
-            && !(e.file.contains(o.as_str()) || e.target.contains(o.as_str()))
-        {
+        if only.as_deref().is_some_and(|o| !matches(o, e)) {
             continue;
         }
-        if let Some(o) = &skip
-            && (e.file.contains(o.as_str()) || e.target.contains(o.as_str()))
-        {
+        if skip.as_deref().is_some_and(|o| matches(o, e)) {
             continue;
         }
         let Some(data) = locate(e.file) else {
