@@ -369,7 +369,7 @@ pub struct TrainConfig {
     /// window equally. Not stored in model files. Set by reductions that reweight samples (ts-fairness).
     #[serde(skip)]
     pub sample_weights: Option<std::sync::Arc<Vec<f32>>>,
-    /// Nominal levels of the prediction intervals, each in (0, 1) (split-conformal on the
+    /// Nominal levels of the prediction intervals, each in (0, 1) (conformal, calibrated on the
     /// validation part, see [`crate::intervals`]); empty = none.
     pub intervals: Vec<f64>,
     /// How the intervals follow the errors revealed after calibration: `adaptive` (recalibrated

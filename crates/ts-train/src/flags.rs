@@ -123,7 +123,7 @@ pub struct ConfigFlags {
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
     pub patience: Option<usize>,
     /// Prediction interval levels, e.g. 0.8,0.95, or none [train.intervals] (default 0.8,0.95):
-    /// split-conformal on the validation part, per horizon step.
+    /// conformal on the validation part, per horizon step (see --interval-method).
     #[arg(long)]
     pub intervals: Option<String>,
     /// How intervals follow the errors seen after calibration: adaptive | split

@@ -27,8 +27,9 @@
 //!   receives progress; [`progress::ProgressBar`] draws it on a terminal.
 //! - [`metrics`]: MSE, RMSE, MAE, R², MASE and sMAPE per target and horizon step in scaled and
 //!   original units, next to the naive (last value), seasonal naive and drift forecasts.
-//! - [`intervals`]: split-conformal prediction intervals per horizon step, calibrated on the
-//!   validation part, with their coverage measured on the test part.
+//! - [`intervals`]: conformal prediction intervals per horizon step, calibrated on the
+//!   validation part and, by default, recalibrated at each forecast origin as actuals arrive
+//!   (adaptive conformal inference), with their coverage measured on the test part.
 //! - [`backtest`](mod@backtest): rolling-origin backtests (expanding-window folds, refit every fold or once)
 //!   against the same baselines.
 //! - [`checkpoint`]: training checkpoints (weights, optimizer state, random generators, history,

@@ -44,8 +44,8 @@ pub struct IntervalsReport<'a> {
     pub levels: &'a [f64],
     /// Per level: whether the validation part was too small for the conformal rank.
     pub capped: &'a [bool],
-    /// Half-widths in original units calibrated on the validation part, `[level][step × targets
-    /// + target]` (adaptive intervals start from them).
+    /// Half-widths in original units calibrated on the validation part, per level, then per
+    /// output `step × targets + target` (adaptive intervals start from them).
     pub half_width: &'a [Vec<f64>],
     /// Coverage measured on the evaluated windows.
     pub coverage: &'a [Coverage],
