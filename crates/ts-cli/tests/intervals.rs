@@ -1,0 +1,112 @@
+//! Prediction intervals end to end: `tsf evaluate` walks the test part as training did (the
+//! validation errors travel in the model file), the method is written out, and the interval
+//! flags refuse bad values.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+fn bundled() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/statsmodels_macrodata.csv")
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Trains on the bundled data (two steps ahead, small and quick) with `extra` flags.
+fn train(out: &Path, extra: &[&str]) -> serde_json::Value {
+    let data = bundled();
+    let mut args = vec![
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        "unemp",
+        "--features",
+        "realgdp,unemp,infl",
+        "--horizon",
+        "2",
+        "--epochs",
+        "3",
+        "--hidden-size",
+        "8",
+        "--quiet",
+        "--no-charts",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    let o = tsf(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    json(&out.join("metrics.json"))
+}
+
+fn coverage(intervals: &serde_json::Value) -> Vec<(f64, f64)> {
+    intervals["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["coverage"].as_f64().unwrap(), c["mean_width"].as_f64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn evaluate_walks_the_test_part_as_training_did() {
+    let d = tempfile::tempdir().unwrap();
+    let run = d.path().join("adaptive");
+    let m = train(&run, &[]);
+    let iv = &m["intervals"];
+    assert!(iv["method"].as_str().unwrap().starts_with("adaptive"), "{iv}");
+    assert_eq!(iv["gamma"].as_f64(), Some(0.05));
+    let trained = coverage(iv);
+    assert_eq!(trained.len(), 2);
+
+    let eval = d.path().join("eval.json");
+    let data = bundled();
+    let o = tsf(&[
+        "evaluate",
+        "--model",
+        run.join("model.tsf").to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        eval.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = json(&eval);
+    assert_eq!(e["split"], "test");
+    let evaluated = coverage(&e["intervals"]);
+    for ((c1, w1), (c2, w2)) in trained.iter().zip(&evaluated) {
+        assert!((c1 - c2).abs() < 1e-12, "coverage {c1} at training, {c2} by evaluate");
+        assert!((w1 - w2).abs() < 1e-9 * w1.abs().max(1.0), "width {w1} vs {w2}");
+    }
+
+    // Split intervals keep the validation half-widths: same calibration, other widths on test.
+    let split = train(&d.path().join("split"), &["--interval-method", "split"]);
+    let siv = &split["intervals"];
+    assert!(siv["method"].as_str().unwrap().starts_with("split"), "{siv}");
+    assert_eq!(siv["half_width"], iv["half_width"]);
+    assert_ne!(coverage(siv), trained);
+}
+
+#[test]
+fn interval_flags_refuse_bad_values() {
+    let d = tempfile::tempdir().unwrap();
+    let data = write(d.path(), "x.csv", &csv_text(80));
+    for (flag, value, name) in [
+        ("--interval-gamma", "1", "interval_gamma"),
+        ("--interval-gamma", "-0.1", "interval_gamma"),
+        ("--interval-gamma", "nan", "interval"),
+        ("--interval-method", "bootstrap", "bootstrap"),
+        ("--require-clear-gain", "maybe", "maybe"),
+    ] {
+        let arg = format!("{flag}={value}");
+        let out = d.path().join(format!("run-{}", flag.trim_start_matches('-')));
+        let o = train_quick(&data, &out, &[&arg]);
+        assert_bad(&o, &[name]);
+        assert!(!out.exists(), "{flag} {value}: nothing may be written");
+    }
+}
