@@ -49,7 +49,12 @@ fn coverage(intervals: &serde_json::Value) -> Vec<(f64, f64)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["coverage"].as_f64().unwrap(), c["mean_width"].as_f64().unwrap()))
+        .map(|c| {
+            (
+                c["coverage"].as_f64().unwrap(),
+                c["mean_width"].as_f64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -59,7 +64,10 @@ fn evaluate_walks_the_test_part_as_training_did() {
     let run = d.path().join("adaptive");
     let m = train(&run, &[]);
     let iv = &m["intervals"];
-    assert!(iv["method"].as_str().unwrap().starts_with("adaptive"), "{iv}");
+    assert!(
+        iv["method"].as_str().unwrap().starts_with("adaptive"),
+        "{iv}"
+    );
     assert_eq!(iv["gamma"].as_f64(), Some(0.05));
     let trained = coverage(iv);
     assert_eq!(trained.len(), 2);
@@ -80,14 +88,23 @@ fn evaluate_walks_the_test_part_as_training_did() {
     assert_eq!(e["split"], "test");
     let evaluated = coverage(&e["intervals"]);
     for ((c1, w1), (c2, w2)) in trained.iter().zip(&evaluated) {
-        assert!((c1 - c2).abs() < 1e-12, "coverage {c1} at training, {c2} by evaluate");
-        assert!((w1 - w2).abs() < 1e-9 * w1.abs().max(1.0), "width {w1} vs {w2}");
+        assert!(
+            (c1 - c2).abs() < 1e-12,
+            "coverage {c1} at training, {c2} by evaluate"
+        );
+        assert!(
+            (w1 - w2).abs() < 1e-9 * w1.abs().max(1.0),
+            "width {w1} vs {w2}"
+        );
     }
 
     // Split intervals keep the validation half-widths: same calibration, other widths on test.
     let split = train(&d.path().join("split"), &["--interval-method", "split"]);
     let siv = &split["intervals"];
-    assert!(siv["method"].as_str().unwrap().starts_with("split"), "{siv}");
+    assert!(
+        siv["method"].as_str().unwrap().starts_with("split"),
+        "{siv}"
+    );
     assert_eq!(siv["half_width"], iv["half_width"]);
     assert_ne!(coverage(siv), trained);
 }
@@ -104,7 +121,9 @@ fn interval_flags_refuse_bad_values() {
         ("--require-clear-gain", "maybe", "maybe"),
     ] {
         let arg = format!("{flag}={value}");
-        let out = d.path().join(format!("run-{}", flag.trim_start_matches('-')));
+        let out = d
+            .path()
+            .join(format!("run-{}", flag.trim_start_matches('-')));
         let o = train_quick(&data, &out, &[&arg]);
         assert_bad(&o, &[name]);
         assert!(!out.exists(), "{flag} {value}: nothing may be written");

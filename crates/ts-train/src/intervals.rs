@@ -321,63 +321,29 @@ impl Intervals {
         }
         let nt = spec.targets.len();
         let error = |i: usize, j: usize| abs_error(windows, predicted_scaled, spec, scaler, i, j);
-        let mut pool: Vec<Vec<f64>> = self
-            .errors
-            .iter()
-            .map(|e| {
-                let mut e = e.clone();
-                e.sort_by(f64::total_cmp);
-                e
-            })
-            .collect();
-        // Miss rate aimed at, and the adaptive one, per level and output.
-        let target: Vec<f64> = self.levels.iter().map(|c| 1.0 - c).collect();
-        let mut alpha: Vec<Vec<f64>> = target.iter().map(|&a| vec![a; o]).collect();
+        let mut state = Adaptive::new(&self.errors, &self.levels, self.gamma);
         let mut next = vec![from; o];
-        let reveal = |k: usize,
-                      j: usize,
-                      b: &WindowBounds,
-                      alpha: &mut [Vec<f64>],
-                      pool: &mut [Vec<f64>]| {
-            let e = error(k, j);
-            for l in 0..nl {
-                let miss = if e > b.half_width(k, l, j) { 1.0 } else { 0.0 };
-                alpha[l][j] += self.gamma * (target[l] - miss);
-            }
-            let at = pool[j].partition_point(|&x| x < e);
-            pool[j].insert(at, e);
-        };
-        let quantiles = |pool: &[Vec<f64>], alpha: &[Vec<f64>], j: usize| {
-            let mut q: Vec<f64> = (0..nl)
-                .map(|l| conformal_quantile(&pool[j], 1.0 - alpha[l][j]))
-                .collect();
-            // A higher level never gets a narrower interval.
-            for l in 1..nl {
-                q[l] = q[l].max(q[l - 1]);
-            }
-            q
-        };
         for i in from..n {
             for (j, next_j) in next.iter_mut().enumerate() {
                 let s = j / nt;
                 // Step s of window k is known at window i once its row is: anchor_k + s + 1
                 // ≤ anchor_i.
                 while *next_j < i && windows.anchors[*next_j] + s < windows.anchors[i] {
-                    reveal(*next_j, j, &bounds, &mut alpha, &mut pool);
+                    state.reveal(error(*next_j, j), j, |l| bounds.half_width(*next_j, l, j));
                     *next_j += 1;
                 }
-                for (l, q) in quantiles(&pool, &alpha, j).into_iter().enumerate() {
+                for (l, q) in state.quantiles(j).into_iter().enumerate() {
                     bounds.half_width[(i * nl + l) * o + j] = q;
                 }
             }
         }
         for (j, next_j) in next.iter_mut().enumerate() {
             while *next_j < n {
-                reveal(*next_j, j, &bounds, &mut alpha, &mut pool);
+                state.reveal(error(*next_j, j), j, |l| bounds.half_width(*next_j, l, j));
                 *next_j += 1;
             }
         }
-        let per_output: Vec<Vec<f64>> = (0..o).map(|j| quantiles(&pool, &alpha, j)).collect();
+        let per_output: Vec<Vec<f64>> = (0..o).map(|j| state.quantiles(j)).collect();
         let after = (0..nl)
             .map(|l| per_output.iter().map(|q| q[l]).collect())
             .collect();
@@ -452,6 +418,66 @@ pub fn coverage_of(
             }
         })
         .collect()
+}
+
+/// The state of adaptive conformal inference over one walk: per output, the sorted pool of
+/// known absolute errors; per level and output, the miss rate aimed at now.
+struct Adaptive {
+    /// Sorted absolute errors per output.
+    pool: Vec<Vec<f64>>,
+    /// Nominal miss rate per level (`1 − level`).
+    target: Vec<f64>,
+    /// Adapted miss rate per level and output.
+    alpha: Vec<Vec<f64>>,
+    /// Step of the level update.
+    gamma: f64,
+}
+
+impl Adaptive {
+    /// Starts from the validation errors (`[output][window]`) at the nominal levels.
+    fn new(errors: &[Vec<f64>], levels: &[f64], gamma: f64) -> Self {
+        let pool = errors
+            .iter()
+            .map(|e| {
+                let mut e = e.clone();
+                e.sort_by(f64::total_cmp);
+                e
+            })
+            .collect();
+        let target: Vec<f64> = levels.iter().map(|c| 1.0 - c).collect();
+        let alpha = target.iter().map(|&a| vec![a; errors.len()]).collect();
+        Self {
+            pool,
+            target,
+            alpha,
+            gamma,
+        }
+    }
+
+    /// An actual is known: output `j` erred by `e` where its interval at level `l` had half-width
+    /// `width(l)`. Each level moves toward its nominal miss rate (`α ← α + γ(α₀ − miss)`) and the
+    /// error joins the pool.
+    fn reveal(&mut self, e: f64, j: usize, width: impl Fn(usize) -> f64) {
+        for (l, alpha) in self.alpha.iter_mut().enumerate() {
+            let miss = if e > width(l) { 1.0 } else { 0.0 };
+            alpha[j] += self.gamma * (self.target[l] - miss);
+        }
+        let at = self.pool[j].partition_point(|&x| x < e);
+        self.pool[j].insert(at, e);
+    }
+
+    /// Half-widths of output `j` per level now; a higher level never gets a narrower interval.
+    fn quantiles(&self, j: usize) -> Vec<f64> {
+        let mut q: Vec<f64> = self
+            .alpha
+            .iter()
+            .map(|alpha| conformal_quantile(&self.pool[j], 1.0 - alpha[j]))
+            .collect();
+        for l in 1..q.len() {
+            q[l] = q[l].max(q[l - 1]);
+        }
+        q
+    }
 }
 
 #[cfg(test)]

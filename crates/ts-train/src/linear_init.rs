@@ -172,30 +172,8 @@ pub fn fit_linear_branch(
     cfg: &TrainConfig,
     device: &burn::tensor::Device,
 ) -> Result<LinearFit> {
-    let l = spec.lookback;
-    let h = spec.horizon;
+    let (l, h) = (spec.lookback, spec.horizon);
     let p = l + 1;
-    let season = model.config.season;
-    // The anchors the penalty may pull toward, in the solver's layout `[p, h]` (row j = input j;
-    // the bias row stays zero): the naive forecast (zero weights), the seasonal naive and the
-    // mean of the last 2 or 3 seasons where the window holds them.
-    let anchors: Vec<(String, Vec<f64>)> = std::iter::once(("naive".to_string(), vec![0.0; p * h]))
-        .chain((1..=MAX_ANCHOR_SEASONS).filter_map(|k| {
-            let m = ts_model::forecaster::seasonal_mean_weights(h, l, season, k)?;
-            let mut w0 = vec![0.0f64; p * h];
-            for s in 0..h {
-                for j in 0..l {
-                    w0[j * h + s] = f64::from(m[s * l + j]);
-                }
-            }
-            let name = if k == 1 {
-                "seasonal naive".to_string()
-            } else {
-                format!("mean of {k} seasons")
-            };
-            Some((name, w0))
-        }))
-        .collect();
     let has_val = validation.n > 0 && validation.has_targets();
     let (mut x, mut y) = design(train, spec);
     let train_rows = x.len() / p;
@@ -204,66 +182,12 @@ pub fn fit_linear_branch(
         x.extend(xv);
         y.extend(yv);
     }
-    let rows = x.len() / p;
     let (xtx_train, xty_train) = normal_equations(&x, &y, p, h, 0, train_rows);
     let scale = (0..l).map(|i| xtx_train[i * p + i]).sum::<f64>() / l as f64;
     let scale = if scale > 0.0 { scale } else { 1.0 };
-    // Cross-validated squared error of each penalty (None = the seasonal naive weights).
-    let folds = FOLDS.min(rows);
-    let bounds: Vec<(usize, usize)> = (0..folds)
-        .map(|b| (b * rows / folds, (b + 1) * rows / folds))
-        .collect();
-    let blocks: Vec<(Vec<f64>, Vec<f64>)> = bounds
-        .iter()
-        .map(|&(a, b)| normal_equations(&x, &y, p, h, a, b))
-        .collect();
-    let mut total_xtx = vec![0.0f64; p * p];
-    let mut total_xty = vec![0.0f64; p * h];
-    for (a, b) in &blocks {
-        total_xtx.iter_mut().zip(a).for_each(|(t, v)| *t += v);
-        total_xty.iter_mut().zip(b).for_each(|(t, v)| *t += v);
-    }
-    // The anchor the penalty pulls toward: the one that errs least on these windows (a season
-    // detected from the calendar need not be in the data: a quarterly interest rate has none;
-    // a noisy season is better read off the mean of a few years than off the last one).
-    let mut scored = anchors.into_iter().map(|(name, w)| {
-        let e = sse(&x, &y, &w, p, h, 0, rows);
-        (name, w, e)
-    });
-    let naive = scored.next().unwrap_or_default();
-    let (anchor, w0, mut best_cv) =
-        scored.fold(naive, |best, a| if a.2 < best.2 { a } else { best });
-    let mut best_penalty: Option<f64> = None;
-    if folds >= 2 {
-        for c in PENALTIES {
-            let mut cv = 0.0;
-            let mut ok = true;
-            for (k, &(a, b)) in bounds.iter().enumerate() {
-                let xtx: Vec<f64> = total_xtx
-                    .iter()
-                    .zip(&blocks[k].0)
-                    .map(|(t, v)| t - v)
-                    .collect();
-                let xty: Vec<f64> = total_xty
-                    .iter()
-                    .zip(&blocks[k].1)
-                    .map(|(t, v)| t - v)
-                    .collect();
-                match ridge(&xtx, &xty, &w0, p, h, c * scale) {
-                    Some(w) => cv += sse(&x, &y, &w, p, h, a, b),
-                    None => {
-                        ok = false;
-                        break;
-                    }
-                }
-            }
-            if ok && cv < best_cv {
-                best_cv = cv;
-                best_penalty = Some(c);
-            }
-        }
-    }
-    let w = match best_penalty {
+    let cv = CrossValidation::new(x, y, p, h);
+    let (anchor, w0, penalty) = cv.choose(anchors(h, l, model.config.season), scale);
+    let w = match penalty {
         Some(c) => ridge(&xtx_train, &xty_train, &w0, p, h, c * scale).unwrap_or(w0),
         None => w0,
     };
@@ -283,10 +207,149 @@ pub fn fit_linear_branch(
         f64::NAN
     };
     Ok(LinearFit {
-        penalty: best_penalty,
+        penalty,
         val_loss,
         anchor,
     })
+}
+
+/// The anchors the penalty may pull toward, in the solver's layout `[p, h]` (row j = input j;
+/// the bias row stays zero): the naive forecast (zero weights), the seasonal naive and the mean
+/// of the last 2 or 3 seasons where the window holds them.
+fn anchors(h: usize, l: usize, season: usize) -> Vec<(String, Vec<f64>)> {
+    let p = l + 1;
+    std::iter::once(("naive".to_string(), vec![0.0; p * h]))
+        .chain((1..=MAX_ANCHOR_SEASONS).filter_map(|k| {
+            let m = ts_model::forecaster::seasonal_mean_weights(h, l, season, k)?;
+            let mut w0 = vec![0.0f64; p * h];
+            for s in 0..h {
+                for j in 0..l {
+                    w0[j * h + s] = f64::from(m[s * l + j]);
+                }
+            }
+            let name = if k == 1 {
+                "seasonal naive".to_string()
+            } else {
+                format!("mean of {k} seasons")
+            };
+            Some((name, w0))
+        }))
+        .collect()
+}
+
+/// Blocked cross-validation of the ridge fit over the design rows (training, then validation
+/// windows): [`FOLDS`] contiguous blocks, each left out once.
+struct CrossValidation {
+    x: Vec<f64>,
+    y: Vec<f64>,
+    p: usize,
+    h: usize,
+    rows: usize,
+    /// Row range of each block.
+    bounds: Vec<(usize, usize)>,
+    /// `XᵀX`, `XᵀY` of each block.
+    blocks: Vec<(Vec<f64>, Vec<f64>)>,
+    /// Their sums over all blocks.
+    total: (Vec<f64>, Vec<f64>),
+}
+
+impl CrossValidation {
+    /// Blocks over the rows of `x` (`p` columns) and `y` (`h` columns).
+    fn new(x: Vec<f64>, y: Vec<f64>, p: usize, h: usize) -> Self {
+        let rows = x.len() / p;
+        let folds = FOLDS.min(rows);
+        let bounds: Vec<(usize, usize)> = (0..folds)
+            .map(|b| (b * rows / folds, (b + 1) * rows / folds))
+            .collect();
+        let blocks: Vec<(Vec<f64>, Vec<f64>)> = bounds
+            .iter()
+            .map(|&(a, b)| normal_equations(&x, &y, p, h, a, b))
+            .collect();
+        let mut total = (vec![0.0f64; p * p], vec![0.0f64; p * h]);
+        for (a, b) in &blocks {
+            total.0.iter_mut().zip(a).for_each(|(t, v)| *t += v);
+            total.1.iter_mut().zip(b).for_each(|(t, v)| *t += v);
+        }
+        Self {
+            x,
+            y,
+            p,
+            h,
+            rows,
+            bounds,
+            blocks,
+            total,
+        }
+    }
+
+    /// Squared error of `w` on all rows (out of sample for an anchor, which fits nothing).
+    fn sse_all(&self, w: &[f64]) -> f64 {
+        sse(&self.x, &self.y, w, self.p, self.h, 0, self.rows)
+    }
+
+    /// Cross-validated squared error of the ridge toward `w0` with penalty `lambda`; `None` when
+    /// a fold's system cannot be solved.
+    fn error(&self, w0: &[f64], lambda: f64) -> Option<f64> {
+        let (p, h) = (self.p, self.h);
+        let mut cv = 0.0;
+        for (k, &(a, b)) in self.bounds.iter().enumerate() {
+            let xtx: Vec<f64> = self
+                .total
+                .0
+                .iter()
+                .zip(&self.blocks[k].0)
+                .map(|(t, v)| t - v)
+                .collect();
+            let xty: Vec<f64> = self
+                .total
+                .1
+                .iter()
+                .zip(&self.blocks[k].1)
+                .map(|(t, v)| t - v)
+                .collect();
+            cv += sse(
+                &self.x,
+                &self.y,
+                &ridge(&xtx, &xty, w0, p, h, lambda)?,
+                p,
+                h,
+                a,
+                b,
+            );
+        }
+        Some(cv)
+    }
+
+    /// The anchor that errs least on all rows (a season detected from the calendar need not be
+    /// in the data: a quarterly interest rate has none; a noisy season is better read off the
+    /// mean of a few years than off the last one; the naive one on ties), then the penalty
+    /// (a multiple of `scale`) toward it with the lowest cross-validated error, `None` (the
+    /// anchor itself) unless one errs less. Returns (anchor name, anchor weights, penalty).
+    fn choose(
+        &self,
+        anchors: Vec<(String, Vec<f64>)>,
+        scale: f64,
+    ) -> (String, Vec<f64>, Option<f64>) {
+        let mut scored = anchors.into_iter().map(|(name, w)| {
+            let e = self.sse_all(&w);
+            (name, w, e)
+        });
+        let naive = scored.next().unwrap_or_default();
+        let (anchor, w0, mut best) =
+            scored.fold(naive, |best, a| if a.2 < best.2 { a } else { best });
+        let mut penalty = None;
+        if self.bounds.len() >= 2 {
+            for c in PENALTIES {
+                if let Some(cv) = self.error(&w0, c * scale)
+                    && cv < best
+                {
+                    best = cv;
+                    penalty = Some(c);
+                }
+            }
+        }
+        (anchor, w0, penalty)
+    }
 }
 
 /// `(XᵀX + λI)⁻¹(XᵀY + λW0)`.
