@@ -237,146 +237,122 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// The options of `cargo xtask quality`.
+struct Options {
+    quick: bool,
+    seeds: Vec<u64>,
+    only: Option<String>,
+    skip: Option<String>,
+    markdown: Option<String>,
+    /// Flags for every `tsf train` run: `--epochs`, `--model`, then those after `--`.
+    train_flags: Vec<String>,
+}
+
+impl Options {
+    /// Parses `[--quick] [--seeds 1,2,3] [--only N] [--skip N] [--epochs N] [--model M]
+    /// [--markdown FILE] [-- TRAIN FLAGS]`.
+    fn parse(args: &[String]) -> Result<Self> {
+        let (args, after) = match args.iter().position(|a| a == "--") {
+            Some(i) => (&args[..i], &args[i + 1..]),
+            None => (args, &[][..]),
+        };
+        let quick = args.iter().any(|a| a == "--quick");
+        let value = |flag: &str| {
+            args.iter()
+                .position(|a| a == flag)
+                .and_then(|i| args.get(i + 1))
+                .cloned()
+        };
+        let seeds: Vec<u64> = match value("--seeds") {
+            Some(s) => s
+                .split(',')
+                .map(|x| {
+                    x.trim()
+                        .parse()
+                        .context("--seeds: expected numbers like 1,2,3")
+                })
+                .collect::<Result<_>>()?,
+            None => vec![1],
+        };
+        let epochs = value("--epochs").or_else(|| quick.then(|| "30".to_string()));
+        let model = value("--model");
+        let train_flags: Vec<String> = epochs
+            .iter()
+            .map(|n| ["--epochs".to_string(), n.clone()])
+            .chain(model.iter().map(|m| ["--model".to_string(), m.clone()]))
+            .flatten()
+            .chain(after.iter().cloned())
+            .collect();
+        Ok(Self {
+            quick,
+            seeds,
+            only: value("--only"),
+            skip: value("--skip"),
+            markdown: value("--markdown"),
+            train_flags,
+        })
+    }
+
+    /// Whether entry `e` is selected (`NAME[,NAME…]`: an entry matches when its file or target
+    /// contains one of the names).
+    fn selects(&self, e: &Entry) -> bool {
+        let matches = |list: &str| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .any(|n| e.file.contains(n) || e.target.contains(n))
+        };
+        self.only.as_deref().is_none_or(&matches)
+            && !self.skip.as_deref().is_some_and(matches)
+    }
+}
+
+/// The header of the quality table.
+const TABLE_HEADER: &str = "| data | target | season | h | model kept | MASE tsf | naive | seasonal naive | drift | MAE tsf | best baseline MAE | beats all | 80 % cover | 95 % cover | MAE spread over seeds | s |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+
 /// `cargo xtask quality [--quick] [--seeds 1,2,3] [--only NAME] [--markdown FILE]`.
 pub fn quality(args: &[String]) -> Result<()> {
-    let (args, train_flags) = match args.iter().position(|a| a == "--") {
-        Some(i) => (&args[..i], &args[i + 1..]),
-        None => (args, &[][..]),
-    };
-    let quick = args.iter().any(|a| a == "--quick");
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let seeds: Vec<u64> = match value("--seeds") {
-        Some(s) => s
-            .split(',')
-            .map(|x| {
-                x.trim()
-                    .parse()
-                    .context("--seeds: expected numbers like 1,2,3")
-            })
-            .collect::<Result<_>>()?,
-        None => vec![1],
-    };
-    let only = value("--only");
-    let skip = value("--skip");
-    let epochs = value("--epochs").or_else(|| quick.then(|| "30".to_string()));
-    let model = value("--model");
-    // `--epochs` and `--model` go to every run, before the flags after `--`.
-    let train_flags: Vec<String> = epochs
-        .iter()
-        .map(|n| ["--epochs".to_string(), n.clone()])
-        .chain(model.iter().map(|m| ["--model".to_string(), m.clone()]))
-        .flatten()
-        .chain(train_flags.iter().cloned())
-        .collect();
+    let opts = Options::parse(args)?;
     // The whole workspace, so that the build shares the test build's feature set.
     crate::cargo(&["build", "--release", "-q", "--workspace"], &[])?;
     let target_dir = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root().join("target"));
     let tsf = target_dir.join("release/tsf");
-    let mut table = String::from(
-        "| data | target | season | h | model kept | MASE tsf | naive | seasonal naive | drift | MAE tsf | best baseline MAE | beats all | 80 % cover | 95 % cover | MAE spread over seeds | s |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
-    );
+    let mut table = String::from(TABLE_HEADER);
     let mut json = Vec::new();
-    // `NAME[,NAME…]`: an entry matches when its file or target contains one of the names.
-    let matches = |list: &str, e: &Entry| {
-        list.split(',')
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .any(|n| e.file.contains(n) || e.target.contains(n))
-    };
-    for e in ENTRIES {
-        if only.as_deref().is_some_and(|o| !matches(o, e)) {
-            continue;
-        }
-        if skip.as_deref().is_some_and(|o| matches(o, e)) {
-            continue;
-        }
+    for e in ENTRIES.iter().filter(|e| opts.selects(e)) {
         let Some(data) = locate(e.file) else {
             println!("skipped {}: not in data/ or ../shared/data/", e.file);
             continue;
         };
-        for h in horizons(e, quick) {
+        for h in horizons(e, opts.quick) {
             let mut runs = Vec::new();
-            for &seed in &seeds {
-                let r = match run_one(&tsf, &data, e, h, seed, &train_flags) {
-                    Ok(r) => r,
-                    Err(err) => {
-                        println!("{err:#}");
-                        continue;
+            for &seed in &opts.seeds {
+                match run_one(&tsf, &data, e, h, seed, &opts.train_flags) {
+                    Ok(r) => {
+                        println!(
+                            "{} {} h={h} seed {seed}: MASE {:.3} (naive {:.3}, seasonal naive {:.3}, drift {:.3}), {} in {:.1} s",
+                            e.file,
+                            e.target,
+                            r.mase[0],
+                            r.mase[1],
+                            r.mase[2],
+                            r.mase[3],
+                            r.model,
+                            r.seconds
+                        );
+                        runs.push(r);
                     }
-                };
-                println!(
-                    "{} {} h={h} seed {seed}: MASE {:.3} (naive {:.3}, seasonal naive {:.3}, drift {:.3}), {} in {:.1} s",
-                    e.file,
-                    e.target,
-                    r.mase[0],
-                    r.mase[1],
-                    r.mase[2],
-                    r.mase[3],
-                    r.model,
-                    r.seconds
-                );
-                runs.push(r);
+                    Err(err) => println!("{err:#}"),
+                }
             }
             if runs.is_empty() {
                 continue;
             }
-            let med = |i: usize| median(runs.iter().map(|r| r.mase[i]).collect());
-            let mae = |i: usize| median(runs.iter().map(|r| r.mae[i]).collect());
-            let maes: Vec<f64> = runs.iter().map(|r| r.mae[0]).collect();
-            let lo = maes.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = maes.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let spread = if lo > 0.0 {
-                (hi - lo) / lo * 100.0
-            } else {
-                0.0
-            };
-            let best_base = if e.season > 1 {
-                mae(1).min(mae(2)).min(mae(3))
-            } else {
-                mae(1).min(mae(3))
-            };
-            let beats = mae(0) < best_base - 1e-6 * best_base.abs();
-            let cov = |k: usize| {
-                median(
-                    runs.iter()
-                        .filter_map(|r| r.coverage.get(k).copied())
-                        .collect(),
-                )
-            };
-            let models: Vec<&str> = runs.iter().map(|r| r.model.as_str()).collect();
-            let secs = median(runs.iter().map(|r| r.seconds).collect());
-            table.push_str(&format!(
-                "| `{}` | {} | {} | {h} | {} | {:.3} | {:.3} | {} | {:.3} | {:.4} | {:.4} | {} | {:.1} % | {:.1} % | {:.1} % | {:.0} |\n",
-                e.file,
-                e.target,
-                e.season,
-                models.join(", "),
-                med(0),
-                med(1),
-                if e.season > 1 { format!("{:.3}", med(2)) } else { "—".into() },
-                med(3),
-                mae(0),
-                best_base,
-                if beats { "yes" } else { "**no**" },
-                cov(0) * 100.0,
-                cov(1) * 100.0,
-                spread,
-                secs
-            ));
-            json.push(serde_json::json!({
-                "file": e.file, "target": e.target, "season": e.season, "horizon": h,
-                "seeds": seeds, "mase": [med(0), med(1), med(2), med(3)],
-                "mae": [mae(0), mae(1), mae(2), mae(3)], "beats_baselines": beats,
-                "coverage_80": cov(0), "coverage_95": cov(1), "mae_spread_percent": spread,
-                "models": models, "seconds": secs,
-            }));
+            let (row, value) = summarize(e, h, &runs, &opts.seeds);
+            table.push_str(&row);
+            json.push(value);
         }
     }
     println!("\n{table}");
@@ -386,8 +362,69 @@ pub fn quality(args: &[String]) -> Result<()> {
         dir.join("quality.json"),
         serde_json::to_string_pretty(&json)?,
     )?;
-    if let Some(md) = value("--markdown") {
-        std::fs::write(&md, &table).with_context(|| format!("cannot write {md}"))?;
+    if let Some(md) = &opts.markdown {
+        std::fs::write(md, &table).with_context(|| format!("cannot write {md}"))?;
     }
     Ok(())
+}
+
+/// One table row and its JSON record for entry `e` at horizon `h` over the seeds' runs:
+/// medians of MASE, MAE and coverage, the spread of the test MAE, whether tsf beats every
+/// baseline.
+fn summarize(e: &Entry, h: usize, runs: &[Run], seeds: &[u64]) -> (String, serde_json::Value) {
+    let med = |i: usize| median(runs.iter().map(|r| r.mase[i]).collect());
+    let mae = |i: usize| median(runs.iter().map(|r| r.mae[i]).collect());
+    let maes: Vec<f64> = runs.iter().map(|r| r.mae[0]).collect();
+    let lo = maes.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = maes.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let spread = if lo > 0.0 {
+        (hi - lo) / lo * 100.0
+    } else {
+        0.0
+    };
+    let best_base = if e.season > 1 {
+        mae(1).min(mae(2)).min(mae(3))
+    } else {
+        mae(1).min(mae(3))
+    };
+    let beats = mae(0) < best_base - 1e-6 * best_base.abs();
+    let cov = |k: usize| {
+        median(
+            runs.iter()
+                .filter_map(|r| r.coverage.get(k).copied())
+                .collect(),
+        )
+    };
+    let models: Vec<&str> = runs.iter().map(|r| r.model.as_str()).collect();
+    let secs = median(runs.iter().map(|r| r.seconds).collect());
+    let row = format!(
+        "| `{}` | {} | {} | {h} | {} | {:.3} | {:.3} | {} | {:.3} | {:.4} | {:.4} | {} | {:.1} % | {:.1} % | {:.1} % | {:.0} |\n",
+        e.file,
+        e.target,
+        e.season,
+        models.join(", "),
+        med(0),
+        med(1),
+        if e.season > 1 {
+            format!("{:.3}", med(2))
+        } else {
+            "—".into()
+        },
+        med(3),
+        mae(0),
+        best_base,
+        if beats { "yes" } else { "**no**" },
+        cov(0) * 100.0,
+        cov(1) * 100.0,
+        spread,
+        secs
+    );
+    let value = serde_json::json!({
+        "file": e.file, "target": e.target, "season": e.season, "horizon": h,
+        "seeds": seeds, "mase": [med(0), med(1), med(2), med(3)],
+        "mae": [mae(0), mae(1), mae(2), mae(3)], "beats_baselines": beats,
+        "coverage_80": cov(0), "coverage_95": cov(1), "mae_spread_percent": spread,
+        "models": models, "seconds": secs,
+    });
+    (row, value)
 }
