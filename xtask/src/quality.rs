@@ -302,8 +302,7 @@ impl Options {
                 .filter(|n| !n.is_empty())
                 .any(|n| e.file.contains(n) || e.target.contains(n))
         };
-        self.only.as_deref().is_none_or(&matches)
-            && !self.skip.as_deref().is_some_and(matches)
+        self.only.as_deref().is_none_or(&matches) && !self.skip.as_deref().is_some_and(matches)
     }
 }
 

@@ -241,6 +241,19 @@ pub fn save(path: &Path, model: &Forecaster, header: &ModelHeader) -> Result<()>
 
 /// Parses and verifies the bytes of a model file; `path` is used in messages only.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<(ModelHeader, Vec<u8>)> {
+    let hlen = check_prefix(path, bytes)?;
+    let (head, weights) = bytes[PREFIX..].split_at(hlen);
+    let header: ModelHeader = serde_json::from_slice(head).map_err(|e| ModelError::Header {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    check_header(path, &header, weights.len())?;
+    Ok((header, weights.to_vec()))
+}
+
+/// Checks the fixed-size prefix of a model file (magic, format version, lengths that add up to
+/// the file's size, SHA-256 of the body); returns the header's length.
+fn check_prefix(path: &Path, bytes: &[u8]) -> Result<usize> {
     let found = bytes.len() as u64;
     if bytes.len() < 12 {
         return Err(if bytes.len() >= 8 && &bytes[..8] != MAGIC {
@@ -310,17 +323,19 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<(ModelHeader, Vec<u8>)> {
             computed: hex::encode(computed),
         });
     }
-    let (head, weights) = body.split_at(hlen as usize);
-    let header: ModelHeader = serde_json::from_slice(head).map_err(|e| ModelError::Header {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    Ok(hlen as usize)
+}
+
+/// Checks a parsed header against itself and the `weights` bytes that follow it: the version,
+/// a valid architecture no larger than the weights stored, and features that agree with the
+/// scaler and the model's input size.
+fn check_header(path: &Path, header: &ModelHeader, weights: usize) -> Result<()> {
     if header.format_version != FORMAT_VERSION {
         return Err(ModelError::Version {
             path: path.to_path_buf(),
             found: header.format_version,
             supported: FORMAT_VERSION,
-            writer: header.writer,
+            writer: header.writer.clone(),
         });
     }
     header.model.validate().map_err(|e| ModelError::Header {
@@ -334,14 +349,14 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<(ModelHeader, Vec<u8>)> {
         .parameter_count()
         .and_then(|n| n.checked_mul(4))
     {
-        Some(bytes_needed) if bytes_needed <= weights.len() => {}
+        Some(bytes_needed) if bytes_needed <= weights => {}
         claimed => {
             return Err(ModelError::Header {
                 path: path.to_path_buf(),
                 message: format!(
                     "the architecture needs {} bytes of weights but the file holds {}",
                     claimed.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string()),
-                    weights.len()
+                    weights
                 ),
             });
         }
@@ -354,7 +369,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<(ModelHeader, Vec<u8>)> {
             message: "features, scaler and model input size disagree".into(),
         });
     }
-    Ok((header, weights.to_vec()))
+    Ok(())
 }
 
 /// Loads a model file onto `device`, verifying size, checksum, header and weights.

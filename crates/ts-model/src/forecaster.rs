@@ -318,6 +318,36 @@ pub struct LstmNet {
 }
 
 impl LstmNet {
+    /// The top layer's hidden states (size `h`) for the time-major input `tm [T·B, F]`: every step
+    /// `[T·B, H]` when the net has attention, else the last one `[B, H]`. The fused and the
+    /// layer-by-layer paths draw the dropout masks in the same order.
+    fn top_states(
+        &self,
+        tm: Tensor<2>,
+        [t, b, h]: [usize; 3],
+        fused: bool,
+        mut dropout: Option<&mut DropoutRng>,
+    ) -> Tensor<2> {
+        let n_layers = self.layers.len();
+        let need_all = self.attention.is_some();
+        if fused {
+            let masks = match dropout {
+                Some(d) if n_layers > 1 => d.mask((n_layers - 1) * t * b * h),
+                _ => None,
+            };
+            return crate::lstm::fused_stack(&self.layers, tm, t, masks, need_all);
+        }
+        let mut seq = tm;
+        for layer in &self.layers[..n_layers - 1] {
+            let out = layer.forward_time_major(seq, t, true);
+            seq = match dropout.as_deref_mut() {
+                Some(d) => d.apply(out),
+                None => out,
+            };
+        }
+        self.layers[n_layers - 1].forward_time_major(seq, t, need_all)
+    }
+
     fn new(cfg: &ModelConfig, rng: &mut StdRng, device: &Device) -> Self {
         let h = cfg.hidden_size;
         let layers = (0..cfg.num_layers)
@@ -516,27 +546,7 @@ impl Forecaster {
         let mut attention = Vec::new();
         let fused = self.kernel.fused_on(&device);
         for net in &self.members {
-            let n_layers = net.layers.len();
-            // The top layer's hidden states: every step `[T·B, H]` for attention, else the last
-            // one `[B, H]`. Both paths draw the dropout masks in the same order.
-            let need_all = net.attention.is_some();
-            let top = if fused {
-                let masks = match dropout.as_deref_mut() {
-                    Some(d) if n_layers > 1 => d.mask((n_layers - 1) * t * b * h),
-                    _ => None,
-                };
-                crate::lstm::fused_stack(&net.layers, tm.clone(), t, masks, need_all)
-            } else {
-                let mut seq = tm.clone();
-                for layer in &net.layers[..n_layers - 1] {
-                    let out = layer.forward_time_major(seq, t, true);
-                    seq = match dropout.as_deref_mut() {
-                        Some(d) => d.apply(out),
-                        None => out,
-                    };
-                }
-                net.layers[n_layers - 1].forward_time_major(seq, t, need_all)
-            };
+            let top = net.top_states(tm.clone(), [t, b, h], fused, dropout.as_deref_mut());
             let mut feat = match &net.attention {
                 Some(att) => {
                     let (ctx, w) = att.forward(top.reshape([t, b, h]).swap_dims(0, 1));
