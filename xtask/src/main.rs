@@ -233,14 +233,27 @@ fn main() -> Result<()> {
             cargo(&["bench", "--workspace", "--bench", "tpe"], &envs)
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("tune-workers") => {
-            // Worker processes on one study: journal vs SQLite, and the kill test
-            // (crates/ts-tune/benches/workers.rs).
+            // Worker processes on one study: journal, SQLite (and PostgreSQL with
+            // TSF_BENCH_PG_URL), and the kill test (crates/ts-tune/benches/workers.rs). Only
+            // ts-tune is built, with its `postgres` feature: `--workspace` would unify ts-cli's
+            // features into it and compile Burn for a benchmark that never trains a model.
             let out = root().join("target/bench/tune_workers.json");
             let mut envs = vec![("TSF_BENCH_WORKERS_OUT", out.display().to_string())];
             if args.iter().any(|a| a == "--quick") {
                 envs.push(("TSF_BENCH_QUICK", "1".into()));
             }
-            cargo(&["bench", "--workspace", "--bench", "workers"], &envs)
+            cargo(
+                &[
+                    "bench",
+                    "-p",
+                    "ts-tune",
+                    "--features",
+                    "postgres",
+                    "--bench",
+                    "workers",
+                ],
+                &envs,
+            )
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("pair") => {
             let rounds = args
@@ -312,7 +325,7 @@ fn main() -> Result<()> {
                 "  bench tune  TPE vs Optuna's medians (tests/golden/TPE.md) → target/bench/tune.json"
             );
             eprintln!(
-                "  bench tune-workers  1-8 worker processes on one study (journal, SQLite), kill test → target/bench/tune_workers.json"
+                "  bench tune-workers  1-8 worker processes on one study (journal, SQLite; PostgreSQL with TSF_BENCH_PG_URL), kill test → target/bench/tune_workers.json"
             );
             eprintln!("  demo   train on the bundled data into target/demo");
             eprintln!("  crash  SIGKILL `tsf train` 20 times and check every file and the resume");

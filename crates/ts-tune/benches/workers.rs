@@ -135,7 +135,8 @@ fn url_for(kind: &str, dir: &Path) -> String {
 fn scale(kind: &str, workers: usize, total: usize) -> Value {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = url_for(kind, dir.path());
-    let name = format!("bench-{workers}");
+    // The PostgreSQL database outlives the run: a fresh study name per run.
+    let name = format!("bench-{workers}-{}-{}", std::process::id(), now_s() as u64);
     drop(open_study(&url, &name, 0)); // the study exists before the race
     let per = total / workers;
     let children: Vec<Child> = (0..workers)
