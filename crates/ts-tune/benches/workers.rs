@@ -7,12 +7,15 @@
 //! `ask` to the last worker's last `tell`), and the latency of `ask` (creating the trial and
 //! sampling) and of `tell` (finishing it): median and 99th percentile over all trials.
 //!
-//! Then the kill test on SQLite: 4 workers with heartbeats (interval 0.2 s, grace 1 s, retry 1)
-//! run 120 trials of a 50 ms objective; two are killed with SIGKILL after 1 s; after the grace
-//! period one more worker runs the remaining trials. Checked: trial numbers unique and gap-free,
-//! no trial left `RUNNING`, every killed trial `FAIL` and re-run once as a `WAITING` copy.
+//! Then the kill test on SQLite (and PostgreSQL): 4 workers with heartbeats (interval 0.2 s,
+//! grace 1 s, retry 1) run 120 trials of a 50 ms objective; two are killed with SIGKILL after
+//! 1 s; after the grace period one more worker runs the remaining trials. Checked: trial numbers
+//! unique and gap-free, every trial a worker reported finished present once and `COMPLETE`, no
+//! trial left `RUNNING`, every killed trial `FAIL` (not before the grace period) and re-run once
+//! with its parameters as a `WAITING` copy.
 //!
-//! With `TSF_BENCH_PG_URL=postgresql://…` (an empty database) PostgreSQL is measured too.
+//! With `TSF_BENCH_PG_URL=postgresql://…` (any database; each run uses fresh study names)
+//! PostgreSQL is measured and kill-tested too.
 //! Writes a Markdown table to stdout and `TSF_BENCH_WORKERS_OUT` (JSON) if set.
 //! `TSF_BENCH_QUICK=1`: 1 and 2 workers, 60 trials.
 
@@ -62,8 +65,8 @@ fn worker() {
         let opts = OptimizeOptions {
             n_trials: Some(trials),
             heartbeat: Some(Heartbeat {
-                interval: Duration::from_millis(200),
-                grace_period: Some(Duration::from_secs(1)),
+                interval: BEAT,
+                grace_period: Some(GRACE),
                 retry_failed: Some(1),
             }),
             ..Default::default()
@@ -76,7 +79,7 @@ fn worker() {
                     Ok(x * x)
                 },
                 &opts,
-                &|_| {},
+                &|t| println!("{}", json!({"done": t.number})),
             )
             .expect("optimize");
         return;
@@ -179,33 +182,66 @@ fn scale(kind: &str, workers: usize, total: usize) -> Value {
     })
 }
 
-fn kill_test() -> Value {
+/// Heartbeat settings of the kill test's workers.
+const BEAT: Duration = Duration::from_millis(200);
+const GRACE: Duration = Duration::from_secs(1);
+
+/// The trial numbers a worker reported as finished (one `{"done": N}` line each; a killed
+/// worker's lines up to its death).
+fn reported(out: &[u8]) -> Vec<usize> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["done"].as_u64().map(|n| n as usize))
+        .collect()
+}
+
+/// The kill test on one storage: 4 workers with heartbeats on 120 trials of a 50 ms objective,
+/// two killed with SIGKILL after 1 s, one more worker after the grace period.
+fn kill_test(kind: &str) -> Value {
     let dir = tempfile::tempdir().expect("tempdir");
-    let url = url_for("sqlite", dir.path());
-    let name = "kill";
-    drop(open_study(&url, name, 0));
-    let mut children: Vec<Child> = (0..4).map(|_| spawn(&url, name, 30, 50, true)).collect();
+    let url = url_for(kind, dir.path());
+    let name = format!("kill-{}-{}", std::process::id(), now_s() as u64);
+    drop(open_study(&url, &name, 0));
+    let mut children: Vec<Child> = (0..4).map(|_| spawn(&url, &name, 30, 50, true)).collect();
     std::thread::sleep(Duration::from_secs(1));
+    let killed_at = chrono::Utc::now();
     for c in children.iter_mut().take(2) {
         c.kill().expect("SIGKILL a worker");
     }
-    for mut c in children {
-        let _ = c.wait();
+    let mut done = Vec::new();
+    for c in children {
+        done.extend(reported(&c.wait_with_output().expect("worker").stdout));
     }
-    std::thread::sleep(Duration::from_millis(1200));
-    let study = open_study(&url, name, 0);
-    let done = study
+    std::thread::sleep(GRACE + Duration::from_millis(200));
+    let study = open_study(&url, &name, 0);
+    let complete = study
         .trials()
         .expect("trials")
         .iter()
         .filter(|t| t.state == TrialState::Complete)
         .count();
-    let rest = 120usize.saturating_sub(done);
-    let c = spawn(&url, name, rest.max(1), 50, true);
-    assert!(c.wait_with_output().expect("worker").status.success());
+    let rest = 120usize.saturating_sub(complete);
+    let c = spawn(&url, &name, rest.max(1), 50, true);
+    let out = c.wait_with_output().expect("worker");
+    assert!(out.status.success(), "{kind}: the last worker failed");
+    done.extend(reported(&out.stdout));
     let trials = study.trials().expect("trials");
     let numbers: Vec<usize> = trials.iter().map(|t| t.number).collect();
-    assert_eq!(numbers, (0..trials.len()).collect::<Vec<_>>());
+    assert_eq!(
+        numbers,
+        (0..trials.len()).collect::<Vec<_>>(),
+        "{kind}: numbers unique and gap-free"
+    );
+    // Every trial a worker saw finish is there once, complete.
+    let mut seen = done.clone();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), done.len(), "{kind}: a trial reported twice");
+    assert!(
+        done.iter().all(|&n| trials[n].state == TrialState::Complete),
+        "{kind}: a reported trial is not COMPLETE"
+    );
     let running = trials
         .iter()
         .filter(|t| t.state == TrialState::Running)
@@ -218,13 +254,41 @@ fn kill_test() -> Value {
         .iter()
         .filter(|t| t.system_attrs.contains_key("failed_trial"))
         .collect::<Vec<_>>();
-    assert_eq!(running, 0, "a killed worker's trial is still RUNNING");
+    assert_eq!(running, 0, "{kind}: a killed worker's trial is still RUNNING");
     // A worker killed between two trials leaves none behind: at most one per killed worker.
-    assert!(failed.len() <= 2, "more FAIL trials than killed workers");
-    assert_eq!(retried.len(), failed.len(), "each killed trial re-run once");
-    assert!(retried.iter().all(|t| t.state == TrialState::Complete));
-    json!({"trials": trials.len(), "complete": trials.iter().filter(|t| t.state == TrialState::Complete).count(),
-           "failed": failed.len(), "retried": retried.len(), "running": running})
+    assert!(
+        failed.len() <= 2,
+        "{kind}: more FAIL trials than killed workers"
+    );
+    // Failed only once the grace period had passed since the last heartbeat (sent at most one
+    // interval before the kill).
+    let earliest = killed_at + chrono::Duration::from_std(GRACE - BEAT).unwrap()
+        - chrono::Duration::milliseconds(50);
+    for t in &failed {
+        let at = t.datetime_complete.expect("a FAIL trial has an end time");
+        assert!(
+            at >= earliest,
+            "{kind}: trial {} failed {} ms after the kill, before the grace period",
+            t.number,
+            (at - killed_at).num_milliseconds()
+        );
+    }
+    assert_eq!(
+        retried.len(),
+        failed.len(),
+        "{kind}: each killed trial re-run once"
+    );
+    for r in &retried {
+        assert_eq!(r.state, TrialState::Complete, "{kind}: a retry did not finish");
+        let first = r.system_attrs["failed_trial"].as_u64().unwrap() as usize;
+        assert_eq!(
+            r.params, trials[first].params,
+            "{kind}: a retry runs the failed trial's parameters"
+        );
+    }
+    json!({"storage": kind, "trials": trials.len(), "complete": trials.iter().filter(|t| t.state == TrialState::Complete).count(),
+           "failed": failed.len(), "retried": retried.len(), "running": running,
+           "reported_by_workers": done.len()})
 }
 
 fn main() {
@@ -261,6 +325,8 @@ fn main() {
     if std::env::var_os("TSF_BENCH_PG_URL").is_some() {
         kinds.push("postgresql");
     }
+    // The journal keeps no heartbeats yet.
+    let kill_kinds: Vec<&str> = kinds.iter().copied().filter(|k| *k != "journal").collect();
     for kind in kinds {
         for &w in counts {
             let r = scale(kind, w, total);
@@ -278,11 +344,15 @@ fn main() {
             rows.push(r);
         }
     }
-    let kill = kill_test();
     println!();
-    println!(
-        "kill test (SQLite, 4 workers, 2 killed with SIGKILL, heartbeat 0.2 s, grace 1 s, retry 1): {kill}"
-    );
+    let mut kill = Vec::new();
+    for kind in kill_kinds {
+        let r = kill_test(kind);
+        println!(
+            "kill test ({kind}, 4 workers, 2 killed with SIGKILL, heartbeat 0.2 s, grace 1 s, retry 1): {r}"
+        );
+        kill.push(r);
+    }
     if let Ok(out) = std::env::var("TSF_BENCH_WORKERS_OUT") {
         if let Some(p) = Path::new(&out).parent() {
             let _ = std::fs::create_dir_all(p);

@@ -318,6 +318,14 @@ impl Study {
     /// another program) or creates one, and samples the joint (relative) parameters. A waiting
     /// trial's stored parameters are kept.
     pub fn ask(&self) -> Result<Trial> {
+        self.ask_beating(false)
+    }
+
+    /// [`Study::ask`]; with `beat`, the trial's first heartbeat is recorded as soon as the trial
+    /// is created or claimed, before sampling, so that a worker killed while sampling leaves a
+    /// trial that [`Study::fail_stale_trials`] can tell is dead (a `RUNNING` trial that never sent
+    /// a heartbeat is never failed).
+    fn ask_beating(&self, beat: bool) -> Result<Trial> {
         let s = &self.shared;
         let (trial_id, number, fixed, enqueued) = match self.pop_waiting()? {
             Some(t) => {
@@ -340,6 +348,9 @@ impl Study {
                 (id, n, BTreeMap::new(), serde_json::Map::new())
             }
         };
+        if beat && let Err(e) = s.storage.record_heartbeat(trial_id) {
+            tracing::warn!("trial {number}: heartbeat not recorded: {e}");
+        }
         let mut rng = trial_rng(s.sampler.seed(), number);
         let trials = s.storage.trials(s.study_id)?;
         let me = trials
@@ -469,7 +480,7 @@ impl Study {
                     if let Some(h) = &opts.heartbeat {
                         self.fail_stale_trials(h.grace(), h.retry_failed)?;
                     }
-                    let mut trial = self.ask()?;
+                    let mut trial = self.ask_beating(opts.heartbeat.is_some())?;
                     trial.stop = opts.stop.clone();
                     let _beat = opts.heartbeat.map(|h| {
                         HeartbeatThread::start(&self.shared.storage, trial.trial_id, h.interval)
