@@ -22,7 +22,7 @@ use chrono::{DateTime, Local, NaiveDateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 
 use super::journal::python_tokens;
-use super::{Appended, Replay, Storage, StudyRecord, lenient_f64, op};
+use super::{Appended, Replay, Storage, StudyRecord, lenient_f64, op, record};
 use crate::distribution::Distribution;
 use crate::error::{Result, TuneError};
 use crate::trial::{Direction, FrozenTrial, TrialState};
@@ -441,10 +441,10 @@ impl RdbStorage {
             .get("op_code")
             .and_then(Value::as_u64)
             .ok_or_else(|| Self::err_at(&self.url, "a record without an op_code"))?;
-        let lock = self.dialect().lock;
+        let d = self.dialect();
         let mut out = Written::Nothing;
         self.transaction(true, &mut |tx| {
-            out = apply(tx, lock, code, rec)?;
+            out = apply(tx, d, code, rec)?;
             Ok(())
         })?;
         Ok(out)
@@ -661,10 +661,14 @@ fn text(s: &str) -> P {
 /// Applies one journal-style record inside a write transaction.
 fn apply(
     tx: &mut dyn Tx,
-    lock: &str,
+    d: &Dialect,
     code: u64,
     rec: &Value,
 ) -> std::result::Result<Written, DbError> {
+    let lock = d.lock;
+    // A record marked as the trial's first heartbeat: a `trial_heartbeats` row in the same
+    // transaction.
+    let first_heartbeat = rec.get(record::FIRST_HEARTBEAT) == Some(&Value::Bool(true));
     match code {
         op::CREATE_STUDY => {
             let name = rec["study_name"].as_str().unwrap_or_default();
@@ -812,6 +816,9 @@ fn apply(
                     P::Int(tid),
                 ],
             )?;
+            if first_heartbeat && state == TrialState::Running {
+                heartbeat(tx, d, tid)?;
+            }
             Ok(Written::Trial {
                 id: tid as usize,
                 number: number as usize,
@@ -852,6 +859,9 @@ fn apply(
                     "UPDATE trials SET state = ?1, datetime_start = ?2 WHERE trial_id = ?3",
                     &[name, now, P::Int(tid)],
                 )?;
+                if first_heartbeat {
+                    heartbeat(tx, d, tid)?;
+                }
             } else if state.is_finished() {
                 tx.exec(
                     "UPDATE trials SET state = ?1, datetime_complete = ?2 WHERE trial_id = ?3",
@@ -892,6 +902,20 @@ fn apply(
             reason: format!("unknown op_code {other}"),
         })),
     }
+}
+
+/// Records a heartbeat of `trial_id` now, by the database's clock (Optuna's
+/// `record_heartbeat`: one row per trial).
+fn heartbeat(tx: &mut dyn Tx, d: &Dialect, trial_id: i64) -> std::result::Result<(), DbError> {
+    tx.exec(
+        &format!(
+            "INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (?1, {}) \
+             ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat",
+            d.now
+        ),
+        &[P::Int(trial_id)],
+    )?;
+    Ok(())
 }
 
 /// Reads studies and trials (one study's, or all) into a [`Replay`].
@@ -1135,17 +1159,8 @@ impl Storage for RdbStorage {
     }
 
     fn record_heartbeat(&self, trial_id: usize) -> Result<()> {
-        let now = self.dialect().now;
-        self.transaction(true, &mut |tx| {
-            tx.exec(
-                &format!(
-                    "INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (?1, {now}) \
-                     ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat"
-                ),
-                &[P::Int(trial_id as i64)],
-            )?;
-            Ok(())
-        })
+        let d = self.dialect();
+        self.transaction(true, &mut |tx| heartbeat(tx, d, trial_id as i64))
     }
 
     fn stale_trials(&self, study_id: usize, grace: Duration) -> Result<Vec<usize>> {
