@@ -308,7 +308,7 @@ impl Study {
     /// With `beat`, the claim is also the trial's first heartbeat.
     fn pop_waiting(&self, beat: bool) -> Result<Option<FrozenTrial>> {
         let s = &self.shared;
-        for t in s.storage.trials(s.study_id)? {
+        for t in s.storage.waiting_trials(s.study_id)? {
             if t.state != TrialState::Waiting {
                 continue;
             }

@@ -833,6 +833,13 @@ pub trait Storage: Send + Sync {
         Ok(out)
     }
 
+    /// The `WAITING` trials of a study, in number order (a storage may read only those).
+    fn waiting_trials(&self, study_id: usize) -> Result<Vec<FrozenTrial>> {
+        let mut out = self.trials(study_id)?;
+        out.retain(|t| t.state == TrialState::Waiting);
+        Ok(out)
+    }
+
     /// One trial.
     fn trial(&self, trial_id: usize) -> Result<FrozenTrial> {
         let mut out = None;
