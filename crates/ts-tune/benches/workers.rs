@@ -27,6 +27,8 @@
 //! counted), and the median trial duration. `TSF_BENCH_LSTM_ONLY=1` skips the cheap objective and
 //! the kill tests.
 //!
+//! `TSF_BENCH_STORAGES=postgresql` (comma-separated: journal, sqlite, postgresql) runs only those.
+//!
 //! Writes Markdown tables to stdout and `TSF_BENCH_WORKERS_OUT` (JSON) if set.
 //! `TSF_BENCH_QUICK=1`: 1 and 2 workers, 60 trials (LSTM: 1 and 2 workers, 8 trials).
 
@@ -431,6 +433,11 @@ fn main() {
     let mut kinds = vec!["journal", "sqlite"];
     if std::env::var_os("TSF_BENCH_PG_URL").is_some() {
         kinds.push("postgresql");
+    }
+    // TSF_BENCH_STORAGES=postgresql,… keeps only the storages named (to repeat one).
+    if let Ok(only) = std::env::var("TSF_BENCH_STORAGES") {
+        let only: Vec<&str> = only.split(',').map(str::trim).collect();
+        kinds.retain(|k| only.contains(k));
     }
     let lstm_only = std::env::var_os("TSF_BENCH_LSTM_ONLY").is_some();
     let kinds_lstm = kinds.clone();
