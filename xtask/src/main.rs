@@ -1,4 +1,4 @@
-//! Developer tasks: `cargo xtask ci | bench [--quick | tune | tune-workers | pair [--rounds N]] | quality | demo |
+//! Developer tasks: `cargo xtask ci | bench [--quick | tune | tune-workers [--lstm] | pair [--rounds N]] | quality | demo |
 //! crash | memory`.
 
 mod quality;
@@ -233,14 +233,44 @@ fn main() -> Result<()> {
             cargo(&["bench", "--workspace", "--bench", "tpe"], &envs)
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("tune-workers") => {
-            // Worker processes on one study: journal vs SQLite, and the kill test
-            // (crates/ts-tune/benches/workers.rs).
+            // Worker processes on one study: journal, SQLite (and PostgreSQL with
+            // TSF_BENCH_PG_URL), and the kill test (crates/ts-tune/benches/workers.rs). Only
+            // ts-tune is built, with its `postgres` feature: `--workspace` would unify ts-cli's
+            // features into it and compile Burn for a benchmark that never trains a model.
             let out = root().join("target/bench/tune_workers.json");
             let mut envs = vec![("TSF_BENCH_WORKERS_OUT", out.display().to_string())];
             if args.iter().any(|a| a == "--quick") {
                 envs.push(("TSF_BENCH_QUICK", "1".into()));
             }
-            cargo(&["bench", "--workspace", "--bench", "workers"], &envs)
+            // The LSTM objective runs `tsf tune` processes: build tsf (Burn; slow when cold).
+            let lstm_only = args.iter().any(|a| a == "--lstm-only");
+            if lstm_only || args.iter().any(|a| a == "--lstm") {
+                cargo(&["build", "--release", "-p", "ts-cli"], &[])?;
+                let target = std::env::var_os("CARGO_TARGET_DIR")
+                    .map(PathBuf::from)
+                    .map(|t| if t.is_relative() { root().join(t) } else { t })
+                    .unwrap_or_else(|| root().join("target"));
+                let tsf = target.join("release").join("tsf");
+                if !tsf.exists() {
+                    bail!("{} was not built", tsf.display());
+                }
+                envs.push(("TSF_BENCH_TSF", tsf.display().to_string()));
+                if lstm_only {
+                    envs.push(("TSF_BENCH_LSTM_ONLY", "1".into()));
+                }
+            }
+            cargo(
+                &[
+                    "bench",
+                    "-p",
+                    "ts-tune",
+                    "--features",
+                    "postgres",
+                    "--bench",
+                    "workers",
+                ],
+                &envs,
+            )
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("pair") => {
             let rounds = args
@@ -304,7 +334,7 @@ fn main() -> Result<()> {
         Some("memory") => memory(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | bench [tune | tune-workers] [--quick] | bench pair [--rounds N] | demo | crash | memory [--rows N] [--no-charts] [-- TRAIN FLAGS]>"
+                "usage: cargo xtask <ci | bench [tune | tune-workers [--lstm | --lstm-only]] [--quick] | bench pair [--rounds N] | demo | crash | memory [--rows N] [--no-charts] [-- TRAIN FLAGS]>"
             );
             eprintln!("  ci     run .ci/run (wgpu check + the README's test command)");
             eprintln!("  bench  LSTM speed benchmark → target/bench/results.json");
@@ -312,7 +342,7 @@ fn main() -> Result<()> {
                 "  bench tune  TPE vs Optuna's medians (tests/golden/TPE.md) → target/bench/tune.json"
             );
             eprintln!(
-                "  bench tune-workers  1-8 worker processes on one study (journal, SQLite), kill test → target/bench/tune_workers.json"
+                "  bench tune-workers  1-8 worker processes on one study (journal, SQLite; PostgreSQL with TSF_BENCH_PG_URL), kill test; --lstm: also 1-4 `tsf tune` processes on the LSTM objective (builds tsf) → target/bench/tune_workers.json"
             );
             eprintln!("  demo   train on the bundled data into target/demo");
             eprintln!("  crash  SIGKILL `tsf train` 20 times and check every file and the resume");

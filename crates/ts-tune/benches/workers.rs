@@ -7,14 +7,30 @@
 //! `ask` to the last worker's last `tell`), and the latency of `ask` (creating the trial and
 //! sampling) and of `tell` (finishing it): median and 99th percentile over all trials.
 //!
-//! Then the kill test on SQLite: 4 workers with heartbeats (interval 0.2 s, grace 1 s, retry 1)
-//! run 120 trials of a 50 ms objective; two are killed with SIGKILL after 1 s; after the grace
-//! period one more worker runs the remaining trials. Checked: trial numbers unique and gap-free,
-//! no trial left `RUNNING`, every killed trial `FAIL` and re-run once as a `WAITING` copy.
+//! Then the kill test on the journal, SQLite (and PostgreSQL): 4 workers with heartbeats
+//! (interval 0.2 s, grace 1 s, retry 1) run 120 trials of a 50 ms objective; two are killed with
+//! SIGKILL after 1 s; after the grace period one more worker runs the remaining trials. Checked:
+//! trial numbers unique and gap-free, every trial a worker reported finished present once and
+//! `COMPLETE`, no trial left `RUNNING`, every killed trial `FAIL` (and no live worker's trial)
+//! and re-run once with its parameters as a `WAITING` copy.
 //!
-//! With `TSF_BENCH_PG_URL=postgresql://…` (an empty database) PostgreSQL is measured too.
-//! Writes a Markdown table to stdout and `TSF_BENCH_WORKERS_OUT` (JSON) if set.
-//! `TSF_BENCH_QUICK=1`: 1 and 2 workers, 60 trials.
+//! With `TSF_BENCH_PG_URL=postgresql://…` (any database; each run uses fresh study names)
+//! PostgreSQL is measured and kill-tested too.
+//!
+//! With `TSF_BENCH_TSF=path/to/tsf` (`cargo xtask bench tune-workers --lstm` builds it and sets
+//! it), the real LSTM objective too: 1, 2 and 4 `tsf tune` processes share one study of
+//! [`LSTM_TRIALS`] trials on the bundled `data/statsmodels_macrodata.csv` (target `tbilrate`,
+//! five features, [`LSTM_EPOCHS`] epochs per trial, the random sampler with a fixed seed and no
+//! pruner, so that every configuration trains the same models; no retraining, no charts) on each
+//! storage; trials per minute over the span from the first trial's
+//! start to the last trial's end (read back from the storage, so process start-up is not
+//! counted), and the median trial duration. `TSF_BENCH_LSTM_ONLY=1` skips the cheap objective and
+//! the kill tests.
+//!
+//! `TSF_BENCH_STORAGES=postgresql` (comma-separated: journal, sqlite, postgresql) runs only those.
+//!
+//! Writes Markdown tables to stdout and `TSF_BENCH_WORKERS_OUT` (JSON) if set.
+//! `TSF_BENCH_QUICK=1`: 1 and 2 workers, 60 trials (LSTM: 1 and 2 workers, 8 trials).
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -62,8 +78,8 @@ fn worker() {
         let opts = OptimizeOptions {
             n_trials: Some(trials),
             heartbeat: Some(Heartbeat {
-                interval: Duration::from_millis(200),
-                grace_period: Some(Duration::from_secs(1)),
+                interval: BEAT,
+                grace_period: Some(GRACE),
                 retry_failed: Some(1),
             }),
             ..Default::default()
@@ -72,11 +88,14 @@ fn worker() {
             .optimize(
                 |t| {
                     let x = t.float("x", -5.0, 5.0, false)?;
+                    // Which worker ran it: the kill test checks that only killed workers'
+                    // trials were failed.
+                    t.set_user_attr("pid", json!(std::process::id()))?;
                     std::thread::sleep(sleep);
                     Ok(x * x)
                 },
                 &opts,
-                &|_| {},
+                &|t| println!("{}", json!({"done": t.number})),
             )
             .expect("optimize");
         return;
@@ -135,7 +154,8 @@ fn url_for(kind: &str, dir: &Path) -> String {
 fn scale(kind: &str, workers: usize, total: usize) -> Value {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = url_for(kind, dir.path());
-    let name = format!("bench-{workers}");
+    // The PostgreSQL database outlives the run: a fresh study name per run.
+    let name = format!("bench-{workers}-{}-{}", std::process::id(), now_s() as u64);
     drop(open_study(&url, &name, 0)); // the study exists before the race
     let per = total / workers;
     let children: Vec<Child> = (0..workers)
@@ -178,33 +198,72 @@ fn scale(kind: &str, workers: usize, total: usize) -> Value {
     })
 }
 
-fn kill_test() -> Value {
+/// Heartbeat settings of the kill test's workers.
+const BEAT: Duration = Duration::from_millis(200);
+const GRACE: Duration = Duration::from_secs(1);
+
+/// The trial numbers a worker reported as finished (one `{"done": N}` line each; a killed
+/// worker's lines up to its death).
+fn reported(out: &[u8]) -> Vec<usize> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["done"].as_u64().map(|n| n as usize))
+        .collect()
+}
+
+/// The kill test on one storage: 4 workers with heartbeats on 120 trials of a 50 ms objective,
+/// two killed with SIGKILL after 1 s, one more worker after the grace period.
+fn kill_test(kind: &str) -> Value {
     let dir = tempfile::tempdir().expect("tempdir");
-    let url = url_for("sqlite", dir.path());
-    let name = "kill";
-    drop(open_study(&url, name, 0));
-    let mut children: Vec<Child> = (0..4).map(|_| spawn(&url, name, 30, 50, true)).collect();
+    let url = url_for(kind, dir.path());
+    let name = format!("kill-{}-{}", std::process::id(), now_s() as u64);
+    drop(open_study(&url, &name, 0));
+    let mut children: Vec<Child> = (0..4).map(|_| spawn(&url, &name, 30, 50, true)).collect();
     std::thread::sleep(Duration::from_secs(1));
+    let killed: Vec<u64> = children.iter().take(2).map(|c| u64::from(c.id())).collect();
     for c in children.iter_mut().take(2) {
         c.kill().expect("SIGKILL a worker");
     }
-    for mut c in children {
-        let _ = c.wait();
+    let mut done = Vec::new();
+    for (i, c) in children.into_iter().enumerate() {
+        let out = c.wait_with_output().expect("worker");
+        assert!(
+            i < 2 || out.status.success(),
+            "{kind}: a surviving worker failed"
+        );
+        done.extend(reported(&out.stdout));
     }
-    std::thread::sleep(Duration::from_millis(1200));
-    let study = open_study(&url, name, 0);
-    let done = study
+    std::thread::sleep(GRACE + Duration::from_millis(200));
+    let study = open_study(&url, &name, 0);
+    let complete = study
         .trials()
         .expect("trials")
         .iter()
         .filter(|t| t.state == TrialState::Complete)
         .count();
-    let rest = 120usize.saturating_sub(done);
-    let c = spawn(&url, name, rest.max(1), 50, true);
-    assert!(c.wait_with_output().expect("worker").status.success());
+    let rest = 120usize.saturating_sub(complete);
+    let c = spawn(&url, &name, rest.max(1), 50, true);
+    let out = c.wait_with_output().expect("worker");
+    assert!(out.status.success(), "{kind}: the last worker failed");
+    done.extend(reported(&out.stdout));
     let trials = study.trials().expect("trials");
     let numbers: Vec<usize> = trials.iter().map(|t| t.number).collect();
-    assert_eq!(numbers, (0..trials.len()).collect::<Vec<_>>());
+    assert_eq!(
+        numbers,
+        (0..trials.len()).collect::<Vec<_>>(),
+        "{kind}: numbers unique and gap-free"
+    );
+    // Every trial a worker saw finish is there once, complete.
+    let mut seen = done.clone();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), done.len(), "{kind}: a trial reported twice");
+    assert!(
+        done.iter()
+            .all(|&n| trials[n].state == TrialState::Complete),
+        "{kind}: a reported trial is not COMPLETE"
+    );
     let running = trials
         .iter()
         .filter(|t| t.state == TrialState::Running)
@@ -217,13 +276,133 @@ fn kill_test() -> Value {
         .iter()
         .filter(|t| t.system_attrs.contains_key("failed_trial"))
         .collect::<Vec<_>>();
-    assert_eq!(running, 0, "a killed worker's trial is still RUNNING");
+    assert_eq!(
+        running, 0,
+        "{kind}: a killed worker's trial is still RUNNING"
+    );
     // A worker killed between two trials leaves none behind: at most one per killed worker.
-    assert!(failed.len() <= 2, "more FAIL trials than killed workers");
-    assert_eq!(retried.len(), failed.len(), "each killed trial re-run once");
-    assert!(retried.iter().all(|t| t.state == TrialState::Complete));
-    json!({"trials": trials.len(), "complete": trials.iter().filter(|t| t.state == TrialState::Complete).count(),
-           "failed": failed.len(), "retried": retried.len(), "running": running})
+    assert!(
+        failed.len() <= 2,
+        "{kind}: more FAIL trials than killed workers"
+    );
+    // Only killed workers' trials were failed (a trial killed before it stored its worker's
+    // pid has none), never a live worker's.
+    for t in &failed {
+        let pid = t.user_attrs.get("pid").and_then(Value::as_u64);
+        assert!(
+            pid.is_none_or(|p| killed.contains(&p)),
+            "{kind}: trial {} of a live worker was failed",
+            t.number
+        );
+    }
+    assert_eq!(
+        retried.len(),
+        failed.len(),
+        "{kind}: each killed trial re-run once"
+    );
+    for r in &retried {
+        assert_eq!(
+            r.state,
+            TrialState::Complete,
+            "{kind}: a retry did not finish"
+        );
+        let first = r.system_attrs["failed_trial"].as_u64().unwrap() as usize;
+        // (A worker killed before it sampled leaves a trial without parameters; its retry
+        // samples them.)
+        assert!(
+            trials[first]
+                .params
+                .iter()
+                .all(|(k, v)| r.params.get(k) == Some(v)),
+            "{kind}: a retry runs the failed trial's parameters"
+        );
+    }
+    json!({"storage": kind, "trials": trials.len(), "complete": trials.iter().filter(|t| t.state == TrialState::Complete).count(),
+           "failed": failed.len(), "retried": retried.len(), "running": running,
+           "reported_by_workers": done.len()})
+}
+
+/// Trials of one LSTM scale-out run (divisible by 1, 2 and 4 workers).
+const LSTM_TRIALS: usize = 48;
+/// Epochs per LSTM trial.
+const LSTM_EPOCHS: usize = 8;
+
+/// `workers` `tsf tune` processes on one study of `total` trials of the LSTM objective.
+fn lstm_scale(tsf: &Path, kind: &str, workers: usize, total: usize) -> Value {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = url_for(kind, dir.path());
+    let name = format!("lstm-{workers}-{}-{}", std::process::id(), now_s() as u64);
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/statsmodels_macrodata.csv");
+    let per = total / workers;
+    let wall = Instant::now();
+    let children: Vec<Child> = (0..workers)
+        .map(|i| {
+            let out = dir.path().join(format!("out-{i}"));
+            Command::new(tsf)
+                .arg("tune")
+                .arg("--data")
+                .arg(&data)
+                .args([
+                    "--target",
+                    "tbilrate",
+                    "--features",
+                    "realgdp,cpi,tbilrate,unemp,infl",
+                ])
+                .args(["--epochs", &LSTM_EPOCHS.to_string()])
+                // The same work in every configuration: the random sampler gives trial number n
+                // the same parameters whatever the number of workers, and nothing is pruned.
+                .args(["--sampler", "random", "--pruner", "none", "--seed", "7"])
+                .args(["--trials", &per.to_string()])
+                .args(["--storage", &url, "--study-name", &name])
+                .args(["--no-retrain", "--no-charts", "--quiet", "--out"])
+                .arg(&out)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn tsf tune")
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().expect("tsf tune");
+        assert!(
+            out.status.success(),
+            "tsf tune on {kind} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let wall = wall.elapsed().as_secs_f64();
+    let study = open_study(&url, &name, 0);
+    let trials = study.trials().expect("trials");
+    let numbers: Vec<usize> = trials.iter().map(|t| t.number).collect();
+    assert_eq!(numbers, (0..per * workers).collect::<Vec<_>>(), "{kind}");
+    assert!(trials.iter().all(|t| t.state.is_finished()), "{kind}");
+    let start = trials
+        .iter()
+        .filter_map(|t| t.datetime_start)
+        .min()
+        .expect("a start");
+    let end = trials
+        .iter()
+        .filter_map(|t| t.datetime_complete)
+        .max()
+        .expect("an end");
+    let span = (end - start).num_milliseconds() as f64 / 1e3;
+    let mut durations: Vec<f64> = trials
+        .iter()
+        .filter_map(|t| {
+            Some((t.datetime_complete? - t.datetime_start?).num_milliseconds() as f64 / 1e3)
+        })
+        .collect();
+    let pruned = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Pruned)
+        .count();
+    json!({
+        "storage": kind, "workers": workers, "trials": trials.len(), "pruned": pruned,
+        "trials_per_minute": trials.len() as f64 / span * 60.0,
+        "trial_s_median": quantile(&mut durations, 0.5),
+        "wall_s": wall,
+    })
 }
 
 fn main() {
@@ -249,16 +428,32 @@ fn main() {
         })
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!("machine: {machine}, {cores} cores; objective: 10 ms sleep, random sampler");
-    println!();
-    println!(
-        "| storage | workers | trials | trials/min | ask ms (median / p99) | tell ms (median / p99) |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("machine: {machine}, {cores} cores");
     let mut rows = Vec::new();
     let mut kinds = vec!["journal", "sqlite"];
     if std::env::var_os("TSF_BENCH_PG_URL").is_some() {
         kinds.push("postgresql");
+    }
+    // TSF_BENCH_STORAGES=postgresql,… keeps only the storages named (to repeat one).
+    if let Ok(only) = std::env::var("TSF_BENCH_STORAGES") {
+        let only: Vec<&str> = only.split(',').map(str::trim).collect();
+        kinds.retain(|k| only.contains(k));
+    }
+    let lstm_only = std::env::var_os("TSF_BENCH_LSTM_ONLY").is_some();
+    let kinds_lstm = kinds.clone();
+    if lstm_only {
+        kinds.clear();
+    }
+    let kill_kinds = kinds.clone();
+    let mut lstm_rows = Vec::new();
+    if !kinds.is_empty() {
+        println!();
+        println!("Cheap objective (10 ms sleep, random sampler):");
+        println!();
+        println!(
+            "| storage | workers | trials | trials/min | ask ms (median / p99) | tell ms (median / p99) |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|");
     }
     for kind in kinds {
         for &w in counts {
@@ -277,16 +472,52 @@ fn main() {
             rows.push(r);
         }
     }
-    let kill = kill_test();
     println!();
-    println!(
-        "kill test (SQLite, 4 workers, 2 killed with SIGKILL, heartbeat 0.2 s, grace 1 s, retry 1): {kill}"
-    );
+    let mut kill = Vec::new();
+    for kind in kill_kinds {
+        let r = kill_test(kind);
+        println!(
+            "kill test ({kind}, 4 workers, 2 killed with SIGKILL, heartbeat 0.2 s, grace 1 s, retry 1): {r}"
+        );
+        kill.push(r);
+    }
+    if let Some(tsf) = std::env::var_os("TSF_BENCH_TSF") {
+        let tsf = std::path::PathBuf::from(tsf);
+        let (counts, total): (&[usize], usize) = if quick {
+            (&[1, 2], 8)
+        } else {
+            (&[1, 2, 4], LSTM_TRIALS)
+        };
+        println!();
+        println!(
+            "LSTM objective (`tsf tune`, statsmodels_macrodata.csv, {LSTM_EPOCHS} epochs per trial, random sampler seed 7, no pruner):"
+        );
+        println!();
+        println!("| storage | workers | trials | pruned | trials/min | median trial s | wall s |");
+        println!("|---|---:|---:|---:|---:|---:|---:|");
+        for kind in &kinds_lstm {
+            for &w in counts {
+                let r = lstm_scale(&tsf, kind, w, total);
+                println!(
+                    "| {} | {} | {} | {} | {:.1} | {:.2} | {:.1} |",
+                    kind,
+                    w,
+                    r["trials"],
+                    r["pruned"],
+                    r["trials_per_minute"].as_f64().unwrap(),
+                    r["trial_s_median"].as_f64().unwrap(),
+                    r["wall_s"].as_f64().unwrap()
+                );
+                lstm_rows.push(r);
+            }
+        }
+    }
     if let Ok(out) = std::env::var("TSF_BENCH_WORKERS_OUT") {
         if let Some(p) = Path::new(&out).parent() {
             let _ = std::fs::create_dir_all(p);
         }
-        let v = json!({"machine": machine, "cores": cores, "rows": rows, "kill_test": kill});
+        let v = json!({"machine": machine, "cores": cores, "rows": rows, "kill_test": kill,
+                       "lstm_rows": lstm_rows});
         std::fs::write(&out, serde_json::to_string_pretty(&v).unwrap()).expect("write results");
     }
 }

@@ -42,9 +42,10 @@ pub struct TuneSettings {
     /// absolute SQLite path) or a journal file path (Optuna's JournalStorage format).
     #[cfg_attr(feature = "clap", arg(long))]
     pub storage: Option<String>,
-    /// Seconds between heartbeats of a running trial (Optuna's heartbeat_interval; RDB
-    /// storages) [tune.heartbeat_interval]; a trial silent for the grace period is marked FAIL by
-    /// the next worker.
+    /// Seconds between heartbeats of a running trial (Optuna's heartbeat_interval; needs
+    /// --storage: in the database, or next to a journal file in FILE.heartbeats)
+    /// [tune.heartbeat_interval]; a trial silent for the grace period is marked FAIL by the next
+    /// worker.
     #[cfg_attr(feature = "clap", arg(long))]
     pub heartbeat_interval: Option<f64>,
     /// Seconds without heartbeat after which a running trial counts as dead (default: twice the
@@ -175,8 +176,8 @@ impl TuneSettings {
     }
 
     /// `--heartbeat-interval`, `--grace-period`, `--retry-failed` as one [`Heartbeat`]: the last
-    /// two need the first, and the grace period must be longer than the interval (or live trials
-    /// would be failed).
+    /// two need the first, the first needs a storage (`--storage`), and the grace period must be
+    /// longer than the interval (or live trials would be failed).
     pub fn heartbeat(&self) -> Result<Option<Heartbeat>> {
         let secs = |name: &str, v: f64| -> Result<Duration> {
             if !v.is_finite() || v <= 0.0 {
@@ -209,6 +210,13 @@ impl TuneSettings {
                     "must be longer than the heartbeat interval ({} s), or live trials would be failed",
                     interval.as_secs_f64()
                 ),
+            ));
+        }
+        if self.storage.is_none() {
+            return Err(invalid(
+                "heartbeat interval",
+                format!("{} s", interval.as_secs_f64()),
+                "heartbeats need --storage (a journal file, sqlite:///FILE or postgresql://…); a study kept in memory has no other worker to find its dead trials",
             ));
         }
         Ok(Some(Heartbeat {
@@ -248,9 +256,26 @@ mod tests {
         let e = bad(TuneSettings {
             heartbeat_interval: Some(10.0),
             grace_period: Some(5.0),
+            storage: Some("study.log".into()),
             ..Default::default()
         });
         assert!(e.contains("longer than the heartbeat interval"), "{e}");
+        let e = bad(TuneSettings {
+            heartbeat_interval: Some(10.0),
+            ..Default::default()
+        });
+        assert!(e.contains("need --storage"), "{e}");
+        assert!(
+            TuneSettings {
+                heartbeat_interval: Some(10.0),
+                storage: Some("study.log".into()),
+                ..Default::default()
+            }
+            .heartbeat()
+            .unwrap()
+            .is_some(),
+            "a journal file keeps heartbeats"
+        );
         let e = TuneSettings {
             pruner: Some("x".into()),
             ..Default::default()

@@ -93,7 +93,8 @@ pub struct OptimizeOptions {
     pub stop: Option<Arc<AtomicBool>>,
     /// Heartbeats of running trials, and what to do with trials whose heartbeat stopped
     /// (Optuna's `heartbeat_interval`, `grace_period` and `RetryFailedTrialCallback`). Needs a
-    /// storage that keeps heartbeats ([`Storage::supports_heartbeat`]).
+    /// storage that keeps heartbeats ([`Storage::supports_heartbeat`]: the journal file and the
+    /// RDB storages; not the in-memory one).
     pub heartbeat: Option<Heartbeat>,
 }
 
@@ -304,10 +305,19 @@ impl Study {
     }
 
     /// Takes the first `WAITING` trial of the study that no other worker takes first.
-    fn pop_waiting(&self) -> Result<Option<FrozenTrial>> {
+    /// With `beat`, the claim is also the trial's first heartbeat.
+    fn pop_waiting(&self, beat: bool) -> Result<Option<FrozenTrial>> {
         let s = &self.shared;
-        for t in s.storage.trials(s.study_id)? {
-            if t.state == TrialState::Waiting && s.storage.claim_waiting(t.trial_id)? {
+        for t in s.storage.waiting_trials(s.study_id)? {
+            if t.state != TrialState::Waiting {
+                continue;
+            }
+            let won = if beat {
+                s.storage.claim_waiting_beating(t.trial_id)?
+            } else {
+                s.storage.claim_waiting(t.trial_id)?
+            };
+            if won {
                 return Ok(Some(t));
             }
         }
@@ -318,8 +328,16 @@ impl Study {
     /// another program) or creates one, and samples the joint (relative) parameters. A waiting
     /// trial's stored parameters are kept.
     pub fn ask(&self) -> Result<Trial> {
+        self.ask_beating(false)
+    }
+
+    /// [`Study::ask`]; with `beat`, the write that creates or claims the trial is also its first
+    /// heartbeat ([`crate::storage::record::FIRST_HEARTBEAT`]), so that a worker killed at any
+    /// point after that leaves a trial that [`Study::fail_stale_trials`] can tell is dead (a
+    /// `RUNNING` trial that never sent a heartbeat is never failed).
+    fn ask_beating(&self, beat: bool) -> Result<Trial> {
         let s = &self.shared;
-        let (trial_id, number, fixed, enqueued) = match self.pop_waiting()? {
+        let (trial_id, number, fixed, enqueued) = match self.pop_waiting(beat)? {
             Some(t) => {
                 let fixed = t
                     .params
@@ -336,7 +354,11 @@ impl Study {
                 (t.trial_id, t.number, fixed, enqueued)
             }
             None => {
-                let (id, n) = s.storage.create_trial(s.study_id)?;
+                let (id, n) = if beat {
+                    s.storage.create_trial_beating(s.study_id)?
+                } else {
+                    s.storage.create_trial(s.study_id)?
+                };
                 (id, n, BTreeMap::new(), serde_json::Map::new())
             }
         };
@@ -436,7 +458,7 @@ impl Study {
                     "heartbeat interval",
                     format!("{} s", h.interval.as_secs_f64()),
                     &format!(
-                        "{} keeps no heartbeats; use an RDB storage (sqlite:///FILE or postgresql://…)",
+                        "{} keeps no heartbeats; use a journal file, sqlite:///FILE or postgresql://…",
                         self.shared.storage.describe()
                     ),
                 ));
@@ -469,7 +491,7 @@ impl Study {
                     if let Some(h) = &opts.heartbeat {
                         self.fail_stale_trials(h.grace(), h.retry_failed)?;
                     }
-                    let mut trial = self.ask()?;
+                    let mut trial = self.ask_beating(opts.heartbeat.is_some())?;
                     trial.stop = opts.stop.clone();
                     let _beat = opts.heartbeat.map(|h| {
                         HeartbeatThread::start(&self.shared.storage, trial.trial_id, h.interval)

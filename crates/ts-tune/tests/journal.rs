@@ -1,12 +1,15 @@
 //! The journal file against files written by Optuna 5 (fixtures made by
-//! `fixtures/make_fixtures.py`), resuming, bad files, torn lines and concurrent writers.
+//! `fixtures/make_fixtures.py`), resuming, bad files, torn lines, concurrent writers, and
+//! heartbeats kept beside the journal (stale trials failed and retried; Optuna still reads it).
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
+use ts_tune::study::Heartbeat;
 use ts_tune::{
     Choice, Direction, JournalStorage, MedianPruner, NopPruner, OptimizeOptions, ParamValue,
     Storage, Study, TpeSampler, Trial, TrialError, TrialState, TuneError,
@@ -310,4 +313,322 @@ fn an_invalid_distribution_in_a_journal_is_refused_not_sampled() {
         err.contains("line 3") && err.contains("choice list is empty"),
         "{err}"
     );
+}
+
+fn quadratic(t: &mut Trial) -> Result<f64, TrialError> {
+    let x = t.float("x", -5.0, 5.0, false)?;
+    Ok(x * x)
+}
+
+#[test]
+fn a_journal_trial_whose_heartbeat_stopped_fails_and_is_retried_as_on_rdb() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hb.log");
+    let s = Arc::new(JournalStorage::open(&path).unwrap());
+    assert!(s.supports_heartbeat());
+    let study = Study::load_or_create(
+        "hb",
+        Direction::Minimize,
+        s.clone(),
+        Arc::new(TpeSampler::new(Some(1))),
+        Arc::new(NopPruner),
+    )
+    .unwrap();
+    // A worker that dies mid-trial: one heartbeat, then silence.
+    let mut dead = study.ask().unwrap();
+    dead.float("x", -5.0, 5.0, false).unwrap();
+    dead.set_user_attr("u", json!(1)).unwrap();
+    s.record_heartbeat(dead.trial_id()).unwrap();
+    // A trial that never sent a heartbeat is never stale (as in Optuna).
+    let silent = study.ask().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        study
+            .fail_stale_trials(Duration::from_secs(60), Some(1))
+            .unwrap()
+            .is_empty()
+    );
+    // Another process (its own storage object) finds the dead trial.
+    let other = open_study(&path, "hb", Direction::Minimize, 2).unwrap();
+    let failed = other
+        .fail_stale_trials(Duration::from_millis(100), Some(1))
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].number, 0);
+    assert!(
+        study
+            .fail_stale_trials(Duration::from_millis(100), Some(1))
+            .unwrap()
+            .is_empty(),
+        "failed once: the other worker sees it FAIL"
+    );
+    let trials = study.trials().unwrap();
+    assert_eq!(trials[0].state, TrialState::Fail);
+    assert_eq!(trials[1].state, TrialState::Running);
+    assert_eq!(trials[1].trial_id, silent.trial_id());
+    let retry = &trials[2];
+    assert_eq!(retry.state, TrialState::Waiting);
+    assert_eq!(retry.params, trials[0].params);
+    assert_eq!(retry.user_attrs["u"], json!(1));
+    assert_eq!(retry.system_attrs["failed_trial"], json!(0));
+    assert_eq!(retry.system_attrs["retry_history"], json!([0]));
+    // The next ask takes the queued copy with its parameter; when it dies too, the history
+    // forbids a third attempt with --retry-failed 1.
+    let mut again = study.ask().unwrap();
+    assert_eq!(again.number(), 2);
+    let x0 = trials[0].params["x"];
+    assert_eq!(again.float("x", -5.0, 5.0, false).unwrap(), x0);
+    s.record_heartbeat(again.trial_id()).unwrap();
+    std::thread::sleep(Duration::from_millis(250));
+    let failed = study
+        .fail_stale_trials(Duration::from_millis(100), Some(1))
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].number, 2);
+    let trials = study.trials().unwrap();
+    assert_eq!(trials.len(), 3, "retried once already: not queued again");
+    assert_eq!(trials[2].state, TrialState::Fail);
+    assert!(
+        again.report(0, 1.0).is_err(),
+        "a failed trial cannot be updated"
+    );
+    // The heartbeats are beside the journal, not in it.
+    let beats = std::fs::read_to_string(s.heartbeat_path()).unwrap();
+    assert_eq!(beats.lines().count(), 2);
+    assert!(
+        !std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("heartbeat")
+    );
+}
+
+#[test]
+fn a_journal_trial_started_by_a_worker_with_heartbeats_is_its_first_heartbeat() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("first.log");
+    let s = JournalStorage::open(&path).unwrap();
+    let sid = s
+        .load_or_create_study("first", Direction::Minimize)
+        .unwrap();
+    let (beating, _) = s.create_trial_beating(sid).unwrap();
+    let (plain, _) = s.create_trial(sid).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // Another process sees it from the journal alone: no heartbeat file was written.
+    let other = JournalStorage::open(&path).unwrap();
+    assert_eq!(
+        other.stale_trials(sid, Duration::from_millis(100)).unwrap(),
+        vec![beating],
+        "trial id {plain} sent no heartbeat: never stale"
+    );
+    assert!(!other.heartbeat_path().exists());
+    assert!(
+        other
+            .stale_trials(sid, Duration::from_secs(60))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn optimize_with_heartbeats_on_a_journal_reruns_a_dead_workers_trial() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hb.log");
+    let s = Arc::new(JournalStorage::open(&path).unwrap());
+    let study = open_study(&path, "hb", Direction::Minimize, 1).unwrap();
+    let mut dead = study.ask().unwrap();
+    dead.float("x", -5.0, 5.0, false).unwrap();
+    s.record_heartbeat(dead.trial_id()).unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let opts = OptimizeOptions {
+        n_trials: Some(3),
+        n_jobs: 2,
+        heartbeat: Some(Heartbeat {
+            interval: Duration::from_millis(50),
+            grace_period: Some(Duration::from_millis(200)),
+            retry_failed: Some(2),
+        }),
+        ..Default::default()
+    };
+    study
+        .optimize(
+            |t| {
+                // Long enough for several heartbeats; a live trial is never failed.
+                std::thread::sleep(Duration::from_millis(250));
+                quadratic(t)
+            },
+            &opts,
+            &|_| {},
+        )
+        .unwrap();
+    let trials = study.trials().unwrap();
+    assert_eq!(trials.len(), 4);
+    assert_eq!(trials[0].state, TrialState::Fail);
+    let retry = trials
+        .iter()
+        .find(|t| t.system_attrs.contains_key("failed_trial"))
+        .expect("the dead trial was queued again");
+    assert_eq!(retry.params, trials[0].params);
+    assert!(trials[1..].iter().all(|t| t.state == TrialState::Complete));
+    // Every trial that ran sent heartbeats (the first at once, then every 50 ms).
+    let beats = std::fs::read_to_string(s.heartbeat_path()).unwrap();
+    let ids: std::collections::BTreeSet<u64> = beats
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["trial_id"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(ids.len(), 4, "{beats}");
+    assert!(beats.lines().count() >= 4 * 3);
+}
+
+/// The fields Optuna 5.0.0's `JournalStorageReplayResult.apply_logs` reads from each operation
+/// (`log[key]`, a `KeyError` when missing); any other `op_code` stops its replay
+/// (`assert False`).
+fn optuna_required_keys(op: u64) -> Option<&'static [&'static str]> {
+    Some(match op {
+        0 => &["worker_id", "study_name", "directions"],
+        1..=3 => &["worker_id", "study_id"],
+        4 => &["worker_id", "study_id", "datetime_start"],
+        5 => &[
+            "worker_id",
+            "trial_id",
+            "param_name",
+            "param_value_internal",
+            "distribution",
+        ],
+        6 => &["worker_id", "trial_id", "state", "values"],
+        7 => &["worker_id", "trial_id", "step", "intermediate_value"],
+        8 => &["worker_id", "trial_id", "user_attr"],
+        9 => &["worker_id", "trial_id", "system_attr"],
+        _ => return None,
+    })
+}
+
+/// A Python with Optuna 5.0.0: `TSF_OPTUNA_PYTHON`, else the venv the fixtures' README makes
+/// (`/tmp/optuna-venv`), else `python3`.
+fn optuna_python() -> Option<String> {
+    let candidates = [
+        std::env::var("TSF_OPTUNA_PYTHON").ok(),
+        Some("/tmp/optuna-venv/bin/python".into()),
+        Some("python3".into()),
+    ];
+    candidates.into_iter().flatten().find(|py| {
+        std::process::Command::new(py)
+            .args(["-c", "import optuna; assert optuna.__version__ == '5.0.0'"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+#[test]
+fn optuna_still_reads_a_journal_whose_trials_sent_heartbeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hb.log");
+    let s = Arc::new(JournalStorage::open(&path).unwrap());
+    let study = open_study(&path, "hb-optuna", Direction::Minimize, 3).unwrap();
+    let mut dead = study.ask().unwrap();
+    dead.float("x", -5.0, 5.0, false).unwrap();
+    s.record_heartbeat(dead.trial_id()).unwrap();
+    std::thread::sleep(Duration::from_millis(250));
+    let opts = OptimizeOptions {
+        n_trials: Some(3),
+        heartbeat: Some(Heartbeat {
+            interval: Duration::from_millis(50),
+            grace_period: Some(Duration::from_millis(200)),
+            retry_failed: Some(1),
+        }),
+        ..Default::default()
+    };
+    study.optimize(quadratic, &opts, &|_| {}).unwrap();
+    let trials = study.trials().unwrap();
+    assert_eq!(trials.len(), 4);
+    assert_eq!(trials[0].state, TrialState::Fail);
+    // Without Python: every record is one of Optuna's ten operations with the fields its replay
+    // reads (so the heartbeats added nothing Optuna would stop at).
+    let text = std::fs::read_to_string(&path).unwrap();
+    for (i, line) in text.lines().enumerate() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let op = v["op_code"].as_u64().unwrap();
+        let keys = optuna_required_keys(op)
+            .unwrap_or_else(|| panic!("line {}: op_code {op} stops Optuna's replay", i + 1));
+        for k in keys {
+            assert!(v.get(k).is_some(), "line {}: no {k:?}: {line}", i + 1);
+        }
+        if op == 6 {
+            let key = if v["state"] == json!(0) {
+                "datetime_start"
+            } else {
+                "datetime_complete"
+            };
+            assert!(v.get(key).is_some(), "line {}: no {key:?}: {line}", i + 1);
+        }
+    }
+    // Heartbeats go to the side file; in the journal only the records that start a trial say
+    // that they were its first heartbeat (a key Optuna's replay does not read).
+    let marked: Vec<Value> = text
+        .lines()
+        .filter(|l| l.contains("heartbeat"))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(marked.len() >= 3, "the trials optimize started: {marked:?}");
+    for v in &marked {
+        assert_eq!(v["tsf_heartbeat"], json!(true), "{v}");
+        assert!(v["op_code"] == json!(4) || (v["op_code"] == json!(6) && v["state"] == json!(0)));
+    }
+    assert!(s.heartbeat_path().exists());
+    // With Optuna 5.0.0 at hand: it loads the study as tsf sees it, adds two trials, and tsf
+    // resumes the study with heartbeats.
+    let Some(py) = optuna_python() else {
+        eprintln!(
+            "optuna_still_reads_a_journal_whose_trials_sent_heartbeats: no Python with Optuna \
+             5.0.0 (set TSF_OPTUNA_PYTHON); checked the records against Optuna's replay rules only"
+        );
+        return;
+    };
+    let script = r#"
+import json, sys, optuna
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+study = optuna.load_study(study_name="hb-optuna", storage=JournalStorage(JournalFileBackend(sys.argv[1])))
+seen = [[t.number, t.state.name, t.params.get("x"), t.system_attrs.get("failed_trial")] for t in study.trials]
+study.optimize(lambda t: t.suggest_float("x", -5.0, 5.0) ** 2, n_trials=2)
+print(json.dumps(seen))
+"#;
+    let out = std::process::Command::new(&py)
+        .args(["-c", script])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "Optuna could not read the journal: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen.len(), trials.len());
+    for (t, o) in trials.iter().zip(&seen) {
+        assert_eq!(o[0], json!(t.number));
+        assert_eq!(o[1], json!(state_name(t.state)));
+        assert_eq!(
+            o[2].as_f64(),
+            t.params.get("x").copied(),
+            "trial {}",
+            t.number
+        );
+        assert_eq!(
+            o[3],
+            t.system_attrs
+                .get("failed_trial")
+                .cloned()
+                .unwrap_or(Value::Null)
+        );
+    }
+    let again = open_study(&path, "hb-optuna", Direction::Minimize, 4).unwrap();
+    again.optimize(quadratic, &opts, &|_| {}).unwrap();
+    let trials = again.trials().unwrap();
+    assert_eq!(trials.len(), 4 + 2 + 3, "tsf's 4, Optuna's 2, 3 resumed");
+    assert!(trials[1..].iter().all(|t| t.state == TrialState::Complete));
 }

@@ -500,6 +500,29 @@ fn a_trial_whose_heartbeat_stopped_fails_and_is_retried_with_optunas_attributes(
 }
 
 #[test]
+fn a_trial_created_by_a_worker_with_heartbeats_has_its_first_heartbeat_in_the_same_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("first.db");
+    let s = storage::open(&url(&db)).unwrap();
+    let sid = s
+        .load_or_create_study("first", Direction::Minimize)
+        .unwrap();
+    let (beating, _) = s.create_trial_beating(sid).unwrap();
+    let (plain, _) = s.create_trial(sid).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        s.stale_trials(sid, Duration::from_millis(100)).unwrap(),
+        vec![beating],
+        "trial id {plain} sent no heartbeat: never stale"
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let rows: i64 = conn
+        .query_row("SELECT COUNT(*) FROM trial_heartbeats", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 1);
+}
+
+#[test]
 fn optimize_with_heartbeats_fails_a_dead_workers_trial_and_reruns_it() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hb.db");

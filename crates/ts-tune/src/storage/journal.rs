@@ -6,17 +6,25 @@
 //! `flock` on the file, read every record other workers appended since the last read, cut off a
 //! torn last line left by a writer that died mid-write, append their record, and `fsync`.
 //! Readers ignore a torn last line. Several processes (tsf or Optuna) can therefore share one file.
+//!
+//! Heartbeats of running trials live next to the journal, in `<journal>.heartbeats` (one JSON
+//! line per heartbeat, written under the same discipline with its own `<journal>.heartbeats.lock`),
+//! never in the journal itself: Optuna's replay stops at an unknown `op_code`, so the journal
+//! keeps only Optuna's ten operations and Optuna reads it unchanged.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
 
-use super::{Appended, Replay, Storage};
+use super::{Appended, Replay, Storage, iso, parse_time};
 use crate::error::{Result, TuneError};
+use crate::trial::TrialState;
 
 /// Seconds after which an unchanged lock is considered abandoned (Optuna's grace period).
 const GRACE: Duration = Duration::from_secs(30);
@@ -30,12 +38,14 @@ struct Inner {
     lines: usize,
 }
 
-/// An Optuna-compatible journal file.
+/// An Optuna-compatible journal file, with the heartbeats of its running trials in
+/// `<journal>.heartbeats`.
 #[derive(Debug)]
 pub struct JournalStorage {
     path: PathBuf,
     worker_prefix: String,
     inner: Mutex<Inner>,
+    heartbeats: HeartbeatFile,
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> TuneError {
@@ -234,6 +244,7 @@ impl JournalStorage {
             .open(&path)
             .map_err(|e| io_err(&path, e))?;
         let s = Self {
+            heartbeats: HeartbeatFile::next_to(&path),
             path,
             worker_prefix: format!("{}-", uuid4()),
             inner: Mutex::new(Inner {
@@ -252,6 +263,12 @@ impl JournalStorage {
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The file that keeps the heartbeats of running trials: `<journal>.heartbeats`, next to the
+    /// journal (created by the first heartbeat).
+    pub fn heartbeat_path(&self) -> &Path {
+        &self.heartbeats.path
     }
 
     fn lock_inner(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -364,6 +381,242 @@ impl Storage for JournalStorage {
     fn describe(&self) -> String {
         self.path.display().to_string()
     }
+
+    fn supports_heartbeat(&self) -> bool {
+        true
+    }
+
+    fn record_heartbeat(&self, trial_id: usize) -> Result<()> {
+        self.heartbeats.record(trial_id, &self.worker_prefix, &|| {
+            // Only trials known to have finished lose their heartbeats when the file is
+            // compacted; the journal is read first so that other workers' trials are known.
+            let mut finished = BTreeSet::new();
+            self.read(&mut |r| {
+                finished = r
+                    .trials
+                    .iter()
+                    .filter(|(_, t)| t.state.is_finished())
+                    .map(|(id, _)| *id)
+                    .collect();
+            })?;
+            Ok(finished)
+        })
+    }
+
+    fn stale_trials(&self, study_id: usize, grace: Duration) -> Result<Vec<usize>> {
+        // Running trials with their first heartbeat when the record that started them was one.
+        let mut running: Vec<(usize, Option<DateTime<Utc>>)> = Vec::new();
+        self.read(&mut |r| {
+            running = r
+                .study_trials(study_id)
+                .iter()
+                .filter(|t| t.state == TrialState::Running)
+                .map(|t| (t.trial_id, r.first_heartbeat(t.trial_id)))
+                .collect();
+        })?;
+        if running.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.heartbeats.stale(&running, grace, Utc::now())
+    }
+}
+
+/// Size (bytes) above which the writer of a heartbeat first compacts the heartbeat file to the
+/// last heartbeat of each trial not known to have finished (about 10,000 heartbeats).
+const COMPACT_ABOVE: u64 = 1 << 20;
+
+/// `<journal>.heartbeats`: one JSON line per heartbeat, `{"trial_id": ID, "heartbeat": TIME,
+/// "worker_id": W}` (the storage-wide trial id of the journal, UTC time stamps as the journal
+/// writes them); the last line of a trial is its last heartbeat (Optuna's `trial_heartbeats`
+/// row). Written under the journal's discipline (a symbolic-link lock
+/// `<journal>.heartbeats.lock` and an exclusive `flock`, torn last lines cut off, `fsync`); read
+/// incrementally. A writer that finds the file above [`COMPACT_ABOVE`] rewrites it (a new file
+/// renamed over the old one) with only the trials that have not finished; readers notice the
+/// new file and read it again.
+#[derive(Debug)]
+struct HeartbeatFile {
+    path: PathBuf,
+    compact_above: u64,
+    state: Mutex<Beats>,
+}
+
+/// What has been read of a heartbeat file.
+#[derive(Debug, Default)]
+struct Beats {
+    /// Last heartbeat per trial id.
+    last: BTreeMap<usize, DateTime<Utc>>,
+    /// Bytes of complete lines read so far.
+    offset: u64,
+    /// Complete lines read so far.
+    lines: usize,
+    /// Device and inode of the file read (a compacted file is a new one).
+    file: (u64, u64),
+}
+
+#[cfg(unix)]
+fn file_identity(m: &fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (m.dev(), m.ino())
+}
+
+#[cfg(not(unix))]
+fn file_identity(_: &fs::Metadata) -> (u64, u64) {
+    (0, 0)
+}
+
+impl HeartbeatFile {
+    fn next_to(journal: &Path) -> Self {
+        let mut p = journal.as_os_str().to_os_string();
+        p.push(".heartbeats");
+        Self {
+            path: PathBuf::from(p),
+            compact_above: COMPACT_ABOVE,
+            state: Mutex::new(Beats::default()),
+        }
+    }
+
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, Beats> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads the complete lines added since the last read (the whole file again when it was
+    /// replaced or shrank). Returns the file length; a missing file has no heartbeats.
+    fn sync(&self, beats: &mut Beats) -> Result<u64> {
+        let mut f = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                *beats = Beats::default();
+                return Ok(0);
+            }
+            Err(e) => return Err(io_err(&self.path, e)),
+        };
+        let meta = f.metadata().map_err(|e| io_err(&self.path, e))?;
+        let len = meta.len();
+        let file = file_identity(&meta);
+        if file != beats.file || len < beats.offset {
+            *beats = Beats {
+                file,
+                ..Beats::default()
+            };
+        }
+        f.seek(SeekFrom::Start(beats.offset))
+            .map_err(|e| io_err(&self.path, e))?;
+        let mut buf = Vec::with_capacity((len - beats.offset) as usize);
+        f.read_to_end(&mut buf).map_err(|e| io_err(&self.path, e))?;
+        let mut start = 0;
+        while let Some(nl) = buf[start..].iter().position(|&b| b == b'\n') {
+            let line = &buf[start..start + nl];
+            let bad = |reason: &str| TuneError::Journal {
+                path: self.path.clone(),
+                line: beats.lines + 1,
+                reason: format!("{reason}; this is not a tsf heartbeat file"),
+            };
+            let text = std::str::from_utf8(line).map_err(|_| bad("not UTF-8 text"))?;
+            if !text.trim().is_empty() {
+                let v: Value = serde_json::from_str(text).map_err(|_| bad("not a JSON record"))?;
+                let id = v
+                    .get("trial_id")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| bad("no \"trial_id\""))?;
+                let at =
+                    parse_time(v.get("heartbeat")).ok_or_else(|| bad("no \"heartbeat\" time"))?;
+                beats.last.insert(id as usize, at);
+            }
+            beats.lines += 1;
+            start += nl + 1;
+            beats.offset += nl as u64 + 1;
+        }
+        Ok(len)
+    }
+
+    /// Appends a heartbeat of `trial_id` now. `finished` lists the trials whose heartbeats a
+    /// compaction may drop.
+    fn record(
+        &self,
+        trial_id: usize,
+        worker: &str,
+        finished: &dyn Fn() -> Result<BTreeSet<usize>>,
+    ) -> Result<()> {
+        let mut beats = self.lock_state();
+        let _link = SymlinkLock::acquire(&self.path).map_err(|e| io_err(&self.path, e))?;
+        let mut f = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&self.path)
+            .map_err(|e| io_err(&self.path, e))?;
+        f.lock().map_err(|e| io_err(&self.path, e))?;
+        let len = self.sync(&mut beats)?;
+        if len > beats.offset {
+            tracing::warn!(
+                "{}: removing a torn last line ({} bytes)",
+                self.path.display(),
+                len - beats.offset
+            );
+            f.set_len(beats.offset).map_err(|e| io_err(&self.path, e))?;
+        }
+        let now = Utc::now();
+        let line = |id: usize, at: DateTime<Utc>| {
+            format!(
+                "{}\n",
+                json!({"trial_id": id, "heartbeat": iso(at), "worker_id": worker})
+            )
+        };
+        let new = line(trial_id, now);
+        if beats.offset + new.len() as u64 > self.compact_above {
+            let finished = finished()?;
+            let mut text = String::new();
+            for (&id, &at) in &beats.last {
+                if id != trial_id && !finished.contains(&id) {
+                    text.push_str(&line(id, at));
+                }
+            }
+            text.push_str(&new);
+            let mut tmp = self.path.as_os_str().to_os_string();
+            tmp.push(format!(".{}.tmp", uuid4()));
+            let tmp = PathBuf::from(tmp);
+            let written = File::create(&tmp)
+                .and_then(|mut t| t.write_all(text.as_bytes()).and_then(|_| t.sync_data()))
+                .and_then(|_| fs::rename(&tmp, &self.path));
+            if let Err(e) = written {
+                let _ = fs::remove_file(&tmp);
+                return Err(io_err(&self.path, e));
+            }
+            drop(f);
+            self.sync(&mut beats)?;
+        } else {
+            f.write_all(new.as_bytes())
+                .and_then(|_| f.sync_data())
+                .map_err(|e| io_err(&self.path, e))?;
+            let _ = f.unlock();
+            beats.last.insert(trial_id, now);
+            beats.lines += 1;
+            beats.offset += new.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// The trials among `running` (with their first heartbeat from the journal, if any) whose
+    /// last heartbeat is more than `grace` before `now` (trials that never sent one are not
+    /// stale, as in Optuna).
+    fn stale(
+        &self,
+        running: &[(usize, Option<DateTime<Utc>>)],
+        grace: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<usize>> {
+        let mut beats = self.lock_state();
+        self.sync(&mut beats)?;
+        let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
+        Ok(running
+            .iter()
+            .filter(|(id, first)| {
+                let last = beats.last.get(id).copied().max(*first);
+                last.is_some_and(|at| now - at > grace)
+            })
+            .map(|(id, _)| *id)
+            .collect())
+    }
 }
 
 #[cfg(test)]
@@ -375,6 +628,98 @@ mod tests {
         assert_eq!(
             python_tokens(r#"{"a":NaN,"b":"NaN x","c":-Infinity,"d":[Infinity]}"#),
             r#"{"a":"NaN","b":"NaN x","c":"-Infinity","d":["Infinity"]}"#
+        );
+    }
+
+    fn ids(ids: &[usize]) -> Vec<(usize, Option<DateTime<Utc>>)> {
+        ids.iter().map(|&i| (i, None)).collect()
+    }
+
+    #[test]
+    fn heartbeats_keep_the_last_per_trial_and_compaction_drops_finished_trials() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut hb = HeartbeatFile::next_to(&dir.path().join("j.log"));
+        assert!(hb.path.ends_with("j.log.heartbeats"));
+        hb.compact_above = 2_000;
+        let none = || Ok(BTreeSet::new());
+        // No file yet: nothing is stale.
+        let now = Utc::now();
+        assert!(
+            hb.stale(&ids(&[0, 1]), Duration::ZERO, now)
+                .unwrap()
+                .is_empty()
+        );
+        for round in 0..40 {
+            for id in 0..3 {
+                if id == 2 && round > 0 {
+                    continue;
+                }
+                hb.record(id, "w", &|| Ok([1usize].into_iter().collect()))
+                    .unwrap();
+            }
+        }
+        let text = fs::read_to_string(&hb.path).unwrap();
+        assert!(text.len() < 2_000, "compacted: {} bytes", text.len());
+        // Trial 1 finished: its heartbeats went with the last compaction unless written after it.
+        let later = Utc::now() + chrono::Duration::seconds(10);
+        let stale = hb
+            .stale(&ids(&[0, 2, 7]), Duration::from_secs(5), later)
+            .unwrap();
+        assert_eq!(stale, vec![0, 2], "trial 7 never sent a heartbeat");
+        assert!(
+            hb.stale(&ids(&[0, 2]), Duration::from_secs(60), later)
+                .unwrap()
+                .is_empty()
+        );
+        // A second reader sees the same; a torn last line is ignored, then cut by the next writer.
+        let other = HeartbeatFile::next_to(&dir.path().join("j.log"));
+        let mut f = OpenOptions::new().append(true).open(&hb.path).unwrap();
+        f.write_all(b"{\"trial_id\": 9, \"heart").unwrap();
+        assert_eq!(
+            other
+                .stale(&ids(&[0, 2, 9]), Duration::from_secs(5), later)
+                .unwrap(),
+            vec![0, 2]
+        );
+        hb.record(9, "w", &none).unwrap();
+        let text = fs::read_to_string(&hb.path).unwrap();
+        assert!(
+            text.lines()
+                .all(|l| serde_json::from_str::<Value>(l).is_ok())
+        );
+        assert_eq!(
+            other
+                .stale(&ids(&[9]), Duration::from_secs(5), later)
+                .unwrap(),
+            vec![9]
+        );
+        // Not a heartbeat file: an error naming the file and line.
+        fs::write(
+            &hb.path,
+            "{\"trial_id\": 1, \"heartbeat\": \"2026-01-01T00:00:00.000000+00:00\"}\nhello\n",
+        )
+        .unwrap();
+        let e = other
+            .stale(&ids(&[1]), Duration::ZERO, later)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2") && e.contains("heartbeat file"), "{e}");
+        // A trial whose start record was its first heartbeat is stale from then on.
+        fs::remove_file(&hb.path).unwrap();
+        let started = later - chrono::Duration::seconds(3);
+        let stale = other
+            .stale(
+                &[(4, Some(started)), (5, None)],
+                Duration::from_secs(2),
+                later,
+            )
+            .unwrap();
+        assert_eq!(stale, vec![4]);
+        assert!(
+            other
+                .stale(&[(4, Some(started))], Duration::from_secs(5), later)
+                .unwrap()
+                .is_empty()
         );
     }
 

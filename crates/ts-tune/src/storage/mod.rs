@@ -23,12 +23,15 @@ pub use rdb::RdbStorage;
 /// Opens the storage `spec` names, as Optuna's storage URLs do:
 /// - `sqlite:///relative/path.db` or `sqlite:////absolute/path.db`: Optuna's RDB storage on a
 ///   SQLite file (feature `sqlite`), created with Optuna 5.0.0's schema if missing;
+/// - `postgresql://user:password@host:port/database` (also `postgres://`,
+///   `postgresql+psycopg2://`): the same on PostgreSQL (feature `postgres`);
 /// - anything without a `scheme://` prefix: a journal file ([`JournalStorage`]).
 ///
 /// # Errors
-/// [`TuneError::Storage`] naming the URL for a malformed URL, an unsupported scheme (PostgreSQL
-/// and MySQL are not built into this version), a file that is not a SQLite database or a
-/// database whose schema Optuna 5.0.0 would refuse; nothing is written then.
+/// [`TuneError::Storage`] naming the URL for a malformed URL, an unsupported scheme (MySQL, or
+/// one whose feature is not built in), an unreachable server or refused credentials, a file that
+/// is not a SQLite database or a database whose schema Optuna 5.0.0 would refuse; nothing is
+/// written then.
 pub fn open(spec: &str) -> Result<std::sync::Arc<dyn Storage>> {
     let bad = |reason: &str| TuneError::Storage {
         url: hide_password(spec),
@@ -192,6 +195,9 @@ pub struct Replay {
     trials: BTreeMap<usize, FrozenTrial>,
     trial_study: BTreeMap<usize, usize>,
     next_trial_id: usize,
+    /// Start times of the trials created or claimed with [`record::FIRST_HEARTBEAT`]: their first
+    /// heartbeat.
+    first_heartbeats: BTreeMap<usize, DateTime<Utc>>,
 }
 
 fn field<'a>(log: &'a Value, k: &str) -> std::result::Result<&'a Value, String> {
@@ -243,6 +249,12 @@ impl Replay {
     /// Number of trials in the whole storage (the next trial id).
     pub fn n_trials(&self) -> usize {
         self.next_trial_id
+    }
+
+    /// The first heartbeat of a trial created or claimed by a worker that sends heartbeats (its
+    /// start time, written in the same record; see [`record::FIRST_HEARTBEAT`]).
+    pub fn first_heartbeat(&self, trial_id: usize) -> Option<DateTime<Utc>> {
+        self.first_heartbeats.get(&trial_id).copied()
     }
 
     /// Adds a study read from elsewhere (a database) under its own id.
@@ -453,6 +465,12 @@ impl Replay {
                 if let Some(a) = log.get("system_attrs").and_then(Value::as_object) {
                     t.system_attrs = a.clone();
                 }
+                if t.state == TrialState::Running
+                    && log.get(record::FIRST_HEARTBEAT) == Some(&Value::Bool(true))
+                    && let Some(at) = t.datetime_start
+                {
+                    self.first_heartbeats.insert(trial_id, at);
+                }
                 study.trial_ids.push(trial_id);
                 self.trials.insert(trial_id, t);
                 self.trial_study.insert(trial_id, sid);
@@ -507,6 +525,11 @@ impl Replay {
                 }
                 if s == TrialState::Running {
                     t.datetime_start = parse_time(log.get("datetime_start"));
+                    if log.get(record::FIRST_HEARTBEAT) == Some(&Value::Bool(true))
+                        && let Some(at) = t.datetime_start
+                    {
+                        self.first_heartbeats.insert(tid, at);
+                    }
                 }
                 if s.is_finished() {
                     t.datetime_complete = parse_time(log.get("datetime_complete"));
@@ -555,6 +578,20 @@ impl Replay {
 pub mod record {
     use super::*;
 
+    /// Key added (`true`) to a `CREATE_TRIAL` record of a running trial, or to the
+    /// `SET_TRIAL_STATE_VALUES` record that claims a waiting one, by a worker that sends
+    /// heartbeats: the record is also the trial's first heartbeat (at its start time), so no
+    /// worker can die between creating a trial and its first heartbeat, leaving a `RUNNING` trial
+    /// that would never be found dead. Optuna's journal replay ignores keys it does not read; the
+    /// RDB storages write a `trial_heartbeats` row in the same transaction instead.
+    pub const FIRST_HEARTBEAT: &str = "tsf_heartbeat";
+
+    /// `record` marked with [`FIRST_HEARTBEAT`].
+    pub fn with_first_heartbeat(mut record: Value) -> Value {
+        record[FIRST_HEARTBEAT] = Value::Bool(true);
+        record
+    }
+
     /// `CREATE_STUDY`.
     pub fn create_study(name: &str, direction: Direction) -> Value {
         json!({"op_code": op::CREATE_STUDY, "study_name": name, "directions": [direction.code()]})
@@ -584,14 +621,19 @@ pub mod record {
             .iter()
             .map(|(k, v)| (k.to_string(), json!(v)))
             .collect();
-        json!({"op_code": op::CREATE_TRIAL, "study_id": study_id,
+        let mut rec = json!({"op_code": op::CREATE_TRIAL, "study_id": study_id,
                "state": template.state.code(),
                "datetime_start": template.datetime_start.map(iso),
-               "datetime_complete": template.datetime_complete.map(iso),
                "distributions": dists, "params": params,
                "user_attrs": template.user_attrs, "system_attrs": template.system_attrs,
                "intermediate_values": inter,
-               "value": template.value})
+               "value": template.value, "values": null});
+        // As Optuna writes it: the key only when there is an end time (Optuna 5.0.0's replay
+        // parses `datetime_complete` whenever the key is present, and fails on `null`).
+        if let Some(t) = template.datetime_complete {
+            rec["datetime_complete"] = json!(iso(t));
+        }
+        rec
     }
 
     /// `SET_TRIAL_STATE_VALUES` to `RUNNING`: takes a waiting trial.
@@ -719,12 +761,13 @@ pub trait Storage: Send + Sync {
 
     /// Creates a running trial; returns (trial id, number).
     fn create_trial(&self, study_id: usize) -> Result<(usize, usize)> {
-        let a = self.append(record::create_trial(study_id))?;
-        let tid = a.n_trials.checked_sub(1).ok_or_else(|| TuneError::Trial {
-            trial_id: 0,
-            reason: "was not created".into(),
-        })?;
-        Ok((tid, a.last_number.unwrap_or(0)))
+        created(self.append(record::create_trial(study_id))?)
+    }
+
+    /// [`Storage::create_trial`] whose write is also the trial's first heartbeat
+    /// ([`record::FIRST_HEARTBEAT`]), for workers that send heartbeats.
+    fn create_trial_beating(&self, study_id: usize) -> Result<(usize, usize)> {
+        created(self.append(record::with_first_heartbeat(record::create_trial(study_id)))?)
     }
 
     /// Adds a whole trial to a study (Optuna's `study.add_trial`, used to re-enqueue failed
@@ -740,11 +783,17 @@ pub trait Storage: Send + Sync {
     /// Takes a `WAITING` trial for this worker (it becomes `RUNNING`); `false` when another
     /// worker took it first or it is not waiting.
     fn claim_waiting(&self, trial_id: usize) -> Result<bool> {
-        match self.append(record::start_waiting(trial_id)) {
-            Ok(_) => Ok(true),
-            Err(TuneError::Trial { .. }) => Ok(false),
-            Err(e) => Err(e),
-        }
+        claimed(self.append(record::start_waiting(trial_id)))
+    }
+
+    /// [`Storage::claim_waiting`] whose write is also the trial's first heartbeat
+    /// ([`record::FIRST_HEARTBEAT`]).
+    fn claim_waiting_beating(&self, trial_id: usize) -> Result<bool> {
+        claimed(
+            self.append(record::with_first_heartbeat(record::start_waiting(
+                trial_id,
+            ))),
+        )
     }
 
     /// Marks a trial `FAIL` unless it has finished; `false` when it had (another worker failed or
@@ -784,6 +833,13 @@ pub trait Storage: Send + Sync {
         Ok(out)
     }
 
+    /// The `WAITING` trials of a study, in number order (a storage may read only those).
+    fn waiting_trials(&self, study_id: usize) -> Result<Vec<FrozenTrial>> {
+        let mut out = self.trials(study_id)?;
+        out.retain(|t| t.state == TrialState::Waiting);
+        Ok(out)
+    }
+
     /// One trial.
     fn trial(&self, trial_id: usize) -> Result<FrozenTrial> {
         let mut out = None;
@@ -792,6 +848,25 @@ pub trait Storage: Send + Sync {
             trial_id,
             reason: "no such trial".into(),
         })
+    }
+}
+
+/// The (id, number) of the trial a `CREATE_TRIAL` record made.
+fn created(a: Appended) -> Result<(usize, usize)> {
+    let tid = a.n_trials.checked_sub(1).ok_or_else(|| TuneError::Trial {
+        trial_id: 0,
+        reason: "was not created".into(),
+    })?;
+    Ok((tid, a.last_number.unwrap_or(0)))
+}
+
+/// Whether a claim of a waiting trial was won (another worker's claim, or a trial no longer
+/// waiting, is `false`).
+fn claimed(r: Result<Appended>) -> Result<bool> {
+    match r {
+        Ok(_) => Ok(true),
+        Err(TuneError::Trial { .. }) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 

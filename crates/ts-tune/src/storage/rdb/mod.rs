@@ -22,7 +22,7 @@ use chrono::{DateTime, Local, NaiveDateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 
 use super::journal::python_tokens;
-use super::{Appended, Replay, Storage, StudyRecord, lenient_f64, op};
+use super::{Appended, Replay, Storage, StudyRecord, lenient_f64, op, record};
 use crate::distribution::Distribution;
 use crate::error::{Result, TuneError};
 use crate::trial::{Direction, FrozenTrial, TrialState};
@@ -441,19 +441,19 @@ impl RdbStorage {
             .get("op_code")
             .and_then(Value::as_u64)
             .ok_or_else(|| Self::err_at(&self.url, "a record without an op_code"))?;
-        let lock = self.dialect().lock;
+        let d = self.dialect();
         let mut out = Written::Nothing;
         self.transaction(true, &mut |tx| {
-            out = apply(tx, lock, code, rec)?;
+            out = apply(tx, d, code, rec)?;
             Ok(())
         })?;
         Ok(out)
     }
 
-    fn load(&self, study: Option<usize>) -> Result<Replay> {
+    fn load(&self, scope: Scope) -> Result<Replay> {
         let mut out = Replay::default();
         self.transaction(false, &mut |tx| {
-            out = load(tx, study)?;
+            out = load(tx, scope)?;
             Ok(())
         })?;
         Ok(out)
@@ -661,10 +661,14 @@ fn text(s: &str) -> P {
 /// Applies one journal-style record inside a write transaction.
 fn apply(
     tx: &mut dyn Tx,
-    lock: &str,
+    d: &Dialect,
     code: u64,
     rec: &Value,
 ) -> std::result::Result<Written, DbError> {
+    let lock = d.lock;
+    // A record marked as the trial's first heartbeat: a `trial_heartbeats` row in the same
+    // transaction.
+    let first_heartbeat = rec.get(record::FIRST_HEARTBEAT) == Some(&Value::Bool(true));
     match code {
         op::CREATE_STUDY => {
             let name = rec["study_name"].as_str().unwrap_or_default();
@@ -812,6 +816,9 @@ fn apply(
                     P::Int(tid),
                 ],
             )?;
+            if first_heartbeat && state == TrialState::Running {
+                heartbeat(tx, d, tid)?;
+            }
             Ok(Written::Trial {
                 id: tid as usize,
                 number: number as usize,
@@ -852,6 +859,9 @@ fn apply(
                     "UPDATE trials SET state = ?1, datetime_start = ?2 WHERE trial_id = ?3",
                     &[name, now, P::Int(tid)],
                 )?;
+                if first_heartbeat {
+                    heartbeat(tx, d, tid)?;
+                }
             } else if state.is_finished() {
                 tx.exec(
                     "UPDATE trials SET state = ?1, datetime_complete = ?2 WHERE trial_id = ?3",
@@ -894,18 +904,66 @@ fn apply(
     }
 }
 
-/// Reads studies and trials (one study's, or all) into a [`Replay`].
-fn load(tx: &mut dyn Tx, only: Option<usize>) -> std::result::Result<Replay, DbError> {
-    let filter = [P::Int(only.map_or(-1, |s| s as i64))];
-    let (sf, tf) = if only.is_some() {
-        ("WHERE study_id = ?1", "WHERE t.study_id = ?1")
-    } else {
-        ("WHERE ?1 = -1", "WHERE ?1 = -1")
+/// Records a heartbeat of `trial_id` now, by the database's clock (Optuna's
+/// `record_heartbeat`: one row per trial).
+fn heartbeat(tx: &mut dyn Tx, d: &Dialect, trial_id: i64) -> std::result::Result<(), DbError> {
+    tx.exec(
+        &format!(
+            "INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (?1, {}) \
+             ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat",
+            d.now
+        ),
+        &[P::Int(trial_id)],
+    )?;
+    Ok(())
+}
+
+/// What [`load`] reads.
+#[derive(Debug, Clone, Copy)]
+enum Scope {
+    /// Every study and trial.
+    All,
+    /// One study and its trials.
+    Study(usize),
+    /// One study and its `WAITING` trials.
+    Waiting(usize),
+    /// One trial and its study (without the study's other trials).
+    Trial(usize),
+}
+
+/// Reads studies and trials (see [`Scope`]) into a [`Replay`].
+fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
+    // `sf` filters the study tables (parameters `sp`), `tf` the trials and their tables (`tp`).
+    let (sf, tf, sp, tp) = match scope {
+        Scope::All => (
+            "WHERE ?1 = -1",
+            "WHERE ?1 = -1",
+            vec![P::Int(-1)],
+            vec![P::Int(-1)],
+        ),
+        Scope::Study(sid) => (
+            "WHERE study_id = ?1",
+            "WHERE t.study_id = ?1",
+            vec![P::Int(sid as i64)],
+            vec![P::Int(sid as i64)],
+        ),
+        Scope::Waiting(sid) => (
+            "WHERE study_id = ?1",
+            "WHERE t.study_id = ?1 AND t.state = ?2",
+            vec![P::Int(sid as i64)],
+            vec![P::Int(sid as i64), P::Enum("WAITING".into())],
+        ),
+        Scope::Trial(tid) => (
+            "WHERE study_id = (SELECT study_id FROM trials WHERE trial_id = ?1)",
+            "WHERE t.trial_id = ?1",
+            vec![P::Int(tid as i64)],
+            vec![P::Int(tid as i64)],
+        ),
     };
     let mut records: Vec<(usize, StudyRecord)> = Vec::new();
     for r in tx.query(
         &format!("SELECT study_id, study_name FROM studies {sf} ORDER BY study_id"),
-        &filter,
+        &sp,
     )? {
         let (Some(sid), Some(name)) = (r[0].int(), r[1].text()) else {
             continue;
@@ -924,7 +982,7 @@ fn load(tx: &mut dyn Tx, only: Option<usize>) -> std::result::Result<Replay, DbE
     let mut dirs: Vec<(usize, i64, Direction)> = Vec::new();
     for r in tx.query(
         &format!("SELECT study_id, objective, direction FROM study_directions {sf}"),
-        &filter,
+        &sp,
     )? {
         let d = if r[2].text().as_deref() == Some("MAXIMIZE") {
             Direction::Maximize
@@ -955,7 +1013,7 @@ fn load(tx: &mut dyn Tx, only: Option<usize>) -> std::result::Result<Replay, DbE
     ] {
         for r in tx.query(
             &format!("SELECT study_id, \"key\", value_json FROM {table} {sf} ORDER BY {idcol}"),
-            &filter,
+            &sp,
         )? {
             let (Some(sid), Some(k), Some(v)) = (r[0].int(), r[1].text(), r[2].text()) else {
                 continue;
@@ -977,7 +1035,7 @@ fn load(tx: &mut dyn Tx, only: Option<usize>) -> std::result::Result<Replay, DbE
             "SELECT t.trial_id, t.number, t.study_id, t.state, t.datetime_start, \
              t.datetime_complete FROM trials t {tf} ORDER BY t.trial_id"
         ),
-        &filter,
+        &tp,
     )? {
         let (Some(tid), Some(sid)) = (r[0].int(), r[2].int()) else {
             continue;
@@ -1000,7 +1058,7 @@ fn load(tx: &mut dyn Tx, only: Option<usize>) -> std::result::Result<Replay, DbE
             "SELECT p.trial_id, p.param_name, p.param_value, p.distribution_json \
              FROM trial_params p JOIN trials t ON p.trial_id = t.trial_id {tf} ORDER BY p.param_id"
         ),
-        &filter,
+        &tp,
     )? {
         let (Some(i), Some(name), Some(dist)) = (
             r[0].int().and_then(|t| index.get(&t)),
@@ -1020,7 +1078,7 @@ fn load(tx: &mut dyn Tx, only: Option<usize>) -> std::result::Result<Replay, DbE
             "SELECT v.trial_id, v.value, v.value_type FROM trial_values v \
              JOIN trials t ON v.trial_id = t.trial_id {tf} AND v.objective = 0"
         ),
-        &filter,
+        &tp,
     )? {
         if let Some(i) = r[0].int().and_then(|t| index.get(&t)) {
             trials[*i].1.value = Some(read_float(r[1].real(), &r[2].text().unwrap_or_default()));
@@ -1031,7 +1089,7 @@ fn load(tx: &mut dyn Tx, only: Option<usize>) -> std::result::Result<Replay, DbE
             "SELECT v.trial_id, v.step, v.intermediate_value, v.intermediate_value_type \
              FROM trial_intermediate_values v JOIN trials t ON v.trial_id = t.trial_id {tf}"
         ),
-        &filter,
+        &tp,
     )? {
         if let (Some(i), Some(step)) = (r[0].int().and_then(|t| index.get(&t)), r[1].int()) {
             let v = read_float(r[2].real(), &r[3].text().unwrap_or_default());
@@ -1051,7 +1109,7 @@ fn load(tx: &mut dyn Tx, only: Option<usize>) -> std::result::Result<Replay, DbE
                 "SELECT a.trial_id, a.\"key\", a.value_json FROM {table} a \
                  JOIN trials t ON a.trial_id = t.trial_id {tf} ORDER BY a.{idcol}"
             ),
-            &filter,
+            &tp,
         )? {
             let (Some(i), Some(k), Some(v)) = (
                 r[0].int().and_then(|t| index.get(&t)),
@@ -1094,7 +1152,7 @@ impl Storage for RdbStorage {
     }
 
     fn read(&self, f: &mut dyn FnMut(&Replay)) -> Result<()> {
-        let r = self.load(None)?;
+        let r = self.load(Scope::All)?;
         f(&r);
         Ok(())
     }
@@ -1104,30 +1162,23 @@ impl Storage for RdbStorage {
     }
 
     fn trials(&self, study_id: usize) -> Result<Vec<FrozenTrial>> {
-        Ok(self.load(Some(study_id))?.study_trials(study_id))
+        Ok(self.load(Scope::Study(study_id))?.study_trials(study_id))
+    }
+
+    fn waiting_trials(&self, study_id: usize) -> Result<Vec<FrozenTrial>> {
+        // Only the waiting trials' rows: no need to read the whole study before each trial.
+        Ok(self.load(Scope::Waiting(study_id))?.study_trials(study_id))
     }
 
     fn trial(&self, trial_id: usize) -> Result<FrozenTrial> {
-        let mut sid = None;
-        self.transaction(false, &mut |tx| {
-            sid = tx
-                .query(
-                    "SELECT study_id FROM trials WHERE trial_id = ?1",
-                    &[P::Int(trial_id as i64)],
-                )?
-                .first()
-                .and_then(|r| r[0].int());
-            Ok(())
-        })?;
-        let no = || TuneError::Trial {
-            trial_id,
-            reason: "no such trial".into(),
-        };
-        let sid = sid.ok_or_else(no)? as usize;
-        self.load(Some(sid))?
+        // Only this trial's rows, not its study's other trials.
+        self.load(Scope::Trial(trial_id))?
             .trial(trial_id)
             .cloned()
-            .ok_or_else(no)
+            .ok_or_else(|| TuneError::Trial {
+                trial_id,
+                reason: "no such trial".into(),
+            })
     }
 
     fn supports_heartbeat(&self) -> bool {
@@ -1135,17 +1186,8 @@ impl Storage for RdbStorage {
     }
 
     fn record_heartbeat(&self, trial_id: usize) -> Result<()> {
-        let now = self.dialect().now;
-        self.transaction(true, &mut |tx| {
-            tx.exec(
-                &format!(
-                    "INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (?1, {now}) \
-                     ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat"
-                ),
-                &[P::Int(trial_id as i64)],
-            )?;
-            Ok(())
-        })
+        let d = self.dialect();
+        self.transaction(true, &mut |tx| heartbeat(tx, d, trial_id as i64))
     }
 
     fn stale_trials(&self, study_id: usize, grace: Duration) -> Result<Vec<usize>> {

@@ -2,11 +2,12 @@
 //! (rust-postgres), Optuna 5.0.0's DDL as SQLAlchemy emits it for PostgreSQL (with its enum
 //! types), `SELECT … FOR UPDATE` row locks, and a reconnect after a lost connection.
 
+use std::collections::HashMap;
 use std::error::Error as _;
 
 use chrono::NaiveDateTime;
 use postgres::types::{FromSql, IsNull, Kind, ToSql, Type, to_sql_checked};
-use postgres::{Client, IsolationLevel, NoTls};
+use postgres::{Client, IsolationLevel, NoTls, Statement};
 
 use super::{Backend, DbError, Dialect, P, Tx, V};
 
@@ -78,6 +79,10 @@ const DIALECT: Dialect = Dialect {
 pub(super) struct Postgres {
     url: String,
     client: Client,
+    /// Statements prepared on this connection, by SQL text: each is parsed and planned by the
+    /// server once per connection instead of once per use (prepared statements outlive the
+    /// transaction that made them; a new connection starts with none).
+    statements: HashMap<String, Statement>,
 }
 
 /// The message of a client error, with the server's own text when there is one.
@@ -136,7 +141,11 @@ impl Postgres {
         let client = config
             .connect(NoTls)
             .map_err(|e| format!("cannot connect: {}", message(&e)))?;
-        Ok(Self { url, client })
+        Ok(Self {
+            url,
+            client,
+            statements: HashMap::new(),
+        })
     }
 }
 
@@ -187,7 +196,22 @@ fn time(s: &str) -> Result<NaiveDateTime, DbError> {
         .map_err(|_| DbError::Fatal(format!("not a time stamp: {s:?}")))
 }
 
-struct PgTx<'a>(postgres::Transaction<'a>);
+struct PgTx<'a> {
+    tx: postgres::Transaction<'a>,
+    statements: &'a mut HashMap<String, Statement>,
+}
+
+impl PgTx<'_> {
+    /// The statement for `sql` (`?N` placeholders), prepared on first use.
+    fn statement(&mut self, sql: &str) -> Result<Statement, DbError> {
+        if let Some(st) = self.statements.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = self.tx.prepare(&placeholders(sql)).map_err(db_err)?;
+        self.statements.insert(sql.to_string(), st.clone());
+        Ok(st)
+    }
+}
 
 /// Parameters converted to the types the statement expects.
 fn convert(params: &[P], types: &[Type]) -> Result<Vec<Box<dyn ToSql + Sync + Send>>, DbError> {
@@ -269,30 +293,30 @@ fn cell(row: &postgres::Row, i: usize) -> Result<V, DbError> {
 
 impl Tx for PgTx<'_> {
     fn exec(&mut self, sql: &str, params: &[P]) -> Result<u64, DbError> {
-        let st = self.0.prepare(&placeholders(sql)).map_err(db_err)?;
+        let st = self.statement(sql)?;
         let values = convert(params, st.params())?;
         let refs: Vec<&(dyn ToSql + Sync)> = values
             .iter()
             .map(|b| b.as_ref() as &(dyn ToSql + Sync))
             .collect();
-        self.0.execute(&st, &refs).map_err(db_err)
+        self.tx.execute(&st, &refs).map_err(db_err)
     }
 
     fn query(&mut self, sql: &str, params: &[P]) -> Result<Vec<Vec<V>>, DbError> {
-        let st = self.0.prepare(&placeholders(sql)).map_err(db_err)?;
+        let st = self.statement(sql)?;
         let values = convert(params, st.params())?;
         let refs: Vec<&(dyn ToSql + Sync)> = values
             .iter()
             .map(|b| b.as_ref() as &(dyn ToSql + Sync))
             .collect();
-        let rows = self.0.query(&st, &refs).map_err(db_err)?;
+        let rows = self.tx.query(&st, &refs).map_err(db_err)?;
         rows.iter()
             .map(|r| (0..r.len()).map(|i| cell(r, i)).collect())
             .collect()
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
-        self.0.batch_execute(sql).map_err(db_err)
+        self.tx.batch_execute(sql).map_err(db_err)
     }
 }
 
@@ -310,6 +334,7 @@ impl Backend for Postgres {
             // A lost connection: connect again (the caller retries the transaction).
             let fresh = Self::connect(&self.url).map_err(DbError::Retry)?;
             self.client = fresh.client;
+            self.statements.clear();
         }
         let level = if write {
             IsolationLevel::ReadCommitted
@@ -324,8 +349,11 @@ impl Backend for Postgres {
             .read_only(!write)
             .start()
             .map_err(db_err)?;
-        let mut tx = PgTx(tx);
+        let mut tx = PgTx {
+            tx,
+            statements: &mut self.statements,
+        };
         f(&mut tx)?;
-        tx.0.commit().map_err(db_err)
+        tx.tx.commit().map_err(db_err)
     }
 }
