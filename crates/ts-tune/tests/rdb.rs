@@ -413,13 +413,21 @@ fn processes_racing_on_one_file_get_unique_numbers() {
             std::process::Command::new(&exe)
                 .args(["--ignored", "--exact", "race_worker", "--test-threads", "1"])
                 .env("TSF_RDB_RACE_DB", &db)
-                .stdout(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
         })
         .collect();
-    for mut c in children {
-        assert!(c.wait().unwrap().success());
+    for c in children {
+        // A failing worker's own report (libtest prints its panic on stdout) in the message.
+        let o = c.wait_with_output().unwrap();
+        assert!(
+            o.status.success(),
+            "a worker failed: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
     check_unique_complete(&db, 80);
 }

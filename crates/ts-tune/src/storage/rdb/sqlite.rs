@@ -97,10 +97,34 @@ impl Sqlite {
             // A database tsf creates uses SQLite's write-ahead log: readers never block the
             // writer and a commit costs one fsync instead of three. The mode is stored in the
             // file, so Optuna's processes use it too; the tables are the same.
-            conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))
-                .map_err(|e| e.to_string())?;
+            switch_to_wal(&conn)?;
         }
         Ok(Self { conn })
+    }
+}
+
+/// Switches a new file to the write-ahead log. Several workers may open the new file at once;
+/// the switch needs an exclusive lock and SQLite may answer "busy" without waiting for it, so
+/// a busy answer is retried with a bounded back-off (about 5 s in all). Whichever worker wins,
+/// the mode is stored in the file.
+fn switch_to_wal(conn: &Connection) -> Result<(), String> {
+    let mut wait = std::time::Duration::from_millis(5);
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                ) && waited < std::time::Duration::from_secs(5) =>
+            {
+                std::thread::sleep(wait);
+                waited += wait;
+                wait = (wait * 2).min(std::time::Duration::from_millis(200));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
     }
 }
 
