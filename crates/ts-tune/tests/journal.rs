@@ -2,6 +2,8 @@
 //! `fixtures/make_fixtures.py`), resuming, bad files, torn lines, concurrent writers, and
 //! heartbeats kept beside the journal (stale trials failed and retried; Optuna still reads it).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -362,36 +364,7 @@ fn a_journal_trial_whose_heartbeat_stopped_fails_and_is_retried_as_on_rdb() {
             .is_empty(),
         "failed once: the other worker sees it FAIL"
     );
-    let trials = study.trials().unwrap();
-    assert_eq!(trials[0].state, TrialState::Fail);
-    assert_eq!(trials[1].state, TrialState::Running);
-    assert_eq!(trials[1].trial_id, silent.trial_id());
-    let retry = &trials[2];
-    assert_eq!(retry.state, TrialState::Waiting);
-    assert_eq!(retry.params, trials[0].params);
-    assert_eq!(retry.user_attrs["u"], json!(1));
-    assert_eq!(retry.system_attrs["failed_trial"], json!(0));
-    assert_eq!(retry.system_attrs["retry_history"], json!([0]));
-    // The next ask takes the queued copy with its parameter; when it dies too, the history
-    // forbids a third attempt with --retry-failed 1.
-    let mut again = study.ask().unwrap();
-    assert_eq!(again.number(), 2);
-    let x0 = trials[0].params["x"];
-    assert_eq!(again.float("x", -5.0, 5.0, false).unwrap(), x0);
-    s.record_heartbeat(again.trial_id()).unwrap();
-    std::thread::sleep(Duration::from_millis(250));
-    let failed = study
-        .fail_stale_trials(Duration::from_millis(100), Some(1))
-        .unwrap();
-    assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0].number, 2);
-    let trials = study.trials().unwrap();
-    assert_eq!(trials.len(), 3, "retried once already: not queued again");
-    assert_eq!(trials[2].state, TrialState::Fail);
-    assert!(
-        again.report(0, 1.0).is_err(),
-        "a failed trial cannot be updated"
-    );
+    common::check_retried_once(&study, &*s, &silent);
     // The heartbeats are beside the journal, not in it.
     let beats = std::fs::read_to_string(s.heartbeat_path()).unwrap();
     assert_eq!(beats.lines().count(), 2);

@@ -4,7 +4,7 @@
 //! one file, heartbeats and the retry of stale trials.
 
 mod common;
-use common::study_on;
+use common::{check_retried_once, study_on};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -457,36 +457,7 @@ fn a_trial_whose_heartbeat_stopped_fails_and_is_retried_with_optunas_attributes(
         .unwrap();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].number, 0);
-    let trials = study.trials().unwrap();
-    assert_eq!(trials[0].state, TrialState::Fail);
-    assert_eq!(trials[1].state, TrialState::Running);
-    assert_eq!(trials[1].trial_id, silent.trial_id());
-    let retry = &trials[2];
-    assert_eq!(retry.state, TrialState::Waiting);
-    assert_eq!(retry.params, trials[0].params);
-    assert_eq!(retry.user_attrs["u"], json!(1));
-    assert_eq!(retry.system_attrs["failed_trial"], json!(0));
-    assert_eq!(retry.system_attrs["retry_history"], json!([0]));
-    // The next ask takes the queued copy, keeps its parameter, and it too may die: its retry
-    // carries the history; with --retry-failed 1 there is no third attempt.
-    let mut again = study.ask().unwrap();
-    assert_eq!(again.number(), 2);
-    let x0 = trials[0].params["x"];
-    assert_eq!(again.float("x", -5.0, 5.0, false).unwrap(), x0);
-    s.record_heartbeat(again.trial_id()).unwrap();
-    std::thread::sleep(Duration::from_millis(250));
-    let failed = study
-        .fail_stale_trials(Duration::from_millis(100), Some(1))
-        .unwrap();
-    assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0].number, 2);
-    let trials = study.trials().unwrap();
-    assert_eq!(trials.len(), 3, "retried once already: not queued again");
-    assert_eq!(trials[2].state, TrialState::Fail);
-    assert!(
-        again.report(0, 1.0).is_err(),
-        "a failed trial cannot be updated"
-    );
+    check_retried_once(&study, &*s, &silent);
     // With two retries allowed, a third attempt is queued with the whole history.
     let mut third = study.ask().unwrap();
     assert_eq!(third.number(), 3, "nothing was waiting: a new trial");
