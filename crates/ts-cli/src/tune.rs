@@ -2,7 +2,7 @@
 //! configuration retrained on training + validation data, results JSON and charts.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 
@@ -14,11 +14,9 @@ use ts_train::pipeline;
 use ts_train::progress::ProgressBar;
 use ts_train::run::write_json;
 use ts_train::{ForecastConfig, TargetSpec};
-use ts_tune::objective::{BestModelReport, LstmObjective, TuneReport, retrain_best};
+use ts_tune::objective::{BestModelReport, LstmTuning, TuneReport, best_epoch, retrain_best};
 use ts_tune::report::OptimizationResults;
-use ts_tune::{
-    Direction, Distribution, FrozenTrial, OptimizeOptions, Study, TrialState, TuneSettings,
-};
+use ts_tune::{Direction, Distribution, FrozenTrial, OptimizeOptions, TrialState, TuneSettings};
 
 /// `tsf tune`: flags override the `[tune]` section of the TOML config, which overrides defaults.
 // The field docs are clap's help text: `[data]`, `[device]` there are TOML sections, not links.
@@ -125,26 +123,16 @@ pub fn tune(a: TuneArgs) -> Result<()> {
     let n_trials = t.trials()?;
     let timeout = t.timeout()?;
     let jobs = t.jobs()?;
-    let sampler = t.sampler(cfg.train.seed)?;
-    let pruner = t.pruner()?;
     let heartbeat = t.heartbeat()?;
     let (data_path, load_options) = cfg.data_source()?;
     check_output_folder(&a.out, a.force, &TUNE_FILES, "tuning results")?;
-    let frame = load(&data_path, &load_options)?;
-    cfg.data.require_target(&frame.columns)?;
-    let objective = LstmObjective::new(&frame, cfg.clone(), &t.space)?;
+    let LstmTuning {
+        frame,
+        objective,
+        study,
+        earlier,
+    } = LstmTuning::open(load(&data_path, &load_options)?, &cfg, &t)?;
     let space: BTreeMap<String, Distribution> = objective.space().clone();
-    let storage = t.open_storage()?;
-    let study = Study::load_or_create(
-        &t.study_name(),
-        Direction::Minimize,
-        storage,
-        sampler,
-        pruner,
-    )?;
-    // A study keeps one objective: resuming it with other targets, features or windows is refused.
-    study.bind_objective("tsf_objective", objective.description())?;
-    let earlier = study.trials()?.len();
     let p = objective.prepared();
     println!(
         "Loaded {}: {} rows; target {}; windows: train {}, validation {}, test {}",
@@ -209,19 +197,7 @@ pub fn tune(a: TuneArgs) -> Result<()> {
         bar.inc(1);
         bar.set_message(best_text.clone());
         if !quiet {
-            let state = match tr.state {
-                TrialState::Complete => format!("value {}", fmt_value(tr.value)),
-                TrialState::Pruned => format!("pruned at epoch {}", tr.last_step().unwrap_or(0)),
-                TrialState::Fail => format!(
-                    "failed: {}",
-                    tr.system_attrs
-                        .get("fail_reason")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or("?")
-                ),
-                other => format!("{other:?}"),
-            };
-            let line = format!("Trial {}: {state}; {best_text}", tr.number);
+            let line = format!("Trial {}: {}; {best_text}", tr.number, tr.outcome());
             if bar.is_hidden() {
                 println!("{line}");
             } else {
@@ -274,14 +250,7 @@ pub fn tune(a: TuneArgs) -> Result<()> {
     );
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create output folder", a.out.display()))?;
-    let mut report = TuneReport {
-        results,
-        search_space: space
-            .iter()
-            .map(|(k, d)| (k.clone(), d.to_string()))
-            .collect(),
-        best_model: None,
-    };
+    let mut report = TuneReport::new(results, &space);
     let results = &report.results;
     let Some(best_trial) = results.best.clone() else {
         write_json(&a.out.join("optimization_results.json"), &report)?;
@@ -303,14 +272,10 @@ pub fn tune(a: TuneArgs) -> Result<()> {
         println!("  {k}: {v:.3}");
     }
     if !a.no_charts {
-        charts(&a.out, &study.trials()?, &space, results, &objective_name)?;
+        ts_tune::charts::draw_charts(&a.out, &study.trials()?, &space, results, &objective_name)?;
     }
     if !a.no_retrain && !interrupted {
-        let best_epoch = best_trial
-            .user_attrs
-            .get("best_epoch")
-            .and_then(|v| v.as_u64())
-            .map(|e| e as usize);
+        let best_epoch = best_epoch(&best_trial);
         println!(
             "Retraining the best configuration on training + validation data ({} epochs)...",
             best_epoch.unwrap_or(cfg.train.epochs).max(1)
@@ -340,92 +305,6 @@ pub fn tune(a: TuneArgs) -> Result<()> {
         } else {
             130
         });
-    }
-    Ok(())
-}
-
-fn charts(
-    out: &Path,
-    trials: &[FrozenTrial],
-    space: &BTreeMap<String, Distribution>,
-    results: &OptimizationResults,
-    objective_name: &str,
-) -> Result<()> {
-    let pick = |s: TrialState| -> Vec<(usize, f64)> {
-        trials
-            .iter()
-            .filter(|t| t.state == s)
-            .filter_map(|t| Some((t.number, t.value?)))
-            .collect()
-    };
-    let value_name = {
-        let mut c = objective_name.chars();
-        c.next()
-            .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-            .unwrap_or_default()
-    };
-    ts_viz::optimization_history(
-        &ts_viz::OptimizationHistoryChart {
-            title: format!("Optimization history ({})", results.sampler),
-            value_name: value_name.clone(),
-            completed: pick(TrialState::Complete),
-            pruned: pick(TrialState::Pruned),
-            minimize: true,
-        },
-        out,
-        "optimization_history",
-    )?;
-    let (labels, values): (Vec<String>, Vec<f64>) =
-        results.importances.values.iter().cloned().unzip();
-    if !labels.is_empty() {
-        ts_viz::feature_bars(
-            &ts_viz::BarsChart {
-                title: "Parameter importance".into(),
-                value_desc: format!("Share of importance: {}", results.importances.method),
-                labels,
-                values,
-            },
-            out,
-            "param_importances",
-        )?;
-    }
-    let done: Vec<&FrozenTrial> = trials
-        .iter()
-        .filter(|t| t.state == TrialState::Complete && t.value.is_some_and(f64::is_finite))
-        .collect();
-    let params: Vec<ts_viz::ParamSeries> = space
-        .iter()
-        .filter(|(_, d)| !d.single())
-        .map(|(k, d)| ts_viz::ParamSeries {
-            name: k.clone(),
-            x: done
-                .iter()
-                .map(|t| t.params.get(k).copied().unwrap_or(f64::NAN))
-                .collect(),
-            log: matches!(
-                d,
-                Distribution::Float { log: true, .. } | Distribution::Int { log: true, .. }
-            ),
-            categories: match d {
-                Distribution::Categorical { choices } => {
-                    choices.iter().map(|c| c.label()).collect()
-                }
-                _ => Vec::new(),
-            },
-        })
-        .take(ts_viz::MAX_PARAM_PANELS)
-        .collect();
-    if !params.is_empty() {
-        ts_viz::parameter_correlations(
-            &ts_viz::CorrelationChart {
-                title: format!("{value_name} against each parameter (completed trials)"),
-                value_name,
-                values: done.iter().map(|t| t.value.unwrap_or(f64::NAN)).collect(),
-                params,
-            },
-            out,
-            "parameter_correlations",
-        )?;
     }
     Ok(())
 }
