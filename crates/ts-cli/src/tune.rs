@@ -113,10 +113,6 @@ fn read_config(a: &TuneArgs) -> Result<(ForecastConfig, TuneSettings)> {
     Ok((cfg, settings))
 }
 
-fn fmt_value(v: Option<f64>) -> String {
-    v.map(|v| format!("{v:.6}")).unwrap_or_else(|| "-".into())
-}
-
 /// `tsf tune`.
 pub fn tune(a: TuneArgs) -> Result<()> {
     let (cfg, t) = read_config(&a)?;
@@ -126,44 +122,15 @@ pub fn tune(a: TuneArgs) -> Result<()> {
     let heartbeat = t.heartbeat()?;
     let (data_path, load_options) = cfg.data_source()?;
     check_output_folder(&a.out, a.force, &TUNE_FILES, "tuning results")?;
+    let tuning = LstmTuning::open(load(&data_path, &load_options)?, &cfg, &t)?;
+    print!("{}", tuning.describe(&data_path, &t)?);
+    let space: BTreeMap<String, Distribution> = tuning.objective.space().clone();
     let LstmTuning {
         frame,
         objective,
         study,
-        earlier,
-    } = LstmTuning::open(load(&data_path, &load_options)?, &cfg, &t)?;
-    let space: BTreeMap<String, Distribution> = objective.space().clone();
-    let p = objective.prepared();
-    println!(
-        "Loaded {}: {} rows; target {}; windows: train {}, validation {}, test {}",
-        data_path.display(),
-        frame.n_rows(),
-        p.spec.targets.join(", "),
-        p.train.n,
-        p.validation.n,
-        p.test.n
-    );
-    println!(
-        "Study {:?} in {}{}: sampler {}, pruner {}, {} trial{}, {} at a time{}",
-        study.name(),
-        study.storage_name(),
-        if earlier > 0 {
-            format!(" (resuming after {earlier} trials)")
-        } else {
-            String::new()
-        },
-        study.sampler_name(),
-        study.pruner_name(),
-        n_trials,
-        if n_trials == 1 { "" } else { "s" },
-        jobs,
-        timeout
-            .map(|d| format!(", timeout {:.0} s", d.as_secs_f64()))
-            .unwrap_or_default()
-    );
-    for (k, d) in &space {
-        println!("  {k}: {d}");
-    }
+        ..
+    } = tuning;
 
     // Ctrl-C or SIGTERM: no new trial starts, running ones stop after their current batch (marked
     // failed), finished trials are kept and written.
@@ -236,18 +203,7 @@ pub fn tune(a: TuneArgs) -> Result<()> {
     let loss = format!("{:?}", cfg.train.loss).to_uppercase();
     let objective_name = format!("validation loss ({loss}, scaled units)");
     let results = OptimizationResults::of(&study, &objective_name)?;
-    let c = results.counts;
-    println!(
-        "Trials in the study: {} complete, {} pruned, {} failed{}",
-        c.complete,
-        c.pruned,
-        c.fail,
-        if c.running > 0 {
-            format!(", {} running or abandoned", c.running)
-        } else {
-            String::new()
-        }
-    );
+    println!("Trials in the study: {}", results.counts);
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create output folder", a.out.display()))?;
     let mut report = TuneReport::new(results, &space);
@@ -259,18 +215,7 @@ pub fn tune(a: TuneArgs) -> Result<()> {
             a.out.join("optimization_results.json").display()
         );
     };
-    println!(
-        "Best trial {}: validation loss {}",
-        best_trial.number,
-        fmt_value(best_trial.value)
-    );
-    for (k, v) in &best_trial.params {
-        println!("  {k}: {}", v.label());
-    }
-    println!("Parameter importance ({}):", results.importances.method);
-    for (k, v) in &results.importances.values {
-        println!("  {k}: {v:.3}");
-    }
+    print!("{}", results.best_summary().unwrap_or_default());
     if !a.no_charts {
         ts_tune::charts::draw_charts(&a.out, &study.trials()?, &space, results, &objective_name)?;
     }

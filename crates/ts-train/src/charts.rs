@@ -4,6 +4,9 @@ use std::path::Path;
 
 use ts_viz::VizError;
 
+use ts_data::Frame;
+
+use crate::backtest::BacktestReport;
 use crate::pipeline::TargetSeries;
 use crate::{ForecastConfig, TrainReport};
 
@@ -53,6 +56,33 @@ pub fn draw_charts(
             let stem = format!("multivariate_predictions_{}", k + 1);
             ts_viz::multivariate_predictions(chunk, out, &stem)?;
         }
+    }
+    Ok(())
+}
+
+/// Draws `backtest_folds` into `out`: the folds' one-step forecasts of the first target against
+/// the actuals, one fold after the other (nothing when the folds hold no forecast).
+pub fn draw_backtest(report: &BacktestReport, frame: &Frame, out: &Path) -> Result<(), VizError> {
+    let target = report.overall.first().map_or("", |o| o.target.as_str());
+    let mut chart = ts_viz::PredictionChart {
+        title: format!(
+            "{target}: rolling-origin backtest, {} folds, one step ahead",
+            report.folds.len()
+        ),
+        target: target.to_string(),
+        timestamps: Vec::new(),
+        actual: Vec::new(),
+        predicted: Vec::new(),
+        naive: None,
+        band: None,
+    };
+    for &(row, actual, forecast) in report.folds.iter().flat_map(|f| &f.one_step) {
+        chart.timestamps.push(frame.label(row));
+        chart.actual.push(actual);
+        chart.predicted.push(forecast);
+    }
+    if !chart.actual.is_empty() {
+        ts_viz::predictions_vs_actuals(&chart, out, "backtest_folds")?;
     }
     Ok(())
 }

@@ -402,6 +402,44 @@ impl LstmTuning {
     }
 }
 
+impl LstmTuning {
+    /// What the run will do, as printed lines: the data and its windows, the study (resumed or
+    /// not, sampler, pruner, trials, parallel jobs, timeout) and the search space.
+    pub fn describe(&self, data: &std::path::Path, settings: &TuneSettings) -> Result<String> {
+        let (p, study) = (self.objective.prepared(), &self.study);
+        let n_trials = settings.trials()?;
+        let mut s = format!(
+            "Loaded {}: {} rows; target {}; windows: train {}, validation {}, test {}\n",
+            data.display(),
+            self.frame.n_rows(),
+            p.spec.targets.join(", "),
+            p.train.n,
+            p.validation.n,
+            p.test.n
+        );
+        let resuming = match self.earlier {
+            0 => String::new(),
+            n => format!(" (resuming after {n} trials)"),
+        };
+        let timeout = settings.timeout()?;
+        let timeout = timeout.map(|d| format!(", timeout {:.0} s", d.as_secs_f64()));
+        s += &format!(
+            "Study {:?} in {}{resuming}: sampler {}, pruner {}, {n_trials} trial{}, {} at a time{}\n",
+            study.name(),
+            study.storage_name(),
+            study.sampler_name(),
+            study.pruner_name(),
+            if n_trials == 1 { "" } else { "s" },
+            settings.jobs()?,
+            timeout.unwrap_or_default()
+        );
+        for (k, d) in self.objective.space() {
+            s += &format!("  {k}: {d}\n");
+        }
+        Ok(s)
+    }
+}
+
 /// The best epoch a trial recorded (its `best_epoch` user attribute), for [`retrain_best`].
 pub fn best_epoch(trial: &TrialRecord) -> Option<usize> {
     trial
