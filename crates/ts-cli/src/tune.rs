@@ -15,7 +15,7 @@ use ts_train::progress::ProgressBar;
 use ts_train::run::write_json;
 use ts_train::{ForecastConfig, TargetSpec};
 use ts_tune::objective::{BestModelReport, LstmTuning, TuneReport, best_epoch, retrain_best};
-use ts_tune::report::OptimizationResults;
+use ts_tune::report::{OptimizationResults, TrialRecord};
 use ts_tune::{Direction, Distribution, FrozenTrial, OptimizeOptions, TrialState, TuneSettings};
 
 /// `tsf tune`: flags override the `[tune]` section of the TOML config, which overrides defaults.
@@ -135,43 +135,7 @@ pub fn tune(a: TuneArgs) -> Result<()> {
     // Ctrl-C or SIGTERM: no new trial starts, running ones stop after their current batch (marked
     // failed), finished trials are kept and written.
     let (stop, terminated) = crate::commands::stop_flags();
-    let bar = if a.quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(n_trials as u64)
-    };
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} trial {pos}/{len} [{bar:30}] {msg} ({elapsed})",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    let best: Mutex<Option<(f64, usize)>> = Mutex::new(
-        ts_tune::study::best_of(&study.trials()?, Direction::Minimize)
-            .and_then(|b| Some((b.value?, b.number))),
-    );
-    let quiet = a.quiet;
-    let on_done = |tr: &FrozenTrial| {
-        let mut b = best.lock().unwrap_or_else(|e| e.into_inner());
-        if tr.state == TrialState::Complete
-            && let Some(v) = tr.value
-            && b.is_none_or(|(bv, _)| v < bv)
-        {
-            *b = Some((v, tr.number));
-        }
-        let best_text = b
-            .map(|(v, n)| format!("best {v:.6} (trial {n})"))
-            .unwrap_or_else(|| "no completed trial yet".into());
-        bar.inc(1);
-        bar.set_message(best_text.clone());
-        if !quiet {
-            let line = format!("Trial {}: {}; {best_text}", tr.number, tr.outcome());
-            if bar.is_hidden() {
-                println!("{line}");
-            } else {
-                bar.println(line);
-            }
-        }
-    };
+    let progress = TrialProgress::new(a.quiet, n_trials, &study.trials()?);
     let summary = study.optimize(
         |trial| objective.evaluate(trial),
         &OptimizeOptions {
@@ -181,9 +145,9 @@ pub fn tune(a: TuneArgs) -> Result<()> {
             stop: Some(stop.clone()),
             heartbeat,
         },
-        &on_done,
+        &|tr| progress.done(tr),
     );
-    bar.finish_and_clear();
+    progress.bar.finish_and_clear();
     let summary = summary?;
     let interrupted = summary.stopped;
     if interrupted {
@@ -220,27 +184,8 @@ pub fn tune(a: TuneArgs) -> Result<()> {
         ts_tune::charts::draw_charts(&a.out, &study.trials()?, &space, results, &objective_name)?;
     }
     if !a.no_retrain && !interrupted {
-        let best_epoch = best_epoch(&best_trial);
-        println!(
-            "Retraining the best configuration on training + validation data ({} epochs)...",
-            best_epoch.unwrap_or(cfg.train.epochs).max(1)
-        );
         let mut progress = ProgressBar::new(a.quiet, 0).with_stop_flag(stop.clone());
-        let outcome = retrain_best(&frame, &cfg, &best_trial.params, best_epoch, &mut progress)?;
-        let path = a.out.join("best_model.tsf");
-        pipeline::save_model(&path, &outcome)?;
-        for tm in &outcome.test.targets {
-            println!(
-                "Test set {}: RMSE {:.6} (naive {:.6}), MAE {:.6}, R² {:.4}",
-                tm.target,
-                tm.original.rmse,
-                tm.naive.original.rmse,
-                tm.original.mae,
-                tm.original.r2
-            );
-        }
-        report.best_model = Some(BestModelReport::of(&outcome, "best_model.tsf"));
-        println!("Saved {}", path.display());
+        report.best_model = Some(retrain(&frame, &cfg, &best_trial, &a.out, &mut progress)?);
     }
     write_json(&a.out.join("optimization_results.json"), &report)?;
     println!("Wrote {}", a.out.display());
@@ -252,4 +197,86 @@ pub fn tune(a: TuneArgs) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// The trial progress bar (hidden with `--quiet`) and, unless quiet, one line per finished trial
+/// with the best value so far.
+struct TrialProgress {
+    bar: indicatif::ProgressBar,
+    best: Mutex<Option<(f64, usize)>>,
+    quiet: bool,
+}
+
+impl TrialProgress {
+    /// A bar for `n_trials`, starting from the best of the study's `earlier` trials.
+    fn new(quiet: bool, n_trials: usize, earlier: &[FrozenTrial]) -> Self {
+        let bar = if quiet {
+            indicatif::ProgressBar::hidden()
+        } else {
+            indicatif::ProgressBar::new(n_trials as u64)
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} trial {pos}/{len} [{bar:30}] {msg} ({elapsed})",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        let best = ts_tune::study::best_of(earlier, Direction::Minimize)
+            .and_then(|b| Some((b.value?, b.number)));
+        Self {
+            bar,
+            best: Mutex::new(best),
+            quiet,
+        }
+    }
+
+    /// Counts a finished trial and prints its line.
+    fn done(&self, tr: &FrozenTrial) {
+        let mut b = self.best.lock().unwrap_or_else(|e| e.into_inner());
+        if tr.state == TrialState::Complete
+            && let Some(v) = tr.value
+            && b.is_none_or(|(bv, _)| v < bv)
+        {
+            *b = Some((v, tr.number));
+        }
+        let best_text = b
+            .map(|(v, n)| format!("best {v:.6} (trial {n})"))
+            .unwrap_or_else(|| "no completed trial yet".into());
+        self.bar.inc(1);
+        self.bar.set_message(best_text.clone());
+        if !self.quiet {
+            let line = format!("Trial {}: {}; {best_text}", tr.number, tr.outcome());
+            if self.bar.is_hidden() {
+                println!("{line}");
+            } else {
+                self.bar.println(line);
+            }
+        }
+    }
+}
+
+/// Retrains the best trial's configuration on training + validation data, saves it as
+/// `out/best_model.tsf` and prints its test figures.
+fn retrain(
+    frame: &ts_data::Frame,
+    cfg: &ForecastConfig,
+    best_trial: &TrialRecord,
+    out: &std::path::Path,
+    progress: &mut ProgressBar,
+) -> Result<BestModelReport> {
+    let best_epoch = best_epoch(best_trial);
+    println!(
+        "Retraining the best configuration on training + validation data ({} epochs)...",
+        best_epoch.unwrap_or(cfg.train.epochs).max(1)
+    );
+    let outcome = retrain_best(frame, cfg, &best_trial.params, best_epoch, progress)?;
+    let path = out.join("best_model.tsf");
+    pipeline::save_model(&path, &outcome)?;
+    for tm in &outcome.test.targets {
+        println!(
+            "Test set {}: RMSE {:.6} (naive {:.6}), MAE {:.6}, R² {:.4}",
+            tm.target, tm.original.rmse, tm.naive.original.rmse, tm.original.mae, tm.original.r2
+        );
+    }
+    println!("Saved {}", path.display());
+    Ok(BestModelReport::of(&outcome, "best_model.tsf"))
 }
