@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use ts_data::FillPolicy;
 use ts_fairness::SeedGrouping;
 use ts_fairness::reductions::ReductionConstraint;
@@ -13,17 +13,6 @@ use ts_fairness::table::{GroupMaker, GroupsConfig, default_groups_path, make_gro
 use ts_train::pipeline::Part;
 
 use ts_train::output::check_output;
-
-/// Missing values (rows cannot be dropped: group columns must stay aligned with the rows).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Fill {
-    /// Refuse missing values.
-    Error,
-    /// Carry the last value forward.
-    Ffill,
-    /// Interpolate linearly.
-    Interpolate,
-}
 
 /// The table and the seed groupings, shared by `tsf groups` and `tsf fairness`.
 #[derive(Debug, Args)]
@@ -36,19 +25,10 @@ pub struct GroupSource {
     /// (e.g. `Economic_Group`) when the data has it, else makes it.
     #[arg(long, value_delimiter = ',', value_parser = |s: &str| s.parse::<SeedGrouping>())]
     pub groups: Vec<SeedGrouping>,
-    /// Missing values.
-    #[arg(long, value_enum, default_value_t = Fill::Error)]
-    pub fill: Fill,
-}
-
-impl GroupSource {
-    fn fill(&self) -> FillPolicy {
-        match self.fill {
-            Fill::Error => FillPolicy::Error,
-            Fill::Ffill => FillPolicy::Ffill,
-            Fill::Interpolate => FillPolicy::Interpolate,
-        }
-    }
+    /// Missing values: error | ffill | interpolate (rows cannot be dropped: group columns must
+    /// stay aligned with the rows).
+    #[arg(long, value_parser = crate::args::parsed::<FillPolicy>, default_value = "error")]
+    pub fill: FillPolicy,
 }
 
 /// `tsf groups`: add group columns to a table.
@@ -144,7 +124,7 @@ pub fn groups(a: GroupsArgs) -> Result<()> {
         data: data.clone(),
         makers,
         time_column: a.time_column,
-        fill: a.source.fill(),
+        fill: a.source.fill,
     })?;
     let out = a.out.unwrap_or_else(|| default_groups_path(&data));
     let summary = a.summary.unwrap_or_else(|| {
@@ -181,7 +161,7 @@ pub fn fairness(a: FairnessArgs) -> Result<()> {
         epochs: a.epochs,
         epsilon: a.epsilon,
         seed: a.seed,
-        fill: a.source.fill(),
+        fill: a.source.fill,
         part: a.part,
         out: a.out.clone(),
     };

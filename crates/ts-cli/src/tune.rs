@@ -150,20 +150,11 @@ pub fn tune(a: TuneArgs) -> Result<()> {
     progress.bar.finish_and_clear();
     let summary = summary?;
     let interrupted = summary.stopped;
-    if interrupted {
-        eprintln!(
-            "Interrupted: {} trials finished in this run are kept{}.",
-            summary.finished,
-            t.storage
-                .as_ref()
-                .map(|p| format!(" in {}", ts_tune::storage::hide_password(p)))
-                .unwrap_or_default()
-        );
+    match summary.ending(t.storage.as_deref()) {
+        Some(line) if interrupted => eprintln!("{line}"),
+        Some(line) => println!("{line}"),
+        None => {}
     }
-    if summary.timed_out {
-        println!("Timeout reached after {:.1} s.", summary.seconds);
-    }
-
     let loss = format!("{:?}", cfg.train.loss).to_uppercase();
     let objective_name = format!("validation loss ({loss}, scaled units)");
     let results = OptimizationResults::of(&study, &objective_name)?;
