@@ -53,28 +53,7 @@ pub fn backtest(a: BacktestArgs) -> Result<()> {
         .with_context(|| format!("{}: cannot create output folder", out.display()))?;
     write_json(&report_path, &report)?;
     if !t.no_charts {
-        // The folds' one-step forecasts, one after the other.
-        let target = report.overall.first().map_or("", |o| o.target.as_str());
-        let mut chart = ts_viz::PredictionChart {
-            title: format!(
-                "{target}: rolling-origin backtest, {} folds, one step ahead",
-                report.folds.len()
-            ),
-            target: target.to_string(),
-            timestamps: Vec::new(),
-            actual: Vec::new(),
-            predicted: Vec::new(),
-            naive: None,
-            band: None,
-        };
-        for &(row, actual, forecast) in report.folds.iter().flat_map(|f| &f.one_step) {
-            chart.timestamps.push(frame.label(row));
-            chart.actual.push(actual);
-            chart.predicted.push(forecast);
-        }
-        if !chart.actual.is_empty() {
-            ts_viz::predictions_vs_actuals(&chart, out, "backtest_folds")?;
-        }
+        ts_train::charts::draw_backtest(&report, &frame, out)?;
     }
     println!("Wrote {}", out.display());
     Ok(())

@@ -1,13 +1,12 @@
 //! `tsf train`, `tsf evaluate`, `tsf predict`: flags → one ts-train call → the typed outputs.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
 use ts_train::checkpoint::{self, CHECKPOINT_FILE};
 use ts_train::output::{RUN_FILES, Staging, check_output, check_run_folder};
-use ts_train::pipeline::{DataSummary, TargetSeries};
+use ts_train::pipeline::DataSummary;
 use ts_train::progress::ProgressBar;
 use ts_train::report::IntervalsReport;
 use ts_train::run::write_json;
@@ -135,7 +134,7 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
             .last()
             .map(|l| format!("{} % interval", ts_train::intervals::level_name(*l)));
         let (report, config, series) = outcome.into_chart_series(&frame);
-        charts(staging.dir(), &report, &config, series, band)?;
+        ts_train::charts::draw_charts(staging.dir(), &report, &config, series, band)?;
     }
     staging.commit()?;
     println!("Wrote {}", a.out.display());
@@ -146,56 +145,6 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
         } else {
             130
         });
-    }
-    Ok(())
-}
-
-/// The training history, the test forecasts and their residuals; with several targets, panels of
-/// up to `ts_viz::MAX_PANELS` per figure (`multivariate_predictions[_K]`).
-fn charts(
-    out: &Path,
-    report: &ts_train::TrainReport,
-    config: &ForecastConfig,
-    series: Vec<(String, TargetSeries)>,
-    band_label: Option<String>,
-) -> Result<()> {
-    let h = ts_viz::HistoryChart {
-        title: "Training history".into(),
-        train_loss: report.history.iter().map(|r| r.train_loss).collect(),
-        validation_loss: report.history.iter().filter_map(|r| r.val_loss).collect(),
-        best_epoch: (report.best_epoch > 0).then_some(report.best_epoch),
-        loss_name: format!("{:?}", config.train.loss).to_uppercase(),
-    };
-    ts_viz::training_history(&h, out, "training_history")?;
-    let panels: Vec<ts_viz::PredictionChart> = series
-        .into_iter()
-        .map(|(t, s)| ts_viz::PredictionChart {
-            title: format!("{t}: test set, one step ahead"),
-            target: t,
-            timestamps: s.timestamps,
-            actual: s.actual,
-            predicted: s.predicted,
-            naive: Some(s.naive),
-            band: band_label
-                .clone()
-                .filter(|_| !s.lower.is_empty())
-                .map(|label| ts_viz::Band {
-                    lower: s.lower,
-                    upper: s.upper,
-                    label,
-                }),
-        })
-        .collect();
-    ts_viz::predictions_vs_actuals(&panels[0], out, "predictions_vs_actuals")?;
-    ts_viz::residuals(&panels[0], out, "residuals")?;
-    let figures = panels.len().div_ceil(ts_viz::MAX_PANELS);
-    if figures == 1 && panels.len() > 1 {
-        ts_viz::multivariate_predictions(&panels, out, "multivariate_predictions")?;
-    } else if figures > 1 {
-        for (k, chunk) in panels.chunks(panels.len().div_ceil(figures)).enumerate() {
-            let stem = format!("multivariate_predictions_{}", k + 1);
-            ts_viz::multivariate_predictions(chunk, out, &stem)?;
-        }
     }
     Ok(())
 }

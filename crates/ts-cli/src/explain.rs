@@ -1,14 +1,13 @@
 //! `tsf explain`: attributions of a saved model's forecasts ([`ts_explain::ExplainJob`]), their
 //! summary, `interpretation_results.json` and the charts.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use ts_explain::{ExplainJob, ExplainOptions, Report};
+use ts_explain::{ExplainJob, ExplainOptions};
 use ts_model::file::write_atomic;
-use ts_viz::{AttentionChart, BarsChart, HeatmapChart, LineChart, NamedLine};
 
 /// `tsf explain`.
 #[derive(Debug, Args)]
@@ -39,122 +38,8 @@ pub fn explain(a: ExplainArgs) -> Result<()> {
     write_atomic(&path, results.to_json()?.as_bytes())
         .with_context(|| format!("{}: cannot write", path.display()))?;
     if !a.no_charts {
-        charts(&results.report, &a.out, &results.window_labels)?;
+        ts_explain::charts::draw_charts(&results.report, &a.out, &results.window_labels)?;
     }
     println!("Wrote {}", a.out.display());
-    Ok(())
-}
-
-/// A short column label for a method.
-fn short_name(method: &str) -> String {
-    match method {
-        "input_x_gradient" => "input×grad".into(),
-        "integrated_gradients" => "IG".into(),
-        other => other.into(),
-    }
-}
-
-/// The explanation charts: per method a heat map (time step × feature), then time-step importance
-/// lines, feature-importance bars, the method comparison and, for the attention model, the
-/// attention analysis.
-fn charts(rep: &Report, out: &Path, labels: &[String]) -> Result<()> {
-    let steps = rep.step_labels();
-    let attributed: Vec<_> = rep.attributed().collect();
-    for m in &attributed {
-        let chart = HeatmapChart {
-            title: format!("Temporal importance: {}", m.method.name()),
-            x_desc: "Feature".into(),
-            y_desc: "Time step".into(),
-            columns: rep.features.clone(),
-            rows: steps.clone(),
-            values: m.importance.temporal.clone(),
-            value_label: "mean |attribution|".into(),
-            diverging: false,
-            annotate: rep.steps * rep.features.len() <= 120,
-        };
-        ts_viz::heatmap(
-            &chart,
-            out,
-            &format!("feature_importance_{}", m.method.name()),
-        )?;
-    }
-    if let Some(first) = attributed.first() {
-        // Lines are compared across methods whose scales differ: each as a share of its total.
-        let series = attributed.iter().take(8).map(|m| NamedLine {
-            label: m.method.name().into(),
-            values: ts_explain::aggregate::shares(&m.importance.by_step),
-        });
-        let chart = LineChart {
-            title: "Importance per time step (share of each method's total)".into(),
-            x_desc: "Time step (t-0 = last input)".into(),
-            y_desc: "Share of importance".into(),
-            x_labels: steps.clone(),
-            series: series.collect(),
-        };
-        ts_viz::line_chart(&chart, out, "time_step_importance")?;
-        let by_feature = rep
-            .features
-            .iter()
-            .enumerate()
-            .take(8)
-            .map(|(f, name)| NamedLine {
-                label: name.clone(),
-                values: first.importance.temporal.iter().map(|r| r[f]).collect(),
-            });
-        let chart = LineChart {
-            title: format!(
-                "Importance per time step and feature ({})",
-                first.method.name()
-            ),
-            x_desc: "Time step (t-0 = last input)".into(),
-            y_desc: "Mean |attribution|".into(),
-            x_labels: steps.clone(),
-            series: by_feature.collect(),
-        };
-        ts_viz::line_chart(&chart, out, "time_step_importance_by_feature")?;
-        for m in &attributed {
-            let chart = BarsChart {
-                title: format!("Overall feature importance: {}", m.method.name()),
-                value_desc: "Σ over time steps of mean |attribution|".into(),
-                labels: rep.features.clone(),
-                values: m.importance.by_feature.clone(),
-            };
-            let stem = format!("overall_feature_importance_{}", m.method.name());
-            ts_viz::feature_bars(&chart, out, &stem)?;
-        }
-    }
-    let cmp = &rep.method_comparison;
-    if cmp.methods.len() > 1 {
-        let names: Vec<String> = cmp.methods.iter().map(|m| m.name().to_string()).collect();
-        let values = cmp
-            .spearman
-            .iter()
-            .map(|row| row.iter().map(|v| v.unwrap_or(f64::NAN)).collect());
-        let chart = HeatmapChart {
-            title: "Method comparison: Spearman rank correlation of feature importances".into(),
-            x_desc: String::new(),
-            y_desc: String::new(),
-            columns: names.iter().map(|n| short_name(n)).collect(),
-            rows: names,
-            values: values.collect(),
-            value_label: "Spearman ρ".into(),
-            diverging: true,
-            annotate: true,
-        };
-        ts_viz::heatmap(&chart, out, "method_comparison")?;
-    }
-    if let Some((weights, _)) = rep.attention() {
-        let chart = AttentionChart {
-            title: "Attention analysis".into(),
-            step_labels: steps,
-            window_labels: if labels.len() == weights.len() {
-                labels.to_vec()
-            } else {
-                Vec::new()
-            },
-            weights: weights.to_vec(),
-        };
-        ts_viz::attention_analysis(&chart, out, "attention_analysis")?;
-    }
     Ok(())
 }

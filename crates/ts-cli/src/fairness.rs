@@ -4,27 +4,15 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use ts_data::FillPolicy;
 use ts_fairness::SeedGrouping;
 use ts_fairness::reductions::ReductionConstraint;
-use ts_fairness::run::{FairnessConfig, FairnessRun, Mitigation};
+use ts_fairness::run::{FairnessConfig, Mitigation};
 use ts_fairness::table::{GroupMaker, GroupsConfig, default_groups_path, make_groups};
 use ts_train::pipeline::Part;
-use ts_viz::{BarChart, BarPanel, bar_chart};
 
 use ts_train::output::check_output;
-
-/// Missing values (rows cannot be dropped: group columns must stay aligned with the rows).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Fill {
-    /// Refuse missing values.
-    Error,
-    /// Carry the last value forward.
-    Ffill,
-    /// Interpolate linearly.
-    Interpolate,
-}
 
 /// The table and the seed groupings, shared by `tsf groups` and `tsf fairness`.
 #[derive(Debug, Args)]
@@ -37,19 +25,10 @@ pub struct GroupSource {
     /// (e.g. `Economic_Group`) when the data has it, else makes it.
     #[arg(long, value_delimiter = ',', value_parser = |s: &str| s.parse::<SeedGrouping>())]
     pub groups: Vec<SeedGrouping>,
-    /// Missing values.
-    #[arg(long, value_enum, default_value_t = Fill::Error)]
-    pub fill: Fill,
-}
-
-impl GroupSource {
-    fn fill(&self) -> FillPolicy {
-        match self.fill {
-            Fill::Error => FillPolicy::Error,
-            Fill::Ffill => FillPolicy::Ffill,
-            Fill::Interpolate => FillPolicy::Interpolate,
-        }
-    }
+    /// Missing values: error | ffill | interpolate (rows cannot be dropped: group columns must
+    /// stay aligned with the rows).
+    #[arg(long, value_parser = crate::args::parsed::<FillPolicy>, default_value = "error")]
+    pub fill: FillPolicy,
 }
 
 /// `tsf groups`: add group columns to a table.
@@ -81,46 +60,6 @@ pub struct GroupsArgs {
     pub time_column: Option<String>,
 }
 
-/// Mitigation methods.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum MitigateArg {
-    /// Audit only.
-    None,
-    /// Threshold optimizer.
-    Threshold,
-    /// Exponentiated-gradient retraining.
-    Reductions,
-    /// Both.
-    Both,
-}
-
-/// Mitigation constraints.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ConstraintArg {
-    /// Equal selection rates.
-    #[value(name = "demographic_parity", alias = "dp")]
-    DemographicParity,
-    /// Equal TPR and FPR.
-    #[value(name = "equalized_odds", alias = "eo")]
-    EqualizedOdds,
-    /// No group's loss above a bound (reductions only).
-    #[value(name = "bounded_group_loss", alias = "bgl")]
-    BoundedGroupLoss,
-}
-
-/// Parts of a table.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum PartArg {
-    /// Rows the model never saw.
-    Test,
-    /// Validation rows.
-    Validation,
-    /// Training rows.
-    Train,
-    /// Every window.
-    All,
-}
-
 /// `tsf fairness`: audit a saved model across groups, and optionally mitigate.
 #[derive(Debug, Args)]
 pub struct FairnessArgs {
@@ -134,8 +73,8 @@ pub struct FairnessArgs {
     pub group_column: Vec<String>,
     /// Which windows to score (the model's split when the file has as many rows as its training
     /// data, else the configured fractions of this file).
-    #[arg(long, value_enum, default_value_t = PartArg::Test)]
-    pub part: PartArg,
+    #[arg(long, value_parser = crate::args::parsed::<Part>, default_value = "test")]
+    pub part: Part,
     /// Target to audit (default: the model's first target).
     #[arg(long)]
     pub target: Option<String>,
@@ -144,11 +83,11 @@ pub struct FairnessArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub threshold: Option<f64>,
     /// Mitigation.
-    #[arg(long, value_enum, default_value_t = MitigateArg::None)]
-    pub mitigate: MitigateArg,
+    #[arg(long, value_enum, default_value_t = Mitigation::None)]
+    pub mitigate: Mitigation,
     /// Constraint (bounded_group_loss: reductions only).
-    #[arg(long, value_enum, default_value_t = ConstraintArg::DemographicParity)]
-    pub constraint: ConstraintArg,
+    #[arg(long, value_enum, default_value_t = ReductionConstraint::DemographicParity)]
+    pub constraint: ReductionConstraint,
     /// Apply a saved threshold optimizer (JSON) to the first grouping instead of fitting one.
     #[arg(long)]
     pub thresholds: Option<PathBuf>,
@@ -185,7 +124,7 @@ pub fn groups(a: GroupsArgs) -> Result<()> {
         data: data.clone(),
         makers,
         time_column: a.time_column,
-        fill: a.source.fill(),
+        fill: a.source.fill,
     })?;
     let out = a.out.unwrap_or_else(|| default_groups_path(&data));
     let summary = a.summary.unwrap_or_else(|| {
@@ -215,29 +154,15 @@ pub fn fairness(a: FairnessArgs) -> Result<()> {
         group_columns: a.group_column.clone(),
         target: a.target.clone(),
         threshold: a.threshold,
-        mitigation: match a.mitigate {
-            MitigateArg::None => Mitigation::None,
-            MitigateArg::Threshold => Mitigation::Threshold,
-            MitigateArg::Reductions => Mitigation::Reductions,
-            MitigateArg::Both => Mitigation::Both,
-        },
-        constraint: match a.constraint {
-            ConstraintArg::DemographicParity => ReductionConstraint::DemographicParity,
-            ConstraintArg::EqualizedOdds => ReductionConstraint::EqualizedOdds,
-            ConstraintArg::BoundedGroupLoss => ReductionConstraint::BoundedGroupLoss,
-        },
+        mitigation: a.mitigate,
+        constraint: a.constraint,
         thresholds: a.thresholds.clone(),
         iterations: a.iterations,
         epochs: a.epochs,
         epsilon: a.epsilon,
         seed: a.seed,
-        fill: a.source.fill(),
-        part: match a.part {
-            PartArg::Test => Part::Test,
-            PartArg::Validation => Part::Validation,
-            PartArg::Train => Part::Train,
-            PartArg::All => Part::All,
-        },
+        fill: a.source.fill,
+        part: a.part,
         out: a.out.clone(),
     };
     cfg.validate()?;
@@ -250,30 +175,11 @@ pub fn fairness(a: FairnessArgs) -> Result<()> {
         a.force,
         Box::new(|dir: &Path| {
             if charts {
-                draw_charts(dir, &run)?;
+                ts_fairness::charts::draw_charts(dir, &run)?;
             }
             Ok(())
         }),
     )?;
     println!("\nWrote {}", a.out.display());
-    Ok(())
-}
-
-/// Draws the report's charts with ts-viz.
-fn draw_charts(out: &Path, run: &FairnessRun) -> Result<()> {
-    for c in run.report.charts() {
-        let panels = c.panels.into_iter().map(|p| BarPanel {
-            title: p.title,
-            y_label: p.y_label,
-            categories: p.categories,
-            series: p.series,
-            reference: p.reference,
-        });
-        let chart = BarChart {
-            title: c.title,
-            panels: panels.collect(),
-        };
-        bar_chart(&chart, out, &c.stem)?;
-    }
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! `tsf`: train, evaluate and predict with LSTM forecasters from the command line.
 //!
-//! This binary only composes the library crates: `ts-data` (loading), `ts-train` (fitting,
-//! metrics, model files) and `ts-viz` (charts). Every error is printed on one line and exits with
-//! status 2.
+//! This binary only composes the library crates (ts-data, ts-train, ts-tune, ts-fairness,
+//! ts-explain, ts-viz): each command parses flags, calls the library and writes its typed outputs.
+//! Every error is printed on one line and exits with status 2.
 
 mod args;
 mod backtest;

@@ -2,7 +2,7 @@
 //! configuration retrained on training + validation data, results JSON and charts.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 
@@ -14,11 +14,9 @@ use ts_train::pipeline;
 use ts_train::progress::ProgressBar;
 use ts_train::run::write_json;
 use ts_train::{ForecastConfig, TargetSpec};
-use ts_tune::objective::{BestModelReport, LstmObjective, TuneReport, retrain_best};
-use ts_tune::report::OptimizationResults;
-use ts_tune::{
-    Direction, Distribution, FrozenTrial, OptimizeOptions, Study, TrialState, TuneSettings,
-};
+use ts_tune::objective::{BestModelReport, LstmTuning, TuneReport, best_epoch, retrain_best};
+use ts_tune::report::{OptimizationResults, TrialRecord};
+use ts_tune::{Direction, Distribution, FrozenTrial, OptimizeOptions, TrialState, TuneSettings};
 
 /// `tsf tune`: flags override the `[tune]` section of the TOML config, which overrides defaults.
 // The field docs are clap's help text: `[data]`, `[device]` there are TOML sections, not links.
@@ -115,120 +113,29 @@ fn read_config(a: &TuneArgs) -> Result<(ForecastConfig, TuneSettings)> {
     Ok((cfg, settings))
 }
 
-fn fmt_value(v: Option<f64>) -> String {
-    v.map(|v| format!("{v:.6}")).unwrap_or_else(|| "-".into())
-}
-
 /// `tsf tune`.
 pub fn tune(a: TuneArgs) -> Result<()> {
     let (cfg, t) = read_config(&a)?;
     let n_trials = t.trials()?;
     let timeout = t.timeout()?;
     let jobs = t.jobs()?;
-    let sampler = t.sampler(cfg.train.seed)?;
-    let pruner = t.pruner()?;
     let heartbeat = t.heartbeat()?;
     let (data_path, load_options) = cfg.data_source()?;
     check_output_folder(&a.out, a.force, &TUNE_FILES, "tuning results")?;
-    let frame = load(&data_path, &load_options)?;
-    cfg.data.require_target(&frame.columns)?;
-    let objective = LstmObjective::new(&frame, cfg.clone(), &t.space)?;
-    let space: BTreeMap<String, Distribution> = objective.space().clone();
-    let storage = t.open_storage()?;
-    let study = Study::load_or_create(
-        &t.study_name(),
-        Direction::Minimize,
-        storage,
-        sampler,
-        pruner,
-    )?;
-    // A study keeps one objective: resuming it with other targets, features or windows is refused.
-    study.bind_objective("tsf_objective", objective.description())?;
-    let earlier = study.trials()?.len();
-    let p = objective.prepared();
-    println!(
-        "Loaded {}: {} rows; target {}; windows: train {}, validation {}, test {}",
-        data_path.display(),
-        frame.n_rows(),
-        p.spec.targets.join(", "),
-        p.train.n,
-        p.validation.n,
-        p.test.n
-    );
-    println!(
-        "Study {:?} in {}{}: sampler {}, pruner {}, {} trial{}, {} at a time{}",
-        study.name(),
-        study.storage_name(),
-        if earlier > 0 {
-            format!(" (resuming after {earlier} trials)")
-        } else {
-            String::new()
-        },
-        study.sampler_name(),
-        study.pruner_name(),
-        n_trials,
-        if n_trials == 1 { "" } else { "s" },
-        jobs,
-        timeout
-            .map(|d| format!(", timeout {:.0} s", d.as_secs_f64()))
-            .unwrap_or_default()
-    );
-    for (k, d) in &space {
-        println!("  {k}: {d}");
-    }
+    let tuning = LstmTuning::open(load(&data_path, &load_options)?, &cfg, &t)?;
+    print!("{}", tuning.describe(&data_path, &t)?);
+    let space: BTreeMap<String, Distribution> = tuning.objective.space().clone();
+    let LstmTuning {
+        frame,
+        objective,
+        study,
+        ..
+    } = tuning;
 
     // Ctrl-C or SIGTERM: no new trial starts, running ones stop after their current batch (marked
     // failed), finished trials are kept and written.
     let (stop, terminated) = crate::commands::stop_flags();
-    let bar = if a.quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(n_trials as u64)
-    };
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} trial {pos}/{len} [{bar:30}] {msg} ({elapsed})",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    let best: Mutex<Option<(f64, usize)>> = Mutex::new(
-        ts_tune::study::best_of(&study.trials()?, Direction::Minimize)
-            .and_then(|b| Some((b.value?, b.number))),
-    );
-    let quiet = a.quiet;
-    let on_done = |tr: &FrozenTrial| {
-        let mut b = best.lock().unwrap_or_else(|e| e.into_inner());
-        if tr.state == TrialState::Complete
-            && let Some(v) = tr.value
-            && b.is_none_or(|(bv, _)| v < bv)
-        {
-            *b = Some((v, tr.number));
-        }
-        let best_text = b
-            .map(|(v, n)| format!("best {v:.6} (trial {n})"))
-            .unwrap_or_else(|| "no completed trial yet".into());
-        bar.inc(1);
-        bar.set_message(best_text.clone());
-        if !quiet {
-            let state = match tr.state {
-                TrialState::Complete => format!("value {}", fmt_value(tr.value)),
-                TrialState::Pruned => format!("pruned at epoch {}", tr.last_step().unwrap_or(0)),
-                TrialState::Fail => format!(
-                    "failed: {}",
-                    tr.system_attrs
-                        .get("fail_reason")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or("?")
-                ),
-                other => format!("{other:?}"),
-            };
-            let line = format!("Trial {}: {state}; {best_text}", tr.number);
-            if bar.is_hidden() {
-                println!("{line}");
-            } else {
-                bar.println(line);
-            }
-        }
-    };
+    let progress = TrialProgress::new(a.quiet, n_trials, &study.trials()?);
     let summary = study.optimize(
         |trial| objective.evaluate(trial),
         &OptimizeOptions {
@@ -238,50 +145,23 @@ pub fn tune(a: TuneArgs) -> Result<()> {
             stop: Some(stop.clone()),
             heartbeat,
         },
-        &on_done,
+        &|tr| progress.done(tr),
     );
-    bar.finish_and_clear();
+    progress.bar.finish_and_clear();
     let summary = summary?;
     let interrupted = summary.stopped;
-    if interrupted {
-        eprintln!(
-            "Interrupted: {} trials finished in this run are kept{}.",
-            summary.finished,
-            t.storage
-                .as_ref()
-                .map(|p| format!(" in {}", ts_tune::storage::hide_password(p)))
-                .unwrap_or_default()
-        );
+    match summary.ending(t.storage.as_deref()) {
+        Some(line) if interrupted => eprintln!("{line}"),
+        Some(line) => println!("{line}"),
+        None => {}
     }
-    if summary.timed_out {
-        println!("Timeout reached after {:.1} s.", summary.seconds);
-    }
-
     let loss = format!("{:?}", cfg.train.loss).to_uppercase();
     let objective_name = format!("validation loss ({loss}, scaled units)");
     let results = OptimizationResults::of(&study, &objective_name)?;
-    let c = results.counts;
-    println!(
-        "Trials in the study: {} complete, {} pruned, {} failed{}",
-        c.complete,
-        c.pruned,
-        c.fail,
-        if c.running > 0 {
-            format!(", {} running or abandoned", c.running)
-        } else {
-            String::new()
-        }
-    );
+    println!("Trials in the study: {}", results.counts);
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create output folder", a.out.display()))?;
-    let mut report = TuneReport {
-        results,
-        search_space: space
-            .iter()
-            .map(|(k, d)| (k.clone(), d.to_string()))
-            .collect(),
-        best_model: None,
-    };
+    let mut report = TuneReport::new(results, &space);
     let results = &report.results;
     let Some(best_trial) = results.best.clone() else {
         write_json(&a.out.join("optimization_results.json"), &report)?;
@@ -290,47 +170,13 @@ pub fn tune(a: TuneArgs) -> Result<()> {
             a.out.join("optimization_results.json").display()
         );
     };
-    println!(
-        "Best trial {}: validation loss {}",
-        best_trial.number,
-        fmt_value(best_trial.value)
-    );
-    for (k, v) in &best_trial.params {
-        println!("  {k}: {}", v.label());
-    }
-    println!("Parameter importance ({}):", results.importances.method);
-    for (k, v) in &results.importances.values {
-        println!("  {k}: {v:.3}");
-    }
+    print!("{}", results.best_summary().unwrap_or_default());
     if !a.no_charts {
-        charts(&a.out, &study.trials()?, &space, results, &objective_name)?;
+        ts_tune::charts::draw_charts(&a.out, &study.trials()?, &space, results, &objective_name)?;
     }
     if !a.no_retrain && !interrupted {
-        let best_epoch = best_trial
-            .user_attrs
-            .get("best_epoch")
-            .and_then(|v| v.as_u64())
-            .map(|e| e as usize);
-        println!(
-            "Retraining the best configuration on training + validation data ({} epochs)...",
-            best_epoch.unwrap_or(cfg.train.epochs).max(1)
-        );
         let mut progress = ProgressBar::new(a.quiet, 0).with_stop_flag(stop.clone());
-        let outcome = retrain_best(&frame, &cfg, &best_trial.params, best_epoch, &mut progress)?;
-        let path = a.out.join("best_model.tsf");
-        pipeline::save_model(&path, &outcome)?;
-        for tm in &outcome.test.targets {
-            println!(
-                "Test set {}: RMSE {:.6} (naive {:.6}), MAE {:.6}, R² {:.4}",
-                tm.target,
-                tm.original.rmse,
-                tm.naive.original.rmse,
-                tm.original.mae,
-                tm.original.r2
-            );
-        }
-        report.best_model = Some(BestModelReport::of(&outcome, "best_model.tsf"));
-        println!("Saved {}", path.display());
+        report.best_model = Some(retrain(&frame, &cfg, &best_trial, &a.out, &mut progress)?);
     }
     write_json(&a.out.join("optimization_results.json"), &report)?;
     println!("Wrote {}", a.out.display());
@@ -344,88 +190,84 @@ pub fn tune(a: TuneArgs) -> Result<()> {
     Ok(())
 }
 
-fn charts(
-    out: &Path,
-    trials: &[FrozenTrial],
-    space: &BTreeMap<String, Distribution>,
-    results: &OptimizationResults,
-    objective_name: &str,
-) -> Result<()> {
-    let pick = |s: TrialState| -> Vec<(usize, f64)> {
-        trials
-            .iter()
-            .filter(|t| t.state == s)
-            .filter_map(|t| Some((t.number, t.value?)))
-            .collect()
-    };
-    let value_name = {
-        let mut c = objective_name.chars();
-        c.next()
-            .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-            .unwrap_or_default()
-    };
-    ts_viz::optimization_history(
-        &ts_viz::OptimizationHistoryChart {
-            title: format!("Optimization history ({})", results.sampler),
-            value_name: value_name.clone(),
-            completed: pick(TrialState::Complete),
-            pruned: pick(TrialState::Pruned),
-            minimize: true,
-        },
-        out,
-        "optimization_history",
-    )?;
-    let (labels, values): (Vec<String>, Vec<f64>) =
-        results.importances.values.iter().cloned().unzip();
-    if !labels.is_empty() {
-        ts_viz::feature_bars(
-            &ts_viz::BarsChart {
-                title: "Parameter importance".into(),
-                value_desc: format!("Share of importance: {}", results.importances.method),
-                labels,
-                values,
-            },
-            out,
-            "param_importances",
-        )?;
+/// The trial progress bar (hidden with `--quiet`) and, unless quiet, one line per finished trial
+/// with the best value so far.
+struct TrialProgress {
+    bar: indicatif::ProgressBar,
+    best: Mutex<Option<(f64, usize)>>,
+    quiet: bool,
+}
+
+impl TrialProgress {
+    /// A bar for `n_trials`, starting from the best of the study's `earlier` trials.
+    fn new(quiet: bool, n_trials: usize, earlier: &[FrozenTrial]) -> Self {
+        let bar = if quiet {
+            indicatif::ProgressBar::hidden()
+        } else {
+            indicatif::ProgressBar::new(n_trials as u64)
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} trial {pos}/{len} [{bar:30}] {msg} ({elapsed})",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        let best = ts_tune::study::best_of(earlier, Direction::Minimize)
+            .and_then(|b| Some((b.value?, b.number)));
+        Self {
+            bar,
+            best: Mutex::new(best),
+            quiet,
+        }
     }
-    let done: Vec<&FrozenTrial> = trials
-        .iter()
-        .filter(|t| t.state == TrialState::Complete && t.value.is_some_and(f64::is_finite))
-        .collect();
-    let params: Vec<ts_viz::ParamSeries> = space
-        .iter()
-        .filter(|(_, d)| !d.single())
-        .map(|(k, d)| ts_viz::ParamSeries {
-            name: k.clone(),
-            x: done
-                .iter()
-                .map(|t| t.params.get(k).copied().unwrap_or(f64::NAN))
-                .collect(),
-            log: matches!(
-                d,
-                Distribution::Float { log: true, .. } | Distribution::Int { log: true, .. }
-            ),
-            categories: match d {
-                Distribution::Categorical { choices } => {
-                    choices.iter().map(|c| c.label()).collect()
-                }
-                _ => Vec::new(),
-            },
-        })
-        .take(ts_viz::MAX_PARAM_PANELS)
-        .collect();
-    if !params.is_empty() {
-        ts_viz::parameter_correlations(
-            &ts_viz::CorrelationChart {
-                title: format!("{value_name} against each parameter (completed trials)"),
-                value_name,
-                values: done.iter().map(|t| t.value.unwrap_or(f64::NAN)).collect(),
-                params,
-            },
-            out,
-            "parameter_correlations",
-        )?;
+
+    /// Counts a finished trial and prints its line.
+    fn done(&self, tr: &FrozenTrial) {
+        let mut b = self.best.lock().unwrap_or_else(|e| e.into_inner());
+        if tr.state == TrialState::Complete
+            && let Some(v) = tr.value
+            && b.is_none_or(|(bv, _)| v < bv)
+        {
+            *b = Some((v, tr.number));
+        }
+        let best_text = b
+            .map(|(v, n)| format!("best {v:.6} (trial {n})"))
+            .unwrap_or_else(|| "no completed trial yet".into());
+        self.bar.inc(1);
+        self.bar.set_message(best_text.clone());
+        if !self.quiet {
+            let line = format!("Trial {}: {}; {best_text}", tr.number, tr.outcome());
+            if self.bar.is_hidden() {
+                println!("{line}");
+            } else {
+                self.bar.println(line);
+            }
+        }
     }
-    Ok(())
+}
+
+/// Retrains the best trial's configuration on training + validation data, saves it as
+/// `out/best_model.tsf` and prints its test figures.
+fn retrain(
+    frame: &ts_data::Frame,
+    cfg: &ForecastConfig,
+    best_trial: &TrialRecord,
+    out: &std::path::Path,
+    progress: &mut ProgressBar,
+) -> Result<BestModelReport> {
+    let best_epoch = best_epoch(best_trial);
+    println!(
+        "Retraining the best configuration on training + validation data ({} epochs)...",
+        best_epoch.unwrap_or(cfg.train.epochs).max(1)
+    );
+    let outcome = retrain_best(frame, cfg, &best_trial.params, best_epoch, progress)?;
+    let path = out.join("best_model.tsf");
+    pipeline::save_model(&path, &outcome)?;
+    for tm in &outcome.test.targets {
+        println!(
+            "Test set {}: RMSE {:.6} (naive {:.6}), MAE {:.6}, R² {:.4}",
+            tm.target, tm.original.rmse, tm.naive.original.rmse, tm.original.mae, tm.original.r2
+        );
+    }
+    println!("Saved {}", path.display());
+    Ok(BestModelReport::of(&outcome, "best_model.tsf"))
 }

@@ -1,491 +1,992 @@
 //! Every kind of bad input gives a one-line error naming the problem and exit code 2, without a
-//! panic and without damaging what was written before. One test per case.
+//! panic and without damaging what was written before.
+//!
+//! One table, [`cases`]: each row names a case, the files and earlier runs it sets up in a fresh
+//! folder, the `tsf` arguments, the exit code, the fragments of the one-line error, and the paths
+//! that must be absent, kept byte for byte, or replaced afterwards. [`bad_input`] runs every row
+//! and reports every failing row by name. Cases that need links, FIFOs and file modes are
+//! separate tests below the table.
 
 mod common;
 
-use std::path::PathBuf;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::*;
 
-fn train_on(dir: &std::path::Path, data: &std::path::Path, extra: &[&str]) -> std::process::Output {
-    train_quick(data, &dir.join("out"), extra)
+/// A step that prepares a case's folder before its run.
+enum Step {
+    /// Writes a file (name relative to the case folder).
+    File(&'static str, Vec<u8>),
+    /// Writes a copy of the shared trained model changed by the function.
+    Model(&'static str, fn(&mut Vec<u8>)),
+    /// Creates a folder.
+    Dir(&'static str),
+    /// Removes an empty folder.
+    RemoveDir(&'static str),
+    /// Runs `tsf`, which must exit with the code.
+    Run(Vec<String>, i32),
 }
 
-#[test]
-fn missing_file() {
-    let d = tempfile::tempdir().unwrap();
-    let o = train_on(d.path(), &d.path().join("nope.csv"), &[]);
-    assert_bad(&o, &["nope.csv", "not found"]);
+/// Extra checks of a case after its run, given the case folder and the run's output.
+type Check = fn(&Path, &Output) -> Result<(), String>;
+
+/// One row of the table.
+struct Case {
+    name: &'static str,
+    setup: Vec<Step>,
+    /// Arguments; `{d}` is the case folder, `{model}` and `{data}` the shared trained model and
+    /// its data, `{crate}` this crate's folder.
+    args: Vec<String>,
+    /// Environment: a value to set, or `None` to remove the variable.
+    env: Vec<(&'static str, Option<String>)>,
+    /// The exit code: 2 is a one-line error holding every fragment of `says`; 0 is success.
+    code: i32,
+    says: Vec<&'static str>,
+    /// Paths (relative to the case folder) that must not exist after the run.
+    absent: Vec<&'static str>,
+    /// Paths whose bytes the run must not change.
+    kept: Vec<&'static str>,
+    /// Paths whose bytes the run must change.
+    replaced: Vec<&'static str>,
+    check: Option<Check>,
 }
 
-#[test]
-fn unreadable_file() {
-    let d = tempfile::tempdir().unwrap();
-    let sub = d.path().join("adir.csv");
-    std::fs::create_dir(&sub).unwrap();
-    let o = train_on(d.path(), &sub, &[]);
-    assert_bad(&o, &["adir.csv", "cannot read"]);
+fn case(name: &'static str) -> Case {
+    Case {
+        name,
+        setup: Vec::new(),
+        args: Vec::new(),
+        env: Vec::new(),
+        code: 2,
+        says: Vec::new(),
+        absent: Vec::new(),
+        kept: Vec::new(),
+        replaced: Vec::new(),
+        check: None,
+    }
 }
 
-#[test]
-fn empty_file() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "empty.csv", "");
-    assert_bad(&train_on(d.path(), &p, &[]), &["empty.csv", "empty"]);
-    let p = write(d.path(), "header_only.csv", "date,a,b,c\n");
-    assert_bad(&train_on(d.path(), &p, &[]), &["header_only.csv", "empty"]);
+impl Case {
+    fn file(mut self, name: &'static str, bytes: impl Into<Vec<u8>>) -> Self {
+        self.setup.push(Step::File(name, bytes.into()));
+        self
+    }
+    fn model(mut self, name: &'static str, damage: fn(&mut Vec<u8>)) -> Self {
+        self.setup.push(Step::Model(name, damage));
+        self
+    }
+    fn dir(mut self, name: &'static str) -> Self {
+        self.setup.push(Step::Dir(name));
+        self
+    }
+    fn remove_dir(mut self, name: &'static str) -> Self {
+        self.setup.push(Step::RemoveDir(name));
+        self
+    }
+    /// An earlier run that must succeed.
+    fn before(mut self, args: Vec<String>) -> Self {
+        self.setup.push(Step::Run(args, 0));
+        self
+    }
+    /// An earlier run that must fail with exit code 2.
+    fn before_failing(mut self, args: Vec<String>) -> Self {
+        self.setup.push(Step::Run(args, 2));
+        self
+    }
+    fn run(mut self, args: Vec<String>) -> Self {
+        self.args = args;
+        self
+    }
+    fn env(mut self, key: &'static str, value: Option<String>) -> Self {
+        self.env.push((key, value));
+        self
+    }
+    fn fails(mut self, says: &[&'static str]) -> Self {
+        self.code = 2;
+        self.says = says.to_vec();
+        self
+    }
+    fn succeeds(mut self) -> Self {
+        self.code = 0;
+        self
+    }
+    fn absent(mut self, paths: &[&'static str]) -> Self {
+        self.absent.extend(paths);
+        self
+    }
+    fn kept(mut self, paths: &[&'static str]) -> Self {
+        self.kept.extend(paths);
+        self
+    }
+    fn replaced(mut self, paths: &[&'static str]) -> Self {
+        self.replaced.extend(paths);
+        self
+    }
+    fn check(mut self, check: Check) -> Self {
+        self.check = Some(check);
+        self
+    }
 }
 
-#[test]
-fn no_header() {
-    let d = tempfile::tempdir().unwrap();
-    let text: String = csv_text(50)
-        .lines()
-        .skip(1)
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let p = write(d.path(), "nohead.csv", &text);
-    assert_bad(&train_on(d.path(), &p, &[]), &["nohead.csv", "no header"]);
+/// Arguments as owned strings.
+fn args(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
 }
 
-#[test]
-fn target_not_found_lists_columns() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "x.csv", &csv_text(60));
-    let o = train_on(d.path(), &p, &["--target", "zzz"]);
-    assert_bad(&o, &["x.csv", "\"zzz\"", "not found", "a, b, c"]);
+/// A data path: a name in the case folder, or a path with a placeholder as it is.
+fn data_path(data: &str) -> String {
+    if data.contains('{') {
+        data.to_string()
+    } else {
+        format!("{{d}}/{data}")
+    }
 }
 
-#[test]
-fn feature_not_found() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "x.csv", &csv_text(60));
-    let o = train_on(d.path(), &p, &["--features", "a,qq"]);
-    assert_bad(&o, &["\"qq\"", "not found", "a, b, c"]);
+/// A quick training run (see [`QUICK`]) of `data` into `{d}/out`, with extra arguments.
+fn quick(data: &str, extra: &[&str]) -> Vec<String> {
+    let mut a = args(&["train", "--data", &data_path(data), "--out", "{d}/out"]);
+    a.extend(args(&QUICK));
+    a.extend(args(extra));
+    a
 }
 
-#[test]
-fn non_numeric_column() {
-    let d = tempfile::tempdir().unwrap();
-    let mut lines: Vec<String> = csv_text(60).lines().map(String::from).collect();
-    let parts: Vec<&str> = lines[3].split(',').collect();
-    lines[3] = format!("{},{},hello,{}", parts[0], parts[1], parts[3]);
-    let p = write(d.path(), "nn.csv", &(lines.join("\n") + "\n"));
-    assert_bad(
-        &train_on(d.path(), &p, &[]),
-        &[
-            "nn.csv",
-            "column \"b\"",
-            "row 3",
-            "\"hello\"",
-            "not a number",
-        ],
-    );
+/// A training run of `x.csv` into `{d}/out` that writes its charts.
+fn charted() -> Vec<String> {
+    args(&[
+        "train",
+        "--data",
+        "{d}/x.csv",
+        "--out",
+        "{d}/out",
+        "--epochs",
+        "2",
+        "--hidden-size",
+        "8",
+        "--quiet",
+        "--target",
+        "b",
+        "--force",
+        "--seed",
+        "9",
+    ])
 }
 
-fn with_cell(value: &str) -> String {
-    let mut lines: Vec<String> = csv_text(80).lines().map(String::from).collect();
-    let parts: Vec<String> = lines[5].split(',').map(String::from).collect();
-    lines[5] = format!("{},{},{},{}", parts[0], value, parts[2], parts[3]);
+/// `tsf backtest` of `x.csv` on target `a` into `{d}/bt`, with extra arguments.
+fn backtest(extra: &[&str]) -> Vec<String> {
+    let mut a = args(&[
+        "backtest",
+        "--data",
+        "{d}/x.csv",
+        "--target",
+        "a",
+        "--epochs",
+        "2",
+        "--quiet",
+        "--out",
+        "{d}/bt",
+    ]);
+    a.extend(args(extra));
+    a
+}
+
+/// `tsf groups` of `data` into `{d}/g_out.csv`, with extra arguments.
+fn groups(data: &str, extra: &[&str]) -> Vec<String> {
+    let mut a = args(&[
+        "groups",
+        "--data",
+        &data_path(data),
+        "--out",
+        "{d}/g_out.csv",
+    ]);
+    a.extend(args(extra));
+    a
+}
+
+/// `tsf evaluate|predict --model MODEL --data DATA`.
+fn with(command: &str, model: &str, data: &str) -> Vec<String> {
+    args(&[command, "--model", model, "--data", &data_path(data)])
+}
+
+/// The memory limit the model-size cases run under: 8 GiB, whatever the machine has.
+fn limit() -> Option<String> {
+    Some((8u64 << 30).to_string())
+}
+
+/// [`csv_text`] of `n` rows with its lines changed by `change`.
+fn csv_lines(n: usize, change: impl FnOnce(&mut Vec<String>)) -> String {
+    let mut lines: Vec<String> = csv_text(n).lines().map(String::from).collect();
+    change(&mut lines);
     lines.join("\n") + "\n"
 }
 
-#[test]
-fn nan_inf_and_empty_cells_need_a_fill_policy() {
-    let d = tempfile::tempdir().unwrap();
-    for (v, what) in [("NaN", "NaN"), ("inf", "infinite"), ("", "empty")] {
-        let p = write(d.path(), "m.csv", &with_cell(v));
-        assert_bad(
-            &train_on(d.path(), &p, &[]),
-            &["m.csv", "column \"a\"", "row 5", what, "--fill"],
-        );
-    }
-    // Opting in works, for every policy.
-    for fill in ["ffill", "interpolate", "drop"] {
-        let p = write(d.path(), "m.csv", &with_cell(""));
-        let o = train_on(d.path(), &p, &["--fill", fill, "--force"]);
-        assert!(o.status.success(), "{fill}: {}", stderr(&o));
-    }
+/// 80 rows with column `a` of data row 5 set to `value`.
+fn with_cell(value: &str) -> String {
+    csv_lines(80, |lines| {
+        let parts: Vec<String> = lines[5].split(',').map(String::from).collect();
+        lines[5] = format!("{},{},{},{}", parts[0], value, parts[2], parts[3]);
+    })
 }
 
-#[test]
-fn unsorted_timestamps() {
-    let d = tempfile::tempdir().unwrap();
-    let mut lines: Vec<String> = csv_text(60).lines().map(String::from).collect();
-    lines.swap(10, 11);
-    let p = write(d.path(), "u.csv", &(lines.join("\n") + "\n"));
-    assert_bad(&train_on(d.path(), &p, &[]), &["u.csv", "row 11", "sorted"]);
-}
-
-#[test]
-fn duplicate_timestamps() {
-    let d = tempfile::tempdir().unwrap();
-    let mut lines: Vec<String> = csv_text(60).lines().map(String::from).collect();
-    let date = lines[20].split(',').next().unwrap().to_string();
-    let rest: Vec<String> = lines[21].split(',').skip(1).map(String::from).collect();
-    lines[21] = format!("{date},{}", rest.join(","));
-    let p = write(d.path(), "dup.csv", &(lines.join("\n") + "\n"));
-    assert_bad(
-        &train_on(d.path(), &p, &[]),
-        &["dup.csv", "row 21", "duplicate", &date],
-    );
-}
-
-#[test]
-fn too_few_rows() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "short.csv", &csv_text(15));
-    assert_bad(
-        &train_on(d.path(), &p, &[]),
-        &["short.csv", "15 rows are too few", "sequence length 12"],
-    );
-}
-
-#[test]
-fn constant_column_gives_no_nan_and_constant_target_is_refused() {
-    let d = tempfile::tempdir().unwrap();
-    let text: String = csv_text(80)
+/// [`csv_text`] of `n` rows with one more column, `name` in the header and `cell(row)` below.
+fn with_column(n: usize, name: &str, cell: impl Fn(usize) -> String) -> String {
+    csv_text(n)
         .lines()
         .enumerate()
         .map(|(i, l)| {
             if i == 0 {
-                format!("{l},k\n")
+                format!("{l},{name}\n")
             } else {
-                format!("{l},7\n")
+                format!("{l},{}\n", cell(i))
             }
         })
-        .collect();
-    let p = write(d.path(), "k.csv", &text);
-    let o = train_on(d.path(), &p, &[]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let m = std::fs::read_to_string(d.path().join("out/metrics.json")).unwrap();
-    assert!(!m.contains("NaN") && !m.contains("null"), "{m}");
-    let o = train_on(d.path(), &p, &["--target", "k", "--force"]);
-    assert_bad(&o, &["k.csv", "\"k\"", "constant"]);
+        .collect()
 }
 
-#[test]
-fn bad_sizes_and_rates() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "x.csv", &csv_text(80));
-    for (flag, value, name) in [
-        ("--hidden-size", "0", "hidden_size"),
-        ("--num-layers", "0", "num_layers"),
-        ("--sequence-length", "0", "sequence_length"),
-        ("--horizon", "0", "horizon"),
-        ("--epochs", "0", "epochs"),
-        ("--batch-size", "0", "batch_size"),
-        ("--learning-rate", "0", "learning_rate"),
-        ("--learning-rate", "-0.1", "learning_rate"),
-        ("--dropout", "1", "dropout"),
-        ("--dropout", "-0.2", "dropout"),
-        ("--train-split", "1.5", "train_split"),
-        ("--ensemble", "0", "ensemble"),
-        ("--season", "0", "season"),
-        ("--intervals", "1.5", "intervals"),
-        ("--intervals", "0", "intervals"),
-        ("--intervals", "-0.8", "intervals"),
-        ("--model", "transformer", "model"),
-    ] {
-        let arg = format!("{flag}={value}");
-        let o = train_on(d.path(), &p, &[&arg]);
-        assert_bad(&o, &[name, value]);
-    }
-    // Negative sizes are refused by the argument parser, also with exit code 2.
-    let o = train_on(d.path(), &p, &["--hidden-size=-3"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(!stderr(&o).contains("panicked"));
+/// `n` rows with a text column `region` (north, south, ...).
+fn regions(n: usize) -> String {
+    with_column(n, "region", |i| ["north", "south"][i % 2].to_string())
 }
 
-/// [`train_on`] with the memory limit set to 8 GiB (`TSF_MEMORY_LIMIT`), whatever the machine has.
-fn train_limited(
-    dir: &std::path::Path,
-    data: &std::path::Path,
-    extra: &[&str],
-) -> std::process::Output {
-    let out = dir.join("out");
-    let mut args = vec![
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend(QUICK);
-    args.extend(extra);
-    std::process::Command::new(env!("CARGO_BIN_EXE_tsf"))
-        .args(&args)
-        .env("TSF_MEMORY_LIMIT", (8u64 << 30).to_string())
-        .output()
-        .unwrap()
-}
-
-/// Bad arguments, one row per case: the extra arguments of a quick run on a good file and the
-/// fragments its one-line error must hold.
-#[test]
-fn bad_arguments() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "x.csv", &csv_text(80));
-    // Files in other separators and encodings, and a TOML file with NaN (13.7).
-    let semi = write(d.path(), "semi.csv", &csv_text(80).replace(',', ";"));
-    let tab = write(d.path(), "tab.csv", &csv_text(80).replace(',', "\t"));
-    let gz = d.path().join("data.csv.gz");
-    std::fs::write(&gz, [0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 3, 1, 2, 3]).unwrap();
-    let latin1 = d.path().join("latin1.csv");
+/// 80 rows with a fifth column `note` whose third data row holds Latin-1 text.
+fn latin1() -> Vec<u8> {
     let mut bytes = Vec::new();
     for (i, line) in csv_text(80).lines().enumerate() {
         bytes.extend_from_slice(line.as_bytes());
-        if i == 3 {
-            bytes.extend_from_slice(b",caf\xe9");
-        } else if i == 0 {
-            bytes.extend_from_slice(b",note");
-        } else {
-            bytes.extend_from_slice(b",x");
+        match i {
+            0 => bytes.extend_from_slice(b",note"),
+            3 => bytes.extend_from_slice(b",caf\xe9"),
+            _ => bytes.extend_from_slice(b",x"),
         }
         bytes.push(b'\n');
     }
-    std::fs::write(&latin1, bytes).unwrap();
-    let nan_toml = write(d.path(), "nan.toml", "[train]\nlearning_rate = nan\n");
-    let inf_toml = write(d.path(), "inf.toml", "[model]\ndropout = -inf\n");
-    let (semi, tab, gz, latin1) = (
-        semi.to_str().unwrap(),
-        tab.to_str().unwrap(),
-        gz.to_str().unwrap(),
-        latin1.to_str().unwrap(),
-    );
-    let (nan_toml, inf_toml) = (nan_toml.to_str().unwrap(), inf_toml.to_str().unwrap());
-    let table: &[(&[&str], &[&str])] = &[
+    bytes
+}
+
+/// [`regions`] of 60 rows with a Latin-1 byte in its last row.
+fn regions_latin1() -> Vec<u8> {
+    let mut bytes = regions(60).into_bytes();
+    let at = bytes.len() - 2;
+    bytes[at] = 0xe9;
+    bytes
+}
+
+/// The files of a training run that a refused run must keep.
+const RUN_FILES: [&str; 4] = [
+    "out/model.tsf",
+    "out/metrics.json",
+    "out/history.json",
+    "out/predictions.csv",
+];
+
+/// Every case, one row each.
+fn cases() -> Vec<Case> {
+    let x80 = || csv_text(80);
+    let mut t = vec![
+        // Files that cannot be read as a table.
+        case("missing file")
+            .run(quick("nope.csv", &[]))
+            .fails(&["nope.csv", "not found"]),
+        case("a folder for a file")
+            .dir("adir.csv")
+            .run(quick("adir.csv", &[]))
+            .fails(&["adir.csv", "cannot read"]),
+        case("empty file")
+            .file("empty.csv", "")
+            .run(quick("empty.csv", &[]))
+            .fails(&["empty.csv", "empty"]),
+        case("header only")
+            .file("header_only.csv", "date,a,b,c\n")
+            .run(quick("header_only.csv", &[]))
+            .fails(&["header_only.csv", "empty"]),
+        case("no header")
+            .file("nohead.csv", csv_lines(50, |l| drop(l.remove(0))))
+            .run(quick("nohead.csv", &[]))
+            .fails(&["nohead.csv", "no header"]),
+        // Columns.
+        case("target not found lists the columns")
+            .file("x.csv", csv_text(60))
+            .run(quick("x.csv", &["--target", "zzz"]))
+            .fails(&["x.csv", "\"zzz\"", "not found", "a, b, c"]),
+        case("feature not found")
+            .file("x.csv", csv_text(60))
+            .run(quick("x.csv", &["--features", "a,qq"]))
+            .fails(&["\"qq\"", "not found", "a, b, c"]),
+        case("non-numeric cell")
+            .file(
+                "nn.csv",
+                csv_lines(60, |lines| {
+                    let parts: Vec<String> = lines[3].split(',').map(String::from).collect();
+                    lines[3] = format!("{},{},hello,{}", parts[0], parts[1], parts[3]);
+                }),
+            )
+            .run(quick("nn.csv", &[]))
+            .fails(&[
+                "nn.csv",
+                "column \"b\"",
+                "row 3",
+                "\"hello\"",
+                "not a number",
+            ]),
+        // Missing values need a fill policy; opting in works for every policy.
+        case("NaN cell needs --fill")
+            .file("m.csv", with_cell("NaN"))
+            .run(quick("m.csv", &[]))
+            .fails(&["m.csv", "column \"a\"", "row 5", "NaN", "--fill"]),
+        case("infinite cell needs --fill")
+            .file("m.csv", with_cell("inf"))
+            .run(quick("m.csv", &[]))
+            .fails(&["m.csv", "column \"a\"", "row 5", "infinite", "--fill"]),
+        case("empty cell needs --fill")
+            .file("m.csv", with_cell(""))
+            .run(quick("m.csv", &[]))
+            .fails(&["m.csv", "column \"a\"", "row 5", "empty", "--fill"]),
+        case("--fill ffill fills an empty cell")
+            .file("m.csv", with_cell(""))
+            .run(quick("m.csv", &["--fill", "ffill"]))
+            .succeeds(),
+        case("--fill interpolate fills an empty cell")
+            .file("m.csv", with_cell(""))
+            .run(quick("m.csv", &["--fill", "interpolate"]))
+            .succeeds(),
+        case("--fill drop drops an empty cell's row")
+            .file("m.csv", with_cell(""))
+            .run(quick("m.csv", &["--fill", "drop"]))
+            .succeeds(),
+        // Timestamps and length.
+        case("unsorted timestamps")
+            .file("u.csv", csv_lines(60, |l| l.swap(10, 11)))
+            .run(quick("u.csv", &[]))
+            .fails(&["u.csv", "row 11", "sorted"]),
+        case("duplicate timestamps")
+            .file(
+                "dup.csv",
+                csv_lines(60, |lines| {
+                    let date = lines[20].split(',').next().unwrap().to_string();
+                    let rest: Vec<&str> = lines[21].split(',').skip(1).collect();
+                    lines[21] = format!("{date},{}", rest.join(","));
+                }),
+            )
+            .run(quick("dup.csv", &[]))
+            // Data row 20 of csv_text is month 20 from January 2000.
+            .fails(&["dup.csv", "row 21", "duplicate", "2001-08-01"]),
+        case("too few rows")
+            .file("short.csv", csv_text(15))
+            .run(quick("short.csv", &[]))
+            .fails(&["short.csv", "15 rows are too few", "sequence length 12"]),
+        case("a constant input column gives no NaN")
+            .file("k.csv", with_column(80, "k", |_| "7".into()))
+            .run(quick("k.csv", &[]))
+            .succeeds()
+            .check(metrics_have_no_nan),
+        case("a constant target is refused")
+            .file("k.csv", with_column(80, "k", |_| "7".into()))
+            .run(quick("k.csv", &["--target", "k"]))
+            .fails(&["k.csv", "\"k\"", "constant"]),
+    ];
+    // Sizes and rates out of range: the flag's name and value are in the error.
+    for (arg, name, value) in [
+        ("--hidden-size=0", "hidden_size", "0"),
+        ("--num-layers=0", "num_layers", "0"),
+        ("--sequence-length=0", "sequence_length", "0"),
+        ("--horizon=0", "horizon", "0"),
+        ("--epochs=0", "epochs", "0"),
+        ("--batch-size=0", "batch_size", "0"),
+        ("--learning-rate=0", "learning_rate", "0"),
+        ("--learning-rate=-0.1", "learning_rate", "-0.1"),
+        ("--dropout=1", "dropout", "1"),
+        ("--dropout=-0.2", "dropout", "-0.2"),
+        ("--train-split=1.5", "train_split", "1.5"),
+        ("--ensemble=0", "ensemble", "0"),
+        ("--season=0", "season", "0"),
+        ("--intervals=1.5", "intervals", "1.5"),
+        ("--intervals=0", "intervals", "0"),
+        ("--intervals=-0.8", "intervals", "-0.8"),
+        ("--model=transformer", "model", "transformer"),
+    ] {
+        t.push(
+            case(arg)
+                .file("x.csv", x80())
+                .run(quick("x.csv", &[arg]))
+                .fails(&[name, value]),
+        );
+    }
+    t.extend([
+        // Negative sizes are refused by the argument parser, also with exit code 2.
+        case("--hidden-size=-3")
+            .file("x.csv", x80())
+            .run(quick("x.csv", &["--hidden-size=-3"]))
+            .fails(&[]),
+    ]);
+    // Bad arguments under an 8 GiB memory limit; a refused run writes no folder.
+    let limited: Vec<(
+        &'static str,
+        &'static [&'static str],
+        &'static [&'static str],
+    )> = vec![
+        // Files in other separators and encodings, and a TOML file with NaN (13.7).
         (
-            &["--data", semi],
+            "semicolon-separated file",
+            &["--data", "{d}/semi.csv"],
             &["semi.csv", "semicolon-separated", "comma"],
         ),
-        (&["--data", tab], &["tab.csv", "tab-separated"]),
         (
-            &["--data", gz],
+            "tab-separated file",
+            &["--data", "{d}/tab.csv"],
+            &["tab.csv", "tab-separated"],
+        ),
+        (
+            "gzip-compressed file",
+            &["--data", "{d}/data.csv.gz"],
             &["data.csv.gz", "gzip-compressed", "decompress"],
         ),
         (
-            &["--data", latin1, "--features", "a,b"],
+            "Latin-1 file",
+            &["--data", "{d}/latin1.csv", "--features", "a,b"],
             &["latin1.csv", "not UTF-8", "row 3", "column 5", "re-encode"],
         ),
         (
-            &["--config", nan_toml],
+            "NaN in a TOML file",
+            &["--config", "{d}/nan.toml"],
             &["nan.toml", "train.learning_rate", "NaN", "finite"],
         ),
         (
-            &["--config", inf_toml],
+            "-inf in a TOML file",
+            &["--config", "{d}/inf.toml"],
             &["inf.toml", "model.dropout", "finite"],
         ),
         // Negative numbers reach our own checks (13.7).
-        (&["--seed", "-1"], &["--seed", "-1", "whole number"]),
         (
+            "--seed -1",
+            &["--seed", "-1"],
+            &["--seed", "-1", "whole number"],
+        ),
+        (
+            "--hidden-size -3",
             &["--hidden-size", "-3"],
             &["--hidden-size", "-3", "whole number"],
         ),
         (
+            "--grad-clip -1",
             &["--grad-clip", "-1"],
             &["grad_clip", "-1", "must be >= 0 (0 = off)"],
         ),
         (
+            "--grad-clip=-1",
             &["--grad-clip=-1"],
             &["grad_clip", "-1", "must be >= 0 (0 = off)"],
         ),
         (
+            "--learning-rate inf",
             &["--learning-rate", "inf"],
             &["learning_rate", "inf", "finite number > 0"],
         ),
         (
+            "--learning-rate -0.5",
             &["--learning-rate", "-0.5"],
             &["learning_rate", "-0.5", "finite number > 0"],
         ),
-        (&["--epochs", "1.5"], &["--epochs", "1.5", "whole number"]),
+        (
+            "--epochs 1.5",
+            &["--epochs", "1.5"],
+            &["--epochs", "1.5", "whole number"],
+        ),
         // A column listed twice (issue 13.1).
         (
+            "a feature listed twice",
             &["--features", "a,a,b"],
             &["\"a\"", "more than once", "features"],
         ),
         (
+            "a target listed twice",
             &["--target", "b,b"],
             &["\"b\"", "more than once", "targets"],
         ),
         (
+            "a feature listed twice beside the targets",
             &["--target", "a,b", "--features", "a,c,b,c"],
             &["\"c\"", "more than once"],
         ),
-        // Models too large for the memory (8 GiB here), refused before allocating (13.2).
+        // Models too large for the memory, refused before allocating (13.2).
         (
+            "--hidden-size 100000",
             &["--hidden-size", "100000"],
             &["too large", "--hidden-size 100000", "parameters", "8.0 GiB"],
         ),
         (
+            "--ensemble 1000000",
             &["--ensemble", "1000000"],
             &["too large", "--ensemble 1000000", "8.0 GiB"],
         ),
         (
+            "--hidden-size u64::MAX",
             &["--hidden-size", "18446744073709551615"],
             &["too large", "--hidden-size 18446744073709551615"],
         ),
     ];
-    for (args, fragments) in table {
-        let o = train_limited(d.path(), &p, args);
-        assert_bad(&o, fragments);
-        assert!(
-            !d.path().join("out").exists(),
-            "{args:?}: a refused run wrote its folder"
+    for (name, extra, says) in limited {
+        t.push(
+            case(name)
+                .file("x.csv", x80())
+                .file("semi.csv", csv_text(80).replace(',', ";"))
+                .file("tab.csv", csv_text(80).replace(',', "\t"))
+                .file("data.csv.gz", [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3])
+                .file("latin1.csv", latin1())
+                .file("nan.toml", "[train]\nlearning_rate = nan\n")
+                .file("inf.toml", "[model]\ndropout = -inf\n")
+                .run(quick("x.csv", extra))
+                .env("TSF_MEMORY_LIMIT", limit())
+                .fails(says)
+                .absent(&["out"]),
         );
     }
-}
-
-/// Argument errors from the parser are one `error:` line too, naming what is wrong (13.7).
-#[test]
-fn parser_errors_are_one_line() {
-    assert_bad(
-        &tsf(&["evaluate", "--data", "x.csv"]),
-        &["required", "--model"],
-    );
-    assert_bad(
-        &tsf(&["train", "--epochz", "3"]),
-        &["unexpected argument", "--epochz", "tip:", "--epochs"],
-    );
-}
-
-/// `--grad-clip 0` turns clipping off (also from a TOML file), and nothing written to a pipe holds
-/// colour codes (13.7).
-#[test]
-fn grad_clip_zero_is_off_and_logs_have_no_colour_codes() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "x.csv", &csv_text(80));
-    let o = train_on(d.path(), &p, &["--grad-clip", "0"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let cfg = write(d.path(), "clip.toml", "[train]\ngrad_clip = 0\n");
-    let o = train_on(
-        d.path(),
-        &p,
-        &["--config", cfg.to_str().unwrap(), "--force"],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let out = d.path().join("out");
-    let mut args = vec![
-        "train",
-        "--data",
-        p.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
+    t.extend([
+        // Argument errors from the parser are one `error:` line too, naming what is wrong (13.7).
+        case("a required flag missing")
+            .run(args(&["evaluate", "--data", "x.csv"]))
+            .fails(&["required", "--model"]),
+        case("a misspelt flag")
+            .run(args(&["train", "--epochz", "3"]))
+            .fails(&["unexpected argument", "--epochz", "tip:", "--epochs"]),
+        // `--grad-clip 0` turns clipping off, also from a TOML file, and nothing written to a
+        // pipe holds colour codes (13.7).
+        case("--grad-clip 0 is off")
+            .file("x.csv", x80())
+            .run(quick("x.csv", &["--grad-clip", "0"]))
+            .succeeds(),
+        case("grad_clip = 0 in a TOML file is off")
+            .file("x.csv", x80())
+            .file("clip.toml", "[train]\ngrad_clip = 0\n")
+            .run(quick("x.csv", &["--config", "{d}/clip.toml"]))
+            .succeeds(),
+        case("logs to a pipe have no colour codes")
+            .file("x.csv", x80())
+            .run(quick("x.csv", &["--verbose"]))
+            .env("RUST_LOG", None)
+            .env("NO_COLOR", None)
+            .succeeds()
+            .check(logs_are_plain),
+        // A target left out of `--features` is still an input, and the output says so.
+        case("a target missing from the features is added and said")
+            .file("x.csv", x80())
+            .run(quick("x.csv", &["--target", "c", "--features", "a,b"]))
+            .succeeds()
+            .check(says_target_added),
+        // Model files.
+        case("model file missing")
+            .run(with("evaluate", "{d}/none.tsf", "{data}"))
+            .fails(&["none.tsf", "not found"]),
+        case("model file truncated")
+            .model("trunc.tsf", |b| b.truncate(b.len() / 2))
+            .run(with("predict", "{d}/trunc.tsf", "{data}"))
+            .fails(&["trunc.tsf", "truncated"]),
+        case("model file with a flipped bit")
+            .model("corrupt.tsf", |b| {
+                let pos = b.len() - 100;
+                b[pos] ^= 0x01;
+            })
+            .run(with("evaluate", "{d}/corrupt.tsf", "{data}"))
+            .fails(&["corrupt.tsf", "checksum"]),
+        case("not a model file")
+            .model("notamodel.tsf", |b| {
+                *b = b"hello, this is not a model file at all, but long enough to have a prefix"
+                    .to_vec();
+            })
+            .run(with("evaluate", "{d}/notamodel.tsf", "{data}"))
+            .fails(&["notamodel.tsf", "not a tsf model file"]),
+        case("model file of another version")
+            .model("v7.tsf", |b| b[8..12].copy_from_slice(&7u32.to_le_bytes()))
+            .run(with("evaluate", "{d}/v7.tsf", "{data}"))
+            .fails(&["v7.tsf", "version 7", "version 1", "tsf 0."]),
+        case("prediction data with other columns")
+            .file(
+                "other.csv",
+                csv_text(60).replacen("date,a,b,c", "date,a,x,c", 1),
+            )
+            .run(with("predict", "{model}", "other.csv"))
+            .fails(&["other.csv", "missing \"b\"", "trained on [a, b, c]"]),
+        // An output folder holding a run.
+        case("a folder holding a run is refused and kept")
+            .file("x.csv", x80())
+            .before(quick("x.csv", &[]))
+            .run(quick("x.csv", &["--seed", "5"]))
+            .fails(&["already holds a run", "--force"])
+            .kept(&["out/model.tsf"]),
+        case("a bad run with --force keeps the old run")
+            .file("x.csv", x80())
+            .file("bad.csv", "date,a,b,c\n2000-01-01,1,2,x\n")
+            .before(quick("x.csv", &[]))
+            .run(quick("bad.csv", &["--force"]))
+            .fails(&[])
+            .kept(&["out/model.tsf"]),
+        case("a good run with --force replaces the old run")
+            .file("x.csv", x80())
+            .before(quick("x.csv", &[]))
+            .run(quick("x.csv", &["--force", "--seed", "5"]))
+            .succeeds()
+            .replaced(&["out/model.tsf"]),
+        // A run that fails while writing its outputs (here: a chart's path is taken by a folder)
+        // leaves the earlier run in the folder as it was, even with `--force` (issue 13.9).
+        case("a run failing on its charts keeps the old run")
+            .file("x.csv", x80())
+            .before(quick("x.csv", &[]))
+            .dir("out/training_history.png")
+            .run(charted())
+            .fails(&["training_history.png", "folder"])
+            .kept(&RUN_FILES)
+            .absent(&["out/.tsf-staging"]),
+        case("once the chart's path is free the run goes through")
+            .file("x.csv", x80())
+            .before(quick("x.csv", &[]))
+            .dir("out/training_history.png")
+            .before_failing(charted())
+            .remove_dir("out/training_history.png")
+            .run(charted())
+            .succeeds()
+            .check(chart_written),
+    ]);
+    // `tsf groups` never overwrites a data column, and says a text column is not numeric (13.6).
+    let groups_table: [(
+        &'static str,
+        &'static [&'static str],
+        &'static [&'static str],
+    ); 6] = [
+        (
+            "groups: a median named after a data column",
+            &["--median", "a=b"],
+            &["g.csv", "\"b\"", "already a data column", "=NAME"],
+        ),
+        (
+            "groups: a median named after the date column",
+            &["--median", "a=date"],
+            &["\"date\"", "already a data column"],
+        ),
+        (
+            "groups: quantiles named after a data column",
+            &["--quantiles", "a:2=c"],
+            &["\"c\"", "already a data column"],
+        ),
+        (
+            "groups: the median of a text column",
+            &["--median", "region"],
+            &["g.csv", "\"region\"", "not numeric", "row 1", "\"south\""],
+        ),
+        (
+            "groups: crossing a text column",
+            &["--cross", "a,region"],
+            &["\"region\"", "not numeric"],
+        ),
+        (
+            "groups: quantiles of a text column",
+            &["--quantiles", "region:3"],
+            &["\"region\"", "not numeric"],
+        ),
     ];
-    args.extend(QUICK);
-    args.extend(["--verbose", "--force"]);
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tsf"))
-        .args(&args)
-        .env_remove("RUST_LOG")
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
-    let err = stderr(&o);
-    assert!(err.contains("configuration"), "{err}");
-    assert!(!err.contains('\u{1b}'), "colour codes in: {err:?}");
+    for (name, extra, says) in groups_table {
+        t.push(
+            case(name)
+                .file("g.csv", regions(60))
+                .run(groups("g.csv", extra))
+                .fails(says)
+                .absent(&["g_out.csv"]),
+        );
+    }
+    t.extend([
+        // Files in another separator, encoding or compression are named as for training.
+        case("groups: semicolon-separated file")
+            .file("semi.csv", regions(60).replace(',', ";"))
+            .run(groups("semi.csv", &[]))
+            .fails(&["semi.csv", "semicolon-separated"]),
+        case("groups: Latin-1 file")
+            .file("latin1.csv", regions_latin1())
+            .run(groups("latin1.csv", &[]))
+            .fails(&["latin1.csv", "not UTF-8", "row 60"]),
+        case("groups: gzip-compressed file")
+            .file("g.csv.gz", [0x1f, 0x8b, 8, 0, 0, 0])
+            .run(groups("g.csv.gz", &[]))
+            .fails(&["g.csv.gz", "gzip-compressed"]),
+        // A new name works, and so does replacing a group column of an earlier run.
+        case("groups: a new column name works")
+            .file("g.csv", regions(60))
+            .run(groups("g.csv", &["--median", "a=G"]))
+            .succeeds(),
+        case("groups: a group column of an earlier run may be replaced")
+            .file("g.csv", regions(60))
+            .before(groups("g.csv", &["--median", "a=G"]))
+            .run(args(&[
+                "groups",
+                "--data",
+                "{d}/g_out.csv",
+                "--out",
+                "{d}/again.csv",
+                "--median",
+                "b=G",
+            ]))
+            .succeeds(),
+        // A text column the run does not use is not read: training names its features and
+        // target, evaluation and prediction read the model's columns. A run on every column
+        // still refuses it.
+        case("an unused text column is not read by train")
+            .file("regions.csv", regions(120))
+            .run(quick(
+                "regions.csv",
+                &["--target", "a", "--features", "a,b"],
+            ))
+            .succeeds(),
+        case("an unused text column is not read by evaluate")
+            .file("regions.csv", regions(120))
+            .before(quick(
+                "regions.csv",
+                &["--target", "a", "--features", "a,b"],
+            ))
+            .run(with("evaluate", "{d}/out/model.tsf", "regions.csv"))
+            .succeeds(),
+        case("an unused text column is not read by predict")
+            .file("regions.csv", regions(120))
+            .before(quick(
+                "regions.csv",
+                &["--target", "a", "--features", "a,b"],
+            ))
+            .run(with("predict", "{d}/out/model.tsf", "regions.csv"))
+            .succeeds(),
+        case("a run on every column refuses a text column")
+            .file("regions.csv", regions(120))
+            .run(quick("regions.csv", &["--target", "a"]))
+            .fails(&[
+                "regions.csv",
+                "column \"region\", row 1",
+                "\"south\"",
+                "not a number",
+            ]),
+        // A Parquet file from pyarrow with 8- and 16-bit integer columns and columns of types
+        // tsf does not read (decimal, time of day, float16, UUID bytes, text).
+        case("Parquet with other column types trains on the named columns")
+            .run(quick(
+                PYARROW,
+                &[
+                    "--target",
+                    "a",
+                    "--features",
+                    "a,i8,u16",
+                    "--sequence-length",
+                    "4",
+                ],
+            ))
+            .succeeds(),
+        case("Parquet with other column types refuses them on every column")
+            .run(quick(PYARROW, &["--target", "a"]))
+            .fails(&["pyarrow-all-types.parquet", "column \"tod\"", "Time64"]),
+    ]);
+    // Backtests that cannot be cut into folds.
+    let backtests: [(
+        &'static str,
+        &'static [&'static str],
+        &'static [&'static str],
+    ); 5] = [
+        (
+            "backtest --folds 70",
+            &["--folds", "70"],
+            &["folds", "70", "rows"],
+        ),
+        ("backtest --folds 0", &["--folds", "0"], &["folds", "0"]),
+        (
+            "backtest --step 0",
+            &["--folds", "2", "--step", "0"],
+            &["step", "0"],
+        ),
+        (
+            "backtest --step under --horizon",
+            &["--folds", "2", "--horizon", "3", "--step", "2"],
+            &["step", "2", "horizon"],
+        ),
+        (
+            "backtest --refit sometimes",
+            &["--refit", "sometimes"],
+            &["refit", "sometimes"],
+        ),
+    ];
+    for (name, extra, says) in backtests {
+        t.push(
+            case(name)
+                .file("x.csv", x80())
+                .run(backtest(extra))
+                .fails(says)
+                .absent(&["bt/backtest.json"]),
+        );
+    }
+    t
 }
 
-/// A target left out of `--features` is still an input, and the output says so.
-#[test]
-fn target_missing_from_features_is_added_and_said() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "x.csv", &csv_text(80));
-    let o = train_on(d.path(), &p, &["--target", "c", "--features", "a,b"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+/// The pyarrow Parquet file with many column types.
+const PYARROW: &str = "{crate}/../ts-data/tests/fixtures/parquet-writers/pyarrow-all-types.parquet";
+
+fn metrics_have_no_nan(d: &Path, _: &Output) -> Result<(), String> {
+    let m = std::fs::read_to_string(d.join("out/metrics.json")).map_err(|e| e.to_string())?;
+    if m.contains("NaN") || m.contains("null") {
+        return Err(format!("NaN or null in metrics.json: {m}"));
+    }
+    Ok(())
+}
+
+fn logs_are_plain(_: &Path, o: &Output) -> Result<(), String> {
+    let err = stderr(o);
+    if !err.contains("configuration") {
+        return Err(format!("no configuration in the log: {err}"));
+    }
+    if err.contains('\u{1b}') {
+        return Err(format!("colour codes in: {err:?}"));
+    }
+    Ok(())
+}
+
+fn says_target_added(_: &Path, o: &Output) -> Result<(), String> {
     let out = String::from_utf8_lossy(&o.stdout);
+    if !out.contains("Inputs: a, b, c (c added to the listed features") {
+        return Err(format!("the added target is not said: {out}"));
+    }
+    Ok(())
+}
+
+fn chart_written(d: &Path, _: &Output) -> Result<(), String> {
+    if !d.join("out/training_history.png").is_file() {
+        return Err("no training_history.png".into());
+    }
+    Ok(())
+}
+
+/// Arguments with the placeholders filled in.
+fn fill(args: &[String], d: &Path) -> Vec<String> {
+    let crate_dir = env!("CARGO_MANIFEST_DIR");
+    args.iter()
+        .map(|a| {
+            let mut a = a.replace("{d}", d.to_str().unwrap());
+            a = a.replace("{crate}", crate_dir);
+            if a.contains("{model}") || a.contains("{data}") {
+                let (_, model, data) = trained();
+                a = a.replace("{model}", model.to_str().unwrap());
+                a = a.replace("{data}", data.to_str().unwrap());
+            }
+            a
+        })
+        .collect()
+}
+
+/// Runs `tsf` with the arguments and the environment changes.
+fn run_tsf(args: &[String], env: &[(&'static str, Option<String>)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tsf"));
+    cmd.args(args);
+    for (key, value) in env {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
+    cmd.output().expect("run tsf")
+}
+
+/// Runs one case in a fresh folder: its problems, none when it passes.
+fn run_case(case: &Case) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for step in &case.setup {
+        match step {
+            Step::File(name, bytes) => std::fs::write(d.join(name), bytes).unwrap(),
+            Step::Model(name, damage) => {
+                let mut bytes = std::fs::read(&trained().1).unwrap();
+                damage(&mut bytes);
+                std::fs::write(d.join(name), bytes).unwrap();
+            }
+            Step::Dir(name) => std::fs::create_dir_all(d.join(name)).unwrap(),
+            Step::RemoveDir(name) => std::fs::remove_dir(d.join(name)).unwrap(),
+            Step::Run(args, code) => {
+                let o = run_tsf(&fill(args, d), &case.env);
+                if o.status.code() != Some(*code) {
+                    return vec![format!(
+                        "setup run {args:?} exited with {:?}, not {code}: {}",
+                        o.status.code(),
+                        stderr(&o)
+                    )];
+                }
+            }
+        }
+    }
+    let read = |p: &&str| std::fs::read(d.join(p)).ok();
+    let kept: Vec<_> = case.kept.iter().map(read).collect();
+    let replaced: Vec<_> = case.replaced.iter().map(read).collect();
+    let o = run_tsf(&fill(&case.args, d), &case.env);
+    let mut problems = if case.code == 2 {
+        bad_problems(&o, &case.says)
+    } else if o.status.code() != Some(case.code) {
+        vec![format!(
+            "exit code {:?}, not {}: {}",
+            o.status.code(),
+            case.code,
+            stderr(&o)
+        )]
+    } else {
+        Vec::new()
+    };
+    for p in &case.absent {
+        if d.join(p).exists() {
+            problems.push(format!("{p} was written"));
+        }
+    }
+    for (p, before) in case.kept.iter().zip(kept) {
+        if before.is_none() || read(p) != before {
+            problems.push(format!("{p} was changed (or was never there)"));
+        }
+    }
+    for (p, before) in case.replaced.iter().zip(replaced) {
+        if before.is_none() || read(p).is_none() || read(p) == before {
+            problems.push(format!("{p} was not replaced"));
+        }
+    }
+    if let Some(check) = case.check
+        && let Err(e) = check(d, &o)
+    {
+        problems.push(e);
+    }
+    problems
+}
+
+/// Runs every case of [`cases`], several at a time, and fails naming every failing case.
+#[test]
+fn bad_input() {
+    let cases = cases();
+    let mut names: Vec<&str> = cases.iter().map(|c| c.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), cases.len(), "two cases share a name");
+    let next = AtomicUsize::new(0);
+    let failures = Mutex::new(Vec::new());
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4));
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                while let Some(case) = cases.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let problems = catch_unwind(AssertUnwindSafe(|| run_case(case)))
+                        .unwrap_or_else(|_| vec!["the case panicked (see above)".into()]);
+                    if !problems.is_empty() {
+                        failures.lock().unwrap().push(format!(
+                            "- {}:\n    {}",
+                            case.name,
+                            problems.join("\n    ")
+                        ));
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
     assert!(
-        out.contains("Inputs: a, b, c (c added to the listed features"),
-        "{out}"
-    );
-}
-
-/// Writes a copy of the shared trained model, changed by `damage`, as `name` beside it.
-fn damaged_model(name: &str, damage: impl FnOnce(&mut Vec<u8>)) -> PathBuf {
-    let (dir, model, _) = trained();
-    let mut bytes = std::fs::read(model).unwrap();
-    damage(&mut bytes);
-    let p = dir.join(name);
-    std::fs::write(&p, &bytes).unwrap();
-    p
-}
-
-#[test]
-fn model_file_missing() {
-    let (dir, _, data) = trained();
-    let o = with_model("evaluate", &dir.join("none.tsf"), data);
-    assert_bad(&o, &["none.tsf", "not found"]);
-}
-
-#[test]
-fn model_file_truncated() {
-    let p = damaged_model("trunc.tsf", |b| b.truncate(b.len() / 2));
-    let o = with_model("predict", &p, &trained().2);
-    assert_bad(&o, &["trunc.tsf", "truncated"]);
-}
-
-#[test]
-fn model_file_corrupted() {
-    let data = &trained().2;
-    let p = damaged_model("corrupt.tsf", |b| {
-        let pos = b.len() - 100;
-        b[pos] ^= 0x01;
-    });
-    assert_bad(
-        &with_model("evaluate", &p, data),
-        &["corrupt.tsf", "checksum"],
-    );
-    let p2 = damaged_model("notamodel.tsf", |b| {
-        *b = b"hello, this is not a model file at all, but long enough to have a prefix".to_vec();
-    });
-    assert_bad(
-        &with_model("evaluate", &p2, data),
-        &["notamodel.tsf", "not a tsf model file"],
-    );
-}
-
-#[test]
-fn model_file_incompatible_version() {
-    let p = damaged_model("v7.tsf", |b| b[8..12].copy_from_slice(&7u32.to_le_bytes()));
-    let o = with_model("evaluate", &p, &trained().2);
-    assert_bad(&o, &["v7.tsf", "version 7", "version 1", "tsf 0."]);
-}
-
-#[test]
-fn prediction_data_with_other_columns() {
-    let (dir, model, _) = trained();
-    let text = csv_text(60).replacen("date,a,b,c", "date,a,x,c", 1);
-    let p = write(dir, "other.csv", &text);
-    let o = with_model("predict", model, &p);
-    assert_bad(&o, &["other.csv", "missing \"b\"", "trained on [a, b, c]"]);
-}
-
-#[test]
-fn output_folder_with_a_run_is_refused_and_kept() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "x.csv", &csv_text(80));
-    assert!(train_on(d.path(), &p, &[]).status.success());
-    let before = std::fs::read(d.path().join("out/model.tsf")).unwrap();
-    let o = train_on(d.path(), &p, &["--seed", "5"]);
-    assert_bad(&o, &["already holds a run", "--force"]);
-    assert_eq!(
-        std::fs::read(d.path().join("out/model.tsf")).unwrap(),
-        before
-    );
-    // A bad run with --force still leaves the old run intact.
-    let bad = write(d.path(), "bad.csv", "date,a,b,c\n2000-01-01,1,2,x\n");
-    let o = train_on(d.path(), &bad, &["--force"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert_eq!(
-        std::fs::read(d.path().join("out/model.tsf")).unwrap(),
-        before
-    );
-    // With --force a good run replaces it.
-    let o = train_on(d.path(), &p, &["--force", "--seed", "5"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_ne!(
-        std::fs::read(d.path().join("out/model.tsf")).unwrap(),
-        before
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
     );
 }
 
@@ -571,250 +1072,4 @@ fn outputs_only_into_regular_files_and_never_over_an_input() {
         .mode()
         & 0o777;
     assert_eq!(mode, 0o666 & !umask, "model.tsf mode {mode:o}");
-}
-
-/// `tsf groups` never overwrites a data column, and says a text column is not numeric (13.6).
-#[test]
-fn groups_refuse_a_data_column_name_and_a_text_column() {
-    let d = tempfile::tempdir().unwrap();
-    let text: String = csv_text(60)
-        .lines()
-        .enumerate()
-        .map(|(i, l)| {
-            let region = if i == 0 {
-                "region"
-            } else {
-                ["north", "south"][i % 2]
-            };
-            format!("{l},{region}\n")
-        })
-        .collect();
-    let p = write(d.path(), "g.csv", &text);
-    let out = d.path().join("g_out.csv");
-    let groups = |extra: &[&str]| {
-        let mut args = vec![
-            "groups",
-            "--data",
-            p.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend(extra);
-        tsf(&args)
-    };
-    let table: &[(&[&str], &[&str])] = &[
-        (
-            &["--median", "a=b"],
-            &["g.csv", "\"b\"", "already a data column", "=NAME"],
-        ),
-        (
-            &["--median", "a=date"],
-            &["\"date\"", "already a data column"],
-        ),
-        (
-            &["--quantiles", "a:2=c"],
-            &["\"c\"", "already a data column"],
-        ),
-        (
-            &["--median", "region"],
-            &["g.csv", "\"region\"", "not numeric", "row 1", "\"south\""],
-        ),
-        (&["--cross", "a,region"], &["\"region\"", "not numeric"]),
-        (&["--quantiles", "region:3"], &["\"region\"", "not numeric"]),
-    ];
-    for (args, fragments) in table {
-        assert_bad(&groups(args), fragments);
-        assert!(!out.exists(), "{args:?} wrote its output");
-    }
-    // Files in another separator, encoding or compression are named as for training.
-    let semi = write(d.path(), "semi.csv", &text.replace(',', ";"));
-    let latin1 = d.path().join("latin1.csv");
-    let mut bytes = text.clone().into_bytes();
-    let at = bytes.len() - 2;
-    bytes[at] = 0xe9;
-    std::fs::write(&latin1, bytes).unwrap();
-    let gz = d.path().join("g.csv.gz");
-    std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0]).unwrap();
-    for (file, fragments) in [
-        (&semi, &["semi.csv", "semicolon-separated"][..]),
-        (&latin1, &["latin1.csv", "not UTF-8", "row 60"][..]),
-        (&gz, &["g.csv.gz", "gzip-compressed"][..]),
-    ] {
-        let o = tsf(&[
-            "groups",
-            "--data",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert_bad(&o, fragments);
-    }
-    // A new name works, and so does replacing a group column of an earlier run.
-    let o = groups(&["--median", "a=G"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let again = d.path().join("again.csv");
-    let o = tsf(&[
-        "groups",
-        "--data",
-        out.to_str().unwrap(),
-        "--out",
-        again.to_str().unwrap(),
-        "--median",
-        "b=G",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-}
-
-/// A run that fails while writing its outputs (here: a chart's path is taken by a folder) leaves
-/// the earlier run in the folder as it was, even with `--force` (issue 13.9).
-#[test]
-fn a_run_failing_on_its_charts_keeps_the_old_run() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "x.csv", &csv_text(80));
-    assert!(train_on(d.path(), &p, &[]).status.success());
-    let out = d.path().join("out");
-    let before: Vec<Vec<u8>> = [
-        "model.tsf",
-        "metrics.json",
-        "history.json",
-        "predictions.csv",
-    ]
-    .iter()
-    .map(|f| std::fs::read(out.join(f)).unwrap())
-    .collect();
-    std::fs::create_dir(out.join("training_history.png")).unwrap();
-    let mut args = vec![
-        "train",
-        "--data",
-        p.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--epochs",
-        "2",
-        "--hidden-size",
-        "8",
-        "--quiet",
-        "--target",
-        "b",
-        "--force",
-        "--seed",
-        "9",
-    ];
-    let o = tsf(&args);
-    assert_bad(&o, &["training_history.png", "folder"]);
-    let after: Vec<Vec<u8>> = [
-        "model.tsf",
-        "metrics.json",
-        "history.json",
-        "predictions.csv",
-    ]
-    .iter()
-    .map(|f| std::fs::read(out.join(f)).unwrap())
-    .collect();
-    assert!(before == after, "the old run was changed");
-    assert!(!out.join(".tsf-staging").exists());
-    // Once the path is free the run goes through.
-    std::fs::remove_dir(out.join("training_history.png")).unwrap();
-    args.push("--quiet");
-    let o = tsf(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(out.join("training_history.png").is_file());
-}
-
-/// A text column the run does not use is not read: training names its features and target,
-/// evaluation and prediction read the model's columns. A run on every column still refuses it.
-#[test]
-fn unused_text_column_is_not_read() {
-    let d = tempfile::tempdir().unwrap();
-    let text: String = csv_text(120)
-        .lines()
-        .enumerate()
-        .map(|(i, l)| {
-            let region = if i == 0 {
-                "region"
-            } else {
-                ["north", "south"][i % 2]
-            };
-            format!("{l},{region}\n")
-        })
-        .collect();
-    let p = write(d.path(), "regions.csv", &text);
-    let o = train_on(d.path(), &p, &["--target", "a", "--features", "a,b"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let model = d.path().join("out/model.tsf");
-    for command in ["evaluate", "predict"] {
-        let o = with_model(command, &model, &p);
-        assert!(o.status.success(), "{command}: {}", stderr(&o));
-    }
-    let o = train_quick(&p, &d.path().join("all"), &["--target", "a"]);
-    assert_bad(
-        &o,
-        &[
-            "regions.csv",
-            "column \"region\", row 1",
-            "\"south\"",
-            "not a number",
-        ],
-    );
-}
-
-/// A Parquet file from pyarrow with 8- and 16-bit integer columns and columns of types tsf does
-/// not read (decimal, time of day, float16, UUID bytes, text): a run naming its columns trains.
-#[test]
-fn parquet_with_other_column_types_trains_on_the_named_columns() {
-    let d = tempfile::tempdir().unwrap();
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../ts-data/tests/fixtures/parquet-writers/pyarrow-all-types.parquet");
-    let o = train_on(
-        d.path(),
-        &p,
-        &[
-            "--target",
-            "a",
-            "--features",
-            "a,i8,u16",
-            "--sequence-length",
-            "4",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let o = train_quick(&p, &d.path().join("all"), &["--target", "a"]);
-    assert_bad(
-        &o,
-        &["pyarrow-all-types.parquet", "column \"tod\"", "Time64"],
-    );
-}
-
-#[test]
-fn backtest_refuses_impossible_folds() {
-    let d = tempfile::tempdir().unwrap();
-    let p = write(d.path(), "x.csv", &csv_text(80));
-    let out = d.path().join("bt");
-    for (extra, words) in [
-        (&["--folds", "70"][..], &["folds", "70", "rows"][..]),
-        (&["--folds", "0"][..], &["folds", "0"][..]),
-        (&["--folds", "2", "--step", "0"][..], &["step", "0"][..]),
-        (
-            &["--folds", "2", "--horizon", "3", "--step", "2"][..],
-            &["step", "2", "horizon"][..],
-        ),
-        (&["--refit", "sometimes"][..], &["refit", "sometimes"][..]),
-    ] {
-        let mut args = vec![
-            "backtest",
-            "--data",
-            p.to_str().unwrap(),
-            "--target",
-            "a",
-            "--epochs",
-            "2",
-            "--quiet",
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        let o = tsf(&args);
-        assert_bad(&o, words);
-        assert!(!out.join("backtest.json").exists());
-    }
 }

@@ -31,15 +31,37 @@ pub fn stderr(o: &Output) -> String {
 
 /// Asserts a one-line error with exit code 2, no panic, mentioning every fragment.
 pub fn assert_bad(o: &Output, fragments: &[&str]) {
+    let problems = bad_problems(o, fragments);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// What keeps `o` from being a one-line error with exit code 2, no panic, mentioning every
+/// fragment: one message per problem, none when it is such an error.
+pub fn bad_problems(o: &Output, fragments: &[&str]) -> Vec<String> {
     let err = stderr(o);
-    assert_eq!(o.status.code(), Some(2), "exit code; stderr: {err}");
-    assert!(!err.contains("panicked"), "panic: {err}");
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "one line expected: {err}");
-    assert!(lines[0].starts_with("error: "), "{err}");
-    for f in fragments {
-        assert!(err.contains(f), "expected {f:?} in: {err}");
+    let mut problems = Vec::new();
+    if o.status.code() != Some(2) {
+        problems.push(format!(
+            "exit code {:?}, not 2; stderr: {err}",
+            o.status.code()
+        ));
     }
+    if err.contains("panicked") {
+        problems.push(format!("panic: {err}"));
+    }
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.len() != 1 {
+        problems.push(format!("one line expected: {err}"));
+    }
+    if !lines.first().is_some_and(|l| l.starts_with("error: ")) {
+        problems.push(format!("no \"error: \" line first: {err}"));
+    }
+    for f in fragments {
+        if !err.contains(f) {
+            problems.push(format!("expected {f:?} in: {err}"));
+        }
+    }
+    problems
 }
 
 /// A CSV with a date column and three smooth series.

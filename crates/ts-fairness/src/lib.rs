@@ -30,9 +30,13 @@
 //! Feature `lstm`: the audit of a saved model (`audit`: per-group regression metrics in
 //! original units with the classification view), exponentiated-gradient retraining of the
 //! forecaster, and `tsf fairness` as one call (`run::run_audit`).
+//! Feature `clap`: `clap::ValueEnum` for the mitigations and constraints.
+//! Feature `charts` (with `lstm`): `charts::draw_charts`, a report's bar charts drawn with ts-viz.
 
 #[cfg(feature = "lstm")]
 pub mod audit;
+#[cfg(feature = "charts")]
+pub mod charts;
 pub mod classify;
 pub mod error;
 pub mod groups;

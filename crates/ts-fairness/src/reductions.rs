@@ -53,12 +53,16 @@ use crate::error::{FairnessError, Result, invalid};
 /// The constraint of a reduction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum ReductionConstraint {
     /// Equal selection rates of the binarised forecasts.
+    #[cfg_attr(feature = "clap", value(name = "demographic_parity", alias = "dp"))]
     DemographicParity,
     /// Equal true and false positive rates of the binarised forecasts.
+    #[cfg_attr(feature = "clap", value(name = "equalized_odds", alias = "eo"))]
     EqualizedOdds,
-    /// No group's training loss above a bound.
+    /// No group's training loss above a bound (reductions only).
+    #[cfg_attr(feature = "clap", value(name = "bounded_group_loss", alias = "bgl"))]
     BoundedGroupLoss,
 }
 

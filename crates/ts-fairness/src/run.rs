@@ -26,6 +26,7 @@ use crate::threshold::{Constraint, ThresholdOptimizer};
 /// Which mitigations to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Mitigation {
     /// Audit only.
     #[default]

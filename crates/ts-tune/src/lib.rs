@@ -37,7 +37,11 @@
 //!   `tsf tune` (validation loss per epoch as intermediate values) and `objective::retrain_best`.
 //!   It pulls in `ts-data`, `ts-model`, `ts-train` and Burn; without it the crate depends on none
 //!   of them.
+//! - `charts` (off by default): [`charts::draw_charts`], the study's charts drawn with ts-viz
+//!   (plotters); no Burn.
 
+#[cfg(feature = "charts")]
+pub mod charts;
 pub mod distribution;
 pub mod error;
 pub mod importance;

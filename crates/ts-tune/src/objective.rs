@@ -13,7 +13,10 @@ use ts_train::{EpochRecord, ForecastConfig, Observer, OptimizerKind, TrainReport
 
 use crate::distribution::{Choice, Distribution, ParamValue};
 use crate::error::{Result, TuneError, invalid_option};
-use crate::study::{ObjectiveResult, Trial, TrialError};
+use crate::report::TrialRecord;
+use crate::settings::TuneSettings;
+use crate::study::{ObjectiveResult, Study, Trial, TrialError};
+use crate::trial::Direction;
 
 /// A float range of the search space (`{ low = …, high = …, log = … }` in TOML).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -358,6 +361,94 @@ impl LstmObjective {
     }
 }
 
+/// A tuning run opened by [`LstmTuning::open`]: the loaded table, the LSTM objective on it and
+/// the study (new or resumed) bound to that objective.
+pub struct LstmTuning {
+    /// The table the trials train on.
+    pub frame: Frame,
+    /// The objective: the configuration, the search space and the prepared windows.
+    pub objective: LstmObjective,
+    /// The study, minimizing the validation loss.
+    pub study: Study,
+    /// Trials the study held before this run.
+    pub earlier: usize,
+}
+
+impl LstmTuning {
+    /// Checks that `frame` has the configured targets, builds the objective over the settings'
+    /// search space, and opens (or resumes) the settings' study in their storage with their
+    /// sampler (seeded by `cfg.train.seed`) and pruner. A study keeps one objective: resuming it
+    /// with other targets, features or windows is refused.
+    pub fn open(frame: Frame, cfg: &ForecastConfig, settings: &TuneSettings) -> Result<Self> {
+        let sampler = settings.sampler(cfg.train.seed)?;
+        let pruner = settings.pruner()?;
+        cfg.data.require_target(&frame.columns)?;
+        let objective = LstmObjective::new(&frame, cfg.clone(), &settings.space)?;
+        let study = Study::load_or_create(
+            &settings.study_name(),
+            Direction::Minimize,
+            settings.open_storage()?,
+            sampler,
+            pruner,
+        )?;
+        study.bind_objective("tsf_objective", objective.description())?;
+        let earlier = study.trials()?.len();
+        Ok(Self {
+            frame,
+            objective,
+            study,
+            earlier,
+        })
+    }
+}
+
+impl LstmTuning {
+    /// What the run will do, as printed lines: the data and its windows, the study (resumed or
+    /// not, sampler, pruner, trials, parallel jobs, timeout) and the search space.
+    pub fn describe(&self, data: &std::path::Path, settings: &TuneSettings) -> Result<String> {
+        let (p, study) = (self.objective.prepared(), &self.study);
+        let n_trials = settings.trials()?;
+        let mut s = format!(
+            "Loaded {}: {} rows; target {}; windows: train {}, validation {}, test {}\n",
+            data.display(),
+            self.frame.n_rows(),
+            p.spec.targets.join(", "),
+            p.train.n,
+            p.validation.n,
+            p.test.n
+        );
+        let resuming = match self.earlier {
+            0 => String::new(),
+            n => format!(" (resuming after {n} trials)"),
+        };
+        let timeout = settings.timeout()?;
+        let timeout = timeout.map(|d| format!(", timeout {:.0} s", d.as_secs_f64()));
+        s += &format!(
+            "Study {:?} in {}{resuming}: sampler {}, pruner {}, {n_trials} trial{}, {} at a time{}\n",
+            study.name(),
+            study.storage_name(),
+            study.sampler_name(),
+            study.pruner_name(),
+            if n_trials == 1 { "" } else { "s" },
+            settings.jobs()?,
+            timeout.unwrap_or_default()
+        );
+        for (k, d) in self.objective.space() {
+            s += &format!("  {k}: {d}\n");
+        }
+        Ok(s)
+    }
+}
+
+/// The best epoch a trial recorded (its `best_epoch` user attribute), for [`retrain_best`].
+pub fn best_epoch(trial: &TrialRecord) -> Option<usize> {
+    trial
+        .user_attrs
+        .get("best_epoch")
+        .and_then(|v| v.as_u64())
+        .map(|e| e as usize)
+}
+
 /// Fits the best configuration again on the training and validation parts together (no
 /// validation hold-out, so no early stopping) for the best trial's number of epochs (its best
 /// epoch, at least 1), and evaluates it on the test part.
@@ -416,6 +507,23 @@ pub struct BestModelTest {
     pub naive: ts_train::Metrics,
     /// Whether the model beats the naive forecast (MSE).
     pub beats_naive: bool,
+}
+
+impl TuneReport {
+    /// The report of `results` over `space`, without a retrained model yet.
+    pub fn new(
+        results: crate::report::OptimizationResults,
+        space: &BTreeMap<String, Distribution>,
+    ) -> Self {
+        Self {
+            results,
+            search_space: space
+                .iter()
+                .map(|(k, d)| (k.clone(), d.to_string()))
+                .collect(),
+            best_model: None,
+        }
+    }
 }
 
 impl BestModelReport {

@@ -70,6 +70,21 @@ pub struct StateCounts {
     pub waiting: usize,
 }
 
+/// `3 complete, 1 pruned, 0 failed` (and `, 1 running or abandoned` when any is).
+impl std::fmt::Display for StateCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} complete, {} pruned, {} failed",
+            self.complete, self.pruned, self.fail
+        )?;
+        if self.running > 0 {
+            write!(f, ", {} running or abandoned", self.running)?;
+        }
+        Ok(())
+    }
+}
+
 /// The whole results file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OptimizationResults {
@@ -96,6 +111,22 @@ pub struct OptimizationResults {
 }
 
 impl OptimizationResults {
+    /// The best trial (its number, value and parameters) and the parameter importances, as
+    /// printed lines; `None` without a completed trial.
+    pub fn best_summary(&self) -> Option<String> {
+        let best = self.best.as_ref()?;
+        let value = best.value.map_or_else(|| "-".into(), |v| format!("{v:.6}"));
+        let mut s = format!("Best trial {}: validation loss {value}\n", best.number);
+        for (k, v) in &best.params {
+            s += &format!("  {k}: {}\n", v.label());
+        }
+        s += &format!("Parameter importance ({}):\n", self.importances.method);
+        for (k, v) in &self.importances.values {
+            s += &format!("  {k}: {v:.3}\n");
+        }
+        Some(s)
+    }
+
     /// Collects a study's results.
     pub fn of(study: &Study, objective: &str) -> Result<Self> {
         let trials = study.trials()?;

@@ -135,6 +135,26 @@ pub struct OptimizeSummary {
     pub seconds: f64,
 }
 
+impl OptimizeSummary {
+    /// What ended the call early, as a line, or `None` when it ran its trials: the stop flag
+    /// (`Interrupted: N trials finished in this run are kept in STORAGE.`, the storage's
+    /// password hidden) or the timeout.
+    pub fn ending(&self, storage: Option<&str>) -> Option<String> {
+        let kept_in = storage.map(|p| format!(" in {}", crate::storage::hide_password(p)));
+        if self.stopped {
+            let kept_in = kept_in.unwrap_or_default();
+            let n = self.finished;
+            Some(format!(
+                "Interrupted: {n} trials finished in this run are kept{kept_in}."
+            ))
+        } else if self.timed_out {
+            Some(format!("Timeout reached after {:.1} s.", self.seconds))
+        } else {
+            None
+        }
+    }
+}
+
 impl Study {
     /// Creates the study `name` in `storage`, or loads it if it exists (resuming it). Fails if
     /// the stored study has another direction.

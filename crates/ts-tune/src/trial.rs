@@ -118,6 +118,26 @@ impl FrozenTrial {
             .collect()
     }
 
+    /// How the trial ended, for a progress line: `value 0.123456`, `pruned at epoch 3`,
+    /// `failed: REASON`, or the state's name.
+    pub fn outcome(&self) -> String {
+        match self.state {
+            TrialState::Complete => match self.value {
+                Some(v) => format!("value {v:.6}"),
+                None => "value -".into(),
+            },
+            TrialState::Pruned => format!("pruned at epoch {}", self.last_step().unwrap_or(0)),
+            TrialState::Fail => format!(
+                "failed: {}",
+                self.system_attrs
+                    .get("fail_reason")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("?")
+            ),
+            other => format!("{other:?}"),
+        }
+    }
+
     /// Seconds between start and end, when both are known.
     pub fn duration_seconds(&self) -> Option<f64> {
         let (a, b) = (self.datetime_start?, self.datetime_complete?);
