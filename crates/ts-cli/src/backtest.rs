@@ -53,7 +53,7 @@ pub fn backtest(a: BacktestArgs) -> Result<()> {
         .with_context(|| format!("{}: cannot create output folder", out.display()))?;
     write_json(&report_path, &report)?;
     if !t.no_charts {
-        ts_train::charts::draw_backtest(&report, &frame, out)?;
+        ts_report::train::draw_backtest(&report, &frame, out)?;
     }
     println!("Wrote {}", out.display());
     Ok(())

@@ -134,7 +134,7 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
             .last()
             .map(|l| format!("{} % interval", ts_train::intervals::level_name(*l)));
         let (report, config, series) = outcome.into_chart_series(&frame);
-        ts_train::charts::draw_charts(staging.dir(), &report, &config, series, band)?;
+        ts_report::train::draw_charts(staging.dir(), &report, &config, series, band)?;
     }
     staging.commit()?;
     println!("Wrote {}", a.out.display());

@@ -38,7 +38,7 @@ pub fn explain(a: ExplainArgs) -> Result<()> {
     write_atomic(&path, results.to_json()?.as_bytes())
         .with_context(|| format!("{}: cannot write", path.display()))?;
     if !a.no_charts {
-        ts_explain::charts::draw_charts(&results.report, &a.out, &results.window_labels)?;
+        ts_report::explain::draw_charts(&results.report, &a.out, &results.window_labels)?;
     }
     println!("Wrote {}", a.out.display());
     Ok(())

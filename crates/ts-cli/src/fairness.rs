@@ -175,7 +175,7 @@ pub fn fairness(a: FairnessArgs) -> Result<()> {
         a.force,
         Box::new(|dir: &Path| {
             if charts {
-                ts_fairness::charts::draw_charts(dir, &run)?;
+                ts_report::fairness::draw_charts(dir, &run)?;
             }
             Ok(())
         }),

@@ -172,7 +172,7 @@ pub fn tune(a: TuneArgs) -> Result<()> {
     };
     print!("{}", results.best_summary().unwrap_or_default());
     if !a.no_charts {
-        ts_tune::charts::draw_charts(&a.out, &study.trials()?, &space, results, &objective_name)?;
+        ts_report::tune::draw_charts(&a.out, &study.trials()?, &space, results, &objective_name)?;
     }
     if !a.no_retrain && !interrupted {
         let mut progress = ProgressBar::new(a.quiet, 0).with_stop_flag(stop.clone());

@@ -62,13 +62,11 @@
 //!   the crate depends on neither Burn nor polars.
 //! - `clap` (off by default): `clap::ValueEnum` for the enumerations and, with `lstm`,
 //!   `clap::Args` for `ExplainOptions` (the flags of `tsf explain`).
-//! - `charts` (off by default): `charts::draw_charts`, the charts of a [`Report`] drawn with
-//!   ts-viz (plotters); no Burn.
+//!
+//! The charts of a [`Report`] are drawn by the `ts-report` crate (layer 5, above this one).
 
 pub mod aggregate;
 pub mod attention;
-#[cfg(feature = "charts")]
-pub mod charts;
 pub mod error;
 #[cfg(feature = "lstm")]
 pub mod forecaster;

@@ -31,12 +31,10 @@
 //! original units with the classification view), exponentiated-gradient retraining of the
 //! forecaster, and `tsf fairness` as one call (`run::run_audit`).
 //! Feature `clap`: `clap::ValueEnum` for the mitigations and constraints.
-//! Feature `charts` (with `lstm`): `charts::draw_charts`, a report's bar charts drawn with ts-viz.
+//! A report's bar charts are drawn by the `ts-report` crate (layer 5, above this one).
 
 #[cfg(feature = "lstm")]
 pub mod audit;
-#[cfg(feature = "charts")]
-pub mod charts;
 pub mod classify;
 pub mod error;
 pub mod groups;

@@ -40,14 +40,11 @@
 //!   writes a whole run; a saved model loads as a [`Bundle`] that evaluates and predicts.
 //! - [`report`]: `metrics.json` ([`MetricsReport`]) and the printed tables, typed.
 //! - [`output`]: a run folder written safely (staging folder, no output over an input).
-//! - `charts` (feature `charts`): the charts of a training run, drawn with ts-viz.
 //! - [`pipeline`]: the steps behind [`run`]: prepare, train the candidates, evaluate, model
 //!   files, prediction rows.
 
 pub mod backtest;
 pub mod bundle;
-#[cfg(feature = "charts")]
-pub mod charts;
 pub mod checkpoint;
 pub mod config;
 pub mod error;

@@ -37,11 +37,9 @@
 //!   `tsf tune` (validation loss per epoch as intermediate values) and `objective::retrain_best`.
 //!   It pulls in `ts-data`, `ts-model`, `ts-train` and Burn; without it the crate depends on none
 //!   of them.
-//! - `charts` (off by default): [`charts::draw_charts`], the study's charts drawn with ts-viz
-//!   (plotters); no Burn.
+//!
+//! The study's charts are drawn by the `ts-report` crate (layer 5, above this one).
 
-#[cfg(feature = "charts")]
-pub mod charts;
 pub mod distribution;
 pub mod error;
 pub mod importance;

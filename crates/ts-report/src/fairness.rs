@@ -1,12 +1,12 @@
-//! The charts of a fairness run (feature `charts`), drawn with ts-viz.
+//! The charts of a fairness run, drawn with ts-viz.
 
 use std::path::Path;
 
 use ts_viz::{BarChart, BarPanel, VizError, bar_chart};
 
-use crate::run::FairnessRun;
+use ts_fairness::run::FairnessRun;
 
-/// Draws the bar charts of a run's report ([`crate::run::FairnessReport::charts`]) into `out`.
+/// Draws the bar charts of a run's report ([`ts_fairness::run::FairnessReport::charts`]) into `out`.
 pub fn draw_charts(out: &Path, run: &FairnessRun) -> Result<(), VizError> {
     for c in run.report.charts() {
         let panels = c.panels.into_iter().map(|p| BarPanel {

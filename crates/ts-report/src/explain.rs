@@ -1,10 +1,10 @@
-//! The explanation charts (feature `charts`), drawn with ts-viz from a [`Report`].
+//! The explanation charts, drawn with ts-viz.
 
 use std::path::Path;
 
 use ts_viz::{AttentionChart, BarsChart, HeatmapChart, LineChart, NamedLine, VizError};
 
-use crate::Report;
+use ts_explain::Report;
 
 /// A short column label for a method.
 fn short_name(method: &str) -> String {
@@ -43,7 +43,7 @@ pub fn draw_charts(rep: &Report, out: &Path, labels: &[String]) -> Result<(), Vi
         // Lines are compared across methods whose scales differ: each as a share of its total.
         let series = attributed.iter().take(8).map(|m| NamedLine {
             label: m.method.name().into(),
-            values: crate::aggregate::shares(&m.importance.by_step),
+            values: ts_explain::aggregate::shares(&m.importance.by_step),
         });
         let chart = LineChart {
             title: "Importance per time step (share of each method's total)".into(),

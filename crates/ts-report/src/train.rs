@@ -1,4 +1,4 @@
-//! The charts of a training run (feature `charts`), drawn with ts-viz.
+//! The charts of a training run and of a backtest, drawn with ts-viz.
 
 use std::path::Path;
 
@@ -6,9 +6,9 @@ use ts_viz::VizError;
 
 use ts_data::Frame;
 
-use crate::backtest::BacktestReport;
-use crate::pipeline::TargetSeries;
-use crate::{ForecastConfig, TrainReport};
+use ts_train::backtest::BacktestReport;
+use ts_train::pipeline::TargetSeries;
+use ts_train::{ForecastConfig, TrainReport};
 
 /// Draws into `out` the training history, the test forecasts and their residuals; with several targets, panels of
 /// up to `ts_viz::MAX_PANELS` per figure (`multivariate_predictions[_K]`).

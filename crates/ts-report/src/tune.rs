@@ -1,11 +1,11 @@
-//! The charts of a study (feature `charts`): optimization history, parameter importance and the
+//! The charts of a study: optimization history, parameter importance and the
 //! objective against each parameter, drawn with ts-viz.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::report::OptimizationResults;
-use crate::{Distribution, FrozenTrial, TrialState};
+use ts_tune::report::OptimizationResults;
+use ts_tune::{Distribution, FrozenTrial, TrialState};
 
 /// Draws `optimization_history`, `param_importances` (when there are importances) and
 /// `parameter_correlations` (when a parameter varies) into `out`, for a minimized objective
