@@ -150,6 +150,67 @@ pub fn read_csv<R: std::io::Read>(
         .flexible(false)
         .buffer_capacity(1 << 16)
         .from_reader(reader);
+    let names = header_names(path, &mut rdr)?;
+    let mut records = rdr.records();
+    // Read ahead until the first column and a candidate time column show a non-empty value
+    // (usually the first record): detection looks at the first value, as with polars.
+    let mut pending: Vec<csv::StringRecord> = Vec::new();
+    let named_time = names
+        .iter()
+        .position(|n| TIME_NAMES.contains(&n.to_ascii_lowercase().as_str()));
+    read_ahead(path, &mut records, &mut pending, |recs| {
+        first_non_empty(recs, 0).is_some()
+            && named_time.is_none_or(|i| first_non_empty(recs, i).is_some())
+    })?;
+    if pending.is_empty() {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    check_header(path, &names)?;
+    let time_name = chosen_time_column(path, &names, opts, || {
+        detect(&names, first_non_empty(&pending, 0).as_deref())
+    })?;
+    let time_idx = time_name
+        .as_ref()
+        .and_then(|t| names.iter().position(|n| n == t));
+    let time_kind = match time_idx {
+        Some(i) => Some(time_kind_of(path, &mut records, &mut pending, i)?),
+        None => None,
+    };
+    let wanted = value_columns(path, &names, time_name.as_ref(), opts)?;
+    let idx = column_indices(path, &names, &wanted)?;
+    let hint = row_hint(size_hint, pending.first());
+    let time = time_name
+        .as_ref()
+        .map(|t| TimeBuilder::with_kind(t.clone(), time_kind == Some(TimeKind::Date), hint));
+    let mut rows = RowReader {
+        path,
+        time_at: time_idx.zip(time_kind),
+        time,
+        time_col_name: time_name.clone().unwrap_or_default(),
+        idx,
+        cells: RawMatrix::new(wanted.len(), hint),
+        errors: FirstErrors {
+            numeric: (0..wanted.len()).map(|_| None).collect(),
+            ..Default::default()
+        },
+        wanted,
+        row: 0,
+    };
+    for rec in pending.drain(..) {
+        rows.read(&rec);
+    }
+    for rec in records {
+        let rec = rec.map_err(|e| csv_error(path, e))?;
+        rows.read(&rec);
+    }
+    rows.finish(opts)
+}
+
+/// The header's column names (duplicates renamed); an error for an empty header or a single
+/// column that shows another separator than the comma.
+fn header_names<R: std::io::Read>(path: &Path, rdr: &mut csv::Reader<R>) -> Result<Vec<String>> {
     let header = rdr.headers().map_err(|e| csv_error(path, e))?.clone();
     if header.is_empty() || (header.len() == 1 && header[0].trim().is_empty()) {
         return Err(DataError::Empty {
@@ -163,66 +224,59 @@ pub fn read_csv<R: std::io::Read>(
     {
         return Err(e);
     }
-    let mut records = rdr.records();
-    // Read ahead until the first column and a candidate time column show a non-empty value
-    // (usually the first record): detection looks at the first value, as with polars.
-    let mut pending: Vec<csv::StringRecord> = Vec::new();
-    let first_non_empty = |recs: &[csv::StringRecord], col: usize| -> Option<String> {
-        recs.iter()
-            .filter_map(|r| r.get(col))
-            .find(|v| !v.is_empty())
-            .map(str::to_string)
-    };
-    let named_time = names
-        .iter()
-        .position(|n| TIME_NAMES.contains(&n.to_ascii_lowercase().as_str()));
-    loop {
-        let need_first = first_non_empty(&pending, 0).is_none();
-        let need_named = named_time.is_some_and(|i| first_non_empty(&pending, i).is_none());
-        if !need_first && !need_named {
-            break;
-        }
+    Ok(names)
+}
+
+/// The first non-empty value of column `col` among `recs`.
+fn first_non_empty(recs: &[csv::StringRecord], col: usize) -> Option<String> {
+    recs.iter()
+        .filter_map(|r| r.get(col))
+        .find(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+/// Moves records from `records` to `pending` until `enough(pending)` or the records end.
+fn read_ahead(
+    path: &Path,
+    records: &mut impl Iterator<Item = csv::Result<csv::StringRecord>>,
+    pending: &mut Vec<csv::StringRecord>,
+    enough: impl Fn(&[csv::StringRecord]) -> bool,
+) -> Result<()> {
+    while !enough(pending) {
         match records.next() {
             Some(r) => pending.push(r.map_err(|e| csv_error(path, e))?),
             None => break,
         }
     }
-    if pending.is_empty() {
-        return Err(DataError::Empty {
-            path: path.to_path_buf(),
-        });
+    Ok(())
+}
+
+/// How time column `i` is read, from its first value (read ahead for when detection did not
+/// need it): numbers, or else dates.
+fn time_kind_of(
+    path: &Path,
+    records: &mut impl Iterator<Item = csv::Result<csv::StringRecord>>,
+    pending: &mut Vec<csv::StringRecord>,
+    i: usize,
+) -> Result<TimeKind> {
+    read_ahead(path, records, pending, |recs| {
+        first_non_empty(recs, i).is_some()
+    })?;
+    if first_non_empty(pending, i).is_some_and(|v| looks_numeric(&v)) {
+        Ok(TimeKind::Numeric)
+    } else {
+        Ok(TimeKind::Date)
     }
-    check_header(path, &names)?;
+}
+
+/// The position in `names` of each wanted column.
+fn column_indices(path: &Path, names: &[String], wanted: &[String]) -> Result<Vec<usize>> {
     let not_found = |c: &str| DataError::ColumnNotFound {
         path: path.to_path_buf(),
         column: c.to_string(),
         available: names.join(", "),
     };
-    let time_name = chosen_time_column(path, &names, opts, || {
-        detect(&names, first_non_empty(&pending, 0).as_deref())
-    })?;
-    let time_idx = time_name
-        .as_ref()
-        .and_then(|t| names.iter().position(|n| n == t));
-    let time_kind = match time_idx {
-        Some(i) => {
-            // Read ahead for the time column's first value when detection did not need it.
-            while first_non_empty(&pending, i).is_none() {
-                match records.next() {
-                    Some(r) => pending.push(r.map_err(|e| csv_error(path, e))?),
-                    None => break,
-                }
-            }
-            if first_non_empty(&pending, i).is_some_and(|v| looks_numeric(&v)) {
-                Some(TimeKind::Numeric)
-            } else {
-                Some(TimeKind::Date)
-            }
-        }
-        None => None,
-    };
-    let wanted = value_columns(path, &names, time_name.as_ref(), opts)?;
-    let idx: Vec<usize> = wanted
+    wanted
         .iter()
         .map(|w| {
             names
@@ -230,88 +284,112 @@ pub fn read_csv<R: std::io::Read>(
                 .position(|n| n == w)
                 .ok_or_else(|| not_found(w))
         })
-        .collect::<Result<_>>()?;
-    // A row-count estimate from the file size and the first record keeps the column buffers from
-    // doubling far past the data.
-    let hint = size_hint
-        .zip(pending.first())
+        .collect()
+}
+
+/// A row-count estimate from the file size and the first record keeps the column buffers from
+/// doubling far past the data.
+fn row_hint(size_hint: Option<u64>, first: Option<&csv::StringRecord>) -> usize {
+    size_hint
+        .zip(first)
         .map(|(len, r)| {
             let line = r.as_slice().len() + r.len();
             (len as usize / line.max(1)).saturating_add(16).min(1 << 26)
         })
-        .unwrap_or(0);
-    let mut cells = RawMatrix::new(wanted.len(), hint);
-    let mut time = time_name
-        .as_ref()
-        .map(|t| TimeBuilder::with_kind(t.clone(), time_kind == Some(TimeKind::Date), hint));
-    let mut errors = FirstErrors {
-        numeric: (0..wanted.len()).map(|_| None).collect(),
-        ..Default::default()
-    };
-    let time_col_name = time_name.clone().unwrap_or_default();
-    let mut row = 0usize;
-    let mut handle = |rec: &csv::StringRecord, row: usize, errors: &mut FirstErrors| {
-        if let (Some(ti), Some(kind), Some(b)) = (time_idx, time_kind, time.as_mut()) {
-            let v = rec.get(ti).unwrap_or("");
-            let bad = || DataError::BadTimestamp {
-                path: path.to_path_buf(),
-                column: time_col_name.clone(),
-                row: row + 1,
-                value: v.to_string(),
-            };
-            // After the first bad time stamp the index is not kept (the load fails).
-            if errors.time.is_none() {
-                match kind {
-                    TimeKind::Numeric => match v.trim().parse::<f64>() {
-                        Ok(x) if !v.trim().is_empty() && x.is_finite() => b.push(x, v.trim()),
-                        _ => errors.time = Some(bad()),
-                    },
-                    TimeKind::Date => match parse_time(v) {
-                        Some(t) => b.push_time(&t),
-                        None => errors.time = Some(bad()),
-                    },
-                }
+        .unwrap_or(0)
+}
+
+/// Reads records one by one into the time index and the numeric columns, remembering the first
+/// error of each part.
+struct RowReader<'p> {
+    path: &'p Path,
+    /// The time column's position and how it is read.
+    time_at: Option<(usize, TimeKind)>,
+    /// The time index being built.
+    time: Option<TimeBuilder>,
+    time_col_name: String,
+    /// The positions of the wanted value columns.
+    idx: Vec<usize>,
+    wanted: Vec<String>,
+    cells: RawMatrix,
+    errors: FirstErrors,
+    /// Records read so far.
+    row: usize,
+}
+
+impl RowReader<'_> {
+    /// Reads one record.
+    fn read(&mut self, rec: &csv::StringRecord) {
+        self.read_time(rec);
+        self.read_values(rec);
+        self.row += 1;
+    }
+
+    /// Reads the record's time stamp; after the first bad one the index is not kept (the load
+    /// fails).
+    fn read_time(&mut self, rec: &csv::StringRecord) {
+        let (Some((ti, kind)), Some(b)) = (self.time_at, self.time.as_mut()) else {
+            return;
+        };
+        let v = rec.get(ti).unwrap_or("");
+        let bad = || DataError::BadTimestamp {
+            path: self.path.to_path_buf(),
+            column: self.time_col_name.clone(),
+            row: self.row + 1,
+            value: v.to_string(),
+        };
+        if self.errors.time.is_none() {
+            match kind {
+                TimeKind::Numeric => match v.trim().parse::<f64>() {
+                    Ok(x) if !v.trim().is_empty() && x.is_finite() => b.push(x, v.trim()),
+                    _ => self.errors.time = Some(bad()),
+                },
+                TimeKind::Date => match parse_time(v) {
+                    Some(t) => b.push_time(&t),
+                    None => self.errors.time = Some(bad()),
+                },
             }
         }
-        for (k, &ci) in idx.iter().enumerate() {
+    }
+
+    /// Reads the record's wanted cells: empty, a number, or NaN for a non-numeric cell.
+    fn read_values(&mut self, rec: &csv::StringRecord) {
+        for (k, &ci) in self.idx.iter().enumerate() {
             let cell = rec.get(ci).unwrap_or("").trim();
             if cell.is_empty() {
-                cells.push(None);
+                self.cells.push(None);
                 continue;
             }
             match parse_number(cell) {
-                Some(x) => cells.push(Some(x)),
+                Some(x) => self.cells.push(Some(x)),
                 None => {
-                    if errors.numeric[k].is_none() {
-                        errors.numeric[k] = Some(DataError::NonNumeric {
-                            path: path.to_path_buf(),
-                            column: wanted[k].clone(),
-                            row: row + 1,
+                    if self.errors.numeric[k].is_none() {
+                        self.errors.numeric[k] = Some(DataError::NonNumeric {
+                            path: self.path.to_path_buf(),
+                            column: self.wanted[k].clone(),
+                            row: self.row + 1,
                             value: cell.to_string(),
                         });
                     }
-                    cells.push(Some(f64::NAN));
+                    self.cells.push(Some(f64::NAN));
                 }
             }
         }
-    };
-    for rec in pending.drain(..) {
-        handle(&rec, row, &mut errors);
-        row += 1;
     }
-    for rec in records {
-        let rec = rec.map_err(|e| csv_error(path, e))?;
-        handle(&rec, row, &mut errors);
-        row += 1;
+
+    /// The first time error, else the first non-numeric cell, else the validated frame.
+    fn finish(self, opts: &LoadOptions) -> Result<Frame> {
+        if let Some(e) = self.errors.time {
+            return Err(e);
+        }
+        if let Some(e) = self.errors.numeric.into_iter().flatten().next() {
+            return Err(e);
+        }
+        let mut cells = self.cells;
+        cells.shrink_to_fit();
+        let time = self.time.map(TimeBuilder::finish);
+        finish(self.path, self.wanted, cells, time, opts)
     }
-    if let Some(e) = errors.time {
-        return Err(e);
-    }
-    if let Some(e) = errors.numeric.into_iter().flatten().next() {
-        return Err(e);
-    }
-    cells.shrink_to_fit();
-    finish(path, wanted, cells, time.map(TimeBuilder::finish), opts)
 }
 
 /// The time column: a column with a time-like name, or a first column whose first value is a date.

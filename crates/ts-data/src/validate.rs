@@ -93,6 +93,36 @@ pub(crate) fn finish(
             path: path.to_path_buf(),
         });
     }
+    check_out_of_range(path, &wanted, &raw)?;
+    let mut data = raw.data;
+    let keep = apply_fill(path, &wanted, &raw.first_missing, &mut data, n, opts)?;
+    let mut time = time;
+    let mut rows = n;
+    if let Some(keep) = keep {
+        rows = keep_rows(&mut data, &keep, f);
+        if let Some(t) = &mut time {
+            t.retain(&keep);
+        }
+        if rows == 0 {
+            return Err(DataError::Empty {
+                path: path.to_path_buf(),
+            });
+        }
+    }
+    if let Some(t) = &time {
+        check_order(path, t)?;
+    }
+    Ok(Frame {
+        source: path.to_path_buf(),
+        time,
+        columns: wanted,
+        values: Series::from_rows(data, rows, f),
+        rows,
+    })
+}
+
+/// The first column (in order) holding a number too large for `f32` is an error.
+fn check_out_of_range(path: &Path, wanted: &[String], raw: &RawMatrix) -> Result<()> {
     if let Some((c, (row, x))) = raw
         .first_out_of_range
         .iter()
@@ -106,10 +136,23 @@ pub(crate) fn finish(
             value: format!("{x:e}"),
         });
     }
-    let mut data = raw.data;
+    Ok(())
+}
+
+/// Applies `opts.fill` to each column of the `n` × `wanted.len()` row-major `data` that has a
+/// missing cell (`first_missing`): an error, filled in place, or (for `Drop`) the rows to keep.
+fn apply_fill(
+    path: &Path,
+    wanted: &[String],
+    first_missing: &[Option<(usize, &'static str)>],
+    data: &mut [f32],
+    n: usize,
+    opts: &LoadOptions,
+) -> Result<Option<Vec<bool>>> {
+    let f = wanted.len();
     let mut keep: Option<Vec<bool>> = None;
     for (c, name) in wanted.iter().enumerate() {
-        let Some((row, what)) = raw.first_missing[c] else {
+        let Some((row, what)) = first_missing[c] else {
             continue;
         };
         match opts.fill {
@@ -146,39 +189,22 @@ pub(crate) fn finish(
             }
         }
     }
-    let mut time = time;
-    let mut rows = n;
-    if let Some(keep) = keep {
-        // Compact the kept rows to the front (row r moves to a row <= r).
-        let mut w = 0;
-        for (r, &k) in keep.iter().enumerate() {
-            if k {
-                data.copy_within(r * f..(r + 1) * f, w * f);
-                w += 1;
-            }
-        }
-        data.truncate(w * f);
-        data.shrink_to_fit();
-        rows = w;
-        if let Some(t) = &mut time {
-            t.retain(&keep);
-        }
-        if rows == 0 {
-            return Err(DataError::Empty {
-                path: path.to_path_buf(),
-            });
+    Ok(keep)
+}
+
+/// Compacts the rows of `data` (`f` cells each) marked in `keep` to the front (row r moves to a
+/// row <= r) and drops the rest; returns the rows kept.
+fn keep_rows(data: &mut Vec<f32>, keep: &[bool], f: usize) -> usize {
+    let mut w = 0;
+    for (r, &k) in keep.iter().enumerate() {
+        if k {
+            data.copy_within(r * f..(r + 1) * f, w * f);
+            w += 1;
         }
     }
-    if let Some(t) = &time {
-        check_order(path, t)?;
-    }
-    Ok(Frame {
-        source: path.to_path_buf(),
-        time,
-        columns: wanted,
-        values: Series::from_rows(data, rows, f),
-        rows,
-    })
+    data.truncate(w * f);
+    data.shrink_to_fit();
+    w
 }
 
 /// Fills the non-finite cells of `col` (`first` is the first finite one).

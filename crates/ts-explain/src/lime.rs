@@ -62,6 +62,37 @@ pub fn lime<M: ExplainModel + ?Sized>(
 ) -> Result<LimeResult> {
     r.check("explained windows", x)?;
     let c = x.cells();
+    check_settings(s, c)?;
+    let k = s.samples;
+    let width = s.kernel_width * (c as f64).sqrt();
+    let (eps_all, pts) = perturb(x, s);
+    let f = r.predict(&pts, x.n * k)?;
+    let mut attributions = Attributions::zeros(x.n, x.steps, x.features);
+    let mut intercept = Vec::with_capacity(x.n);
+    let mut r2 = Vec::with_capacity(x.n);
+    let mut top_features = Vec::with_capacity(x.n);
+    for w in 0..x.n {
+        let eps = &eps_all[w * k..(w + 1) * k];
+        let y = &f[w * k..(w + 1) * k];
+        let fit = fit_window(eps, y, width, s.ridge, w)?;
+        r2.push(fit.r2);
+        intercept.push(fit.intercept);
+        // Coefficients per unit of input: the design used eps = (x' - x) / noise.
+        for (i, b) in fit.beta.iter().enumerate() {
+            attributions.values[w * c + i] = b / s.noise;
+        }
+        top_features.push(top_features_of(&attributions, x, w, s.top_k));
+    }
+    Ok(LimeResult {
+        attributions,
+        intercept,
+        r2,
+        top_features,
+    })
+}
+
+/// Rejects settings LIME cannot fit with for windows of `c` cells.
+fn check_settings(s: &LimeSettings, c: usize) -> Result<()> {
     if s.samples <= c {
         return Err(invalid(
             "lime samples",
@@ -86,9 +117,14 @@ pub fn lime<M: ExplainModel + ?Sized>(
             "must be a finite value >= 0",
         ));
     }
+    Ok(())
+}
+
+/// Draws `s.samples` standard-normal perturbations per window (seeded by `s.seed`): the
+/// perturbations, and the perturbed windows (`x + noise · eps`) laid end to end.
+fn perturb(x: &Inputs, s: &LimeSettings) -> (Vec<Vec<f64>>, Vec<f32>) {
     let mut rng = StdRng::seed_from_u64(s.seed);
-    let k = s.samples;
-    let width = s.kernel_width * (c as f64).sqrt();
+    let (k, c) = (s.samples, x.cells());
     let mut eps_all: Vec<Vec<f64>> = Vec::with_capacity(x.n * k);
     let mut pts = Vec::with_capacity(x.n * k * c);
     for w in 0..x.n {
@@ -103,89 +139,97 @@ pub fn lime<M: ExplainModel + ?Sized>(
             eps_all.push(eps);
         }
     }
-    let f = r.predict(&pts, x.n * k)?;
-    let mut attributions = Attributions::zeros(x.n, x.steps, x.features);
-    let mut intercept = Vec::with_capacity(x.n);
-    let mut r2 = Vec::with_capacity(x.n);
-    let mut top_features = Vec::with_capacity(x.n);
-    for w in 0..x.n {
-        let eps = &eps_all[w * k..(w + 1) * k];
-        let y = &f[w * k..(w + 1) * k];
-        let weights: Vec<f64> = eps
-            .iter()
-            .map(|e| {
-                let d2: f64 = e.iter().map(|v| v * v).sum();
-                (-d2 / (width * width)).exp().sqrt()
-            })
-            .collect();
-        // Columns: intercept, then the standardised perturbation of every cell. The intercept is
-        // not penalised: centre by the weighted means instead of adding a column.
-        let wsum: f64 = weights.iter().sum();
-        let ymean: f64 = y.iter().zip(&weights).map(|(a, b)| a * b).sum::<f64>() / wsum;
-        let mut emean = vec![0.0f64; c];
-        for (e, wk) in eps.iter().zip(&weights) {
-            for (m, v) in emean.iter_mut().zip(e) {
-                *m += wk * v;
-            }
+    (eps_all, pts)
+}
+
+/// One window's local linear model on the standardised perturbations.
+struct LocalFit {
+    /// Coefficient per cell, per unit of perturbation.
+    beta: Vec<f64>,
+    /// The model's value at the window.
+    intercept: f64,
+    /// Weighted R² of the fit.
+    r2: f64,
+}
+
+/// Fits window `w`'s outputs `y` on its perturbations `eps`, weighted by the kernel of `width`
+/// with ridge penalty `ridge`.
+fn fit_window(eps: &[Vec<f64>], y: &[f64], width: f64, ridge: f64, w: usize) -> Result<LocalFit> {
+    let c = eps.first().map_or(0, Vec::len);
+    let weights: Vec<f64> = eps
+        .iter()
+        .map(|e| {
+            let d2: f64 = e.iter().map(|v| v * v).sum();
+            (-d2 / (width * width)).exp().sqrt()
+        })
+        .collect();
+    // Columns: intercept, then the standardised perturbation of every cell. The intercept is
+    // not penalised: centre by the weighted means instead of adding a column.
+    let wsum: f64 = weights.iter().sum();
+    let ymean: f64 = y.iter().zip(&weights).map(|(a, b)| a * b).sum::<f64>() / wsum;
+    let mut emean = vec![0.0f64; c];
+    for (e, wk) in eps.iter().zip(&weights) {
+        for (m, v) in emean.iter_mut().zip(e) {
+            *m += wk * v;
         }
-        for m in &mut emean {
-            *m /= wsum;
-        }
-        let rows: Vec<Vec<f64>> = eps
-            .iter()
-            .map(|e| e.iter().zip(&emean).map(|(v, m)| v - m).collect())
-            .collect();
-        let yc: Vec<f64> = y.iter().map(|v| v - ymean).collect();
-        let beta = weighted_least_squares(&rows, &yc, &weights, c, s.ridge).ok_or_else(|| {
-            ExplainError::Singular {
-                method: "lime".into(),
-                reason: format!(
-                    "the local fit of window {w} is singular; raise the sample count or the ridge"
-                ),
-            }
-        })?;
-        let b0 = ymean - beta.iter().zip(&emean).map(|(b, m)| b * m).sum::<f64>();
-        // Weighted R².
-        let mut ss_res = 0.0;
-        let mut ss_tot = 0.0;
-        for ((row, yk), wk) in rows.iter().zip(&yc).zip(&weights) {
-            let pred: f64 = row.iter().zip(&beta).map(|(a, b)| a * b).sum();
-            ss_res += wk * (yk - pred).powi(2);
-            ss_tot += wk * yk * yk;
-        }
-        r2.push(if ss_tot > 0.0 {
-            1.0 - ss_res / ss_tot
-        } else {
-            1.0
-        });
-        intercept.push(b0);
-        // Coefficients per unit of input: the design used eps = (x' - x) / noise.
-        for (i, b) in beta.iter().enumerate() {
-            attributions.values[w * c + i] = b / s.noise;
-        }
-        let mut per_feature: Vec<(usize, f64)> = (0..x.features)
-            .map(|f| {
-                (
-                    f,
-                    (0..x.steps)
-                        .map(|t| attributions.get(w, t, f).abs())
-                        .sum::<f64>(),
-                )
-            })
-            .collect();
-        per_feature.sort_by(|a, b| b.1.total_cmp(&a.1));
-        top_features.push(
-            per_feature
-                .into_iter()
-                .take(s.top_k)
-                .map(|(f, _)| f)
-                .collect(),
-        );
     }
-    Ok(LimeResult {
-        attributions,
+    for m in &mut emean {
+        *m /= wsum;
+    }
+    let rows: Vec<Vec<f64>> = eps
+        .iter()
+        .map(|e| e.iter().zip(&emean).map(|(v, m)| v - m).collect())
+        .collect();
+    let yc: Vec<f64> = y.iter().map(|v| v - ymean).collect();
+    let beta = weighted_least_squares(&rows, &yc, &weights, c, ridge).ok_or_else(|| {
+        ExplainError::Singular {
+            method: "lime".into(),
+            reason: format!(
+                "the local fit of window {w} is singular; raise the sample count or the ridge"
+            ),
+        }
+    })?;
+    let intercept = ymean - beta.iter().zip(&emean).map(|(b, m)| b * m).sum::<f64>();
+    let r2 = weighted_r2(&rows, &yc, &weights, &beta);
+    Ok(LocalFit {
+        beta,
         intercept,
         r2,
-        top_features,
     })
+}
+
+/// Weighted R² of the centred fit `rows · beta ≈ yc` (1 when `yc` has no weighted spread).
+fn weighted_r2(rows: &[Vec<f64>], yc: &[f64], weights: &[f64], beta: &[f64]) -> f64 {
+    let mut ss_res = 0.0;
+    let mut ss_tot = 0.0;
+    for ((row, yk), wk) in rows.iter().zip(yc).zip(weights) {
+        let pred: f64 = row.iter().zip(beta).map(|(a, b)| a * b).sum();
+        ss_res += wk * (yk - pred).powi(2);
+        ss_tot += wk * yk * yk;
+    }
+    if ss_tot > 0.0 {
+        1.0 - ss_res / ss_tot
+    } else {
+        1.0
+    }
+}
+
+/// Window `w`'s `top_k` features by `Σ_t |coefficient|`, most important first.
+fn top_features_of(attributions: &Attributions, x: &Inputs, w: usize, top_k: usize) -> Vec<usize> {
+    let mut per_feature: Vec<(usize, f64)> = (0..x.features)
+        .map(|f| {
+            (
+                f,
+                (0..x.steps)
+                    .map(|t| attributions.get(w, t, f).abs())
+                    .sum::<f64>(),
+            )
+        })
+        .collect();
+    per_feature.sort_by(|a, b| b.1.total_cmp(&a.1));
+    per_feature
+        .into_iter()
+        .take(top_k)
+        .map(|(f, _)| f)
+        .collect()
 }

@@ -104,6 +104,37 @@ pub fn permutation_importance<M: ExplainModel + ?Sized>(
     seed: u64,
 ) -> Result<PermutationResult> {
     r.check("explained windows", x)?;
+    check_permutation(x, targets, repeats)?;
+    let fx = r.predict_inputs(x)?;
+    let score = |pred: &[f64]| permutation_score(pred, targets, &fx, x.n);
+    let reference = score(&fx);
+    let groups = permutation_groups(x.steps, x.features);
+    let pts = permuted_windows(x, &groups, repeats, seed);
+    let fp = r.predict(&pts, groups.len() * repeats * x.n)?;
+    let mut imp = Vec::with_capacity(groups.len());
+    for gi in 0..groups.len() {
+        let mut acc = 0.0;
+        for rep in 0..repeats {
+            let off = (gi * repeats + rep) * x.n;
+            acc += score(&fp[off..off + x.n]) - reference;
+        }
+        imp.push(acc / repeats as f64);
+    }
+    let by_step = imp.split_off(x.features);
+    Ok(PermutationResult {
+        score: if targets.is_some() {
+            "mse_increase".into()
+        } else {
+            "mean_abs_change".into()
+        },
+        reference,
+        by_feature: imp,
+        by_step,
+    })
+}
+
+/// Rejects zero repeats, fewer than 2 windows and targets that are not one per window.
+fn check_permutation(x: &Inputs, targets: Option<&[f64]>, repeats: usize) -> Result<()> {
     if repeats == 0 {
         return Err(invalid("permutation repeats", 0, "at least 1"));
     }
@@ -123,36 +154,38 @@ pub fn permutation_importance<M: ExplainModel + ?Sized>(
             &format!("need one target per window ({})", x.n),
         ));
     }
-    let (t, f) = (x.steps, x.features);
-    let c = x.cells();
-    let fx = r.predict_inputs(x)?;
-    let score = |pred: &[f64]| -> f64 {
-        match targets {
-            Some(y) => {
-                pred.iter()
-                    .zip(y)
-                    .map(|(p, a)| (p - a).powi(2))
-                    .sum::<f64>()
-                    / x.n as f64
-            }
-            None => {
-                pred.iter()
-                    .zip(&fx)
-                    .map(|(p, a)| (p - a).abs())
-                    .sum::<f64>()
-                    / x.n as f64
-            }
+    Ok(())
+}
+
+/// The score of the `n` outputs `pred`: their MSE against `targets`, or without targets their
+/// mean |change| from the unpermuted outputs `fx`.
+fn permutation_score(pred: &[f64], targets: Option<&[f64]>, fx: &[f64], n: usize) -> f64 {
+    match targets {
+        Some(y) => {
+            pred.iter()
+                .zip(y)
+                .map(|(p, a)| (p - a).powi(2))
+                .sum::<f64>()
+                / n as f64
         }
-    };
-    let reference = score(&fx);
-    let mut rng = StdRng::seed_from_u64(seed);
-    // Groups: features then steps, each a list of cells.
-    let groups: Vec<Vec<usize>> = (0..f)
+        None => pred.iter().zip(fx).map(|(p, a)| (p - a).abs()).sum::<f64>() / n as f64,
+    }
+}
+
+/// The permuted groups of cells of a `t` × `f` window: each feature, then each time step.
+fn permutation_groups(t: usize, f: usize) -> Vec<Vec<usize>> {
+    (0..f)
         .map(|g| (0..t).map(|s| s * f + g).collect())
         .chain((0..t).map(|s| (0..f).map(|g| s * f + g).collect()))
-        .collect();
-    let mut pts = Vec::with_capacity(groups.len() * repeats * x.n * c);
-    for cells in &groups {
+        .collect()
+}
+
+/// The windows of `x` with each group's cells taken from a shuffled window, `repeats` shuffles
+/// per group (seeded), laid end to end group by group.
+fn permuted_windows(x: &Inputs, groups: &[Vec<usize>], repeats: usize, seed: u64) -> Vec<f32> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut pts = Vec::with_capacity(groups.len() * repeats * x.n * x.cells());
+    for cells in groups {
         for _ in 0..repeats {
             let mut perm: Vec<usize> = (0..x.n).collect();
             perm.shuffle(&mut rng);
@@ -166,25 +199,5 @@ pub fn permutation_importance<M: ExplainModel + ?Sized>(
             }
         }
     }
-    let fp = r.predict(&pts, groups.len() * repeats * x.n)?;
-    let mut imp = Vec::with_capacity(groups.len());
-    for gi in 0..groups.len() {
-        let mut acc = 0.0;
-        for rep in 0..repeats {
-            let off = (gi * repeats + rep) * x.n;
-            acc += score(&fp[off..off + x.n]) - reference;
-        }
-        imp.push(acc / repeats as f64);
-    }
-    let by_step = imp.split_off(f);
-    Ok(PermutationResult {
-        score: if targets.is_some() {
-            "mse_increase".into()
-        } else {
-            "mean_abs_change".into()
-        },
-        reference,
-        by_feature: imp,
-        by_step,
-    })
+    pts
 }

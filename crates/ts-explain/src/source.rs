@@ -1,9 +1,11 @@
 //! Windows, background and training mean of a saved model and a data table (feature `lstm`).
 
+use std::sync::Arc;
+
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use ts_data::{Frame, Windows, anchors_in};
+use ts_data::{Frame, Series, WindowSpec, Windows, anchors_in};
 use ts_train::Bundle;
 use ts_train::pipeline::align_frame;
 
@@ -40,16 +42,7 @@ pub fn explain_source(
     output: usize,
     seed: u64,
 ) -> Result<ExplainSource> {
-    if n == 0 {
-        return Err(invalid("windows", 0, "explain at least 1 window"));
-    }
-    if background == 0 {
-        return Err(invalid(
-            "background",
-            0,
-            "the background needs at least 1 window",
-        ));
-    }
+    check_counts(n, background)?;
     let f = align_frame(bundle, frame)?;
     let spec = &bundle.header.spec;
     let rows = f.n_rows();
@@ -65,7 +58,58 @@ pub fn explain_source(
         });
     }
     let idx: Vec<usize> = (0..f.n_columns()).collect();
-    let scaled = std::sync::Arc::new(bundle.header.scaler.transform_series(f.values(), &idx));
+    let scaled = Arc::new(bundle.header.scaler.transform_series(f.values(), &idx));
+    let recent = recent_windows(&f, spec, &scaled, n, output)?;
+    let train = training_windows(bundle, &f, &scaled)?;
+    let train_inputs = inputs_of("training windows", &train)?;
+    let training_mean = train_inputs.mean_window("the training windows")?;
+    let background = draw_background(&train_inputs, train.n, background, seed);
+    Ok(ExplainSource {
+        windows: recent.windows,
+        labels: recent.labels,
+        targets: recent.targets,
+        background,
+        training_mean,
+        training_windows: train.n,
+        feature_names: spec.features.clone(),
+    })
+}
+
+/// Rejects zero explained or background windows.
+fn check_counts(n: usize, background: usize) -> Result<()> {
+    if n == 0 {
+        return Err(invalid("windows", 0, "explain at least 1 window"));
+    }
+    if background == 0 {
+        return Err(invalid(
+            "background",
+            0,
+            "the background needs at least 1 window",
+        ));
+    }
+    Ok(())
+}
+
+/// The explained windows with their labels and targets.
+struct RecentWindows {
+    /// The windows' inputs.
+    windows: Inputs,
+    /// The label of each window's last input row.
+    labels: Vec<String>,
+    /// Target of the explained output per window, when every window has one.
+    targets: Option<Vec<f64>>,
+}
+
+/// The last `n` windows of `f` (scaled as `scaled`): the most recent ones with targets, then
+/// the ones reaching past the end of the table when there are not enough.
+fn recent_windows(
+    f: &Frame,
+    spec: &WindowSpec,
+    scaled: &Arc<Series>,
+    n: usize,
+    output: usize,
+) -> Result<RecentWindows> {
+    let rows = f.n_rows();
     // Every window with targets, plus the ones reaching past the end.
     let with_targets = anchors_in(spec, 0, rows);
     let first_future = with_targets.last().map_or(spec.lookback - 1, |a| a + 1);
@@ -107,8 +151,18 @@ pub fn explain_source(
         spec.features.len(),
     )?;
     let targets = (future_part.is_empty() && output < spec.n_outputs()).then_some(targets);
-    // Training part under the model's split.
-    let bounds = bundle.config.data.split().bounds(rows);
+    Ok(RecentWindows {
+        windows,
+        labels,
+        targets,
+    })
+}
+
+/// The windows of the training part of `f` (the rows before the validation part under the
+/// model's split settings); an error when there is none.
+fn training_windows(bundle: &Bundle, f: &Frame, scaled: &Arc<Series>) -> Result<Windows> {
+    let spec = &bundle.header.spec;
+    let bounds = bundle.config.data.split().bounds(f.n_rows());
     let train = Windows::over(
         scaled.clone(),
         spec,
@@ -122,22 +176,16 @@ pub fn explain_source(
             bounds.val_start
         )));
     }
-    let train_inputs = inputs_of("training windows", &train)?;
-    let training_mean = train_inputs.mean_window("the training windows")?;
-    let mut idx: Vec<usize> = (0..train.n).collect();
+    Ok(train)
+}
+
+/// `background` of the `n` training windows, drawn without replacement (seeded), in order.
+fn draw_background(train: &Inputs, n: usize, background: usize, seed: u64) -> Inputs {
+    let mut idx: Vec<usize> = (0..n).collect();
     idx.shuffle(&mut StdRng::seed_from_u64(seed));
     idx.truncate(background);
     idx.sort_unstable();
-    let background = train_inputs.subset(&idx);
-    Ok(ExplainSource {
-        windows,
-        labels,
-        targets,
-        background,
-        training_mean,
-        training_windows: train.n,
-        feature_names: spec.features.clone(),
-    })
+    train.subset(&idx)
 }
 
 /// The inputs of a [`Windows`] set.

@@ -15,9 +15,29 @@ impl Report {
         out
     }
 
+    /// Writes every table of [`Report::summary`] into `out`.
     fn write_summary(&self, out: &mut String, labels: &[String]) -> std::fmt::Result {
+        let width = self
+            .features
+            .iter()
+            .map(|n| n.len())
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        self.write_feature_importance(out, width)?;
+        self.write_temporal_importance(out, width)?;
+        self.write_attention(out)?;
+        self.write_method_comparison(out)?;
+        if let (Some(first), Some(last)) = (labels.first(), labels.last()) {
+            writeln!(out)?;
+            writeln!(out, "Explained windows ending {first} … {last}")?;
+        }
+        Ok(())
+    }
+
+    /// Each method's features ranked by importance, with their shares; names padded to `width`.
+    fn write_feature_importance(&self, out: &mut String, width: usize) -> std::fmt::Result {
         let names = &self.features;
-        let width = names.iter().map(|n| n.len()).max().unwrap_or(7).max(7);
         for m in self.attributed() {
             writeln!(out)?;
             writeln!(
@@ -41,37 +61,49 @@ impl Report {
                 )?;
             }
         }
-        // Temporal importance at a few time steps, with the first method that has attributions.
-        if let Some(m) = self.attributed().next()
-            && self.steps > 0
-        {
-            let steps = self.steps;
-            let mut picks: Vec<usize> = [0, 1, 2, 5, 11, 23]
-                .into_iter()
-                .filter(|&k| k < steps)
-                .collect();
-            if !picks.contains(&(steps - 1)) {
-                picks.push(steps - 1);
-            }
-            writeln!(out)?;
-            writeln!(
-                out,
-                "Temporal importance ({}; mean |attribution|, t-0 = the last input step):",
-                m.method.name()
-            )?;
-            write!(out, "  {:<6}", "step")?;
-            for n in names {
-                write!(out, "  {n:>width$}")?;
-            }
-            writeln!(out)?;
-            for k in picks {
-                write!(out, "  {:<6}", format!("t-{k}"))?;
-                for v in &m.importance.temporal[steps - 1 - k] {
-                    write!(out, "  {v:>width$.3e}")?;
-                }
-                writeln!(out)?;
-            }
+        Ok(())
+    }
+
+    /// Temporal importance at a few time steps, with the first method that has attributions;
+    /// columns `width` wide.
+    fn write_temporal_importance(&self, out: &mut String, width: usize) -> std::fmt::Result {
+        let Some(m) = self.attributed().next() else {
+            return Ok(());
+        };
+        if self.steps == 0 {
+            return Ok(());
         }
+        let steps = self.steps;
+        let mut picks: Vec<usize> = [0, 1, 2, 5, 11, 23]
+            .into_iter()
+            .filter(|&k| k < steps)
+            .collect();
+        if !picks.contains(&(steps - 1)) {
+            picks.push(steps - 1);
+        }
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Temporal importance ({}; mean |attribution|, t-0 = the last input step):",
+            m.method.name()
+        )?;
+        write!(out, "  {:<6}", "step")?;
+        for n in &self.features {
+            write!(out, "  {n:>width$}")?;
+        }
+        writeln!(out)?;
+        for k in picks {
+            write!(out, "  {:<6}", format!("t-{k}"))?;
+            for v in &m.importance.temporal[steps - 1 - k] {
+                write!(out, "  {v:>width$.3e}")?;
+            }
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+
+    /// The mean attention weight per time step, if the report has attention.
+    fn write_attention(&self, out: &mut String) -> std::fmt::Result {
         if let Some((_, mean)) = self.attention() {
             writeln!(out)?;
             writeln!(out, "Mean attention weight per time step (t-0 last):")?;
@@ -84,33 +116,36 @@ impl Report {
                 .collect();
             writeln!(out, "  {}", line.join("  "))?;
         }
+        Ok(())
+    }
+
+    /// The Spearman correlations between the methods' feature importances, when there are
+    /// several methods.
+    fn write_method_comparison(&self, out: &mut String) -> std::fmt::Result {
         let cmp = &self.method_comparison;
-        if cmp.methods.len() > 1 {
-            writeln!(out)?;
-            writeln!(
-                out,
-                "Method comparison (Spearman rank correlation of feature importances):"
-            )?;
-            write!(out, "  {:<20}", "")?;
-            for m in &cmp.methods {
-                let short: String = m.name().chars().take(10).collect();
-                write!(out, " {short:>10}")?;
-            }
-            writeln!(out)?;
-            for (m, row) in cmp.methods.iter().zip(&cmp.spearman) {
-                write!(out, "  {:<20}", m.name())?;
-                for v in row {
-                    match v {
-                        Some(x) => write!(out, " {x:>10.3}")?,
-                        None => write!(out, " {:>10}", "n/a")?,
-                    }
-                }
-                writeln!(out)?;
-            }
+        if cmp.methods.len() <= 1 {
+            return Ok(());
         }
-        if let (Some(first), Some(last)) = (labels.first(), labels.last()) {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Method comparison (Spearman rank correlation of feature importances):"
+        )?;
+        write!(out, "  {:<20}", "")?;
+        for m in &cmp.methods {
+            let short: String = m.name().chars().take(10).collect();
+            write!(out, " {short:>10}")?;
+        }
+        writeln!(out)?;
+        for (m, row) in cmp.methods.iter().zip(&cmp.spearman) {
+            write!(out, "  {:<20}", m.name())?;
+            for v in row {
+                match v {
+                    Some(x) => write!(out, " {x:>10.3}")?,
+                    None => write!(out, " {:>10}", "n/a")?,
+                }
+            }
             writeln!(out)?;
-            writeln!(out, "Explained windows ending {first} … {last}")?;
         }
         Ok(())
     }

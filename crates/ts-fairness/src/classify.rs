@@ -234,10 +234,36 @@ pub fn classification_report(
     if y_true.is_empty() {
         return Err(invalid("classification input", 0, "no rows"));
     }
+    let by_group = group_rates(y_true, y_pred, groups);
+    let all = Confusion::of(y_true.iter().copied(), y_pred.iter().copied());
+    let overall = all.rates();
+    let cols = MetricColumns {
+        by_group: &by_group,
+        overall: &overall,
+    };
+    let between_groups = disparities(&|m| cols.diff_between(m), &|m| cols.ratio_between(m));
+    let to_overall = disparities(&|m| cols.diff_overall(m), &|m| cols.ratio_overall(m));
+    let notes = report_notes(&all, &cols);
+    Ok(ClassificationReport {
+        n: y_true.len(),
+        between_groups,
+        to_overall,
+        difference_between_groups: rates_of(&|m| cols.diff_between(m)),
+        ratio_between_groups: MaybeRates::from_fn(|m| opt(cols.ratio_between(m))),
+        group_min: rates_of(&|m| cols.gmin(m)),
+        group_max: rates_of(&|m| cols.gmax(m)),
+        overall,
+        by_group,
+        notes,
+    })
+}
+
+/// The confusion rates of each group, groups sorted by label.
+fn group_rates(y_true: &[bool], y_pred: &[bool], groups: &[String]) -> Vec<GroupRates> {
     let mut labels: Vec<&String> = groups.iter().collect();
     labels.sort();
     labels.dedup();
-    let by_group: Vec<GroupRates> = labels
+    labels
         .iter()
         .map(|g| {
             let idx: Vec<usize> = (0..groups.len()).filter(|&i| &groups[i] == *g).collect();
@@ -253,48 +279,85 @@ pub fn classification_report(
                 rates: c.rates(),
             }
         })
-        .collect();
-    let all = Confusion::of(y_true.iter().copied(), y_pred.iter().copied());
-    let overall = all.rates();
-    let col = |m: usize| by_group.iter().map(move |g| g.rates.get(m));
-    let gmin = |m: usize| skip_nan(col(m), false).unwrap_or(f64::NAN);
-    let gmax = |m: usize| skip_nan(col(m), true).unwrap_or(f64::NAN);
-    // MetricFrame.difference / ratio per metric index.
-    let diff_between = |m: usize| {
-        let lo = gmin(m);
-        skip_nan(col(m).map(|v| (v - lo).abs()), true).unwrap_or(f64::NAN)
-    };
-    let diff_overall = |m: usize| {
-        let o = overall.get(m);
-        skip_nan(col(m).map(|v| (v - o).abs()), true).unwrap_or(f64::NAN)
-    };
-    let ratio_between = |m: usize| gmin(m) / gmax(m);
-    let ratio_overall = |m: usize| {
-        let o = overall.get(m);
-        skip_nan(col(m).map(|v| ratio_sub_one(v / o)), false).unwrap_or(f64::NAN)
-    };
-    let disparities = |diff: &dyn Fn(usize) -> f64, ratio: &dyn Fn(usize) -> f64| {
-        let (dt, df) = (diff(1), diff(2));
-        let (rt, rf) = (ratio(1), ratio(2));
-        Disparities {
-            demographic_parity_difference: diff(0),
-            demographic_parity_ratio: opt(ratio(0)),
-            equalized_odds_difference: python_pick(dt, df, true),
-            equalized_odds_ratio: opt(python_pick(rt, rf, false)),
-            equalized_odds_difference_agg_mean: mean_skip(&[dt, df]),
-            equalized_odds_ratio_agg_mean: opt(mean_skip(&[rt, rf])),
-            equal_opportunity_difference: dt,
-            equal_opportunity_ratio: opt(rt),
-        }
-    };
-    let between_groups = disparities(&diff_between, &ratio_between);
-    let to_overall = disparities(&diff_overall, &ratio_overall);
-    let rates_of = |f: &dyn Fn(usize) -> f64| Rates {
+        .collect()
+}
+
+/// The groups' values of each metric (by index: selection rate, TPR, FPR, accuracy) and the
+/// overall value, with MetricFrame's aggregates over them.
+struct MetricColumns<'a> {
+    by_group: &'a [GroupRates],
+    overall: &'a Rates,
+}
+
+impl MetricColumns<'_> {
+    /// The groups' values of metric `m`.
+    fn col(&self, m: usize) -> impl Iterator<Item = f64> + '_ {
+        self.by_group.iter().map(move |g| g.rates.get(m))
+    }
+
+    /// NaN-skipping group minimum of metric `m`.
+    fn gmin(&self, m: usize) -> f64 {
+        skip_nan(self.col(m), false).unwrap_or(f64::NAN)
+    }
+
+    /// NaN-skipping group maximum of metric `m`.
+    fn gmax(&self, m: usize) -> f64 {
+        skip_nan(self.col(m), true).unwrap_or(f64::NAN)
+    }
+
+    /// MetricFrame.difference between groups.
+    fn diff_between(&self, m: usize) -> f64 {
+        let lo = self.gmin(m);
+        skip_nan(self.col(m).map(|v| (v - lo).abs()), true).unwrap_or(f64::NAN)
+    }
+
+    /// MetricFrame.difference to the overall value.
+    fn diff_overall(&self, m: usize) -> f64 {
+        let o = self.overall.get(m);
+        skip_nan(self.col(m).map(|v| (v - o).abs()), true).unwrap_or(f64::NAN)
+    }
+
+    /// MetricFrame.ratio between groups.
+    fn ratio_between(&self, m: usize) -> f64 {
+        self.gmin(m) / self.gmax(m)
+    }
+
+    /// MetricFrame.ratio to the overall value.
+    fn ratio_overall(&self, m: usize) -> f64 {
+        let o = self.overall.get(m);
+        skip_nan(self.col(m).map(|v| ratio_sub_one(v / o)), false).unwrap_or(f64::NAN)
+    }
+}
+
+/// fairlearn's parity metrics from a difference and a ratio per metric index.
+fn disparities(diff: &dyn Fn(usize) -> f64, ratio: &dyn Fn(usize) -> f64) -> Disparities {
+    let (dt, df) = (diff(1), diff(2));
+    let (rt, rf) = (ratio(1), ratio(2));
+    Disparities {
+        demographic_parity_difference: diff(0),
+        demographic_parity_ratio: opt(ratio(0)),
+        equalized_odds_difference: python_pick(dt, df, true),
+        equalized_odds_ratio: opt(python_pick(rt, rf, false)),
+        equalized_odds_difference_agg_mean: mean_skip(&[dt, df]),
+        equalized_odds_ratio_agg_mean: opt(mean_skip(&[rt, rf])),
+        equal_opportunity_difference: dt,
+        equal_opportunity_ratio: opt(rt),
+    }
+}
+
+/// The rates with each metric index's value from `f`.
+fn rates_of(f: &dyn Fn(usize) -> f64) -> Rates {
+    Rates {
         selection_rate: f(0),
         tpr: f(1),
         fpr: f(2),
         accuracy: f(3),
-    };
+    }
+}
+
+/// Notes on degenerate labels: no positive or negative actuals overall or in a group, and
+/// undefined ratios between groups.
+fn report_notes(all: &Confusion, cols: &MetricColumns<'_>) -> Vec<String> {
     let mut notes = Vec::new();
     if all.positives() == 0 {
         notes.push("every actual label is negative: TPR is 0 by scikit-learn's convention and equal-opportunity ratios are undefined".into());
@@ -302,7 +365,7 @@ pub fn classification_report(
     if all.negatives() == 0 {
         notes.push("every actual label is positive: FPR is 0 by scikit-learn's convention and FPR ratios are undefined".into());
     }
-    for g in &by_group {
+    for g in cols.by_group {
         if g.positives == 0 && all.positives() > 0 {
             notes.push(format!(
                 "group {} has no positive actuals: its TPR is 0 by fairlearn's convention",
@@ -317,9 +380,9 @@ pub fn classification_report(
         }
     }
     for (name, v) in [
-        ("selection-rate", ratio_between(0)),
-        ("TPR", ratio_between(1)),
-        ("FPR", ratio_between(2)),
+        ("selection-rate", cols.ratio_between(0)),
+        ("TPR", cols.ratio_between(1)),
+        ("FPR", cols.ratio_between(2)),
     ] {
         if v.is_nan() {
             notes.push(format!(
@@ -327,18 +390,7 @@ pub fn classification_report(
             ));
         }
     }
-    Ok(ClassificationReport {
-        n: y_true.len(),
-        overall,
-        between_groups,
-        to_overall,
-        difference_between_groups: rates_of(&diff_between),
-        ratio_between_groups: MaybeRates::from_fn(|m| opt(ratio_between(m))),
-        group_min: rates_of(&gmin),
-        group_max: rates_of(&gmax),
-        by_group,
-        notes,
-    })
+    notes
 }
 
 /// The expected rates of a randomised binary prediction (each row positive with its own

@@ -388,6 +388,43 @@ pub struct Mixture<M> {
     pub stopped: Option<String>,
 }
 
+/// The Lagrange multipliers of the constraint weights `theta`: `bound · exp(θ) / (1 + Σ exp(θ))`.
+fn multipliers(theta: &[f64], bound: f64) -> Vec<f64> {
+    let denom = 1.0 + theta.iter().map(|x| x.exp()).sum::<f64>();
+    theta.iter().map(|x| bound * x.exp() / denom).collect()
+}
+
+/// The smallest and largest sample weight.
+fn weight_range(wn: &[f32]) -> (f64, f64) {
+    (
+        wn.iter().copied().fold(f32::INFINITY, f32::min) as f64,
+        wn.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64,
+    )
+}
+
+/// Rejects a learner's predictions that are not one per sample (`n`).
+fn check_predictions(predicted: &[f64], n: usize) -> Result<()> {
+    if predicted.len() != n {
+        return Err(invalid(
+            "learner predictions",
+            predicted.len(),
+            format!("expected one per sample ({n})"),
+        ));
+    }
+    Ok(())
+}
+
+/// The bounded-group-loss bound ζ: `(1 + epsilon)` times the first iterate's MSE.
+fn loss_bound(actual: &[f64], predicted: &[f64], epsilon: f64) -> f64 {
+    let mse = actual
+        .iter()
+        .zip(predicted)
+        .map(|(a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        / actual.len() as f64;
+    (1.0 + epsilon) * mse.max(f64::MIN_POSITIVE)
+}
+
 /// Runs exponentiated gradient on plain slices: `actual` holds the training samples' actual
 /// values, `groups` each sample's index into `group_names`; `fit` trains the learner with one
 /// weight per sample (normalised to mean 1) and returns its predictions of the samples.
@@ -411,8 +448,7 @@ pub fn exponentiated_gradient_with<M>(
     let mut stopped = None;
     for t in 1..=rc.iterations {
         let t0 = Instant::now();
-        let denom = 1.0 + theta.iter().map(|x| x.exp()).sum::<f64>();
-        let lambda: Vec<f64> = theta.iter().map(|x| rc.bound * x.exp() / denom).collect();
+        let lambda = multipliers(&theta, rc.bound);
         let w = weights(rc.constraint, &cells, &lambda);
         let mean = w.iter().sum::<f64>() / w.len() as f64;
         if mean <= 0.0 {
@@ -431,27 +467,12 @@ pub fn exponentiated_gradient_with<M>(
             break;
         }
         let wn: Vec<f32> = w.iter().map(|v| (v / mean) as f32).collect();
-        let range = (
-            wn.iter().copied().fold(f32::INFINITY, f32::min) as f64,
-            wn.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64,
-        );
+        let range = weight_range(&wn);
         let fitted = fit(&wn)?;
         let predicted = &fitted.predicted;
-        if predicted.len() != actual.len() {
-            return Err(invalid(
-                "learner predictions",
-                predicted.len(),
-                format!("expected one per sample ({})", actual.len()),
-            ));
-        }
+        check_predictions(predicted, actual.len())?;
         if t == 1 {
-            let mse = actual
-                .iter()
-                .zip(predicted)
-                .map(|(a, b)| (a - b).powi(2))
-                .sum::<f64>()
-                / actual.len() as f64;
-            zeta = (1.0 + rc.epsilon) * mse.max(f64::MIN_POSITIVE);
+            zeta = loss_bound(actual, predicted, rc.epsilon);
         }
         let gamma = gammas(rc.constraint, &cells, actual, predicted, rc.threshold, zeta);
         let slack = if rc.constraint == ReductionConstraint::BoundedGroupLoss {

@@ -220,6 +220,172 @@ fn interpolate(hull: &[Point], x: f64, first: bool) -> (f64, f64, f64, f64, f64)
     (p0 * a.y + p1 * b.y, p0, a.t, p1, b.t)
 }
 
+/// A group's row count and the upper hull of its trade-off points.
+type GroupHull = (f64, Vec<Point>);
+
+/// The best point on the grid and the per-group rules that reach it.
+struct Optimum {
+    /// Selection rate (demographic parity) or false positive rate (equalized odds).
+    x_best: f64,
+    /// Overall accuracy (demographic parity) or the true positive rate (equalized odds).
+    y_best: f64,
+    /// One rule per group.
+    rules: Vec<GroupRule>,
+}
+
+/// Rejects inputs of different lengths, no rows, non-finite scores and grid sizes outside
+/// 10 to 100000.
+fn check_fit_input(
+    scores: &[f64],
+    labels: &[bool],
+    groups: &[String],
+    grid_size: usize,
+) -> Result<()> {
+    if scores.len() != labels.len() || scores.len() != groups.len() || scores.is_empty() {
+        return Err(invalid(
+            "threshold optimizer input",
+            format!("{}/{}/{}", scores.len(), labels.len(), groups.len()),
+            "scores, labels and groups must be non-empty and of the same length",
+        ));
+    }
+    if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
+        return Err(invalid(
+            "score",
+            scores[i],
+            format!("row {} is not finite", i + 1),
+        ));
+    }
+    if !(10..=100_000).contains(&grid_size) {
+        return Err(invalid("grid size", grid_size, "choose 10 to 100000"));
+    }
+    Ok(())
+}
+
+/// The distinct group names, sorted; an error unless there are at least two.
+fn group_names(groups: &[String]) -> Result<Vec<&String>> {
+    let mut names: Vec<&String> = groups.iter().collect();
+    names.sort();
+    names.dedup();
+    if names.len() < 2 {
+        return Err(FairnessError::Mitigation {
+            method: "threshold optimizer".into(),
+            reason: format!(
+                "only one group ({:?}) has rows; it needs at least two groups",
+                names[0]
+            ),
+        });
+    }
+    Ok(names)
+}
+
+/// Each named group's row count and trade-off hull.
+fn group_hulls(
+    names: &[&String],
+    scores: &[f64],
+    labels: &[bool],
+    groups: &[String],
+    dp: bool,
+) -> Result<Vec<GroupHull>> {
+    let mut hulls = Vec::new();
+    for g in names {
+        let idx: Vec<usize> = (0..groups.len()).filter(|&i| &groups[i] == *g).collect();
+        let s: Vec<f64> = idx.iter().map(|&i| scores[i]).collect();
+        let l: Vec<bool> = idx.iter().map(|&i| labels[i]).collect();
+        let pts = tradeoff_points(&s, &l, dp, g)?;
+        hulls.push((idx.len() as f64, upper_hull(&pts)));
+    }
+    Ok(hulls)
+}
+
+/// A rule for `group` that ignores the score with probability `p_ignore` (then predicting
+/// `constant`) and else mixes the two hull thresholds of `at`.
+fn rule(group: &str, p_ignore: f64, constant: f64, at: (f64, f64, f64, f64, f64)) -> GroupRule {
+    let (_, p0, t0, p1, t1) = at;
+    GroupRule {
+        group: group.to_string(),
+        p_ignore,
+        constant,
+        p0,
+        t0: Threshold(t0),
+        p1,
+        t1: Threshold(t1),
+    }
+}
+
+/// Demographic parity: the common selection rate with the best overall accuracy (the first
+/// maximum wins, as idxmax) over `n` rows.
+fn demographic_parity_optimum(
+    names: &[&String],
+    hulls: &[GroupHull],
+    grid: &[f64],
+    n: f64,
+) -> Optimum {
+    let at = |h: &[Point], k: usize| interpolate(h, grid[k], k == 0);
+    let mut best = (0usize, f64::NEG_INFINITY);
+    for k in 0..grid.len() {
+        let acc: f64 = hulls.iter().map(|(m, h)| m / n * at(h, k).0).sum();
+        if acc > best.1 {
+            best = (k, acc);
+        }
+    }
+    let rules = names
+        .iter()
+        .zip(hulls)
+        .map(|(g, (_, h))| rule(g, 0.0, 0.0, at(h, best.0)))
+        .collect();
+    Optimum {
+        x_best: grid[best.0],
+        y_best: best.1,
+        rules,
+    }
+}
+
+/// Equalized odds: the common false positive rate with the lowest overall error over `n`
+/// rows with `n_pos` positives; groups above the lowest true positive rate are pulled down to
+/// it by ignoring the score.
+fn equalized_odds_optimum(
+    names: &[&String],
+    hulls: &[GroupHull],
+    grid: &[f64],
+    n: f64,
+    n_pos: f64,
+) -> Optimum {
+    let at = |h: &[Point], k: usize| interpolate(h, grid[k], k == 0);
+    let n_neg = n - n_pos;
+    let mut best = (0usize, f64::INFINITY, 0.0);
+    for (k, x) in grid.iter().enumerate() {
+        let y_min = hulls
+            .iter()
+            .map(|(_, h)| at(h, k).0)
+            .fold(f64::INFINITY, f64::min);
+        let err = n_neg / n * x + n_pos / n * (1.0 - y_min);
+        if err < best.1 {
+            best = (k, err, y_min);
+        }
+    }
+    let x_best = grid[best.0];
+    let y_best = best.2;
+    let rules = names
+        .iter()
+        .zip(hulls)
+        .map(|(g, (_, h))| {
+            let hit = at(h, best.0);
+            let y = hit.0;
+            let p_ignore = if y == x_best {
+                0.0
+            } else {
+                (y - y_best) / (y - x_best)
+            };
+            rule(g, p_ignore, x_best, hit)
+        })
+        .collect();
+    Optimum {
+        x_best,
+        y_best,
+        rules,
+    }
+}
+
 impl ThresholdOptimizer {
     /// Fits per-group rules on continuous `scores` (the forecasts), binary `labels` (the actuals
     /// above the threshold) and one group label per row.
@@ -230,114 +396,26 @@ impl ThresholdOptimizer {
         constraint: Constraint,
         grid_size: usize,
     ) -> Result<Self> {
-        if scores.len() != labels.len() || scores.len() != groups.len() || scores.is_empty() {
-            return Err(invalid(
-                "threshold optimizer input",
-                format!("{}/{}/{}", scores.len(), labels.len(), groups.len()),
-                "scores, labels and groups must be non-empty and of the same length",
-            ));
-        }
-        if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
-            return Err(invalid(
-                "score",
-                scores[i],
-                format!("row {} is not finite", i + 1),
-            ));
-        }
-        if !(10..=100_000).contains(&grid_size) {
-            return Err(invalid("grid size", grid_size, "choose 10 to 100000"));
-        }
-        let mut names: Vec<&String> = groups.iter().collect();
-        names.sort();
-        names.dedup();
-        if names.len() < 2 {
-            return Err(FairnessError::Mitigation {
-                method: "threshold optimizer".into(),
-                reason: format!(
-                    "only one group ({:?}) has rows; it needs at least two groups",
-                    names[0]
-                ),
-            });
-        }
+        check_fit_input(scores, labels, groups, grid_size)?;
+        let names = group_names(groups)?;
         let dp = constraint == Constraint::DemographicParity;
         let n = scores.len() as f64;
-        let mut hulls = Vec::new();
-        for g in &names {
-            let idx: Vec<usize> = (0..groups.len()).filter(|&i| &groups[i] == *g).collect();
-            let s: Vec<f64> = idx.iter().map(|&i| scores[i]).collect();
-            let l: Vec<bool> = idx.iter().map(|&i| labels[i]).collect();
-            let pts = tradeoff_points(&s, &l, dp, g)?;
-            hulls.push((idx.len() as f64, upper_hull(&pts)));
-        }
+        let hulls = group_hulls(&names, scores, labels, groups, dp)?;
         let grid: Vec<f64> = (0..=grid_size)
             .map(|k| k as f64 / grid_size as f64)
             .collect();
-        let at = |h: &[Point], k: usize| interpolate(h, grid[k], k == 0);
-        let mut rules = Vec::with_capacity(names.len());
-        let (x_best, y_best);
-        if dp {
-            // Overall accuracy at each selection rate; the first maximum wins (idxmax).
-            let mut best = (0usize, f64::NEG_INFINITY);
-            for k in 0..grid.len() {
-                let acc: f64 = hulls.iter().map(|(m, h)| m / n * at(h, k).0).sum();
-                if acc > best.1 {
-                    best = (k, acc);
-                }
-            }
-            x_best = grid[best.0];
-            y_best = best.1;
-            for (g, (_, h)) in names.iter().zip(&hulls) {
-                let (_, p0, t0, p1, t1) = at(h, best.0);
-                rules.push(GroupRule {
-                    group: (*g).clone(),
-                    p_ignore: 0.0,
-                    constant: 0.0,
-                    p0,
-                    t0: Threshold(t0),
-                    p1,
-                    t1: Threshold(t1),
-                });
-            }
+        let best = if dp {
+            demographic_parity_optimum(&names, &hulls, &grid, n)
         } else {
             let n_pos = labels.iter().filter(|l| **l).count() as f64;
-            let n_neg = n - n_pos;
-            let mut best = (0usize, f64::INFINITY, 0.0);
-            for (k, x) in grid.iter().enumerate() {
-                let y_min = hulls
-                    .iter()
-                    .map(|(_, h)| at(h, k).0)
-                    .fold(f64::INFINITY, f64::min);
-                let err = n_neg / n * x + n_pos / n * (1.0 - y_min);
-                if err < best.1 {
-                    best = (k, err, y_min);
-                }
-            }
-            x_best = grid[best.0];
-            y_best = best.2;
-            for (g, (_, h)) in names.iter().zip(&hulls) {
-                let (y, p0, t0, p1, t1) = at(h, best.0);
-                let p_ignore = if y == x_best {
-                    0.0
-                } else {
-                    (y - y_best) / (y - x_best)
-                };
-                rules.push(GroupRule {
-                    group: (*g).clone(),
-                    p_ignore,
-                    constant: x_best,
-                    p0,
-                    t0: Threshold(t0),
-                    p1,
-                    t1: Threshold(t1),
-                });
-            }
-        }
+            equalized_odds_optimum(&names, &hulls, &grid, n, n_pos)
+        };
         Ok(Self {
             constraint,
             grid_size,
-            x_best,
-            y_best,
-            rules,
+            x_best: best.x_best,
+            y_best: best.y_best,
+            rules: best.rules,
         })
     }
 

@@ -225,6 +225,115 @@ fn colour(diverging_scale: bool, lo: f64, hi: f64, v: f64) -> RGBColor {
     }
 }
 
+/// Labels the centre of every `every`-th segment with its label and leaves the others blank.
+fn segment_labels(labels: Vec<String>, every: usize) -> impl Fn(&SegmentValue<i32>) -> String {
+    move |v: &SegmentValue<i32>| match v {
+        SegmentValue::CenterOf(i)
+            if (*i as usize) < labels.len() && (*i as usize).is_multiple_of(every) =>
+        {
+            labels[*i as usize].clone()
+        }
+        _ => String::new(),
+    }
+}
+
+/// Labels every `every`-th of the `nr` rows, row 0 at the top: plotters' y grows upwards, so
+/// row r sits at y = nr - 1 - r.
+fn row_labels(rows: Vec<String>, nr: i32, every: usize) -> impl Fn(&SegmentValue<i32>) -> String {
+    move |v: &SegmentValue<i32>| match v {
+        SegmentValue::CenterOf(i) if *i >= 0 && *i < nr => {
+            let r = (nr - 1 - *i) as usize;
+            if r.is_multiple_of(every) {
+                rows[r].clone()
+            } else {
+                String::new()
+            }
+        }
+        _ => String::new(),
+    }
+}
+
+/// A heat map cell's position: `(column, row)` segment centres, row 0 at the top.
+type Cell = (SegmentValue<i32>, SegmentValue<i32>);
+
+/// The value written in each cell of `c` on the colour scale `lo..hi`, dark or white to stay
+/// readable on the cell's colour.
+fn cell_annotations<'a>(
+    c: &HeatmapChart,
+    font: &TextStyle<'a>,
+    lo: f64,
+    hi: f64,
+) -> Vec<Text<'a, Cell, String>> {
+    let nr = c.rows.len() as i32;
+    let span = hi - lo;
+    let mut texts = Vec::new();
+    for (r, row) in c.values.iter().enumerate() {
+        for (k, v) in row.iter().enumerate() {
+            let y = nr - 1 - r as i32;
+            let t = (v - lo) / (hi - lo);
+            let dark = if c.diverging {
+                (0.25..=0.75).contains(&t)
+            } else {
+                t > 0.6
+            };
+            let text = if v.is_finite() {
+                fmt_tick(*v, span)
+            } else {
+                "n/a".into()
+            };
+            let f = font.clone().color(if dark { &TEXT } else { &WHITE });
+            texts.push(Text::new(
+                text,
+                (SegmentValue::CenterOf(k as i32), SegmentValue::CenterOf(y)),
+                f,
+            ));
+        }
+    }
+    texts
+}
+
+/// Draws the colour bar of the scale `lo..hi` in `bar`.
+fn draw_colour_bar<DB: DrawingBackend>(
+    bar: &DrawingArea<DB, Shift>,
+    theme: &Theme,
+    c: &HeatmapChart,
+    lo: f64,
+    hi: f64,
+) -> Result<(), String> {
+    let mut cb = ChartBuilder::on(bar)
+        .margin_top(theme.px(6.0))
+        .margin_bottom(theme.text_px(46.0))
+        .margin_left(theme.px(10.0))
+        .margin_right(theme.px(12.0))
+        .y_label_area_size(0)
+        .right_y_label_area_size(theme.text_px(62.0))
+        .build_cartesian_2d(0.0..1.0, lo..hi)
+        .map_err(de)?;
+    let span = hi - lo;
+    let fmt = move |v: &f64| fmt_tick(*v, span);
+    let mut m = cb.configure_mesh();
+    theme.style_mesh(&mut m);
+    m.disable_mesh()
+        .disable_x_axis()
+        .y_labels(6)
+        .y_label_formatter(&fmt)
+        .y_desc(c.value_label.clone())
+        .draw()
+        .map_err(de)?;
+    let steps = 100;
+    cb.draw_series((0..steps).map(|i| {
+        let a = lo + span * i as f64 / steps as f64;
+        let b = lo + span * (i + 1) as f64 / steps as f64;
+        Rectangle::new(
+            [(0.0, a), (1.0, b)],
+            colour(c.diverging, lo, hi, (a + b) / 2.0).filled(),
+        )
+    }))
+    .map_err(de)?;
+    Ok(())
+}
+
+/// Draws the heat map `c` in `area`: the coloured cells (annotated when small) and a colour bar.
 fn draw_matrix<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     theme: &Theme,
@@ -242,28 +351,8 @@ fn draw_matrix<DB: DrawingBackend>(
         .y_label_area_size(theme.text_px(30.0 + 6.5 * longest_row.min(24.0)))
         .build_cartesian_2d((0..nc - 1).into_segmented(), (0..nr - 1).into_segmented())
         .map_err(de)?;
-    let cols = c.columns.clone();
-    let rows = c.rows.clone();
-    let x_fmt = move |v: &SegmentValue<i32>| match v {
-        SegmentValue::CenterOf(i)
-            if (*i as usize) < cols.len() && (*i as usize).is_multiple_of(x_every) =>
-        {
-            cols[*i as usize].clone()
-        }
-        _ => String::new(),
-    };
-    // Row 0 at the top: plotters' y grows upwards, so row r sits at y = nr - 1 - r.
-    let y_fmt = move |v: &SegmentValue<i32>| match v {
-        SegmentValue::CenterOf(i) if *i >= 0 && *i < nr => {
-            let r = (nr - 1 - *i) as usize;
-            if r.is_multiple_of(y_every) {
-                rows[r].clone()
-            } else {
-                String::new()
-            }
-        }
-        _ => String::new(),
-    };
+    let x_fmt = segment_labels(c.columns.clone(), x_every);
+    let y_fmt = row_labels(c.rows.clone(), nr, y_every);
     let mut mesh = cc.configure_mesh();
     theme.style_mesh(&mut mesh);
     mesh.disable_mesh()
@@ -295,63 +384,11 @@ fn draw_matrix<DB: DrawingBackend>(
         let font = theme
             .font(Theme::TICK)
             .pos(Pos::new(HPos::Center, VPos::Center));
-        let span = hi - lo;
-        for (r, row) in c.values.iter().enumerate() {
-            for (k, v) in row.iter().enumerate() {
-                let y = nr - 1 - r as i32;
-                let t = (v - lo) / (hi - lo);
-                let dark = if c.diverging {
-                    (0.25..=0.75).contains(&t)
-                } else {
-                    t > 0.6
-                };
-                let text = if v.is_finite() {
-                    fmt_tick(*v, span)
-                } else {
-                    "n/a".into()
-                };
-                let f = font.clone().color(if dark { &TEXT } else { &WHITE });
-                cc.draw_series(std::iter::once(Text::new(
-                    text,
-                    (SegmentValue::CenterOf(k as i32), SegmentValue::CenterOf(y)),
-                    f,
-                )))
-                .map_err(de)?;
-            }
+        for text in cell_annotations(c, &font, lo, hi) {
+            cc.draw_series(std::iter::once(text)).map_err(de)?;
         }
     }
-    // Colour bar.
-    let mut cb = ChartBuilder::on(&bar)
-        .margin_top(theme.px(6.0))
-        .margin_bottom(theme.text_px(46.0))
-        .margin_left(theme.px(10.0))
-        .margin_right(theme.px(12.0))
-        .y_label_area_size(0)
-        .right_y_label_area_size(theme.text_px(62.0))
-        .build_cartesian_2d(0.0..1.0, lo..hi)
-        .map_err(de)?;
-    let span = hi - lo;
-    let fmt = move |v: &f64| fmt_tick(*v, span);
-    let mut m = cb.configure_mesh();
-    theme.style_mesh(&mut m);
-    m.disable_mesh()
-        .disable_x_axis()
-        .y_labels(6)
-        .y_label_formatter(&fmt)
-        .y_desc(c.value_label.clone())
-        .draw()
-        .map_err(de)?;
-    let steps = 100;
-    cb.draw_series((0..steps).map(|i| {
-        let a = lo + span * i as f64 / steps as f64;
-        let b = lo + span * (i + 1) as f64 / steps as f64;
-        Rectangle::new(
-            [(0.0, a), (1.0, b)],
-            colour(c.diverging, lo, hi, (a + b) / 2.0).filled(),
-        )
-    }))
-    .map_err(de)?;
-    Ok(())
+    draw_colour_bar(&bar, theme, c, lo, hi)
 }
 
 impl Figure for HeatmapFigure<'_> {
@@ -647,6 +684,83 @@ struct AttentionFigure<'c> {
     chart: &'c AttentionChart,
 }
 
+/// The heat map (window × time step) of the attention weights of `c`.
+fn attention_heatmap(c: &AttentionChart) -> HeatmapChart {
+    let rows = if c.window_labels.is_empty() {
+        (1..=c.weights.len()).map(|i| i.to_string()).collect()
+    } else {
+        c.window_labels.clone()
+    };
+    HeatmapChart {
+        title: String::new(),
+        x_desc: "Time step".into(),
+        y_desc: "Window".into(),
+        columns: c.step_labels.clone(),
+        rows,
+        values: c.weights.clone(),
+        value_label: "attention weight".into(),
+        diverging: false,
+        annotate: false,
+    }
+}
+
+/// Draws the mean attention weight per time step as bars, with the uniform weight dashed.
+fn draw_mean_weights<DB: DrawingBackend>(
+    right: &DrawingArea<DB, Shift>,
+    small: &Theme,
+    c: &AttentionChart,
+) -> Result<(), String> {
+    let n = c.step_labels.len();
+    let mean: Vec<f64> = (0..n)
+        .map(|t| c.weights.iter().map(|w| w[t]).sum::<f64>() / c.weights.len() as f64)
+        .collect();
+    let hi = mean.iter().copied().fold(0.0f64, f64::max).max(1e-12) * 1.15;
+    let mut cc = ChartBuilder::on(right)
+        .margin(small.px(6.0))
+        .x_label_area_size(small.text_px(40.0))
+        .y_label_area_size(small.text_px(60.0))
+        .build_cartesian_2d((0..n as i32 - 1).into_segmented(), 0.0..hi)
+        .map_err(de)?;
+    let x_fmt = segment_labels(c.step_labels.clone(), (n / 8).max(1));
+    let y_fmt = move |v: &f64| fmt_tick(*v, hi);
+    let mut mesh = cc.configure_mesh();
+    small.style_mesh(&mut mesh);
+    mesh.x_desc("Time step")
+        .y_desc("Mean attention weight")
+        .x_labels(n + 1)
+        .y_labels(6)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .draw()
+        .map_err(de)?;
+    cc.draw_series(mean.iter().enumerate().map(|(t, v)| {
+        Rectangle::new(
+            [
+                (SegmentValue::Exact(t as i32), 0.0),
+                (SegmentValue::Exact(t as i32 + 1), *v),
+            ],
+            ORANGE.mix(0.85).filled(),
+        )
+    }))
+    .map_err(de)?;
+    if n > 0 {
+        let uniform = 1.0 / n as f64;
+        let style = small.line(&GREY, 1.4);
+        cc.draw_series(small.dashed(
+            vec![
+                (SegmentValue::Exact(0), uniform),
+                (SegmentValue::Exact(n as i32), uniform),
+            ],
+            style,
+        ))
+        .map_err(de)?
+        .label("uniform 1/steps")
+        .legend(small.legend_dashed(style));
+        small.series_legend(&mut cc, SeriesLabelPosition::UpperLeft)?;
+    }
+    Ok(())
+}
+
 impl Figure for AttentionFigure<'_> {
     fn draw<DB: DrawingBackend>(
         &self,
@@ -656,88 +770,16 @@ impl Figure for AttentionFigure<'_> {
         let c = self.chart;
         let area = theme.titled(root, &c.title)?;
         let (left, right) = area.split_horizontally(area.dim_in_pixel().0 as i32 * 58 / 100);
-        let rows = if c.window_labels.is_empty() {
-            (1..=c.weights.len()).map(|i| i.to_string()).collect()
-        } else {
-            c.window_labels.clone()
-        };
         let small = theme.compact(0.85);
-        let heat = HeatmapChart {
-            title: String::new(),
-            x_desc: "Time step".into(),
-            y_desc: "Window".into(),
-            columns: c.step_labels.clone(),
-            rows,
-            values: c.weights.clone(),
-            value_label: "attention weight".into(),
-            diverging: false,
-            annotate: false,
-        };
+        let heat = attention_heatmap(c);
         let left = left
             .titled("Per window", small.font(Theme::CAPTION))
             .map_err(de)?;
         draw_matrix(&left, &small, &heat)?;
-        let n = c.step_labels.len();
-        let mean: Vec<f64> = (0..n)
-            .map(|t| c.weights.iter().map(|w| w[t]).sum::<f64>() / c.weights.len() as f64)
-            .collect();
         let right = right
             .titled("Mean over windows", small.font(Theme::CAPTION))
             .map_err(de)?;
-        let hi = mean.iter().copied().fold(0.0f64, f64::max).max(1e-12) * 1.15;
-        let mut cc = ChartBuilder::on(&right)
-            .margin(small.px(6.0))
-            .x_label_area_size(small.text_px(40.0))
-            .y_label_area_size(small.text_px(60.0))
-            .build_cartesian_2d((0..n as i32 - 1).into_segmented(), 0.0..hi)
-            .map_err(de)?;
-        let labels = c.step_labels.clone();
-        let every = (n / 8).max(1);
-        let x_fmt = move |v: &SegmentValue<i32>| match v {
-            SegmentValue::CenterOf(i)
-                if (*i as usize) < labels.len() && (*i as usize).is_multiple_of(every) =>
-            {
-                labels[*i as usize].clone()
-            }
-            _ => String::new(),
-        };
-        let y_fmt = move |v: &f64| fmt_tick(*v, hi);
-        let mut mesh = cc.configure_mesh();
-        small.style_mesh(&mut mesh);
-        mesh.x_desc("Time step")
-            .y_desc("Mean attention weight")
-            .x_labels(n + 1)
-            .y_labels(6)
-            .x_label_formatter(&x_fmt)
-            .y_label_formatter(&y_fmt)
-            .draw()
-            .map_err(de)?;
-        cc.draw_series(mean.iter().enumerate().map(|(t, v)| {
-            Rectangle::new(
-                [
-                    (SegmentValue::Exact(t as i32), 0.0),
-                    (SegmentValue::Exact(t as i32 + 1), *v),
-                ],
-                ORANGE.mix(0.85).filled(),
-            )
-        }))
-        .map_err(de)?;
-        if n > 0 {
-            let uniform = 1.0 / n as f64;
-            let style = small.line(&GREY, 1.4);
-            cc.draw_series(small.dashed(
-                vec![
-                    (SegmentValue::Exact(0), uniform),
-                    (SegmentValue::Exact(n as i32), uniform),
-                ],
-                style,
-            ))
-            .map_err(de)?
-            .label("uniform 1/steps")
-            .legend(small.legend_dashed(style));
-            small.series_legend(&mut cc, SeriesLabelPosition::UpperLeft)?;
-        }
-        Ok(())
+        draw_mean_weights(&right, &small, c)
     }
 }
 

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -108,12 +109,12 @@ impl Figure for BarFigure<'_> {
     }
 }
 
-fn draw_panel<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    theme: &Theme,
-    p: &BarPanel,
-) -> Result<(), String> {
-    let k = p.categories.len();
+/// A bar panel's chart: category positions × values.
+type PanelChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The y range of a bar panel: its finite values, zero and the reference line, padded, with
+/// zero kept as an edge when every value lies on one side of it.
+fn bar_y_range(p: &BarPanel) -> (f64, f64) {
     let mut values: Vec<f64> = p
         .series
         .iter()
@@ -133,39 +134,31 @@ fn draw_panel<DB: DrawingBackend>(
         if lo >= 0.0 { 0.0 } else { y0 },
         if hi <= 0.0 { 0.0 } else { y1 },
     );
-    let (y0, y1) = if y1 > y0 {
+    if y1 > y0 {
         (y0, y1)
     } else {
         (y0 - 1.0, y1 + 1.0)
-    };
-    let mut cc = ChartBuilder::on(area)
-        .margin(theme.px(6.0))
-        .caption(&p.title, theme.font(13.0))
-        .x_label_area_size(theme.text_px(34.0))
-        .y_label_area_size(theme.text_px(58.0))
-        .build_cartesian_2d(-0.5f64..k as f64 - 0.5, y0..y1)
-        .map_err(de)?;
-    let cats = p.categories.clone();
-    let x_fmt = move |v: &f64| {
+    }
+}
+
+/// Labels whole category positions with their category and leaves other ticks blank.
+fn category_labels(cats: Vec<String>) -> impl Fn(&f64) -> String {
+    move |v: &f64| {
         let r = v.round();
         if (v - r).abs() < 1e-6 && r >= 0.0 && (r as usize) < cats.len() {
             cats[r as usize].clone()
         } else {
             String::new()
         }
-    };
-    let span = y1 - y0;
-    let y_fmt = move |v: &f64| fmt_tick(*v, span);
-    let mut mesh = cc.configure_mesh();
-    theme.style_mesh(&mut mesh);
-    mesh.disable_x_mesh()
-        .x_labels(k.max(2))
-        .y_labels(6)
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .y_desc(p.y_label.clone())
-        .draw()
-        .map_err(de)?;
+    }
+}
+
+/// Draws the grouped bars of every series, with a legend entry each when there are several.
+fn draw_bar_series<DB: DrawingBackend>(
+    cc: &mut PanelChart<'_, DB>,
+    theme: &Theme,
+    p: &BarPanel,
+) -> Result<(), String> {
     let m = p.series.len() as f64;
     let width = 0.8 / m;
     for (si, (name, v)) in p.series.iter().enumerate() {
@@ -187,6 +180,39 @@ fn draw_panel<DB: DrawingBackend>(
             });
         }
     }
+    Ok(())
+}
+
+/// Draws one bar panel: grouped bars per category, the zero line when values go negative,
+/// the dashed reference line and the legend.
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    theme: &Theme,
+    p: &BarPanel,
+) -> Result<(), String> {
+    let k = p.categories.len();
+    let (y0, y1) = bar_y_range(p);
+    let mut cc = ChartBuilder::on(area)
+        .margin(theme.px(6.0))
+        .caption(&p.title, theme.font(13.0))
+        .x_label_area_size(theme.text_px(34.0))
+        .y_label_area_size(theme.text_px(58.0))
+        .build_cartesian_2d(-0.5f64..k as f64 - 0.5, y0..y1)
+        .map_err(de)?;
+    let x_fmt = category_labels(p.categories.clone());
+    let span = y1 - y0;
+    let y_fmt = move |v: &f64| fmt_tick(*v, span);
+    let mut mesh = cc.configure_mesh();
+    theme.style_mesh(&mut mesh);
+    mesh.disable_x_mesh()
+        .x_labels(k.max(2))
+        .y_labels(6)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .y_desc(p.y_label.clone())
+        .draw()
+        .map_err(de)?;
+    draw_bar_series(&mut cc, theme, p)?;
     if y0 < 0.0 {
         cc.draw_series(LineSeries::new(
             vec![(-0.5, 0.0), (k as f64 - 0.5, 0.0)],

@@ -129,6 +129,114 @@ impl Figure for HistoryFigure<'_> {
     }
 }
 
+/// The y axis description: the loss name, and whether the scale is logarithmic.
+fn loss_y_desc(loss_name: &str, log: bool) -> String {
+    let loss = loss_name.trim();
+    match (loss.is_empty(), log) {
+        (true, false) => "Loss".to_string(),
+        (true, true) => "Loss (log scale)".to_string(),
+        (false, false) => format!("Loss ({loss})"),
+        (false, true) => format!("Loss ({loss}, log scale)"),
+    }
+}
+
+/// Draws the train and validation curves (with markers up to 50 epochs), broken at non-finite
+/// values.
+fn draw_loss_curves<'a, DB, CT>(
+    cc: &mut ChartContext<'a, DB, CT>,
+    theme: &Theme,
+    chart: &HistoryChart,
+) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate<From = (i32, f64)>,
+{
+    let markers = chart.train_loss.len() <= 50;
+    let curves: [(&[f64], &str, RGBColor); 2] = [
+        (&chart.train_loss, "Train", BLUE),
+        (&chart.validation_loss, "Validation", ORANGE),
+    ];
+    for (values, label, color) in curves {
+        if values.is_empty() {
+            continue;
+        }
+        let points = values.iter().enumerate().map(|(i, v)| (i as i32 + 1, *v));
+        let style = theme.line(&color, 2.0);
+        for (k, run) in finite_runs(points).into_iter().enumerate() {
+            let series = cc
+                .draw_series(LineSeries::new(run.clone(), style))
+                .map_err(de)?;
+            if k == 0 {
+                series.label(label).legend(theme.legend_line(style));
+            }
+            if markers {
+                let r = theme.upx(2.8);
+                cc.draw_series(run.iter().map(|p| Circle::new(*p, r, color.filled())))
+                    .map_err(de)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Marks the best epoch, if any, with a dashed line across `y_lo..y_hi` and a dot on the
+/// validation (else train) curve.
+fn draw_best_epoch<'a, DB, CT>(
+    cc: &mut ChartContext<'a, DB, CT>,
+    theme: &Theme,
+    chart: &HistoryChart,
+    (y_lo, y_hi): (f64, f64),
+) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate<From = (i32, f64)>,
+{
+    let Some(best) = chart.best_epoch else {
+        return Ok(());
+    };
+    let best = best as i32;
+    let style = theme.line(&GREEN, 1.6);
+    cc.draw_series(theme.dashed(vec![(best, y_lo), (best, y_hi)], style))
+        .map_err(de)?
+        .label(format!("Best epoch ({best})"))
+        .legend(theme.legend_dashed(style));
+    let at_best = |curve: &[f64]| {
+        curve
+            .get(best as usize - 1)
+            .copied()
+            .filter(|v| v.is_finite())
+    };
+    if let Some(v) = at_best(&chart.validation_loss).or_else(|| at_best(&chart.train_loss)) {
+        cc.draw_series(std::iter::once(Circle::new(
+            (best, v),
+            theme.upx(5.0),
+            GREEN.filled(),
+        )))
+        .map_err(de)?;
+    }
+    Ok(())
+}
+
+/// The legend corner that covers the fewest finite loss points, on the x range `x` and the
+/// y axis normalised by `norm`.
+fn loss_legend_corner(
+    chart: &HistoryChart,
+    x: &Range<i32>,
+    norm: impl Fn(f64) -> f64,
+) -> SeriesLabelPosition {
+    let width = (x.end - x.start) as f64;
+    let points = chart
+        .train_loss
+        .iter()
+        .enumerate()
+        .chain(chart.validation_loss.iter().enumerate())
+        .filter(|(_, v)| v.is_finite())
+        .map(|(i, v)| ((i as f64 + 1.0 - x.start as f64) / width, norm(*v)));
+    legend_corner(points)
+}
+
+/// Draws the loss curves of `chart` on the axes `x` × `y` (bounds `y_lo..y_hi`, `log` scale or
+/// not), with the best epoch and a legend placed by `norm`.
 #[allow(clippy::too_many_arguments)]
 fn draw_history<DB, Y>(
     area: &DrawingArea<DB, Shift>,
@@ -163,17 +271,10 @@ where
             String::new()
         }
     };
-    let loss = chart.loss_name.trim();
-    let y_desc = match (loss.is_empty(), log) {
-        (true, false) => "Loss".to_string(),
-        (true, true) => "Loss (log scale)".to_string(),
-        (false, false) => format!("Loss ({loss})"),
-        (false, true) => format!("Loss ({loss}, log scale)"),
-    };
     let mut mesh = cc.configure_mesh();
     theme.style_mesh(&mut mesh);
     mesh.x_desc("Epoch")
-        .y_desc(y_desc)
+        .y_desc(loss_y_desc(&chart.loss_name, log))
         .x_labels(n.clamp(2, 10))
         .y_labels(7)
         .x_label_formatter(&x_fmt)
@@ -181,64 +282,9 @@ where
         .draw()
         .map_err(de)?;
 
-    let markers = n <= 50;
-    let curves: [(&[f64], &str, RGBColor); 2] = [
-        (&chart.train_loss, "Train", BLUE),
-        (&chart.validation_loss, "Validation", ORANGE),
-    ];
-    for (values, label, color) in curves {
-        if values.is_empty() {
-            continue;
-        }
-        let points = values.iter().enumerate().map(|(i, v)| (i as i32 + 1, *v));
-        let style = theme.line(&color, 2.0);
-        for (k, run) in finite_runs(points).into_iter().enumerate() {
-            let series = cc
-                .draw_series(LineSeries::new(run.clone(), style))
-                .map_err(de)?;
-            if k == 0 {
-                series.label(label).legend(theme.legend_line(style));
-            }
-            if markers {
-                let r = theme.upx(2.8);
-                cc.draw_series(run.iter().map(|p| Circle::new(*p, r, color.filled())))
-                    .map_err(de)?;
-            }
-        }
-    }
-
-    if let Some(best) = chart.best_epoch {
-        let best = best as i32;
-        let style = theme.line(&GREEN, 1.6);
-        cc.draw_series(theme.dashed(vec![(best, y_lo), (best, y_hi)], style))
-            .map_err(de)?
-            .label(format!("Best epoch ({best})"))
-            .legend(theme.legend_dashed(style));
-        let at_best = |curve: &[f64]| {
-            curve
-                .get(best as usize - 1)
-                .copied()
-                .filter(|v| v.is_finite())
-        };
-        if let Some(v) = at_best(&chart.validation_loss).or_else(|| at_best(&chart.train_loss)) {
-            cc.draw_series(std::iter::once(Circle::new(
-                (best, v),
-                theme.upx(5.0),
-                GREEN.filled(),
-            )))
-            .map_err(de)?;
-        }
-    }
-
-    let width = (x.end - x.start) as f64;
-    let points = chart
-        .train_loss
-        .iter()
-        .enumerate()
-        .chain(chart.validation_loss.iter().enumerate())
-        .filter(|(_, v)| v.is_finite())
-        .map(|(i, v)| ((i as f64 + 1.0 - x.start as f64) / width, norm(*v)));
-    theme.series_legend(&mut cc, legend_corner(points))
+    draw_loss_curves(&mut cc, theme, chart)?;
+    draw_best_epoch(&mut cc, theme, chart, (y_lo, y_hi))?;
+    theme.series_legend(&mut cc, loss_legend_corner(chart, &x, norm))
 }
 
 #[cfg(test)]

@@ -470,28 +470,28 @@ fn legend_entry<DB: DrawingBackend>(
     Ok(())
 }
 
-fn draw_time_panel<DB: DrawingBackend>(
+/// The padded y range of a time panel over every drawn value, raised when the panel has a
+/// legend to leave room for it above the data.
+fn time_panel_y_range<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     theme: &Theme,
     chart: &PredictionChart,
     spec: &TimePanel,
-) -> Result<(), String> {
+) -> Result<(f64, f64), String> {
     let naive = chart.naive.as_deref().unwrap_or(&[]);
     let (band_lo, band_hi) = chart
         .band
         .as_ref()
         .map_or((&[][..], &[][..]), |b| (&b.lower[..], &b.upper[..]));
-    let all = || {
-        chart
-            .actual
-            .iter()
-            .chain(&chart.predicted)
-            .chain(naive)
-            .chain(band_lo)
-            .chain(band_hi)
-            .copied()
-    };
-    let (lo, hi) = finite_range(all()).ok_or("no finite value")?;
+    let all = chart
+        .actual
+        .iter()
+        .chain(&chart.predicted)
+        .chain(naive)
+        .chain(band_lo)
+        .chain(band_hi)
+        .copied();
+    let (lo, hi) = finite_range(all).ok_or("no finite value")?;
     let (y_lo, mut y_hi) = padded(lo, hi, 0.06);
     if spec.legend {
         // Leave room for the legend above the data: its height as a share of the plot.
@@ -501,6 +501,82 @@ fn draw_time_panel<DB: DrawingBackend>(
         let share = (legend_h / plot_h.max(1.0)).clamp(0.0, 0.4);
         y_hi = (y_hi - share * y_lo) / (1.0 - share);
     }
+    Ok((y_lo, y_hi))
+}
+
+/// Draws the interval band: one polygon per run of finite bounds, with a legend entry when
+/// `legend`.
+fn draw_band<DB: DrawingBackend>(
+    cc: &mut TimeChart<'_, DB>,
+    b: &Band,
+    legend: bool,
+) -> Result<(), String> {
+    let fill = ORANGE.mix(0.18).filled();
+    let mut run: Vec<(i32, f64, f64)> = Vec::new();
+    let mut flush = |run: &mut Vec<(i32, f64, f64)>| -> Result<(), String> {
+        if run.len() >= 2 {
+            let poly: Vec<(i32, f64)> = run
+                .iter()
+                .map(|p| (p.0, p.2))
+                .chain(run.iter().rev().map(|p| (p.0, p.1)))
+                .collect();
+            cc.draw_series(std::iter::once(Polygon::new(poly, fill)))
+                .map_err(de)?;
+        }
+        run.clear();
+        Ok(())
+    };
+    for (i, (lo, hi)) in b.lower.iter().zip(&b.upper).enumerate() {
+        if lo.is_finite() && hi.is_finite() {
+            run.push((i as i32, *lo, *hi));
+        } else {
+            flush(&mut run)?;
+        }
+    }
+    flush(&mut run)?;
+    if legend {
+        cc.draw_series(std::iter::empty::<Circle<(i32, f64), i32>>())
+            .map_err(de)?
+            .label(b.label.clone())
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 16, y + 5)], ORANGE.mix(0.18).filled())
+            });
+    }
+    Ok(())
+}
+
+/// The legend corner that covers the fewest actual, predicted and naive points on the y axis
+/// `y_lo..y_hi`.
+fn time_panel_legend_corner(
+    chart: &PredictionChart,
+    naive: &[f64],
+    (y_lo, y_hi): (f64, f64),
+) -> SeriesLabelPosition {
+    let x = chart.x_range();
+    let width = f64::from(x.end - x.start);
+    let series = [&chart.actual[..], &chart.predicted[..], naive];
+    let points = series
+        .into_iter()
+        .flat_map(|s| s.iter().enumerate())
+        .map(|(i, v)| {
+            (
+                (i as f64 - f64::from(x.start)) / width,
+                (v - y_lo) / (y_hi - y_lo),
+            )
+        });
+    legend_corner(points)
+}
+
+/// Draws one time panel: the interval band, the naive baseline, the actual and predicted
+/// lines, and (when `spec.legend`) the legend.
+fn draw_time_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    theme: &Theme,
+    chart: &PredictionChart,
+    spec: &TimePanel,
+) -> Result<(), String> {
+    let naive = chart.naive.as_deref().unwrap_or(&[]);
+    let (y_lo, y_hi) = time_panel_y_range(area, theme, chart, spec)?;
     let mut cc = time_chart(
         area,
         theme,
@@ -525,39 +601,9 @@ fn draw_time_panel<DB: DrawingBackend>(
             legend_entry(&mut cc, theme, "Naive (last value)", baseline, true)?;
         }
     }
-    // The interval band goes underneath everything: one polygon per run of finite bounds.
+    // The interval band goes underneath everything.
     if let Some(b) = &chart.band {
-        let fill = ORANGE.mix(0.18).filled();
-        let mut run: Vec<(i32, f64, f64)> = Vec::new();
-        let mut flush = |run: &mut Vec<(i32, f64, f64)>| -> Result<(), String> {
-            if run.len() >= 2 {
-                let poly: Vec<(i32, f64)> = run
-                    .iter()
-                    .map(|p| (p.0, p.2))
-                    .chain(run.iter().rev().map(|p| (p.0, p.1)))
-                    .collect();
-                cc.draw_series(std::iter::once(Polygon::new(poly, fill)))
-                    .map_err(de)?;
-            }
-            run.clear();
-            Ok(())
-        };
-        for (i, (lo, hi)) in b.lower.iter().zip(&b.upper).enumerate() {
-            if lo.is_finite() && hi.is_finite() {
-                run.push((i as i32, *lo, *hi));
-            } else {
-                flush(&mut run)?;
-            }
-        }
-        flush(&mut run)?;
-        if spec.legend {
-            cc.draw_series(std::iter::empty::<Circle<(i32, f64), i32>>())
-                .map_err(de)?
-                .label(b.label.clone())
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 16, y + 5)], ORANGE.mix(0.18).filled())
-                });
-        }
+        draw_band(&mut cc, b, spec.legend)?;
     }
     // The baseline goes underneath the model's lines.
     if !naive.is_empty() {
@@ -567,19 +613,8 @@ fn draw_time_panel<DB: DrawingBackend>(
     draw_line(&mut cc, theme, &chart.predicted, predicted, false, markers)?;
 
     if spec.legend {
-        let x = chart.x_range();
-        let width = f64::from(x.end - x.start);
-        let series = [&chart.actual[..], &chart.predicted[..], naive];
-        let points = series
-            .into_iter()
-            .flat_map(|s| s.iter().enumerate())
-            .map(|(i, v)| {
-                (
-                    (i as f64 - f64::from(x.start)) / width,
-                    (v - y_lo) / (y_hi - y_lo),
-                )
-            });
-        theme.series_legend(&mut cc, legend_corner(points))?;
+        let corner = time_panel_legend_corner(chart, naive, (y_lo, y_hi));
+        theme.series_legend(&mut cc, corner)?;
     }
     Ok(())
 }

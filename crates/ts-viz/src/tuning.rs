@@ -179,14 +179,21 @@ struct HistoryFigure<'c> {
     chart: &'c OptimizationHistoryChart,
 }
 
-impl Figure for HistoryFigure<'_> {
-    fn draw<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        theme: &Theme,
-    ) -> Result<(), String> {
-        let c = self.chart;
-        let area = theme.titled(root, &c.title)?;
+/// The finite points of an optimization history and its running best.
+struct HistoryPoints {
+    /// Completed trials, sorted by trial number.
+    done: Vec<(usize, f64)>,
+    /// Pruned trials with their last intermediate value.
+    pruned: Vec<(usize, f64)>,
+    /// The best value so far at each completed trial.
+    best: Vec<(f64, f64)>,
+    /// The highest trial number drawn.
+    n_max: f64,
+}
+
+impl HistoryPoints {
+    /// Keeps the finite points of `c`, sorts the completed ones and tracks the running best.
+    fn new(c: &OptimizationHistoryChart) -> Self {
         let mut done: Vec<(usize, f64)> = c
             .completed
             .iter()
@@ -209,23 +216,21 @@ impl Figure for HistoryFigure<'_> {
             best.push((n as f64, cur));
         }
         let n_max = done.iter().chain(&pruned).map(|p| p.0).max().unwrap_or(0) as f64;
-        let x = -0.5..n_max + 0.5;
-        let (lo, hi) = finite_range(done.iter().chain(&pruned).map(|p| p.1)).ok_or("no value")?;
-        let log = wants_log_scale(lo, hi);
-        let (a, b) = if log {
-            log_padded(lo, hi, 0.05)
-        } else {
-            padded(lo, hi, 0.05)
-        };
-        let span = b - a;
-        let y_fmt = move |v: &f64| fmt_tick(*v, if log { 0.0 } else { span });
-        let x_fmt = |v: &f64| {
-            if v.fract() == 0.0 && *v >= 0.0 {
-                format!("{v:.0}")
-            } else {
-                String::new()
-            }
-        };
+        Self {
+            done,
+            pruned,
+            best,
+            n_max,
+        }
+    }
+
+    /// All points, completed then pruned.
+    fn all(&self) -> impl Iterator<Item = &(usize, f64)> {
+        self.done.iter().chain(&self.pruned)
+    }
+
+    /// The legend corner that covers the fewest points on the y axis `a..b` (log or linear).
+    fn legend_corner(&self, log: bool, a: f64, b: f64) -> SeriesLabelPosition {
         let norm = move |v: f64| {
             if log {
                 (v.log10() - a.log10()) / (b.log10() - a.log10())
@@ -233,11 +238,52 @@ impl Figure for HistoryFigure<'_> {
                 (v - a) / (b - a)
             }
         };
-        let corner = legend_corner(
-            done.iter()
-                .chain(&pruned)
+        let n_max = self.n_max;
+        legend_corner(
+            self.all()
                 .map(|(n, v)| ((*n as f64 + 0.5) / (n_max + 1.0), norm(*v))),
-        );
+        )
+    }
+}
+
+/// Labels whole non-negative trial numbers and leaves other ticks blank.
+fn trial_tick(v: &f64) -> String {
+    if v.fract() == 0.0 && *v >= 0.0 {
+        format!("{v:.0}")
+    } else {
+        String::new()
+    }
+}
+
+/// The y axis of values in `lo..=hi`: whether it is logarithmic, and its padded bounds.
+fn value_axis(lo: f64, hi: f64, frac: f64) -> (bool, f64, f64) {
+    let log = wants_log_scale(lo, hi);
+    let (a, b) = if log {
+        log_padded(lo, hi, frac)
+    } else {
+        padded(lo, hi, frac)
+    };
+    (log, a, b)
+}
+
+impl Figure for HistoryFigure<'_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        theme: &Theme,
+    ) -> Result<(), String> {
+        let c = self.chart;
+        let area = theme.titled(root, &c.title)?;
+        let pts = HistoryPoints::new(c);
+        let HistoryPoints {
+            done, pruned, best, ..
+        } = &pts;
+        let x = -0.5..pts.n_max + 0.5;
+        let (lo, hi) = finite_range(pts.all().map(|p| p.1)).ok_or("no value")?;
+        let (log, a, b) = value_axis(lo, hi, 0.05);
+        let span = b - a;
+        let y_fmt = move |v: &f64| fmt_tick(*v, if log { 0.0 } else { span });
+        let corner = pts.legend_corner(log, a, b);
         let y_desc = if log {
             format!("{} (log scale)", c.value_name)
         } else {
@@ -257,7 +303,7 @@ impl Figure for HistoryFigure<'_> {
                     .y_desc(y_desc.as_str())
                     .x_labels(10)
                     .y_labels(7)
-                    .x_label_formatter(&x_fmt)
+                    .x_label_formatter(&trial_tick)
                     .y_label_formatter(&y_fmt)
                     .draw()
                     .map_err(de)?;
@@ -303,6 +349,163 @@ struct CorrelationFigure<'c> {
     chart: &'c CorrelationChart,
 }
 
+/// Grid columns for `k` parameter panels.
+fn grid_cols(k: usize) -> usize {
+    match k {
+        1 => 1,
+        2 | 4 => 2,
+        3 | 5 | 6 | 9 => 3,
+        _ => 4,
+    }
+}
+
+/// The x axis of a parameter panel: choice indices with labels, log scale, or linear.
+enum XAxis {
+    Categories(f64),
+    Log(f64, f64),
+    Linear(f64, f64),
+}
+
+impl XAxis {
+    /// The axis for parameter `p` whose finite `(x, value)` points are `pts`.
+    fn for_param(p: &ParamSeries, pts: &[(f64, f64)]) -> Self {
+        if !p.categories.is_empty() {
+            XAxis::Categories(p.categories.len() as f64)
+        } else if p.log {
+            let (a, b) = finite_range(pts.iter().map(|q| q.0))
+                .map(|(a, b)| log_padded(a, b, 0.05))
+                .unwrap_or((0.1, 1.0));
+            XAxis::Log(a, b)
+        } else {
+            let (a, b) = finite_range(pts.iter().map(|q| q.0))
+                .map(|(a, b)| padded(a, b, 0.05))
+                .unwrap_or((0.0, 1.0));
+            XAxis::Linear(a, b)
+        }
+    }
+
+    /// The span used to format tick labels (zero unless linear).
+    fn span(&self) -> f64 {
+        match self {
+            XAxis::Linear(a, b) => b - a,
+            _ => 0.0,
+        }
+    }
+}
+
+/// `(x, y)` points of a chart.
+type Points = Vec<(f64, f64)>;
+
+/// The panel title of `p`: its name with Spearman's ρ against `values` when defined.
+fn param_title(p: &ParamSeries, values: &[f64]) -> String {
+    match spearman(&p.x, values) {
+        Some(r) => format!("{}  (ρ = {r:+.2})", p.name),
+        None => p.name.clone(),
+    }
+}
+
+/// The finite `(x, value)` points of `p`; dots of one choice are spread a little so that they
+/// do not hide each other.
+fn param_dots(p: &ParamSeries, values: &[f64]) -> (Points, Points) {
+    let pts: Vec<(f64, f64)> =
+        p.x.iter()
+            .zip(values)
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .map(|(x, y)| (*x, *y))
+            .collect();
+    let n_cats = p.categories.len();
+    let dots: Vec<(f64, f64)> = pts
+        .iter()
+        .enumerate()
+        .map(|(i, (x, y))| {
+            let jitter = if n_cats > 0 {
+                ((i * 7919) % 41) as f64 / 41.0 * 0.36 - 0.18
+            } else {
+                0.0
+            };
+            (x + jitter, *y)
+        })
+        .collect();
+    (pts, dots)
+}
+
+/// Tick labels of `p`'s x axis: choice labels at whole indices, or numbers over `xspan`.
+fn param_x_formatter(p: &ParamSeries, xspan: f64) -> impl Fn(&f64) -> String {
+    let cats = p.categories.clone();
+    let n_cats = cats.len();
+    move |v: &f64| {
+        if n_cats > 0 {
+            let i = v.round();
+            if (v - i).abs() < 1e-9 && i >= 0.0 && (i as usize) < n_cats {
+                cats[i as usize].clone()
+            } else {
+                String::new()
+            }
+        } else {
+            fmt_tick(*v, xspan)
+        }
+    }
+}
+
+/// Draws the objective `values` against parameter `p` in `cell`, on the shared y axis
+/// `ya..yb` (logarithmic when `log_y`).
+fn draw_param_panel<DB: DrawingBackend>(
+    cell: &DrawingArea<DB, Shift>,
+    p: &ParamSeries,
+    values: &[f64],
+    compact: &Theme,
+    (log_y, ya, yb): (bool, f64, f64),
+) -> Result<(), String> {
+    let span = if log_y { 0.0 } else { yb - ya };
+    let y_fmt = move |v: &f64| fmt_tick(*v, span);
+    let title = param_title(p, values);
+    let (pts, dots) = param_dots(p, values);
+    let cell = cell.margin(
+        compact.px(4.0),
+        compact.px(4.0),
+        compact.px(4.0),
+        compact.px(4.0),
+    );
+    let mut builder = ChartBuilder::on(&cell);
+    builder
+        .caption(title, compact.font(Theme::CAPTION))
+        .margin(compact.px(4.0))
+        .x_label_area_size(compact.px(30.0))
+        .y_label_area_size(compact.px(52.0));
+    let r = compact.upx(3.0);
+    let xaxis = XAxis::for_param(p, &pts);
+    let x_fmt = param_x_formatter(p, xaxis.span());
+    let n_cats = p.categories.len();
+    let x_labels = if n_cats > 0 { n_cats * 2 + 1 } else { 5 };
+    macro_rules! panel {
+        ($x:expr, $y:expr) => {{
+            let mut cc = builder.build_cartesian_2d($x, $y).map_err(de)?;
+            let mut mesh = cc.configure_mesh();
+            compact.style_mesh(&mut mesh);
+            mesh.x_labels(x_labels)
+                .y_labels(5)
+                .x_label_formatter(&x_fmt)
+                .y_label_formatter(&y_fmt)
+                .draw()
+                .map_err(de)?;
+            cc.draw_series(
+                dots.iter()
+                    .map(|(x, y)| Circle::new((*x, *y), r, BLUE.mix(0.75).filled())),
+            )
+            .map_err(de)?;
+        }};
+    }
+    match (xaxis, log_y) {
+        (XAxis::Categories(n), false) => panel!(-0.5..n - 0.5, ya..yb),
+        (XAxis::Categories(n), true) => panel!(-0.5..n - 0.5, (ya..yb).log_scale()),
+        (XAxis::Log(a, b), false) => panel!((a..b).log_scale(), ya..yb),
+        (XAxis::Log(a, b), true) => panel!((a..b).log_scale(), (ya..yb).log_scale()),
+        (XAxis::Linear(a, b), false) => panel!(a..b, ya..yb),
+        (XAxis::Linear(a, b), true) => panel!(a..b, (ya..yb).log_scale()),
+    }
+    Ok(())
+}
+
 impl Figure for CorrelationFigure<'_> {
     fn draw<DB: DrawingBackend>(
         &self,
@@ -312,12 +515,7 @@ impl Figure for CorrelationFigure<'_> {
         let c = self.chart;
         let area = theme.titled(root, &c.title)?;
         let k = c.params.len();
-        let cols = match k {
-            1 => 1,
-            2 | 4 => 2,
-            3 | 5 | 6 | 9 => 3,
-            _ => 4,
-        };
+        let cols = grid_cols(k);
         let rows = k.div_ceil(cols);
         let compact = theme.compact(match rows {
             1 => 0.95,
@@ -327,116 +525,9 @@ impl Figure for CorrelationFigure<'_> {
         let cells = area.split_evenly((rows, cols));
         let (lo, hi) = finite_range(c.values.iter().copied()).ok_or("no value")?;
         // Log y axis when the values are positive and span more than two decades.
-        let log_y = wants_log_scale(lo, hi);
-        let (ya, yb) = if log_y {
-            log_padded(lo, hi, 0.06)
-        } else {
-            padded(lo, hi, 0.06)
-        };
-        let span = if log_y { 0.0 } else { yb - ya };
-        let y_fmt = move |v: &f64| fmt_tick(*v, span);
+        let y_axis = value_axis(lo, hi, 0.06);
         for (p, cell) in c.params.iter().zip(cells.iter()) {
-            let rho = spearman(&p.x, &c.values);
-            let title = match rho {
-                Some(r) => format!("{}  (ρ = {r:+.2})", p.name),
-                None => p.name.clone(),
-            };
-            let pts: Vec<(f64, f64)> =
-                p.x.iter()
-                    .zip(&c.values)
-                    .filter(|(x, y)| x.is_finite() && y.is_finite())
-                    .map(|(x, y)| (*x, *y))
-                    .collect();
-            let cell = cell.margin(
-                compact.px(4.0),
-                compact.px(4.0),
-                compact.px(4.0),
-                compact.px(4.0),
-            );
-            let mut builder = ChartBuilder::on(&cell);
-            builder
-                .caption(title, compact.font(Theme::CAPTION))
-                .margin(compact.px(4.0))
-                .x_label_area_size(compact.px(30.0))
-                .y_label_area_size(compact.px(52.0));
-            let r = compact.upx(3.0);
-            // The x axis: choice indices with labels, log scale, or linear.
-            enum XAxis {
-                Categories(f64),
-                Log(f64, f64),
-                Linear(f64, f64),
-            }
-            let xaxis = if !p.categories.is_empty() {
-                XAxis::Categories(p.categories.len() as f64)
-            } else if p.log {
-                let (a, b) = finite_range(pts.iter().map(|q| q.0))
-                    .map(|(a, b)| log_padded(a, b, 0.05))
-                    .unwrap_or((0.1, 1.0));
-                XAxis::Log(a, b)
-            } else {
-                let (a, b) = finite_range(pts.iter().map(|q| q.0))
-                    .map(|(a, b)| padded(a, b, 0.05))
-                    .unwrap_or((0.0, 1.0));
-                XAxis::Linear(a, b)
-            };
-            let cats = p.categories.clone();
-            let n_cats = cats.len();
-            let xspan = match xaxis {
-                XAxis::Linear(a, b) => b - a,
-                _ => 0.0,
-            };
-            let x_fmt = move |v: &f64| {
-                if n_cats > 0 {
-                    let i = v.round();
-                    if (v - i).abs() < 1e-9 && i >= 0.0 && (i as usize) < n_cats {
-                        cats[i as usize].clone()
-                    } else {
-                        String::new()
-                    }
-                } else {
-                    fmt_tick(*v, xspan)
-                }
-            };
-            let x_labels = if n_cats > 0 { n_cats * 2 + 1 } else { 5 };
-            // Dots of one choice are spread a little so that they do not hide each other.
-            let dots: Vec<(f64, f64)> = pts
-                .iter()
-                .enumerate()
-                .map(|(i, (x, y))| {
-                    let jitter = if n_cats > 0 {
-                        ((i * 7919) % 41) as f64 / 41.0 * 0.36 - 0.18
-                    } else {
-                        0.0
-                    };
-                    (x + jitter, *y)
-                })
-                .collect();
-            macro_rules! panel {
-                ($x:expr, $y:expr) => {{
-                    let mut cc = builder.build_cartesian_2d($x, $y).map_err(de)?;
-                    let mut mesh = cc.configure_mesh();
-                    compact.style_mesh(&mut mesh);
-                    mesh.x_labels(x_labels)
-                        .y_labels(5)
-                        .x_label_formatter(&x_fmt)
-                        .y_label_formatter(&y_fmt)
-                        .draw()
-                        .map_err(de)?;
-                    cc.draw_series(
-                        dots.iter()
-                            .map(|(x, y)| Circle::new((*x, *y), r, BLUE.mix(0.75).filled())),
-                    )
-                    .map_err(de)?;
-                }};
-            }
-            match (xaxis, log_y) {
-                (XAxis::Categories(n), false) => panel!(-0.5..n - 0.5, ya..yb),
-                (XAxis::Categories(n), true) => panel!(-0.5..n - 0.5, (ya..yb).log_scale()),
-                (XAxis::Log(a, b), false) => panel!((a..b).log_scale(), ya..yb),
-                (XAxis::Log(a, b), true) => panel!((a..b).log_scale(), (ya..yb).log_scale()),
-                (XAxis::Linear(a, b), false) => panel!(a..b, ya..yb),
-                (XAxis::Linear(a, b), true) => panel!(a..b, (ya..yb).log_scale()),
-            }
+            draw_param_panel(cell, p, &c.values, &compact, y_axis)?;
         }
         let _ = &c.value_name;
         Ok(())
