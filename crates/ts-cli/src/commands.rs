@@ -107,21 +107,9 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
         trainer = trainer.resume(r);
     }
     let outcome = trainer.fit_prepared(&frame, prepared)?;
-    let r = &outcome.report;
-    let interrupted = r.interrupted;
+    let interrupted = outcome.report.interrupted;
     if interrupted {
-        eprintln!(
-            "Interrupted{} after {} complete epochs; writing the run with the best epoch so far ({}). Checkpoint: {}; continue with `tsf train --resume {}`.",
-            if terminated.load(Ordering::Relaxed) {
-                " (SIGTERM)"
-            } else {
-                ""
-            },
-            r.history.len(),
-            r.best_epoch,
-            a.out.join(CHECKPOINT_FILE).display(),
-            a.out.display()
-        );
+        say_interrupted(&outcome.report, &a.out, terminated.load(Ordering::Relaxed));
     }
     print!("{}", TrainingSummary(&outcome));
     // Outputs are written only now that everything succeeded, into a staging folder; they replace
@@ -147,6 +135,18 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// The line printed when a training run was stopped (Ctrl-C, or SIGTERM when `sigterm`).
+fn say_interrupted(r: &ts_train::TrainReport, out: &std::path::Path, sigterm: bool) {
+    eprintln!(
+        "Interrupted{} after {} complete epochs; writing the run with the best epoch so far ({}). Checkpoint: {}; continue with `tsf train --resume {}`.",
+        if sigterm { " (SIGTERM)" } else { "" },
+        r.history.len(),
+        r.best_epoch,
+        out.join(CHECKPOINT_FILE).display(),
+        out.display()
+    );
 }
 
 /// `tsf evaluate`.

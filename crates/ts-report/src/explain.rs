@@ -5,6 +5,7 @@ use std::path::Path;
 use ts_viz::{AttentionChart, BarsChart, HeatmapChart, LineChart, NamedLine, VizError};
 
 use ts_explain::Report;
+use ts_explain::report::MethodReport;
 
 /// A short column label for a method.
 fn short_name(method: &str) -> String {
@@ -20,7 +21,7 @@ fn short_name(method: &str) -> String {
 /// attention analysis.
 pub fn draw_charts(rep: &Report, out: &Path, labels: &[String]) -> Result<(), VizError> {
     let steps = rep.step_labels();
-    let attributed: Vec<_> = rep.attributed().collect();
+    let attributed: Vec<&MethodReport> = rep.attributed().collect();
     for m in &attributed {
         let chart = HeatmapChart {
             title: format!("Temporal importance: {}", m.method.name()),
@@ -39,40 +40,8 @@ pub fn draw_charts(rep: &Report, out: &Path, labels: &[String]) -> Result<(), Vi
             &format!("feature_importance_{}", m.method.name()),
         )?;
     }
-    if let Some(first) = attributed.first() {
-        // Lines are compared across methods whose scales differ: each as a share of its total.
-        let series = attributed.iter().take(8).map(|m| NamedLine {
-            label: m.method.name().into(),
-            values: ts_explain::aggregate::shares(&m.importance.by_step),
-        });
-        let chart = LineChart {
-            title: "Importance per time step (share of each method's total)".into(),
-            x_desc: "Time step (t-0 = last input)".into(),
-            y_desc: "Share of importance".into(),
-            x_labels: steps.clone(),
-            series: series.collect(),
-        };
-        ts_viz::line_chart(&chart, out, "time_step_importance")?;
-        let by_feature = rep
-            .features
-            .iter()
-            .enumerate()
-            .take(8)
-            .map(|(f, name)| NamedLine {
-                label: name.clone(),
-                values: first.importance.temporal.iter().map(|r| r[f]).collect(),
-            });
-        let chart = LineChart {
-            title: format!(
-                "Importance per time step and feature ({})",
-                first.method.name()
-            ),
-            x_desc: "Time step (t-0 = last input)".into(),
-            y_desc: "Mean |attribution|".into(),
-            x_labels: steps.clone(),
-            series: by_feature.collect(),
-        };
-        ts_viz::line_chart(&chart, out, "time_step_importance_by_feature")?;
+    if !attributed.is_empty() {
+        draw_importance_lines(rep, &attributed, &steps, out)?;
         for m in &attributed {
             let chart = BarsChart {
                 title: format!("Overall feature importance: {}", m.method.name()),
@@ -84,26 +53,7 @@ pub fn draw_charts(rep: &Report, out: &Path, labels: &[String]) -> Result<(), Vi
             ts_viz::feature_bars(&chart, out, &stem)?;
         }
     }
-    let cmp = &rep.method_comparison;
-    if cmp.methods.len() > 1 {
-        let names: Vec<String> = cmp.methods.iter().map(|m| m.name().to_string()).collect();
-        let values = cmp
-            .spearman
-            .iter()
-            .map(|row| row.iter().map(|v| v.unwrap_or(f64::NAN)).collect());
-        let chart = HeatmapChart {
-            title: "Method comparison: Spearman rank correlation of feature importances".into(),
-            x_desc: String::new(),
-            y_desc: String::new(),
-            columns: names.iter().map(|n| short_name(n)).collect(),
-            rows: names,
-            values: values.collect(),
-            value_label: "Spearman ρ".into(),
-            diverging: true,
-            annotate: true,
-        };
-        ts_viz::heatmap(&chart, out, "method_comparison")?;
-    }
+    draw_method_comparison(rep, out)?;
     if let Some((weights, _)) = rep.attention() {
         let chart = AttentionChart {
             title: "Attention analysis".into(),
@@ -117,5 +67,76 @@ pub fn draw_charts(rep: &Report, out: &Path, labels: &[String]) -> Result<(), Vi
         };
         ts_viz::attention_analysis(&chart, out, "attention_analysis")?;
     }
+    Ok(())
+}
+
+/// The time-step importance lines: every method (up to 8) as a share of its total, then the
+/// first method's importance per time step for each feature (up to 8).
+fn draw_importance_lines(
+    rep: &Report,
+    attributed: &[&MethodReport],
+    steps: &[String],
+    out: &Path,
+) -> Result<(), VizError> {
+    // Lines are compared across methods whose scales differ: each as a share of its total.
+    let series = attributed.iter().take(8).map(|m| NamedLine {
+        label: m.method.name().into(),
+        values: ts_explain::aggregate::shares(&m.importance.by_step),
+    });
+    let chart = LineChart {
+        title: "Importance per time step (share of each method's total)".into(),
+        x_desc: "Time step (t-0 = last input)".into(),
+        y_desc: "Share of importance".into(),
+        x_labels: steps.to_vec(),
+        series: series.collect(),
+    };
+    ts_viz::line_chart(&chart, out, "time_step_importance")?;
+    let first = attributed[0];
+    let by_feature = rep
+        .features
+        .iter()
+        .enumerate()
+        .take(8)
+        .map(|(f, name)| NamedLine {
+            label: name.clone(),
+            values: first.importance.temporal.iter().map(|r| r[f]).collect(),
+        });
+    let chart = LineChart {
+        title: format!(
+            "Importance per time step and feature ({})",
+            first.method.name()
+        ),
+        x_desc: "Time step (t-0 = last input)".into(),
+        y_desc: "Mean |attribution|".into(),
+        x_labels: steps.to_vec(),
+        series: by_feature.collect(),
+    };
+    ts_viz::line_chart(&chart, out, "time_step_importance_by_feature")?;
+    Ok(())
+}
+
+/// The Spearman rank correlations of the methods' feature importances, when there are several.
+fn draw_method_comparison(rep: &Report, out: &Path) -> Result<(), VizError> {
+    let cmp = &rep.method_comparison;
+    if cmp.methods.len() <= 1 {
+        return Ok(());
+    }
+    let names: Vec<String> = cmp.methods.iter().map(|m| m.name().to_string()).collect();
+    let values = cmp
+        .spearman
+        .iter()
+        .map(|row| row.iter().map(|v| v.unwrap_or(f64::NAN)).collect());
+    let chart = HeatmapChart {
+        title: "Method comparison: Spearman rank correlation of feature importances".into(),
+        x_desc: String::new(),
+        y_desc: String::new(),
+        columns: names.iter().map(|n| short_name(n)).collect(),
+        rows: names,
+        values: values.collect(),
+        value_label: "Spearman ρ".into(),
+        diverging: true,
+        annotate: true,
+    };
+    ts_viz::heatmap(&chart, out, "method_comparison")?;
     Ok(())
 }

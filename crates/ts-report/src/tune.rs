@@ -59,7 +59,29 @@ pub fn draw_charts(
         .iter()
         .filter(|t| t.state == TrialState::Complete && t.value.is_some_and(f64::is_finite))
         .collect();
-    let params: Vec<ts_viz::ParamSeries> = space
+    let params = param_series(space, &done);
+    if !params.is_empty() {
+        ts_viz::parameter_correlations(
+            &ts_viz::CorrelationChart {
+                title: format!("{value_name} against each parameter (completed trials)"),
+                value_name,
+                values: done.iter().map(|t| t.value.unwrap_or(f64::NAN)).collect(),
+                params,
+            },
+            out,
+            "parameter_correlations",
+        )?;
+    }
+    Ok(())
+}
+
+/// One series per parameter that varies (up to `ts_viz::MAX_PARAM_PANELS`): its value in each
+/// completed trial, whether its axis is logarithmic, and the labels of a categorical's choices.
+fn param_series(
+    space: &BTreeMap<String, Distribution>,
+    done: &[&FrozenTrial],
+) -> Vec<ts_viz::ParamSeries> {
+    space
         .iter()
         .filter(|(_, d)| !d.single())
         .map(|(k, d)| ts_viz::ParamSeries {
@@ -80,18 +102,5 @@ pub fn draw_charts(
             },
         })
         .take(ts_viz::MAX_PARAM_PANELS)
-        .collect();
-    if !params.is_empty() {
-        ts_viz::parameter_correlations(
-            &ts_viz::CorrelationChart {
-                title: format!("{value_name} against each parameter (completed trials)"),
-                value_name,
-                values: done.iter().map(|t| t.value.unwrap_or(f64::NAN)).collect(),
-                params,
-            },
-            out,
-            "parameter_correlations",
-        )?;
-    }
-    Ok(())
+        .collect()
 }
