@@ -456,19 +456,9 @@ impl Study {
         s.storage.trial(tid)
     }
 
-    /// Runs trials until `opts.n_trials` are done, the timeout passes or the stop flag is set,
-    /// `opts.n_jobs` at a time. An objective that errs, panics or returns NaN gives a failed
-    /// trial and the study goes on; `on_done` is called after each finished trial. A storage
-    /// error stops the study (finished trials are kept) and is returned.
-    pub fn optimize<F>(
-        &self,
-        objective: F,
-        opts: &OptimizeOptions,
-        on_done: &(dyn Fn(&FrozenTrial) + Sync),
-    ) -> Result<OptimizeSummary>
-    where
-        F: Fn(&mut Trial) -> ObjectiveResult + Sync,
-    {
+    /// Refuses options `optimize` cannot run with: zero trials, heartbeats on a storage that
+    /// keeps none, a zero heartbeat interval.
+    fn check_options(&self, opts: &OptimizeOptions) -> Result<()> {
         if opts.n_trials == Some(0) {
             return Err(invalid_option("trials", 0, "must be at least 1"));
         }
@@ -487,6 +477,48 @@ impl Study {
                 return Err(invalid_option("heartbeat interval", 0, "must be positive"));
             }
         }
+        Ok(())
+    }
+
+    /// One trial of `optimize`: fails stale trials first (with heartbeats), asks, beats while
+    /// the objective runs, and tells its result; a panicking objective gives a failed trial.
+    fn run_trial<F>(&self, objective: &F, opts: &OptimizeOptions) -> Result<FrozenTrial>
+    where
+        F: Fn(&mut Trial) -> ObjectiveResult + Sync,
+    {
+        if let Some(h) = &opts.heartbeat {
+            self.fail_stale_trials(h.grace(), h.retry_failed)?;
+        }
+        let mut trial = self.ask_beating(opts.heartbeat.is_some())?;
+        trial.stop = opts.stop.clone();
+        let _beat = opts
+            .heartbeat
+            .map(|h| HeartbeatThread::start(&self.shared.storage, trial.trial_id, h.interval));
+        let result = catch_unwind(AssertUnwindSafe(|| objective(&mut trial))).unwrap_or_else(|p| {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(TrialError::Failed(format!("the objective panicked: {msg}")))
+        });
+        self.tell(trial, result)
+    }
+
+    /// Runs trials until `opts.n_trials` are done, the timeout passes or the stop flag is set,
+    /// `opts.n_jobs` at a time. An objective that errs, panics or returns NaN gives a failed
+    /// trial and the study goes on; `on_done` is called after each finished trial. A storage
+    /// error stops the study (finished trials are kept) and is returned.
+    pub fn optimize<F>(
+        &self,
+        objective: F,
+        opts: &OptimizeOptions,
+        on_done: &(dyn Fn(&FrozenTrial) + Sync),
+    ) -> Result<OptimizeSummary>
+    where
+        F: Fn(&mut Trial) -> ObjectiveResult + Sync,
+    {
+        self.check_options(opts)?;
         let start = Instant::now();
         let claimed = AtomicUsize::new(0);
         let finished = AtomicUsize::new(0);
@@ -507,27 +539,7 @@ impl Study {
                 if opts.n_trials.is_some_and(|n| k >= n) {
                     break;
                 }
-                let run = || -> Result<FrozenTrial> {
-                    if let Some(h) = &opts.heartbeat {
-                        self.fail_stale_trials(h.grace(), h.retry_failed)?;
-                    }
-                    let mut trial = self.ask_beating(opts.heartbeat.is_some())?;
-                    trial.stop = opts.stop.clone();
-                    let _beat = opts.heartbeat.map(|h| {
-                        HeartbeatThread::start(&self.shared.storage, trial.trial_id, h.interval)
-                    });
-                    let result = catch_unwind(AssertUnwindSafe(|| objective(&mut trial)))
-                        .unwrap_or_else(|p| {
-                            let msg = p
-                                .downcast_ref::<&str>()
-                                .map(|s| s.to_string())
-                                .or_else(|| p.downcast_ref::<String>().cloned())
-                                .unwrap_or_else(|| "unknown panic".into());
-                            Err(TrialError::Failed(format!("the objective panicked: {msg}")))
-                        });
-                    self.tell(trial, result)
-                };
-                match run() {
+                match self.run_trial(&objective, opts) {
                     Ok(t) => {
                         finished.fetch_add(1, Ordering::SeqCst);
                         on_done(&t);
