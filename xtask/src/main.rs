@@ -233,44 +233,7 @@ fn main() -> Result<()> {
             cargo(&["bench", "--workspace", "--bench", "tpe"], &envs)
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("tune-workers") => {
-            // Worker processes on one study: journal, SQLite (and PostgreSQL with
-            // TSF_BENCH_PG_URL), and the kill test (crates/ts-tune/benches/workers.rs). Only
-            // ts-tune is built, with its `postgres` feature: `--workspace` would unify ts-cli's
-            // features into it and compile Burn for a benchmark that never trains a model.
-            let out = root().join("target/bench/tune_workers.json");
-            let mut envs = vec![("TSF_BENCH_WORKERS_OUT", out.display().to_string())];
-            if args.iter().any(|a| a == "--quick") {
-                envs.push(("TSF_BENCH_QUICK", "1".into()));
-            }
-            // The LSTM objective runs `tsf tune` processes: build tsf (Burn; slow when cold).
-            let lstm_only = args.iter().any(|a| a == "--lstm-only");
-            if lstm_only || args.iter().any(|a| a == "--lstm") {
-                cargo(&["build", "--release", "-p", "ts-cli"], &[])?;
-                let target = std::env::var_os("CARGO_TARGET_DIR")
-                    .map(PathBuf::from)
-                    .map(|t| if t.is_relative() { root().join(t) } else { t })
-                    .unwrap_or_else(|| root().join("target"));
-                let tsf = target.join("release").join("tsf");
-                if !tsf.exists() {
-                    bail!("{} was not built", tsf.display());
-                }
-                envs.push(("TSF_BENCH_TSF", tsf.display().to_string()));
-                if lstm_only {
-                    envs.push(("TSF_BENCH_LSTM_ONLY", "1".into()));
-                }
-            }
-            cargo(
-                &[
-                    "bench",
-                    "-p",
-                    "ts-tune",
-                    "--features",
-                    "postgres",
-                    "--bench",
-                    "workers",
-                ],
-                &envs,
-            )
+            bench_tune_workers(&args)
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("pair") => {
             let rounds = args
@@ -282,42 +245,9 @@ fn main() -> Result<()> {
                 .unwrap_or(5);
             bench_pair(rounds)
         }
-        Some("bench") => {
-            let out = root().join("target/bench/results.json");
-            let quick = args.iter().any(|a| a == "--quick");
-            let mut envs = vec![("TSF_BENCH_OUT", out.display().to_string())];
-            if quick {
-                envs.push(("TSF_BENCH_QUICK", "1".into()));
-            }
-            cargo(&["bench", "--workspace", "--bench", "lstm"], &envs)?;
-            pytorch_reference(&out, quick)?;
-            println!("results: {}", out.display());
-            Ok(())
-        }
+        Some("bench") => bench_lstm(&args),
         Some("quality") => quality::quality(&args[1..]),
-        Some("demo") => {
-            let out = root().join("target/demo");
-            cargo(
-                &[
-                    "run",
-                    "--release",
-                    "-p",
-                    "ts-cli",
-                    "--",
-                    "train",
-                    "--data",
-                    "data/statsmodels_macrodata.csv",
-                    "--target",
-                    "tbilrate",
-                    "--features",
-                    "realgdp,cpi,tbilrate,unemp,infl",
-                    "--out",
-                    &out.display().to_string(),
-                    "--force",
-                ],
-                &[],
-            )
-        }
+        Some("demo") => demo(),
         Some("crash") => cargo(
             &[
                 "test",
@@ -332,26 +262,113 @@ fn main() -> Result<()> {
             &[],
         ),
         Some("memory") => memory(&args[1..]),
-        _ => {
-            eprintln!(
-                "usage: cargo xtask <ci | bench [tune | tune-workers [--lstm | --lstm-only]] [--quick] | bench pair [--rounds N] | demo | crash | memory [--rows N] [--no-charts] [-- TRAIN FLAGS]>"
-            );
-            eprintln!("  ci     run .ci/run (wgpu check + the README's test command)");
-            eprintln!("  bench  LSTM speed benchmark → target/bench/results.json");
-            eprintln!(
-                "  bench tune  TPE vs Optuna's medians (tests/golden/TPE.md) → target/bench/tune.json"
-            );
-            eprintln!(
-                "  bench tune-workers  1-8 worker processes on one study (journal, SQLite; PostgreSQL with TSF_BENCH_PG_URL), kill test; --lstm: also 1-4 `tsf tune` processes on the LSTM objective (builds tsf) → target/bench/tune_workers.json"
-            );
-            eprintln!("  demo   train on the bundled data into target/demo");
-            eprintln!("  crash  SIGKILL `tsf train` 20 times and check every file and the resume");
-            eprintln!(
-                "  memory peak RSS of `tsf train` on a generated 1,000,000 x 8 CSV vs the 3x-f32 bar"
-            );
-            std::process::exit(2);
+        _ => usage(),
+    }
+}
+
+/// `cargo xtask bench tune-workers [--quick] [--lstm | --lstm-only]`.
+fn bench_tune_workers(args: &[String]) -> Result<()> {
+    // Worker processes on one study: journal, SQLite (and PostgreSQL with
+    // TSF_BENCH_PG_URL), and the kill test (crates/ts-tune/benches/workers.rs). Only
+    // ts-tune is built, with its `postgres` feature: `--workspace` would unify ts-cli's
+    // features into it and compile Burn for a benchmark that never trains a model.
+    let out = root().join("target/bench/tune_workers.json");
+    let mut envs = vec![("TSF_BENCH_WORKERS_OUT", out.display().to_string())];
+    if args.iter().any(|a| a == "--quick") {
+        envs.push(("TSF_BENCH_QUICK", "1".into()));
+    }
+    // The LSTM objective runs `tsf tune` processes: build tsf (Burn; slow when cold).
+    let lstm_only = args.iter().any(|a| a == "--lstm-only");
+    if lstm_only || args.iter().any(|a| a == "--lstm") {
+        cargo(&["build", "--release", "-p", "ts-cli"], &[])?;
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .map(|t| if t.is_relative() { root().join(t) } else { t })
+            .unwrap_or_else(|| root().join("target"));
+        let tsf = target.join("release").join("tsf");
+        if !tsf.exists() {
+            bail!("{} was not built", tsf.display());
+        }
+        envs.push(("TSF_BENCH_TSF", tsf.display().to_string()));
+        if lstm_only {
+            envs.push(("TSF_BENCH_LSTM_ONLY", "1".into()));
         }
     }
+    cargo(
+        &[
+            "bench",
+            "-p",
+            "ts-tune",
+            "--features",
+            "postgres",
+            "--bench",
+            "workers",
+        ],
+        &envs,
+    )
+}
+
+/// `cargo xtask bench [--quick]`: the LSTM speed benchmark and PyTorch's reference.
+fn bench_lstm(args: &[String]) -> Result<()> {
+    let out = root().join("target/bench/results.json");
+    let quick = args.iter().any(|a| a == "--quick");
+    let mut envs = vec![("TSF_BENCH_OUT", out.display().to_string())];
+    if quick {
+        envs.push(("TSF_BENCH_QUICK", "1".into()));
+    }
+    cargo(&["bench", "--workspace", "--bench", "lstm"], &envs)?;
+    pytorch_reference(&out, quick)?;
+    println!("results: {}", out.display());
+    Ok(())
+}
+
+/// `cargo xtask demo`: the README job into `target/demo`.
+fn demo() -> Result<()> {
+    let out = root().join("target/demo");
+    cargo(
+        &[
+            "run",
+            "--release",
+            "-p",
+            "ts-cli",
+            "--",
+            "train",
+            "--data",
+            "data/statsmodels_macrodata.csv",
+            "--target",
+            "tbilrate",
+            "--features",
+            "realgdp,cpi,tbilrate,unemp,infl",
+            "--out",
+            &out.display().to_string(),
+            "--force",
+        ],
+        &[],
+    )
+}
+
+/// Prints the commands and exits with status 2.
+fn usage() -> ! {
+    eprintln!(
+        "usage: cargo xtask <ci | bench [tune | tune-workers [--lstm | --lstm-only]] [--quick] | bench pair [--rounds N] | quality [...] | demo | crash | memory [--rows N] [--no-charts] [-- TRAIN FLAGS]>"
+    );
+    eprintln!("  ci     run .ci/run (wgpu check + the README's test command)");
+    eprintln!("  bench  LSTM speed benchmark → target/bench/results.json");
+    eprintln!(
+        "  bench tune  TPE vs Optuna's medians (tests/golden/TPE.md) → target/bench/tune.json"
+    );
+    eprintln!(
+        "  bench tune-workers  1-8 worker processes on one study (journal, SQLite; PostgreSQL with TSF_BENCH_PG_URL), kill test; --lstm: also 1-4 `tsf tune` processes on the LSTM objective (builds tsf) → target/bench/tune_workers.json"
+    );
+    eprintln!("  demo   train on the bundled data into target/demo");
+    eprintln!("  crash  SIGKILL `tsf train` 20 times and check every file and the resume");
+    eprintln!(
+        "  memory peak RSS of `tsf train` on a generated 1,000,000 x 8 CSV vs the 3x-f32 bar"
+    );
+    eprintln!(
+        "  quality  tsf against the naive, seasonal naive and drift forecasts on every bundled series (--seeds, --only, --skip, --markdown FILE, -- TRAIN FLAGS) → target/quality"
+    );
+    std::process::exit(2);
 }
 
 /// Value columns of the generated memory-test table (besides its time column).
