@@ -165,94 +165,14 @@ impl Distribution {
                 high,
                 log,
                 step,
-            } => {
-                if !low.is_finite() || !high.is_finite() {
-                    return Err(bad(
-                        name,
-                        format!("bounds must be finite, got [{low}, {high}]"),
-                    ));
-                }
-                if low > high {
-                    return Err(bad(
-                        name,
-                        format!("empty range: low {low} is above high {high}"),
-                    ));
-                }
-                if log && low <= 0.0 {
-                    return Err(bad(
-                        name,
-                        format!("a log range needs low > 0, got low = {low}"),
-                    ));
-                }
-                let step = match step {
-                    None => None,
-                    Some(s) => {
-                        if log {
-                            return Err(bad(name, "a log range cannot have a step"));
-                        }
-                        if !(s > 0.0 && s.is_finite()) {
-                            return Err(bad(name, format!("step must be > 0, got {s}")));
-                        }
-                        Some(s)
-                    }
-                };
-                let high = match step {
-                    Some(s) => {
-                        let n = ((high - low) / s + 1e-9).floor();
-                        (low + n * s).min(high)
-                    }
-                    None => high,
-                };
-                Ok(Self::Float {
-                    low,
-                    high,
-                    log,
-                    step,
-                })
-            }
+            } => validated_float(name, low, high, log, step),
             Self::Int {
                 low,
                 high,
                 log,
                 step,
-            } => {
-                if low > high {
-                    return Err(bad(
-                        name,
-                        format!("empty range: low {low} is above high {high}"),
-                    ));
-                }
-                if step < 1 {
-                    return Err(bad(name, format!("step must be ≥ 1, got {step}")));
-                }
-                if log && low < 1 {
-                    return Err(bad(
-                        name,
-                        format!("a log range needs low ≥ 1, got low = {low}"),
-                    ));
-                }
-                if log && step != 1 {
-                    return Err(bad(name, "a log range must have step 1"));
-                }
-                let high = low + (high - low) / step * step;
-                Ok(Self::Int {
-                    low,
-                    high,
-                    log,
-                    step,
-                })
-            }
-            Self::Categorical { choices } => {
-                if choices.is_empty() {
-                    return Err(bad(name, "the choice list is empty"));
-                }
-                for (i, c) in choices.iter().enumerate() {
-                    if choices[..i].contains(c) {
-                        return Err(bad(name, format!("choice {} is listed twice", c.label())));
-                    }
-                }
-                Ok(Self::Categorical { choices })
-            }
+            } => validated_int(name, low, high, log, step),
+            Self::Categorical { choices } => validated_choices(name, choices),
         }
     }
 
@@ -587,6 +507,103 @@ fn write_python(v: &Value, s: &mut String) {
         }
         other => s.push_str(&other.to_string()),
     }
+}
+
+/// [`Distribution::validated`] for a float range: finite, non-empty, positive when logarithmic,
+/// a positive step only without log; `high` moved down onto the step grid.
+fn validated_float(
+    name: &str,
+    low: f64,
+    high: f64,
+    log: bool,
+    step: Option<f64>,
+) -> Result<Distribution> {
+    if !low.is_finite() || !high.is_finite() {
+        return Err(bad(
+            name,
+            format!("bounds must be finite, got [{low}, {high}]"),
+        ));
+    }
+    if low > high {
+        return Err(bad(
+            name,
+            format!("empty range: low {low} is above high {high}"),
+        ));
+    }
+    if log && low <= 0.0 {
+        return Err(bad(
+            name,
+            format!("a log range needs low > 0, got low = {low}"),
+        ));
+    }
+    let step = match step {
+        None => None,
+        Some(s) => {
+            if log {
+                return Err(bad(name, "a log range cannot have a step"));
+            }
+            if !(s > 0.0 && s.is_finite()) {
+                return Err(bad(name, format!("step must be > 0, got {s}")));
+            }
+            Some(s)
+        }
+    };
+    let high = match step {
+        Some(s) => {
+            let n = ((high - low) / s + 1e-9).floor();
+            (low + n * s).min(high)
+        }
+        None => high,
+    };
+    Ok(Distribution::Float {
+        low,
+        high,
+        log,
+        step,
+    })
+}
+
+/// [`Distribution::validated`] for an integer range: non-empty, step ≥ 1, low ≥ 1 and step 1
+/// when logarithmic; `high` moved down onto the step grid.
+fn validated_int(name: &str, low: i64, high: i64, log: bool, step: i64) -> Result<Distribution> {
+    if low > high {
+        return Err(bad(
+            name,
+            format!("empty range: low {low} is above high {high}"),
+        ));
+    }
+    if step < 1 {
+        return Err(bad(name, format!("step must be ≥ 1, got {step}")));
+    }
+    if log && low < 1 {
+        return Err(bad(
+            name,
+            format!("a log range needs low ≥ 1, got low = {low}"),
+        ));
+    }
+    if log && step != 1 {
+        return Err(bad(name, "a log range must have step 1"));
+    }
+    let high = low + (high - low) / step * step;
+    Ok(Distribution::Int {
+        low,
+        high,
+        log,
+        step,
+    })
+}
+
+/// [`Distribution::validated`] for a choice list: not empty, no choice twice.
+fn validated_choices(name: &str, choices: Vec<Choice>) -> Result<Distribution> {
+    if choices.is_empty() {
+        return Err(bad(name, "the choice list is empty"));
+    }
+    for (i, c) in choices.iter().enumerate() {
+        if choices[..i].contains(c) {
+            return Err(bad(name, format!("choice {} is listed twice", c.label())));
+        }
+    }
+    Ok(Distribution::Categorical { choices })
 }
 
 #[cfg(test)]
