@@ -13,7 +13,7 @@ use ts_model::{Forecaster, make_device};
 
 use crate::config::{ForecastConfig, ModelChoice};
 use crate::error::{Result, TrainError};
-use crate::intervals::{Coverage, Intervals, WindowBounds, coverage_of};
+use crate::intervals::{Coverage, Intervals, WindowBounds};
 use crate::metrics::{BaselineSpec, Evaluation, evaluate};
 use crate::trainer::predict_scaled;
 
@@ -248,6 +248,13 @@ pub fn evaluate_frame(bundle: &Bundle, frame: &Frame) -> Result<FrameEvaluation>
     evaluate_frame_part(bundle, frame, Part::All)
 }
 
+/// The first of `windows` (in time order, over a table of `n` rows) whose targets lie in the
+/// test part: adaptive intervals walk from there, as they did when the model was trained.
+fn first_test_window(bundle: &Bundle, windows: &Windows, n: usize) -> usize {
+    let test_start = bundle.part_rows(Part::Test, n).0;
+    windows.anchors.partition_point(|&a| a + 1 < test_start)
+}
+
 /// Evaluates a saved model on the windows of one part of a table (see [`Bundle::part_rows`]).
 ///
 /// # Errors
@@ -288,23 +295,14 @@ pub fn evaluate_frame_part(bundle: &Bundle, frame: &Frame, part: Part) -> Result
         &bundle.header.scaler,
         &bundle.baseline_spec(n),
     );
-    let test_start = bundle.part_rows(Part::Test, n).0;
-    let first_test = windows.anchors.partition_point(|&a| a + 1 < test_start);
+    let first_test = first_test_window(bundle, &windows, n);
     let coverage = bundle.intervals().map_or_else(Vec::new, |iv| {
-        let walk = iv.walk(
+        iv.coverage_from(
             &windows,
             &predictions,
             spec,
             &bundle.header.scaler,
             first_test,
-        );
-        coverage_of(
-            &iv.levels,
-            &walk.windows,
-            &windows,
-            &predictions,
-            spec,
-            &bundle.header.scaler,
         )
     });
     Ok(FrameEvaluation {
@@ -368,8 +366,7 @@ pub fn predict_frame(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRow
     let pk = predict_scaled(&bundle.model, &wk, &bundle.device, 512)?;
     let pf = predict_scaled(&bundle.model, &wf, &bundle.device, 512)?;
     let scaler = &bundle.header.scaler;
-    let test_start = bundle.part_rows(Part::Test, n).0;
-    let first_test = wk.anchors.partition_point(|&a| a + 1 < test_start);
+    let first_test = first_test_window(bundle, &wk, n);
     let walk = bundle
         .intervals()
         .map(|iv| iv.walk(&wk, &pk, spec, scaler, first_test));

@@ -362,7 +362,21 @@ impl Intervals {
         spec: &WindowSpec,
         scaler: &Scaler,
     ) -> Vec<Coverage> {
-        let walk = self.walk(windows, predicted_scaled, spec, scaler, 0);
+        self.coverage_from(windows, predicted_scaled, spec, scaler, 0)
+    }
+
+    /// Coverage and width of every level on `windows`, whose windows from `from` on come after
+    /// the calibration part (the walk of [`Intervals::walk`]); the earlier ones are measured with
+    /// the calibrated half-widths.
+    pub fn coverage_from(
+        &self,
+        windows: &Windows,
+        predicted_scaled: &[f32],
+        spec: &WindowSpec,
+        scaler: &Scaler,
+        from: usize,
+    ) -> Vec<Coverage> {
+        let walk = self.walk(windows, predicted_scaled, spec, scaler, from);
         coverage_of(
             &self.levels,
             &walk.windows,
@@ -375,7 +389,7 @@ impl Intervals {
 }
 
 /// Coverage and width of every level of `bounds` on `windows`.
-pub fn coverage_of(
+fn coverage_of(
     levels: &[f64],
     bounds: &WindowBounds,
     windows: &Windows,
