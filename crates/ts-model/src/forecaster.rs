@@ -272,19 +272,34 @@ pub fn seasonal_mean_weights(
     season: usize,
     seasons: usize,
 ) -> Option<Vec<f32>> {
-    if season <= 1 || seasons == 0 {
+    seasonal_share_weights(horizon, lookback, season, &vec![1.0; seasons])
+}
+
+/// A weighted mean of the last `shares.len()` seasonal lags as linear-branch weights
+/// `[horizon, lookback]` (row-major): output `s` gives the row `k + 1` seasons before its
+/// forecast row the share `shares[k] / Σ shares`. Shares `1, r, r²` are the seasonal
+/// component of exponential smoothing (Holt–Winters, smoothing `1 − r`) cut after three seasons;
+/// equal shares are [`seasonal_mean_weights`]. `None` when `season <= 1`, no share is positive,
+/// or some output's last lag lies before the window.
+pub fn seasonal_share_weights(
+    horizon: usize,
+    lookback: usize,
+    season: usize,
+    shares: &[f32],
+) -> Option<Vec<f32>> {
+    let total: f32 = shares.iter().sum();
+    if season <= 1 || shares.is_empty() || !(total > 0.0) {
         return None;
     }
     let mut w = vec![0.0f32; horizon * lookback];
-    let share = 1.0 / seasons as f32;
     for s in 0..horizon {
         let first = ts_data::seasonal_lag(season, s + 1);
-        for k in 0..seasons {
+        for (k, share) in shares.iter().enumerate() {
             let back = first + k * season;
             if back >= lookback {
                 return None;
             }
-            w[s * lookback + (lookback - 1 - back)] = share;
+            w[s * lookback + (lookback - 1 - back)] = share / total;
         }
     }
     Some(w)

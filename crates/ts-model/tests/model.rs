@@ -358,3 +358,26 @@ fn seasonal_mean_weights_average_the_seasons_the_window_holds() {
     assert!(seasonal_mean_weights(1, 30, 12, 3).is_none());
     assert!(seasonal_mean_weights(1, 30, 1, 1).is_none());
 }
+
+#[test]
+fn seasonal_share_weights_normalise_the_shares_over_the_seasons() {
+    use ts_model::forecaster::{seasonal_mean_weights, seasonal_share_weights};
+    // Shares 1 : 0.5 : 0.25 over three years: 4/7, 2/7, 1/7 at 11, 23 and 35 rows back for
+    // one month ahead.
+    let w = seasonal_share_weights(1, 36, 12, &[1.0, 0.5, 0.25]).unwrap();
+    for (back, expected) in [(11usize, 4.0 / 7.0), (23, 2.0 / 7.0), (35, 1.0 / 7.0)] {
+        assert!(
+            (w[35 - back] - expected).abs() < 1e-6,
+            "{back}: {}",
+            w[35 - back]
+        );
+    }
+    assert!((w.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    assert_eq!(
+        seasonal_share_weights(12, 36, 12, &[1.0, 1.0, 1.0]),
+        seasonal_mean_weights(12, 36, 12, 3)
+    );
+    assert!(seasonal_share_weights(1, 36, 12, &[0.0, 0.0]).is_none());
+    assert!(seasonal_share_weights(1, 36, 12, &[]).is_none());
+    assert!(seasonal_share_weights(1, 30, 12, &[1.0, 0.5, 0.25]).is_none());
+}

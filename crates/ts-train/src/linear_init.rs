@@ -4,8 +4,8 @@
 //! `horizon` changes, with the same weights for every target. Its least-squares fit on the
 //! training windows is a small ridge regression (`lookback + 1` unknowns per output), solved
 //! exactly here instead of being approached by a few hundred Adam steps: the penalty pulls the
-//! weights toward an anchor forecast (`W0`: the naive, the seasonal naive or the mean of the last
-//! 2 or 3 seasons, whichever errs least on the windows), `W = (XᵀX + λI)⁻¹(XᵀY + λW0)`, and λ is
+//! weights toward an anchor forecast (`W0`: the naive, the seasonal naive, the mean of the last
+//! 2 or 3 seasons or their exponentially weighted mean, whichever errs least on the windows), `W = (XᵀX + λI)⁻¹(XᵀY + λW0)`, and λ is
 //! picked among a few multiples of `tr(XᵀX)/lookback` by blocked cross-validation, the anchor
 //! itself (λ = ∞) included. So the hybrid starts, at epoch 0, from the better of an "NLinear"
 //! fit and the seasonal naive forecast on validation; training the LSTM then only adds what that
@@ -22,6 +22,9 @@ use crate::trainer::loss_value;
 /// The most seasons averaged by an anchor of the ridge penalty.
 const MAX_ANCHOR_SEASONS: usize = 3;
 
+/// Ratios `r` of the smoothed seasonal anchors: the last seasons weighted `1 : r : r²`.
+const SMOOTHING_RATIOS: [f32; 3] = [0.2, 1.0 / 3.0, 0.5];
+
 /// Multiples of `tr(XᵀX)/lookback` tried as the ridge penalty.
 const PENALTIES: [f64; 7] = [1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0];
 
@@ -33,7 +36,8 @@ pub struct LinearFit {
     pub penalty: Option<f64>,
     /// Validation loss of the branch alone (the untrained hybrid), NaN without validation.
     pub val_loss: f64,
-    /// The forecast the penalty pulls toward: `naive`, `seasonal naive` or `mean of K seasons`.
+    /// The forecast the penalty pulls toward: `naive`, `seasonal naive`, `mean of K seasons` or
+    /// `seasons weighted 1.00 : r : r²`.
     pub anchor: String,
 }
 
@@ -214,26 +218,42 @@ pub fn fit_linear_branch(
 }
 
 /// The anchors the penalty may pull toward, in the solver's layout `[p, h]` (row j = input j;
-/// the bias row stays zero): the naive forecast (zero weights), the seasonal naive and the mean
-/// of the last 2 or 3 seasons where the window holds them.
+/// the bias row stays zero): the naive forecast (zero weights), the seasonal naive, the mean
+/// of the last 2 or 3 seasons, and the seasons weighted `1 : r : r²` for each `r` of
+/// [`SMOOTHING_RATIOS`] (exponential smoothing of the seasonal pattern: between the last season,
+/// which follows changes at once, and the plain mean, which averages the noise of each year),
+/// where the window holds them.
 fn anchors(h: usize, l: usize, season: usize) -> Vec<(String, Vec<f64>)> {
     let p = l + 1;
-    std::iter::once(("naive".to_string(), vec![0.0; p * h]))
-        .chain((1..=MAX_ANCHOR_SEASONS).filter_map(|k| {
-            let m = ts_model::forecaster::seasonal_mean_weights(h, l, season, k)?;
-            let mut w0 = vec![0.0f64; p * h];
-            for s in 0..h {
-                for j in 0..l {
-                    w0[j * h + s] = f64::from(m[s * l + j]);
-                }
+    let layout = |m: Vec<f32>| {
+        let mut w0 = vec![0.0f64; p * h];
+        for s in 0..h {
+            for j in 0..l {
+                w0[j * h + s] = f64::from(m[s * l + j]);
             }
-            let name = if k == 1 {
-                "seasonal naive".to_string()
-            } else {
-                format!("mean of {k} seasons")
-            };
-            Some((name, w0))
-        }))
+        }
+        w0
+    };
+    let means = (1..=MAX_ANCHOR_SEASONS).filter_map(|k| {
+        let m = ts_model::forecaster::seasonal_mean_weights(h, l, season, k)?;
+        let name = if k == 1 {
+            "seasonal naive".to_string()
+        } else {
+            format!("mean of {k} seasons")
+        };
+        Some((name, layout(m)))
+    });
+    let smoothed = SMOOTHING_RATIOS.iter().filter_map(|&r| {
+        let (m, k) = (2..=MAX_ANCHOR_SEASONS).rev().find_map(|k| {
+            let shares: Vec<f32> = (0..k).map(|i| r.powi(i as i32)).collect();
+            ts_model::forecaster::seasonal_share_weights(h, l, season, &shares).map(|m| (m, shares))
+        })?;
+        let ratio: Vec<String> = k.iter().map(|v| format!("{v:.2}")).collect();
+        Some((format!("seasons weighted {}", ratio.join(" : ")), layout(m)))
+    });
+    std::iter::once(("naive".to_string(), vec![0.0; p * h]))
+        .chain(means)
+        .chain(smoothed)
         .collect()
 }
 
@@ -396,22 +416,22 @@ mod tests {
     /// A fixed monthly pattern plus noise as large as the pattern: the mean of the last three
     /// seasons errs less than the last season alone (error variance σ²(1 + 1/3) against 2σ²),
     /// so the branch is pulled toward it.
-    #[test]
-    fn a_noisy_season_is_read_off_the_mean_of_three_years() {
-        let (l, season, n) = (36usize, 12usize, 400usize);
-        let mut state = 12345u64;
-        let mut noise = || {
+    /// A generator of uniform noise in `[-width/2, width/2)`, the same for every run.
+    fn noise(seed: u64, width: f64) -> impl FnMut() -> f64 {
+        let mut state = seed;
+        move || {
             state = state
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            ((state >> 33) as f64 / f64::from(1u32 << 31) - 0.5) * 0.4
-        };
-        let series: Vec<f32> = (0..n + l)
-            .map(|t| {
-                (0.5 + 0.2 * (t as f64 * std::f64::consts::TAU / season as f64).sin() + noise())
-                    as f32
-            })
-            .collect();
+            ((state >> 33) as f64 / f64::from(1u32 << 31) - 0.5) * width
+        }
+    }
+
+    /// The anchor the hybrid's linear branch is pulled toward on `series` (monthly, 36 steps
+    /// back, one step ahead; the last 60 windows validate).
+    fn anchor_of(series: &[f32]) -> LinearFit {
+        let (l, season) = (36usize, 12usize);
+        let n = series.len() - l;
         let windows = |from: usize, to: usize| {
             let mut x = Vec::new();
             let mut y = Vec::new();
@@ -421,7 +441,7 @@ mod tests {
             }
             Windows::from_parts(x, y, l, 1, 1, (from + l - 1..to + l - 1).collect())
         };
-        let (train, validation) = (windows(0, 340), windows(340, n));
+        let (train, validation) = (windows(0, n - 60), windows(n - 60, n));
         let spec = WindowSpec::new(l, 1, vec!["y".into()], vec!["y".into()]).unwrap();
         let mut mc = ts_model::ModelConfig::new(1, vec![0]);
         mc.linear = true;
@@ -429,7 +449,7 @@ mod tests {
         mc.season = season;
         let device = burn::tensor::Device::flex();
         let mut model = mc.init(1, &device).unwrap();
-        let fit = fit_linear_branch(
+        fit_linear_branch(
             &mut model,
             &train,
             &validation,
@@ -437,7 +457,36 @@ mod tests {
             &TrainConfig::default(),
             &device,
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn a_noisy_season_is_read_off_the_mean_of_three_years() {
+        let mut noise = noise(12345, 0.4);
+        let series: Vec<f32> = (0..436)
+            .map(|t| (0.5 + 0.2 * (t as f64 * std::f64::consts::TAU / 12.0).sin() + noise()) as f32)
+            .collect();
+        let fit = anchor_of(&series);
         assert_eq!(fit.anchor, "mean of 3 seasons", "{fit:?}");
+    }
+
+    /// Each month's level wanders from year to year (a random walk) under noise of the same
+    /// size: the last year alone carries the whole noise, the mean of three lags the walk; a
+    /// weighting in between errs least (wineind at 12 months: MAE 1,823 → 1,713).
+    #[test]
+    fn a_wandering_season_is_read_off_weighted_years() {
+        let (mut step, mut noise) = (noise(7, 0.4), noise(99, 0.4));
+        let mut level = [0.0f64; 12];
+        let series: Vec<f32> = (0..436)
+            .map(|t| {
+                level[t % 12] += step();
+                (level[t % 12] + noise()) as f32
+            })
+            .collect();
+        let fit = anchor_of(&series);
+        assert!(
+            fit.anchor.starts_with("seasons weighted 1.00 : "),
+            "{fit:?}"
+        );
     }
 }
