@@ -428,30 +428,80 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// What `cargo xtask memory` was asked for.
+struct MemoryOptions {
+    /// Rows of the generated table.
+    rows: usize,
+    /// Pass `--no-charts` to `tsf train`.
+    no_charts: bool,
+    /// Flags after `--`, passed to `tsf train`.
+    extra: Vec<String>,
+}
+
+impl MemoryOptions {
+    /// Parses `[--rows N] [--no-charts] [-- FLAGS]`.
+    fn parse(args: &[String]) -> Result<Self> {
+        let mut options = Self {
+            rows: 1_000_000,
+            no_charts: false,
+            extra: Vec::new(),
+        };
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "--rows" => {
+                    options.rows = it
+                        .next()
+                        .context("--rows needs a number")?
+                        .replace('_', "")
+                        .parse()
+                        .context("--rows needs a number")?;
+                }
+                "--no-charts" => options.no_charts = true,
+                "--" => options.extra.extend(it.by_ref().cloned()),
+                other => bail!("memory: unknown argument {other:?}"),
+            }
+        }
+        Ok(options)
+    }
+
+    /// The `tsf train` arguments: one epoch of a small model on `csv`, into `out`.
+    fn train_args(&self, csv: &Path, out: &Path) -> Vec<String> {
+        let mut train: Vec<String> = [
+            "train",
+            "--data",
+            &csv.display().to_string(),
+            "--target",
+            "x0",
+            "--epochs",
+            "1",
+            "--hidden-size",
+            "8",
+            "--batch-size",
+            "512",
+            "--quiet",
+            "--force",
+            "--out",
+            &out.display().to_string(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if self.no_charts {
+            train.push("--no-charts".into());
+        }
+        train.extend(self.extra.iter().cloned());
+        train
+    }
+}
+
 /// `cargo xtask memory [--rows N] [--no-charts] [-- FLAGS]`: generates the table into
 /// `target/memory/`, builds the release binary, runs `tsf train --epochs 1 --hidden-size 8
 /// --batch-size 512` on it under `/usr/bin/time -v` and prints the peak RSS next to the bar
 /// (3 × the data's f32 size + the model's f32 weights).
 fn memory(args: &[String]) -> Result<()> {
-    let mut rows: usize = 1_000_000;
-    let mut no_charts = false;
-    let mut extra: Vec<String> = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--rows" => {
-                rows = it
-                    .next()
-                    .context("--rows needs a number")?
-                    .replace('_', "")
-                    .parse()
-                    .context("--rows needs a number")?;
-            }
-            "--no-charts" => no_charts = true,
-            "--" => extra.extend(it.by_ref().cloned()),
-            other => bail!("memory: unknown argument {other:?}"),
-        }
-    }
+    let options = MemoryOptions::parse(args)?;
+    let rows = options.rows;
     let dir = root().join("target/memory");
     std::fs::create_dir_all(&dir)?;
     let csv = dir.join(format!("rows_{rows}x{MEMORY_COLUMNS}.csv"));
@@ -466,31 +516,7 @@ fn memory(args: &[String]) -> Result<()> {
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));
     let tsf = target_dir.join("release/tsf");
-    let out = dir.join("run");
-    let mut train: Vec<String> = [
-        "train",
-        "--data",
-        &csv.display().to_string(),
-        "--target",
-        "x0",
-        "--epochs",
-        "1",
-        "--hidden-size",
-        "8",
-        "--batch-size",
-        "512",
-        "--quiet",
-        "--force",
-        "--out",
-        &out.display().to_string(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    if no_charts {
-        train.push("--no-charts".into());
-    }
-    train.extend(extra);
+    let train = options.train_args(&csv, &dir.join("run"));
     println!("/usr/bin/time -v {} {}", tsf.display(), train.join(" "));
     let output = Command::new("/usr/bin/time")
         .arg("-v")
@@ -506,6 +532,12 @@ fn memory(args: &[String]) -> Result<()> {
         eprint!("{stderr}");
         bail!("tsf train failed with {}", output.status);
     }
+    report_memory(&stdout, &stderr, rows)
+}
+
+/// Prints the peak RSS that `/usr/bin/time -v` reported in `stderr` next to the bar for `rows`
+/// rows and the model size `tsf train` printed in `stdout`.
+fn report_memory(stdout: &str, stderr: &str, rows: usize) -> Result<()> {
     let field = |name: &str| -> Option<String> {
         stderr
             .lines()

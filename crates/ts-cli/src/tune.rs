@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use ts_data::load;
 use ts_train::output::check_output_folder;
@@ -78,17 +78,14 @@ const TUNE_FILES: [&str; 2] = ["optimization_results.json", "best_model.tsf"];
 
 /// The run's configuration and the search settings: defaults ← TOML file ← flags.
 fn read_config(a: &TuneArgs) -> Result<(ForecastConfig, TuneSettings)> {
-    let mut file = TuneSettings::default();
-    let mut cfg = ForecastConfig::default();
-    if let Some(path) = &a.config {
-        let mut t = ts_train::config::read_toml(path)?;
-        if let Some(section) = t.remove("tune") {
-            file = section.try_into().map_err(|e: toml::de::Error| {
-                anyhow!("{}: [tune]: {}", path.display(), e.message())
-            })?;
-        }
-        cfg = ForecastConfig::from_toml_table(&cfg, t, path)?;
-    }
+    let (mut cfg, file) = match &a.config {
+        Some(path) => ForecastConfig::from_toml_with_section::<TuneSettings>(
+            &ForecastConfig::default(),
+            path,
+            "tune",
+        )?,
+        None => (ForecastConfig::default(), TuneSettings::default()),
+    };
     let d = &mut cfg.data;
     if a.data.is_some() {
         d.path = a.data.clone();

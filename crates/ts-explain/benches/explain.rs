@@ -43,7 +43,6 @@ fn main() {
     let x = windows(100, 0);
     let bg = windows(20, 7);
     let base = bg.mean_window("bg").expect("mean");
-    type Job<'a> = (&'a str, Box<dyn Fn() + 'a>);
     let jobs: Vec<Job> = vec![
         ("saliency", Box::new(|| drop(saliency(&r, &x).unwrap()))),
         (
@@ -101,10 +100,19 @@ fn main() {
             }),
         ),
     ];
+    time_jobs(&jobs, reps);
+}
+
+/// A named method run, timed as a whole.
+type Job<'a> = (&'a str, Box<dyn Fn() + 'a>);
+
+/// Runs each job whose name contains `TSF_BENCH_FILTER` once to warm up, then `reps` timed
+/// times; prints the medians and writes them to `TSF_BENCH_OUT` when set.
+fn time_jobs(jobs: &[Job], reps: usize) {
     let filter = std::env::var("TSF_BENCH_FILTER").unwrap_or_default();
     let mut results = Vec::new();
     println!("100 windows, 12 steps x 5 features, hidden 64, 2 layers; median of {reps}");
-    for (name, job) in &jobs {
+    for (name, job) in jobs {
         if !name.contains(filter.as_str()) {
             continue;
         }

@@ -498,6 +498,23 @@ impl ForecastConfig {
         Self::from_toml_table(base, read_toml(path)?, path)
     }
 
+    /// [`ForecastConfig::from_toml`] of a file that also holds a section `[section]` of the
+    /// caller's own (e.g. `[tune]`), returned apart: `T::default()` when the file has none.
+    pub fn from_toml_with_section<T: serde::de::DeserializeOwned + Default>(
+        base: &Self,
+        path: &Path,
+        section: &str,
+    ) -> Result<(Self, T)> {
+        let mut table = read_toml(path)?;
+        let own = match table.remove(section) {
+            Some(v) => v.try_into().map_err(|e: toml::de::Error| {
+                config_file_error(path, format!("[{section}]: {}", e.message()))
+            })?,
+            None => T::default(),
+        };
+        Ok((Self::from_toml_table(base, table, path)?, own))
+    }
+
     /// [`ForecastConfig::from_toml`] of a table already read from `path` (by [`read_toml`]; a
     /// caller reading sections of its own removes them first).
     pub fn from_toml_table(base: &Self, table: toml::Table, path: &Path) -> Result<Self> {
