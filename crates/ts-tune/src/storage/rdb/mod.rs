@@ -670,231 +670,21 @@ fn apply(
     // transaction.
     let first_heartbeat = rec.get(record::FIRST_HEARTBEAT) == Some(&Value::Bool(true));
     match code {
-        op::CREATE_STUDY => {
-            let name = rec["study_name"].as_str().unwrap_or_default();
-            let exists = tx.query(
-                "SELECT study_id FROM studies WHERE study_name = ?1",
-                &[text(name)],
-            )?;
-            if exists.is_empty() {
-                let sid = tx
-                    .query(
-                        "INSERT INTO studies (study_name) VALUES (?1) RETURNING study_id",
-                        &[text(name)],
-                    )?
-                    .first()
-                    .and_then(|r| r[0].int())
-                    .ok_or_else(|| DbError::Fatal("no study id returned".into()))?;
-                let dirs = rec["directions"].as_array().cloned().unwrap_or_default();
-                for (i, d) in dirs.iter().enumerate() {
-                    let d = d
-                        .as_u64()
-                        .and_then(Direction::from_code)
-                        .unwrap_or(Direction::Minimize);
-                    tx.exec(
-                        "INSERT INTO study_directions (direction, study_id, objective) VALUES (?1, ?2, ?3)",
-                        &[P::Enum(direction_name(d).into()), P::Int(sid), P::Int(i as i64)],
-                    )?;
-                }
-            }
-            Ok(Written::Nothing)
-        }
-        op::DELETE_STUDY => {
-            let sid = num(rec, "study_id")?;
-            let trials = "(SELECT trial_id FROM trials WHERE study_id = ?1)";
-            for t in [
-                "trial_params",
-                "trial_values",
-                "trial_intermediate_values",
-                "trial_user_attributes",
-                "trial_system_attributes",
-                "trial_heartbeats",
-            ] {
-                tx.exec(
-                    &format!("DELETE FROM {t} WHERE trial_id IN {trials}"),
-                    &[P::Int(sid)],
-                )?;
-            }
-            for t in [
-                "trials",
-                "study_directions",
-                "study_user_attributes",
-                "study_system_attributes",
-                "studies",
-            ] {
-                tx.exec(
-                    &format!("DELETE FROM {t} WHERE study_id = ?1"),
-                    &[P::Int(sid)],
-                )?;
-            }
-            Ok(Written::Nothing)
-        }
+        op::CREATE_STUDY => create_study(tx, rec).map(|()| Written::Nothing),
+        op::DELETE_STUDY => delete_study(tx, rec).map(|()| Written::Nothing),
         op::SET_STUDY_USER_ATTR | op::SET_STUDY_SYSTEM_ATTR => {
-            let sid = num(rec, "study_id")?;
-            let (table, field) = if code == op::SET_STUDY_USER_ATTR {
-                ("study_user_attributes", "user_attr")
-            } else {
-                ("study_system_attributes", "system_attr")
-            };
-            if let Some((k, v)) = one_attr(rec, field) {
-                set_attr(tx, table, "study_id", sid, &k, &v)?;
-            }
-            Ok(Written::Nothing)
+            set_study_attr(tx, code, rec).map(|()| Written::Nothing)
         }
-        op::CREATE_TRIAL => {
-            let sid = num(rec, "study_id")?;
-            // Locks the study's row on PostgreSQL: trial numbers are counted one at a time.
-            let exists = tx.query(
-                &format!("SELECT study_id FROM studies WHERE study_id = ?1{lock}"),
-                &[P::Int(sid)],
-            )?;
-            if exists.is_empty() {
-                return Err(DbError::Refused(TuneError::Study {
-                    name: format!("#{sid}"),
-                    reason: "no such study".into(),
-                }));
-            }
-            let state = rec
-                .get("state")
-                .and_then(Value::as_u64)
-                .and_then(TrialState::from_code)
-                .unwrap_or(TrialState::Running);
-            let tid = tx
-                .query(
-                    "INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) \
-                     VALUES (NULL, ?1, ?2, ?3, ?4) RETURNING trial_id",
-                    &[
-                        P::Int(sid),
-                        P::Enum("RUNNING".into()),
-                        P::Time(time_field(rec, "datetime_start")),
-                        P::Time(time_field(rec, "datetime_complete")),
-                    ],
-                )?
-                .first()
-                .and_then(|r| r[0].int())
-                .ok_or_else(|| DbError::Fatal("no trial id returned".into()))?;
-            if let Some(v) = rec.get("value").and_then(lenient_f64) {
-                set_value(tx, tid, v)?;
-            }
-            if let Some(p) = rec.get("params").and_then(Value::as_object) {
-                let dists = rec.get("distributions").and_then(Value::as_object);
-                for (k, v) in p {
-                    let dist = parse_dist(k, dists.and_then(|d| d.get(k)).unwrap_or(&Value::Null))?;
-                    set_param(tx, tid, k, lenient_f64(v).unwrap_or(f64::NAN), &dist)?;
-                }
-            }
-            for (field, table) in [
-                ("user_attrs", "trial_user_attributes"),
-                ("system_attrs", "trial_system_attributes"),
-            ] {
-                if let Some(a) = rec.get(field).and_then(Value::as_object) {
-                    for (k, v) in a {
-                        set_attr(tx, table, "trial_id", tid, k, v)?;
-                    }
-                }
-            }
-            if let Some(iv) = rec.get("intermediate_values").and_then(Value::as_object) {
-                for (k, v) in iv {
-                    if let (Ok(step), Some(x)) = (k.parse::<i64>(), lenient_f64(v)) {
-                        set_intermediate(tx, tid, step, x)?;
-                    }
-                }
-            }
-            let number = tx
-                .query(
-                    "SELECT COUNT(trial_id) FROM trials WHERE study_id = ?1 AND trial_id < ?2",
-                    &[P::Int(sid), P::Int(tid)],
-                )?
-                .first()
-                .and_then(|r| r[0].int())
-                .unwrap_or_default();
-            tx.exec(
-                "UPDATE trials SET number = ?1, state = ?2 WHERE trial_id = ?3",
-                &[
-                    P::Int(number),
-                    P::Enum(state_name(state).into()),
-                    P::Int(tid),
-                ],
-            )?;
-            if first_heartbeat && state == TrialState::Running {
-                heartbeat(tx, d, tid)?;
-            }
-            Ok(Written::Trial {
-                id: tid as usize,
-                number: number as usize,
-            })
-        }
-        op::SET_TRIAL_PARAM => {
-            let tid = num(rec, "trial_id")?;
-            updatable(tx, lock, tid)?;
-            let name = rec["param_name"].as_str().unwrap_or_default();
-            let dist = parse_dist(name, &rec["distribution"])?;
-            let x = lenient_f64(&rec["param_value_internal"]).unwrap_or(f64::NAN);
-            set_param(tx, tid, name, x, &dist)?;
-            Ok(Written::Nothing)
-        }
+        op::CREATE_TRIAL => create_trial(tx, d, rec, first_heartbeat),
+        op::SET_TRIAL_PARAM => set_trial_param(tx, lock, rec).map(|()| Written::Nothing),
         op::SET_TRIAL_STATE_VALUES => {
-            let tid = num(rec, "trial_id")?;
-            let old = updatable(tx, lock, tid)?;
-            let state = rec
-                .get("state")
-                .and_then(Value::as_u64)
-                .and_then(TrialState::from_code)
-                .ok_or_else(|| refused(tid as usize, "\"state\" is not a trial state".into()))?;
-            if state == TrialState::Running && old != TrialState::Waiting {
-                return Err(refused(tid as usize, "is not waiting".into()));
-            }
-            if let Some(v) = rec
-                .get("values")
-                .and_then(Value::as_array)
-                .and_then(|vals| vals.first())
-                .and_then(lenient_f64)
-            {
-                set_value(tx, tid, v)?;
-            }
-            let now = P::Time(Some(local_stamp(Utc::now())));
-            let name = P::Enum(state_name(state).into());
-            if state == TrialState::Running {
-                tx.exec(
-                    "UPDATE trials SET state = ?1, datetime_start = ?2 WHERE trial_id = ?3",
-                    &[name, now, P::Int(tid)],
-                )?;
-                if first_heartbeat {
-                    heartbeat(tx, d, tid)?;
-                }
-            } else if state.is_finished() {
-                tx.exec(
-                    "UPDATE trials SET state = ?1, datetime_complete = ?2 WHERE trial_id = ?3",
-                    &[name, now, P::Int(tid)],
-                )?;
-            } else {
-                tx.exec(
-                    "UPDATE trials SET state = ?1 WHERE trial_id = ?2",
-                    &[name, P::Int(tid)],
-                )?;
-            }
-            Ok(Written::Nothing)
+            set_trial_state_values(tx, d, rec, first_heartbeat).map(|()| Written::Nothing)
         }
         op::SET_TRIAL_INTERMEDIATE_VALUE => {
-            let tid = num(rec, "trial_id")?;
-            updatable(tx, lock, tid)?;
-            let step = rec["step"].as_i64().unwrap_or_default();
-            let v = lenient_f64(&rec["intermediate_value"]).unwrap_or(f64::NAN);
-            set_intermediate(tx, tid, step, v)?;
-            Ok(Written::Nothing)
+            set_trial_intermediate_value(tx, lock, rec).map(|()| Written::Nothing)
         }
         op::SET_TRIAL_USER_ATTR | op::SET_TRIAL_SYSTEM_ATTR => {
-            let tid = num(rec, "trial_id")?;
-            updatable(tx, lock, tid)?;
-            let (table, field) = if code == op::SET_TRIAL_USER_ATTR {
-                ("trial_user_attributes", "user_attr")
-            } else {
-                ("trial_system_attributes", "system_attr")
-            };
-            if let Some((k, v)) = one_attr(rec, field) {
-                set_attr(tx, table, "trial_id", tid, &k, &v)?;
-            }
-            Ok(Written::Nothing)
+            set_trial_attr(tx, lock, code, rec).map(|()| Written::Nothing)
         }
         op::DISCARD_TRIALS => Ok(Written::Nothing),
         other => Err(DbError::Refused(TuneError::Study {
@@ -902,6 +692,297 @@ fn apply(
             reason: format!("unknown op_code {other}"),
         })),
     }
+}
+
+/// `CREATE_STUDY`: inserts the study and its directions, unless a study of that name exists.
+fn create_study(tx: &mut dyn Tx, rec: &Value) -> std::result::Result<(), DbError> {
+    let name = rec["study_name"].as_str().unwrap_or_default();
+    let exists = tx.query(
+        "SELECT study_id FROM studies WHERE study_name = ?1",
+        &[text(name)],
+    )?;
+    if !exists.is_empty() {
+        return Ok(());
+    }
+    let sid = tx
+        .query(
+            "INSERT INTO studies (study_name) VALUES (?1) RETURNING study_id",
+            &[text(name)],
+        )?
+        .first()
+        .and_then(|r| r[0].int())
+        .ok_or_else(|| DbError::Fatal("no study id returned".into()))?;
+    let dirs = rec["directions"].as_array().cloned().unwrap_or_default();
+    for (i, d) in dirs.iter().enumerate() {
+        let d = d
+            .as_u64()
+            .and_then(Direction::from_code)
+            .unwrap_or(Direction::Minimize);
+        tx.exec(
+            "INSERT INTO study_directions (direction, study_id, objective) VALUES (?1, ?2, ?3)",
+            &[
+                P::Enum(direction_name(d).into()),
+                P::Int(sid),
+                P::Int(i as i64),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// `DELETE_STUDY`: deletes the study's trials' rows, then the study's own rows.
+fn delete_study(tx: &mut dyn Tx, rec: &Value) -> std::result::Result<(), DbError> {
+    let sid = num(rec, "study_id")?;
+    let trials = "(SELECT trial_id FROM trials WHERE study_id = ?1)";
+    for t in [
+        "trial_params",
+        "trial_values",
+        "trial_intermediate_values",
+        "trial_user_attributes",
+        "trial_system_attributes",
+        "trial_heartbeats",
+    ] {
+        tx.exec(
+            &format!("DELETE FROM {t} WHERE trial_id IN {trials}"),
+            &[P::Int(sid)],
+        )?;
+    }
+    for t in [
+        "trials",
+        "study_directions",
+        "study_user_attributes",
+        "study_system_attributes",
+        "studies",
+    ] {
+        tx.exec(
+            &format!("DELETE FROM {t} WHERE study_id = ?1"),
+            &[P::Int(sid)],
+        )?;
+    }
+    Ok(())
+}
+
+/// `SET_STUDY_USER_ATTR` / `SET_STUDY_SYSTEM_ATTR` (told apart by `code`): one study attribute.
+fn set_study_attr(tx: &mut dyn Tx, code: u64, rec: &Value) -> std::result::Result<(), DbError> {
+    let sid = num(rec, "study_id")?;
+    let (table, field) = if code == op::SET_STUDY_USER_ATTR {
+        ("study_user_attributes", "user_attr")
+    } else {
+        ("study_system_attributes", "system_attr")
+    };
+    if let Some((k, v)) = one_attr(rec, field) {
+        set_attr(tx, table, "study_id", sid, &k, &v)?;
+    }
+    Ok(())
+}
+
+/// `CREATE_TRIAL`: inserts the trial (as `RUNNING`, without a number), then its value,
+/// parameters, attributes and intermediate values, then numbers it and sets its state; a running
+/// trial's first heartbeat too, when the record asks for it.
+fn create_trial(
+    tx: &mut dyn Tx,
+    d: &Dialect,
+    rec: &Value,
+    first_heartbeat: bool,
+) -> std::result::Result<Written, DbError> {
+    let sid = num(rec, "study_id")?;
+    let state = rec
+        .get("state")
+        .and_then(Value::as_u64)
+        .and_then(TrialState::from_code)
+        .unwrap_or(TrialState::Running);
+    let tid = insert_trial_row(tx, d.lock, sid, rec)?;
+    write_trial_contents(tx, tid, rec)?;
+    let number = tx
+        .query(
+            "SELECT COUNT(trial_id) FROM trials WHERE study_id = ?1 AND trial_id < ?2",
+            &[P::Int(sid), P::Int(tid)],
+        )?
+        .first()
+        .and_then(|r| r[0].int())
+        .unwrap_or_default();
+    tx.exec(
+        "UPDATE trials SET number = ?1, state = ?2 WHERE trial_id = ?3",
+        &[
+            P::Int(number),
+            P::Enum(state_name(state).into()),
+            P::Int(tid),
+        ],
+    )?;
+    if first_heartbeat && state == TrialState::Running {
+        heartbeat(tx, d, tid)?;
+    }
+    Ok(Written::Trial {
+        id: tid as usize,
+        number: number as usize,
+    })
+}
+
+/// Checks that study `sid` exists (locking its row on PostgreSQL: trial numbers are counted one
+/// at a time), then inserts a `RUNNING` trial row without a number; returns its `trial_id`.
+fn insert_trial_row(
+    tx: &mut dyn Tx,
+    lock: &str,
+    sid: i64,
+    rec: &Value,
+) -> std::result::Result<i64, DbError> {
+    let exists = tx.query(
+        &format!("SELECT study_id FROM studies WHERE study_id = ?1{lock}"),
+        &[P::Int(sid)],
+    )?;
+    if exists.is_empty() {
+        return Err(DbError::Refused(TuneError::Study {
+            name: format!("#{sid}"),
+            reason: "no such study".into(),
+        }));
+    }
+    tx.query(
+        "INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) \
+         VALUES (NULL, ?1, ?2, ?3, ?4) RETURNING trial_id",
+        &[
+            P::Int(sid),
+            P::Enum("RUNNING".into()),
+            P::Time(time_field(rec, "datetime_start")),
+            P::Time(time_field(rec, "datetime_complete")),
+        ],
+    )?
+    .first()
+    .and_then(|r| r[0].int())
+    .ok_or_else(|| DbError::Fatal("no trial id returned".into()))
+}
+
+/// Writes what a `CREATE_TRIAL` record carries for the new trial `tid`: its value, parameters,
+/// user and system attributes, and intermediate values, in that order.
+fn write_trial_contents(
+    tx: &mut dyn Tx,
+    tid: i64,
+    rec: &Value,
+) -> std::result::Result<(), DbError> {
+    if let Some(v) = rec.get("value").and_then(lenient_f64) {
+        set_value(tx, tid, v)?;
+    }
+    if let Some(p) = rec.get("params").and_then(Value::as_object) {
+        let dists = rec.get("distributions").and_then(Value::as_object);
+        for (k, v) in p {
+            let dist = parse_dist(k, dists.and_then(|d| d.get(k)).unwrap_or(&Value::Null))?;
+            set_param(tx, tid, k, lenient_f64(v).unwrap_or(f64::NAN), &dist)?;
+        }
+    }
+    for (field, table) in [
+        ("user_attrs", "trial_user_attributes"),
+        ("system_attrs", "trial_system_attributes"),
+    ] {
+        if let Some(a) = rec.get(field).and_then(Value::as_object) {
+            for (k, v) in a {
+                set_attr(tx, table, "trial_id", tid, k, v)?;
+            }
+        }
+    }
+    if let Some(iv) = rec.get("intermediate_values").and_then(Value::as_object) {
+        for (k, v) in iv {
+            if let (Ok(step), Some(x)) = (k.parse::<i64>(), lenient_f64(v)) {
+                set_intermediate(tx, tid, step, x)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `SET_TRIAL_PARAM`: one parameter of an unfinished trial.
+fn set_trial_param(tx: &mut dyn Tx, lock: &str, rec: &Value) -> std::result::Result<(), DbError> {
+    let tid = num(rec, "trial_id")?;
+    updatable(tx, lock, tid)?;
+    let name = rec["param_name"].as_str().unwrap_or_default();
+    let dist = parse_dist(name, &rec["distribution"])?;
+    let x = lenient_f64(&rec["param_value_internal"]).unwrap_or(f64::NAN);
+    set_param(tx, tid, name, x, &dist)?;
+    Ok(())
+}
+
+/// `SET_TRIAL_STATE_VALUES`: an unfinished trial's value and new state (`RUNNING` only from
+/// `WAITING`), stamping its start or completion time; a first heartbeat when the record asks
+/// for it and the trial starts running.
+fn set_trial_state_values(
+    tx: &mut dyn Tx,
+    d: &Dialect,
+    rec: &Value,
+    first_heartbeat: bool,
+) -> std::result::Result<(), DbError> {
+    let tid = num(rec, "trial_id")?;
+    let old = updatable(tx, d.lock, tid)?;
+    let state = rec
+        .get("state")
+        .and_then(Value::as_u64)
+        .and_then(TrialState::from_code)
+        .ok_or_else(|| refused(tid as usize, "\"state\" is not a trial state".into()))?;
+    if state == TrialState::Running && old != TrialState::Waiting {
+        return Err(refused(tid as usize, "is not waiting".into()));
+    }
+    if let Some(v) = rec
+        .get("values")
+        .and_then(Value::as_array)
+        .and_then(|vals| vals.first())
+        .and_then(lenient_f64)
+    {
+        set_value(tx, tid, v)?;
+    }
+    let now = P::Time(Some(local_stamp(Utc::now())));
+    let name = P::Enum(state_name(state).into());
+    if state == TrialState::Running {
+        tx.exec(
+            "UPDATE trials SET state = ?1, datetime_start = ?2 WHERE trial_id = ?3",
+            &[name, now, P::Int(tid)],
+        )?;
+        if first_heartbeat {
+            heartbeat(tx, d, tid)?;
+        }
+    } else if state.is_finished() {
+        tx.exec(
+            "UPDATE trials SET state = ?1, datetime_complete = ?2 WHERE trial_id = ?3",
+            &[name, now, P::Int(tid)],
+        )?;
+    } else {
+        tx.exec(
+            "UPDATE trials SET state = ?1 WHERE trial_id = ?2",
+            &[name, P::Int(tid)],
+        )?;
+    }
+    Ok(())
+}
+
+/// `SET_TRIAL_INTERMEDIATE_VALUE`: one intermediate value of an unfinished trial.
+fn set_trial_intermediate_value(
+    tx: &mut dyn Tx,
+    lock: &str,
+    rec: &Value,
+) -> std::result::Result<(), DbError> {
+    let tid = num(rec, "trial_id")?;
+    updatable(tx, lock, tid)?;
+    let step = rec["step"].as_i64().unwrap_or_default();
+    let v = lenient_f64(&rec["intermediate_value"]).unwrap_or(f64::NAN);
+    set_intermediate(tx, tid, step, v)?;
+    Ok(())
+}
+
+/// `SET_TRIAL_USER_ATTR` / `SET_TRIAL_SYSTEM_ATTR` (told apart by `code`): one attribute of an
+/// unfinished trial.
+fn set_trial_attr(
+    tx: &mut dyn Tx,
+    lock: &str,
+    code: u64,
+    rec: &Value,
+) -> std::result::Result<(), DbError> {
+    let tid = num(rec, "trial_id")?;
+    updatable(tx, lock, tid)?;
+    let (table, field) = if code == op::SET_TRIAL_USER_ATTR {
+        ("trial_user_attributes", "user_attr")
+    } else {
+        ("trial_system_attributes", "system_attr")
+    };
+    if let Some((k, v)) = one_attr(rec, field) {
+        set_attr(tx, table, "trial_id", tid, &k, &v)?;
+    }
+    Ok(())
 }
 
 /// Records a heartbeat of `trial_id` now, by the database's clock (Optuna's
