@@ -1012,9 +1012,20 @@ enum Scope {
     Trial(usize),
 }
 
-/// Reads studies and trials (see [`Scope`]) into a [`Replay`].
-fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
-    // `sf` filters the study tables (parameters `sp`), `tf` the trials and their tables (`tp`).
+/// The `WHERE` clauses and parameters [`load`] reads a [`Scope`] with.
+struct Filters {
+    /// Filters the study tables (with parameters `sp`).
+    sf: &'static str,
+    /// Filters the trials (aliased `t`) and, joined to them, their tables (with parameters `tp`).
+    tf: &'static str,
+    /// The parameters of `sf`.
+    sp: Vec<P>,
+    /// The parameters of `tf`.
+    tp: Vec<P>,
+}
+
+/// The filters that read `scope`.
+fn scope_filters(scope: Scope) -> Filters {
     let (sf, tf, sp, tp) = match scope {
         Scope::All => (
             "WHERE ?1 = -1",
@@ -1041,10 +1052,57 @@ fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
             vec![P::Int(tid as i64)],
         ),
     };
+    Filters { sf, tf, sp, tp }
+}
+
+/// Trials read by [`load`] (with their study ids), and where each `trial_id` is among them.
+struct LoadedTrials {
+    /// `(study_id, trial)` in `trial_id` order.
+    trials: Vec<(usize, FrozenTrial)>,
+    /// `trial_id` → position in `trials`.
+    index: std::collections::HashMap<i64, usize>,
+}
+
+impl LoadedTrials {
+    /// The trial whose `trial_id` is in `cell`, if it was read.
+    fn get_mut(&mut self, cell: &V) -> Option<&mut FrozenTrial> {
+        let i = *cell.int().and_then(|t| self.index.get(&t))?;
+        Some(&mut self.trials[i].1)
+    }
+}
+
+/// Reads studies and trials (see [`Scope`]) into a [`Replay`].
+fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
+    let f = scope_filters(scope);
+    let mut records = load_studies(tx, &f)?;
+    load_study_directions(tx, &f, &mut records)?;
+    load_study_attrs(tx, &f, &mut records)?;
+    let mut trials = load_trials(tx, &f)?;
+    load_trial_params(tx, &f, &mut trials)?;
+    load_trial_values(tx, &f, &mut trials)?;
+    load_trial_attrs(tx, &f, &mut trials)?;
+    let mut replay = Replay::default();
+    for (sid, rec) in records {
+        replay.insert_study(sid, rec);
+    }
+    for (sid, t) in trials.trials {
+        replay.insert_trial(sid, t);
+    }
+    Ok(replay)
+}
+
+/// The `studies` rows, in `study_id` order, as records without directions or attributes.
+fn load_studies(
+    tx: &mut dyn Tx,
+    f: &Filters,
+) -> std::result::Result<Vec<(usize, StudyRecord)>, DbError> {
     let mut records: Vec<(usize, StudyRecord)> = Vec::new();
     for r in tx.query(
-        &format!("SELECT study_id, study_name FROM studies {sf} ORDER BY study_id"),
-        &sp,
+        &format!(
+            "SELECT study_id, study_name FROM studies {} ORDER BY study_id",
+            f.sf
+        ),
+        &f.sp,
     )? {
         let (Some(sid), Some(name)) = (r[0].int(), r[1].text()) else {
             continue;
@@ -1060,10 +1118,22 @@ fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
             },
         ));
     }
+    Ok(records)
+}
+
+/// The `study_directions` rows into `records`, in `objective` order.
+fn load_study_directions(
+    tx: &mut dyn Tx,
+    f: &Filters,
+    records: &mut [(usize, StudyRecord)],
+) -> std::result::Result<(), DbError> {
     let mut dirs: Vec<(usize, i64, Direction)> = Vec::new();
     for r in tx.query(
-        &format!("SELECT study_id, objective, direction FROM study_directions {sf}"),
-        &sp,
+        &format!(
+            "SELECT study_id, objective, direction FROM study_directions {}",
+            f.sf
+        ),
+        &f.sp,
     )? {
         let d = if r[2].text().as_deref() == Some("MAXIMIZE") {
             Direction::Maximize
@@ -1077,13 +1147,22 @@ fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
         ));
     }
     dirs.sort_by_key(|(s, o, _)| (*s, *o));
-    for (sid, rec) in &mut records {
+    for (sid, rec) in records {
         rec.directions = dirs
             .iter()
             .filter(|(s, _, _)| s == sid)
             .map(|(_, _, d)| *d)
             .collect();
     }
+    Ok(())
+}
+
+/// The `study_user_attributes`, then the `study_system_attributes` rows into `records`.
+fn load_study_attrs(
+    tx: &mut dyn Tx,
+    f: &Filters,
+    records: &mut [(usize, StudyRecord)],
+) -> std::result::Result<(), DbError> {
     for (table, idcol, user) in [
         ("study_user_attributes", "study_user_attribute_id", true),
         (
@@ -1093,8 +1172,11 @@ fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
         ),
     ] {
         for r in tx.query(
-            &format!("SELECT study_id, \"key\", value_json FROM {table} {sf} ORDER BY {idcol}"),
-            &sp,
+            &format!(
+                "SELECT study_id, \"key\", value_json FROM {table} {} ORDER BY {idcol}",
+                f.sf
+            ),
+            &f.sp,
         )? {
             let (Some(sid), Some(k), Some(v)) = (r[0].int(), r[1].text(), r[2].text()) else {
                 continue;
@@ -1109,14 +1191,20 @@ fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
             }
         }
     }
+    Ok(())
+}
+
+/// The `trials` rows, in `trial_id` order, as trials without parameters, values or attributes.
+fn load_trials(tx: &mut dyn Tx, f: &Filters) -> std::result::Result<LoadedTrials, DbError> {
     let mut trials: Vec<(usize, FrozenTrial)> = Vec::new();
     let mut index = std::collections::HashMap::new();
     for r in tx.query(
         &format!(
             "SELECT t.trial_id, t.number, t.study_id, t.state, t.datetime_start, \
-             t.datetime_complete FROM trials t {tf} ORDER BY t.trial_id"
+             t.datetime_complete FROM trials t {} ORDER BY t.trial_id",
+            f.tf
         ),
-        &tp,
+        &f.tp,
     )? {
         let (Some(tid), Some(sid)) = (r[0].int(), r[2].int()) else {
             continue;
@@ -1134,49 +1222,80 @@ fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
         index.insert(tid, trials.len());
         trials.push((sid as usize, t));
     }
+    Ok(LoadedTrials { trials, index })
+}
+
+/// The `trial_params` rows (in `param_id` order) into `trials`.
+fn load_trial_params(
+    tx: &mut dyn Tx,
+    f: &Filters,
+    trials: &mut LoadedTrials,
+) -> std::result::Result<(), DbError> {
     for r in tx.query(
         &format!(
             "SELECT p.trial_id, p.param_name, p.param_value, p.distribution_json \
-             FROM trial_params p JOIN trials t ON p.trial_id = t.trial_id {tf} ORDER BY p.param_id"
+             FROM trial_params p JOIN trials t ON p.trial_id = t.trial_id {} ORDER BY p.param_id",
+            f.tf
         ),
-        &tp,
+        &f.tp,
     )? {
-        let (Some(i), Some(name), Some(dist)) = (
-            r[0].int().and_then(|t| index.get(&t)),
+        let (Some(name), Some(dist)) = (
             r[1].text(),
             r[3].text()
                 .and_then(|d| Distribution::from_json_str(&d).ok()),
         ) else {
             continue;
         };
-        let t = &mut trials[*i].1;
+        let Some(t) = trials.get_mut(&r[0]) else {
+            continue;
+        };
         t.params
             .insert(name.clone(), r[2].real().unwrap_or(f64::NAN));
         t.distributions.insert(name, dist);
     }
+    Ok(())
+}
+
+/// The `trial_values` (objective 0), then the `trial_intermediate_values` rows into `trials`.
+fn load_trial_values(
+    tx: &mut dyn Tx,
+    f: &Filters,
+    trials: &mut LoadedTrials,
+) -> std::result::Result<(), DbError> {
     for r in tx.query(
         &format!(
             "SELECT v.trial_id, v.value, v.value_type FROM trial_values v \
-             JOIN trials t ON v.trial_id = t.trial_id {tf} AND v.objective = 0"
+             JOIN trials t ON v.trial_id = t.trial_id {} AND v.objective = 0",
+            f.tf
         ),
-        &tp,
+        &f.tp,
     )? {
-        if let Some(i) = r[0].int().and_then(|t| index.get(&t)) {
-            trials[*i].1.value = Some(read_float(r[1].real(), &r[2].text().unwrap_or_default()));
+        if let Some(t) = trials.get_mut(&r[0]) {
+            t.value = Some(read_float(r[1].real(), &r[2].text().unwrap_or_default()));
         }
     }
     for r in tx.query(
         &format!(
             "SELECT v.trial_id, v.step, v.intermediate_value, v.intermediate_value_type \
-             FROM trial_intermediate_values v JOIN trials t ON v.trial_id = t.trial_id {tf}"
+             FROM trial_intermediate_values v JOIN trials t ON v.trial_id = t.trial_id {}",
+            f.tf
         ),
-        &tp,
+        &f.tp,
     )? {
-        if let (Some(i), Some(step)) = (r[0].int().and_then(|t| index.get(&t)), r[1].int()) {
+        if let (Some(t), Some(step)) = (trials.get_mut(&r[0]), r[1].int()) {
             let v = read_float(r[2].real(), &r[3].text().unwrap_or_default());
-            trials[*i].1.intermediate.insert(step, v);
+            t.intermediate.insert(step, v);
         }
     }
+    Ok(())
+}
+
+/// The `trial_user_attributes`, then the `trial_system_attributes` rows into `trials`.
+fn load_trial_attrs(
+    tx: &mut dyn Tx,
+    f: &Filters,
+    trials: &mut LoadedTrials,
+) -> std::result::Result<(), DbError> {
     for (table, idcol, user) in [
         ("trial_user_attributes", "trial_user_attribute_id", true),
         (
@@ -1188,18 +1307,17 @@ fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
         for r in tx.query(
             &format!(
                 "SELECT a.trial_id, a.\"key\", a.value_json FROM {table} a \
-                 JOIN trials t ON a.trial_id = t.trial_id {tf} ORDER BY a.{idcol}"
+                 JOIN trials t ON a.trial_id = t.trial_id {} ORDER BY a.{idcol}",
+                f.tf
             ),
-            &tp,
+            &f.tp,
         )? {
-            let (Some(i), Some(k), Some(v)) = (
-                r[0].int().and_then(|t| index.get(&t)),
-                r[1].text(),
-                r[2].text(),
-            ) else {
+            let (Some(k), Some(v)) = (r[1].text(), r[2].text()) else {
                 continue;
             };
-            let t = &mut trials[*i].1;
+            let Some(t) = trials.get_mut(&r[0]) else {
+                continue;
+            };
             let map = if user {
                 &mut t.user_attrs
             } else {
@@ -1208,14 +1326,7 @@ fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
             map.insert(k, read_json(&v));
         }
     }
-    let mut replay = Replay::default();
-    for (sid, rec) in records {
-        replay.insert_study(sid, rec);
-    }
-    for (sid, t) in trials {
-        replay.insert_trial(sid, t);
-    }
-    Ok(replay)
+    Ok(())
 }
 
 impl Storage for RdbStorage {
