@@ -212,6 +212,16 @@ fn read_json(text: &str) -> Value {
     serde_json::from_str(&python_tokens(text)).unwrap_or_else(|_| Value::String(text.into()))
 }
 
+/// What [`RdbStorage::init_schema`] finds in a database before writing to it.
+struct Stamps {
+    /// The tables there are.
+    tables: Vec<String>,
+    /// `version_info`'s `(schema_version, library_version)`, if the table has a row.
+    library: Option<(Option<i64>, Option<String>)>,
+    /// `alembic_version.version_num`, if the table has a row.
+    revision: Option<String>,
+}
+
 /// What one write transaction produced.
 enum Written {
     Nothing,
@@ -336,6 +346,20 @@ impl RdbStorage {
     /// Checks the version stamps (reading only), then creates whatever is missing.
     fn init_schema(&self) -> Result<()> {
         let d = self.dialect();
+        let stamps = self.read_stamps(d)?;
+        self.check_stamps(&stamps)?;
+        let complete = d
+            .ddl
+            .iter()
+            .all(|(t, _)| stamps.tables.iter().any(|x| x == t));
+        if complete && stamps.revision.is_some() && stamps.library.is_some() {
+            return Ok(());
+        }
+        self.create_missing(d)
+    }
+
+    /// Reads the tables there are and the version stamps, in a read transaction.
+    fn read_stamps(&self, d: &Dialect) -> Result<Stamps> {
         let mut tables: Vec<String> = Vec::new();
         let mut library: Option<(Option<i64>, Option<String>)> = None;
         let mut revision: Option<String> = None;
@@ -365,6 +389,17 @@ impl RdbStorage {
             };
             Ok(())
         })?;
+        Ok(Stamps {
+            tables,
+            library,
+            revision,
+        })
+    }
+
+    /// Refuses a database stamped with another alembic revision or (without a revision) another
+    /// schema version than Optuna 5.0.0's, with a hint to upgrade it or that a newer Optuna
+    /// wrote it.
+    fn check_stamps(&self, stamps: &Stamps) -> Result<()> {
         let refuse = |what: String, older: bool| {
             let hint = if older {
                 format!(
@@ -381,29 +416,25 @@ impl RdbStorage {
                 ),
             ))
         };
-        match (&revision, &library) {
-            (Some(r), _) if r != ALEMBIC_HEAD => {
-                return refuse(
-                    format!("alembic revision {r}"),
-                    OLDER_REVISIONS.contains(&r.as_str()),
-                );
-            }
-            (None, Some((schema, lib))) if *schema != Some(SCHEMA_VERSION) => {
-                return refuse(
-                    format!(
-                        "schema version {} (set up by optuna {})",
-                        schema.map_or("NULL".into(), |s| s.to_string()),
-                        lib.clone().unwrap_or_else(|| "?".into())
-                    ),
-                    true,
-                );
-            }
-            _ => {}
+        match (&stamps.revision, &stamps.library) {
+            (Some(r), _) if r != ALEMBIC_HEAD => refuse(
+                format!("alembic revision {r}"),
+                OLDER_REVISIONS.contains(&r.as_str()),
+            ),
+            (None, Some((schema, lib))) if *schema != Some(SCHEMA_VERSION) => refuse(
+                format!(
+                    "schema version {} (set up by optuna {})",
+                    schema.map_or("NULL".into(), |s| s.to_string()),
+                    lib.clone().unwrap_or_else(|| "?".into())
+                ),
+                true,
+            ),
+            _ => Ok(()),
         }
-        let complete = d.ddl.iter().all(|(t, _)| tables.iter().any(|x| x == t));
-        if complete && revision.is_some() && library.is_some() {
-            return Ok(());
-        }
+    }
+
+    /// Creates the missing tables and version stamps, in a write transaction.
+    fn create_missing(&self, d: &Dialect) -> Result<()> {
         self.transaction(true, &mut |tx| {
             let tables: Vec<String> = tx
                 .query(d.tables, &[])?
