@@ -107,27 +107,6 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let objectives: [(&str, Objective); 2] = [("branin", branin), ("lstm_mixed", lstm_mixed)];
-    // Optuna 5.0.0 medians from tests/golden/TPE.md: (objective, sampler) → best@20/40/60.
-    let optuna = |obj: &str, sampler: &str| -> [f64; 3] {
-        match (obj, sampler) {
-            ("branin", "tpe" | "tpe-uniform-startup") => [1.726, 0.686, 0.528],
-            ("branin", "tpe-independent") => [1.760, 0.880, 0.550],
-            ("branin", "random") => [2.397, 1.444, 1.128],
-            ("lstm_mixed", "tpe" | "tpe-uniform-startup") => [0.1078, 0.0828, 0.0766],
-            ("lstm_mixed", "tpe-independent") => [0.1009, 0.0771, 0.0730],
-            _ => [0.1181, 0.1017, 0.0982],
-        }
-    };
-    let samplers: [(&str, MakeSampler); 4] = [
-        ("tpe", |s| Arc::new(TpeSampler::new(Some(s)))),
-        ("tpe-uniform-startup", |s| {
-            Arc::new(TpeSampler::new(Some(s)).with_latin_hypercube_startup(false))
-        }),
-        ("tpe-independent", |s| {
-            Arc::new(TpeSampler::new(Some(s)).with_multivariate(false))
-        }),
-        ("random", |s| Arc::new(RandomSampler::new(Some(s)))),
-    ];
     println!(
         "TPE benchmark: {seeds} seeds × {TRIALS} trials, medians of the best value (tsf | Optuna 5.0.0)"
     );
@@ -138,61 +117,11 @@ fn main() {
     let mut rows = Vec::new();
     let mut ok = true;
     for (oname, obj) in objectives {
-        let mut medians = std::collections::BTreeMap::new();
-        for (sname, make) in samplers {
-            let t0 = Instant::now();
-            let runs: Vec<[f64; 3]> = (first..first + seeds).map(|s| run(obj, make(s))).collect();
-            let m: [f64; 3] = std::array::from_fn(|k| median(runs.iter().map(|r| r[k]).collect()));
-            let secs = t0.elapsed().as_secs_f64();
-            let o = optuna(oname, sname);
-            println!(
-                "| {oname} | {sname} | {:.4} | {:.4} | {:.4} | {} | {} | {} | {secs:.1} |",
-                m[0], m[1], m[2], o[0], o[1], o[2]
-            );
-            medians.insert(sname, m);
-            rows.push(serde_json::json!({
-                "objective": oname, "sampler": sname, "seeds": seeds, "trials": TRIALS,
-                "median_best": {"20": m[0], "40": m[1], "60": m[2]},
-                "optuna_median_best": {"20": o[0], "40": o[1], "60": o[2]},
-                "seconds": secs,
-            }));
-        }
-        let tpe = medians["tpe"];
-        let rnd = medians["random"];
-        let o = optuna(oname, "tpe");
-        for (k, at) in [(1, 40), (2, 60)] {
-            let pass = tpe[k] <= o[k];
-            ok &= pass;
-            println!(
-                "{oname}: TPE best@{at} {:.4} {} Optuna's {:.4}: {}",
-                tpe[k],
-                if pass { "≤" } else { ">" },
-                o[k],
-                if pass { "ok" } else { "WORSE" }
-            );
-        }
-        let better = tpe[1] < rnd[1] && tpe[2] < rnd[2];
-        ok &= better;
-        println!(
-            "{oname}: TPE vs random at best@40/60: {:.4}/{:.4} vs {:.4}/{:.4}: {}",
-            tpe[1],
-            tpe[2],
-            rnd[1],
-            rnd[2],
-            if better { "better" } else { "NOT better" }
-        );
+        let medians = measure(oname, obj, first..first + seeds, &mut rows);
+        ok &= quality_bar(oname, &medians);
     }
     if let Ok(path) = std::env::var("TSF_BENCH_TUNE_OUT") {
-        let path = std::path::PathBuf::from(path);
-        if let Some(p) = path.parent() {
-            let _ = std::fs::create_dir_all(p);
-        }
-        let text = serde_json::to_string_pretty(&serde_json::json!({"rows": rows, "pass": ok}))
-            .unwrap_or_default();
-        match std::fs::write(&path, text) {
-            Ok(()) => println!("wrote {}", path.display()),
-            Err(e) => eprintln!("{}: {e}", path.display()),
-        }
+        write_json(std::path::PathBuf::from(path), &rows, ok);
     }
     if !ok {
         println!("RESULT: the quality bar is NOT met");
@@ -201,4 +130,104 @@ fn main() {
     println!(
         "RESULT: the quality bar is met (TPE ≤ Optuna at best@40 and best@60, better than random)"
     );
+}
+
+/// Optuna 5.0.0 medians from tests/golden/TPE.md: (objective, sampler) → best@20/40/60.
+fn optuna(obj: &str, sampler: &str) -> [f64; 3] {
+    match (obj, sampler) {
+        ("branin", "tpe" | "tpe-uniform-startup") => [1.726, 0.686, 0.528],
+        ("branin", "tpe-independent") => [1.760, 0.880, 0.550],
+        ("branin", "random") => [2.397, 1.444, 1.128],
+        ("lstm_mixed", "tpe" | "tpe-uniform-startup") => [0.1078, 0.0828, 0.0766],
+        ("lstm_mixed", "tpe-independent") => [0.1009, 0.0771, 0.0730],
+        _ => [0.1181, 0.1017, 0.0982],
+    }
+}
+
+/// The samplers compared, by name, each made from a seed.
+fn samplers() -> [(&'static str, MakeSampler); 4] {
+    [
+        ("tpe", |s| Arc::new(TpeSampler::new(Some(s)))),
+        ("tpe-uniform-startup", |s| {
+            Arc::new(TpeSampler::new(Some(s)).with_latin_hypercube_startup(false))
+        }),
+        ("tpe-independent", |s| {
+            Arc::new(TpeSampler::new(Some(s)).with_multivariate(false))
+        }),
+        ("random", |s| Arc::new(RandomSampler::new(Some(s)))),
+    ]
+}
+
+/// Runs objective `obj` (named `oname`) with every sampler over `seeds`, printing one table row
+/// per sampler and adding its JSON to `rows`; returns the medians of best@20/40/60 by sampler.
+fn measure(
+    oname: &str,
+    obj: Objective,
+    seeds: std::ops::Range<u64>,
+    rows: &mut Vec<serde_json::Value>,
+) -> std::collections::BTreeMap<&'static str, [f64; 3]> {
+    let mut medians = std::collections::BTreeMap::new();
+    for (sname, make) in samplers() {
+        let t0 = Instant::now();
+        let runs: Vec<[f64; 3]> = seeds.clone().map(|s| run(obj, make(s))).collect();
+        let m: [f64; 3] = std::array::from_fn(|k| median(runs.iter().map(|r| r[k]).collect()));
+        let secs = t0.elapsed().as_secs_f64();
+        let o = optuna(oname, sname);
+        println!(
+            "| {oname} | {sname} | {:.4} | {:.4} | {:.4} | {} | {} | {} | {secs:.1} |",
+            m[0], m[1], m[2], o[0], o[1], o[2]
+        );
+        medians.insert(sname, m);
+        rows.push(serde_json::json!({
+            "objective": oname, "sampler": sname, "seeds": seeds.end - seeds.start, "trials": TRIALS,
+            "median_best": {"20": m[0], "40": m[1], "60": m[2]},
+            "optuna_median_best": {"20": o[0], "40": o[1], "60": o[2]},
+            "seconds": secs,
+        }));
+    }
+    medians
+}
+
+/// Prints whether TPE's medians on objective `oname` meet the bar (no worse than Optuna's at
+/// best@40 and best@60, better than random's at both); returns whether they do.
+fn quality_bar(oname: &str, medians: &std::collections::BTreeMap<&str, [f64; 3]>) -> bool {
+    let mut ok = true;
+    let tpe = medians["tpe"];
+    let rnd = medians["random"];
+    let o = optuna(oname, "tpe");
+    for (k, at) in [(1, 40), (2, 60)] {
+        let pass = tpe[k] <= o[k];
+        ok &= pass;
+        println!(
+            "{oname}: TPE best@{at} {:.4} {} Optuna's {:.4}: {}",
+            tpe[k],
+            if pass { "≤" } else { ">" },
+            o[k],
+            if pass { "ok" } else { "WORSE" }
+        );
+    }
+    let better = tpe[1] < rnd[1] && tpe[2] < rnd[2];
+    ok &= better;
+    println!(
+        "{oname}: TPE vs random at best@40/60: {:.4}/{:.4} vs {:.4}/{:.4}: {}",
+        tpe[1],
+        tpe[2],
+        rnd[1],
+        rnd[2],
+        if better { "better" } else { "NOT better" }
+    );
+    ok
+}
+
+/// Writes the table's `rows` and whether the bar was met (`ok`) as JSON to `path`.
+fn write_json(path: std::path::PathBuf, rows: &[serde_json::Value], ok: bool) {
+    if let Some(p) = path.parent() {
+        let _ = std::fs::create_dir_all(p);
+    }
+    let text = serde_json::to_string_pretty(&serde_json::json!({"rows": rows, "pass": ok}))
+        .unwrap_or_default();
+    match std::fs::write(&path, text) {
+        Ok(()) => println!("wrote {}", path.display()),
+        Err(e) => eprintln!("{}: {e}", path.display()),
+    }
 }

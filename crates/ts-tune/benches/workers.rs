@@ -39,7 +39,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use ts_tune::study::Heartbeat;
-use ts_tune::{Direction, NopPruner, OptimizeOptions, RandomSampler, Study, TrialState, storage};
+use ts_tune::{
+    Direction, FrozenTrial, NopPruner, OptimizeOptions, RandomSampler, Study, TrialState, storage,
+};
 
 fn now_s() -> f64 {
     SystemTime::now()
@@ -219,7 +221,23 @@ fn kill_test(kind: &str) -> Value {
     let url = url_for(kind, dir.path());
     let name = format!("kill-{}-{}", std::process::id(), now_s() as u64);
     drop(open_study(&url, &name, 0));
-    let mut children: Vec<Child> = (0..4).map(|_| spawn(&url, &name, 30, 50, true)).collect();
+    let (killed, mut done) = run_and_kill(kind, &url, &name);
+    std::thread::sleep(GRACE + Duration::from_millis(200));
+    let study = open_study(&url, &name, 0);
+    done.extend(run_the_rest(kind, &url, &name, &study));
+    let trials = study.trials().expect("trials");
+    check_numbers_and_reports(kind, &trials, &done);
+    let (running, failed, retried) = check_failed_and_retried(kind, &trials, &killed);
+    json!({"storage": kind, "trials": trials.len(), "complete": trials.iter().filter(|t| t.state == TrialState::Complete).count(),
+           "failed": failed, "retried": retried, "running": running,
+           "reported_by_workers": done.len()})
+}
+
+/// Starts 4 heartbeat workers of 30 trials each, kills the first two with SIGKILL after 1 s and
+/// waits for the others; returns the killed workers' pids and the trial numbers all of them
+/// reported finished.
+fn run_and_kill(kind: &str, url: &str, name: &str) -> (Vec<u64>, Vec<usize>) {
+    let mut children: Vec<Child> = (0..4).map(|_| spawn(url, name, 30, 50, true)).collect();
     std::thread::sleep(Duration::from_secs(1));
     let killed: Vec<u64> = children.iter().take(2).map(|c| u64::from(c.id())).collect();
     for c in children.iter_mut().take(2) {
@@ -234,8 +252,12 @@ fn kill_test(kind: &str) -> Value {
         );
         done.extend(reported(&out.stdout));
     }
-    std::thread::sleep(GRACE + Duration::from_millis(200));
-    let study = open_study(&url, &name, 0);
+    (killed, done)
+}
+
+/// One more heartbeat worker for the trials short of 120 `COMPLETE` ones (at least one); returns
+/// the trial numbers it reported finished.
+fn run_the_rest(kind: &str, url: &str, name: &str, study: &Study) -> Vec<usize> {
     let complete = study
         .trials()
         .expect("trials")
@@ -243,11 +265,15 @@ fn kill_test(kind: &str) -> Value {
         .filter(|t| t.state == TrialState::Complete)
         .count();
     let rest = 120usize.saturating_sub(complete);
-    let c = spawn(&url, &name, rest.max(1), 50, true);
+    let c = spawn(url, name, rest.max(1), 50, true);
     let out = c.wait_with_output().expect("worker");
     assert!(out.status.success(), "{kind}: the last worker failed");
-    done.extend(reported(&out.stdout));
-    let trials = study.trials().expect("trials");
+    reported(&out.stdout)
+}
+
+/// Checks that trial numbers are unique and gap-free, and that every trial a worker saw finish
+/// is there once, complete.
+fn check_numbers_and_reports(kind: &str, trials: &[FrozenTrial], done: &[usize]) {
     let numbers: Vec<usize> = trials.iter().map(|t| t.number).collect();
     assert_eq!(
         numbers,
@@ -255,7 +281,7 @@ fn kill_test(kind: &str) -> Value {
         "{kind}: numbers unique and gap-free"
     );
     // Every trial a worker saw finish is there once, complete.
-    let mut seen = done.clone();
+    let mut seen = done.to_vec();
     seen.sort_unstable();
     seen.dedup();
     assert_eq!(seen.len(), done.len(), "{kind}: a trial reported twice");
@@ -264,6 +290,16 @@ fn kill_test(kind: &str) -> Value {
             .all(|&n| trials[n].state == TrialState::Complete),
         "{kind}: a reported trial is not COMPLETE"
     );
+}
+
+/// Checks that no trial is left `RUNNING`, that only the `killed` workers' trials failed (at
+/// most one each) and that each failed trial was re-run once with its parameters; returns the
+/// numbers of running, failed and re-run trials.
+fn check_failed_and_retried(
+    kind: &str,
+    trials: &[FrozenTrial],
+    killed: &[u64],
+) -> (usize, usize, usize) {
     let running = trials
         .iter()
         .filter(|t| t.state == TrialState::Running)
@@ -301,25 +337,28 @@ fn kill_test(kind: &str) -> Value {
         "{kind}: each killed trial re-run once"
     );
     for r in &retried {
-        assert_eq!(
-            r.state,
-            TrialState::Complete,
-            "{kind}: a retry did not finish"
-        );
-        let first = r.system_attrs["failed_trial"].as_u64().unwrap() as usize;
-        // (A worker killed before it sampled leaves a trial without parameters; its retry
-        // samples them.)
-        assert!(
-            trials[first]
-                .params
-                .iter()
-                .all(|(k, v)| r.params.get(k) == Some(v)),
-            "{kind}: a retry runs the failed trial's parameters"
-        );
+        check_retry(kind, trials, r);
     }
-    json!({"storage": kind, "trials": trials.len(), "complete": trials.iter().filter(|t| t.state == TrialState::Complete).count(),
-           "failed": failed.len(), "retried": retried.len(), "running": running,
-           "reported_by_workers": done.len()})
+    (running, failed.len(), retried.len())
+}
+
+/// Checks that the retry `r` of a failed trial finished and ran the failed trial's parameters.
+fn check_retry(kind: &str, trials: &[FrozenTrial], r: &FrozenTrial) {
+    assert_eq!(
+        r.state,
+        TrialState::Complete,
+        "{kind}: a retry did not finish"
+    );
+    let first = r.system_attrs["failed_trial"].as_u64().unwrap() as usize;
+    // (A worker killed before it sampled leaves a trial without parameters; its retry
+    // samples them.)
+    assert!(
+        trials[first]
+            .params
+            .iter()
+            .all(|(k, v)| r.params.get(k) == Some(v)),
+        "{kind}: a retry runs the failed trial's parameters"
+    );
 }
 
 /// Trials of one LSTM scale-out run (divisible by 1, 2 and 4 workers).
@@ -419,17 +458,54 @@ fn main() {
     } else {
         (&[1, 2, 4, 8], 200)
     };
-    let machine = std::fs::read_to_string("/proc/cpuinfo")
+    let machine = machine_name();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!("machine: {machine}, {cores} cores");
+    let mut kinds = storage_kinds();
+    let lstm_only = std::env::var_os("TSF_BENCH_LSTM_ONLY").is_some();
+    let kinds_lstm = kinds.clone();
+    if lstm_only {
+        kinds.clear();
+    }
+    let rows = scale_table(&kinds, counts, total);
+    println!();
+    let mut kill = Vec::new();
+    for &kind in &kinds {
+        let r = kill_test(kind);
+        println!(
+            "kill test ({kind}, 4 workers, 2 killed with SIGKILL, heartbeat 0.2 s, grace 1 s, retry 1): {r}"
+        );
+        kill.push(r);
+    }
+    let lstm_rows = match std::env::var_os("TSF_BENCH_TSF") {
+        Some(tsf) => lstm_table(&std::path::PathBuf::from(tsf), &kinds_lstm, quick),
+        None => Vec::new(),
+    };
+    if let Ok(out) = std::env::var("TSF_BENCH_WORKERS_OUT") {
+        if let Some(p) = Path::new(&out).parent() {
+            let _ = std::fs::create_dir_all(p);
+        }
+        let v = json!({"machine": machine, "cores": cores, "rows": rows, "kill_test": kill,
+                       "lstm_rows": lstm_rows});
+        std::fs::write(&out, serde_json::to_string_pretty(&v).unwrap()).expect("write results");
+    }
+}
+
+/// The CPU's model name from `/proc/cpuinfo` (empty where there is none).
+fn machine_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
             s.lines()
                 .find(|l| l.starts_with("model name"))
                 .map(|l| l.split(':').nth(1).unwrap_or_default().trim().to_string())
         })
-        .unwrap_or_default();
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!("machine: {machine}, {cores} cores");
-    let mut rows = Vec::new();
+        .unwrap_or_default()
+}
+
+/// The storages to measure: the journal, SQLite, and PostgreSQL with `TSF_BENCH_PG_URL`; only
+/// those `TSF_BENCH_STORAGES` names when it is set.
+fn storage_kinds() -> Vec<&'static str> {
     let mut kinds = vec!["journal", "sqlite"];
     if std::env::var_os("TSF_BENCH_PG_URL").is_some() {
         kinds.push("postgresql");
@@ -439,13 +515,13 @@ fn main() {
         let only: Vec<&str> = only.split(',').map(str::trim).collect();
         kinds.retain(|k| only.contains(k));
     }
-    let lstm_only = std::env::var_os("TSF_BENCH_LSTM_ONLY").is_some();
-    let kinds_lstm = kinds.clone();
-    if lstm_only {
-        kinds.clear();
-    }
-    let kill_kinds = kinds.clone();
-    let mut lstm_rows = Vec::new();
+    kinds
+}
+
+/// The cheap objective's scale-out on each of `kinds` with each of `counts` workers sharing
+/// `total` trials, printed as a Markdown table (nothing without storages); returns the rows.
+fn scale_table(kinds: &[&str], counts: &[usize], total: usize) -> Vec<Value> {
+    let mut rows = Vec::new();
     if !kinds.is_empty() {
         println!();
         println!("Cheap objective (10 ms sleep, random sampler):");
@@ -455,7 +531,7 @@ fn main() {
         );
         println!("|---|---:|---:|---:|---:|---:|");
     }
-    for kind in kinds {
+    for &kind in kinds {
         for &w in counts {
             let r = scale(kind, w, total);
             println!(
@@ -472,52 +548,40 @@ fn main() {
             rows.push(r);
         }
     }
+    rows
+}
+
+/// The LSTM objective's scale-out (`tsf tune` at `tsf`) on each of `kinds`, printed as a
+/// Markdown table; returns the rows.
+fn lstm_table(tsf: &Path, kinds: &[&str], quick: bool) -> Vec<Value> {
+    let (counts, total): (&[usize], usize) = if quick {
+        (&[1, 2], 8)
+    } else {
+        (&[1, 2, 4], LSTM_TRIALS)
+    };
     println!();
-    let mut kill = Vec::new();
-    for kind in kill_kinds {
-        let r = kill_test(kind);
-        println!(
-            "kill test ({kind}, 4 workers, 2 killed with SIGKILL, heartbeat 0.2 s, grace 1 s, retry 1): {r}"
-        );
-        kill.push(r);
-    }
-    if let Some(tsf) = std::env::var_os("TSF_BENCH_TSF") {
-        let tsf = std::path::PathBuf::from(tsf);
-        let (counts, total): (&[usize], usize) = if quick {
-            (&[1, 2], 8)
-        } else {
-            (&[1, 2, 4], LSTM_TRIALS)
-        };
-        println!();
-        println!(
-            "LSTM objective (`tsf tune`, statsmodels_macrodata.csv, {LSTM_EPOCHS} epochs per trial, random sampler seed 7, no pruner):"
-        );
-        println!();
-        println!("| storage | workers | trials | pruned | trials/min | median trial s | wall s |");
-        println!("|---|---:|---:|---:|---:|---:|---:|");
-        for kind in &kinds_lstm {
-            for &w in counts {
-                let r = lstm_scale(&tsf, kind, w, total);
-                println!(
-                    "| {} | {} | {} | {} | {:.1} | {:.2} | {:.1} |",
-                    kind,
-                    w,
-                    r["trials"],
-                    r["pruned"],
-                    r["trials_per_minute"].as_f64().unwrap(),
-                    r["trial_s_median"].as_f64().unwrap(),
-                    r["wall_s"].as_f64().unwrap()
-                );
-                lstm_rows.push(r);
-            }
+    println!(
+        "LSTM objective (`tsf tune`, statsmodels_macrodata.csv, {LSTM_EPOCHS} epochs per trial, random sampler seed 7, no pruner):"
+    );
+    println!();
+    println!("| storage | workers | trials | pruned | trials/min | median trial s | wall s |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let mut rows = Vec::new();
+    for &kind in kinds {
+        for &w in counts {
+            let r = lstm_scale(tsf, kind, w, total);
+            println!(
+                "| {} | {} | {} | {} | {:.1} | {:.2} | {:.1} |",
+                kind,
+                w,
+                r["trials"],
+                r["pruned"],
+                r["trials_per_minute"].as_f64().unwrap(),
+                r["trial_s_median"].as_f64().unwrap(),
+                r["wall_s"].as_f64().unwrap()
+            );
+            rows.push(r);
         }
     }
-    if let Ok(out) = std::env::var("TSF_BENCH_WORKERS_OUT") {
-        if let Some(p) = Path::new(&out).parent() {
-            let _ = std::fs::create_dir_all(p);
-        }
-        let v = json!({"machine": machine, "cores": cores, "rows": rows, "kill_test": kill,
-                       "lstm_rows": lstm_rows});
-        std::fs::write(&out, serde_json::to_string_pretty(&v).unwrap()).expect("write results");
-    }
+    rows
 }

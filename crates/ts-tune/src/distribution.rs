@@ -121,6 +121,39 @@ pub enum Distribution {
     },
 }
 
+/// Distribution attribute `k` of `o`, a number.
+fn attr_num(o: &Value, k: &str) -> std::result::Result<f64, String> {
+    o.get(k)
+        .and_then(Value::as_f64)
+        .ok_or_else(|| format!("distribution attribute {k:?} is missing or not a number"))
+}
+
+/// Distribution attribute `k` of `o`, a number without a fractional part.
+fn attr_int(o: &Value, k: &str) -> std::result::Result<i64, String> {
+    let x = attr_num(o, k)?;
+    if x.fract() != 0.0 {
+        return Err(format!(
+            "distribution attribute {k:?} = {x} is not an integer"
+        ));
+    }
+    Ok(x as i64)
+}
+
+/// Distribution attribute `k` of `o`, a flag (`false` when missing or not a boolean).
+fn attr_flag(o: &Value, k: &str) -> bool {
+    o.get(k).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// The `choices` attribute of `o`.
+fn attr_choices(o: &Value) -> std::result::Result<Vec<Choice>, String> {
+    o.get("choices")
+        .and_then(Value::as_array)
+        .ok_or("distribution attribute \"choices\" is missing")?
+        .iter()
+        .map(|c| Choice::from_json(c).ok_or_else(|| format!("invalid choice {c}")))
+        .collect()
+}
+
 fn bad(name: &str, reason: impl Into<String>) -> TuneError {
     TuneError::InvalidDistribution {
         name: name.into(),
@@ -286,87 +319,78 @@ impl Distribution {
     /// Reads Optuna's JSON form, including the abbreviated `{"type": "float", ...}` form and the
     /// deprecated `UniformDistribution`-style classes.
     pub fn from_json(v: &Value) -> std::result::Result<Self, String> {
-        let num = |o: &Value, k: &str| -> std::result::Result<f64, String> {
-            o.get(k)
-                .and_then(Value::as_f64)
-                .ok_or_else(|| format!("distribution attribute {k:?} is missing or not a number"))
-        };
-        let int = |o: &Value, k: &str| -> std::result::Result<i64, String> {
-            let x = num(o, k)?;
-            if x.fract() != 0.0 {
-                return Err(format!(
-                    "distribution attribute {k:?} = {x} is not an integer"
-                ));
-            }
-            Ok(x as i64)
-        };
-        let flag = |o: &Value, k: &str| o.get(k).and_then(Value::as_bool).unwrap_or(false);
-        let choices = |o: &Value| -> std::result::Result<Vec<Choice>, String> {
-            o.get("choices")
-                .and_then(Value::as_array)
-                .ok_or("distribution attribute \"choices\" is missing")?
-                .iter()
-                .map(|c| Choice::from_json(c).ok_or_else(|| format!("invalid choice {c}")))
-                .collect()
-        };
         if let Some(name) = v.get("name").and_then(Value::as_str) {
             let a = v
                 .get("attributes")
                 .ok_or("distribution has no attributes")?;
-            let opt_step = a.get("step").and_then(Value::as_f64);
-            return Ok(match name {
-                "FloatDistribution" => Self::Float {
-                    low: num(a, "low")?,
-                    high: num(a, "high")?,
-                    log: flag(a, "log"),
-                    step: opt_step,
-                },
-                "IntDistribution" => Self::Int {
-                    low: int(a, "low")?,
-                    high: int(a, "high")?,
-                    log: flag(a, "log"),
-                    step: opt_step.map_or(1, |s| s as i64),
-                },
-                "CategoricalDistribution" => Self::Categorical {
-                    choices: choices(a)?,
-                },
-                "UniformDistribution" => Self::float(num(a, "low")?, num(a, "high")?, false),
-                "LogUniformDistribution" => Self::float(num(a, "low")?, num(a, "high")?, true),
-                "DiscreteUniformDistribution" => Self::Float {
-                    low: num(a, "low")?,
-                    high: num(a, "high")?,
-                    log: false,
-                    step: Some(num(a, "q")?),
-                },
-                "IntUniformDistribution" => Self::Int {
-                    low: int(a, "low")?,
-                    high: int(a, "high")?,
-                    log: false,
-                    step: opt_step.map_or(1, |s| s as i64),
-                },
-                "IntLogUniformDistribution" => Self::Int {
-                    low: int(a, "low")?,
-                    high: int(a, "high")?,
-                    log: true,
-                    step: 1,
-                },
-                other => return Err(format!("unknown distribution class {other:?}")),
-            });
+            return Self::from_class(name, a);
         }
+        Self::from_abbreviated(v)
+    }
+
+    /// Optuna's `{"name": …, "attributes": a}` form: a distribution of class `name`, current or
+    /// deprecated.
+    fn from_class(name: &str, a: &Value) -> std::result::Result<Self, String> {
+        let opt_step = a.get("step").and_then(Value::as_f64);
+        Ok(match name {
+            "FloatDistribution" => Self::Float {
+                low: attr_num(a, "low")?,
+                high: attr_num(a, "high")?,
+                log: attr_flag(a, "log"),
+                step: opt_step,
+            },
+            "IntDistribution" => Self::Int {
+                low: attr_int(a, "low")?,
+                high: attr_int(a, "high")?,
+                log: attr_flag(a, "log"),
+                step: opt_step.map_or(1, |s| s as i64),
+            },
+            "CategoricalDistribution" => Self::Categorical {
+                choices: attr_choices(a)?,
+            },
+            "UniformDistribution" => Self::float(attr_num(a, "low")?, attr_num(a, "high")?, false),
+            "LogUniformDistribution" => {
+                Self::float(attr_num(a, "low")?, attr_num(a, "high")?, true)
+            }
+            "DiscreteUniformDistribution" => Self::Float {
+                low: attr_num(a, "low")?,
+                high: attr_num(a, "high")?,
+                log: false,
+                step: Some(attr_num(a, "q")?),
+            },
+            "IntUniformDistribution" => Self::Int {
+                low: attr_int(a, "low")?,
+                high: attr_int(a, "high")?,
+                log: false,
+                step: opt_step.map_or(1, |s| s as i64),
+            },
+            "IntLogUniformDistribution" => Self::Int {
+                low: attr_int(a, "low")?,
+                high: attr_int(a, "high")?,
+                log: true,
+                step: 1,
+            },
+            other => return Err(format!("unknown distribution class {other:?}")),
+        })
+    }
+
+    /// The abbreviated form: `{"type": "float" | "int" | "categorical", …}` with the attributes
+    /// beside the type.
+    fn from_abbreviated(v: &Value) -> std::result::Result<Self, String> {
         match v.get("type").and_then(Value::as_str) {
             Some("categorical") => Ok(Self::Categorical {
-                choices: choices(v)?,
+                choices: attr_choices(v)?,
             }),
             Some("float") => Ok(Self::Float {
-                low: num(v, "low")?,
-                high: num(v, "high")?,
-                log: flag(v, "log"),
+                low: attr_num(v, "low")?,
+                high: attr_num(v, "high")?,
+                log: attr_flag(v, "log"),
                 step: v.get("step").and_then(Value::as_f64),
             }),
             Some("int") => Ok(Self::Int {
-                low: int(v, "low")?,
-                high: int(v, "high")?,
-                log: flag(v, "log"),
+                low: attr_int(v, "low")?,
+                high: attr_int(v, "high")?,
+                log: attr_flag(v, "log"),
                 step: v
                     .get("step")
                     .and_then(Value::as_f64)

@@ -274,92 +274,120 @@ impl Parzen {
         Self { weights, dims }
     }
 
+    /// The kernels of one parameter of distribution `dist`, from its observations `obs`
+    /// (internal representation).
     fn kernels(obs: &[f64], dist: &Distribution, s: &TpeSampler) -> Kernels {
         match dist {
             Distribution::Categorical { choices } => {
-                let k = choices.len();
-                if obs.is_empty() {
-                    return Kernels::Categorical {
-                        weights: vec![vec![1.0 / k as f64; k]],
-                    };
-                }
-                let n_kernels = obs.len() + 1;
-                let base = s.prior_weight / n_kernels as f64;
-                let mut w = vec![vec![base; k]; n_kernels];
-                for (row, &o) in w.iter_mut().zip(obs) {
-                    row[(o as usize).min(k - 1)] += 1.0;
-                }
-                for row in &mut w {
-                    let sum: f64 = row.iter().sum();
-                    if sum > 0.0 {
-                        row.iter_mut().for_each(|x| *x /= sum);
-                    }
-                }
-                Kernels::Categorical { weights: w }
+                Self::categorical_kernels(obs, choices.len(), s.prior_weight)
             }
-            Distribution::Float { .. } | Distribution::Int { .. } => {
-                let (orig_low, orig_high, step, log) = match dist {
-                    Distribution::Float {
-                        low,
-                        high,
-                        log,
-                        step,
-                    } => (*low, *high, *step, *log),
-                    Distribution::Int {
-                        low,
-                        high,
-                        log,
-                        step,
-                    } => (*low as f64, *high as f64, Some(*step as f64), *log),
-                    Distribution::Categorical { .. } => unreachable!(),
-                };
-                let (mut low, mut high) = (orig_low, orig_high);
-                if let Some(st) = step {
-                    low -= st / 2.0;
-                    high += st / 2.0;
-                }
-                let tr = |x: f64| if log { x.ln() } else { x };
-                let (low, high) = (tr(low), tr(high));
-                let mus: Vec<f64> = obs.iter().map(|&x| tr(x)).collect();
-                let n = mus.len();
-                let mut order: Vec<usize> = (0..n).collect();
-                order.sort_by(|&a, &b| mus[a].total_cmp(&mus[b]));
-                let mut ends = Vec::with_capacity(n + 2);
-                ends.push(low);
-                ends.extend(order.iter().map(|&i| mus[i]));
-                ends.push(high);
-                let mut sorted_sigmas: Vec<f64> = (1..=n)
-                    .map(|i| (ends[i] - ends[i - 1]).max(ends[i + 1] - ends[i]))
-                    .collect();
-                if !s.consider_endpoints && ends.len() >= 4 {
-                    sorted_sigmas[0] = ends[2] - ends[1];
-                    sorted_sigmas[n - 1] = ends[n] - ends[n - 1];
-                }
-                let maxsigma = high - low;
-                let minsigma = if s.magic_clip {
-                    (high - low) / 100f64.min(1.0 + (n + 1) as f64)
-                } else {
-                    1e-12
-                };
-                let mut sigmas = vec![0.0; n];
-                for (rank, &i) in order.iter().enumerate() {
-                    sigmas[i] = sorted_sigmas[rank].clamp(minsigma, maxsigma);
-                }
-                let mut mus = mus;
-                mus.push(0.5 * (low + high));
-                sigmas.push(high - low);
-                Kernels::Numerical {
-                    mus,
-                    sigmas,
-                    low,
-                    high,
-                    orig_low,
-                    orig_high,
-                    step,
-                    log,
-                }
+            Distribution::Float {
+                low,
+                high,
+                log,
+                step,
+            } => Self::numerical_kernels(obs, (*low, *high), *step, *log, s),
+            Distribution::Int {
+                low,
+                high,
+                log,
+                step,
+            } => Self::numerical_kernels(
+                obs,
+                (*low as f64, *high as f64),
+                Some(*step as f64),
+                *log,
+                s,
+            ),
+        }
+    }
+
+    /// One kernel per observation of a parameter with `k` choices (the observed choice plus
+    /// `prior_weight` spread over all), then the prior's; the uniform distribution alone without
+    /// observations.
+    fn categorical_kernels(obs: &[f64], k: usize, prior_weight: f64) -> Kernels {
+        if obs.is_empty() {
+            return Kernels::Categorical {
+                weights: vec![vec![1.0 / k as f64; k]],
+            };
+        }
+        let n_kernels = obs.len() + 1;
+        let base = prior_weight / n_kernels as f64;
+        let mut w = vec![vec![base; k]; n_kernels];
+        for (row, &o) in w.iter_mut().zip(obs) {
+            row[(o as usize).min(k - 1)] += 1.0;
+        }
+        for row in &mut w {
+            let sum: f64 = row.iter().sum();
+            if sum > 0.0 {
+                row.iter_mut().for_each(|x| *x /= sum);
             }
         }
+        Kernels::Categorical { weights: w }
+    }
+
+    /// One Gaussian per observation of a numerical parameter with bounds `(orig_low, orig_high)`
+    /// (in log space when `log`; the bounds widened by half a `step`), then the prior's, as wide
+    /// as the range.
+    fn numerical_kernels(
+        obs: &[f64],
+        (orig_low, orig_high): (f64, f64),
+        step: Option<f64>,
+        log: bool,
+        s: &TpeSampler,
+    ) -> Kernels {
+        let (mut low, mut high) = (orig_low, orig_high);
+        if let Some(st) = step {
+            low -= st / 2.0;
+            high += st / 2.0;
+        }
+        let tr = |x: f64| if log { x.ln() } else { x };
+        let (low, high) = (tr(low), tr(high));
+        let mut mus: Vec<f64> = obs.iter().map(|&x| tr(x)).collect();
+        let mut sigmas = Self::bandwidths(&mus, low, high, s);
+        mus.push(0.5 * (low + high));
+        sigmas.push(high - low);
+        Kernels::Numerical {
+            mus,
+            sigmas,
+            low,
+            high,
+            orig_low,
+            orig_high,
+            step,
+            log,
+        }
+    }
+
+    /// The width of the kernel at each of `mus` (in `[low, high]`): the larger gap to a sorted
+    /// neighbour (the bounds counting as neighbours; with `consider_endpoints` off, the end
+    /// kernels use their inner gap), clipped to `[minsigma, high - low]`.
+    fn bandwidths(mus: &[f64], low: f64, high: f64, s: &TpeSampler) -> Vec<f64> {
+        let n = mus.len();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| mus[a].total_cmp(&mus[b]));
+        let mut ends = Vec::with_capacity(n + 2);
+        ends.push(low);
+        ends.extend(order.iter().map(|&i| mus[i]));
+        ends.push(high);
+        let mut sorted_sigmas: Vec<f64> = (1..=n)
+            .map(|i| (ends[i] - ends[i - 1]).max(ends[i + 1] - ends[i]))
+            .collect();
+        if !s.consider_endpoints && ends.len() >= 4 {
+            sorted_sigmas[0] = ends[2] - ends[1];
+            sorted_sigmas[n - 1] = ends[n] - ends[n - 1];
+        }
+        let maxsigma = high - low;
+        let minsigma = if s.magic_clip {
+            (high - low) / 100f64.min(1.0 + (n + 1) as f64)
+        } else {
+            1e-12
+        };
+        let mut sigmas = vec![0.0; n];
+        for (rank, &i) in order.iter().enumerate() {
+            sigmas[i] = sorted_sigmas[rank].clamp(minsigma, maxsigma);
+        }
+        sigmas
     }
 
     fn pick(&self, rng: &mut StdRng) -> usize {

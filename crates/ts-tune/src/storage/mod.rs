@@ -361,217 +361,259 @@ impl Replay {
             .ok_or("\"op_code\" is not an integer")?;
         field(log, "worker_id")?;
         match code {
-            op::CREATE_STUDY => {
-                let name = field(log, "study_name")?
-                    .as_str()
-                    .ok_or("\"study_name\" is not a string")?
-                    .to_string();
-                let directions = field(log, "directions")?
-                    .as_array()
-                    .ok_or("\"directions\" is not a list")?
-                    .iter()
-                    .map(|d| {
-                        d.as_u64()
-                            .and_then(Direction::from_code)
-                            .ok_or_else(|| format!("invalid direction {d}"))
-                    })
-                    .collect::<std::result::Result<Vec<_>, _>>()?;
-                if self.study_id(&name).is_none() {
-                    let sid = self.next_study_id;
-                    self.next_study_id += 1;
-                    self.studies.insert(
-                        sid,
-                        StudyRecord {
-                            name,
-                            directions,
-                            trial_ids: Vec::new(),
-                            user_attrs: Map::new(),
-                            system_attrs: Map::new(),
-                        },
-                    );
-                }
-            }
+            op::CREATE_STUDY => self.apply_create_study(log),
             op::DELETE_STUDY => {
                 let sid = id(log, "study_id")?;
                 self.studies.remove(&sid);
+                Ok(())
             }
             op::SET_STUDY_USER_ATTR | op::SET_STUDY_SYSTEM_ATTR => {
-                let sid = id(log, "study_id")?;
-                let user = code == op::SET_STUDY_USER_ATTR;
-                let (k, v) = one_attr(log, if user { "user_attr" } else { "system_attr" })?;
-                if let Some(s) = self.studies.get_mut(&sid) {
-                    if user {
-                        s.user_attrs.insert(k, v);
-                    } else {
-                        s.system_attrs.insert(k, v);
-                    }
-                }
+                self.apply_study_attr(log, code == op::SET_STUDY_USER_ATTR)
             }
-            op::CREATE_TRIAL => {
-                let sid = id(log, "study_id")?;
-                let Some(study) = self.studies.get_mut(&sid) else {
-                    return Ok(());
-                };
-                let trial_id = self.next_trial_id;
-                self.next_trial_id += 1;
-                let mut t = FrozenTrial::new(
-                    trial_id,
-                    study.trial_ids.len(),
-                    parse_time(log.get("datetime_start")),
-                );
-                if let Some(s) = log.get("state").and_then(Value::as_u64) {
-                    t.state =
-                        TrialState::from_code(s).ok_or_else(|| format!("invalid state {s}"))?;
-                }
-                if let Some(d) = log.get("distributions").and_then(Value::as_object) {
-                    for (k, v) in d {
-                        let dist = v
-                            .as_str()
-                            .ok_or("a distribution is not a JSON string".to_string())
-                            .and_then(Distribution::from_json_str)
-                            .and_then(|d| d.validated(k).map_err(|e| e.to_string()))?;
-                        t.distributions.insert(k.clone(), dist);
-                    }
-                }
-                if let Some(p) = log.get("params").and_then(Value::as_object) {
-                    for (k, v) in p {
-                        if !t.distributions.contains_key(k) {
-                            return Err(format!("parameter {k:?} has no distribution"));
-                        }
-                        let x = lenient_f64(v)
-                            .ok_or_else(|| format!("parameter {k:?} is not a number"))?;
-                        t.params.insert(k.clone(), x);
-                    }
-                }
-                t.value = log.get("value").and_then(lenient_f64);
-                if t.value.is_none() {
-                    t.value = log
-                        .get("values")
-                        .and_then(Value::as_array)
-                        .and_then(|a| a.first())
-                        .and_then(lenient_f64);
-                }
-                if let Some(iv) = log.get("intermediate_values").and_then(Value::as_object) {
-                    for (k, v) in iv {
-                        if let (Ok(step), Some(x)) = (k.parse::<i64>(), lenient_f64(v)) {
-                            t.intermediate.insert(step, x);
-                        }
-                    }
-                }
-                t.datetime_complete = parse_time(log.get("datetime_complete"));
-                if let Some(a) = log.get("user_attrs").and_then(Value::as_object) {
-                    t.user_attrs = a.clone();
-                }
-                if let Some(a) = log.get("system_attrs").and_then(Value::as_object) {
-                    t.system_attrs = a.clone();
-                }
-                if t.state == TrialState::Running
-                    && log.get(record::FIRST_HEARTBEAT) == Some(&Value::Bool(true))
-                    && let Some(at) = t.datetime_start
-                {
-                    self.first_heartbeats.insert(trial_id, at);
-                }
-                study.trial_ids.push(trial_id);
-                self.trials.insert(trial_id, t);
-                self.trial_study.insert(trial_id, sid);
-            }
-            op::SET_TRIAL_PARAM => {
-                let tid = id(log, "trial_id")?;
-                let name = field(log, "param_name")?
-                    .as_str()
-                    .ok_or("\"param_name\" is not a string")?
-                    .to_string();
-                let x = lenient_f64(field(log, "param_value_internal")?)
-                    .ok_or("\"param_value_internal\" is not a number")?;
-                let dist = field(log, "distribution")?
-                    .as_str()
-                    .ok_or("\"distribution\" is not a JSON string".to_string())
-                    .and_then(Distribution::from_json_str)
-                    .and_then(|d| d.validated(&name).map_err(|e| e.to_string()))?;
-                if !self.updatable(tid) {
-                    return Ok(());
-                }
-                let sid = self.trial_study[&tid];
-                if let Some(study) = self.studies.get(&sid) {
-                    for &other in &study.trial_ids {
-                        if let Some(old) = self.trials[&other].distributions.get(&name) {
-                            if !old.compatible(&dist) {
-                                return Ok(());
-                            }
-                            break;
-                        }
-                    }
-                }
-                let Some(t) = self.trials.get_mut(&tid) else {
-                    return Ok(());
-                };
-                t.params.insert(name.clone(), x);
-                t.distributions.insert(name, dist);
-            }
-            op::SET_TRIAL_STATE_VALUES => {
-                let tid = id(log, "trial_id")?;
-                let s = field(log, "state")?
-                    .as_u64()
-                    .and_then(TrialState::from_code)
-                    .ok_or("\"state\" is not a trial state")?;
-                if !self.updatable(tid) {
-                    return Ok(());
-                }
-                let Some(t) = self.trials.get_mut(&tid) else {
-                    return Ok(());
-                };
-                if s == TrialState::Running && t.state == TrialState::Running {
-                    return Ok(());
-                }
-                if s == TrialState::Running {
-                    t.datetime_start = parse_time(log.get("datetime_start"));
-                    if log.get(record::FIRST_HEARTBEAT) == Some(&Value::Bool(true))
-                        && let Some(at) = t.datetime_start
-                    {
-                        self.first_heartbeats.insert(tid, at);
-                    }
-                }
-                if s.is_finished() {
-                    t.datetime_complete = parse_time(log.get("datetime_complete"));
-                }
-                t.state = s;
-                if let Some(vals) = log.get("values").and_then(Value::as_array) {
-                    t.value = vals.first().and_then(lenient_f64);
-                }
-            }
-            op::SET_TRIAL_INTERMEDIATE_VALUE => {
-                let tid = id(log, "trial_id")?;
-                let step = field(log, "step")?
-                    .as_i64()
-                    .ok_or("\"step\" is not an integer")?;
-                let v = lenient_f64(field(log, "intermediate_value")?)
-                    .ok_or("\"intermediate_value\" is not a number")?;
-                if self.updatable(tid)
-                    && let Some(t) = self.trials.get_mut(&tid)
-                {
-                    t.intermediate.insert(step, v);
-                }
-            }
+            op::CREATE_TRIAL => self.apply_create_trial(log),
+            op::SET_TRIAL_PARAM => self.apply_trial_param(log),
+            op::SET_TRIAL_STATE_VALUES => self.apply_trial_state_values(log),
+            op::SET_TRIAL_INTERMEDIATE_VALUE => self.apply_intermediate_value(log),
             op::SET_TRIAL_USER_ATTR | op::SET_TRIAL_SYSTEM_ATTR => {
-                let tid = id(log, "trial_id")?;
-                let user = code == op::SET_TRIAL_USER_ATTR;
-                let (k, v) = one_attr(log, if user { "user_attr" } else { "system_attr" })?;
-                if self.updatable(tid) {
-                    let Some(t) = self.trials.get_mut(&tid) else {
-                        return Ok(());
-                    };
-                    if user {
-                        t.user_attrs.insert(k, v);
-                    } else {
-                        t.system_attrs.insert(k, v);
-                    }
-                }
+                self.apply_trial_attr(log, code == op::SET_TRIAL_USER_ATTR)
             }
-            op::DISCARD_TRIALS => {}
-            other => return Err(format!("unknown op_code {other}")),
+            op::DISCARD_TRIALS => Ok(()),
+            other => Err(format!("unknown op_code {other}")),
+        }
+    }
+
+    /// `CREATE_STUDY`: a new study, unless one of that name exists.
+    fn apply_create_study(&mut self, log: &Value) -> std::result::Result<(), String> {
+        let name = field(log, "study_name")?
+            .as_str()
+            .ok_or("\"study_name\" is not a string")?
+            .to_string();
+        let directions = field(log, "directions")?
+            .as_array()
+            .ok_or("\"directions\" is not a list")?
+            .iter()
+            .map(|d| {
+                d.as_u64()
+                    .and_then(Direction::from_code)
+                    .ok_or_else(|| format!("invalid direction {d}"))
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        if self.study_id(&name).is_none() {
+            let sid = self.next_study_id;
+            self.next_study_id += 1;
+            self.studies.insert(
+                sid,
+                StudyRecord {
+                    name,
+                    directions,
+                    trial_ids: Vec::new(),
+                    user_attrs: Map::new(),
+                    system_attrs: Map::new(),
+                },
+            );
         }
         Ok(())
     }
+
+    /// `SET_STUDY_USER_ATTR` (`user`) or `SET_STUDY_SYSTEM_ATTR`: one attribute of a known study.
+    fn apply_study_attr(&mut self, log: &Value, user: bool) -> std::result::Result<(), String> {
+        let sid = id(log, "study_id")?;
+        let (k, v) = one_attr(log, if user { "user_attr" } else { "system_attr" })?;
+        if let Some(s) = self.studies.get_mut(&sid) {
+            if user {
+                s.user_attrs.insert(k, v);
+            } else {
+                s.system_attrs.insert(k, v);
+            }
+        }
+        Ok(())
+    }
+
+    /// `CREATE_TRIAL`: a new trial of a known study (its id taken even when the record turns out
+    /// malformed), numbered after the study's earlier trials; its first heartbeat when a running
+    /// trial's record is marked so.
+    fn apply_create_trial(&mut self, log: &Value) -> std::result::Result<(), String> {
+        let sid = id(log, "study_id")?;
+        let Some(study) = self.studies.get_mut(&sid) else {
+            return Ok(());
+        };
+        let trial_id = self.next_trial_id;
+        self.next_trial_id += 1;
+        let t = created_trial(log, trial_id, study.trial_ids.len())?;
+        if t.state == TrialState::Running
+            && log.get(record::FIRST_HEARTBEAT) == Some(&Value::Bool(true))
+            && let Some(at) = t.datetime_start
+        {
+            self.first_heartbeats.insert(trial_id, at);
+        }
+        study.trial_ids.push(trial_id);
+        self.trials.insert(trial_id, t);
+        self.trial_study.insert(trial_id, sid);
+        Ok(())
+    }
+
+    /// `SET_TRIAL_PARAM`: one parameter of an unfinished trial, skipped when its distribution is
+    /// incompatible with the one the study's earlier trials use for that name.
+    fn apply_trial_param(&mut self, log: &Value) -> std::result::Result<(), String> {
+        let tid = id(log, "trial_id")?;
+        let name = field(log, "param_name")?
+            .as_str()
+            .ok_or("\"param_name\" is not a string")?
+            .to_string();
+        let x = lenient_f64(field(log, "param_value_internal")?)
+            .ok_or("\"param_value_internal\" is not a number")?;
+        let dist = field(log, "distribution")?
+            .as_str()
+            .ok_or("\"distribution\" is not a JSON string".to_string())
+            .and_then(Distribution::from_json_str)
+            .and_then(|d| d.validated(&name).map_err(|e| e.to_string()))?;
+        if !self.updatable(tid) {
+            return Ok(());
+        }
+        let sid = self.trial_study[&tid];
+        if let Some(study) = self.studies.get(&sid) {
+            for &other in &study.trial_ids {
+                if let Some(old) = self.trials[&other].distributions.get(&name) {
+                    if !old.compatible(&dist) {
+                        return Ok(());
+                    }
+                    break;
+                }
+            }
+        }
+        let Some(t) = self.trials.get_mut(&tid) else {
+            return Ok(());
+        };
+        t.params.insert(name.clone(), x);
+        t.distributions.insert(name, dist);
+        Ok(())
+    }
+
+    /// `SET_TRIAL_STATE_VALUES`: an unfinished trial's new state (with its start or completion
+    /// time, and its first heartbeat when a claim is marked so) and value; a running trial
+    /// claimed again is left as it is.
+    fn apply_trial_state_values(&mut self, log: &Value) -> std::result::Result<(), String> {
+        let tid = id(log, "trial_id")?;
+        let s = field(log, "state")?
+            .as_u64()
+            .and_then(TrialState::from_code)
+            .ok_or("\"state\" is not a trial state")?;
+        if !self.updatable(tid) {
+            return Ok(());
+        }
+        let Some(t) = self.trials.get_mut(&tid) else {
+            return Ok(());
+        };
+        if s == TrialState::Running && t.state == TrialState::Running {
+            return Ok(());
+        }
+        if s == TrialState::Running {
+            t.datetime_start = parse_time(log.get("datetime_start"));
+            if log.get(record::FIRST_HEARTBEAT) == Some(&Value::Bool(true))
+                && let Some(at) = t.datetime_start
+            {
+                self.first_heartbeats.insert(tid, at);
+            }
+        }
+        if s.is_finished() {
+            t.datetime_complete = parse_time(log.get("datetime_complete"));
+        }
+        t.state = s;
+        if let Some(vals) = log.get("values").and_then(Value::as_array) {
+            t.value = vals.first().and_then(lenient_f64);
+        }
+        Ok(())
+    }
+
+    /// `SET_TRIAL_INTERMEDIATE_VALUE`: one intermediate value of an unfinished trial.
+    fn apply_intermediate_value(&mut self, log: &Value) -> std::result::Result<(), String> {
+        let tid = id(log, "trial_id")?;
+        let step = field(log, "step")?
+            .as_i64()
+            .ok_or("\"step\" is not an integer")?;
+        let v = lenient_f64(field(log, "intermediate_value")?)
+            .ok_or("\"intermediate_value\" is not a number")?;
+        if self.updatable(tid)
+            && let Some(t) = self.trials.get_mut(&tid)
+        {
+            t.intermediate.insert(step, v);
+        }
+        Ok(())
+    }
+
+    /// `SET_TRIAL_USER_ATTR` (`user`) or `SET_TRIAL_SYSTEM_ATTR`: one attribute of an unfinished
+    /// trial.
+    fn apply_trial_attr(&mut self, log: &Value, user: bool) -> std::result::Result<(), String> {
+        let tid = id(log, "trial_id")?;
+        let (k, v) = one_attr(log, if user { "user_attr" } else { "system_attr" })?;
+        if self.updatable(tid) {
+            let Some(t) = self.trials.get_mut(&tid) else {
+                return Ok(());
+            };
+            if user {
+                t.user_attrs.insert(k, v);
+            } else {
+                t.system_attrs.insert(k, v);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The trial a `CREATE_TRIAL` record describes, with id `trial_id` and number `number`: its
+/// state, distributions, parameters (each with a distribution), value (`value`, else the first of
+/// `values`), intermediate values, times and attributes.
+fn created_trial(
+    log: &Value,
+    trial_id: usize,
+    number: usize,
+) -> std::result::Result<FrozenTrial, String> {
+    let mut t = FrozenTrial::new(trial_id, number, parse_time(log.get("datetime_start")));
+    if let Some(s) = log.get("state").and_then(Value::as_u64) {
+        t.state = TrialState::from_code(s).ok_or_else(|| format!("invalid state {s}"))?;
+    }
+    if let Some(d) = log.get("distributions").and_then(Value::as_object) {
+        for (k, v) in d {
+            let dist = v
+                .as_str()
+                .ok_or("a distribution is not a JSON string".to_string())
+                .and_then(Distribution::from_json_str)
+                .and_then(|d| d.validated(k).map_err(|e| e.to_string()))?;
+            t.distributions.insert(k.clone(), dist);
+        }
+    }
+    if let Some(p) = log.get("params").and_then(Value::as_object) {
+        for (k, v) in p {
+            if !t.distributions.contains_key(k) {
+                return Err(format!("parameter {k:?} has no distribution"));
+            }
+            let x = lenient_f64(v).ok_or_else(|| format!("parameter {k:?} is not a number"))?;
+            t.params.insert(k.clone(), x);
+        }
+    }
+    t.value = log.get("value").and_then(lenient_f64);
+    if t.value.is_none() {
+        t.value = log
+            .get("values")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+            .and_then(lenient_f64);
+    }
+    if let Some(iv) = log.get("intermediate_values").and_then(Value::as_object) {
+        for (k, v) in iv {
+            if let (Ok(step), Some(x)) = (k.parse::<i64>(), lenient_f64(v)) {
+                t.intermediate.insert(step, x);
+            }
+        }
+    }
+    t.datetime_complete = parse_time(log.get("datetime_complete"));
+    if let Some(a) = log.get("user_attrs").and_then(Value::as_object) {
+        t.user_attrs = a.clone();
+    }
+    if let Some(a) = log.get("system_attrs").and_then(Value::as_object) {
+        t.system_attrs = a.clone();
+    }
+    Ok(t)
 }
 
 /// Journal records for the operations a study performs.

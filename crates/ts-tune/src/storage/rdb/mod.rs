@@ -212,6 +212,16 @@ fn read_json(text: &str) -> Value {
     serde_json::from_str(&python_tokens(text)).unwrap_or_else(|_| Value::String(text.into()))
 }
 
+/// What [`RdbStorage::init_schema`] finds in a database before writing to it.
+struct Stamps {
+    /// The tables there are.
+    tables: Vec<String>,
+    /// `version_info`'s `(schema_version, library_version)`, if the table has a row.
+    library: Option<(Option<i64>, Option<String>)>,
+    /// `alembic_version.version_num`, if the table has a row.
+    revision: Option<String>,
+}
+
 /// What one write transaction produced.
 enum Written {
     Nothing,
@@ -336,6 +346,20 @@ impl RdbStorage {
     /// Checks the version stamps (reading only), then creates whatever is missing.
     fn init_schema(&self) -> Result<()> {
         let d = self.dialect();
+        let stamps = self.read_stamps(d)?;
+        self.check_stamps(&stamps)?;
+        let complete = d
+            .ddl
+            .iter()
+            .all(|(t, _)| stamps.tables.iter().any(|x| x == t));
+        if complete && stamps.revision.is_some() && stamps.library.is_some() {
+            return Ok(());
+        }
+        self.create_missing(d)
+    }
+
+    /// Reads the tables there are and the version stamps, in a read transaction.
+    fn read_stamps(&self, d: &Dialect) -> Result<Stamps> {
         let mut tables: Vec<String> = Vec::new();
         let mut library: Option<(Option<i64>, Option<String>)> = None;
         let mut revision: Option<String> = None;
@@ -365,6 +389,17 @@ impl RdbStorage {
             };
             Ok(())
         })?;
+        Ok(Stamps {
+            tables,
+            library,
+            revision,
+        })
+    }
+
+    /// Refuses a database stamped with another alembic revision or (without a revision) another
+    /// schema version than Optuna 5.0.0's, with a hint to upgrade it or that a newer Optuna
+    /// wrote it.
+    fn check_stamps(&self, stamps: &Stamps) -> Result<()> {
         let refuse = |what: String, older: bool| {
             let hint = if older {
                 format!(
@@ -381,29 +416,25 @@ impl RdbStorage {
                 ),
             ))
         };
-        match (&revision, &library) {
-            (Some(r), _) if r != ALEMBIC_HEAD => {
-                return refuse(
-                    format!("alembic revision {r}"),
-                    OLDER_REVISIONS.contains(&r.as_str()),
-                );
-            }
-            (None, Some((schema, lib))) if *schema != Some(SCHEMA_VERSION) => {
-                return refuse(
-                    format!(
-                        "schema version {} (set up by optuna {})",
-                        schema.map_or("NULL".into(), |s| s.to_string()),
-                        lib.clone().unwrap_or_else(|| "?".into())
-                    ),
-                    true,
-                );
-            }
-            _ => {}
+        match (&stamps.revision, &stamps.library) {
+            (Some(r), _) if r != ALEMBIC_HEAD => refuse(
+                format!("alembic revision {r}"),
+                OLDER_REVISIONS.contains(&r.as_str()),
+            ),
+            (None, Some((schema, lib))) if *schema != Some(SCHEMA_VERSION) => refuse(
+                format!(
+                    "schema version {} (set up by optuna {})",
+                    schema.map_or("NULL".into(), |s| s.to_string()),
+                    lib.clone().unwrap_or_else(|| "?".into())
+                ),
+                true,
+            ),
+            _ => Ok(()),
         }
-        let complete = d.ddl.iter().all(|(t, _)| tables.iter().any(|x| x == t));
-        if complete && revision.is_some() && library.is_some() {
-            return Ok(());
-        }
+    }
+
+    /// Creates the missing tables and version stamps, in a write transaction.
+    fn create_missing(&self, d: &Dialect) -> Result<()> {
         self.transaction(true, &mut |tx| {
             let tables: Vec<String> = tx
                 .query(d.tables, &[])?
@@ -670,231 +701,21 @@ fn apply(
     // transaction.
     let first_heartbeat = rec.get(record::FIRST_HEARTBEAT) == Some(&Value::Bool(true));
     match code {
-        op::CREATE_STUDY => {
-            let name = rec["study_name"].as_str().unwrap_or_default();
-            let exists = tx.query(
-                "SELECT study_id FROM studies WHERE study_name = ?1",
-                &[text(name)],
-            )?;
-            if exists.is_empty() {
-                let sid = tx
-                    .query(
-                        "INSERT INTO studies (study_name) VALUES (?1) RETURNING study_id",
-                        &[text(name)],
-                    )?
-                    .first()
-                    .and_then(|r| r[0].int())
-                    .ok_or_else(|| DbError::Fatal("no study id returned".into()))?;
-                let dirs = rec["directions"].as_array().cloned().unwrap_or_default();
-                for (i, d) in dirs.iter().enumerate() {
-                    let d = d
-                        .as_u64()
-                        .and_then(Direction::from_code)
-                        .unwrap_or(Direction::Minimize);
-                    tx.exec(
-                        "INSERT INTO study_directions (direction, study_id, objective) VALUES (?1, ?2, ?3)",
-                        &[P::Enum(direction_name(d).into()), P::Int(sid), P::Int(i as i64)],
-                    )?;
-                }
-            }
-            Ok(Written::Nothing)
-        }
-        op::DELETE_STUDY => {
-            let sid = num(rec, "study_id")?;
-            let trials = "(SELECT trial_id FROM trials WHERE study_id = ?1)";
-            for t in [
-                "trial_params",
-                "trial_values",
-                "trial_intermediate_values",
-                "trial_user_attributes",
-                "trial_system_attributes",
-                "trial_heartbeats",
-            ] {
-                tx.exec(
-                    &format!("DELETE FROM {t} WHERE trial_id IN {trials}"),
-                    &[P::Int(sid)],
-                )?;
-            }
-            for t in [
-                "trials",
-                "study_directions",
-                "study_user_attributes",
-                "study_system_attributes",
-                "studies",
-            ] {
-                tx.exec(
-                    &format!("DELETE FROM {t} WHERE study_id = ?1"),
-                    &[P::Int(sid)],
-                )?;
-            }
-            Ok(Written::Nothing)
-        }
+        op::CREATE_STUDY => create_study(tx, rec).map(|()| Written::Nothing),
+        op::DELETE_STUDY => delete_study(tx, rec).map(|()| Written::Nothing),
         op::SET_STUDY_USER_ATTR | op::SET_STUDY_SYSTEM_ATTR => {
-            let sid = num(rec, "study_id")?;
-            let (table, field) = if code == op::SET_STUDY_USER_ATTR {
-                ("study_user_attributes", "user_attr")
-            } else {
-                ("study_system_attributes", "system_attr")
-            };
-            if let Some((k, v)) = one_attr(rec, field) {
-                set_attr(tx, table, "study_id", sid, &k, &v)?;
-            }
-            Ok(Written::Nothing)
+            set_study_attr(tx, code, rec).map(|()| Written::Nothing)
         }
-        op::CREATE_TRIAL => {
-            let sid = num(rec, "study_id")?;
-            // Locks the study's row on PostgreSQL: trial numbers are counted one at a time.
-            let exists = tx.query(
-                &format!("SELECT study_id FROM studies WHERE study_id = ?1{lock}"),
-                &[P::Int(sid)],
-            )?;
-            if exists.is_empty() {
-                return Err(DbError::Refused(TuneError::Study {
-                    name: format!("#{sid}"),
-                    reason: "no such study".into(),
-                }));
-            }
-            let state = rec
-                .get("state")
-                .and_then(Value::as_u64)
-                .and_then(TrialState::from_code)
-                .unwrap_or(TrialState::Running);
-            let tid = tx
-                .query(
-                    "INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) \
-                     VALUES (NULL, ?1, ?2, ?3, ?4) RETURNING trial_id",
-                    &[
-                        P::Int(sid),
-                        P::Enum("RUNNING".into()),
-                        P::Time(time_field(rec, "datetime_start")),
-                        P::Time(time_field(rec, "datetime_complete")),
-                    ],
-                )?
-                .first()
-                .and_then(|r| r[0].int())
-                .ok_or_else(|| DbError::Fatal("no trial id returned".into()))?;
-            if let Some(v) = rec.get("value").and_then(lenient_f64) {
-                set_value(tx, tid, v)?;
-            }
-            if let Some(p) = rec.get("params").and_then(Value::as_object) {
-                let dists = rec.get("distributions").and_then(Value::as_object);
-                for (k, v) in p {
-                    let dist = parse_dist(k, dists.and_then(|d| d.get(k)).unwrap_or(&Value::Null))?;
-                    set_param(tx, tid, k, lenient_f64(v).unwrap_or(f64::NAN), &dist)?;
-                }
-            }
-            for (field, table) in [
-                ("user_attrs", "trial_user_attributes"),
-                ("system_attrs", "trial_system_attributes"),
-            ] {
-                if let Some(a) = rec.get(field).and_then(Value::as_object) {
-                    for (k, v) in a {
-                        set_attr(tx, table, "trial_id", tid, k, v)?;
-                    }
-                }
-            }
-            if let Some(iv) = rec.get("intermediate_values").and_then(Value::as_object) {
-                for (k, v) in iv {
-                    if let (Ok(step), Some(x)) = (k.parse::<i64>(), lenient_f64(v)) {
-                        set_intermediate(tx, tid, step, x)?;
-                    }
-                }
-            }
-            let number = tx
-                .query(
-                    "SELECT COUNT(trial_id) FROM trials WHERE study_id = ?1 AND trial_id < ?2",
-                    &[P::Int(sid), P::Int(tid)],
-                )?
-                .first()
-                .and_then(|r| r[0].int())
-                .unwrap_or_default();
-            tx.exec(
-                "UPDATE trials SET number = ?1, state = ?2 WHERE trial_id = ?3",
-                &[
-                    P::Int(number),
-                    P::Enum(state_name(state).into()),
-                    P::Int(tid),
-                ],
-            )?;
-            if first_heartbeat && state == TrialState::Running {
-                heartbeat(tx, d, tid)?;
-            }
-            Ok(Written::Trial {
-                id: tid as usize,
-                number: number as usize,
-            })
-        }
-        op::SET_TRIAL_PARAM => {
-            let tid = num(rec, "trial_id")?;
-            updatable(tx, lock, tid)?;
-            let name = rec["param_name"].as_str().unwrap_or_default();
-            let dist = parse_dist(name, &rec["distribution"])?;
-            let x = lenient_f64(&rec["param_value_internal"]).unwrap_or(f64::NAN);
-            set_param(tx, tid, name, x, &dist)?;
-            Ok(Written::Nothing)
-        }
+        op::CREATE_TRIAL => create_trial(tx, d, rec, first_heartbeat),
+        op::SET_TRIAL_PARAM => set_trial_param(tx, lock, rec).map(|()| Written::Nothing),
         op::SET_TRIAL_STATE_VALUES => {
-            let tid = num(rec, "trial_id")?;
-            let old = updatable(tx, lock, tid)?;
-            let state = rec
-                .get("state")
-                .and_then(Value::as_u64)
-                .and_then(TrialState::from_code)
-                .ok_or_else(|| refused(tid as usize, "\"state\" is not a trial state".into()))?;
-            if state == TrialState::Running && old != TrialState::Waiting {
-                return Err(refused(tid as usize, "is not waiting".into()));
-            }
-            if let Some(v) = rec
-                .get("values")
-                .and_then(Value::as_array)
-                .and_then(|vals| vals.first())
-                .and_then(lenient_f64)
-            {
-                set_value(tx, tid, v)?;
-            }
-            let now = P::Time(Some(local_stamp(Utc::now())));
-            let name = P::Enum(state_name(state).into());
-            if state == TrialState::Running {
-                tx.exec(
-                    "UPDATE trials SET state = ?1, datetime_start = ?2 WHERE trial_id = ?3",
-                    &[name, now, P::Int(tid)],
-                )?;
-                if first_heartbeat {
-                    heartbeat(tx, d, tid)?;
-                }
-            } else if state.is_finished() {
-                tx.exec(
-                    "UPDATE trials SET state = ?1, datetime_complete = ?2 WHERE trial_id = ?3",
-                    &[name, now, P::Int(tid)],
-                )?;
-            } else {
-                tx.exec(
-                    "UPDATE trials SET state = ?1 WHERE trial_id = ?2",
-                    &[name, P::Int(tid)],
-                )?;
-            }
-            Ok(Written::Nothing)
+            set_trial_state_values(tx, d, rec, first_heartbeat).map(|()| Written::Nothing)
         }
         op::SET_TRIAL_INTERMEDIATE_VALUE => {
-            let tid = num(rec, "trial_id")?;
-            updatable(tx, lock, tid)?;
-            let step = rec["step"].as_i64().unwrap_or_default();
-            let v = lenient_f64(&rec["intermediate_value"]).unwrap_or(f64::NAN);
-            set_intermediate(tx, tid, step, v)?;
-            Ok(Written::Nothing)
+            set_trial_intermediate_value(tx, lock, rec).map(|()| Written::Nothing)
         }
         op::SET_TRIAL_USER_ATTR | op::SET_TRIAL_SYSTEM_ATTR => {
-            let tid = num(rec, "trial_id")?;
-            updatable(tx, lock, tid)?;
-            let (table, field) = if code == op::SET_TRIAL_USER_ATTR {
-                ("trial_user_attributes", "user_attr")
-            } else {
-                ("trial_system_attributes", "system_attr")
-            };
-            if let Some((k, v)) = one_attr(rec, field) {
-                set_attr(tx, table, "trial_id", tid, &k, &v)?;
-            }
-            Ok(Written::Nothing)
+            set_trial_attr(tx, lock, code, rec).map(|()| Written::Nothing)
         }
         op::DISCARD_TRIALS => Ok(Written::Nothing),
         other => Err(DbError::Refused(TuneError::Study {
@@ -902,6 +723,297 @@ fn apply(
             reason: format!("unknown op_code {other}"),
         })),
     }
+}
+
+/// `CREATE_STUDY`: inserts the study and its directions, unless a study of that name exists.
+fn create_study(tx: &mut dyn Tx, rec: &Value) -> std::result::Result<(), DbError> {
+    let name = rec["study_name"].as_str().unwrap_or_default();
+    let exists = tx.query(
+        "SELECT study_id FROM studies WHERE study_name = ?1",
+        &[text(name)],
+    )?;
+    if !exists.is_empty() {
+        return Ok(());
+    }
+    let sid = tx
+        .query(
+            "INSERT INTO studies (study_name) VALUES (?1) RETURNING study_id",
+            &[text(name)],
+        )?
+        .first()
+        .and_then(|r| r[0].int())
+        .ok_or_else(|| DbError::Fatal("no study id returned".into()))?;
+    let dirs = rec["directions"].as_array().cloned().unwrap_or_default();
+    for (i, d) in dirs.iter().enumerate() {
+        let d = d
+            .as_u64()
+            .and_then(Direction::from_code)
+            .unwrap_or(Direction::Minimize);
+        tx.exec(
+            "INSERT INTO study_directions (direction, study_id, objective) VALUES (?1, ?2, ?3)",
+            &[
+                P::Enum(direction_name(d).into()),
+                P::Int(sid),
+                P::Int(i as i64),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// `DELETE_STUDY`: deletes the study's trials' rows, then the study's own rows.
+fn delete_study(tx: &mut dyn Tx, rec: &Value) -> std::result::Result<(), DbError> {
+    let sid = num(rec, "study_id")?;
+    let trials = "(SELECT trial_id FROM trials WHERE study_id = ?1)";
+    for t in [
+        "trial_params",
+        "trial_values",
+        "trial_intermediate_values",
+        "trial_user_attributes",
+        "trial_system_attributes",
+        "trial_heartbeats",
+    ] {
+        tx.exec(
+            &format!("DELETE FROM {t} WHERE trial_id IN {trials}"),
+            &[P::Int(sid)],
+        )?;
+    }
+    for t in [
+        "trials",
+        "study_directions",
+        "study_user_attributes",
+        "study_system_attributes",
+        "studies",
+    ] {
+        tx.exec(
+            &format!("DELETE FROM {t} WHERE study_id = ?1"),
+            &[P::Int(sid)],
+        )?;
+    }
+    Ok(())
+}
+
+/// `SET_STUDY_USER_ATTR` / `SET_STUDY_SYSTEM_ATTR` (told apart by `code`): one study attribute.
+fn set_study_attr(tx: &mut dyn Tx, code: u64, rec: &Value) -> std::result::Result<(), DbError> {
+    let sid = num(rec, "study_id")?;
+    let (table, field) = if code == op::SET_STUDY_USER_ATTR {
+        ("study_user_attributes", "user_attr")
+    } else {
+        ("study_system_attributes", "system_attr")
+    };
+    if let Some((k, v)) = one_attr(rec, field) {
+        set_attr(tx, table, "study_id", sid, &k, &v)?;
+    }
+    Ok(())
+}
+
+/// `CREATE_TRIAL`: inserts the trial (as `RUNNING`, without a number), then its value,
+/// parameters, attributes and intermediate values, then numbers it and sets its state; a running
+/// trial's first heartbeat too, when the record asks for it.
+fn create_trial(
+    tx: &mut dyn Tx,
+    d: &Dialect,
+    rec: &Value,
+    first_heartbeat: bool,
+) -> std::result::Result<Written, DbError> {
+    let sid = num(rec, "study_id")?;
+    let state = rec
+        .get("state")
+        .and_then(Value::as_u64)
+        .and_then(TrialState::from_code)
+        .unwrap_or(TrialState::Running);
+    let tid = insert_trial_row(tx, d.lock, sid, rec)?;
+    write_trial_contents(tx, tid, rec)?;
+    let number = tx
+        .query(
+            "SELECT COUNT(trial_id) FROM trials WHERE study_id = ?1 AND trial_id < ?2",
+            &[P::Int(sid), P::Int(tid)],
+        )?
+        .first()
+        .and_then(|r| r[0].int())
+        .unwrap_or_default();
+    tx.exec(
+        "UPDATE trials SET number = ?1, state = ?2 WHERE trial_id = ?3",
+        &[
+            P::Int(number),
+            P::Enum(state_name(state).into()),
+            P::Int(tid),
+        ],
+    )?;
+    if first_heartbeat && state == TrialState::Running {
+        heartbeat(tx, d, tid)?;
+    }
+    Ok(Written::Trial {
+        id: tid as usize,
+        number: number as usize,
+    })
+}
+
+/// Checks that study `sid` exists (locking its row on PostgreSQL: trial numbers are counted one
+/// at a time), then inserts a `RUNNING` trial row without a number; returns its `trial_id`.
+fn insert_trial_row(
+    tx: &mut dyn Tx,
+    lock: &str,
+    sid: i64,
+    rec: &Value,
+) -> std::result::Result<i64, DbError> {
+    let exists = tx.query(
+        &format!("SELECT study_id FROM studies WHERE study_id = ?1{lock}"),
+        &[P::Int(sid)],
+    )?;
+    if exists.is_empty() {
+        return Err(DbError::Refused(TuneError::Study {
+            name: format!("#{sid}"),
+            reason: "no such study".into(),
+        }));
+    }
+    tx.query(
+        "INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) \
+         VALUES (NULL, ?1, ?2, ?3, ?4) RETURNING trial_id",
+        &[
+            P::Int(sid),
+            P::Enum("RUNNING".into()),
+            P::Time(time_field(rec, "datetime_start")),
+            P::Time(time_field(rec, "datetime_complete")),
+        ],
+    )?
+    .first()
+    .and_then(|r| r[0].int())
+    .ok_or_else(|| DbError::Fatal("no trial id returned".into()))
+}
+
+/// Writes what a `CREATE_TRIAL` record carries for the new trial `tid`: its value, parameters,
+/// user and system attributes, and intermediate values, in that order.
+fn write_trial_contents(
+    tx: &mut dyn Tx,
+    tid: i64,
+    rec: &Value,
+) -> std::result::Result<(), DbError> {
+    if let Some(v) = rec.get("value").and_then(lenient_f64) {
+        set_value(tx, tid, v)?;
+    }
+    if let Some(p) = rec.get("params").and_then(Value::as_object) {
+        let dists = rec.get("distributions").and_then(Value::as_object);
+        for (k, v) in p {
+            let dist = parse_dist(k, dists.and_then(|d| d.get(k)).unwrap_or(&Value::Null))?;
+            set_param(tx, tid, k, lenient_f64(v).unwrap_or(f64::NAN), &dist)?;
+        }
+    }
+    for (field, table) in [
+        ("user_attrs", "trial_user_attributes"),
+        ("system_attrs", "trial_system_attributes"),
+    ] {
+        if let Some(a) = rec.get(field).and_then(Value::as_object) {
+            for (k, v) in a {
+                set_attr(tx, table, "trial_id", tid, k, v)?;
+            }
+        }
+    }
+    if let Some(iv) = rec.get("intermediate_values").and_then(Value::as_object) {
+        for (k, v) in iv {
+            if let (Ok(step), Some(x)) = (k.parse::<i64>(), lenient_f64(v)) {
+                set_intermediate(tx, tid, step, x)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `SET_TRIAL_PARAM`: one parameter of an unfinished trial.
+fn set_trial_param(tx: &mut dyn Tx, lock: &str, rec: &Value) -> std::result::Result<(), DbError> {
+    let tid = num(rec, "trial_id")?;
+    updatable(tx, lock, tid)?;
+    let name = rec["param_name"].as_str().unwrap_or_default();
+    let dist = parse_dist(name, &rec["distribution"])?;
+    let x = lenient_f64(&rec["param_value_internal"]).unwrap_or(f64::NAN);
+    set_param(tx, tid, name, x, &dist)?;
+    Ok(())
+}
+
+/// `SET_TRIAL_STATE_VALUES`: an unfinished trial's value and new state (`RUNNING` only from
+/// `WAITING`), stamping its start or completion time; a first heartbeat when the record asks
+/// for it and the trial starts running.
+fn set_trial_state_values(
+    tx: &mut dyn Tx,
+    d: &Dialect,
+    rec: &Value,
+    first_heartbeat: bool,
+) -> std::result::Result<(), DbError> {
+    let tid = num(rec, "trial_id")?;
+    let old = updatable(tx, d.lock, tid)?;
+    let state = rec
+        .get("state")
+        .and_then(Value::as_u64)
+        .and_then(TrialState::from_code)
+        .ok_or_else(|| refused(tid as usize, "\"state\" is not a trial state".into()))?;
+    if state == TrialState::Running && old != TrialState::Waiting {
+        return Err(refused(tid as usize, "is not waiting".into()));
+    }
+    if let Some(v) = rec
+        .get("values")
+        .and_then(Value::as_array)
+        .and_then(|vals| vals.first())
+        .and_then(lenient_f64)
+    {
+        set_value(tx, tid, v)?;
+    }
+    let now = P::Time(Some(local_stamp(Utc::now())));
+    let name = P::Enum(state_name(state).into());
+    if state == TrialState::Running {
+        tx.exec(
+            "UPDATE trials SET state = ?1, datetime_start = ?2 WHERE trial_id = ?3",
+            &[name, now, P::Int(tid)],
+        )?;
+        if first_heartbeat {
+            heartbeat(tx, d, tid)?;
+        }
+    } else if state.is_finished() {
+        tx.exec(
+            "UPDATE trials SET state = ?1, datetime_complete = ?2 WHERE trial_id = ?3",
+            &[name, now, P::Int(tid)],
+        )?;
+    } else {
+        tx.exec(
+            "UPDATE trials SET state = ?1 WHERE trial_id = ?2",
+            &[name, P::Int(tid)],
+        )?;
+    }
+    Ok(())
+}
+
+/// `SET_TRIAL_INTERMEDIATE_VALUE`: one intermediate value of an unfinished trial.
+fn set_trial_intermediate_value(
+    tx: &mut dyn Tx,
+    lock: &str,
+    rec: &Value,
+) -> std::result::Result<(), DbError> {
+    let tid = num(rec, "trial_id")?;
+    updatable(tx, lock, tid)?;
+    let step = rec["step"].as_i64().unwrap_or_default();
+    let v = lenient_f64(&rec["intermediate_value"]).unwrap_or(f64::NAN);
+    set_intermediate(tx, tid, step, v)?;
+    Ok(())
+}
+
+/// `SET_TRIAL_USER_ATTR` / `SET_TRIAL_SYSTEM_ATTR` (told apart by `code`): one attribute of an
+/// unfinished trial.
+fn set_trial_attr(
+    tx: &mut dyn Tx,
+    lock: &str,
+    code: u64,
+    rec: &Value,
+) -> std::result::Result<(), DbError> {
+    let tid = num(rec, "trial_id")?;
+    updatable(tx, lock, tid)?;
+    let (table, field) = if code == op::SET_TRIAL_USER_ATTR {
+        ("trial_user_attributes", "user_attr")
+    } else {
+        ("trial_system_attributes", "system_attr")
+    };
+    if let Some((k, v)) = one_attr(rec, field) {
+        set_attr(tx, table, "trial_id", tid, &k, &v)?;
+    }
+    Ok(())
 }
 
 /// Records a heartbeat of `trial_id` now, by the database's clock (Optuna's
@@ -931,9 +1043,20 @@ enum Scope {
     Trial(usize),
 }
 
-/// Reads studies and trials (see [`Scope`]) into a [`Replay`].
-fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
-    // `sf` filters the study tables (parameters `sp`), `tf` the trials and their tables (`tp`).
+/// The `WHERE` clauses and parameters [`load`] reads a [`Scope`] with.
+struct Filters {
+    /// Filters the study tables (with parameters `sp`).
+    sf: &'static str,
+    /// Filters the trials (aliased `t`) and, joined to them, their tables (with parameters `tp`).
+    tf: &'static str,
+    /// The parameters of `sf`.
+    sp: Vec<P>,
+    /// The parameters of `tf`.
+    tp: Vec<P>,
+}
+
+/// The filters that read `scope`.
+fn scope_filters(scope: Scope) -> Filters {
     let (sf, tf, sp, tp) = match scope {
         Scope::All => (
             "WHERE ?1 = -1",
@@ -960,10 +1083,57 @@ fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
             vec![P::Int(tid as i64)],
         ),
     };
+    Filters { sf, tf, sp, tp }
+}
+
+/// Trials read by [`load`] (with their study ids), and where each `trial_id` is among them.
+struct LoadedTrials {
+    /// `(study_id, trial)` in `trial_id` order.
+    trials: Vec<(usize, FrozenTrial)>,
+    /// `trial_id` → position in `trials`.
+    index: std::collections::HashMap<i64, usize>,
+}
+
+impl LoadedTrials {
+    /// The trial whose `trial_id` is in `cell`, if it was read.
+    fn get_mut(&mut self, cell: &V) -> Option<&mut FrozenTrial> {
+        let i = *cell.int().and_then(|t| self.index.get(&t))?;
+        Some(&mut self.trials[i].1)
+    }
+}
+
+/// Reads studies and trials (see [`Scope`]) into a [`Replay`].
+fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
+    let f = scope_filters(scope);
+    let mut records = load_studies(tx, &f)?;
+    load_study_directions(tx, &f, &mut records)?;
+    load_study_attrs(tx, &f, &mut records)?;
+    let mut trials = load_trials(tx, &f)?;
+    load_trial_params(tx, &f, &mut trials)?;
+    load_trial_values(tx, &f, &mut trials)?;
+    load_trial_attrs(tx, &f, &mut trials)?;
+    let mut replay = Replay::default();
+    for (sid, rec) in records {
+        replay.insert_study(sid, rec);
+    }
+    for (sid, t) in trials.trials {
+        replay.insert_trial(sid, t);
+    }
+    Ok(replay)
+}
+
+/// The `studies` rows, in `study_id` order, as records without directions or attributes.
+fn load_studies(
+    tx: &mut dyn Tx,
+    f: &Filters,
+) -> std::result::Result<Vec<(usize, StudyRecord)>, DbError> {
     let mut records: Vec<(usize, StudyRecord)> = Vec::new();
     for r in tx.query(
-        &format!("SELECT study_id, study_name FROM studies {sf} ORDER BY study_id"),
-        &sp,
+        &format!(
+            "SELECT study_id, study_name FROM studies {} ORDER BY study_id",
+            f.sf
+        ),
+        &f.sp,
     )? {
         let (Some(sid), Some(name)) = (r[0].int(), r[1].text()) else {
             continue;
@@ -979,10 +1149,22 @@ fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
             },
         ));
     }
+    Ok(records)
+}
+
+/// The `study_directions` rows into `records`, in `objective` order.
+fn load_study_directions(
+    tx: &mut dyn Tx,
+    f: &Filters,
+    records: &mut [(usize, StudyRecord)],
+) -> std::result::Result<(), DbError> {
     let mut dirs: Vec<(usize, i64, Direction)> = Vec::new();
     for r in tx.query(
-        &format!("SELECT study_id, objective, direction FROM study_directions {sf}"),
-        &sp,
+        &format!(
+            "SELECT study_id, objective, direction FROM study_directions {}",
+            f.sf
+        ),
+        &f.sp,
     )? {
         let d = if r[2].text().as_deref() == Some("MAXIMIZE") {
             Direction::Maximize
@@ -996,13 +1178,22 @@ fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
         ));
     }
     dirs.sort_by_key(|(s, o, _)| (*s, *o));
-    for (sid, rec) in &mut records {
+    for (sid, rec) in records {
         rec.directions = dirs
             .iter()
             .filter(|(s, _, _)| s == sid)
             .map(|(_, _, d)| *d)
             .collect();
     }
+    Ok(())
+}
+
+/// The `study_user_attributes`, then the `study_system_attributes` rows into `records`.
+fn load_study_attrs(
+    tx: &mut dyn Tx,
+    f: &Filters,
+    records: &mut [(usize, StudyRecord)],
+) -> std::result::Result<(), DbError> {
     for (table, idcol, user) in [
         ("study_user_attributes", "study_user_attribute_id", true),
         (
@@ -1012,8 +1203,11 @@ fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
         ),
     ] {
         for r in tx.query(
-            &format!("SELECT study_id, \"key\", value_json FROM {table} {sf} ORDER BY {idcol}"),
-            &sp,
+            &format!(
+                "SELECT study_id, \"key\", value_json FROM {table} {} ORDER BY {idcol}",
+                f.sf
+            ),
+            &f.sp,
         )? {
             let (Some(sid), Some(k), Some(v)) = (r[0].int(), r[1].text(), r[2].text()) else {
                 continue;
@@ -1028,14 +1222,20 @@ fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
             }
         }
     }
+    Ok(())
+}
+
+/// The `trials` rows, in `trial_id` order, as trials without parameters, values or attributes.
+fn load_trials(tx: &mut dyn Tx, f: &Filters) -> std::result::Result<LoadedTrials, DbError> {
     let mut trials: Vec<(usize, FrozenTrial)> = Vec::new();
     let mut index = std::collections::HashMap::new();
     for r in tx.query(
         &format!(
             "SELECT t.trial_id, t.number, t.study_id, t.state, t.datetime_start, \
-             t.datetime_complete FROM trials t {tf} ORDER BY t.trial_id"
+             t.datetime_complete FROM trials t {} ORDER BY t.trial_id",
+            f.tf
         ),
-        &tp,
+        &f.tp,
     )? {
         let (Some(tid), Some(sid)) = (r[0].int(), r[2].int()) else {
             continue;
@@ -1053,49 +1253,80 @@ fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
         index.insert(tid, trials.len());
         trials.push((sid as usize, t));
     }
+    Ok(LoadedTrials { trials, index })
+}
+
+/// The `trial_params` rows (in `param_id` order) into `trials`.
+fn load_trial_params(
+    tx: &mut dyn Tx,
+    f: &Filters,
+    trials: &mut LoadedTrials,
+) -> std::result::Result<(), DbError> {
     for r in tx.query(
         &format!(
             "SELECT p.trial_id, p.param_name, p.param_value, p.distribution_json \
-             FROM trial_params p JOIN trials t ON p.trial_id = t.trial_id {tf} ORDER BY p.param_id"
+             FROM trial_params p JOIN trials t ON p.trial_id = t.trial_id {} ORDER BY p.param_id",
+            f.tf
         ),
-        &tp,
+        &f.tp,
     )? {
-        let (Some(i), Some(name), Some(dist)) = (
-            r[0].int().and_then(|t| index.get(&t)),
+        let (Some(name), Some(dist)) = (
             r[1].text(),
             r[3].text()
                 .and_then(|d| Distribution::from_json_str(&d).ok()),
         ) else {
             continue;
         };
-        let t = &mut trials[*i].1;
+        let Some(t) = trials.get_mut(&r[0]) else {
+            continue;
+        };
         t.params
             .insert(name.clone(), r[2].real().unwrap_or(f64::NAN));
         t.distributions.insert(name, dist);
     }
+    Ok(())
+}
+
+/// The `trial_values` (objective 0), then the `trial_intermediate_values` rows into `trials`.
+fn load_trial_values(
+    tx: &mut dyn Tx,
+    f: &Filters,
+    trials: &mut LoadedTrials,
+) -> std::result::Result<(), DbError> {
     for r in tx.query(
         &format!(
             "SELECT v.trial_id, v.value, v.value_type FROM trial_values v \
-             JOIN trials t ON v.trial_id = t.trial_id {tf} AND v.objective = 0"
+             JOIN trials t ON v.trial_id = t.trial_id {} AND v.objective = 0",
+            f.tf
         ),
-        &tp,
+        &f.tp,
     )? {
-        if let Some(i) = r[0].int().and_then(|t| index.get(&t)) {
-            trials[*i].1.value = Some(read_float(r[1].real(), &r[2].text().unwrap_or_default()));
+        if let Some(t) = trials.get_mut(&r[0]) {
+            t.value = Some(read_float(r[1].real(), &r[2].text().unwrap_or_default()));
         }
     }
     for r in tx.query(
         &format!(
             "SELECT v.trial_id, v.step, v.intermediate_value, v.intermediate_value_type \
-             FROM trial_intermediate_values v JOIN trials t ON v.trial_id = t.trial_id {tf}"
+             FROM trial_intermediate_values v JOIN trials t ON v.trial_id = t.trial_id {}",
+            f.tf
         ),
-        &tp,
+        &f.tp,
     )? {
-        if let (Some(i), Some(step)) = (r[0].int().and_then(|t| index.get(&t)), r[1].int()) {
+        if let (Some(t), Some(step)) = (trials.get_mut(&r[0]), r[1].int()) {
             let v = read_float(r[2].real(), &r[3].text().unwrap_or_default());
-            trials[*i].1.intermediate.insert(step, v);
+            t.intermediate.insert(step, v);
         }
     }
+    Ok(())
+}
+
+/// The `trial_user_attributes`, then the `trial_system_attributes` rows into `trials`.
+fn load_trial_attrs(
+    tx: &mut dyn Tx,
+    f: &Filters,
+    trials: &mut LoadedTrials,
+) -> std::result::Result<(), DbError> {
     for (table, idcol, user) in [
         ("trial_user_attributes", "trial_user_attribute_id", true),
         (
@@ -1107,18 +1338,17 @@ fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
         for r in tx.query(
             &format!(
                 "SELECT a.trial_id, a.\"key\", a.value_json FROM {table} a \
-                 JOIN trials t ON a.trial_id = t.trial_id {tf} ORDER BY a.{idcol}"
+                 JOIN trials t ON a.trial_id = t.trial_id {} ORDER BY a.{idcol}",
+                f.tf
             ),
-            &tp,
+            &f.tp,
         )? {
-            let (Some(i), Some(k), Some(v)) = (
-                r[0].int().and_then(|t| index.get(&t)),
-                r[1].text(),
-                r[2].text(),
-            ) else {
+            let (Some(k), Some(v)) = (r[1].text(), r[2].text()) else {
                 continue;
             };
-            let t = &mut trials[*i].1;
+            let Some(t) = trials.get_mut(&r[0]) else {
+                continue;
+            };
             let map = if user {
                 &mut t.user_attrs
             } else {
@@ -1127,14 +1357,7 @@ fn load(tx: &mut dyn Tx, scope: Scope) -> std::result::Result<Replay, DbError> {
             map.insert(k, read_json(&v));
         }
     }
-    let mut replay = Replay::default();
-    for (sid, rec) in records {
-        replay.insert_study(sid, rec);
-    }
-    for (sid, t) in trials {
-        replay.insert_trial(sid, t);
-    }
-    Ok(replay)
+    Ok(())
 }
 
 impl Storage for RdbStorage {
