@@ -1,5 +1,19 @@
 //! # ts-model: Burn modules and the model file
 //!
+//! ```
+//! use burn::tensor::{Device, Tensor, TensorData};
+//! use ts_model::ModelConfig;
+//!
+//! // Three input columns, the forecast is of column 0; an LSTM of 8 units over 12 steps.
+//! let mut config = ModelConfig::new(3, vec![0]);
+//! config.hidden_size = 8;
+//! let device = Device::flex();
+//! let model = config.init(42, &device).unwrap();
+//! let x = Tensor::<3>::from_data(TensorData::new(vec![0.5f32; 2 * 12 * 3], [2, 12, 3]), &device);
+//! assert_eq!(model.forward(x).dims(), [2, 1]); // two windows, one step of one target
+//! assert_eq!(Some(model.parameter_count()), config.parameter_count());
+//! ```
+//!
 //! - [`FusedLstm`]: an LSTM layer with fused gate weights in PyTorch's layout (`weight_ih [4H, I]`,
 //!   `weight_hh [4H, H]`, two biases, gates i, f, g, o): one matmul projects the inputs of all time
 //!   steps, one matmul per step does the recurrent part. Parameter counts equal PyTorch's.
