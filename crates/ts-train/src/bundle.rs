@@ -367,11 +367,12 @@ pub fn predict_frame(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRow
     let pf = predict_scaled(&bundle.model, &wf, &bundle.device, 512)?;
     let scaler = &bundle.header.scaler;
     let first_test = first_test_window(bundle, &wk, n);
-    let walk = bundle
-        .intervals()
-        .map(|iv| iv.walk(&wk, &pk, spec, scaler, first_test));
-    let (known_bounds, future_bounds) = match walk {
-        Some(w) => (Some(w.windows), Some(WindowBounds::repeat(&w.after, wf.n))),
+    let (known_bounds, future_bounds) = match bundle.intervals() {
+        Some(iv) => {
+            let w = iv.walk(&wk, &pk, spec, scaler, first_test);
+            let future = iv.after_bounds(&w.after, &wf, spec, scaler);
+            (Some(w.windows), Some(future))
+        }
         None => (None, None),
     };
     let mut rows = prediction_rows(&f, spec, scaler, &wk, &pk, known_bounds);
@@ -407,21 +408,18 @@ pub fn predict_future(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRo
     )?;
     let n = f.n_rows();
     let scaler = &bundle.header.scaler;
+    let w = Windows::over(scaled.clone(), spec, vec![n - 1], false);
     let bounds = match bundle.intervals() {
         // Adaptive intervals: the state after the test part's actuals.
         Some(iv) if iv.is_adaptive() => {
             let test_start = bundle.part_rows(Part::Test, n).0;
-            let wt = Windows::over(scaled.clone(), spec, anchors_in(spec, test_start, n), true);
+            let wt = Windows::over(scaled, spec, anchors_in(spec, test_start, n), true);
             let pt = predict_scaled(&bundle.model, &wt, &bundle.device, 512)?;
-            Some(WindowBounds::repeat(
-                &iv.walk(&wt, &pt, spec, scaler, 0).after,
-                1,
-            ))
+            Some(iv.after_bounds(&iv.walk(&wt, &pt, spec, scaler, 0).after, &w, spec, scaler))
         }
         Some(iv) => Some(WindowBounds::repeat(&iv.half_width, 1)),
         None => None,
     };
-    let w = Windows::over(scaled, spec, vec![n - 1], false);
     let p = predict_scaled(&bundle.model, &w, &bundle.device, 512)?;
     Ok(prediction_rows(&f, spec, scaler, &w, &p, bounds))
 }

@@ -85,6 +85,51 @@ pub struct Intervals {
     /// starting calibration set of the adaptive method.
     #[serde(default)]
     pub errors: Vec<Vec<f64>>,
+    /// The recent change scale of each validation window (see [`change_scale`]), `[output][window]`:
+    /// the adaptive method divides every error by the scale of its window, and multiplies the
+    /// quantile by the scale of the window it bounds. Empty in files written before (errors used
+    /// as they are).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scales: Vec<Vec<f64>>,
+}
+
+/// How many of the last one-step changes of a window's target [`change_scale`] averages.
+pub const RECENT_CHANGES: usize = 8;
+
+/// The scale of the errors to expect from window `i` for target `k`: the mean absolute change
+/// of the target from one row to the next over the last [`RECENT_CHANGES`] rows of the window
+/// (original units). A forecast made in a calm stretch errs less than one made in a turbulent
+/// one; dividing the errors by this scale (a normalised nonconformity score, Papadopoulos et al.
+/// 2008; Lei et al. 2018) lets one set of calibration errors serve both, so a test period
+/// calmer or wilder than the validation part gets narrower or wider intervals from its first
+/// window on. Falls back to the whole window's mean change, then to 1, where the target did not
+/// move.
+pub fn change_scale(
+    windows: &Windows,
+    spec: &WindowSpec,
+    scaler: &Scaler,
+    i: usize,
+    k: usize,
+) -> f64 {
+    let x = windows.x_of(i);
+    let (f, l) = (windows.n_features, spec.lookback);
+    let col = spec.target_index[k];
+    let value = |t: usize| scaler.inverse_value(col, f64::from(x[t * f + col]));
+    let mean_change = |from: usize| {
+        let n = (l - 1 - from) as f64;
+        (from + 1..l)
+            .map(|t| (value(t) - value(t - 1)).abs())
+            .sum::<f64>()
+            / n
+    };
+    if l < 2 {
+        return 1.0;
+    }
+    [l - 1 - RECENT_CHANGES.min(l - 1), 0]
+        .into_iter()
+        .map(mean_change)
+        .find(|s| s.is_finite() && *s > 0.0)
+        .unwrap_or(1.0)
 }
 
 /// Interval half-widths for each window of a set, `[window][level][output]`.
@@ -132,7 +177,8 @@ pub struct Walk {
     /// Half-widths per window.
     pub windows: WindowBounds,
     /// Half-widths `[level][output]` for a forecast made after every actual of the windows is
-    /// known (the forecast past the end of the table).
+    /// known (the forecast past the end of the table), in units of the window's
+    /// [`change_scale`] when the walk was scaled: [`Intervals::after_bounds`] applies them.
     pub after: Vec<Vec<f64>>,
 }
 
@@ -274,6 +320,14 @@ impl Intervals {
             let k = rank.clamp(1, n) - 1;
             half_width.push(sorted.iter().map(|e| e[k]).collect());
         }
+        let nt = spec.targets.len();
+        let scales = (0..o)
+            .map(|j| {
+                (0..n)
+                    .map(|i| change_scale(windows, spec, scaler, i, j % nt))
+                    .collect()
+            })
+            .collect();
         Some(Self {
             levels,
             half_width,
@@ -282,6 +336,7 @@ impl Intervals {
             method: IntervalMethod::Split,
             gamma: 0.0,
             errors,
+            scales,
         })
     }
 
@@ -290,6 +345,49 @@ impl Intervals {
         self.method = method;
         self.gamma = gamma;
         self
+    }
+
+    /// Whether the adaptive walk divides the errors by their window's [`change_scale`].
+    pub fn is_scaled(&self) -> bool {
+        self.is_adaptive() && self.scales.len() == self.errors.len()
+    }
+
+    /// The starting calibration set of the walk: the validation errors, divided by their
+    /// window's scale when [`Intervals::is_scaled`].
+    fn scores(&self) -> Vec<Vec<f64>> {
+        if !self.is_scaled() {
+            return self.errors.clone();
+        }
+        self.errors
+            .iter()
+            .zip(&self.scales)
+            .map(|(e, s)| e.iter().zip(s).map(|(e, s)| e / s).collect())
+            .collect()
+    }
+
+    /// Half-widths for `windows` (forecasts made after the walk's last actual, e.g. past the end
+    /// of the table) from the walk's final state `after`: multiplied by each window's
+    /// [`change_scale`] when the walk was scaled.
+    pub fn after_bounds(
+        &self,
+        after: &[Vec<f64>],
+        windows: &Windows,
+        spec: &WindowSpec,
+        scaler: &Scaler,
+    ) -> WindowBounds {
+        let mut bounds = WindowBounds::repeat(after, windows.n);
+        if self.is_scaled() {
+            let (nl, o, nt) = (bounds.levels, bounds.outputs, spec.targets.len());
+            for i in 0..windows.n {
+                for j in 0..o {
+                    let s = change_scale(windows, spec, scaler, i, j % nt);
+                    for l in 0..nl {
+                        bounds.half_width[(i * nl + l) * o + j] *= s;
+                    }
+                }
+            }
+        }
+        bounds
     }
 
     /// Whether the half-widths follow the errors revealed after calibration.
@@ -320,8 +418,18 @@ impl Intervals {
             };
         }
         let nt = spec.targets.len();
-        let error = |i: usize, j: usize| abs_error(windows, predicted_scaled, spec, scaler, i, j);
-        let mut state = Adaptive::new(&self.errors, &self.levels, self.gamma);
+        let scaled = self.is_scaled();
+        let scale = |i: usize, j: usize| {
+            if scaled {
+                change_scale(windows, spec, scaler, i, j % nt)
+            } else {
+                1.0
+            }
+        };
+        let error = |i: usize, j: usize| {
+            abs_error(windows, predicted_scaled, spec, scaler, i, j) / scale(i, j)
+        };
+        let mut state = Adaptive::new(&self.scores(), &self.levels, self.gamma);
         let mut next = vec![from; o];
         for i in from..n {
             for (j, next_j) in next.iter_mut().enumerate() {
@@ -329,17 +437,22 @@ impl Intervals {
                 // Step s of window k is known at window i once its row is: anchor_k + s + 1
                 // ≤ anchor_i.
                 while *next_j < i && windows.anchors[*next_j] + s < windows.anchors[i] {
-                    state.reveal(error(*next_j, j), j, |l| bounds.half_width(*next_j, l, j));
+                    let k = *next_j;
+                    let sk = scale(k, j);
+                    state.reveal(error(k, j), j, |l| bounds.half_width(k, l, j) / sk);
                     *next_j += 1;
                 }
+                let si = scale(i, j);
                 for (l, q) in state.quantiles(j).into_iter().enumerate() {
-                    bounds.half_width[(i * nl + l) * o + j] = q;
+                    bounds.half_width[(i * nl + l) * o + j] = q * si;
                 }
             }
         }
         for (j, next_j) in next.iter_mut().enumerate() {
             while *next_j < n {
-                state.reveal(error(*next_j, j), j, |l| bounds.half_width(*next_j, l, j));
+                let k = *next_j;
+                let sk = scale(k, j);
+                state.reveal(error(k, j), j, |l| bounds.half_width(k, l, j) / sk);
                 *next_j += 1;
             }
         }
@@ -662,6 +775,60 @@ mod tests {
     }
 
     #[test]
+    fn scaled_intervals_widen_at_once_when_the_series_turns_volatile() {
+        // Rows 0..40 alternate 0, 1 (changes of 1); rows 40..80 alternate 0, 10 (changes of 10).
+        // The forecast is always 0, so the errors are the values themselves.
+        let values: Vec<f64> = (0..80)
+            .map(|r| match (r < 40, r % 2) {
+                (_, 0) => 0.0,
+                (true, _) => 1.0,
+                (false, _) => 10.0,
+            })
+            .collect();
+        let (_, scaler, scaled, zero) = series(values, 1);
+        let spec = WindowSpec::new(9, 1, vec!["a".into()], vec!["a".into()]).unwrap();
+        let cal = Windows::build(
+            std::slice::from_ref(&scaled),
+            &spec,
+            (8..39).collect(),
+            true,
+        );
+        let test = Windows::build(&[scaled], &spec, (48..79).collect(), true);
+        let pred = vec![zero; 31];
+        let iv = Intervals::calibrate(&cal, &pred, &spec, &scaler, &[0.8])
+            .unwrap()
+            .with_method(IntervalMethod::Adaptive, 0.05);
+        assert!(iv.is_scaled());
+        assert!(
+            iv.scales[0].iter().all(|s| (s - 1.0).abs() < 1e-5),
+            "{:?}",
+            iv.scales
+        );
+        assert!((change_scale(&test, &spec, &scaler, 0, 0) - 10.0).abs() < 1e-5);
+        let mut plain = iv.clone();
+        plain.scales.clear();
+        assert!(!plain.is_scaled());
+        let (w, w_plain) = (
+            iv.walk(&test, &pred, &spec, &scaler, 0),
+            plain.walk(&test, &pred, &spec, &scaler, 0),
+        );
+        // The first test window knows no test error yet: ten times the calibrated width.
+        let first = w_plain.windows.half_width(0, 0, 0);
+        assert!((first - iv.half_width[0][0]).abs() < 1e-5);
+        assert!((w.windows.half_width(0, 0, 0) - 10.0 * first).abs() < 1e-4);
+        let (cov, cov_plain) = (
+            iv.coverage(&test, &pred, &spec, &scaler),
+            plain.coverage(&test, &pred, &spec, &scaler),
+        );
+        // Scaled, no wild error is missed; unscaled, the first ones are (until the walk adapts).
+        assert_eq!(cov[0].coverage, 1.0, "{cov:?}");
+        assert!(cov_plain[0].coverage < 0.9, "{cov_plain:?}");
+        // The forecast past the end scales the final state by its own window's scale.
+        let future = iv.after_bounds(&w.after, &test, &spec, &scaler);
+        assert!((future.half_width(0, 0, 0) - 10.0 * w.after[0][0]).abs() < 1e-4);
+    }
+
+    #[test]
     fn model_files_without_a_method_keep_split_intervals() {
         let old = serde_json::json!({
             "levels": [0.8], "half_width": [[1.0]], "calibration_windows": 3, "capped": [true]
@@ -669,6 +836,7 @@ mod tests {
         let iv: Intervals = serde_json::from_value(old).unwrap();
         assert_eq!(iv.method, IntervalMethod::Split);
         assert!(!iv.is_adaptive());
+        assert!(!iv.is_scaled() && iv.scales.is_empty());
         assert_eq!(
             "adaptive".parse::<IntervalMethod>().unwrap(),
             IntervalMethod::Adaptive

@@ -57,6 +57,7 @@ impl<'a> IntervalsReport<'a> {
         iv.map(|iv| Self {
             method: match iv.method {
                 IntervalMethod::Split => "split conformal, absolute errors on the validation part, per horizon step and target",
+                IntervalMethod::Adaptive if iv.is_scaled() => "adaptive conformal: absolute errors on the validation part and those known at each forecast origin, each divided by its window's recent change scale (mean absolute change of the target over its last 8 rows), per horizon step and target, level moved by gamma",
                 IntervalMethod::Adaptive => "adaptive conformal: absolute errors on the validation part and those known at each forecast origin, per horizon step and target, level moved by gamma",
             },
             gamma: iv.is_adaptive().then_some(iv.gamma),
