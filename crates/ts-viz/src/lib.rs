@@ -13,6 +13,25 @@
 //!
 //! Each returns the [`Written`] paths or a [`VizError`].
 //!
+//! # Example
+//!
+//! ```
+//! use ts_viz::{HistoryChart, training_history};
+//!
+//! let chart = HistoryChart {
+//!     title: "LSTM on ETTh1".into(),
+//!     train_loss: vec![1.0, 0.4, 0.2, 0.15],
+//!     validation_loss: vec![1.1, 0.5, 0.3, 0.32],
+//!     best_epoch: Some(3),
+//!     loss_name: "MSE".into(),
+//! };
+//! let dir = std::env::temp_dir().join(format!("ts-viz-doc-{}", std::process::id()));
+//! let written = training_history(&chart, &dir, "history")?;
+//! assert!(written.png.exists() && written.svg.exists());
+//! # std::fs::remove_dir_all(&dir).ok();
+//! # Ok::<(), ts_viz::VizError>(())
+//! ```
+//!
 //! # Output files
 //!
 //! Every chart is written twice into `out_dir` (created if missing):
@@ -49,24 +68,6 @@
 //!   with path separators give [`VizError::InvalidInput`] naming the problem;
 //!   no function panics on bad input (a panic inside plotters is reported as
 //!   [`VizError::Draw`]).
-//!
-//! # Example
-//!
-//! ```no_run
-//! use std::path::Path;
-//! use ts_viz::{HistoryChart, training_history};
-//!
-//! let chart = HistoryChart {
-//!     title: "LSTM on ETTh1".into(),
-//!     train_loss: vec![1.0, 0.4, 0.2, 0.15],
-//!     validation_loss: vec![1.1, 0.5, 0.3, 0.32],
-//!     best_epoch: Some(3),
-//!     loss_name: "MSE".into(),
-//! };
-//! let written = training_history(&chart, Path::new("runs/lstm"), "history")?;
-//! println!("wrote {} and {}", written.png.display(), written.svg.display());
-//! # Ok::<(), ts_viz::VizError>(())
-//! ```
 
 mod data;
 mod error;
