@@ -288,7 +288,7 @@ pub fn seasonal_share_weights(
     shares: &[f32],
 ) -> Option<Vec<f32>> {
     let total: f32 = shares.iter().sum();
-    if season <= 1 || shares.is_empty() || !(total > 0.0) {
+    if season <= 1 || shares.is_empty() || total.is_nan() || total <= 0.0 {
         return None;
     }
     let mut w = vec![0.0f32; horizon * lookback];

@@ -13,6 +13,7 @@ use ts_model::{Forecaster, make_device};
 
 use crate::config::{ForecastConfig, ModelChoice};
 use crate::error::{Result, TrainError};
+use crate::fit::RunRecord;
 use crate::intervals::{Coverage, Intervals, WindowBounds};
 use crate::metrics::{BaselineSpec, Evaluation, evaluate};
 use crate::trainer::predict_scaled;
@@ -36,19 +37,17 @@ impl Bundle {
     /// The seasonal period the model was trained with (1 = none, also for files from before
     /// seasons were recorded).
     pub fn season(&self) -> usize {
-        self.header
-            .extra
-            .get("season")
-            .and_then(serde_json::Value::as_u64)
-            .map_or(1, |m| (m as usize).max(1))
+        RunRecord::field::<usize>(&self.header.extra, "season").map_or(1, |m| m.max(1))
+    }
+
+    /// The split the model was trained with (`None` in files without one).
+    pub fn split(&self) -> Option<ts_data::SplitBounds> {
+        RunRecord::field(&self.header.extra, "split")
     }
 
     /// The prediction intervals calibrated when the model was trained, if any.
     pub fn intervals(&self) -> Option<Intervals> {
-        self.header
-            .extra
-            .get("intervals")
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
+        RunRecord::field(&self.header.extra, "intervals")
     }
 
     /// The training configuration with the model choice fixed to this file's network (so that a
@@ -66,13 +65,7 @@ impl Bundle {
     /// from the rows the model was trained on (its recorded split), or from every row when the
     /// table is shorter.
     pub fn baseline_spec(&self, rows: usize) -> BaselineSpec {
-        let train_end = self
-            .header
-            .extra
-            .get("split")
-            .and_then(|s| s.get("val_start"))
-            .and_then(serde_json::Value::as_u64)
-            .map_or(rows, |v| v as usize);
+        let train_end = self.split().map_or(rows, |s| s.val_start);
         BaselineSpec {
             season: self.season(),
             history_end: train_end.min(rows),
@@ -218,14 +211,7 @@ impl Bundle {
     /// model was trained with when the table has as many rows as its training data, else the
     /// configured fractions applied to this table.
     pub fn part_rows(&self, part: Part, rows: usize) -> (usize, usize) {
-        let recorded = self.header.extra.get("split").and_then(|s| {
-            let get = |k: &str| {
-                s.get(k)
-                    .and_then(serde_json::Value::as_u64)
-                    .map(|v| v as usize)
-            };
-            Some((get("val_start")?, get("test_start")?, get("n_rows")?))
-        });
+        let recorded = self.split().map(|s| (s.val_start, s.test_start, s.n_rows));
         let (val_start, test_start) = match recorded {
             Some((v, t, n)) if n == rows => (v, t),
             _ => {

@@ -602,6 +602,53 @@ fn score_test(
     })
 }
 
+/// What a fit records in its model file beside the network, the data layout and the
+/// configuration: the header's `extra` (`ts-model` stores it as it is, below the layer that
+/// knows these types), read back field by field by [`crate::bundle::Bundle`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// The table trained on.
+    pub data: DataSummary,
+    /// Its time column, if any.
+    pub time_column: Option<String>,
+    /// Epoch kept.
+    pub best_epoch: usize,
+    /// Row boundaries of the split.
+    pub split: ts_data::SplitBounds,
+    /// Seasonal period of the baselines (1 = none).
+    pub season: usize,
+    /// The networks trained and which was kept.
+    pub candidates: Vec<Candidate>,
+    /// Intervals calibrated on the validation part.
+    pub intervals: Option<Intervals>,
+}
+
+impl RunRecord {
+    /// The record of a fit.
+    pub fn of(outcome: &FitOutcome) -> Self {
+        Self {
+            data: outcome.data.clone(),
+            time_column: outcome.data.time_column.clone(),
+            best_epoch: outcome.report.best_epoch,
+            split: outcome.prepared.bounds,
+            season: outcome.season,
+            candidates: outcome.candidates.clone(),
+            intervals: outcome.intervals.clone(),
+        }
+    }
+
+    /// One field of a record stored as `extra`; `None` when it is missing, `null` or unreadable
+    /// (files written before the field existed).
+    pub fn field<T: serde::de::DeserializeOwned>(
+        extra: &serde_json::Value,
+        name: &str,
+    ) -> Option<T> {
+        extra
+            .get(name)
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
+}
+
 /// The model file header of a fit.
 pub fn header_of(outcome: &FitOutcome) -> ModelHeader {
     ModelHeader {
@@ -611,15 +658,7 @@ pub fn header_of(outcome: &FitOutcome) -> ModelHeader {
         spec: outcome.prepared.spec.clone(),
         scaler: outcome.prepared.scaler.clone(),
         train_config: serde_json::to_value(&outcome.config).unwrap_or_default(),
-        extra: serde_json::json!({
-            "data": outcome.data,
-            "time_column": outcome.data.time_column,
-            "best_epoch": outcome.report.best_epoch,
-            "split": outcome.prepared.bounds,
-            "season": outcome.season,
-            "candidates": outcome.candidates,
-            "intervals": outcome.intervals,
-        }),
+        extra: serde_json::to_value(RunRecord::of(outcome)).unwrap_or_default(),
     }
 }
 

@@ -253,6 +253,30 @@ pub struct LstmObjective {
     season: usize,
 }
 
+/// What an LSTM tuning objective measures ([`LstmObjective::description`]), stored in the study
+/// as the user attribute `tsf_objective`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectiveDescription {
+    /// Target columns.
+    pub targets: Vec<String>,
+    /// Input columns.
+    pub features: Vec<String>,
+    /// Window length.
+    pub sequence_length: usize,
+    /// Steps forecast.
+    pub horizon: usize,
+    /// Share of rows before the test part.
+    pub train_split: f64,
+    /// Share of the training part held out for validation.
+    pub validation: f64,
+    /// Scaler fitted on the training rows.
+    pub scaler: ts_data::ScalerKind,
+    /// Loss the trials minimise.
+    pub loss: ts_train::config::LossKind,
+    /// Rows of the table.
+    pub rows: usize,
+}
+
 impl std::fmt::Debug for LstmObjective {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LstmObjective")
@@ -292,23 +316,23 @@ impl LstmObjective {
         })
     }
 
-    /// What the trials' values measure, as JSON: the targets, features, window layout, split,
-    /// scaler and loss, the rows and the data's date range. A study stores it on its first run
-    /// ([`crate::Study::bind_objective`]) so that a resumed or shared study refuses another one.
-    pub fn description(&self) -> serde_json::Value {
+    /// What the trials' values measure: the targets, features, window layout, split, scaler and
+    /// loss, and the rows. A study stores it on its first run ([`crate::Study::bind_objective`])
+    /// so that a resumed or shared study refuses another one.
+    pub fn description(&self) -> ObjectiveDescription {
         let p = &self.prepared;
         let d = &self.base.data;
-        serde_json::json!({
-            "targets": p.spec.targets,
-            "features": p.spec.features,
-            "sequence_length": p.spec.lookback,
-            "horizon": p.spec.horizon,
-            "train_split": d.train_split,
-            "validation": d.validation,
-            "scaler": d.scaler,
-            "loss": self.base.train.loss,
-            "rows": p.bounds.n_rows,
-        })
+        ObjectiveDescription {
+            targets: p.spec.targets.clone(),
+            features: p.spec.features.clone(),
+            sequence_length: p.spec.lookback,
+            horizon: p.spec.horizon,
+            train_split: d.train_split,
+            validation: d.validation,
+            scaler: d.scaler,
+            loss: self.base.train.loss,
+            rows: p.bounds.n_rows,
+        }
     }
 
     /// The search space by parameter name.
@@ -391,7 +415,11 @@ impl LstmTuning {
             sampler,
             pruner,
         )?;
-        study.bind_objective("tsf_objective", objective.description())?;
+        study.bind_objective(
+            "tsf_objective",
+            // Plain strings and numbers: serialising cannot fail.
+            serde_json::to_value(objective.description()).unwrap_or_default(),
+        )?;
         let earlier = study.trials()?.len();
         Ok(Self {
             frame,
