@@ -9,7 +9,7 @@
 //! median of several timed repetitions. Each (case, model) runs in a child process of this bench
 //! so that its peak memory is its own. Run through `cargo xtask bench`, which writes
 //! `target/bench/results.json`; `TSF_BENCH_QUICK=1` does fewer repetitions, `TSF_BENCH_CASE=seed`
-//! or `50k-rows` one case, `TSF_BENCH_DEVICE=wgpu` the GPU (built with `--features wgpu`; the fused
+//! or `50k-rows` one case (`long-336`, windows of 336 steps, only when named), `TSF_BENCH_DEVICE=wgpu` the GPU (built with `--features wgpu`; the fused
 //! operation is CPU-only, so there the "fused" row runs tensor operations).
 
 use std::time::Instant;
@@ -26,8 +26,8 @@ const HIDDEN: usize = 64;
 const LAYERS: usize = 2;
 const BATCH: usize = 32;
 
-fn data(n: usize) -> (Vec<f32>, Vec<f32>) {
-    let x: Vec<f32> = (0..n * SEQ * FEAT)
+fn data(n: usize, seq: usize) -> (Vec<f32>, Vec<f32>) {
+    let x: Vec<f32> = (0..n * seq * FEAT)
         .map(|i| ((i * 2654435761usize) % 1000) as f32 / 1000.0)
         .collect();
     let y: Vec<f32> = (0..n)
@@ -47,18 +47,18 @@ fn epoch<M: Module>(
     optim: &mut burn::optim::ModuleOptimizer,
     x: &[f32],
     y: &[f32],
-    n: usize,
+    (n, seq): (usize, usize),
     ad: &Device,
     fwd: &dyn Fn(&M, Tensor<3>) -> Tensor<2>,
 ) -> f64 {
     let t0 = Instant::now();
-    let xs = SEQ * FEAT;
+    let xs = seq * FEAT;
     let mut start = 0;
     while start < n {
         let end = (start + BATCH).min(n);
         let b = end - start;
         let xb = Tensor::<3>::from_data(
-            TensorData::new(x[start * xs..end * xs].to_vec(), [b, SEQ, FEAT]),
+            TensorData::new(x[start * xs..end * xs].to_vec(), [b, seq, FEAT]),
             ad,
         );
         let yb = Tensor::<2>::from_data(TensorData::new(y[start..end].to_vec(), [b, 1]), ad);
@@ -74,18 +74,18 @@ fn epoch<M: Module>(
 fn infer<M: Module>(
     model: &M,
     x: &[f32],
-    n: usize,
+    (n, seq): (usize, usize),
     batch: usize,
     dev: &Device,
     fwd: &dyn Fn(&M, Tensor<3>) -> Tensor<2>,
 ) -> f64 {
     let t0 = Instant::now();
-    let xs = SEQ * FEAT;
+    let xs = seq * FEAT;
     let mut start = 0;
     while start < n {
         let end = (start + batch).min(n);
         let xb = Tensor::<3>::from_data(
-            TensorData::new(x[start * xs..end * xs].to_vec(), [end - start, SEQ, FEAT]),
+            TensorData::new(x[start * xs..end * xs].to_vec(), [end - start, seq, FEAT]),
             dev,
         );
         let out = fwd(model, xb);
@@ -100,6 +100,10 @@ struct Case {
     rows: usize,
     windows: usize,
     epochs: usize,
+    /// Window length.
+    seq: usize,
+    /// Run only when named by `TSF_BENCH_CASE`.
+    on_demand: bool,
 }
 
 /// Peak resident memory of this process in MiB (`VmHWM`), if the OS reports it.
@@ -126,12 +130,13 @@ fn run<M: Module>(
 ) -> serde_json::Value {
     let dev = bench_device();
     let ad = dev.clone().autodiff();
-    let (x, y) = data(case.windows);
+    let (x, y) = data(case.windows, case.seq);
+    let shape = (case.windows, case.seq);
     let mut model = Some(make(&ad));
     let mut optim = AdamConfig::new().init();
-    epoch(&mut model, &mut optim, &x, &y, case.windows, &ad, fwd); // warm-up
+    epoch(&mut model, &mut optim, &x, &y, shape, &ad, fwd); // warm-up
     let times: Vec<f64> = (0..case.epochs)
-        .map(|_| epoch(&mut model, &mut optim, &x, &y, case.windows, &ad, fwd))
+        .map(|_| epoch(&mut model, &mut optim, &x, &y, shape, &ad, fwd))
         .collect();
     let ms = median(times) * 1e3;
     let inf_model = model.expect("model").valid();
@@ -145,11 +150,11 @@ fn run<M: Module>(
         // warm), the same rule as the PyTorch reference's.
         let warm = Instant::now();
         while warm.elapsed().as_secs_f64() < 0.3 {
-            let _ = infer(&inf_model, &x, n, batch, &dev, fwd);
+            let _ = infer(&inf_model, &x, (n, case.seq), batch, &dev, fwd);
         }
         let v = median(
             (0..reps)
-                .map(|_| infer(&inf_model, &x, n, batch, &dev, fwd))
+                .map(|_| infer(&inf_model, &x, (n, case.seq), batch, &dev, fwd))
                 .collect(),
         );
         wps.insert(format!("inference_windows_per_s_batch{batch}"), v.into());
@@ -160,8 +165,10 @@ fn run<M: Module>(
             .as_f64()
             .unwrap_or(f64::NAN);
     let peak = peak_rss_mib();
+    // Training time per window and time step: comparable across window lengths.
+    let ns_step = ms * 1e6 / (case.windows * case.seq) as f64;
     println!(
-        "{label:<15} {:<9} windows {:>6}  {:>8.1} ms/epoch{line}  batch-1 latency {latency_us:>6.0} µs  peak {:>6.0} MiB",
+        "{label:<15} {:<9} windows {:>6}  {:>8.1} ms/epoch ({ns_step:.0} ns/window-step){line}  batch-1 latency {latency_us:>6.0} µs  peak {:>6.0} MiB",
         case.name,
         case.windows,
         ms,
@@ -169,8 +176,8 @@ fn run<M: Module>(
     );
     let mut v = serde_json::json!({
         "model": label, "case": case.name, "rows": case.rows, "train_windows": case.windows,
-        "ms_per_epoch": ms, "epochs_timed": case.epochs, "batch1_latency_us": latency_us,
-        "peak_rss_mib": peak,
+        "sequence_length": case.seq, "ms_per_epoch": ms, "ns_per_window_step": ns_step,
+        "epochs_timed": case.epochs, "batch1_latency_us": latency_us, "peak_rss_mib": peak,
     });
     if let Some(o) = v.as_object_mut() {
         o.extend(wps);
@@ -290,12 +297,26 @@ fn main() {
             rows: 423,
             windows: 338,
             epochs: if quick { 5 } else { 15 },
+            seq: SEQ,
+            on_demand: false,
         },
         Case {
             name: "50k-rows",
             rows: 50_000,
             windows: 40_000 - SEQ,
             epochs: if quick { 1 } else { 3 },
+            seq: SEQ,
+            on_demand: false,
+        },
+        // A week of half-hours as the window (taylor's lookback): per window-step the fused
+        // op should cost no more than at 12 steps.
+        Case {
+            name: "long-336",
+            rows: 1_336,
+            windows: 1_000,
+            epochs: if quick { 1 } else { 3 },
+            seq: 336,
+            on_demand: true,
         },
     ];
     if let (Ok(c), Ok(m)) = (
@@ -310,10 +331,10 @@ fn main() {
     let exe = std::env::current_exe().expect("bench executable");
     warm_up_cpus();
     let mut results = Vec::new();
-    for case in cases
-        .iter()
-        .filter(|c| only.as_deref().is_none_or(|o| o == c.name))
-    {
+    for case in cases.iter().filter(|c| match only.as_deref() {
+        Some(o) => o == c.name,
+        None => !c.on_demand,
+    }) {
         for model in MODELS {
             let out = std::process::Command::new(&exe)
                 .env("TSF_BENCH_CHILD_CASE", case.name)
