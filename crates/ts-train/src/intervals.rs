@@ -111,8 +111,11 @@ pub fn change_scale(
     i: usize,
     k: usize,
 ) -> f64 {
-    let x = windows.x_of(i);
     let (f, l) = (windows.n_features, spec.lookback);
+    if l < 2 {
+        return 1.0;
+    }
+    let x = windows.x_of(i);
     let col = spec.target_index[k];
     let value = |t: usize| scaler.inverse_value(col, f64::from(x[t * f + col]));
     let mean_change = |from: usize| {
@@ -122,14 +125,20 @@ pub fn change_scale(
             .sum::<f64>()
             / n
     };
-    if l < 2 {
-        return 1.0;
-    }
     [l - 1 - RECENT_CHANGES.min(l - 1), 0]
         .into_iter()
         .map(mean_change)
         .find(|s| s.is_finite() && *s > 0.0)
         .unwrap_or(1.0)
+}
+
+/// [`change_scale`] of the windows `from..` of `windows` for every target,
+/// `[(window − from) × targets + target]`.
+fn change_scales(windows: &Windows, spec: &WindowSpec, scaler: &Scaler, from: usize) -> Vec<f64> {
+    let nt = spec.targets.len();
+    (from..windows.n)
+        .flat_map(|i| (0..nt).map(move |k| change_scale(windows, spec, scaler, i, k)))
+        .collect()
 }
 
 /// Interval half-widths for each window of a set, `[window][level][output]`.
@@ -321,12 +330,9 @@ impl Intervals {
             half_width.push(sorted.iter().map(|e| e[k]).collect());
         }
         let nt = spec.targets.len();
+        let per_window = change_scales(windows, spec, scaler, 0);
         let scales = (0..o)
-            .map(|j| {
-                (0..n)
-                    .map(|i| change_scale(windows, spec, scaler, i, j % nt))
-                    .collect()
-            })
+            .map(|j| (0..n).map(|i| per_window[i * nt + j % nt]).collect())
             .collect();
         Some(Self {
             levels,
@@ -378,9 +384,10 @@ impl Intervals {
         let mut bounds = WindowBounds::repeat(after, windows.n);
         if self.is_scaled() {
             let (nl, o, nt) = (bounds.levels, bounds.outputs, spec.targets.len());
+            let per_window = change_scales(windows, spec, scaler, 0);
             for i in 0..windows.n {
                 for j in 0..o {
-                    let s = change_scale(windows, spec, scaler, i, j % nt);
+                    let s = per_window[i * nt + j % nt];
                     for l in 0..nl {
                         bounds.half_width[(i * nl + l) * o + j] *= s;
                     }
@@ -418,13 +425,17 @@ impl Intervals {
             };
         }
         let nt = spec.targets.len();
-        let scaled = self.is_scaled();
+        // Scales of the walked windows (the ones revealed are walked too); empty = unscaled.
+        let per_window = if self.is_scaled() {
+            change_scales(windows, spec, scaler, from)
+        } else {
+            Vec::new()
+        };
         let scale = |i: usize, j: usize| {
-            if scaled {
-                change_scale(windows, spec, scaler, i, j % nt)
-            } else {
-                1.0
-            }
+            per_window
+                .get((i - from) * nt + j % nt)
+                .copied()
+                .unwrap_or(1.0)
         };
         let error = |i: usize, j: usize| {
             abs_error(windows, predicted_scaled, spec, scaler, i, j) / scale(i, j)

@@ -244,11 +244,11 @@ fn anchors(h: usize, l: usize, season: usize) -> Vec<(String, Vec<f64>)> {
         Some((name, layout(m)))
     });
     let smoothed = SMOOTHING_RATIOS.iter().filter_map(|&r| {
-        let (m, k) = (2..=MAX_ANCHOR_SEASONS).rev().find_map(|k| {
+        let (m, shares) = (2..=MAX_ANCHOR_SEASONS).rev().find_map(|k| {
             let shares: Vec<f32> = (0..k).map(|i| r.powi(i as i32)).collect();
             ts_model::forecaster::seasonal_share_weights(h, l, season, &shares).map(|m| (m, shares))
         })?;
-        let ratio: Vec<String> = k.iter().map(|v| format!("{v:.2}")).collect();
+        let ratio: Vec<String> = shares.iter().map(|v| format!("{v:.2}")).collect();
         Some((format!("seasons weighted {}", ratio.join(" : ")), layout(m)))
     });
     std::iter::once(("naive".to_string(), vec![0.0; p * h]))
@@ -313,20 +313,12 @@ impl CrossValidation {
         let (p, h) = (self.p, self.h);
         let mut cv = 0.0;
         for (k, &(a, b)) in self.bounds.iter().enumerate() {
-            let xtx: Vec<f64> = self
-                .total
-                .0
-                .iter()
-                .zip(&self.blocks[k].0)
-                .map(|(t, v)| t - v)
-                .collect();
-            let xty: Vec<f64> = self
-                .total
-                .1
-                .iter()
-                .zip(&self.blocks[k].1)
-                .map(|(t, v)| t - v)
-                .collect();
+            // The normal equations of every block but this one.
+            let minus = |total: &[f64], block: &[f64]| -> Vec<f64> {
+                total.iter().zip(block).map(|(t, v)| t - v).collect()
+            };
+            let xtx = minus(&self.total.0, &self.blocks[k].0);
+            let xty = minus(&self.total.1, &self.blocks[k].1);
             cv += sse(
                 &self.x,
                 &self.y,
