@@ -328,28 +328,9 @@ fn a_journal_trial_whose_heartbeat_stopped_fails_and_is_retried_as_on_rdb() {
     let path = dir.path().join("hb.log");
     let s = Arc::new(JournalStorage::open(&path).unwrap());
     assert!(s.supports_heartbeat());
-    let study = Study::load_or_create(
-        "hb",
-        Direction::Minimize,
-        s.clone(),
-        Arc::new(TpeSampler::new(Some(1))),
-        Arc::new(NopPruner),
-    )
-    .unwrap();
+    let study = common::study_on(s.clone(), "hb", Direction::Minimize, 1);
     // A worker that dies mid-trial: one heartbeat, then silence.
-    let mut dead = study.ask().unwrap();
-    dead.float("x", -5.0, 5.0, false).unwrap();
-    dead.set_user_attr("u", json!(1)).unwrap();
-    s.record_heartbeat(dead.trial_id()).unwrap();
-    // A trial that never sent a heartbeat is never stale (as in Optuna).
-    let silent = study.ask().unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(
-        study
-            .fail_stale_trials(Duration::from_secs(60), Some(1))
-            .unwrap()
-            .is_empty()
-    );
+    let silent = common::dead_and_silent(&study, &*s);
     // Another process (its own storage object) finds the dead trial.
     let other = open_study(&path, "hb", Direction::Minimize, 2).unwrap();
     let failed = other

@@ -4,7 +4,7 @@
 //! one file, heartbeats and the retry of stale trials.
 
 mod common;
-use common::{check_retried_once, study_on};
+use common::{check_retried_once, dead_and_silent, study_on};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -439,19 +439,7 @@ fn a_trial_whose_heartbeat_stopped_fails_and_is_retried_with_optunas_attributes(
     let s = storage::open(&url(&db)).unwrap();
     let study = study_on(s.clone(), "hb", Direction::Minimize, 1);
     // A worker that dies mid-trial: one heartbeat, then silence.
-    let mut dead = study.ask().unwrap();
-    dead.float("x", -5.0, 5.0, false).unwrap();
-    dead.set_user_attr("u", json!(1)).unwrap();
-    s.record_heartbeat(dead.trial_id()).unwrap();
-    // A trial that never sent a heartbeat is never stale (as in Optuna).
-    let silent = study.ask().unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(
-        study
-            .fail_stale_trials(Duration::from_secs(60), Some(1))
-            .unwrap()
-            .is_empty()
-    );
+    let silent = dead_and_silent(&study, &*s);
     let failed = study
         .fail_stale_trials(Duration::from_millis(100), Some(1))
         .unwrap();

@@ -20,6 +20,26 @@ pub fn study_on(storage: Arc<dyn Storage>, name: &str, direction: Direction, see
     .unwrap()
 }
 
+/// The first half of the stale-trial scenario, the same on every storage: trial 0 (float `x`,
+/// user attribute `u` = 1) sends one heartbeat and falls silent, trial 1 never sends one; after
+/// 0.3 s neither is stale under a 60 s grace period. Returns trial 1.
+pub fn dead_and_silent(study: &Study, s: &dyn Storage) -> Trial {
+    let mut dead = study.ask().unwrap();
+    dead.float("x", -5.0, 5.0, false).unwrap();
+    dead.set_user_attr("u", json!(1)).unwrap();
+    s.record_heartbeat(dead.trial_id()).unwrap();
+    // A trial that never sent a heartbeat is never stale (as in Optuna).
+    let silent = study.ask().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        study
+            .fail_stale_trials(Duration::from_secs(60), Some(1))
+            .unwrap()
+            .is_empty()
+    );
+    silent
+}
+
 /// The second half of the stale-trial scenario, the same on every storage: trial 0 (float `x`,
 /// user attribute `u` = 1) was failed as stale with one retry allowed, trial 1 (`silent`) never
 /// sent a heartbeat. Checks the queued copy (parameters, attributes, `failed_trial`,
