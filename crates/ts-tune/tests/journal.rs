@@ -392,22 +392,35 @@ fn optimize_with_heartbeats_on_a_journal_reruns_a_dead_workers_trial() {
     let mut dead = study.ask().unwrap();
     dead.float("x", -5.0, 5.0, false).unwrap();
     s.record_heartbeat(dead.trial_id()).unwrap();
-    std::thread::sleep(Duration::from_millis(400));
+    // Longer than the grace period: the first trial's worker is dead.
+    std::thread::sleep(Duration::from_millis(1_200));
     let opts = OptimizeOptions {
         n_trials: Some(3),
         n_jobs: 2,
         heartbeat: Some(Heartbeat {
             interval: Duration::from_millis(50),
-            grace_period: Some(Duration::from_millis(200)),
+            // 20 intervals: a live trial on a loaded machine is not failed.
+            grace_period: Some(Duration::from_millis(1_000)),
             retry_failed: Some(2),
         }),
         ..Default::default()
     };
+    let beats_of = |id: usize| {
+        std::fs::read_to_string(s.heartbeat_path())
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| serde_json::from_str::<Value>(l).unwrap()["trial_id"] == id)
+            .count()
+    };
     study
         .optimize(
             |t| {
-                // Long enough for several heartbeats; a live trial is never failed.
-                std::thread::sleep(Duration::from_millis(250));
+                // Each trial runs until it has sent three heartbeats (the first at once, then
+                // every 50 ms), however loaded the machine: a live trial is never failed.
+                let deadline = std::time::Instant::now() + Duration::from_secs(20);
+                while beats_of(t.trial_id()) < 3 && std::time::Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
                 quadratic(t)
             },
             &opts,
@@ -434,7 +447,9 @@ fn optimize_with_heartbeats_on_a_journal_reruns_a_dead_workers_trial() {
         })
         .collect();
     assert_eq!(ids.len(), 4, "{beats}");
-    assert!(beats.lines().count() >= 4 * 3);
+    for t in &trials[1..] {
+        assert!(beats_of(t.trial_id) >= 3, "trial {}: {beats}", t.trial_id);
+    }
 }
 
 /// The fields Optuna 5.0.0's `JournalStorageReplayResult.apply_logs` reads from each operation

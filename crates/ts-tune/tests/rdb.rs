@@ -498,13 +498,15 @@ fn optimize_with_heartbeats_fails_a_dead_workers_trial_and_reruns_it() {
     let mut dead = study.ask().unwrap();
     dead.float("x", -5.0, 5.0, false).unwrap();
     s.record_heartbeat(dead.trial_id()).unwrap();
-    std::thread::sleep(Duration::from_millis(400));
+    // Longer than the grace period: the first trial's worker is dead.
+    std::thread::sleep(Duration::from_millis(1_200));
     let beats = std::sync::atomic::AtomicUsize::new(0);
     let opts = OptimizeOptions {
         n_trials: Some(3),
         heartbeat: Some(Heartbeat {
             interval: Duration::from_millis(50),
-            grace_period: Some(Duration::from_millis(200)),
+            // 20 intervals: a live trial on a loaded machine is not failed.
+            grace_period: Some(Duration::from_millis(1_000)),
             retry_failed: Some(2),
         }),
         ..Default::default()
