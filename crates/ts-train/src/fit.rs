@@ -12,7 +12,7 @@ use ts_model::{Forecaster, ModelConfig, make_device};
 use crate::checkpoint::{Checkpointer, Resume};
 use crate::config::{DataConfig, ForecastConfig, ModelChoice};
 use crate::error::{Result, TrainError};
-use crate::intervals::{Coverage, Intervals};
+use crate::intervals::{CalibrationSet, Coverage, Intervals};
 use crate::linear_init::LinearFit;
 use crate::metrics::{BaselineSpec, Evaluation, evaluate};
 use crate::trainer::{Observer, TrainReport, fit_with, predict_scaled};
@@ -410,7 +410,8 @@ pub fn train_prepared_with(
     )?;
     let (chosen, model, report) = choose(trained, &prepared.validation, device, cfg)?;
     candidates[chosen].chosen = true;
-    let scored = score_test(&model, &prepared, cfg, device, season)?;
+    let calibration = calibration_set(&model, &report);
+    let scored = score_test(&model, &prepared, cfg, device, season, calibration)?;
     Ok(FitOutcome {
         model,
         prepared,
@@ -564,25 +565,46 @@ struct TestScores {
     test_coverage: Vec<Coverage>,
 }
 
-/// Calibrates the intervals on the validation part, then forecasts and scores the test part
-/// against the baselines.
+/// Where the kept network's intervals are calibrated: on the training and validation parts when
+/// it is its untrained start and that start is fitted on nothing (a residual network with its
+/// head at zero and no linear branch: the naive forecast), else on the validation part alone.
+/// A long horizon on a short series leaves a handful of validation windows; the naive
+/// forecast's errors on every earlier window are as much out of sample as those.
+pub fn calibration_set(model: &Forecaster, report: &TrainReport) -> CalibrationSet {
+    let c = &model.config;
+    if report.best_epoch == 0 && c.residual && !c.linear {
+        CalibrationSet::TrainingAndValidation
+    } else {
+        CalibrationSet::Validation
+    }
+}
+
+/// Calibrates the intervals on `calibration`, then forecasts and scores the test part against
+/// the baselines.
 fn score_test(
     model: &Forecaster,
     prepared: &Prepared,
     cfg: &ForecastConfig,
     device: &Device,
     season: usize,
+    calibration: CalibrationSet,
 ) -> Result<TestScores> {
     let (spec, scaler) = (&prepared.spec, &prepared.scaler);
     let validation_predictions = predict_scaled(model, &prepared.validation, device, 512)?;
-    let intervals = Intervals::calibrate(
-        &prepared.validation,
-        &validation_predictions,
-        spec,
-        scaler,
-        &cfg.train.intervals,
-    )
-    .map(|iv| iv.with_method(cfg.train.interval_method, cfg.train.interval_gamma));
+    let train_predictions = match calibration {
+        CalibrationSet::TrainingAndValidation => {
+            predict_scaled(model, &prepared.train, device, 512)?
+        }
+        CalibrationSet::Validation => Vec::new(),
+    };
+    let mut parts = Vec::with_capacity(2);
+    if calibration == CalibrationSet::TrainingAndValidation {
+        parts.push((&prepared.train, &train_predictions[..]));
+    }
+    parts.push((&prepared.validation, &validation_predictions[..]));
+    let intervals =
+        Intervals::calibrate_on(calibration, &parts, spec, scaler, &cfg.train.intervals)
+            .map(|iv| iv.with_method(cfg.train.interval_method, cfg.train.interval_gamma));
     let test_predictions = predict_scaled(model, &prepared.test, device, 512)?;
     let test_coverage = intervals.as_ref().map_or_else(Vec::new, |iv| {
         iv.coverage(&prepared.test, &test_predictions, spec, scaler)

@@ -62,6 +62,32 @@ fn split_method() -> IntervalMethod {
     IntervalMethod::Split
 }
 
+/// Which windows the calibration errors came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CalibrationSet {
+    /// The validation part: the model was fitted on the training part.
+    #[default]
+    Validation,
+    /// The training and validation parts: the forecast was fitted on neither (the naive
+    /// forecast an untrained residual network gives), so every earlier window is as honest a
+    /// calibration point as a validation one, and long horizons on short series get more than
+    /// the few validation windows.
+    TrainingAndValidation,
+}
+
+impl CalibrationSet {
+    /// How reports name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Validation => "the validation part",
+            Self::TrainingAndValidation => {
+                "the training and validation parts (the forecast was fitted on neither)"
+            }
+        }
+    }
+}
+
 /// Calibrated interval half-widths.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Intervals {
@@ -70,8 +96,11 @@ pub struct Intervals {
     /// Half-widths in original units, `[level][step × targets + target]` (step-major, as the
     /// model's outputs).
     pub half_width: Vec<Vec<f64>>,
-    /// Validation windows the errors came from.
+    /// Windows the errors came from.
     pub calibration_windows: usize,
+    /// Which part those windows are (files without it: validation).
+    #[serde(default)]
+    pub calibrated_on: CalibrationSet,
     /// Per level: whether the validation part was too small for the conformal rank, so that the
     /// largest error was used (the interval may then cover less than its level).
     pub capped: Vec<bool>,
@@ -298,21 +327,49 @@ impl Intervals {
         scaler: &Scaler,
         levels: &[f64],
     ) -> Option<Self> {
-        let n = windows.n;
-        if levels.is_empty() || n == 0 || !windows.has_targets() {
+        Self::calibrate_on(
+            CalibrationSet::Validation,
+            &[(windows, predicted_scaled)],
+            spec,
+            scaler,
+            levels,
+        )
+    }
+
+    /// Calibrates `levels` on the errors of several parts in time order, each windows with
+    /// their scaled forecasts (the training and validation parts of a forecast fitted on
+    /// neither, for [`CalibrationSet::TrainingAndValidation`]). `None` when there are no levels
+    /// or no calibration window.
+    pub fn calibrate_on(
+        set: CalibrationSet,
+        parts: &[(&Windows, &[f32])],
+        spec: &WindowSpec,
+        scaler: &Scaler,
+        levels: &[f64],
+    ) -> Option<Self> {
+        let parts: Vec<_> = parts
+            .iter()
+            .filter(|(w, _)| w.n > 0 && w.has_targets())
+            .collect();
+        let n: usize = parts.iter().map(|(w, _)| w.n).sum();
+        if levels.is_empty() || n == 0 {
             return None;
         }
         let mut levels = levels.to_vec();
         levels.sort_by(f64::total_cmp);
-        let o = spec.n_outputs();
-        // Absolute errors per output, in time order, and sorted.
-        let errors: Vec<Vec<f64>> = (0..o)
-            .map(|j| {
-                (0..n)
-                    .map(|i| abs_error(windows, predicted_scaled, spec, scaler, i, j))
-                    .collect()
-            })
-            .collect();
+        let (o, nt) = (spec.n_outputs(), spec.targets.len());
+        // Absolute errors and change scales per output, in time order.
+        let mut errors = vec![Vec::with_capacity(n); o];
+        let mut scales = vec![Vec::with_capacity(n); o];
+        for (windows, predicted) in parts {
+            let per_window = change_scales(windows, spec, scaler, 0);
+            for j in 0..o {
+                for i in 0..windows.n {
+                    errors[j].push(abs_error(windows, predicted, spec, scaler, i, j));
+                    scales[j].push(per_window[i * nt + j % nt]);
+                }
+            }
+        }
         let sorted: Vec<Vec<f64>> = errors
             .iter()
             .map(|e| {
@@ -329,15 +386,11 @@ impl Intervals {
             let k = rank.clamp(1, n) - 1;
             half_width.push(sorted.iter().map(|e| e[k]).collect());
         }
-        let nt = spec.targets.len();
-        let per_window = change_scales(windows, spec, scaler, 0);
-        let scales = (0..o)
-            .map(|j| (0..n).map(|i| per_window[i * nt + j % nt]).collect())
-            .collect();
         Some(Self {
             levels,
             half_width,
             calibration_windows: n,
+            calibrated_on: set,
             capped,
             method: IntervalMethod::Split,
             gamma: 0.0,
@@ -837,6 +890,65 @@ mod tests {
         // The forecast past the end scales the final state by its own window's scale.
         let future = iv.after_bounds(&w.after, &test, &spec, &scaler);
         assert!((future.half_width(0, 0, 0) - 10.0 * w.after[0][0]).abs() < 1e-4);
+    }
+
+    #[test]
+    fn calibration_on_two_parts_pools_their_errors_in_time_order() {
+        // Errors 1..=20: windows 0..15 as the "training" part, 15..20 as "validation".
+        let (spec, scaler, scaled, zero) = ramp(21, 1);
+        let train = Windows::build(
+            std::slice::from_ref(&scaled),
+            &spec,
+            (0..15).collect(),
+            true,
+        );
+        let val = Windows::build(
+            std::slice::from_ref(&scaled),
+            &spec,
+            (15..20).collect(),
+            true,
+        );
+        let (pt, pv) = (vec![zero; 15], vec![zero; 5]);
+        let only_val = Intervals::calibrate(&val, &pv, &spec, &scaler, &[0.8]).unwrap();
+        // Five validation errors 16..=20: rank ceil(6 * 0.8) = 5 → the widest.
+        assert_eq!(only_val.calibrated_on, CalibrationSet::Validation);
+        assert_eq!(only_val.calibration_windows, 5);
+        assert!((only_val.half_width[0][0] - 20.0).abs() < 1e-4);
+        let both = Intervals::calibrate_on(
+            CalibrationSet::TrainingAndValidation,
+            &[(&train, &pt), (&val, &pv)],
+            &spec,
+            &scaler,
+            &[0.8],
+        )
+        .unwrap();
+        // Twenty errors 1..=20: rank ceil(21 * 0.8) = 17, as over one part of 20 windows.
+        assert_eq!(both.calibrated_on, CalibrationSet::TrainingAndValidation);
+        assert_eq!(
+            (both.calibration_windows, both.capped.clone()),
+            (20, vec![false])
+        );
+        assert!((both.half_width[0][0] - 17.0).abs() < 1e-4);
+        let errors: Vec<f64> = both.errors[0].iter().map(|e| e.round()).collect();
+        assert_eq!(errors, (1..=20).map(f64::from).collect::<Vec<_>>());
+        assert_eq!(both.scales[0].len(), 20);
+        // A part without windows adds nothing.
+        let empty = Windows::build(&[scaled], &spec, Vec::new(), true);
+        let same = Intervals::calibrate_on(
+            CalibrationSet::TrainingAndValidation,
+            &[(&empty, &[]), (&train, &pt), (&val, &pv)],
+            &spec,
+            &scaler,
+            &[0.8],
+        )
+        .unwrap();
+        assert_eq!(same.errors, both.errors);
+        // Files written before record no set: validation.
+        let old = serde_json::json!({
+            "levels": [0.8], "half_width": [[1.0]], "calibration_windows": 3, "capped": [true]
+        });
+        let iv: Intervals = serde_json::from_value(old).unwrap();
+        assert_eq!(iv.calibrated_on, CalibrationSet::Validation);
     }
 
     #[test]

@@ -69,7 +69,7 @@ pub use config::{
     TargetSpec, TrainConfig,
 };
 pub use error::{Result, TrainError};
-pub use intervals::{Coverage, Intervals};
+pub use intervals::{CalibrationSet, Coverage, Intervals};
 pub use metrics::{
     BaselineSpec, Evaluation, Metrics, Score, Scores, TargetMetrics, drift_forecast, evaluate,
     naive_forecast, seasonal_naive_forecast,

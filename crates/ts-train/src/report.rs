@@ -11,7 +11,7 @@ use serde::ser::SerializeMap;
 use ts_data::Prepared;
 
 use crate::config::{ForecastConfig, ModelChoice};
-use crate::intervals::{Coverage, IntervalMethod, Intervals, level_name};
+use crate::intervals::{CalibrationSet, Coverage, IntervalMethod, Intervals, level_name};
 use crate::metrics::{Evaluation, Score, TargetMetrics};
 use crate::pipeline::{Candidate, DataSummary, FitOutcome};
 
@@ -38,8 +38,11 @@ pub struct IntervalsReport<'a> {
     /// Step of the adaptive level update (adaptive intervals only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gamma: Option<f64>,
-    /// Validation windows the errors came from.
+    /// Windows the errors came from.
     pub calibration_windows: usize,
+    /// Which part those windows are: `validation`, or `training_and_validation` for a forecast
+    /// fitted on neither (the naive forecast of an untrained residual network).
+    pub calibrated_on: CalibrationSet,
     /// Nominal levels.
     pub levels: &'a [f64],
     /// Per level: whether the validation part was too small for the conformal rank.
@@ -56,12 +59,13 @@ impl<'a> IntervalsReport<'a> {
     pub fn new(iv: Option<&'a Intervals>, coverage: &'a [Coverage]) -> Option<Self> {
         iv.map(|iv| Self {
             method: match iv.method {
-                IntervalMethod::Split => "split conformal, absolute errors on the validation part, per horizon step and target",
-                IntervalMethod::Adaptive if iv.is_scaled() => "adaptive conformal: absolute errors on the validation part and those known at each forecast origin, each divided by its window's recent change scale (mean absolute change of the target over its last 8 rows), per horizon step and target, level moved by gamma",
-                IntervalMethod::Adaptive => "adaptive conformal: absolute errors on the validation part and those known at each forecast origin, per horizon step and target, level moved by gamma",
+                IntervalMethod::Split => "split conformal, absolute errors on the calibration windows (calibrated_on), per horizon step and target",
+                IntervalMethod::Adaptive if iv.is_scaled() => "adaptive conformal: absolute errors on the calibration windows (calibrated_on) and those known at each forecast origin, each divided by its window's recent change scale (mean absolute change of the target over its last 8 rows), per horizon step and target, level moved by gamma",
+                IntervalMethod::Adaptive => "adaptive conformal: absolute errors on the calibration windows (calibrated_on) and those known at each forecast origin, per horizon step and target, level moved by gamma",
             },
             gamma: iv.is_adaptive().then_some(iv.gamma),
             calibration_windows: iv.calibration_windows,
+            calibrated_on: iv.calibrated_on,
             levels: &iv.levels,
             capped: &iv.capped,
             half_width: &iv.half_width,
@@ -176,6 +180,14 @@ impl fmt::Display for EvaluationTable<'_> {
             }
         }
         if let Some(iv) = self.intervals {
+            if iv.calibrated_on != CalibrationSet::Validation {
+                writeln!(
+                    f,
+                    "  intervals calibrated on {} ({} windows)",
+                    iv.calibrated_on.describe(),
+                    iv.calibration_windows
+                )?;
+            }
             for (c, capped) in self.coverage.iter().zip(&iv.capped) {
                 write!(
                     f,

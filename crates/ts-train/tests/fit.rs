@@ -103,3 +103,47 @@ fn trainer_fits_saves_and_reloads_and_takes_sample_weights() {
         .unwrap();
     assert_eq!(weighted.report.history.len(), 2);
 }
+
+/// A network kept at its untrained start (residual head at zero, no linear branch: the naive
+/// forecast) is fitted on nothing, so its intervals are calibrated on the training and the
+/// validation windows; a fitted one (the hybrid's closed-form linear branch) on validation only.
+#[test]
+fn the_naive_start_is_calibrated_on_every_window_before_the_test_part() {
+    use ts_train::{CalibrationSet, ForecastConfig, ModelChoice, TargetSpec, Trainer};
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/statsmodels_macrodata.csv"
+    );
+    let mut cfg = ForecastConfig::default();
+    cfg.data.path = Some(path.into());
+    cfg.data.target = TargetSpec::One("unemp".into());
+    cfg.data.horizon = 16;
+    (cfg.model.hidden_size, cfg.train.epochs) = (8, 2);
+    // Training cannot clearly beat the start at this rate: the start is kept.
+    (cfg.train.learning_rate, cfg.train.require_clear_gain) = (1e-9, true);
+    let (path, options) = cfg.data_source().unwrap();
+    let run = |kind: ModelChoice| {
+        let mut cfg = cfg.clone();
+        cfg.model.kind = kind;
+        let mut frame = ts_data::load(&path, &options).unwrap();
+        Trainer::new(cfg).fit(&mut frame).unwrap()
+    };
+    let naive = run(ModelChoice::Lstm);
+    assert_eq!(naive.report.best_epoch, 0);
+    let iv = naive.intervals.as_ref().unwrap();
+    let (train, val) = (naive.prepared.train.n, naive.prepared.validation.n);
+    assert!(val < 20, "few validation windows at 16 quarters: {val}");
+    assert_eq!(iv.calibrated_on, CalibrationSet::TrainingAndValidation);
+    assert_eq!(iv.calibration_windows, train + val);
+    assert_eq!(
+        iv.capped,
+        vec![false, false],
+        "{} windows",
+        iv.calibration_windows
+    );
+    assert_eq!(iv.errors[0].len(), train + val);
+    let hybrid = run(ModelChoice::Hybrid);
+    let iv = hybrid.intervals.as_ref().unwrap();
+    assert_eq!(iv.calibrated_on, CalibrationSet::Validation);
+    assert_eq!(iv.calibration_windows, val);
+}
