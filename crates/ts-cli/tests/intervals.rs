@@ -109,6 +109,50 @@ fn evaluate_walks_the_test_part_as_training_did() {
     assert_ne!(coverage(siv), trained);
 }
 
+/// A network kept at its naive start is calibrated on the training and validation windows; the
+/// model file carries them, so `tsf evaluate` walks the test part the same way and `metrics.json`
+/// says where the errors came from.
+#[test]
+fn the_naive_start_is_calibrated_on_training_and_validation_end_to_end() {
+    let d = tempfile::tempdir().unwrap();
+    let run = d.path().join("naive");
+    let flags = [
+        "--model",
+        "lstm",
+        "--learning-rate",
+        "1e-9",
+        "--require-clear-gain",
+        "true",
+    ];
+    let m = train(&run, &flags);
+    let iv = &m["intervals"];
+    assert_eq!(iv["calibrated_on"], "training_and_validation", "{iv}");
+    let eval = d.path().join("eval.json");
+    let data = bundled();
+    let o = tsf(&[
+        "evaluate",
+        "--model",
+        run.join("model.tsf").to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        eval.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(coverage(&json(&eval)["intervals"]), coverage(iv));
+    // A trained hybrid (a closed-form fit on the training part) stays on validation.
+    let hybrid = train(&d.path().join("hybrid"), &["--model", "hybrid"]);
+    assert_eq!(hybrid["intervals"]["calibrated_on"], "validation");
+    let windows = |iv: &serde_json::Value| iv["calibration_windows"].as_u64().unwrap();
+    // This split holds more than twice as many training windows as validation ones.
+    assert!(
+        windows(iv) > 3 * windows(&hybrid["intervals"]),
+        "{} vs {}",
+        windows(iv),
+        windows(&hybrid["intervals"])
+    );
+}
+
 #[test]
 fn interval_flags_refuse_bad_values() {
     let d = tempfile::tempdir().unwrap();
@@ -118,6 +162,9 @@ fn interval_flags_refuse_bad_values() {
         ("--interval-gamma", "-0.1", "interval_gamma"),
         ("--interval-gamma", "nan", "interval"),
         ("--interval-method", "bootstrap", "bootstrap"),
+        ("--interval-memory", "0.5", "interval_memory"),
+        ("--interval-memory", "-1", "interval_memory"),
+        ("--interval-memory", "inf", "interval_memory"),
         ("--require-clear-gain", "maybe", "maybe"),
     ] {
         let arg = format!("{flag}={value}");

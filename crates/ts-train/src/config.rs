@@ -378,6 +378,10 @@ pub struct TrainConfig {
     /// Step `γ` of the adaptive level update, in [0, 1) (0 = recalibrate on the errors known so
     /// far without moving the level).
     pub interval_gamma: f64,
+    /// Expected misses the adaptive intervals' pool of errors remembers per level: each error
+    /// weighs `ρ` times the one known after it, `ρ = 1 − (1 − level) / memory` (see
+    /// [`crate::intervals::decay_of`]); 0 = every error weighs the same. At least 1, or 0.
+    pub interval_memory: f64,
     /// Keep a trained network only when it is clearly better on validation than its untrained
     /// start (the naive forecast, or the hybrid's closed-form linear fit): the mean per-window
     /// gain in squared error must exceed one standard error. Otherwise the start is kept.
@@ -406,6 +410,7 @@ impl Default for TrainConfig {
             intervals: vec![0.8, 0.95],
             interval_method: crate::intervals::IntervalMethod::Adaptive,
             interval_gamma: 0.05,
+            interval_memory: 4.0,
             require_clear_gain: false,
         }
     }
@@ -631,6 +636,14 @@ impl ForecastConfig {
                 "interval_gamma",
                 t.interval_gamma,
                 "must be in [0, 1) (e.g. 0.05; 0 = no level update)",
+            ));
+        }
+        let m = t.interval_memory;
+        if !(m == 0.0 || (m >= 1.0 && m.is_finite())) {
+            return Err(invalid(
+                "interval_memory",
+                m,
+                "must be 0 (equal weights) or a finite number >= 1 (e.g. 4)",
             ));
         }
         Ok(())

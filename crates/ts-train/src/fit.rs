@@ -603,8 +603,12 @@ fn score_test(
     }
     parts.push((&prepared.validation, &validation_predictions[..]));
     let intervals =
-        Intervals::calibrate_on(calibration, &parts, spec, scaler, &cfg.train.intervals)
-            .map(|iv| iv.with_method(cfg.train.interval_method, cfg.train.interval_gamma));
+        Intervals::calibrate_on(calibration, &parts, spec, scaler, &cfg.train.intervals).map(
+            |iv| {
+                iv.with_method(cfg.train.interval_method, cfg.train.interval_gamma)
+                    .with_memory(cfg.train.interval_memory)
+            },
+        );
     let test_predictions = predict_scaled(model, &prepared.test, device, 512)?;
     let test_coverage = intervals.as_ref().map_or_else(Vec::new, |iv| {
         iv.coverage(&prepared.test, &test_predictions, spec, scaler)

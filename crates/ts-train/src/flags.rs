@@ -133,6 +133,10 @@ pub struct ConfigFlags {
     /// Step of the adaptive interval level, in [0, 1) [train.interval_gamma] (default 0.05).
     #[arg(long, allow_negative_numbers = true)]
     pub interval_gamma: Option<f64>,
+    /// Expected misses the adaptive intervals' error pool remembers per level: 0 (equal
+    /// weights) or >= 1 [train.interval_memory] (default 4: recent errors weigh more).
+    #[arg(long, allow_negative_numbers = true)]
+    pub interval_memory: Option<f64>,
     /// Random seed [train.seed] (default 42).
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<u64>)]
     pub seed: Option<u64>,
@@ -221,6 +225,7 @@ impl ConfigFlags {
         set(&mut t.interval_method, &a.interval_method);
         set(&mut t.require_clear_gain, &a.require_clear_gain);
         set(&mut t.interval_gamma, &a.interval_gamma);
+        set(&mut t.interval_memory, &a.interval_memory);
         set(&mut t.learning_rate, &a.learning_rate);
         set(&mut t.lr_schedule, &a.lr_schedule);
         set(&mut t.optimizer, &a.optimizer);

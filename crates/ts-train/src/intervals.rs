@@ -110,6 +110,10 @@ pub struct Intervals {
     /// Step of the adaptive level update (`γ`).
     #[serde(default)]
     pub gamma: f64,
+    /// Expected misses the adaptive pool's effective size holds at each level (see
+    /// [`decay_of`]): recent errors weigh more. 0 (files written before): equal weights.
+    #[serde(default)]
+    pub memory: f64,
     /// Absolute validation errors in original units, `[output][window]` in time order: the
     /// starting calibration set of the adaptive method.
     #[serde(default)]
@@ -248,6 +252,20 @@ fn conformal_quantile(sorted: &[f64], c: f64) -> f64 {
         0.0
     } else {
         sorted[(rank as usize).min(n) - 1]
+    }
+}
+
+/// The ratio `ρ` between the weights of consecutive scores in the adaptive pool at `level`, for a
+/// pool whose effective size (`1 / (1 − ρ)`) holds about `memory` expected misses:
+/// `ρ = 1 − (1 − level) / memory`. Recent errors then count more than old ones (non-exchangeable
+/// conformal prediction, Barber et al. 2023), so a test period calmer or wilder than the
+/// calibration part moves the quantile within a few dozen windows; a 95 % level keeps a longer
+/// memory than an 80 % one, since its misses are rarer. `memory` 0 = equal weights.
+pub fn decay_of(level: f64, memory: f64) -> f64 {
+    if memory > 0.0 {
+        (1.0 - (1.0 - level) / memory).clamp(0.0, 1.0)
+    } else {
+        1.0
     }
 }
 
@@ -394,6 +412,7 @@ impl Intervals {
             capped,
             method: IntervalMethod::Split,
             gamma: 0.0,
+            memory: 0.0,
             errors,
             scales,
         })
@@ -403,6 +422,13 @@ impl Intervals {
     pub fn with_method(mut self, method: IntervalMethod, gamma: f64) -> Self {
         self.method = method;
         self.gamma = gamma;
+        self
+    }
+
+    /// The same intervals with the adaptive pool's weights decaying for `memory` expected
+    /// misses per level ([`decay_of`]; 0 = equal weights).
+    pub fn with_memory(mut self, memory: f64) -> Self {
+        self.memory = memory;
         self
     }
 
@@ -493,7 +519,7 @@ impl Intervals {
         let error = |i: usize, j: usize| {
             abs_error(windows, predicted_scaled, spec, scaler, i, j) / scale(i, j)
         };
-        let mut state = Adaptive::new(&self.scores(), &self.levels, self.gamma);
+        let mut state = Adaptive::new(&self.scores(), &self.levels, self.gamma, self.memory);
         let mut next = vec![from; o];
         for i in from..n {
             for (j, next_j) in next.iter_mut().enumerate() {
@@ -611,13 +637,17 @@ fn coverage_of(
         .collect()
 }
 
-/// The state of adaptive conformal inference over one walk: per output, the sorted pool of
-/// known absolute errors; per level and output, the miss rate aimed at now.
+/// The state of adaptive conformal inference over one walk: per output, the pool of known
+/// scores with the order they became known in; per level and output, the miss rate aimed at now.
 struct Adaptive {
-    /// Sorted absolute errors per output.
-    pool: Vec<Vec<f64>>,
+    /// Known scores per output, sorted, each with its place in the order they became known.
+    pool: Vec<Vec<(f64, usize)>>,
+    /// Scores known so far per output.
+    known: Vec<usize>,
     /// Nominal miss rate per level (`1 − level`).
     target: Vec<f64>,
+    /// Weight ratio per level between a score and the one known after it (1 = equal weights).
+    decay: Vec<f64>,
     /// Adapted miss rate per level and output.
     alpha: Vec<Vec<f64>>,
     /// Step of the level update.
@@ -625,13 +655,14 @@ struct Adaptive {
 }
 
 impl Adaptive {
-    /// Starts from the validation errors (`[output][window]`) at the nominal levels.
-    fn new(errors: &[Vec<f64>], levels: &[f64], gamma: f64) -> Self {
+    /// Starts from the calibration scores (`[output][window]`, in time order) at the nominal
+    /// levels, with the pool's weights decaying as [`decay_of`] says for `memory`.
+    fn new(errors: &[Vec<f64>], levels: &[f64], gamma: f64, memory: f64) -> Self {
         let pool = errors
             .iter()
             .map(|e| {
-                let mut e = e.clone();
-                e.sort_by(f64::total_cmp);
+                let mut e: Vec<(f64, usize)> = e.iter().copied().zip(0..).collect();
+                e.sort_by(|a, b| a.0.total_cmp(&b.0));
                 e
             })
             .collect();
@@ -639,6 +670,8 @@ impl Adaptive {
         let alpha = target.iter().map(|&a| vec![a; errors.len()]).collect();
         Self {
             pool,
+            known: errors.iter().map(Vec::len).collect(),
+            decay: levels.iter().map(|&c| decay_of(c, memory)).collect(),
             target,
             alpha,
             gamma,
@@ -647,14 +680,44 @@ impl Adaptive {
 
     /// An actual is known: output `j` erred by `e` where its interval at level `l` had half-width
     /// `width(l)`. Each level moves toward its nominal miss rate (`α ← α + γ(α₀ − miss)`) and the
-    /// error joins the pool.
+    /// error joins the pool as the newest.
     fn reveal(&mut self, e: f64, j: usize, width: impl Fn(usize) -> f64) {
         for (l, alpha) in self.alpha.iter_mut().enumerate() {
             let miss = if e > width(l) { 1.0 } else { 0.0 };
             alpha[j] += self.gamma * (self.target[l] - miss);
         }
-        let at = self.pool[j].partition_point(|&x| x < e);
-        self.pool[j].insert(at, e);
+        let at = self.pool[j].partition_point(|&(x, _)| x < e);
+        self.pool[j].insert(at, (e, self.known[j]));
+        self.known[j] += 1;
+    }
+
+    /// The weighted conformal quantile of output `j`'s pool at level `c` with weight ratio
+    /// `rho` (Barber et al. 2023): the smallest score at which the weights of the scores up to it,
+    /// over all weights plus the new point's own (1), reach `c`; the newest score weighs 1, the
+    /// one before `rho`, and so on. With `rho` = 1 the `⌈(n + 1)·c⌉`-th smallest score.
+    fn quantile(&self, j: usize, c: f64, rho: f64) -> f64 {
+        let pool = &self.pool[j];
+        if rho >= 1.0 {
+            let sorted: Vec<f64> = pool.iter().map(|&(x, _)| x).collect();
+            return conformal_quantile(&sorted, c);
+        }
+        let n = self.known[j];
+        let Some(&(largest, _)) = pool.last() else {
+            return 0.0;
+        };
+        if c <= 0.0 {
+            return 0.0;
+        }
+        // Σ rho^age over the pool, plus the new point's weight 1.
+        let total = (1.0 - rho.powi(n as i32)) / (1.0 - rho) + 1.0;
+        let mut sum = 0.0;
+        for &(x, at) in pool {
+            sum += rho.powi((n - 1 - at) as i32);
+            if sum >= c * total {
+                return x;
+            }
+        }
+        largest
     }
 
     /// Half-widths of output `j` per level now; a higher level never gets a narrower interval.
@@ -662,7 +725,8 @@ impl Adaptive {
         let mut q: Vec<f64> = self
             .alpha
             .iter()
-            .map(|alpha| conformal_quantile(&self.pool[j], 1.0 - alpha[j]))
+            .zip(&self.decay)
+            .map(|(alpha, &rho)| self.quantile(j, 1.0 - alpha[j], rho))
             .collect();
         for l in 1..q.len() {
             q[l] = q[l].max(q[l - 1]);
@@ -890,6 +954,77 @@ mod tests {
         // The forecast past the end scales the final state by its own window's scale.
         let future = iv.after_bounds(&w.after, &test, &spec, &scaler);
         assert!((future.half_width(0, 0, 0) - 10.0 * w.after[0][0]).abs() < 1e-4);
+    }
+
+    #[test]
+    fn the_weighted_quantile_favours_recent_errors() {
+        assert_eq!(decay_of(0.8, 4.0), 0.95);
+        assert!((decay_of(0.95, 4.0) - 0.9875).abs() < 1e-12);
+        assert_eq!(decay_of(0.8, 0.0), 1.0);
+        // An old large error, then three small ones (time order), ratio 0.5: weights 0.125,
+        // 0.25, 0.5, 1 over a total of 1.875 + 1 (the new point's own weight).
+        let old_large = Adaptive::new(&[vec![10.0, 1.0, 1.0, 1.0]], &[0.5], 0.0, 0.0);
+        assert_eq!(old_large.quantile(0, 0.5, 0.5), 1.0);
+        assert_eq!(old_large.quantile(0, 0.6, 0.5), 1.0); // 1.75 / 2.875 = 0.609
+        assert_eq!(old_large.quantile(0, 0.62, 0.5), 10.0);
+        // Equal weights: the ⌈(n + 1)·c⌉-th smallest.
+        assert_eq!(old_large.quantile(0, 0.6, 1.0), 1.0);
+        assert_eq!(old_large.quantile(0, 0.8, 1.0), 10.0);
+        // The same errors, the large one newest: it now weighs most.
+        let mut new_large = Adaptive::new(&[vec![1.0, 1.0, 1.0]], &[0.5], 0.0, 0.0);
+        new_large.reveal(10.0, 0, |_| 0.0);
+        assert_eq!(new_large.quantile(0, 0.5, 0.5), 10.0);
+        assert_eq!(new_large.quantile(0, 0.5, 1.0), 1.0);
+        assert_eq!(new_large.quantile(0, 0.0, 0.5), 0.0);
+    }
+
+    #[test]
+    fn a_calm_test_part_narrows_weighted_intervals_sooner() {
+        // Calibration errors 11..=30, then 60 test errors of 1 (forecast 0, lookback 1).
+        let values: Vec<f64> = (0..=80)
+            .map(|r| if r <= 20 { 10.0 + r as f64 } else { 1.0 })
+            .collect();
+        let (spec, scaler, scaled, zero) = series(values, 1);
+        let cal = Windows::build(
+            std::slice::from_ref(&scaled),
+            &spec,
+            (0..20).collect(),
+            true,
+        );
+        let test = Windows::build(&[scaled], &spec, (20..80).collect(), true);
+        let pred = vec![zero; 60];
+        let plain = Intervals::calibrate(&cal, &pred[..20], &spec, &scaler, &[0.8, 0.95])
+            .unwrap()
+            .with_method(IntervalMethod::Adaptive, 0.05);
+        let weighted = plain.clone().with_memory(4.0);
+        let (cp, cw) = (
+            plain.coverage(&test, &pred, &spec, &scaler),
+            weighted.coverage(&test, &pred, &spec, &scaler),
+        );
+        for l in 0..2 {
+            assert!(cw[l].mean_width < cp[l].mean_width, "{cw:?} vs {cp:?}");
+            assert!(cw[l].coverage <= cp[l].coverage, "{cw:?} vs {cp:?}");
+        }
+        let (wp, ww) = (
+            plain.walk(&test, &pred, &spec, &scaler, 0),
+            weighted.walk(&test, &pred, &spec, &scaler, 0),
+        );
+        // Both start from the calibration errors (the weighted one from the recent, larger ones);
+        // weighted, the 80 % width is down to the test errors well before the end.
+        assert!(
+            (wp.windows.half_width(0, 0, 0) - 27.0).abs() < 1e-4,
+            "{wp:?}"
+        );
+        assert!(
+            (ww.windows.half_width(0, 0, 0) - 29.0).abs() < 1e-4,
+            "{ww:?}"
+        );
+        let narrow = |w: &Walk| (0..60).find(|&i| w.windows.half_width(i, 0, 0) < 1.5);
+        let (np, nw) = (narrow(&wp).unwrap(), narrow(&ww).unwrap());
+        assert!(
+            nw + 5 <= np,
+            "narrow from window {nw} (weighted), {np} (equal weights)"
+        );
     }
 
     #[test]

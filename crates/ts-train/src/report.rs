@@ -38,6 +38,10 @@ pub struct IntervalsReport<'a> {
     /// Step of the adaptive level update (adaptive intervals only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gamma: Option<f64>,
+    /// Expected misses the adaptive pool remembers per level, 0 = equal weights (adaptive
+    /// intervals only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<f64>,
     /// Windows the errors came from.
     pub calibration_windows: usize,
     /// Which part those windows are: `validation`, or `training_and_validation` for a forecast
@@ -60,10 +64,12 @@ impl<'a> IntervalsReport<'a> {
         iv.map(|iv| Self {
             method: match iv.method {
                 IntervalMethod::Split => "split conformal, absolute errors on the calibration windows (calibrated_on), per horizon step and target",
+                IntervalMethod::Adaptive if iv.is_scaled() && iv.memory > 0.0 => "adaptive conformal: absolute errors on the calibration windows (calibrated_on) and those known at each forecast origin, each divided by its window's recent change scale (mean absolute change of the target over its last 8 rows), weighted toward the recent ones (memory), per horizon step and target, level moved by gamma",
                 IntervalMethod::Adaptive if iv.is_scaled() => "adaptive conformal: absolute errors on the calibration windows (calibrated_on) and those known at each forecast origin, each divided by its window's recent change scale (mean absolute change of the target over its last 8 rows), per horizon step and target, level moved by gamma",
                 IntervalMethod::Adaptive => "adaptive conformal: absolute errors on the calibration windows (calibrated_on) and those known at each forecast origin, per horizon step and target, level moved by gamma",
             },
             gamma: iv.is_adaptive().then_some(iv.gamma),
+            memory: iv.is_adaptive().then_some(iv.memory),
             calibration_windows: iv.calibration_windows,
             calibrated_on: iv.calibrated_on,
             levels: &iv.levels,
@@ -201,7 +207,7 @@ impl fmt::Display for EvaluationTable<'_> {
                     let when = if iv.is_adaptive() { " at first" } else { "" };
                     write!(
                         f,
-                        "  (only {} validation windows: the widest error was used{when})",
+                        "  (only {} calibration windows: the widest error was used{when})",
                         iv.calibration_windows
                     )?;
                 }
