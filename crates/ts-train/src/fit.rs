@@ -410,7 +410,7 @@ pub fn train_prepared_with(
     )?;
     let (chosen, model, report) = choose(trained, &prepared.validation, device, cfg)?;
     candidates[chosen].chosen = true;
-    let calibration = calibration_set(&model, &report);
+    let calibration = calibration_set(&model, &report, candidates[chosen].linear.as_ref());
     let scored = score_test(&model, &prepared, cfg, device, season, calibration)?;
     Ok(FitOutcome {
         model,
@@ -566,13 +566,20 @@ struct TestScores {
 }
 
 /// Where the kept network's intervals are calibrated: on the training and validation parts when
-/// it is its untrained start and that start is fitted on nothing (a residual network with its
-/// head at zero and no linear branch: the naive forecast), else on the validation part alone.
-/// A long horizon on a short series leaves a handful of validation windows; the naive
-/// forecast's errors on every earlier window are as much out of sample as those.
-pub fn calibration_set(model: &Forecaster, report: &TrainReport) -> CalibrationSet {
+/// it is its untrained start and that start is fitted on nothing: a residual network with its
+/// head at zero and no linear branch (the naive forecast), or whose linear branch kept its
+/// anchor (`linear.penalty` = `None`: the seasonal naive, or a fixed mean of past seasons,
+/// chosen among a handful by its error on those windows); else on the validation part alone.
+/// A long horizon on a short series leaves a handful of validation windows; such a forecast's
+/// errors on every earlier window are as much out of sample as those.
+pub fn calibration_set(
+    model: &Forecaster,
+    report: &TrainReport,
+    linear: Option<&LinearFit>,
+) -> CalibrationSet {
     let c = &model.config;
-    if report.best_epoch == 0 && c.residual && !c.linear {
+    let fixed_branch = !c.linear || linear.is_some_and(|l| l.penalty.is_none());
+    if report.best_epoch == 0 && c.residual && fixed_branch {
         CalibrationSet::TrainingAndValidation
     } else {
         CalibrationSet::Validation

@@ -142,8 +142,62 @@ fn the_naive_start_is_calibrated_on_every_window_before_the_test_part() {
         iv.calibration_windows
     );
     assert_eq!(iv.errors[0].len(), train + val);
+    // The hybrid at its start: on every window if its linear branch kept its anchor.
     let hybrid = run(ModelChoice::Hybrid);
     let iv = hybrid.intervals.as_ref().unwrap();
-    assert_eq!(iv.calibrated_on, CalibrationSet::Validation);
-    assert_eq!(iv.calibration_windows, val);
+    let kept = hybrid.candidates.iter().find(|c| c.chosen).unwrap();
+    let anchor_kept = kept.linear.as_ref().unwrap().penalty.is_none();
+    assert_eq!(kept.best_epoch, 0);
+    assert_eq!(
+        (iv.calibrated_on, iv.calibration_windows),
+        if anchor_kept {
+            (CalibrationSet::TrainingAndValidation, train + val)
+        } else {
+            (CalibrationSet::Validation, val)
+        }
+    );
+}
+
+/// Which starts count as fitted on nothing: the naive (residual head at zero, no linear branch)
+/// and a linear branch that kept its anchor; not a trained network, a fitted ridge branch or a
+/// network that forecasts levels.
+#[test]
+fn only_forecasts_fitted_on_nothing_are_calibrated_on_the_training_part() {
+    use ts_train::CalibrationSet::{TrainingAndValidation as Both, Validation};
+    use ts_train::fit::calibration_set;
+    use ts_train::linear_init::LinearFit;
+    let mut model = ModelConfig::new(1, vec![0])
+        .init(1, &Device::flex())
+        .unwrap();
+    let report = |best_epoch| ts_train::TrainReport {
+        history: Vec::new(),
+        initial_val_loss: Some(1.0),
+        best_epoch,
+        best_val_loss: Some(1.0),
+        stopped_early: false,
+        interrupted: false,
+        seconds: 0.0,
+    };
+    let fit = |penalty| LinearFit {
+        penalty,
+        val_loss: 1.0,
+        anchor: "seasonal naive".into(),
+    };
+    assert_eq!(calibration_set(&model, &report(0), None), Both);
+    assert_eq!(calibration_set(&model, &report(3), None), Validation);
+    model.config.linear = true;
+    assert_eq!(calibration_set(&model, &report(0), Some(&fit(None))), Both);
+    assert_eq!(
+        calibration_set(&model, &report(0), Some(&fit(Some(0.1)))),
+        Validation
+    );
+    assert_eq!(
+        calibration_set(&model, &report(3), Some(&fit(None))),
+        Validation
+    );
+    // A resumed run does not know how its branch started.
+    assert_eq!(calibration_set(&model, &report(0), None), Validation);
+    model.config.linear = false;
+    model.config.residual = false;
+    assert_eq!(calibration_set(&model, &report(0), None), Validation);
 }
