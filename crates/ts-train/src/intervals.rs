@@ -1095,6 +1095,9 @@ mod tests {
         assert_eq!(iv.method, IntervalMethod::Split);
         assert!(!iv.is_adaptive());
         assert!(!iv.is_scaled() && iv.scales.is_empty());
+        // Nor did they weigh recent errors more.
+        assert_eq!(iv.memory, 0.0);
+        assert_eq!(iv.calibrated_on, CalibrationSet::Validation);
         assert_eq!(
             "adaptive".parse::<IntervalMethod>().unwrap(),
             IntervalMethod::Adaptive
