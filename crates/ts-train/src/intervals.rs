@@ -240,19 +240,17 @@ fn abs_error(
     (a - p).abs()
 }
 
-/// The `⌈(n + 1)·c⌉`-th smallest of `sorted` (the largest when the rank exceeds `n`, 0 when it is
-/// below 1).
-fn conformal_quantile(sorted: &[f64], c: f64) -> f64 {
-    let n = sorted.len();
-    if n == 0 {
-        return 0.0;
-    }
+/// The index of the `⌈(n + 1)·c⌉`-th smallest of `n` sorted scores (the largest when the rank
+/// exceeds `n`); `None` when the rank is below 1 or there are none (the quantile is then 0).
+fn conformal_index(n: usize, c: f64) -> Option<usize> {
     let rank = ((n as f64 + 1.0) * c).ceil();
-    if rank < 1.0 {
-        0.0
-    } else {
-        sorted[(rank as usize).min(n) - 1]
-    }
+    (n > 0 && rank >= 1.0).then(|| (rank as usize).min(n) - 1)
+}
+
+/// The `⌈(n + 1)·c⌉`-th smallest of `sorted` (see [`conformal_index`]).
+#[cfg(test)]
+fn conformal_quantile(sorted: &[f64], c: f64) -> f64 {
+    conformal_index(sorted.len(), c).map_or(0.0, |k| sorted[k])
 }
 
 /// The ratio `ρ` between the weights of consecutive scores in the adaptive pool at `level`, for a
@@ -697,27 +695,34 @@ impl Adaptive {
     /// one before `rho`, and so on. With `rho` = 1 the `⌈(n + 1)·c⌉`-th smallest score.
     fn quantile(&self, j: usize, c: f64, rho: f64) -> f64 {
         let pool = &self.pool[j];
-        if rho >= 1.0 {
-            let sorted: Vec<f64> = pool.iter().map(|&(x, _)| x).collect();
-            return conformal_quantile(&sorted, c);
-        }
-        let n = self.known[j];
+        let n = pool.len();
         let Some(&(largest, _)) = pool.last() else {
             return 0.0;
         };
+        if rho >= 1.0 {
+            return conformal_index(n, c).map_or(0.0, |k| pool[k].0);
+        }
         if c <= 0.0 {
             return 0.0;
         }
-        // Σ rho^age over the pool, plus the new point's weight 1.
-        let total = (1.0 - rho.powi(n as i32)) / (1.0 - rho) + 1.0;
-        let mut sum = 0.0;
-        for &(x, at) in pool {
-            sum += rho.powi((n - 1 - at) as i32);
-            if sum >= c * total {
-                return x;
+        // The pool's weights sum to Σ rho^age = (1 − rho^n)/(1 − rho); with the new point's 1,
+        // `total`. The scores from the smallest up to the one returned must weigh `c · total`,
+        // so those above it weigh at most `spare`: scanned from the largest down (the few
+        // beyond a high level), stopping before the weight above would pass `spare`.
+        let known = self.known[j];
+        let weights = (1.0 - rho.powi(n as i32)) / (1.0 - rho);
+        let spare = weights - c * (weights + 1.0);
+        if spare < 0.0 {
+            return largest;
+        }
+        let mut above = 0.0;
+        for k in (1..n).rev() {
+            above += rho.powi((known - 1 - pool[k].1) as i32);
+            if above > spare {
+                return pool[k].0;
             }
         }
-        largest
+        pool[0].0
     }
 
     /// Half-widths of output `j` per level now; a higher level never gets a narrower interval.
