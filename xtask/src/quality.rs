@@ -113,6 +113,29 @@ const ENTRIES: &[Entry] = &[
         horizons: None,
     },
     Entry {
+        file: "fred_us_macro_raw_monthly.csv",
+        target: "UNRATE",
+        season: 12,
+        rows: 467,
+        // UNRATE has no October 2025 figure (BLS published none).
+        extra: &[
+            "--features",
+            "FEDFUNDS,UNRATE,CPIAUCSL",
+            "--fill",
+            "interpolate",
+        ],
+        horizons: None,
+    },
+    Entry {
+        file: "statsmodels_danish_data.csv",
+        target: "lrm",
+        season: 4,
+        rows: 55,
+        // `period` (1974Q1, …) is a label, not a number.
+        extra: &["--features", "lrm,lry,lpy,ibo,ide"],
+        horizons: None,
+    },
+    Entry {
         file: "statsmodels_nile.csv",
         target: "volume",
         season: 1,
