@@ -17,6 +17,13 @@
 //! test period more volatile than the validation part). Every bound uses only actuals before its
 //! origin. Coverage and width are then measured on the test part ([`Intervals::coverage`]); the
 //! forecast past the end of a table uses the state after its last actual ([`Walk::after`]).
+//!
+//! Two refinements of the walk: each error is divided by its window's recent change scale
+//! ([`change_scale`]) and each quantile multiplied by the scale of the window it bounds; and
+//! the pool is weighted toward the errors known last ([`decay_of`], `memory`), with the weighted
+//! conformal quantile of Barber et al. (2023). A forecast fitted on nothing (the naive forecast
+//! of an untrained residual network, or a linear branch that kept its seasonal anchor) is
+//! calibrated on the training windows as well ([`CalibrationSet`]).
 
 use serde::{Deserialize, Serialize};
 use ts_data::{Scaler, WindowSpec, Windows};
@@ -70,7 +77,8 @@ pub enum CalibrationSet {
     #[default]
     Validation,
     /// The training and validation parts: the forecast was fitted on neither (the naive
-    /// forecast an untrained residual network gives), so every earlier window is as honest a
+    /// forecast an untrained residual network gives, or a linear branch that kept its fixed
+    /// seasonal anchor), so every earlier window is as honest a
     /// calibration point as a validation one, and long horizons on short series get more than
     /// the few validation windows.
     TrainingAndValidation,
@@ -114,7 +122,7 @@ pub struct Intervals {
     /// [`decay_of`]): recent errors weigh more. 0 (files written before): equal weights.
     #[serde(default)]
     pub memory: f64,
-    /// Absolute validation errors in original units, `[output][window]` in time order: the
+    /// Absolute calibration errors in original units, `[output][window]` in time order: the
     /// starting calibration set of the adaptive method.
     #[serde(default)]
     pub errors: Vec<Vec<f64>>,
