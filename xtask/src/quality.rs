@@ -1,7 +1,9 @@
 //! `cargo xtask quality`: tsf's forecasts against the naive, seasonal naive and drift forecasts
 //! on every bundled series (and `../shared/data` when present), at horizon 1, one season and,
-//! where the data allow, four seasons. Prints a Markdown table and writes
-//! `target/quality/quality.json`.
+//! where the data allow, four seasons. Prints a Markdown table, then the entries that meet each
+//! bar (MASE below the seasonal naive's, coverage within 75–85 % and 90–98 % with the number that
+//! intervals covering exactly 80 % and 95 % would meet by chance, the seed spread under 10 %),
+//! and writes `target/quality/quality.json`.
 //!
 //! Options: `--quick` (horizon 1 and one season only, 30 epochs), `--epochs N`, `--model M`
 //! (passed to `tsf train`), `--seeds 1,2,3` (each entry
@@ -182,6 +184,8 @@ struct Run {
     coverage: Vec<f64>,
     model: String,
     seconds: f64,
+    /// Test windows scored.
+    windows: usize,
 }
 
 fn score(v: &serde_json::Value, key: &str) -> (f64, f64) {
@@ -249,6 +253,7 @@ fn run_one(
         coverage,
         model: m["model"].as_str().unwrap_or("?").to_string(),
         seconds,
+        windows: m["windows"].as_u64().unwrap_or(0) as usize,
     })
 }
 
@@ -343,6 +348,7 @@ pub fn quality(args: &[String]) -> Result<()> {
     let tsf = target_dir.join("release/tsf");
     let mut table = String::from(TABLE_HEADER);
     let mut json = Vec::new();
+    let mut bars = Bars::default();
     for e in ENTRIES.iter().filter(|e| opts.selects(e)) {
         let Some(data) = locate(e.file) else {
             println!("skipped {}: not in data/ or ../shared/data/", e.file);
@@ -374,10 +380,14 @@ pub fn quality(args: &[String]) -> Result<()> {
             }
             let (row, value) = summarize(e, h, &runs, &opts.seeds);
             table.push_str(&row);
+            bars.add(e, &runs, &value);
             json.push(value);
         }
     }
-    println!("\n{table}");
+    let summary = bars.summary(opts.seeds.len() > 1);
+    println!("\n{table}\n{summary}");
+    table.push('\n');
+    table.push_str(&summary);
     let dir = root().join("target/quality");
     std::fs::create_dir_all(&dir)?;
     std::fs::write(
@@ -449,4 +459,100 @@ fn summarize(e: &Entry, h: usize, runs: &[Run], seeds: &[u64]) -> (String, serde
         "models": models, "seconds": secs,
     });
     (row, value)
+}
+
+/// Coverage levels of the table and the range the bar asks of each.
+const COVERAGE_BARS: [(f64, f64, f64); 2] = [(0.8, 0.75, 0.85), (0.95, 0.90, 0.98)];
+
+/// The table's entries against the bars of forecast quality: MASE below the seasonal naive's
+/// (the naive's without a season), coverage in range, a test MAE spread over seeds under 10 %.
+#[derive(Default)]
+struct Bars {
+    entries: usize,
+    mase: usize,
+    covered: [usize; 2],
+    /// Expected entries in range for intervals covering exactly their level.
+    expected: [f64; 2],
+    stable: usize,
+}
+
+impl Bars {
+    fn add(&mut self, e: &Entry, runs: &[Run], row: &serde_json::Value) {
+        let f = |k: &str| row[k].as_f64().unwrap_or(f64::NAN);
+        let mase = |i: usize| row["mase"][i].as_f64().unwrap_or(f64::NAN);
+        self.entries += 1;
+        self.mase += usize::from(mase(0) < mase(if e.season > 1 { 2 } else { 1 }));
+        let windows = median(runs.iter().map(|r| r.windows as f64).collect()) as usize;
+        for (k, (level, lo, hi)) in COVERAGE_BARS.into_iter().enumerate() {
+            let c = f(&format!("coverage_{}", (level * 100.0).round()));
+            // 17 of 20 is 85 %, whatever the last bit of the division says.
+            self.covered[k] += usize::from((lo - 1e-9..=hi + 1e-9).contains(&c));
+            self.expected[k] += binomial_in_range(windows, level, lo, hi);
+        }
+        self.stable += usize::from(f("mae_spread_percent") < 10.0);
+    }
+
+    fn summary(&self, seeds: bool) -> String {
+        let n = self.entries;
+        let mut s = format!(
+            "MASE below the seasonal naive's (the naive's without a season): {} of {n}\n",
+            self.mase
+        );
+        for (k, (level, lo, hi)) in COVERAGE_BARS.into_iter().enumerate() {
+            s += &format!(
+                "{:.0} % intervals covering {:.0}–{:.0} %: {} of {n} (intervals covering exactly {:.0} %: {:.1} expected, binomial over the test windows)\n",
+                level * 100.0,
+                lo * 100.0,
+                hi * 100.0,
+                self.covered[k],
+                level * 100.0,
+                self.expected[k]
+            );
+        }
+        if seeds {
+            s += &format!(
+                "test MAE spread over the seeds under 10 %: {} of {n}\n",
+                self.stable
+            );
+        }
+        s
+    }
+}
+
+/// Probability that `X / n` lies in `[lo, hi]` for `X ~ Binomial(n, p)` (log space, so that
+/// large `n` does not underflow).
+fn binomial_in_range(n: usize, p: f64, lo: f64, hi: f64) -> f64 {
+    if n == 0 {
+        return 0.0;
+    }
+    let (lp, lq) = (p.ln(), (1.0 - p).ln());
+    let mut ln_choose = 0.0;
+    let mut total = 0.0;
+    for k in 0..=n {
+        if k > 0 {
+            ln_choose += ((n - k + 1) as f64).ln() - (k as f64).ln();
+        }
+        let x = k as f64 / n as f64;
+        if (lo - 1e-9..=hi + 1e-9).contains(&x) {
+            total += (ln_choose + k as f64 * lp + (n - k) as f64 * lq).exp();
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::binomial_in_range;
+
+    #[test]
+    fn binomial_ranges_match_hand_counts() {
+        // n = 8, p = 0.95: 90–98 % holds no count (7/8 = 87.5 %, 8/8 = 100 %).
+        assert_eq!(binomial_in_range(8, 0.95, 0.90, 0.98), 0.0);
+        // n = 1: only k = 1 lies in [0.5, 1]: probability p.
+        assert!((binomial_in_range(1, 0.8, 0.5, 1.0) - 0.8).abs() < 1e-12);
+        // The whole range sums to one, even for n = 760.
+        assert!((binomial_in_range(760, 0.8, 0.0, 1.0) - 1.0).abs() < 1e-9);
+        // n = 41 at 95 %: 37..=40 of 41, as computed with Python's math.comb: 0.8254.
+        assert!((binomial_in_range(41, 0.95, 0.90, 0.98) - 0.825_379).abs() < 1e-6);
+    }
 }
