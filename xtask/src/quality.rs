@@ -495,12 +495,12 @@ impl Bars {
     fn summary(&self, seeds: bool) -> String {
         let n = self.entries;
         let mut s = format!(
-            "MASE below the seasonal naive's (the naive's without a season): {} of {n}\n",
+            "- MASE below the seasonal naive's (the naive's without a season): {} of {n}\n",
             self.mase
         );
         for (k, (level, lo, hi)) in COVERAGE_BARS.into_iter().enumerate() {
             s += &format!(
-                "{:.0} % intervals covering {:.0}–{:.0} %: {} of {n} (intervals covering exactly {:.0} %: {:.1} expected, binomial over the test windows)\n",
+                "- {:.0} % intervals covering {:.0}–{:.0} %: {} of {n} (intervals covering exactly {:.0} %: {:.1} expected, binomial over the test windows; the steps of a window, counted in the coverage, are not independent draws)\n",
                 level * 100.0,
                 lo * 100.0,
                 hi * 100.0,
@@ -511,7 +511,7 @@ impl Bars {
         }
         if seeds {
             s += &format!(
-                "test MAE spread over the seeds under 10 %: {} of {n}\n",
+                "- test MAE spread over the seeds under 10 %: {} of {n}\n",
                 self.stable
             );
         }

@@ -69,6 +69,11 @@ fn evaluate_walks_the_test_part_as_training_did() {
         "{iv}"
     );
     assert_eq!(iv["gamma"].as_f64(), Some(0.05));
+    assert_eq!(
+        iv["memory"].as_f64(),
+        Some(4.0),
+        "recent errors weigh more by default"
+    );
     let trained = coverage(iv);
     assert_eq!(trained.len(), 2);
 
@@ -107,6 +112,13 @@ fn evaluate_walks_the_test_part_as_training_did() {
     );
     assert_eq!(siv["half_width"], iv["half_width"]);
     assert_ne!(coverage(siv), trained);
+
+    // Equal weights: the flag reaches the model, and the same calibration walks otherwise.
+    let equal = train(&d.path().join("equal"), &["--interval-memory", "0"]);
+    let eiv = &equal["intervals"];
+    assert_eq!(eiv["memory"].as_f64(), Some(0.0), "{eiv}");
+    assert_eq!(eiv["half_width"], iv["half_width"]);
+    assert_ne!(coverage(eiv), trained);
 }
 
 /// A network kept at its naive start is calibrated on the training and validation windows; the

@@ -370,7 +370,8 @@ pub struct TrainConfig {
     #[serde(skip)]
     pub sample_weights: Option<std::sync::Arc<Vec<f32>>>,
     /// Nominal levels of the prediction intervals, each in (0, 1) (conformal, calibrated on the
-    /// validation part, see [`crate::intervals`]); empty = none.
+    /// validation part, or the training and validation parts for a start fitted on nothing, see
+    /// [`crate::intervals`]); empty = none.
     pub intervals: Vec<f64>,
     /// How the intervals follow the errors revealed after calibration: `adaptive` (recalibrated
     /// at each forecast origin, adaptive conformal inference) or `split` (fixed).

@@ -255,7 +255,8 @@ pub struct FitOutcome {
     pub season: usize,
     /// The networks trained, in order, with the one kept marked.
     pub candidates: Vec<Candidate>,
-    /// Prediction intervals calibrated on the validation part (none without levels or
+    /// Prediction intervals calibrated on the validation part, or for a start fitted on nothing
+    /// on the training and validation parts ([`calibration_set`]; none without levels or
     /// validation windows).
     pub intervals: Option<Intervals>,
     /// Their coverage on the test part.
@@ -386,7 +387,7 @@ pub fn data_fingerprint(frame: &Frame, prepared: &Prepared) -> String {
 /// [`train_prepared`] that can continue from a checkpoint and write checkpoints (see
 /// [`crate::checkpoint`] and [`crate::trainer::fit_with`]). The steps: the candidate networks
 /// ([`candidate_configs`]), each trained (`train_candidates`), the one kept (`choose`), its
-/// intervals calibrated on the validation part and its test part scored (`score_test`).
+/// intervals calibrated ([`calibration_set`]) and its test part scored (`score_test`).
 pub fn train_prepared_with(
     frame: &Frame,
     prepared: Prepared,
@@ -569,7 +570,8 @@ struct TestScores {
 /// it is its untrained start and that start is fitted on nothing: a residual network with its
 /// head at zero and no linear branch (the naive forecast), or whose linear branch kept its
 /// anchor (`linear.penalty` = `None`: the seasonal naive, or a fixed mean of past seasons,
-/// chosen among a handful by its error on those windows); else on the validation part alone.
+/// chosen among a handful by its error on those windows, the one choice made on them); else on
+/// the validation part alone.
 /// A long horizon on a short series leaves a handful of validation windows; such a forecast's
 /// errors on every earlier window are as much out of sample as those.
 pub fn calibration_set(
@@ -652,7 +654,8 @@ pub struct RunRecord {
     pub season: usize,
     /// The networks trained and which was kept.
     pub candidates: Vec<Candidate>,
-    /// Intervals calibrated on the validation part.
+    /// Intervals calibrated on the validation part (or the training and validation parts, see
+    /// [`calibration_set`]).
     pub intervals: Option<Intervals>,
 }
 

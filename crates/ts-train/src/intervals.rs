@@ -1,15 +1,15 @@
 //! Split-conformal prediction intervals, calibrated per horizon step and target.
 //!
-//! The absolute errors of the kept model on the validation windows (which it was not fitted on)
-//! give, for each nominal level `α`, the half-width `q` of the interval `forecast ± q`: the
-//! `⌈(n + 1)·α⌉`-th smallest of the `n` errors (Vovk et al.; Lei et al. 2018), which covers a new
-//! point with probability at least `α` when errors are exchangeable. When the validation part is
-//! too small for that rank (`⌈(n + 1)·α⌉ > n`) the largest error is used and the level is marked
-//! [`Intervals::capped`].
+//! The absolute errors of the kept model on the calibration windows (the validation windows,
+//! which it was not fitted on; see [`CalibrationSet`]) give, for each nominal level `α`, the
+//! half-width `q` of the interval `forecast ± q`: the `⌈(n + 1)·α⌉`-th smallest of the `n` errors
+//! (Vovk et al.; Lei et al. 2018), which covers a new point with probability at least `α` when
+//! errors are exchangeable. When there are too few for that rank (`⌈(n + 1)·α⌉ > n`) the largest
+//! error is used and the level is marked [`Intervals::capped`].
 //!
 //! After calibration the half-widths either stay fixed ([`IntervalMethod::Split`]) or follow the
 //! errors as the actuals arrive ([`IntervalMethod::Adaptive`], the default): at each forecast
-//! origin the errors whose actuals are known by then (the validation errors and the test errors
+//! origin the errors whose actuals are known by then (the calibration errors and the test errors
 //! of earlier origins, for that horizon step) form the calibration set, and the level used for its
 //! quantile moves by adaptive conformal inference (Gibbs & Candès 2021): after each revealed
 //! error `α_{t+1} = α_t + γ·(α − miss_t)`, so that a run of misses widens the interval and a run
@@ -34,7 +34,7 @@ use crate::error::{Result, invalid};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IntervalMethod {
-    /// Fixed half-widths from the validation errors (split conformal).
+    /// Fixed half-widths from the calibration errors (split conformal).
     Split,
     /// Half-widths recalibrated at every forecast origin from the errors known by then, with the
     /// quantile level moved by adaptive conformal inference (step `interval_gamma`).
@@ -78,7 +78,8 @@ pub enum CalibrationSet {
     Validation,
     /// The training and validation parts: the forecast was fitted on neither (the naive
     /// forecast an untrained residual network gives, or a linear branch that kept its fixed
-    /// seasonal anchor), so every earlier window is as honest a
+    /// seasonal anchor, picked among a handful of such forecasts by its error on those
+    /// windows), so every earlier window is nearly as honest a
     /// calibration point as a validation one, and long horizons on short series get more than
     /// the few validation windows.
     TrainingAndValidation,
@@ -109,8 +110,9 @@ pub struct Intervals {
     /// Which part those windows are (files without it: validation).
     #[serde(default)]
     pub calibrated_on: CalibrationSet,
-    /// Per level: whether the validation part was too small for the conformal rank, so that the
-    /// largest error was used (the interval may then cover less than its level).
+    /// Per level: whether the calibration windows were too few for the conformal rank (with
+    /// equal weights, as `half_width`), so that the largest error was used (the interval may
+    /// then cover less than its level). The weighted walk's first window may differ.
     pub capped: Vec<bool>,
     /// How the half-widths follow later errors (files without it: split).
     #[serde(default = "split_method")]
@@ -126,7 +128,7 @@ pub struct Intervals {
     /// starting calibration set of the adaptive method.
     #[serde(default)]
     pub errors: Vec<Vec<f64>>,
-    /// The recent change scale of each validation window (see [`change_scale`]), `[output][window]`:
+    /// The recent change scale of each calibration window (see [`change_scale`]), `[output][window]`:
     /// the adaptive method divides every error by the scale of its window, and multiplies the
     /// quantile by the scale of the window it bounds. Empty in files written before (errors used
     /// as they are).
@@ -342,7 +344,7 @@ pub fn level_name(level: f64) -> String {
 }
 
 impl Intervals {
-    /// Calibrates `levels` on the errors of `predicted_scaled` on `windows` (validation).
+    /// Calibrates `levels` on the errors of `predicted_scaled` on `windows` (the validation part).
     /// `None` when there are no levels or no calibration window.
     pub fn calibrate(
         windows: &Windows,
@@ -432,9 +434,17 @@ impl Intervals {
     }
 
     /// The same intervals with the adaptive pool's weights decaying for `memory` expected
-    /// misses per level ([`decay_of`]; 0 = equal weights).
+    /// misses per level ([`decay_of`]; 0 = equal weights). A weighted pool keeps only the
+    /// errors (and scales) recent enough to weigh anything, so that a model file calibrated on
+    /// the training windows of a long series stays small.
     pub fn with_memory(mut self, memory: f64) -> Self {
         self.memory = memory;
+        if let Some(m) = max_age(&self.levels, memory) {
+            for e in self.errors.iter_mut().chain(self.scales.iter_mut()) {
+                let old = e.len().saturating_sub(m + 1);
+                e.drain(..old);
+            }
+        }
         self
     }
 
@@ -443,7 +453,7 @@ impl Intervals {
         self.is_adaptive() && self.scales.len() == self.errors.len()
     }
 
-    /// The starting calibration set of the walk: the validation errors, divided by their
+    /// The starting calibration set of the walk: the calibration errors, divided by their
     /// window's scale when [`Intervals::is_scaled`].
     fn scores(&self) -> Vec<Vec<f64>> {
         if !self.is_scaled() {
@@ -648,36 +658,84 @@ fn coverage_of(
 struct Adaptive {
     /// Known scores per output, sorted, each with its place in the order they became known.
     pool: Vec<Vec<(f64, usize)>>,
+    /// The same scores per output in the order they became known (oldest first).
+    by_age: Vec<std::collections::VecDeque<f64>>,
     /// Scores known so far per output.
     known: Vec<usize>,
     /// Nominal miss rate per level (`1 − level`).
     target: Vec<f64>,
     /// Weight ratio per level between a score and the one known after it (1 = equal weights).
     decay: Vec<f64>,
+    /// Per level, `decay^age` for every age a weighted pool keeps (empty with equal weights).
+    powers: Vec<Vec<f64>>,
+    /// The oldest age a weighted pool keeps: older scores weigh under [`NEGLIGIBLE`] at every
+    /// level and leave the pool (`None`: equal weights, every score stays).
+    max_age: Option<usize>,
     /// Adapted miss rate per level and output.
     alpha: Vec<Vec<f64>>,
     /// Step of the level update.
     gamma: f64,
 }
 
+/// The weight below which a score of the weighted pool is dropped (relative to the newest's 1).
+const NEGLIGIBLE: f64 = 1e-12;
+
+/// The oldest age a pool weighted for `memory` keeps at `levels`: beyond it every level's weight
+/// is under [`NEGLIGIBLE`]. `None` with equal weights (`memory` 0): every score counts.
+fn max_age(levels: &[f64], memory: f64) -> Option<usize> {
+    let slowest = levels
+        .iter()
+        .map(|&c| decay_of(c, memory))
+        .fold(0.0, f64::max);
+    (slowest < 1.0).then(|| {
+        if slowest <= 0.0 {
+            0
+        } else {
+            (NEGLIGIBLE.ln() / slowest.ln()).ceil() as usize
+        }
+    })
+}
+
 impl Adaptive {
     /// Starts from the calibration scores (`[output][window]`, in time order) at the nominal
     /// levels, with the pool's weights decaying as [`decay_of`] says for `memory`.
     fn new(errors: &[Vec<f64>], levels: &[f64], gamma: f64, memory: f64) -> Self {
+        let decay: Vec<f64> = levels.iter().map(|&c| decay_of(c, memory)).collect();
+        let max_age = max_age(levels, memory);
+        let powers = match max_age {
+            Some(m) => decay
+                .iter()
+                .map(|&r| {
+                    std::iter::successors(Some(1.0), |w| Some(w * r))
+                        .take(m + 1)
+                        .collect()
+                })
+                .collect(),
+            None => vec![Vec::new(); decay.len()],
+        };
+        let keep = |e: &Vec<f64>| e.len() - max_age.map_or(e.len(), |m| e.len().min(m + 1));
         let pool = errors
             .iter()
             .map(|e| {
-                let mut e: Vec<(f64, usize)> = e.iter().copied().zip(0..).collect();
+                let first = keep(e);
+                let mut e: Vec<(f64, usize)> = e.iter().copied().zip(0..).skip(first).collect();
                 e.sort_by(|a, b| a.0.total_cmp(&b.0));
                 e
             })
+            .collect();
+        let by_age = errors
+            .iter()
+            .map(|e| e[keep(e)..].iter().copied().collect())
             .collect();
         let target: Vec<f64> = levels.iter().map(|c| 1.0 - c).collect();
         let alpha = target.iter().map(|&a| vec![a; errors.len()]).collect();
         Self {
             pool,
+            by_age,
             known: errors.iter().map(Vec::len).collect(),
-            decay: levels.iter().map(|&c| decay_of(c, memory)).collect(),
+            decay,
+            powers,
+            max_age,
             target,
             alpha,
             gamma,
@@ -686,7 +744,8 @@ impl Adaptive {
 
     /// An actual is known: output `j` erred by `e` where its interval at level `l` had half-width
     /// `width(l)`. Each level moves toward its nominal miss rate (`α ← α + γ(α₀ − miss)`) and the
-    /// error joins the pool as the newest.
+    /// error joins the pool as the newest (a weighted pool drops the score that became
+    /// negligible).
     fn reveal(&mut self, e: f64, j: usize, width: impl Fn(usize) -> f64) {
         for (l, alpha) in self.alpha.iter_mut().enumerate() {
             let miss = if e > width(l) { 1.0 } else { 0.0 };
@@ -694,14 +753,29 @@ impl Adaptive {
         }
         let at = self.pool[j].partition_point(|&(x, _)| x < e);
         self.pool[j].insert(at, (e, self.known[j]));
+        self.by_age[j].push_back(e);
         self.known[j] += 1;
+        if self.max_age.is_some_and(|m| self.by_age[j].len() > m + 1) {
+            let old = self.by_age[j].pop_front().unwrap_or(f64::NAN);
+            let oldest = self.known[j] - self.by_age[j].len() - 1;
+            let from = self.pool[j].partition_point(|&(x, _)| x < old);
+            if let Some(k) = (from..self.pool[j].len()).find(|&k| self.pool[j][k].1 == oldest) {
+                self.pool[j].remove(k);
+            }
+        }
     }
 
     /// The weighted conformal quantile of output `j`'s pool at level `c` with weight ratio
     /// `rho` (Barber et al. 2023): the smallest score at which the weights of the scores up to it,
     /// over all weights plus the new point's own (1), reach `c`; the newest score weighs 1, the
     /// one before `rho`, and so on. With `rho` = 1 the `⌈(n + 1)·c⌉`-th smallest score.
+    #[cfg(test)]
     fn quantile(&self, j: usize, c: f64, rho: f64) -> f64 {
+        self.quantile_by(j, c, rho, |age| rho.powi(age as i32))
+    }
+
+    /// [`Adaptive::quantile`] with the weight of each age given by `weight` (`rho^age`).
+    fn quantile_by(&self, j: usize, c: f64, rho: f64, weight: impl Fn(usize) -> f64) -> f64 {
         let pool = &self.pool[j];
         let n = pool.len();
         let Some(&(largest, _)) = pool.last() else {
@@ -713,10 +787,10 @@ impl Adaptive {
         if c <= 0.0 {
             return 0.0;
         }
-        // The pool's weights sum to Σ rho^age = (1 − rho^n)/(1 − rho); with the new point's 1,
-        // `total`. The scores from the smallest up to the one returned must weigh `c · total`,
-        // so those above it weigh at most `spare`: scanned from the largest down (the few
-        // beyond a high level), stopping before the weight above would pass `spare`.
+        // The pool holds the ages 0..n, whose weights sum to (1 − rho^n)/(1 − rho); with the
+        // new point's 1, `total`. The scores from the smallest up to the one returned must
+        // weigh `c · total`, so those above it weigh at most `spare`: scanned from the largest
+        // down (the few beyond a high level), stopping before the weight above passes `spare`.
         let known = self.known[j];
         let weights = (1.0 - rho.powi(n as i32)) / (1.0 - rho);
         let spare = weights - c * (weights + 1.0);
@@ -725,7 +799,7 @@ impl Adaptive {
         }
         let mut above = 0.0;
         for k in (1..n).rev() {
-            above += rho.powi((known - 1 - pool[k].1) as i32);
+            above += weight(known - 1 - pool[k].1);
             if above > spare {
                 return pool[k].0;
             }
@@ -738,8 +812,10 @@ impl Adaptive {
         let mut q: Vec<f64> = self
             .alpha
             .iter()
-            .zip(&self.decay)
-            .map(|(alpha, &rho)| self.quantile(j, 1.0 - alpha[j], rho))
+            .zip(self.decay.iter().zip(&self.powers))
+            .map(|(alpha, (&rho, powers))| {
+                self.quantile_by(j, 1.0 - alpha[j], rho, |age| powers[age])
+            })
             .collect();
         for l in 1..q.len() {
             q[l] = q[l].max(q[l - 1]);
@@ -989,6 +1065,64 @@ mod tests {
         assert_eq!(new_large.quantile(0, 0.5, 0.5), 10.0);
         assert_eq!(new_large.quantile(0, 0.5, 1.0), 1.0);
         assert_eq!(new_large.quantile(0, 0.0, 0.5), 0.0);
+    }
+
+    #[test]
+    fn a_weighted_pool_drops_only_negligible_scores() {
+        // Level 0.8 with memory 1: rho = 0.8, scores older than 124 weigh under 1e-12.
+        let mut x = 12345u64;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) as f64 / f64::from(1u32 << 31)
+        };
+        let start: Vec<f64> = (0..300).map(|_| next()).collect();
+        let mut all = start.clone();
+        let mut state = Adaptive::new(std::slice::from_ref(&start), &[0.8], 0.0, 1.0);
+        assert_eq!(state.max_age, Some(124));
+        assert_eq!(state.pool[0].len(), 125);
+        for i in 0..400 {
+            // Every 50th score is huge, so that a dropped one would show in the quantile.
+            let e = if i % 50 == 0 { 100.0 } else { next() };
+            state.reveal(e, 0, |_| 1.0);
+            all.push(e);
+            assert_eq!(state.pool[0].len(), 125);
+            // Brute force over the whole history, every weight by powi.
+            let mut full: Vec<(f64, usize)> = all.iter().copied().zip(0..).collect();
+            full.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let n = all.len();
+            let total: f64 = (0..n).map(|a| 0.8f64.powi(a as i32)).sum::<f64>() + 1.0;
+            for c in [0.5, 0.8, 0.95] {
+                let mut sum = 0.0;
+                let brute = full
+                    .iter()
+                    .find(|&&(_, at)| {
+                        sum += 0.8f64.powi((n - 1 - at) as i32);
+                        sum >= c * total
+                    })
+                    .map_or(full[n - 1].0, |&(v, _)| v);
+                let pruned = state.quantile_by(0, c, 0.8, |a| state.powers[0][a]);
+                assert_eq!(pruned, brute, "score {i}, level {c}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_weighted_pool_stores_only_the_errors_that_weigh() {
+        let (spec, scaler, scaled, zero) = ramp(301, 1);
+        let w = Windows::build(&[scaled], &spec, (0..300).collect(), true);
+        let iv = Intervals::calibrate(&w, &vec![zero; 300], &spec, &scaler, &[0.8]).unwrap();
+        let equal = iv.clone().with_memory(0.0);
+        assert_eq!((equal.errors[0].len(), equal.scales[0].len()), (300, 300));
+        // Memory 1 at 80 %: rho 0.8, 125 errors weigh more than 1e-12; the newest are kept.
+        let weighted = iv.with_memory(1.0);
+        assert_eq!(
+            (weighted.errors[0].len(), weighted.scales[0].len()),
+            (125, 125)
+        );
+        assert!((weighted.errors[0][124] - 300.0).abs() < 1e-3);
+        assert_eq!(weighted.calibration_windows, 300);
     }
 
     #[test]

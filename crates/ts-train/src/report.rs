@@ -45,11 +45,12 @@ pub struct IntervalsReport<'a> {
     /// Windows the errors came from.
     pub calibration_windows: usize,
     /// Which part those windows are: `validation`, or `training_and_validation` for a forecast
-    /// fitted on neither (the naive forecast of an untrained residual network).
+    /// fitted on neither (the naive forecast of an untrained residual network, or a hybrid
+    /// whose linear branch kept its seasonal anchor).
     pub calibrated_on: CalibrationSet,
     /// Nominal levels.
     pub levels: &'a [f64],
-    /// Per level: whether the validation part was too small for the conformal rank.
+    /// Per level: whether the calibration windows were too few for the conformal rank.
     pub capped: &'a [bool],
     /// Half-widths in original units calibrated on the validation part, per level, then per
     /// output `step × targets + target` (adaptive intervals start from them).

@@ -530,6 +530,8 @@ fn optimize_with_heartbeats_fails_a_dead_workers_trial_and_reruns_it() {
     assert_eq!(trials[1].params, trials[0].params);
     assert_eq!(trials.len(), 4);
     assert!(trials[1..].iter().all(|t| t.state == TrialState::Complete));
+    // The objective ran once per trial asked for: the retry and two new ones.
+    assert_eq!(beats.load(std::sync::atomic::Ordering::SeqCst), 3);
     // Heartbeats without a storage that keeps them: refused before any trial.
     let mem = Study::in_memory(Direction::Minimize, Some(1)).unwrap();
     let e = mem
