@@ -150,10 +150,8 @@ fn clearly_better(
     device: &Device,
     block: usize,
 ) -> Result<bool> {
-    let block = block.max(1);
     let n = validation.n;
-    let blocks = n / block;
-    if blocks < 2 || !validation.has_targets() {
+    if n / block.max(1) < 2 || !validation.has_targets() {
         return Ok(false);
     }
     let o = validation.n_outputs;
@@ -170,19 +168,31 @@ fn clearly_better(
             .sum::<f64>()
             / o as f64
     };
-    // The last `blocks × block` windows (the most recent ones, if `block` does not divide `n`).
-    let first = n - blocks * block;
-    let d: Vec<f64> = (0..blocks)
-        .map(|k| {
-            let from = first + k * block;
-            (from..from + block).map(per_window).sum::<f64>() / block as f64
-        })
+    Ok(clear_gain(
+        &(0..n).map(per_window).collect::<Vec<_>>(),
+        block,
+    ))
+}
+
+/// Whether per-window gains (in time order) are clearly positive: the means of runs of `block`
+/// consecutive windows have a mean above their standard error. Uses the last `blocks × block`
+/// windows (the most recent ones, if `block` does not divide their number); fewer than two
+/// blocks: no.
+fn clear_gain(gains: &[f64], block: usize) -> bool {
+    let block = block.max(1);
+    let blocks = gains.len() / block;
+    if blocks < 2 {
+        return false;
+    }
+    let first = gains.len() - blocks * block;
+    let d: Vec<f64> = gains[first..]
+        .chunks(block)
+        .map(|c| c.iter().sum::<f64>() / block as f64)
         .collect();
     let m = d.len() as f64;
     let mean = d.iter().sum::<f64>() / m;
     let var = d.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (m - 1.0);
-    let se = (var / m).sqrt();
-    Ok(mean > se)
+    mean > (var / m).sqrt()
 }
 
 /// Training must earn its keep: whether a trained network gives way to its untrained start
@@ -409,7 +419,7 @@ pub fn train_prepared_with(
         resume,
         checkpointer,
     )?;
-    let (chosen, model, report) = choose(trained, &prepared.validation, device, cfg)?;
+    let (chosen, model, report) = choose(trained, &prepared, device, cfg)?;
     candidates[chosen].chosen = true;
     let calibration = calibration_set(&model, &report, candidates[chosen].linear.as_ref());
     let scored = score_test(&model, &prepared, cfg, device, season, calibration)?;
@@ -530,13 +540,16 @@ fn train_candidates(
 
 /// The network kept: the candidate that starts from the stronger baseline (the lower untrained
 /// validation loss: the hybrid's seasonal naive or linear fit against the LSTM's naive forecast)
-/// is the incumbent; another replaces it only when clearly better (see `clearly_better`).
+/// is the incumbent; another replaces it only when clearly better (see `clearly_better`), its
+/// gain measured over runs of `horizon` windows as for the untrained start: windows closer than
+/// the horizon share targets, so their gains are not independent evidence.
 fn choose(
     mut trained: Vec<Trained>,
-    validation: &Windows,
+    prepared: &Prepared,
     device: &Device,
     cfg: &ForecastConfig,
 ) -> Result<Trained> {
+    let (validation, block) = (&prepared.validation, prepared.spec.horizon.max(1));
     trained.sort_by(|a, b| {
         let key = |r: &TrainReport| r.initial_val_loss.unwrap_or(f64::INFINITY);
         key(&a.2).total_cmp(&key(&b.2))
@@ -545,7 +558,9 @@ fn choose(
     for (i, model, report) in trained {
         let better = match &best {
             None => true,
-            Some((_, incumbent, _)) => clearly_better(incumbent, &model, validation, device, 1)?,
+            Some((_, incumbent, _)) => {
+                clearly_better(incumbent, &model, validation, device, block)?
+            }
         };
         if better {
             best = Some((i, model, report));
@@ -701,4 +716,28 @@ pub fn header_of(outcome: &FitOutcome) -> ModelHeader {
 /// Saves a fit as a model file (atomically).
 pub fn save_model(path: &Path, outcome: &FitOutcome) -> Result<()> {
     Ok(file::save(path, &outcome.model, &header_of(outcome))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clear_gain;
+
+    #[test]
+    fn a_gain_is_clear_only_over_independent_blocks() {
+        // Six windows gain 1, the next six lose 0.2: per window (as if independent) the mean
+        // 0.4 is over two standard errors; over two blocks of six (a horizon of six: windows
+        // closer than that share targets) the block means 1 and -0.2 leave it within one.
+        let gains: Vec<f64> = [[1.0; 6], [-0.2; 6]].concat();
+        assert!(clear_gain(&gains, 1));
+        assert!(!clear_gain(&gains, 6));
+        // A steady gain is clear either way; fewer than two blocks never is.
+        let steady: Vec<f64> = (0..12).map(|i| 0.5 + 0.1 * f64::from(i % 2)).collect();
+        assert!(clear_gain(&steady, 1) && clear_gain(&steady, 6));
+        assert!(!clear_gain(&steady, 7));
+        assert!(!clear_gain(&[-1.0, -0.5, -0.7], 1));
+        // The oldest windows are left out when the block does not divide them: 7 = 1 + 2 × 3.
+        let mut late = vec![-100.0];
+        late.extend([1.0, 1.1, 0.9, 1.0, 1.2, 0.8]);
+        assert!(clear_gain(&late, 3));
+    }
 }
