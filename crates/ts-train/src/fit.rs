@@ -615,14 +615,10 @@ fn score_test(
 ) -> Result<TestScores> {
     let (spec, scaler) = (&prepared.spec, &prepared.scaler);
     let validation_predictions = predict_scaled(model, &prepared.validation, device, 512)?;
-    let train_predictions = match calibration {
-        CalibrationSet::TrainingAndValidation => {
-            predict_scaled(model, &prepared.train, device, 512)?
-        }
-        CalibrationSet::Validation => Vec::new(),
-    };
+    let train_predictions;
     let mut parts = Vec::with_capacity(2);
     if calibration == CalibrationSet::TrainingAndValidation {
+        train_predictions = predict_scaled(model, &prepared.train, device, 512)?;
         parts.push((&prepared.train, &train_predictions[..]));
     }
     parts.push((&prepared.validation, &validation_predictions[..]));

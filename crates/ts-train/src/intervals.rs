@@ -656,10 +656,9 @@ fn coverage_of(
 /// The state of adaptive conformal inference over one walk: per output, the pool of known
 /// scores with the order they became known in; per level and output, the miss rate aimed at now.
 struct Adaptive {
-    /// Known scores per output, sorted, each with its place in the order they became known.
+    /// Known scores per output, sorted, each with its place in the order they became known (a
+    /// weighted pool holds the newest ones only, one per age).
     pool: Vec<Vec<(f64, usize)>>,
-    /// The same scores per output in the order they became known (oldest first).
-    by_age: Vec<std::collections::VecDeque<f64>>,
     /// Scores known so far per output.
     known: Vec<usize>,
     /// Nominal miss rate per level (`1 − level`).
@@ -713,25 +712,21 @@ impl Adaptive {
                 .collect(),
             None => vec![Vec::new(); decay.len()],
         };
-        let keep = |e: &Vec<f64>| e.len() - max_age.map_or(e.len(), |m| e.len().min(m + 1));
+        // A weighted pool starts from the newest `max_age + 1` scores.
+        let too_old = |n: usize| max_age.map_or(0, |m| n.saturating_sub(m + 1));
         let pool = errors
             .iter()
             .map(|e| {
-                let first = keep(e);
-                let mut e: Vec<(f64, usize)> = e.iter().copied().zip(0..).skip(first).collect();
+                let skip = too_old(e.len());
+                let mut e: Vec<(f64, usize)> = e.iter().copied().zip(0..).skip(skip).collect();
                 e.sort_by(|a, b| a.0.total_cmp(&b.0));
                 e
             })
-            .collect();
-        let by_age = errors
-            .iter()
-            .map(|e| e[keep(e)..].iter().copied().collect())
             .collect();
         let target: Vec<f64> = levels.iter().map(|c| 1.0 - c).collect();
         let alpha = target.iter().map(|&a| vec![a; errors.len()]).collect();
         Self {
             pool,
-            by_age,
             known: errors.iter().map(Vec::len).collect(),
             decay,
             powers,
@@ -751,16 +746,14 @@ impl Adaptive {
             let miss = if e > width(l) { 1.0 } else { 0.0 };
             alpha[j] += self.gamma * (self.target[l] - miss);
         }
-        let at = self.pool[j].partition_point(|&(x, _)| x < e);
-        self.pool[j].insert(at, (e, self.known[j]));
-        self.by_age[j].push_back(e);
+        let pool = &mut self.pool[j];
+        pool.insert(pool.partition_point(|&(x, _)| x < e), (e, self.known[j]));
         self.known[j] += 1;
-        if self.max_age.is_some_and(|m| self.by_age[j].len() > m + 1) {
-            let old = self.by_age[j].pop_front().unwrap_or(f64::NAN);
-            let oldest = self.known[j] - self.by_age[j].len() - 1;
-            let from = self.pool[j].partition_point(|&(x, _)| x < old);
-            if let Some(k) = (from..self.pool[j].len()).find(|&k| self.pool[j][k].1 == oldest) {
-                self.pool[j].remove(k);
+        if self.max_age.is_some_and(|m| pool.len() > m + 1) {
+            // The pool holds one score per age up to the newest: the oldest goes.
+            let oldest = self.known[j] - pool.len();
+            if let Some(k) = pool.iter().position(|&(_, at)| at == oldest) {
+                pool.remove(k);
             }
         }
     }
@@ -886,6 +879,19 @@ mod tests {
         series((0..n).map(|v| v as f64).collect(), horizon)
     }
 
+    /// Calibration and test windows over `scaled`, anchored at the rows of `cal` and `test`.
+    fn cal_and_test(
+        scaled: Vec<f32>,
+        spec: &WindowSpec,
+        cal: std::ops::Range<usize>,
+        test: std::ops::Range<usize>,
+    ) -> (Windows, Windows) {
+        (
+            Windows::build(std::slice::from_ref(&scaled), spec, cal.collect(), true),
+            Windows::build(&[scaled], spec, test.collect(), true),
+        )
+    }
+
     /// [`ramp`] with the given values.
     fn series(values: Vec<f64>, horizon: usize) -> (WindowSpec, Scaler, Vec<f32>, f32) {
         let n = values.len();
@@ -918,13 +924,7 @@ mod tests {
             })
             .collect();
         let (spec, scaler, scaled, zero) = series(values, 1);
-        let cal = Windows::build(
-            std::slice::from_ref(&scaled),
-            &spec,
-            (0..20).collect(),
-            true,
-        );
-        let test = Windows::build(&[scaled], &spec, (20..40).collect(), true);
+        let (cal, test) = cal_and_test(scaled, &spec, 0..20, 20..40);
         let pred = vec![zero; 20];
         let split = Intervals::calibrate(&cal, &pred, &spec, &scaler, &[0.8, 0.95]).unwrap();
         assert_eq!(split.errors[0].len(), 20);
@@ -963,13 +963,7 @@ mod tests {
         // Horizon 3: window i's step s targets row anchor + s + 1, known from the origin
         // anchor + s + 1 on.
         let (spec, scaler, scaled, zero) = ramp(60, 3);
-        let cal = Windows::build(
-            std::slice::from_ref(&scaled),
-            &spec,
-            (0..20).collect(),
-            true,
-        );
-        let test = Windows::build(&[scaled], &spec, (20..40).collect(), true);
+        let (cal, test) = cal_and_test(scaled, &spec, 0..20, 20..40);
         let pred = vec![zero; 60];
         let iv = Intervals::calibrate(&cal, &pred, &spec, &scaler, &[0.8])
             .unwrap()
@@ -1004,13 +998,7 @@ mod tests {
             .collect();
         let (_, scaler, scaled, zero) = series(values, 1);
         let spec = WindowSpec::new(9, 1, vec!["a".into()], vec!["a".into()]).unwrap();
-        let cal = Windows::build(
-            std::slice::from_ref(&scaled),
-            &spec,
-            (8..39).collect(),
-            true,
-        );
-        let test = Windows::build(&[scaled], &spec, (48..79).collect(), true);
+        let (cal, test) = cal_and_test(scaled, &spec, 8..39, 48..79);
         let pred = vec![zero; 31];
         let iv = Intervals::calibrate(&cal, &pred, &spec, &scaler, &[0.8])
             .unwrap()
@@ -1132,13 +1120,7 @@ mod tests {
             .map(|r| if r <= 20 { 10.0 + r as f64 } else { 1.0 })
             .collect();
         let (spec, scaler, scaled, zero) = series(values, 1);
-        let cal = Windows::build(
-            std::slice::from_ref(&scaled),
-            &spec,
-            (0..20).collect(),
-            true,
-        );
-        let test = Windows::build(&[scaled], &spec, (20..80).collect(), true);
+        let (cal, test) = cal_and_test(scaled, &spec, 0..20, 20..80);
         let pred = vec![zero; 60];
         let plain = Intervals::calibrate(&cal, &pred[..20], &spec, &scaler, &[0.8, 0.95])
             .unwrap()
@@ -1178,18 +1160,7 @@ mod tests {
     fn calibration_on_two_parts_pools_their_errors_in_time_order() {
         // Errors 1..=20: windows 0..15 as the "training" part, 15..20 as "validation".
         let (spec, scaler, scaled, zero) = ramp(21, 1);
-        let train = Windows::build(
-            std::slice::from_ref(&scaled),
-            &spec,
-            (0..15).collect(),
-            true,
-        );
-        let val = Windows::build(
-            std::slice::from_ref(&scaled),
-            &spec,
-            (15..20).collect(),
-            true,
-        );
+        let (train, val) = cal_and_test(scaled.clone(), &spec, 0..15, 15..20);
         let (pt, pv) = (vec![zero; 15], vec![zero; 5]);
         let only_val = Intervals::calibrate(&val, &pv, &spec, &scaler, &[0.8]).unwrap();
         // Five validation errors 16..=20: rank ceil(6 * 0.8) = 5 → the widest.

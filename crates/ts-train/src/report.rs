@@ -11,7 +11,9 @@ use serde::ser::SerializeMap;
 use ts_data::Prepared;
 
 use crate::config::{ForecastConfig, ModelChoice};
-use crate::intervals::{CalibrationSet, Coverage, IntervalMethod, Intervals, level_name};
+use crate::intervals::{
+    CalibrationSet, Coverage, IntervalMethod, Intervals, RECENT_CHANGES, level_name,
+};
 use crate::metrics::{Evaluation, Score, TargetMetrics};
 use crate::pipeline::{Candidate, DataSummary, FitOutcome};
 
@@ -34,7 +36,7 @@ impl Serialize for ByTarget<'_> {
 #[derive(Debug, Clone, Serialize)]
 pub struct IntervalsReport<'a> {
     /// How the intervals were made.
-    pub method: &'static str,
+    pub method: String,
     /// Step of the adaptive level update (adaptive intervals only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gamma: Option<f64>,
@@ -63,12 +65,7 @@ impl<'a> IntervalsReport<'a> {
     /// The report of `iv` with its `coverage`; `None` without intervals.
     pub fn new(iv: Option<&'a Intervals>, coverage: &'a [Coverage]) -> Option<Self> {
         iv.map(|iv| Self {
-            method: match iv.method {
-                IntervalMethod::Split => "split conformal, absolute errors on the calibration windows (calibrated_on), per horizon step and target",
-                IntervalMethod::Adaptive if iv.is_scaled() && iv.memory > 0.0 => "adaptive conformal: absolute errors on the calibration windows (calibrated_on) and those known at each forecast origin, each divided by its window's recent change scale (mean absolute change of the target over its last 8 rows), weighted toward the recent ones (memory), per horizon step and target, level moved by gamma",
-                IntervalMethod::Adaptive if iv.is_scaled() => "adaptive conformal: absolute errors on the calibration windows (calibrated_on) and those known at each forecast origin, each divided by its window's recent change scale (mean absolute change of the target over its last 8 rows), per horizon step and target, level moved by gamma",
-                IntervalMethod::Adaptive => "adaptive conformal: absolute errors on the calibration windows (calibrated_on) and those known at each forecast origin, per horizon step and target, level moved by gamma",
-            },
+            method: describe_method(iv),
             gamma: iv.is_adaptive().then_some(iv.gamma),
             memory: iv.is_adaptive().then_some(iv.memory),
             calibration_windows: iv.calibration_windows,
@@ -78,6 +75,29 @@ impl<'a> IntervalsReport<'a> {
             half_width: &iv.half_width,
             coverage,
         })
+    }
+}
+
+/// How `iv` was made, in words (`intervals.method`).
+fn describe_method(iv: &Intervals) -> String {
+    const ERRORS: &str = "absolute errors on the calibration windows (calibrated_on)";
+    const PER_OUTPUT: &str = "per horizon step and target";
+    match iv.method {
+        IntervalMethod::Split => format!("split conformal, {ERRORS}, {PER_OUTPUT}"),
+        IntervalMethod::Adaptive => {
+            let mut s =
+                format!("adaptive conformal: {ERRORS} and those known at each forecast origin, ");
+            if iv.is_scaled() {
+                s += &format!(
+                    "each divided by its window's recent change scale (mean absolute change of the \
+                     target over its last {RECENT_CHANGES} rows), "
+                );
+                if iv.memory > 0.0 {
+                    s += "weighted toward the recent ones (memory), ";
+                }
+            }
+            s + PER_OUTPUT + ", level moved by gamma"
+        }
     }
 }
 
