@@ -44,6 +44,22 @@ fn train(out: &Path, extra: &[&str]) -> serde_json::Value {
     json(&out.join("metrics.json"))
 }
 
+/// `tsf evaluate` of the model in `run` on the bundled data, its report written to `out`.
+fn evaluate(run: &Path, out: &Path) -> serde_json::Value {
+    let data = bundled();
+    let o = tsf(&[
+        "evaluate",
+        "--model",
+        run.join("model.tsf").to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    json(out)
+}
+
 fn coverage(intervals: &serde_json::Value) -> Vec<(f64, f64)> {
     intervals["coverage"]
         .as_array()
@@ -77,19 +93,7 @@ fn evaluate_walks_the_test_part_as_training_did() {
     let trained = coverage(iv);
     assert_eq!(trained.len(), 2);
 
-    let eval = d.path().join("eval.json");
-    let data = bundled();
-    let o = tsf(&[
-        "evaluate",
-        "--model",
-        run.join("model.tsf").to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        eval.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let e = json(&eval);
+    let e = evaluate(&run, &d.path().join("eval.json"));
     assert_eq!(e["split"], "test");
     let evaluated = coverage(&e["intervals"]);
     for ((c1, w1), (c2, w2)) in trained.iter().zip(&evaluated) {
@@ -139,19 +143,8 @@ fn the_naive_start_is_calibrated_on_training_and_validation_end_to_end() {
     let m = train(&run, &flags);
     let iv = &m["intervals"];
     assert_eq!(iv["calibrated_on"], "training_and_validation", "{iv}");
-    let eval = d.path().join("eval.json");
-    let data = bundled();
-    let o = tsf(&[
-        "evaluate",
-        "--model",
-        run.join("model.tsf").to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        eval.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(coverage(&json(&eval)["intervals"]), coverage(iv));
+    let e = evaluate(&run, &d.path().join("eval.json"));
+    assert_eq!(coverage(&e["intervals"]), coverage(iv));
     // A trained hybrid (a closed-form fit on the training part) stays on validation.
     let hybrid = train(&d.path().join("hybrid"), &["--model", "hybrid"]);
     assert_eq!(hybrid["intervals"]["calibrated_on"], "validation");

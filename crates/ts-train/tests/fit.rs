@@ -57,18 +57,26 @@ fn a_model_built_on_a_plain_device_trains() {
     );
 }
 
+/// The default configuration on the bundled macro data, forecasting `unemp`.
+fn unemp_config() -> ts_train::ForecastConfig {
+    let mut cfg = ts_train::ForecastConfig::default();
+    cfg.data.path = Some(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../data/statsmodels_macrodata.csv"
+        )
+        .into(),
+    );
+    cfg.data.target = ts_train::TargetSpec::One("unemp".into());
+    cfg
+}
+
 /// The front door: `Trainer` fits a frame into a model that, saved and loaded, scores the test part
 /// as training did; sample weights reach the loop (one per training window, else an error).
 #[test]
 fn trainer_fits_saves_and_reloads_and_takes_sample_weights() {
-    use ts_train::{Bundle, ForecastConfig, ModelChoice, Part, TargetSpec, Trainer};
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../data/statsmodels_macrodata.csv"
-    );
-    let mut cfg = ForecastConfig::default();
-    cfg.data.path = Some(path.into());
-    cfg.data.target = TargetSpec::One("unemp".into());
+    use ts_train::{Bundle, ModelChoice, Part, Trainer};
+    let mut cfg = unemp_config();
     (cfg.model.kind, cfg.model.hidden_size, cfg.train.epochs) = (ModelChoice::Lstm, 8, 2);
     let (path, options) = cfg.data_source().unwrap();
     let mut frame = ts_data::load(&path, &options).unwrap();
@@ -109,14 +117,8 @@ fn trainer_fits_saves_and_reloads_and_takes_sample_weights() {
 /// validation windows; a fitted one (the hybrid's closed-form linear branch) on validation only.
 #[test]
 fn the_naive_start_is_calibrated_on_every_window_before_the_test_part() {
-    use ts_train::{CalibrationSet, ForecastConfig, ModelChoice, TargetSpec, Trainer};
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../data/statsmodels_macrodata.csv"
-    );
-    let mut cfg = ForecastConfig::default();
-    cfg.data.path = Some(path.into());
-    cfg.data.target = TargetSpec::One("unemp".into());
+    use ts_train::{CalibrationSet, ModelChoice, Trainer};
+    let mut cfg = unemp_config();
     cfg.data.horizon = 16;
     (cfg.model.hidden_size, cfg.train.epochs) = (8, 2);
     // Training cannot clearly beat the start at this rate: the start is kept.
