@@ -406,6 +406,8 @@ fn cases() -> Vec<Case> {
         ("--intervals=0", "intervals", "0"),
         ("--intervals=-0.8", "intervals", "-0.8"),
         ("--model=transformer", "model", "transformer"),
+        ("--ema-epochs=-1", "ema_epochs", "-1"),
+        ("--ema-epochs=inf", "ema_epochs", "inf"),
     ] {
         t.push(
             case(arg)

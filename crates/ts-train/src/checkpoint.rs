@@ -1,6 +1,7 @@
 //! Training checkpoints: everything needed to continue a run exactly where it stopped.
 //!
-//! A checkpoint holds the training weights, the best-so-far weights, the optimizer state (Burn's
+//! A checkpoint holds the training weights, the best-so-far weights, the moving average of the
+//! weights (`train.ema_epochs`, when on), the optimizer state (Burn's
 //! [`OptimizerRecord`], burnpack bytes), the exact state of both random generators (shuffling and
 //! dropout), the history, the epoch and position inside it, the best epoch and its validation loss,
 //! the early-stopping counter, the configuration and a fingerprint of the data. The learning-rate
@@ -12,13 +13,17 @@
 //! | bytes | content |
 //! |---|---|
 //! | 8 | magic `TSFCKPT1` |
-//! | 4 | format version (`u32`, currently 1) |
-//! | 4 × 8 | lengths of the four sections (`u64` each) |
-//! | 32 | SHA-256 of the four sections |
+//! | 4 | format version (`u32`, currently 2) |
+//! | 5 × 8 | lengths of the five sections (`u64` each) |
+//! | 32 | SHA-256 of the five sections |
 //! | … | meta, UTF-8 JSON ([`CheckpointMeta`]) |
 //! | … | training weights (safetensors) |
 //! | … | best weights (safetensors) |
 //! | … | optimizer state (burnpack) |
+//! | … | averaged weights (safetensors; empty when averaging is off) |
+//!
+//! Version 1 (written before the averaged weights existed) has the first four sections and is
+//! still read; a run resumed from it restarts the average at the training weights.
 //!
 //! Floating-point values that decide the rest of the run (losses, the running epoch sum) are
 //! stored as their bit patterns, since decimal JSON need not round-trip exactly.
@@ -44,8 +49,13 @@ pub const CHECKPOINT_FILE: &str = "checkpoint.tsfck";
 /// Magic bytes at the start of a checkpoint.
 pub const MAGIC: &[u8; 8] = b"TSFCKPT1";
 /// Checkpoint format version.
-pub const FORMAT_VERSION: u32 = 1;
-const PREFIX: usize = 8 + 4 + 4 * 8 + 32;
+pub const FORMAT_VERSION: u32 = 2;
+/// Sections of a checkpoint of each format version (index = version).
+const SECTIONS: [usize; 3] = [0, 4, 5];
+/// Bytes before the sections in a file of `sections` sections.
+const fn prefix(sections: usize) -> usize {
+    8 + 4 + sections * 8 + 32
+}
 /// Largest meta section accepted (the history of a very long run is still far below this).
 const MAX_META: u64 = 256 << 20;
 
@@ -210,6 +220,9 @@ pub struct Resume {
     pub model: Forecaster,
     /// Best weights so far.
     pub best: Forecaster,
+    /// The moving average of the weights (`train.ema_epochs`; none when off, or in a
+    /// version 1 file).
+    pub average: Option<Forecaster>,
     /// Optimizer state.
     pub optimizer: OptimizerRecord,
 }
@@ -220,6 +233,8 @@ pub struct Snapshot<'a> {
     pub model: &'a Forecaster,
     /// Best weights so far (inference copy).
     pub best: &'a Forecaster,
+    /// The moving average of the weights (inference copy), when averaging is on.
+    pub average: Option<&'a Forecaster>,
     /// The optimizer.
     pub optimizer: &'a ModuleOptimizer,
     /// The loop's state.
@@ -320,14 +335,18 @@ pub fn to_bytes(
         .optimizer
         .into_bytes()
         .map_err(|e| err(path, format!("optimizer state: {e:?}")))?;
-    let sections: [&[u8]; 4] = [&meta, &model, &best, &optim[..]];
+    let average = match snapshot.average {
+        Some(a) => weights_bytes(a, path)?,
+        None => Vec::new(),
+    };
+    let sections: [&[u8]; 5] = [&meta, &model, &best, &optim[..], &average];
     let mut hasher = Sha256::new();
     for s in sections {
         hasher.update(s);
     }
     let digest = hasher.finalize();
     let total: usize = sections.iter().map(|s| s.len()).sum();
-    let mut out = Vec::with_capacity(PREFIX + total);
+    let mut out = Vec::with_capacity(prefix(sections.len()) + total);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     for s in sections {
@@ -340,13 +359,15 @@ pub fn to_bytes(
     Ok(out)
 }
 
-/// Verifies a checkpoint's bytes and splits them into meta and the three binary sections.
-fn split(path: &Path, bytes: &[u8]) -> Result<(CheckpointMeta, [Vec<u8>; 3])> {
-    if bytes.len() < PREFIX {
+/// Verifies a checkpoint's bytes and splits them into meta and the binary sections (training,
+/// best and averaged weights, optimizer state; the averaged weights empty in a version 1 file).
+fn split(path: &Path, bytes: &[u8]) -> Result<(CheckpointMeta, [Vec<u8>; 4])> {
+    let least = prefix(SECTIONS[1]);
+    if bytes.len() < least {
         return Err(err(
             path,
             format!(
-                "truncated: {} bytes, a checkpoint has at least {PREFIX}",
+                "truncated: {} bytes, a checkpoint has at least {least}",
                 bytes.len()
             ),
         ));
@@ -355,22 +376,37 @@ fn split(path: &Path, bytes: &[u8]) -> Result<(CheckpointMeta, [Vec<u8>; 3])> {
         return Err(err(path, "not a tsf checkpoint (bad magic bytes)"));
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or([0; 4]));
-    if version != FORMAT_VERSION {
+    let n = match SECTIONS.get(version as usize) {
+        Some(&n) if n > 0 => n,
+        _ => {
+            return Err(err(
+                path,
+                format!(
+                    "checkpoint format version {version}, this build reads versions 1 to \
+                     {FORMAT_VERSION}"
+                ),
+            ));
+        }
+    };
+    let head = prefix(n);
+    if bytes.len() < head {
         return Err(err(
             path,
             format!(
-                "checkpoint format version {version}, this build reads version {FORMAT_VERSION}"
+                "truncated: {} bytes, a version {version} checkpoint has at least {head}",
+                bytes.len()
             ),
         ));
     }
-    let mut lens = [0u64; 4];
-    for (i, l) in lens.iter_mut().enumerate() {
-        let at = 12 + 8 * i;
-        *l = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
-    }
+    let lens: Vec<u64> = (0..n)
+        .map(|i| {
+            let at = 12 + 8 * i;
+            u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]))
+        })
+        .collect();
     let expected = lens
         .iter()
-        .try_fold(PREFIX as u64, |acc, &l| acc.checked_add(l))
+        .try_fold(head as u64, |acc, &l| acc.checked_add(l))
         .unwrap_or(u64::MAX);
     if lens[0] > MAX_META || expected != bytes.len() as u64 {
         return Err(err(
@@ -381,20 +417,21 @@ fn split(path: &Path, bytes: &[u8]) -> Result<(CheckpointMeta, [Vec<u8>; 3])> {
             ),
         ));
     }
-    let body = &bytes[PREFIX..];
+    let body = &bytes[head..];
+    let stored = &bytes[head - 32..head];
     let computed = Sha256::digest(body);
-    if computed.as_slice() != &bytes[44..76] {
+    if computed.as_slice() != stored {
         return Err(err(
             path,
             format!(
                 "checksum mismatch (stored {}, computed {}): the file is corrupted",
-                hex::encode(&bytes[44..76]),
+                hex::encode(stored),
                 hex::encode(computed)
             ),
         ));
     }
     let mut at = 0usize;
-    let mut parts: Vec<&[u8]> = Vec::with_capacity(4);
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(n);
     for l in lens {
         let l = l as usize;
         parts.push(&body[at..at + l]);
@@ -402,9 +439,15 @@ fn split(path: &Path, bytes: &[u8]) -> Result<(CheckpointMeta, [Vec<u8>; 3])> {
     }
     let meta: CheckpointMeta =
         serde_json::from_slice(parts[0]).map_err(|e| err(path, format!("meta: {e}")))?;
+    let average = parts.get(4).map_or_else(Vec::new, |a| a.to_vec());
     Ok((
         meta,
-        [parts[1].to_vec(), parts[2].to_vec(), parts[3].to_vec()],
+        [
+            parts[1].to_vec(),
+            parts[2].to_vec(),
+            average,
+            parts[3].to_vec(),
+        ],
     ))
 }
 
@@ -414,7 +457,7 @@ pub fn load(path: &Path, device: &Device) -> Result<Resume> {
         std::io::ErrorKind::NotFound => err(path, "no checkpoint here"),
         _ => err(path, e),
     })?;
-    let (meta, [model, best, optim]) = split(path, &bytes)?;
+    let (meta, [model, best, average, optim]) = split(path, &bytes)?;
     meta.config.validate()?;
     let progress = meta.progress();
     if progress.shuffle_rng.restore().is_none() || progress.dropout_rng.restore().is_none() {
@@ -423,7 +466,10 @@ pub fn load(path: &Path, device: &Device) -> Result<Resume> {
     let mc = meta.model.clone();
     mc.validate()?;
     match mc.parameter_count().and_then(|n| n.checked_mul(4)) {
-        Some(need) if need <= model.len() && need <= best.len() => {}
+        Some(need)
+            if need <= model.len()
+                && need <= best.len()
+                && (average.is_empty() || need <= average.len()) => {}
         _ => {
             return Err(err(
                 path,
@@ -434,12 +480,18 @@ pub fn load(path: &Path, device: &Device) -> Result<Resume> {
     let model = load_weights(path, &mc, model, device)?;
     let model = assign_param_ids(model, &meta.param_ids).map_err(|e| err(path, e))?;
     let best = load_weights(path, &mc, best, device)?;
+    let average = if average.is_empty() {
+        None
+    } else {
+        Some(load_weights(path, &mc, average, device)?)
+    };
     let optimizer = OptimizerRecord::from_bytes(Bytes::from_bytes_vec(optim))
         .map_err(|e| err(path, format!("optimizer state: {e:?}")))?;
     Ok(Resume {
         meta,
         model,
         best,
+        average,
         optimizer,
     })
 }

@@ -383,6 +383,11 @@ pub struct TrainConfig {
     /// weighs `ρ` times the one known after it, `ρ = 1 − (1 − level) / memory` (see
     /// [`crate::intervals::decay_of`]); 0 = every error weighs the same. At least 1, or 0.
     pub interval_memory: f64,
+    /// Time constant, in epochs, of the exponential moving average of the weights that is
+    /// validated and kept instead of the raw weights (Polyak averaging): after each optimizer
+    /// step the average moves `1 / (ema_epochs × steps per epoch)` of the way to the new
+    /// weights, starting from the untrained network. 0 = off (the raw weights; the default).
+    pub ema_epochs: f64,
     /// Keep a trained network only when it is clearly better on validation than its untrained
     /// start (the naive forecast, or the hybrid's closed-form linear fit): the mean per-window
     /// gain in squared error must exceed one standard error. Otherwise the start is kept.
@@ -412,6 +417,7 @@ impl Default for TrainConfig {
             interval_method: crate::intervals::IntervalMethod::Adaptive,
             interval_gamma: 0.05,
             interval_memory: 4.0,
+            ema_epochs: 0.0,
             require_clear_gain: false,
         }
     }
@@ -645,6 +651,14 @@ impl ForecastConfig {
                 "interval_memory",
                 m,
                 "must be 0 (equal weights) or a finite number >= 1 (e.g. 4)",
+            ));
+        }
+        let e = t.ema_epochs;
+        if !(e >= 0.0 && e.is_finite()) {
+            return Err(invalid(
+                "ema_epochs",
+                e,
+                "must be 0 (no weight averaging) or a finite number of epochs > 0 (e.g. 3)",
             ));
         }
         Ok(())

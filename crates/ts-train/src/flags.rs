@@ -137,6 +137,10 @@ pub struct ConfigFlags {
     /// weights) or >= 1 [train.interval_memory] (default 4: recent errors weigh more).
     #[arg(long, allow_negative_numbers = true)]
     pub interval_memory: Option<f64>,
+    /// Epochs the moving average of the weights spans; the average is validated and kept
+    /// instead of the raw weights: 0 (off) or > 0 [train.ema_epochs] (default 0).
+    #[arg(long, allow_negative_numbers = true)]
+    pub ema_epochs: Option<f64>,
     /// Random seed [train.seed] (default 42).
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<u64>)]
     pub seed: Option<u64>,
@@ -226,6 +230,7 @@ impl ConfigFlags {
         set(&mut t.require_clear_gain, &a.require_clear_gain);
         set(&mut t.interval_gamma, &a.interval_gamma);
         set(&mut t.interval_memory, &a.interval_memory);
+        set(&mut t.ema_epochs, &a.ema_epochs);
         set(&mut t.learning_rate, &a.learning_rate);
         set(&mut t.lr_schedule, &a.lr_schedule);
         set(&mut t.optimizer, &a.optimizer);

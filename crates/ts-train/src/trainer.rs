@@ -305,6 +305,74 @@ struct TrainingRun<'a> {
     order: Vec<usize>,
     in_epoch: Option<EpochPosition>,
     start: Instant,
+    /// The moving average of the weights (`train.ema_epochs`), when on.
+    average: Option<Average>,
+}
+
+/// An exponential moving average of a network's weights (Polyak averaging): after each
+/// optimizer step each parameter moves `1 − decay` of the way to the new weights. It starts
+/// from the untrained network, so that early in training it stays near the start.
+struct Average {
+    /// The float parameters in visiting order, flattened, without autodiff.
+    values: Vec<Tensor<1>>,
+    /// Weight of the old average at each step.
+    decay: f64,
+}
+
+impl Average {
+    /// The average of `cfg.ema_epochs` epochs of `steps_per_epoch` steps, starting at `start`
+    /// (none when averaging is off).
+    fn new(start: &Forecaster, cfg: &TrainConfig, steps_per_epoch: usize) -> Option<Self> {
+        (cfg.ema_epochs > 0.0).then(|| Self {
+            values: flat_params(start),
+            decay: 1.0 - 1.0 / (cfg.ema_epochs * steps_per_epoch as f64).max(1.0),
+        })
+    }
+
+    /// Moves the average towards `model`'s weights.
+    fn update(&mut self, model: &Forecaster) {
+        let d = self.decay;
+        for (a, w) in self.values.iter_mut().zip(flat_params(model)) {
+            *a = a.clone().mul_scalar(d) + w.mul_scalar(1.0 - d);
+        }
+    }
+
+    /// The averaged network: `model`'s inference copy with the averaged weights.
+    fn network(&self, model: &Forecaster) -> Forecaster {
+        with_params(model.valid(), &self.values)
+    }
+}
+
+/// The float parameters of a network in visiting order, flattened, without autodiff.
+fn flat_params(model: &Forecaster) -> Vec<Tensor<1>> {
+    struct Collect(Vec<Tensor<1>>);
+    impl burn::module::ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            let t = param.val();
+            let t = if t.is_autodiff() { t.inner() } else { t };
+            let n = t.shape().num_elements();
+            self.0.push(t.reshape([n]));
+        }
+    }
+    let mut c = Collect(Vec::new());
+    model.visit(&mut c);
+    c.0
+}
+
+/// `model` with its float parameters replaced by `values` (in visiting order, flattened).
+fn with_params(model: Forecaster, values: &[Tensor<1>]) -> Forecaster {
+    struct Put<'a>(&'a [Tensor<1>], usize);
+    impl burn::module::ModuleMapper for Put<'_> {
+        fn map_float<const D: usize>(
+            &mut self,
+            param: burn::module::Param<Tensor<D>>,
+        ) -> burn::module::Param<Tensor<D>> {
+            let v = self.0[self.1].clone();
+            self.1 += 1;
+            param.map(|t| v.reshape(t.shape()))
+        }
+    }
+    model.map(&mut Put(values, 0))
 }
 
 impl<'a> TrainingRun<'a> {
@@ -321,8 +389,16 @@ impl<'a> TrainingRun<'a> {
         let weights = normalised_weights(cfg, train.n)?;
         let ad = device.clone().autodiff();
         let optim = make_optimizer(cfg);
-        let (model, best, mut progress, optim) = match resume {
-            Some(r) => Self::resumed(r, train, &ad, device, optim)?,
+        let steps = train.n.div_ceil(cfg.batch_size.max(1));
+        let (model, best, mut progress, optim, average) = match resume {
+            Some(r) => {
+                // A checkpoint written without the average (an older file) restarts it at
+                // the weights it holds.
+                let averaged = r.average.clone();
+                let (model, best, progress, optim) = Self::resumed(r, train, &ad, device, optim)?;
+                let average = Average::new(averaged.as_ref().unwrap_or(&model), cfg, steps);
+                (model, best, progress, optim, average)
+            }
             None => {
                 let model = Self::trainable(model, device);
                 let initial = (validation.n > 0)
@@ -330,7 +406,8 @@ impl<'a> TrainingRun<'a> {
                     .transpose()?;
                 let progress = Self::fresh_progress(&model, train, cfg, initial);
                 let best = model.valid();
-                (model, best, progress, optim)
+                let average = Average::new(&model, cfg, steps);
+                (model, best, progress, optim, average)
             }
         };
         let bad_state = || TrainError::InvalidConfig {
@@ -359,6 +436,7 @@ impl<'a> TrainingRun<'a> {
             order,
             in_epoch,
             start,
+            average,
         })
     }
 
@@ -564,13 +642,19 @@ impl<'a> TrainingRun<'a> {
         // weights stand in for the moment it runs.
         let model = std::mem::replace(&mut self.model, self.best.clone());
         self.model = self.optim.step(lr, model, grads);
+        if let Some(avg) = self.average.as_mut() {
+            avg.update(&self.model);
+        }
         Ok(lv)
     }
 
     /// Validates the epoch's weights, records the epoch and keeps the weights when they are the
     /// best so far (the last epoch's without a validation part).
     fn end_epoch(&mut self, mut record: EpochRecord) -> Result<EpochRecord> {
-        let inference = self.model.valid();
+        let inference = match &self.average {
+            Some(avg) => avg.network(&self.model),
+            None => self.model.valid(),
+        };
         let vl = (self.validation.n > 0)
             .then(|| validation_loss(&inference, self.validation, self.cfg, self.device))
             .transpose()?;
@@ -605,9 +689,11 @@ impl<'a> TrainingRun<'a> {
         p.order = self.order.clone();
         p.shuffle_rng = RngState::of(&self.shuffle_rng);
         p.dropout_rng = self.dropout.state();
+        let average = self.average.as_ref().map(|a| a.network(&self.model));
         c.save(&Snapshot {
             model: &self.model,
             best: &self.best,
+            average: average.as_ref(),
             optimizer: &self.optim,
             progress: p,
         })

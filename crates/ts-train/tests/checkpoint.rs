@@ -147,7 +147,24 @@ fn same_seed_gives_bit_identical_weights_and_metrics() {
 
 #[test]
 fn resuming_mid_epoch_reaches_the_uninterrupted_result() {
-    let cfg = config();
+    resume_mid_epoch(&config());
+}
+
+#[test]
+fn resuming_mid_epoch_with_averaged_weights_reaches_the_uninterrupted_result() {
+    let mut cfg = config();
+    cfg.train.ema_epochs = 2.0;
+    let plain = run(&config(), &mut Silent, None, None).unwrap();
+    let averaged = run(&cfg, &mut Silent, None, None).unwrap();
+    // The average is what is validated and kept: another history and other weights.
+    assert_ne!(fingerprint(&averaged), fingerprint(&plain));
+    resume_mid_epoch(&cfg);
+}
+
+/// Stops a run twice inside an epoch, resumes it from its checkpoints, and checks that it ends
+/// bit-identical to the uninterrupted run.
+fn resume_mid_epoch(cfg: &ForecastConfig) {
+    let cfg = cfg.clone();
     let full = run(&cfg, &mut Silent, None, None).unwrap();
     let batches_per_epoch = full.prepared.train.n.div_ceil(cfg.train.batch_size);
     let d = tempfile::tempdir().unwrap();
@@ -191,6 +208,8 @@ fn resuming_from_a_periodic_checkpoint_reaches_the_uninterrupted_result() {
     cfg.model.ensemble = 2;
     cfg.train.optimizer = ts_train::OptimizerKind::AdamW;
     cfg.train.weight_decay = 0.01;
+    // And the moving average of the weights, which the checkpoints carry.
+    cfg.train.ema_epochs = 1.5;
     /// Keeps a copy of every checkpoint.
     struct Keep(FileCheckpointer, Vec<(usize, Vec<u8>)>);
     impl Checkpointer for Keep {
@@ -269,4 +288,49 @@ fn a_damaged_checkpoint_is_refused_with_a_message() {
     std::fs::remove_file(&path).unwrap();
     let e = checkpoint::load(&path, &cpu()).unwrap_err().to_string();
     assert!(e.contains("no checkpoint"), "{e}");
+}
+
+/// A version 1 checkpoint (written before the averaged weights existed: four sections) is
+/// still read, without an average; a damaged one is refused as before.
+#[test]
+fn a_version_1_checkpoint_is_still_read() {
+    let mut cfg = config();
+    cfg.train.epochs = 2;
+    cfg.train.ema_epochs = 1.0;
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join(checkpoint::CHECKPOINT_FILE);
+    let mut ck = file_checkpointer(&path, &cfg, 1);
+    let full = run(&cfg, &mut Silent, None, Some(&mut ck)).unwrap();
+    let v2 = std::fs::read(&path).unwrap();
+    let v2_resume = checkpoint::load(&path, &cpu()).unwrap();
+    assert!(v2_resume.average.is_some());
+    // Rewrite it as version 1: the first four sections, their lengths and their checksum.
+    let lens: Vec<usize> = (0..5)
+        .map(|i| u64::from_le_bytes(v2[12 + 8 * i..20 + 8 * i].try_into().unwrap()) as usize)
+        .collect();
+    let head = 8 + 4 + 5 * 8 + 32;
+    let body = &v2[head..head + lens[..4].iter().sum::<usize>()];
+    let mut v1 = b"TSFCKPT1".to_vec();
+    v1.extend_from_slice(&1u32.to_le_bytes());
+    for l in &lens[..4] {
+        v1.extend_from_slice(&(*l as u64).to_le_bytes());
+    }
+    v1.extend_from_slice(&<sha2::Sha256 as sha2::Digest>::digest(body));
+    v1.extend_from_slice(body);
+    std::fs::write(&path, &v1).unwrap();
+    let v1_resume = checkpoint::load(&path, &cpu()).unwrap();
+    assert!(v1_resume.average.is_none());
+    assert_eq!(
+        v1_resume.meta.progress().epochs_done,
+        v2_resume.meta.progress().epochs_done
+    );
+    // Training ended: resuming returns the same kept weights.
+    let resumed = run(&cfg, &mut Silent, Some(v1_resume), None).unwrap();
+    assert_eq!(weight_bits(&resumed), weight_bits(&full));
+    let mut bad = v1.clone();
+    let i = bad.len() - 3;
+    bad[i] ^= 0x10;
+    std::fs::write(&path, &bad).unwrap();
+    let e = checkpoint::load(&path, &cpu()).unwrap_err().to_string();
+    assert!(e.contains("checksum"), "{e}");
 }

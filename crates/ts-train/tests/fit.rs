@@ -203,3 +203,58 @@ fn only_forecasts_fitted_on_nothing_are_calibrated_on_the_training_part() {
     model.config.residual = false;
     assert_eq!(calibration_set(&model, &report(0), None), Validation);
 }
+
+/// `train.ema_epochs`: the moving average of the weights is what is validated and kept. It
+/// starts at the untrained network, so a very long average stays there (every epoch's
+/// validation loss is the untrained one's), while a short one learns.
+#[test]
+fn the_averaged_weights_start_at_the_untrained_network() {
+    let mut cfg = ModelConfig::new(2, vec![0]);
+    cfg.hidden_size = 16;
+    cfg.residual = false;
+    let train = |ema_epochs: f64| {
+        let tc = TrainConfig {
+            epochs: 6,
+            learning_rate: 5e-3,
+            patience: 100,
+            ema_epochs,
+            ..TrainConfig::default()
+        };
+        let model = cfg.init(1, &Device::flex()).unwrap();
+        fit(
+            model,
+            &windows(128),
+            &windows(32),
+            &tc,
+            &Device::flex(),
+            &mut Silent,
+        )
+        .unwrap()
+        .1
+    };
+    let frozen = train(1e12);
+    let first = frozen.initial_val_loss.unwrap();
+    for r in &frozen.history {
+        let v = r.val_loss.unwrap();
+        assert!(
+            (v - first).abs() <= 1e-5 * first,
+            "epoch {}: {v} vs {first}",
+            r.epoch
+        );
+    }
+    let learning = train(0.5);
+    assert!(
+        learning.best_val_loss.unwrap() < 0.7 * first,
+        "{first} → {:?}",
+        learning.best_val_loss
+    );
+    let plain = train(0.0);
+    assert_ne!(
+        plain.history.iter().map(|r| r.val_loss).collect::<Vec<_>>(),
+        learning
+            .history
+            .iter()
+            .map(|r| r.val_loss)
+            .collect::<Vec<_>>()
+    );
+}
