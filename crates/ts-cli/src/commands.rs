@@ -188,6 +188,7 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
             candidates: None,
             season: None,
             intervals: IntervalsReport::new(intervals, coverage),
+            bounds: bundle.config.data.bounds.clone(),
             data,
         };
         write_json(out, &report)?;

@@ -408,6 +408,9 @@ fn cases() -> Vec<Case> {
         ("--model=transformer", "model", "transformer"),
         ("--ema-epochs=-1", "ema_epochs", "-1"),
         ("--ema-epochs=inf", "ema_epochs", "inf"),
+        ("--bounds=1", "bounds", "LO:HI"),
+        ("--bounds=3:1", "bounds", "3:1"),
+        ("--bounds=zz=0:", "bounds", "\"zz\" is not a target"),
     ] {
         t.push(
             case(arg)
@@ -417,6 +420,16 @@ fn cases() -> Vec<Case> {
         );
     }
     t.extend([
+        // A target value outside its declared range: the column, row, date and value.
+        case("a target value below the declared floor")
+            .file("x.csv", x80())
+            .run(quick("x.csv", &["--bounds", "b=0:"]))
+            .fails(&[
+                "bounds",
+                "\"b\"",
+                "holds -0.09572 at row 16 (2001-04-01)",
+                "outside the declared range",
+            ]),
         // Negative sizes are refused by the argument parser, also with exit code 2.
         case("--hidden-size=-3")
             .file("x.csv", x80())

@@ -181,3 +181,95 @@ fn interval_flags_refuse_bad_values() {
         assert!(!out.exists(), "{flag} {value}: nothing may be written");
     }
 }
+
+/// The lower and upper bounds of one level in a predictions file, with the forecasts.
+fn bounds_of(csv: &Path, level: &str) -> Vec<(f64, f64, f64)> {
+    let text = std::fs::read_to_string(csv).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (p, lo, hi) = (
+        col("predicted"),
+        col(&format!("lower_{level}")),
+        col(&format!("upper_{level}")),
+    );
+    lines
+        .map(|l| {
+            let f: Vec<f64> = l
+                .split(',')
+                .map(|v| v.parse().unwrap_or(f64::NAN))
+                .collect();
+            (f[p], f[lo], f[hi])
+        })
+        .collect()
+}
+
+/// `--bounds`: with the floor at the target's smallest value, the 95 % band of a low stretch
+/// reaches below it unbounded and stops at it bounded; the forecasts stay the same where they
+/// were inside, coverage is unchanged (every actual lies in the range), the bands are narrower;
+/// the model file carries the range to `tsf evaluate` and `tsf predict`.
+#[test]
+fn declared_bounds_clip_forecasts_and_bands_end_to_end() {
+    let d = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(bundled()).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "unemp").unwrap();
+    let floor = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(col).unwrap().parse::<f64>().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    let free = train(&d.path().join("free"), &[]);
+    let bound = format!("{floor}:");
+    let run = d.path().join("bounded");
+    let bounded = train(&run, &["--bounds", &bound]);
+    assert_eq!(bounded["bounds"]["*"]["lower"].as_f64(), Some(floor));
+    assert!(free.get("bounds").is_none());
+    let (cf, cb) = (
+        coverage(&free["intervals"]),
+        coverage(&bounded["intervals"]),
+    );
+    for ((c1, w1), (c2, w2)) in cf.iter().zip(&cb) {
+        assert_eq!(c1, c2, "coverage moved");
+        assert!(w2 < w1, "width {w1} unbounded, {w2} bounded");
+    }
+    let (f, b) = (
+        bounds_of(&d.path().join("free/predictions.csv"), "95"),
+        bounds_of(&run.join("predictions.csv"), "95"),
+    );
+    assert_eq!(f.len(), b.len());
+    assert!(f.iter().any(|r| r.1 < floor), "nothing to clip: {floor}");
+    for ((fp, flo, fhi), (bp, blo, bhi)) in f.iter().zip(&b) {
+        assert!(*blo >= floor && *bp >= floor, "{blo} {bp} below {floor}");
+        assert!((bp - fp.max(floor)).abs() < 1e-9, "{fp} → {bp}");
+        assert!((blo - flo.max(floor)).abs() < 1e-9 && (bhi - fhi).abs() < 1e-9);
+    }
+    // The model file keeps the range: evaluate agrees with training, predict stays above it.
+    let e = evaluate(&run, &d.path().join("eval.json"));
+    assert_eq!(coverage(&e["intervals"]), cb);
+    let o = with_model("predict", &run.join("model.tsf"), &bundled());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let predicted = String::from_utf8_lossy(&o.stdout).to_string();
+    let pcsv = write(d.path(), "predicted.csv", &predicted);
+    let rows = bounds_of(&pcsv, "95");
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter().all(|r| r.0 >= floor && r.1 >= floor),
+        "{predicted}"
+    );
+    let model = run.join("model.tsf");
+    let data = bundled();
+    let o = tsf(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--future-only",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let future = write(d.path(), "future.csv", &String::from_utf8_lossy(&o.stdout));
+    let rows = bounds_of(&future, "95");
+    assert_eq!(rows.len(), 2, "two steps ahead");
+    assert!(rows.iter().all(|r| r.0 >= floor && r.1 >= floor));
+}

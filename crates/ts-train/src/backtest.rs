@@ -15,7 +15,7 @@ use crate::error::{Result, TrainError, invalid};
 use crate::intervals::{Coverage, Intervals};
 use crate::metrics::{Evaluation, Score, Scores, evaluate};
 use crate::pipeline::{self, Candidate, resolve_season, resolve_spec};
-use crate::trainer::{Observer, predict_scaled};
+use crate::trainer::Observer;
 
 /// When a backtest trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -201,6 +201,7 @@ pub fn backtest(
 ) -> Result<BacktestReport> {
     cfg.validate()?;
     let spec = resolve_spec(frame, &cfg.data)?;
+    let ranges = crate::range::per_target(&cfg.data.bounds, &spec.targets)?;
     let season = resolve_season(frame, &cfg.data);
     let (first_origin, step) = fold_layout(frame.n_rows(), cfg, bt, &spec)?;
     let device = ts_model::make_device(cfg.device)?;
@@ -251,7 +252,7 @@ pub fn backtest(
             prepared.test.clone()
         };
         let baseline = pipeline::baseline_spec(&prepared, season);
-        let mut fold = score_fold(&fitted, &test, &spec, &baseline, &device)?;
+        let mut fold = score_fold(&fitted, &test, &spec, &baseline, &device, &ranges)?;
         fold.fold = k;
         (fold.origin, fold.end) = (origin, end);
         fold.start_label = frame.label(origin);
@@ -330,9 +331,10 @@ fn score_fold(
     spec: &ts_data::WindowSpec,
     baseline: &crate::metrics::BaselineSpec,
     device: &burn::tensor::Device,
+    ranges: &[crate::range::ValueRange],
 ) -> Result<Fold> {
     let scaler = &m.prepared.scaler;
-    let predictions = predict_scaled(&m.model, test, device, 512)?;
+    let predictions = crate::range::forecast_scaled(&m.model, test, device, ranges, spec, scaler)?;
     let evaluation = evaluate(test, &predictions, spec, scaler, baseline);
     let coverage = m
         .intervals

@@ -16,7 +16,6 @@ use crate::error::{Result, TrainError};
 use crate::fit::RunRecord;
 use crate::intervals::{Coverage, Intervals, WindowBounds};
 use crate::metrics::{BaselineSpec, Evaluation, evaluate};
-use crate::trainer::predict_scaled;
 
 use crate::predictions::*;
 
@@ -43,6 +42,29 @@ impl Bundle {
     /// The split the model was trained with (`None` in files without one).
     pub fn split(&self) -> Option<ts_data::SplitBounds> {
         RunRecord::field(&self.header.extra, "split")
+    }
+
+    /// The declared value range of each target (`data.bounds`; open in files without one).
+    ///
+    /// # Errors
+    /// A range named for a column that is not one of the model's targets.
+    pub fn ranges(&self) -> Result<Vec<crate::range::ValueRange>> {
+        crate::range::per_target(&self.config.data.bounds, &self.header.spec.targets)
+    }
+
+    /// The network's scaled forecasts of `windows`, clipped to the targets' declared ranges.
+    ///
+    /// # Errors
+    /// As [`crate::trainer::predict_scaled`].
+    pub fn forecast(&self, windows: &Windows) -> Result<Vec<f32>> {
+        crate::range::forecast_scaled(
+            &self.model,
+            windows,
+            &self.device,
+            &self.ranges()?,
+            &self.header.spec,
+            &self.header.scaler,
+        )
     }
 
     /// The prediction intervals calibrated when the model was trained, if any.
@@ -157,6 +179,7 @@ fn scaled_input(
         }
         .into());
     }
+    crate::range::check_frame(&f, &bundle.header.spec.targets, &bundle.ranges()?)?;
     let idx: Vec<usize> = (0..f.n_columns()).collect();
     let scaled = Arc::new(bundle.header.scaler.transform_series(f.values(), &idx));
     Ok((f, scaled))
@@ -273,7 +296,7 @@ pub fn evaluate_frame_part(bundle: &Bundle, frame: &Frame, part: Part) -> Result
         .into());
     }
     let windows = Windows::over(scaled, spec, anchors, true);
-    let predictions = predict_scaled(&bundle.model, &windows, &bundle.device, 512)?;
+    let predictions = bundle.forecast(&windows)?;
     let evaluation = evaluate(
         &windows,
         &predictions,
@@ -349,8 +372,8 @@ pub fn predict_frame(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRow
     let future: Vec<usize> = (known.last().map_or(spec.lookback - 1, |l| l + 1)..n).collect();
     let wk = Windows::over(scaled.clone(), spec, known, true);
     let wf = Windows::over(scaled, spec, future, false);
-    let pk = predict_scaled(&bundle.model, &wk, &bundle.device, 512)?;
-    let pf = predict_scaled(&bundle.model, &wf, &bundle.device, 512)?;
+    let pk = bundle.forecast(&wk)?;
+    let pf = bundle.forecast(&wf)?;
     let scaler = &bundle.header.scaler;
     let first_test = first_test_window(bundle, &wk, n);
     let (known_bounds, future_bounds) = match bundle.intervals() {
@@ -400,12 +423,12 @@ pub fn predict_future(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRo
         Some(iv) if iv.is_adaptive() => {
             let test_start = bundle.part_rows(Part::Test, n).0;
             let wt = Windows::over(scaled, spec, anchors_in(spec, test_start, n), true);
-            let pt = predict_scaled(&bundle.model, &wt, &bundle.device, 512)?;
+            let pt = bundle.forecast(&wt)?;
             Some(iv.after_bounds(&iv.walk(&wt, &pt, spec, scaler, 0).after, &w, spec, scaler))
         }
-        Some(iv) => Some(WindowBounds::repeat(&iv.half_width, 1)),
+        Some(iv) => Some(WindowBounds::repeat(&iv.half_width, 1).with_ranges(&iv.ranges)),
         None => None,
     };
-    let p = predict_scaled(&bundle.model, &w, &bundle.device, 512)?;
+    let p = bundle.forecast(&w)?;
     Ok(prediction_rows(&f, spec, scaler, &w, &p, bounds))
 }

@@ -70,6 +70,10 @@ pub struct DataConfig {
     pub validation: f64,
     /// Scaler kind.
     pub scaler: ScalerKind,
+    /// Declared value ranges of the targets, by target name (`"*"`: every target without its
+    /// own); forecasts and interval bounds are clipped to them ([`crate::range`]). Empty: none.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub bounds: std::collections::BTreeMap<String, crate::range::ValueRange>,
 }
 
 impl Default for DataConfig {
@@ -86,6 +90,7 @@ impl Default for DataConfig {
             train_split: 0.8,
             validation: 0.1,
             scaler: ScalerKind::MinMax,
+            bounds: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -594,6 +599,7 @@ impl ForecastConfig {
         if !(d.validation >= 0.0 && d.validation < 1.0) {
             return Err(invalid("validation", d.validation, "must be in [0, 1)"));
         }
+        crate::range::check_bounds(&d.bounds)?;
         if m.hidden_size == 0 {
             return Err(invalid("hidden_size", 0, "must be at least 1"));
         }

@@ -83,6 +83,8 @@ pub fn resolve_spec(frame: &Frame, cfg: &DataConfig) -> Result<WindowSpec> {
     for t in &targets {
         frame.column_index(t)?;
     }
+    let ranges = crate::range::per_target(&cfg.bounds, &targets)?;
+    crate::range::check_frame(frame, &targets, &ranges)?;
     let features = if cfg.features.is_empty() {
         frame.columns.clone()
     } else {
@@ -614,11 +616,14 @@ fn score_test(
     calibration: CalibrationSet,
 ) -> Result<TestScores> {
     let (spec, scaler) = (&prepared.spec, &prepared.scaler);
-    let validation_predictions = predict_scaled(model, &prepared.validation, device, 512)?;
+    let ranges = crate::range::per_target(&cfg.data.bounds, &spec.targets)?;
+    let forecast =
+        |w: &Windows| crate::range::forecast_scaled(model, w, device, &ranges, spec, scaler);
+    let validation_predictions = forecast(&prepared.validation)?;
     let train_predictions;
     let mut parts = Vec::with_capacity(2);
     if calibration == CalibrationSet::TrainingAndValidation {
-        train_predictions = predict_scaled(model, &prepared.train, device, 512)?;
+        train_predictions = forecast(&prepared.train)?;
         parts.push((&prepared.train, &train_predictions[..]));
     }
     parts.push((&prepared.validation, &validation_predictions[..]));
@@ -627,9 +632,10 @@ fn score_test(
             |iv| {
                 iv.with_method(cfg.train.interval_method, cfg.train.interval_gamma)
                     .with_memory(cfg.train.interval_memory)
+                    .with_ranges(&ranges)
             },
         );
-    let test_predictions = predict_scaled(model, &prepared.test, device, 512)?;
+    let test_predictions = forecast(&prepared.test)?;
     let test_coverage = intervals.as_ref().map_or_else(Vec::new, |iv| {
         iv.coverage(&prepared.test, &test_predictions, spec, scaler)
     });

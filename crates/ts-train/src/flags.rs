@@ -69,6 +69,11 @@ pub struct ConfigFlags {
     /// Scaler: minmax | standard | robust [data.scaler] (default minmax).
     #[arg(long, value_parser = crate::flags::parsed::<ts_data::ScalerKind>)]
     pub scaler: Option<ts_data::ScalerKind>,
+    /// Declared value ranges of the targets: LO:HI for every target, or NAME=LO:HI[,…]; either
+    /// side may be empty (0: = never below zero). Forecasts and interval bounds are clipped to
+    /// them; data outside them is refused [data.bounds] (default: none).
+    #[arg(long, allow_hyphen_values = true)]
+    pub bounds: Option<String>,
     /// Network: auto | lstm | attention | hybrid [model.kind] (default auto: trains the LSTM and
     /// the hybrid, keeps the one with the stronger start unless the other is clearly better on
     /// validation).
@@ -213,6 +218,9 @@ impl ConfigFlags {
         set(&mut d.train_split, &a.train_split);
         set(&mut d.validation, &a.validation);
         set(&mut d.scaler, &a.scaler);
+        if let Some(v) = &a.bounds {
+            d.bounds = crate::range::parse_bounds(v)?;
+        }
         let m = &mut cfg.model;
         set(&mut m.kind, &a.model);
         set(&mut m.hidden_size, &a.hidden_size);

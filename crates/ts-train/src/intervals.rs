@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use ts_data::{Scaler, WindowSpec, Windows};
 
 use crate::error::{Result, invalid};
+use crate::range::ValueRange;
 
 /// How the half-widths follow the errors revealed after calibration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -134,6 +135,10 @@ pub struct Intervals {
     /// as they are).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scales: Vec<Vec<f64>>,
+    /// Declared value range of each target (`data.bounds`): the bounds are clipped to it.
+    /// Empty: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ranges: Vec<ValueRange>,
 }
 
 /// How many of the last one-step changes of a window's target [`change_scale`] averages.
@@ -190,6 +195,8 @@ pub struct WindowBounds {
     levels: usize,
     outputs: usize,
     half_width: Vec<f64>,
+    /// Declared range of each target, the bounds are clipped to (empty: none).
+    ranges: Vec<ValueRange>,
 }
 
 impl WindowBounds {
@@ -202,7 +209,15 @@ impl WindowBounds {
             levels,
             outputs,
             half_width: one.repeat(n),
+            ranges: Vec::new(),
         }
+    }
+
+    /// The same half-widths, with bounds clipped to `ranges` (one per target; see
+    /// [`crate::range`]).
+    pub fn with_ranges(mut self, ranges: &[ValueRange]) -> Self {
+        self.ranges = ranges.to_vec();
+        self
     }
 
     /// Number of levels.
@@ -216,10 +231,17 @@ impl WindowBounds {
     }
 
     /// Lower and upper bound of level `l` for output `j` (step-major) of window `i` around
-    /// `predicted` (original units).
+    /// `predicted` (original units), clipped to the target's declared range.
     pub fn bounds(&self, i: usize, l: usize, j: usize, predicted: f64) -> (f64, f64) {
         let q = self.half_width(i, l, j);
-        (predicted - q, predicted + q)
+        let (lo, hi) = (predicted - q, predicted + q);
+        match self.ranges.len() {
+            0 => (lo, hi),
+            nt => {
+                let r = &self.ranges[j % nt];
+                (r.clip(lo), r.clip(hi))
+            }
+        }
     }
 }
 
@@ -423,6 +445,7 @@ impl Intervals {
             memory: 0.0,
             errors,
             scales,
+            ranges: Vec::new(),
         })
     }
 
@@ -445,6 +468,17 @@ impl Intervals {
                 e.drain(..old);
             }
         }
+        self
+    }
+
+    /// The same intervals with bounds clipped to the targets' declared ranges (one per target;
+    /// all open: none).
+    pub fn with_ranges(mut self, ranges: &[ValueRange]) -> Self {
+        self.ranges = if ranges.iter().all(ValueRange::is_open) {
+            Vec::new()
+        } else {
+            ranges.to_vec()
+        };
         self
     }
 
@@ -476,7 +510,7 @@ impl Intervals {
         spec: &WindowSpec,
         scaler: &Scaler,
     ) -> WindowBounds {
-        let mut bounds = WindowBounds::repeat(after, windows.n);
+        let mut bounds = WindowBounds::repeat(after, windows.n).with_ranges(&self.ranges);
         if self.is_scaled() {
             let (nl, o, nt) = (bounds.levels, bounds.outputs, spec.targets.len());
             let per_window = change_scales(windows, spec, scaler, 0);
@@ -512,7 +546,7 @@ impl Intervals {
     ) -> Walk {
         let n = windows.n;
         let (nl, o) = (self.levels.len(), spec.n_outputs());
-        let mut bounds = WindowBounds::repeat(&self.half_width, n);
+        let mut bounds = WindowBounds::repeat(&self.half_width, n).with_ranges(&self.ranges);
         if !self.is_adaptive() || !windows.has_targets() || self.errors.len() != o {
             return Walk {
                 windows: bounds,

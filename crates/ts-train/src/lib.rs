@@ -59,6 +59,7 @@ pub mod output;
 pub mod pipeline;
 pub mod predictions;
 pub mod progress;
+pub mod range;
 pub mod report;
 pub mod run;
 pub mod trainer;

@@ -130,6 +130,10 @@ pub struct MetricsReport<'a> {
     pub season: Option<usize>,
     /// Prediction intervals and their coverage (`null` without).
     pub intervals: Option<IntervalsReport<'a>>,
+    /// Declared value ranges of the targets that forecasts and bounds were clipped to
+    /// (`data.bounds`; left out when none).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub bounds: std::collections::BTreeMap<String, crate::range::ValueRange>,
     /// The data.
     pub data: DataSummary,
 }
@@ -152,6 +156,7 @@ impl<'a> MetricsReport<'a> {
             candidates: Some(&outcome.candidates),
             season: Some(outcome.season),
             intervals: IntervalsReport::new(outcome.intervals.as_ref(), &outcome.test_coverage),
+            bounds: outcome.config.data.bounds.clone(),
             data: outcome.data.clone(),
         }
     }
@@ -306,6 +311,22 @@ impl fmt::Display for RunSummary<'_> {
             )?;
         } else {
             writeln!(f, "Season: none (MASE scaled by the one-step naive)")?;
+        }
+        if !cfg.data.bounds.is_empty() {
+            let ranges: Vec<String> = cfg
+                .data
+                .bounds
+                .iter()
+                .map(|(name, r)| match name.as_str() {
+                    crate::range::EVERY_TARGET => format!("every target {}", r.text()),
+                    _ => format!("{name} {}", r.text()),
+                })
+                .collect();
+            writeln!(
+                f,
+                "Bounds: {} (forecasts and interval bounds clipped to them)",
+                ranges.join(", ")
+            )?;
         }
         writeln!(f, "Model parameters: {}", thousands(self.parameters))?;
         if cfg.model.kind == ModelChoice::Auto {
