@@ -199,19 +199,42 @@ pub fn clip_scaled(
     if ranges.len() != nt || ranges.iter().all(ValueRange::is_open) {
         return;
     }
-    let scaled: Vec<ValueRange> = ranges
+    // Each side in scaled units, as the nearest `f32` inside the range: a clipped forecast maps
+    // back into the range exactly, not a rounding error outside it.
+    let inside = |col: usize, v: f64, below: bool| {
+        let mut s = scaler.transform_value(col, v) as f32;
+        let back = |s: f32| scaler.inverse_value(col, f64::from(s));
+        for _ in 0..4 {
+            match below {
+                true if back(s) < v => s = s.next_up(),
+                false if back(s) > v => s = s.next_down(),
+                _ => break,
+            }
+        }
+        s
+    };
+    let scaled: Vec<(Option<f32>, Option<f32>)> = ranges
         .iter()
         .zip(&spec.target_index)
-        .map(|(r, &col)| ValueRange {
-            lower: r.lower.map(|v| scaler.transform_value(col, v)),
-            upper: r.upper.map(|v| scaler.transform_value(col, v)),
+        .map(|(r, &col)| {
+            (
+                r.lower.map(|v| inside(col, v, true)),
+                r.upper.map(|v| inside(col, v, false)),
+            )
         })
         .collect();
     let o = spec.n_outputs().max(1);
     for (i, p) in predictions.iter_mut().enumerate() {
-        let r = &scaled[(i % o) % nt];
-        if !r.is_open() {
-            *p = r.clip(f64::from(*p)) as f32;
+        let (lo, hi) = scaled[(i % o) % nt];
+        if let Some(lo) = lo
+            && *p < lo
+        {
+            *p = lo;
+        }
+        if let Some(hi) = hi
+            && *p > hi
+        {
+            *p = hi;
         }
     }
 }
@@ -287,6 +310,45 @@ mod tests {
                 .iter()
                 .all(ValueRange::is_open)
         );
+    }
+
+    #[test]
+    fn clipped_scaled_forecasts_map_back_inside_the_range() {
+        let columns = vec!["y".to_string()];
+        let values = vec![vec![0.37, 1.1, 2.9, 3.3]];
+        for kind in [
+            ts_data::ScalerKind::MinMax,
+            ts_data::ScalerKind::Standard,
+            ts_data::ScalerKind::Robust,
+        ] {
+            let scaler = Scaler::fit(kind, &columns, &values, 0..4).unwrap();
+            let spec = WindowSpec::new(2, 2, columns.clone(), columns.clone()).unwrap();
+            let (lo, hi) = (0.4131, 2.7771);
+            let ranges = [ValueRange {
+                lower: Some(lo),
+                upper: Some(hi),
+            }];
+            let mid = scaler.transform_value(0, 1.5) as f32;
+            let raw = [-3.0f32, mid, 9.0, f32::NAN];
+            let mut p = raw;
+            clip_scaled(&mut p, &ranges, &spec, &scaler);
+            let back: Vec<f64> = p
+                .iter()
+                .map(|&x| scaler.inverse_value(0, f64::from(x)))
+                .collect();
+            assert!(
+                back[0] >= lo && back[0] - lo < 1e-5,
+                "{kind:?}: {}",
+                back[0]
+            );
+            assert_eq!(p[1], raw[1], "inside: unchanged");
+            assert!(
+                back[2] <= hi && hi - back[2] < 1e-5,
+                "{kind:?}: {}",
+                back[2]
+            );
+            assert!(p[3].is_nan());
+        }
     }
 
     #[test]
