@@ -26,7 +26,7 @@ pub struct TuneArgs {
     /// TOML configuration: [data], [model], [train], `device` as for `tsf train`, plus [tune]
     /// (trials, timeout, jobs, sampler, pruner, seed, study_name, storage, heartbeats) and
     /// [tune.space] (hidden_size, num_layers, dropout, learning_rate, weight_decay, batch_size,
-    /// optimizer).
+    /// optimizer, and ema_epochs when given).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Data file, CSV or Parquet [data.path].

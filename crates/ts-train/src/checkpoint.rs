@@ -13,17 +13,17 @@
 //! | bytes | content |
 //! |---|---|
 //! | 8 | magic `TSFCKPT1` |
-//! | 4 | format version (`u32`, currently 2) |
-//! | 5 × 8 | lengths of the five sections (`u64` each) |
-//! | 32 | SHA-256 of the five sections |
+//! | 4 | format version (`u32`: 2, or 1 without averaged weights) |
+//! | 5 × 8 | lengths of the five sections (`u64` each; four in version 1) |
+//! | 32 | SHA-256 of the sections |
 //! | … | meta, UTF-8 JSON ([`CheckpointMeta`]) |
 //! | … | training weights (safetensors) |
 //! | … | best weights (safetensors) |
 //! | … | optimizer state (burnpack) |
-//! | … | averaged weights (safetensors; empty when averaging is off) |
+//! | … | averaged weights (safetensors; version 2 only) |
 //!
-//! Version 1 (written before the averaged weights existed) has the first four sections and is
-//! still read; a run resumed from it restarts the average at the training weights.
+//! A run without averaging writes version 1: the first four sections only (the layout of the
+//! builds from before the averaged weights existed, which can resume it); both are read.
 //!
 //! Floating-point values that decide the rest of the run (losses, the running epoch sum) are
 //! stored as their bit patterns, since decimal JSON need not round-trip exactly.
@@ -335,25 +335,34 @@ pub fn to_bytes(
         .optimizer
         .into_bytes()
         .map_err(|e| err(path, format!("optimizer state: {e:?}")))?;
+    // Without an average the file is version 1 (four sections), which builds from before the
+    // average existed resume too.
     let average = match snapshot.average {
-        Some(a) => weights_bytes(a, path)?,
-        None => Vec::new(),
+        Some(a) => Some(weights_bytes(a, path)?),
+        None => None,
     };
-    let sections: [&[u8]; 5] = [&meta, &model, &best, &optim[..], &average];
+    let mut sections: Vec<&[u8]> = vec![&meta, &model, &best, &optim[..]];
+    let version = match &average {
+        Some(a) => {
+            sections.push(a);
+            FORMAT_VERSION
+        }
+        None => 1,
+    };
     let mut hasher = Sha256::new();
-    for s in sections {
+    for s in &sections {
         hasher.update(s);
     }
     let digest = hasher.finalize();
     let total: usize = sections.iter().map(|s| s.len()).sum();
     let mut out = Vec::with_capacity(prefix(sections.len()) + total);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    for s in sections {
+    out.extend_from_slice(&version.to_le_bytes());
+    for s in &sections {
         out.extend_from_slice(&(s.len() as u64).to_le_bytes());
     }
     out.extend_from_slice(&digest);
-    for s in sections {
+    for s in &sections {
         out.extend_from_slice(s);
     }
     Ok(out)

@@ -391,7 +391,9 @@ pub struct TrainConfig {
     /// Time constant, in epochs, of the exponential moving average of the weights that is
     /// validated and kept instead of the raw weights (Polyak averaging): after each optimizer
     /// step the average moves `1 / (ema_epochs × steps per epoch)` of the way to the new
-    /// weights, starting from the untrained network. 0 = off (the raw weights; the default).
+    /// weights, starting from the untrained network. 0 = off (the raw weights; the default;
+    /// left out of files then, so that builds from before the setting read them).
+    #[serde(skip_serializing_if = "is_zero")]
     pub ema_epochs: f64,
     /// Keep a trained network only when it is clearly better on validation than its untrained
     /// start (the naive forecast, or the hybrid's closed-form linear fit): the mean per-window
@@ -399,6 +401,11 @@ pub struct TrainConfig {
     /// Applied always when validation holds fewer than
     /// [`crate::fit::FEW_VALIDATION_WINDOWS`] windows; this turns it on for every run.
     pub require_clear_gain: bool,
+}
+
+/// Whether a setting is 0 (left out of the files then).
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 impl Default for TrainConfig {

@@ -230,6 +230,14 @@ impl WindowBounds {
         self.half_width[(i * self.levels + l) * self.outputs + j]
     }
 
+    /// `x` (a value of output `j`) moved into its target's declared range (unchanged without).
+    pub fn into_range(&self, j: usize, x: f64) -> f64 {
+        match self.ranges.len() {
+            0 => x,
+            nt => self.ranges[j % nt].clip(x),
+        }
+    }
+
     /// Lower and upper bound of level `l` for output `j` (step-major) of window `i` around
     /// `predicted` (original units), clipped to the target's declared range.
     pub fn bounds(&self, i: usize, l: usize, j: usize, predicted: f64) -> (f64, f64) {
@@ -662,7 +670,11 @@ fn coverage_of(
             for i in 0..n {
                 for j in 0..o {
                     let col = spec.target_index[j % nt];
-                    let a = scaler.inverse_value(col, f64::from(windows.y_of(i)[j]));
+                    // An actual is inside its declared range (the data were checked); its value
+                    // rebuilt from the scaled `f32` is put back there, so that an actual on the
+                    // bound is not a miss by a rounding error.
+                    let a = bounds
+                        .into_range(j, scaler.inverse_value(col, f64::from(windows.y_of(i)[j])));
                     let p = scaler.inverse_value(col, f64::from(predicted_scaled[i * o + j]));
                     let (lo, hi) = bounds.bounds(i, l, j, p);
                     if a >= lo && a <= hi {
@@ -905,6 +917,49 @@ mod tests {
         assert!((cov[0].coverage - 0.85).abs() < 1e-12);
         assert_eq!(cov[1].coverage, 1.0);
         assert!((cov[0].mean_width - 34.0).abs() < 1e-3);
+    }
+
+    /// Interval bounds are clipped to a declared range, and an actual that lies on the bound is
+    /// covered, though its value rebuilt from the scaled `f32` falls a rounding error outside.
+    #[test]
+    fn an_actual_on_its_declared_bound_is_covered() {
+        let spec = WindowSpec::new(1, 1, vec!["a".into()], vec!["a".into()]).unwrap();
+        let fit_on: Vec<f64> = (0..50).map(|i| 1.0 + f64::from(i) * 0.731).collect();
+        let scaler = Scaler::fit(
+            ts_data::ScalerKind::Standard,
+            &["a".to_string()],
+            &[fit_on],
+            0..50,
+        )
+        .unwrap();
+        let scaled = |v: f64| scaler.transform_value(0, v) as f32;
+        let back = |v: f64| scaler.inverse_value(0, f64::from(scaled(v)));
+        let bound = (0..10_000)
+            .map(|k| 0.5 + f64::from(k) * 0.0137)
+            .find(|&v| back(v) < v)
+            .unwrap();
+        // Calibration errors 1..=20 (forecasts of 0), then windows whose target and forecast
+        // are the bound.
+        let cal = Windows::build(
+            &[(0..=20).map(|v| scaled(f64::from(v))).collect()],
+            &spec,
+            (0..20).collect(),
+            true,
+        );
+        let iv = Intervals::calibrate(&cal, &[scaled(0.0); 20], &spec, &scaler, &[0.8])
+            .unwrap()
+            .with_ranges(&[ValueRange {
+                lower: Some(bound),
+                upper: None,
+            }]);
+        let on_bound = Windows::build(&[vec![scaled(bound); 11]], &spec, (0..10).collect(), true);
+        let pred = vec![scaled(bound); 10];
+        let walk = iv.walk(&on_bound, &pred, &spec, &scaler, 0);
+        let (lo, hi) = walk.windows.bounds(0, 0, 0, back(bound));
+        assert_eq!(lo, bound, "the lower side stops at the bound");
+        assert!(hi > bound + 10.0);
+        let cov = iv.coverage(&on_bound, &pred, &spec, &scaler);
+        assert_eq!(cov[0].coverage, 1.0, "{cov:?}");
     }
 
     /// A series `0, 1, …, n − 1` of one column that is its own target, scaled, with forecasts of 0

@@ -1,7 +1,9 @@
 //! Declared value ranges of the targets (`--bounds`, `data.bounds`): a rate that cannot go below
 //! zero, a share between 0 and 100. Point forecasts and interval bounds are clipped to the range
 //! (which never moves them away from an actual value inside it), and a table whose target holds
-//! a value outside its declared range is refused with the column, row and value.
+//! a value outside its declared range is refused with the column, row and value. The intervals
+//! are calibrated on the clipped forecasts. The candidate choice of `--model auto` compares the
+//! networks' raw forecasts, and explanations and fairness reductions work on the raw network.
 
 use std::collections::BTreeMap;
 
@@ -52,7 +54,10 @@ impl ValueRange {
     fn check(&self, name: &str) -> Result<()> {
         let bad = |reason: &str| TrainError::InvalidConfig {
             name: "bounds".into(),
-            value: format!("\"{name}={}\"", self.text()),
+            value: match name {
+                EVERY_TARGET => format!("\"{}\"", self.text()),
+                _ => format!("\"{name}={}\"", self.text()),
+            },
             reason: reason.into(),
         };
         if self.lower.is_some_and(|v| !v.is_finite()) || self.upper.is_some_and(|v| !v.is_finite())
@@ -105,7 +110,10 @@ pub fn parse_bounds(s: &str) -> Result<BTreeMap<String, ValueRange>> {
             upper: side(hi)?,
         };
         if out.insert(name.clone(), r).is_some() {
-            return Err(bad(format!("\"{name}\" is given twice")));
+            return Err(bad(match name.as_str() {
+                EVERY_TARGET => "a range for every target is given twice".into(),
+                _ => format!("\"{name}\" is given twice"),
+            }));
         }
     }
     if out.is_empty() {

@@ -386,15 +386,22 @@ impl<'a> TrainingRun<'a> {
         resume: Option<Resume>,
     ) -> Result<Self> {
         let start = Instant::now();
+        if !(cfg.ema_epochs >= 0.0 && cfg.ema_epochs.is_finite()) {
+            return Err(crate::error::invalid(
+                "ema_epochs",
+                cfg.ema_epochs,
+                "must be 0 (no weight averaging) or a finite number of epochs > 0 (e.g. 3)",
+            ));
+        }
         let weights = normalised_weights(cfg, train.n)?;
         let ad = device.clone().autodiff();
         let optim = make_optimizer(cfg);
         let steps = train.n.div_ceil(cfg.batch_size.max(1));
         let (model, best, mut progress, optim, average) = match resume {
-            Some(r) => {
-                // A checkpoint written without the average (an older file) restarts it at
-                // the weights it holds.
-                let averaged = r.average.clone();
+            Some(mut r) => {
+                // On the training device, as the weights; a checkpoint without the average
+                // (written with averaging off) starts it at the weights it holds.
+                let averaged = r.average.take().map(|a| a.to_device(device));
                 let (model, best, progress, optim) = Self::resumed(r, train, &ad, device, optim)?;
                 let average = Average::new(averaged.as_ref().unwrap_or(&model), cfg, steps);
                 (model, best, progress, optim, average)

@@ -290,18 +290,35 @@ fn a_damaged_checkpoint_is_refused_with_a_message() {
     assert!(e.contains("no checkpoint"), "{e}");
 }
 
-/// A version 1 checkpoint (written before the averaged weights existed: four sections) is
-/// still read, without an average; a damaged one is refused as before.
+/// A run without averaging writes a version 1 checkpoint (four sections, the layout of builds
+/// from before the averaged weights existed), one with averaging version 2; a version 1 file is
+/// read without an average, and a damaged one is refused as before.
 #[test]
 fn a_version_1_checkpoint_is_still_read() {
+    let plain = config();
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join(checkpoint::CHECKPOINT_FILE);
+    let mut ck = file_checkpointer(&path, &plain, 0);
+    let mut stop = StopAfter {
+        batches: Cell::new(0),
+        stop_at: 3,
+    };
+    run(&plain, &mut stop, None, Some(&mut ck)).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes[8..12], 1u32.to_le_bytes());
+    let resume = checkpoint::load(&path, &cpu()).unwrap();
+    assert!(resume.average.is_none());
+    let full = run(&plain, &mut Silent, None, None).unwrap();
+    let resumed = run(&plain, &mut Silent, Some(resume), None).unwrap();
+    assert_eq!(fingerprint(&resumed), fingerprint(&full));
+
     let mut cfg = config();
     cfg.train.epochs = 2;
     cfg.train.ema_epochs = 1.0;
-    let d = tempfile::tempdir().unwrap();
-    let path = d.path().join(checkpoint::CHECKPOINT_FILE);
     let mut ck = file_checkpointer(&path, &cfg, 1);
     let full = run(&cfg, &mut Silent, None, Some(&mut ck)).unwrap();
     let v2 = std::fs::read(&path).unwrap();
+    assert_eq!(v2[8..12], 2u32.to_le_bytes());
     let v2_resume = checkpoint::load(&path, &cpu()).unwrap();
     assert!(v2_resume.average.is_some());
     // Rewrite it as version 1: the first four sections, their lengths and their checksum.
@@ -324,7 +341,7 @@ fn a_version_1_checkpoint_is_still_read() {
         v1_resume.meta.progress().epochs_done,
         v2_resume.meta.progress().epochs_done
     );
-    // Training ended: resuming returns the same kept weights.
+    // Rewritten after the last epoch: resuming trains nothing and returns the kept weights.
     let resumed = run(&cfg, &mut Silent, Some(v1_resume), None).unwrap();
     assert_eq!(weight_bits(&resumed), weight_bits(&full));
     let mut bad = v1.clone();

@@ -70,6 +70,10 @@ pub struct LstmSearchSpace {
     pub batch_size: Vec<i64>,
     /// Optimisers (categorical).
     pub optimizer: Vec<OptimizerKind>,
+    /// Epochs the moving average of the weights spans (`train.ema_epochs`; 0 = off): tuned only
+    /// when given (the seed's space has no such parameter).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ema_epochs: Option<FloatRange>,
 }
 
 impl Default for LstmSearchSpace {
@@ -99,6 +103,7 @@ impl Default for LstmSearchSpace {
             },
             batch_size: vec![16, 32, 64, 128],
             optimizer: vec![OptimizerKind::Adam, OptimizerKind::AdamW],
+            ema_epochs: None,
         }
     }
 }
@@ -176,6 +181,12 @@ impl LstmSearchSpace {
             Distribution::categorical(self.optimizer.iter().map(|o| opt_name(*o)))
                 .validated("optimizer")?,
         );
+        if let Some(r) = &self.ema_epochs {
+            if r.low < 0.0 {
+                return Err(invalid_option("ema_epochs.low", r.low, "must be ≥ 0"));
+            }
+            m.insert("ema_epochs".into(), f(r).validated("ema_epochs")?);
+        }
         Ok(m)
     }
 }
@@ -204,6 +215,9 @@ pub fn apply_params(
     }
     if let Some(v) = num("batch_size") {
         cfg.train.batch_size = v as usize;
+    }
+    if let Some(v) = num("ema_epochs") {
+        cfg.train.ema_epochs = v;
     }
     if let Some(ParamValue::Choice(Choice::Str(s))) = params.get("optimizer") {
         cfg.train.optimizer = s.parse()?;
@@ -576,5 +590,38 @@ impl BestModelReport {
                 })
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_weight_average_is_tuned_only_when_given() {
+        let seed = LstmSearchSpace::default().distributions().unwrap();
+        assert!(!seed.contains_key("ema_epochs"));
+        let space = LstmSearchSpace {
+            ema_epochs: Some(FloatRange {
+                low: 0.0,
+                high: 5.0,
+                log: false,
+            }),
+            ..LstmSearchSpace::default()
+        };
+        assert!(space.distributions().unwrap().contains_key("ema_epochs"));
+        let params = BTreeMap::from([("ema_epochs".to_string(), ParamValue::Float(2.5))]);
+        let cfg = apply_params(&ForecastConfig::default(), &params).unwrap();
+        assert_eq!(cfg.train.ema_epochs, 2.5);
+        let bad = LstmSearchSpace {
+            ema_epochs: Some(FloatRange {
+                low: -1.0,
+                high: 5.0,
+                log: false,
+            }),
+            ..LstmSearchSpace::default()
+        };
+        let e = bad.distributions().unwrap_err().to_string();
+        assert!(e.contains("ema_epochs"), "{e}");
     }
 }
