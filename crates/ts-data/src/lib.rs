@@ -21,6 +21,7 @@
 //! layers above that only need its types (ts-model stores a [`Scaler`] and a [`WindowSpec`]) do
 //! not pull polars in; a Parquet file is then refused by name.
 
+pub mod calendar;
 mod csv_load;
 pub mod error;
 pub mod frame;

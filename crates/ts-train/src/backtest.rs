@@ -200,6 +200,7 @@ pub fn backtest(
     observer: &mut dyn Observer,
 ) -> Result<BacktestReport> {
     cfg.validate()?;
+    let frame = &*crate::fit::calendar_frame(frame, &cfg.data)?;
     let spec = resolve_spec(frame, &cfg.data)?;
     let ranges = crate::range::per_target(&cfg.data.bounds, &spec.targets)?;
     let season = resolve_season(frame, &cfg.data);

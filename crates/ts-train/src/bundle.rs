@@ -128,6 +128,17 @@ pub fn load_model(path: &Path) -> Result<Bundle> {
 /// Checks that a frame has the columns a model was trained with and returns them in model order.
 pub fn align_frame(bundle: &Bundle, frame: &Frame) -> Result<Frame> {
     let need = &bundle.header.spec.features;
+    // A network that reads calendar inputs gets them from the table's time stamps.
+    let cal = ts_data::calendar::CALENDAR_COLUMNS;
+    let with;
+    let frame = if need.iter().any(|c| cal.contains(&c.as_str()))
+        && !frame.columns.iter().any(|c| cal.contains(&c.as_str()))
+    {
+        with = ts_data::calendar::with_calendar(frame, bundle.season())?;
+        &with
+    } else {
+        frame
+    };
     let missing: Vec<&String> = need.iter().filter(|c| !frame.columns.contains(c)).collect();
     if !missing.is_empty() {
         return Err(DataError::SchemaMismatch {

@@ -74,6 +74,9 @@ pub struct DataConfig {
     /// own); forecasts and interval bounds are clipped to them ([`crate::range`]). Empty: none.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub bounds: std::collections::BTreeMap<String, crate::range::ValueRange>,
+    /// Calendar inputs: `auto` (where they explain the changes), `on`, `off`.
+    #[serde(default = "calendar_off")]
+    pub calendar: CalendarMode,
 }
 
 impl Default for DataConfig {
@@ -91,6 +94,7 @@ impl Default for DataConfig {
             validation: 0.1,
             scaler: ScalerKind::MinMax,
             bounds: std::collections::BTreeMap::new(),
+            calendar: CalendarMode::Auto,
         }
     }
 }
@@ -296,6 +300,41 @@ impl std::str::FromStr for LossKind {
             _ => Err(invalid("loss", s, "expected mse, mae, huber or mixed")),
         }
     }
+}
+
+/// Whether the network reads calendar inputs ([`ts_data::calendar`]): the sine and cosine of
+/// each row's place in its season's cycle (month of the year, day of the week, time of day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CalendarMode {
+    /// When the place in the cycle explains at least [`CALENDAR_SHARE`] of the variance of the
+    /// targets' one-step changes on the training rows ([`ts_data::calendar::calendar_share`]).
+    #[default]
+    Auto,
+    /// Always (an error without a time column of dates that gives a season).
+    On,
+    /// Never.
+    Off,
+}
+
+/// The share of the one-step changes' variance the calendar must explain for `auto` to add it.
+pub const CALENDAR_SHARE: f64 = 0.5;
+
+impl std::str::FromStr for CalendarMode {
+    type Err = crate::TrainError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "on" | "true" | "yes" => Ok(Self::On),
+            "off" | "false" | "no" | "none" => Ok(Self::Off),
+            _ => Err(invalid("calendar", s, "expected auto, on or off")),
+        }
+    }
+}
+
+/// `data.calendar` of a file written before it existed: off (its network reads no calendar).
+fn calendar_off() -> CalendarMode {
+    CalendarMode::Off
 }
 
 /// Learning-rate schedule over the epochs.

@@ -67,6 +67,52 @@ pub fn season_beats_naive(
     Ok(ratio / (targets.len() as f64) < 1.0)
 }
 
+/// Whether a configuration gives the network calendar inputs on `frame`
+/// ([`ts_data::calendar`]), with the share of the targets' one-step changes they explain on the
+/// training rows: `on` always (0 share when it cannot be measured), `off` never, `auto` when
+/// the share is at least [`crate::config::CALENDAR_SHARE`].
+pub fn calendar_choice(frame: &Frame, cfg: &DataConfig) -> Option<f64> {
+    use crate::config::CalendarMode;
+    if cfg.calendar == CalendarMode::Off {
+        return None;
+    }
+    let season = resolve_season(frame, cfg);
+    let train_rows = cfg.split().bounds(frame.n_rows()).val_start;
+    let targets: Vec<usize> = cfg
+        .target
+        .resolve(&frame.columns)
+        .iter()
+        .filter_map(|t| frame.column_index(t).ok())
+        .collect();
+    let share = ts_data::calendar::calendar_share(frame, &targets, season, train_rows);
+    match cfg.calendar {
+        CalendarMode::On => Some(share),
+        _ if share >= crate::config::CALENDAR_SHARE => Some(share),
+        _ => None,
+    }
+}
+
+/// The table a configuration trains on: `frame`, with the two calendar columns appended when
+/// [`calendar_choice`] says so (a frame that already has them is used as it is).
+///
+/// # Errors
+/// `calendar = on` on a table without a date index that gives a season.
+pub fn calendar_frame<'a>(
+    frame: &'a Frame,
+    cfg: &DataConfig,
+) -> Result<std::borrow::Cow<'a, Frame>> {
+    let has = ts_data::calendar::CALENDAR_COLUMNS
+        .iter()
+        .all(|c| frame.columns.iter().any(|f| f == c));
+    if has || calendar_choice(frame, cfg).is_none() {
+        return Ok(std::borrow::Cow::Borrowed(frame));
+    }
+    let season = resolve_season(frame, cfg);
+    Ok(std::borrow::Cow::Owned(ts_data::calendar::with_calendar(
+        frame, season,
+    )?))
+}
+
 /// Resolves targets and features against a frame into a window spec.
 pub fn resolve_spec(frame: &Frame, cfg: &DataConfig) -> Result<WindowSpec> {
     let targets = cfg.target.resolve(&frame.columns);
@@ -85,11 +131,19 @@ pub fn resolve_spec(frame: &Frame, cfg: &DataConfig) -> Result<WindowSpec> {
     }
     let ranges = crate::range::per_target(&cfg.bounds, &targets)?;
     crate::range::check_frame(frame, &targets, &ranges)?;
-    let features = if cfg.features.is_empty() {
+    let mut features = if cfg.features.is_empty() {
         frame.columns.clone()
     } else {
         cfg.features.clone()
     };
+    // The calendar columns of a frame from [`calendar_frame`] are inputs too.
+    if cfg.calendar != crate::config::CalendarMode::Off {
+        for c in ts_data::calendar::CALENDAR_COLUMNS {
+            if frame.columns.iter().any(|f| f == c) && !features.iter().any(|f| f == c) {
+                features.push(c.to_string());
+            }
+        }
+    }
     for f in &features {
         frame.column_index(f)?;
     }
@@ -278,8 +332,9 @@ pub struct FitOutcome {
 /// Prepares the frame (split, scale, window) for a configuration.
 pub fn prepare_frame(frame: &Frame, cfg: &ForecastConfig) -> Result<Prepared> {
     cfg.validate()?;
-    let spec = resolve_spec(frame, &cfg.data)?;
-    Ok(prepare(frame, &spec, &cfg.data.split(), cfg.data.scaler)?)
+    let frame = calendar_frame(frame, &cfg.data)?;
+    let spec = resolve_spec(&frame, &cfg.data)?;
+    Ok(prepare(&frame, &spec, &cfg.data.split(), cfg.data.scaler)?)
 }
 
 /// [`prepare_frame`] that scales the frame's own values in place ([`ts_data::prepare_owned`]):
@@ -287,6 +342,13 @@ pub fn prepare_frame(frame: &Frame, cfg: &ForecastConfig) -> Result<Prepared> {
 /// [`DataSummary::of`], [`train_prepared`] and [`crate::predictions::prediction_rows`] still take it.
 pub fn prepare_frame_owned(frame: &mut Frame, cfg: &ForecastConfig) -> Result<Prepared> {
     cfg.validate()?;
+    let with = match calendar_frame(frame, &cfg.data)? {
+        std::borrow::Cow::Owned(f) => Some(f),
+        std::borrow::Cow::Borrowed(_) => None,
+    };
+    if let Some(f) = with {
+        *frame = f;
+    }
     let spec = resolve_spec(frame, &cfg.data)?;
     Ok(ts_data::prepare_owned(
         frame,

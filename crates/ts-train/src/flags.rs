@@ -74,6 +74,11 @@ pub struct ConfigFlags {
     /// them; data outside them is refused [data.bounds] (default: none).
     #[arg(long, allow_hyphen_values = true)]
     pub bounds: Option<String>,
+    /// Calendar inputs (sine and cosine of the month of the year, day of the week or time of
+    /// day): auto | on | off [data.calendar] (default auto: where the place in the season
+    /// explains at least half of the one-step changes on the training rows).
+    #[arg(long, value_parser = crate::flags::parsed::<crate::config::CalendarMode>)]
+    pub calendar: Option<crate::config::CalendarMode>,
     /// Network: auto | lstm | attention | hybrid [model.kind] (default auto: trains the LSTM and
     /// the hybrid, keeps the one with the stronger start unless the other is clearly better on
     /// validation).
@@ -218,6 +223,7 @@ impl ConfigFlags {
         set(&mut d.train_split, &a.train_split);
         set(&mut d.validation, &a.validation);
         set(&mut d.scaler, &a.scaler);
+        set(&mut d.calendar, &a.calendar);
         if let Some(v) = &a.bounds {
             d.bounds = crate::range::parse_bounds(v)?;
         }

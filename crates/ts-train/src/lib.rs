@@ -66,8 +66,8 @@ pub mod trainer;
 
 pub use backtest::{BacktestConfig, BacktestReport, Fold, Refit, backtest};
 pub use config::{
-    DataConfig, ForecastConfig, LossKind, LrSchedule, ModelChoice, ModelSettings, OptimizerKind,
-    TargetSpec, TrainConfig,
+    CalendarMode, DataConfig, ForecastConfig, LossKind, LrSchedule, ModelChoice, ModelSettings,
+    OptimizerKind, TargetSpec, TrainConfig,
 };
 pub use error::{Result, TrainError};
 pub use intervals::{CalibrationSet, Coverage, Intervals};
