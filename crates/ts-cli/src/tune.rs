@@ -41,6 +41,10 @@ pub struct TuneArgs {
     /// Time steps per input window [data.sequence_length].
     #[arg(long, alias = "seq-len")]
     pub sequence_length: Option<usize>,
+    /// Calendar inputs: auto | on | off [data.calendar] (default auto; a study started before
+    /// calendar inputs existed resumes with `off`).
+    #[arg(long, value_parser = ts_train::flags::parsed::<ts_train::CalendarMode>)]
+    pub calendar: Option<ts_train::CalendarMode>,
     /// Share of the training part held out for validation (the tuned objective) [data.validation].
     #[arg(long)]
     pub validation: Option<f64>,
@@ -100,6 +104,7 @@ fn read_config(a: &TuneArgs) -> Result<(ForecastConfig, TuneSettings)> {
     if a.sequence_length.is_some() {
         d.sequence_length = a.sequence_length;
     }
+    d.calendar = a.calendar.unwrap_or(d.calendar);
     d.validation = a.validation.unwrap_or(d.validation);
     cfg.train.epochs = a.epochs.unwrap_or(cfg.train.epochs);
     cfg.train.patience = a.patience.unwrap_or(cfg.train.patience);

@@ -96,6 +96,7 @@ fn auto_adds_calendar_inputs_where_the_month_explains_the_changes() {
         &d.path().join("off"),
         &["--target", "seasonal", "--calendar", "off"],
     );
+    assert!(o.status.success(), "{}", stderr(&o));
     assert!(!inputs_line(&o).contains("calendar"), "{}", inputs_line(&o));
     let o = train(
         &data,
@@ -104,6 +105,53 @@ fn auto_adds_calendar_inputs_where_the_month_explains_the_changes() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(inputs_line(&o), "Inputs: walk, calendar_sin, calendar_cos");
+}
+
+/// The calendar columns are inputs, never targets (`--target all`), and not columns of the
+/// table (`metrics.json` `data.columns`); a saved network that reads them still loads only the
+/// table's columns it needs, so a text column it does not read stays unread.
+#[test]
+fn calendar_columns_are_inputs_only() {
+    let d = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for (i, line) in monthly(144).lines().enumerate() {
+        text.push_str(line);
+        text.push_str(if i == 0 { ",note\n" } else { ",n/a\n" });
+    }
+    let data = write(d.path(), "notes.csv", &text);
+    let run = d.path().join("all");
+    let o = train(
+        &data,
+        &run,
+        &[
+            "--target",
+            "seasonal,walk",
+            "--features",
+            "seasonal,walk",
+            "--calendar",
+            "on",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    let targets: Vec<&String> = m["targets"].as_object().unwrap().keys().collect();
+    assert_eq!(targets, ["seasonal", "walk"]);
+    let columns = m["data"]["columns"].to_string();
+    assert!(!columns.contains("calendar"), "{columns}");
+    // evaluate reads `seasonal` and `walk` only: the text column is never parsed.
+    let e = with_model("evaluate", &run.join("model.tsf"), &data);
+    assert!(e.status.success(), "{}", stderr(&e));
+
+    // `--target all` on a table of numbers: every column of the table, no calendar column.
+    let plain = write(d.path(), "monthly.csv", &monthly(144));
+    let run = d.path().join("every");
+    let o = train(&plain, &run, &["--target", "all", "--calendar", "on"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    let targets: Vec<&String> = m["targets"].as_object().unwrap().keys().collect();
+    assert_eq!(targets, ["seasonal", "walk"]);
 }
 
 #[test]

@@ -1,8 +1,10 @@
 //! Calendar inputs known in advance: a row's place in its season's cycle (the month of the year
-//! for monthly and quarterly data, the week of the year for weekly data, the day of the week for
+//! for monthly and quarterly data, the day of the year for weekly data, the day of the week for
 //! daily data, the time of the day or of the week for data taken several times a day), read off
 //! the time stamps and given to a network as the sine and cosine of that place. They tell a
 //! network which part of the cycle a window ends in, which a short window cannot always see.
+//! Time stamps with an offset are read in UTC (hourly data with daylight-saving offsets shifts
+//! its hour for half the year).
 //!
 //! [`calendar_share`] measures, on the training rows, how much of the one-step changes of the
 //! targets the place in the cycle explains; [`with_calendar`] appends the two columns.
@@ -74,7 +76,8 @@ fn median_step(keys: &[f64]) -> Option<f64> {
 
 /// The share of the variance of the targets' one-step changes on rows `..train_rows` that their
 /// place in the cycle explains (the mean change per place, `season` places; adjusted R², averaged
-/// over the targets `target_index`). 0 without calendar positions or with too few changes.
+/// over the targets `target_index` that have more changes than places). 0 without calendar
+/// positions or without such a target.
 pub fn calendar_share(
     frame: &Frame,
     target_index: &[usize],
@@ -87,7 +90,7 @@ pub fn calendar_share(
     let n = train_rows.min(frame.n_rows());
     let places = season.max(1);
     let place = |i: usize| ((pos[i] * places as f64).round() as usize) % places;
-    let mut total = 0.0;
+    let (mut total, mut measured) = (0.0, 0usize);
     for &c in target_index {
         let y = frame.column(c);
         let changes: Vec<(f64, usize)> = (1..n)
@@ -96,7 +99,7 @@ pub fn calendar_share(
             .collect();
         let m = changes.len();
         if m <= places + 1 {
-            return 0.0;
+            continue;
         }
         let mean = changes.iter().map(|c| c.0).sum::<f64>() / m as f64;
         let (mut sum, mut count) = (vec![0.0; places], vec![0usize; places]);
@@ -111,13 +114,18 @@ pub fn calendar_share(
             res += (d - mp) * (d - mp);
         }
         if tot <= 0.0 {
-            return 0.0;
+            continue;
         }
         let used = count.iter().filter(|&&k| k > 0).count();
         let r2 = 1.0 - res / tot;
         total += 1.0 - (1.0 - r2) * (m as f64 - 1.0) / (m as f64 - used as f64).max(1.0);
+        measured += 1;
     }
-    total / target_index.len().max(1) as f64
+    if measured == 0 {
+        0.0
+    } else {
+        total / measured as f64
+    }
 }
 
 /// `frame` with the two [`CALENDAR_COLUMNS`] appended: the sine and cosine of each row's place

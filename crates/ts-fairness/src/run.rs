@@ -642,7 +642,7 @@ fn load_inputs(cfg: &FairnessConfig) -> Result<(Bundle, Frame, Vec<Grouping>)> {
         &cfg.data,
         &LoadOptions {
             time_column: time_column.clone(),
-            columns: Some(bundle.header.spec.features.clone()),
+            columns: Some(bundle.table_columns()),
             fill: cfg.fill,
         },
     )?;

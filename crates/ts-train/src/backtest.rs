@@ -200,11 +200,14 @@ pub fn backtest(
     observer: &mut dyn Observer,
 ) -> Result<BacktestReport> {
     cfg.validate()?;
-    let frame = &*crate::fit::calendar_frame(frame, &cfg.data)?;
+    // The folds' layout depends on the window shape only; calendar inputs are decided on the
+    // rows before the first origin, as everything a fold learns.
+    let (first_origin, step) =
+        fold_layout(frame.n_rows(), cfg, bt, &resolve_spec(frame, &cfg.data)?)?;
+    let frame = &*crate::fit::calendar_frame_on(frame, &cfg.data, first_origin)?;
     let spec = resolve_spec(frame, &cfg.data)?;
     let ranges = crate::range::per_target(&cfg.data.bounds, &spec.targets)?;
     let season = resolve_season(frame, &cfg.data);
-    let (first_origin, step) = fold_layout(frame.n_rows(), cfg, bt, &spec)?;
     let device = ts_model::make_device(cfg.device)?;
     let mut folds: Vec<Fold> = Vec::with_capacity(bt.folds);
     let mut once: Option<FoldModel> = None;

@@ -44,6 +44,27 @@ impl Bundle {
         RunRecord::field(&self.header.extra, "split")
     }
 
+    /// The columns the network reads that a table must hold: its inputs without the calendar
+    /// columns, which [`align_frame`] rebuilds from the table's dates.
+    pub fn table_columns(&self) -> Vec<String> {
+        self.header
+            .spec
+            .features
+            .iter()
+            .filter(|c| !ts_data::calendar::CALENDAR_COLUMNS.contains(&c.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    /// Whether the network reads calendar inputs ([`ts_data::calendar`]).
+    pub fn reads_calendar(&self) -> bool {
+        self.header
+            .spec
+            .features
+            .iter()
+            .any(|c| ts_data::calendar::CALENDAR_COLUMNS.contains(&c.as_str()))
+    }
+
     /// The declared value range of each target (`data.bounds`; open in files without one).
     ///
     /// # Errors
@@ -80,6 +101,11 @@ impl Bundle {
         c.model.kind = ModelChoice::of_network(&self.model.config);
         c.data.sequence_length = Some(self.header.spec.lookback);
         c.data.season = Some(self.season());
+        c.data.calendar = if self.reads_calendar() {
+            crate::config::CalendarMode::On
+        } else {
+            crate::config::CalendarMode::Off
+        };
         c
     }
 

@@ -74,8 +74,9 @@ pub struct DataConfig {
     /// own); forecasts and interval bounds are clipped to them ([`crate::range`]). Empty: none.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub bounds: std::collections::BTreeMap<String, crate::range::ValueRange>,
-    /// Calendar inputs: `auto` (where they explain the changes), `on`, `off`.
-    #[serde(default = "calendar_off")]
+    /// Calendar inputs: `auto` (where they explain the changes), `on`, `off`. A model file
+    /// records the decision (`on`, or nothing for `off`, so that builds from before read it).
+    #[serde(default = "calendar_off", skip_serializing_if = "CalendarMode::is_off")]
     pub calendar: CalendarMode,
 }
 
@@ -315,6 +316,13 @@ pub enum CalendarMode {
     On,
     /// Never.
     Off,
+}
+
+impl CalendarMode {
+    /// Whether this is `off`.
+    pub fn is_off(&self) -> bool {
+        *self == Self::Off
+    }
 }
 
 /// The share of the one-step changes' variance the calendar must explain for `auto` to add it.

@@ -72,12 +72,17 @@ pub fn season_beats_naive(
 /// training rows: `on` always (0 share when it cannot be measured), `off` never, `auto` when
 /// the share is at least [`crate::config::CALENDAR_SHARE`].
 pub fn calendar_choice(frame: &Frame, cfg: &DataConfig) -> Option<f64> {
+    calendar_choice_on(frame, cfg, cfg.split().bounds(frame.n_rows()).val_start)
+}
+
+/// [`calendar_choice`] measured on rows `..train_rows` (a backtest's rows before its first
+/// origin).
+pub fn calendar_choice_on(frame: &Frame, cfg: &DataConfig, train_rows: usize) -> Option<f64> {
     use crate::config::CalendarMode;
     if cfg.calendar == CalendarMode::Off {
         return None;
     }
     let season = resolve_season(frame, cfg);
-    let train_rows = cfg.split().bounds(frame.n_rows()).val_start;
     let targets: Vec<usize> = cfg
         .target
         .resolve(&frame.columns)
@@ -101,10 +106,22 @@ pub fn calendar_frame<'a>(
     frame: &'a Frame,
     cfg: &DataConfig,
 ) -> Result<std::borrow::Cow<'a, Frame>> {
+    calendar_frame_on(frame, cfg, cfg.split().bounds(frame.n_rows()).val_start)
+}
+
+/// [`calendar_frame`] deciding on rows `..train_rows` ([`calendar_choice_on`]).
+///
+/// # Errors
+/// As [`calendar_frame`].
+pub fn calendar_frame_on<'a>(
+    frame: &'a Frame,
+    cfg: &DataConfig,
+    train_rows: usize,
+) -> Result<std::borrow::Cow<'a, Frame>> {
     let has = ts_data::calendar::CALENDAR_COLUMNS
         .iter()
         .all(|c| frame.columns.iter().any(|f| f == c));
-    if has || calendar_choice(frame, cfg).is_none() {
+    if has || calendar_choice_on(frame, cfg, train_rows).is_none() {
         return Ok(std::borrow::Cow::Borrowed(frame));
     }
     let season = resolve_season(frame, cfg);
@@ -115,7 +132,16 @@ pub fn calendar_frame<'a>(
 
 /// Resolves targets and features against a frame into a window spec.
 pub fn resolve_spec(frame: &Frame, cfg: &DataConfig) -> Result<WindowSpec> {
-    let targets = cfg.target.resolve(&frame.columns);
+    // The calendar columns of a frame from [`calendar_frame`] are inputs, never targets.
+    let table_columns: Vec<String> = frame
+        .columns
+        .iter()
+        .filter(|c| {
+            cfg.calendar.is_off() || !ts_data::calendar::CALENDAR_COLUMNS.contains(&c.as_str())
+        })
+        .cloned()
+        .collect();
+    let targets = cfg.target.resolve(&table_columns);
     if targets.is_empty() {
         return Err(TrainError::InvalidConfig {
             name: "target".into(),
@@ -338,7 +364,8 @@ pub fn prepare_frame(frame: &Frame, cfg: &ForecastConfig) -> Result<Prepared> {
 }
 
 /// [`prepare_frame`] that scales the frame's own values in place ([`ts_data::prepare_owned`]):
-/// the data is held once. The frame keeps its time index, column names and row count, so that
+/// the data is held once (after [`calendar_frame`] appended the calendar columns, if any). The
+/// frame keeps its time index, column names and row count, so that
 /// [`DataSummary::of`], [`train_prepared`] and [`crate::predictions::prediction_rows`] still take it.
 pub fn prepare_frame_owned(frame: &mut Frame, cfg: &ForecastConfig) -> Result<Prepared> {
     cfg.validate()?;
@@ -487,13 +514,26 @@ pub fn train_prepared_with(
     candidates[chosen].chosen = true;
     let calibration = calibration_set(&model, &report, candidates[chosen].linear.as_ref());
     let scored = score_test(&model, &prepared, cfg, device, season, calibration)?;
+    // The configuration records the decision on calendar inputs, so that a retrain from a
+    // model file reads the same inputs.
+    let mut config = cfg.clone();
+    let reads_calendar = prepared
+        .spec
+        .features
+        .iter()
+        .any(|c| ts_data::calendar::CALENDAR_COLUMNS.contains(&c.as_str()));
+    config.data.calendar = if reads_calendar {
+        crate::config::CalendarMode::On
+    } else {
+        crate::config::CalendarMode::Off
+    };
     Ok(FitOutcome {
         model,
         prepared,
         report,
         test: scored.test,
         test_predictions: scored.test_predictions,
-        config: cfg.clone(),
+        config,
         data: DataSummary::of(frame),
         season,
         candidates,

@@ -38,7 +38,13 @@ impl DataSummary {
         Self {
             source: frame.source.display().to_string(),
             rows: frame.n_rows(),
-            columns: frame.columns.clone(),
+            // The table's own columns (not the calendar inputs appended for the network).
+            columns: frame
+                .columns
+                .iter()
+                .filter(|c| !ts_data::calendar::CALENDAR_COLUMNS.contains(&c.as_str()))
+                .cloned()
+                .collect(),
             time_column: frame.time.as_ref().map(|t| t.column.clone()),
             start,
             end,

@@ -77,7 +77,9 @@ impl<'a> Trainer<'a> {
     }
 
     /// Splits, scales and windows a frame for this configuration. The frame's values become the
-    /// scaled series (held once); its time labels, column names and row count stay.
+    /// scaled series (held once); its time labels, column names and row count stay, the two
+    /// calendar columns appended when the configuration gives the network calendar inputs
+    /// ([`pipeline::calendar_frame`]).
     pub fn prepare(&self, frame: &mut Frame) -> Result<Prepared> {
         pipeline::prepare_frame_owned(frame, &self.config)
     }
@@ -233,13 +235,14 @@ impl Bundle {
     /// file lacking one is read whole, so that the error says what the model was trained on and
     /// what the file has.
     pub fn load_data(&self, data: &Path, fill: ts_data::FillPolicy) -> Result<Frame> {
+        // (The calendar inputs are rebuilt from the dates, not read: see `table_columns`.)
         let options = |columns| ts_data::LoadOptions {
             time_column: self.config.data.time_column.clone(),
             columns,
             fill,
         };
         Ok(
-            match ts_data::load(data, &options(Some(self.header.spec.features.clone()))) {
+            match ts_data::load(data, &options(Some(self.table_columns()))) {
                 Err(ts_data::DataError::ColumnNotFound { .. }) => {
                     ts_data::load(data, &options(None))?
                 }

@@ -502,6 +502,11 @@ pub fn retrain_best(
     observer: &mut dyn Observer,
 ) -> Result<FitOutcome> {
     let mut cfg = apply_params(base, params)?;
+    // The trials' decision on calendar inputs (made with their validation part) stands.
+    cfg.data.calendar = match pipeline::calendar_choice(frame, &base.data) {
+        Some(_) => ts_train::CalendarMode::On,
+        None => ts_train::CalendarMode::Off,
+    };
     cfg.data.validation = 0.0;
     cfg.train.patience = 0;
     if let Some(e) = best_epoch {
