@@ -71,14 +71,7 @@ fn auto_adds_calendar_inputs_where_the_month_explains_the_changes() {
     let model = run.join("model.tsf");
     let e = with_model("evaluate", &model, &data);
     assert!(e.status.success(), "{}", stderr(&e));
-    let p = tsf(&[
-        "predict",
-        "--model",
-        model.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--future-only",
-    ]);
+    let p = with_model_and("predict", &model, &data, &["--future-only"]);
     assert!(p.status.success(), "{}", stderr(&p));
     let out = String::from_utf8_lossy(&p.stdout).to_string();
     assert!(

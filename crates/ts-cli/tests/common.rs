@@ -15,13 +15,20 @@ pub fn tsf(args: &[&str]) -> Output {
 
 /// Runs `tsf evaluate|predict --model MODEL --data DATA`.
 pub fn with_model(command: &str, model: &Path, data: &Path) -> Output {
-    tsf(&[
+    with_model_and(command, model, data, &[])
+}
+
+/// [`with_model`] with more arguments (e.g. `--future-only`).
+pub fn with_model_and(command: &str, model: &Path, data: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
         command,
         "--model",
         model.to_str().unwrap(),
         "--data",
         data.to_str().unwrap(),
-    ])
+    ];
+    args.extend(extra);
+    tsf(&args)
 }
 
 /// Standard error as text.

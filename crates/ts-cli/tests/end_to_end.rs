@@ -114,16 +114,12 @@ fn train_writes_every_output_and_the_model_works_alone() {
         serde_json::from_str(&std::fs::read_to_string(&eval_json).unwrap()).unwrap();
     assert!(e["targets"]["unemp"]["original"]["r2"].is_number());
     let pred = d.path().join("pred.csv");
-    let o = tsf(&[
+    let o = with_model_and(
         "predict",
-        "--model",
-        model.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        pred.to_str().unwrap(),
-        "--future-only",
-    ]);
+        &model,
+        &data,
+        &["--out", pred.to_str().unwrap(), "--future-only"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let p = std::fs::read_to_string(&pred).unwrap();
     // one future row per target: the quarter after 2009-07-01

@@ -259,16 +259,12 @@ fn declared_bounds_clip_forecasts_and_bands_end_to_end() {
         rows.iter().all(|r| r.0 >= floor && r.1 >= floor),
         "{predicted}"
     );
-    let model = run.join("model.tsf");
-    let data = bundled();
-    let o = tsf(&[
+    let o = with_model_and(
         "predict",
-        "--model",
-        model.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--future-only",
-    ]);
+        &run.join("model.tsf"),
+        &bundled(),
+        &["--future-only"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let future = write(d.path(), "future.csv", &String::from_utf8_lossy(&o.stdout));
     let rows = bounds_of(&future, "95");

@@ -15,6 +15,16 @@ use crate::frame::Frame;
 /// Names of the two calendar columns [`with_calendar`] appends.
 pub const CALENDAR_COLUMNS: [&str; 2] = ["calendar_sin", "calendar_cos"];
 
+/// Whether `name` is one of the [`CALENDAR_COLUMNS`].
+pub fn is_calendar_column(name: &str) -> bool {
+    CALENDAR_COLUMNS.contains(&name)
+}
+
+/// Whether a network's inputs `features` include calendar columns.
+pub fn reads_calendar(features: &[String]) -> bool {
+    features.iter().any(|c| is_calendar_column(c))
+}
+
 const DAY: f64 = 86_400.0;
 const WEEK: f64 = 7.0 * DAY;
 /// 1970-01-01 was a Thursday: seconds from a Monday 00:00 to the epoch.
@@ -28,7 +38,10 @@ const MONDAY_BEFORE_EPOCH: f64 = 3.0 * DAY;
 pub fn cycle_positions(frame: &Frame, season: usize) -> Option<Vec<f64>> {
     let t = frame.time.as_ref().filter(|t| t.is_dates())?;
     let keys = t.keys();
-    let step = median_step(keys)?;
+    let step = crate::season::median_step(keys);
+    if step.is_nan() {
+        return None;
+    }
     let days = step / DAY;
     let date =
         |k: f64| chrono::DateTime::from_timestamp(k.floor() as i64, 0).map(|d| d.naive_utc());
@@ -58,20 +71,6 @@ pub fn cycle_positions(frame: &Frame, season: usize) -> Option<Vec<f64>> {
         }
         _ => None,
     }
-}
-
-/// Median of the positive differences of sorted keys.
-fn median_step(keys: &[f64]) -> Option<f64> {
-    let mut d: Vec<f64> = keys
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .filter(|d| *d > 0.0)
-        .collect();
-    if d.is_empty() {
-        return None;
-    }
-    d.sort_by(f64::total_cmp);
-    Some(d[d.len() / 2])
 }
 
 /// The share of the variance of the targets' one-step changes on rows `..train_rows` that their
@@ -140,11 +139,7 @@ pub fn with_calendar(frame: &Frame, season: usize) -> Result<Frame> {
         value: "on".into(),
         reason,
     };
-    if let Some(c) = frame
-        .columns
-        .iter()
-        .find(|c| CALENDAR_COLUMNS.contains(&c.as_str()))
-    {
+    if let Some(c) = frame.columns.iter().find(|c| is_calendar_column(c)) {
         return Err(bad(format!(
             "{}: the table already has a column named \"{c}\"; rename it to add calendar inputs",
             frame.source.display()

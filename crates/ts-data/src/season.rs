@@ -72,8 +72,8 @@ pub fn seasonal_lag(season: usize, step: usize) -> usize {
     m * step.div_ceil(m) - step
 }
 
-/// Median of the positive differences of sorted keys.
-fn median_step(keys: &[f64]) -> f64 {
+/// Median of the positive differences of sorted keys (NaN without any).
+pub(crate) fn median_step(keys: &[f64]) -> f64 {
     let mut d: Vec<f64> = keys
         .windows(2)
         .map(|w| w[1] - w[0])

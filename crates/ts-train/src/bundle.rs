@@ -51,18 +51,14 @@ impl Bundle {
             .spec
             .features
             .iter()
-            .filter(|c| !ts_data::calendar::CALENDAR_COLUMNS.contains(&c.as_str()))
+            .filter(|c| !ts_data::calendar::is_calendar_column(c))
             .cloned()
             .collect()
     }
 
     /// Whether the network reads calendar inputs ([`ts_data::calendar`]).
     pub fn reads_calendar(&self) -> bool {
-        self.header
-            .spec
-            .features
-            .iter()
-            .any(|c| ts_data::calendar::CALENDAR_COLUMNS.contains(&c.as_str()))
+        ts_data::calendar::reads_calendar(&self.header.spec.features)
     }
 
     /// The declared value range of each target (`data.bounds`; open in files without one).
@@ -155,11 +151,8 @@ pub fn load_model(path: &Path) -> Result<Bundle> {
 pub fn align_frame(bundle: &Bundle, frame: &Frame) -> Result<Frame> {
     let need = &bundle.header.spec.features;
     // A network that reads calendar inputs gets them from the table's time stamps.
-    let cal = ts_data::calendar::CALENDAR_COLUMNS;
     let with;
-    let frame = if need.iter().any(|c| cal.contains(&c.as_str()))
-        && !frame.columns.iter().any(|c| cal.contains(&c.as_str()))
-    {
+    let frame = if bundle.reads_calendar() && !ts_data::calendar::reads_calendar(&frame.columns) {
         with = ts_data::calendar::with_calendar(frame, bundle.season())?;
         &with
     } else {

@@ -78,6 +78,11 @@ pub fn calendar_choice(frame: &Frame, cfg: &DataConfig) -> Option<f64> {
 /// [`calendar_choice`] measured on rows `..train_rows` (a backtest's rows before its first
 /// origin).
 pub fn calendar_choice_on(frame: &Frame, cfg: &DataConfig, train_rows: usize) -> Option<f64> {
+    calendar_season(frame, cfg, train_rows).map(|(share, _)| share)
+}
+
+/// [`calendar_choice_on`] with the season the calendar cycle follows.
+fn calendar_season(frame: &Frame, cfg: &DataConfig, train_rows: usize) -> Option<(f64, usize)> {
     use crate::config::CalendarMode;
     if cfg.calendar == CalendarMode::Off {
         return None;
@@ -91,8 +96,8 @@ pub fn calendar_choice_on(frame: &Frame, cfg: &DataConfig, train_rows: usize) ->
         .collect();
     let share = ts_data::calendar::calendar_share(frame, &targets, season, train_rows);
     match cfg.calendar {
-        CalendarMode::On => Some(share),
-        _ if share >= crate::config::CALENDAR_SHARE => Some(share),
+        CalendarMode::On => Some((share, season)),
+        _ if share >= crate::config::CALENDAR_SHARE => Some((share, season)),
         _ => None,
     }
 }
@@ -121,13 +126,15 @@ pub fn calendar_frame_on<'a>(
     let has = ts_data::calendar::CALENDAR_COLUMNS
         .iter()
         .all(|c| frame.columns.iter().any(|f| f == c));
-    if has || calendar_choice_on(frame, cfg, train_rows).is_none() {
+    if has {
         return Ok(std::borrow::Cow::Borrowed(frame));
     }
-    let season = resolve_season(frame, cfg);
-    Ok(std::borrow::Cow::Owned(ts_data::calendar::with_calendar(
-        frame, season,
-    )?))
+    match calendar_season(frame, cfg, train_rows) {
+        Some((_, season)) => Ok(std::borrow::Cow::Owned(ts_data::calendar::with_calendar(
+            frame, season,
+        )?)),
+        None => Ok(std::borrow::Cow::Borrowed(frame)),
+    }
 }
 
 /// Resolves targets and features against a frame into a window spec.
@@ -136,9 +143,7 @@ pub fn resolve_spec(frame: &Frame, cfg: &DataConfig) -> Result<WindowSpec> {
     let table_columns: Vec<String> = frame
         .columns
         .iter()
-        .filter(|c| {
-            cfg.calendar.is_off() || !ts_data::calendar::CALENDAR_COLUMNS.contains(&c.as_str())
-        })
+        .filter(|c| cfg.calendar.is_off() || !ts_data::calendar::is_calendar_column(c))
         .cloned()
         .collect();
     let targets = cfg.target.resolve(&table_columns);
@@ -517,12 +522,7 @@ pub fn train_prepared_with(
     // The configuration records the decision on calendar inputs, so that a retrain from a
     // model file reads the same inputs.
     let mut config = cfg.clone();
-    let reads_calendar = prepared
-        .spec
-        .features
-        .iter()
-        .any(|c| ts_data::calendar::CALENDAR_COLUMNS.contains(&c.as_str()));
-    config.data.calendar = if reads_calendar {
+    config.data.calendar = if ts_data::calendar::reads_calendar(&prepared.spec.features) {
         crate::config::CalendarMode::On
     } else {
         crate::config::CalendarMode::Off

@@ -242,14 +242,10 @@ impl WindowBounds {
     /// `predicted` (original units), clipped to the target's declared range.
     pub fn bounds(&self, i: usize, l: usize, j: usize, predicted: f64) -> (f64, f64) {
         let q = self.half_width(i, l, j);
-        let (lo, hi) = (predicted - q, predicted + q);
-        match self.ranges.len() {
-            0 => (lo, hi),
-            nt => {
-                let r = &self.ranges[j % nt];
-                (r.clip(lo), r.clip(hi))
-            }
-        }
+        (
+            self.into_range(j, predicted - q),
+            self.into_range(j, predicted + q),
+        )
     }
 }
 

@@ -42,7 +42,7 @@ impl DataSummary {
             columns: frame
                 .columns
                 .iter()
-                .filter(|c| !ts_data::calendar::CALENDAR_COLUMNS.contains(&c.as_str()))
+                .filter(|c| !ts_data::calendar::is_calendar_column(c))
                 .cloned()
                 .collect(),
             time_column: frame.time.as_ref().map(|t| t.column.clone()),

@@ -28,19 +28,21 @@ fn windows(n: usize) -> Windows {
     Windows::from_parts(x, y, l, f, 1, (l - 1..l - 1 + n).collect())
 }
 
-#[test]
-fn a_model_built_on_a_plain_device_trains() {
+/// A small plain LSTM (hidden 16, not residual) built on the plain `flex` device, trained with
+/// learning rate 5e-3 and no early stopping for `epochs` epochs on 128 windows, validated on 32.
+fn train_small(epochs: usize, ema_epochs: f64) -> ts_train::TrainReport {
     let mut cfg = ModelConfig::new(2, vec![0]);
     cfg.hidden_size = 16;
     cfg.residual = false;
     let model = cfg.init(1, &Device::flex()).unwrap();
     let tc = TrainConfig {
-        epochs: 15,
+        epochs,
         learning_rate: 5e-3,
         patience: 100,
+        ema_epochs,
         ..TrainConfig::default()
     };
-    let (_, report) = fit(
+    fit(
         model,
         &windows(128),
         &windows(32),
@@ -48,7 +50,13 @@ fn a_model_built_on_a_plain_device_trains() {
         &Device::flex(),
         &mut Silent,
     )
-    .unwrap();
+    .unwrap()
+    .1
+}
+
+#[test]
+fn a_model_built_on_a_plain_device_trains() {
+    let report = train_small(15, 0.0);
     let first = report.initial_val_loss.unwrap();
     assert!(
         report.best_val_loss.unwrap() < 0.5 * first,
@@ -209,29 +217,7 @@ fn only_forecasts_fitted_on_nothing_are_calibrated_on_the_training_part() {
 /// validation loss is the untrained one's), while a short one learns.
 #[test]
 fn the_averaged_weights_start_at_the_untrained_network() {
-    let mut cfg = ModelConfig::new(2, vec![0]);
-    cfg.hidden_size = 16;
-    cfg.residual = false;
-    let train = |ema_epochs: f64| {
-        let tc = TrainConfig {
-            epochs: 6,
-            learning_rate: 5e-3,
-            patience: 100,
-            ema_epochs,
-            ..TrainConfig::default()
-        };
-        let model = cfg.init(1, &Device::flex()).unwrap();
-        fit(
-            model,
-            &windows(128),
-            &windows(32),
-            &tc,
-            &Device::flex(),
-            &mut Silent,
-        )
-        .unwrap()
-        .1
-    };
+    let train = |ema_epochs: f64| train_small(6, ema_epochs);
     let frozen = train(1e12);
     let first = frozen.initial_val_loss.unwrap();
     for r in &frozen.history {
