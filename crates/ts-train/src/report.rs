@@ -332,7 +332,7 @@ impl fmt::Display for RunSummary<'_> {
         if cfg.model.kind == ModelChoice::Auto {
             writeln!(
                 f,
-                "Model: auto (trains the plain LSTM, then the hybrid, and keeps the hybrid only if it is clearly better on validation)"
+                "Model: auto (the plain LSTM and the hybrid: the one starting from the better baseline is kept unless the other is clearly better on validation)"
             )?;
         }
         Ok(())
@@ -348,7 +348,17 @@ impl fmt::Display for TrainingSummary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let o = self.0;
         if o.candidates.len() > 1 {
-            for c in &o.candidates {
+            for c in o.candidates.iter().filter(|c| c.not_trained) {
+                writeln!(
+                    f,
+                    "  candidate {:<10} validation loss {:.6} (untrained), not trained: the validation part ({} windows) is too short to choose between networks (it needs two horizons and a whole season, {})",
+                    c.name,
+                    c.initial_val_loss,
+                    o.prepared.validation.n,
+                    o.season.max(2 * o.prepared.spec.horizon),
+                )?;
+            }
+            for c in o.candidates.iter().filter(|c| !c.not_trained) {
                 writeln!(
                     f,
                     "  candidate {:<10} validation loss {:.6} (untrained {:.6}), epoch {}, {:.1} s{}",

@@ -723,7 +723,7 @@ impl<'a> TrainingRun<'a> {
 }
 
 /// The loss of a model's forecasts of a set of windows.
-fn validation_loss(
+pub(crate) fn validation_loss(
     m: &Forecaster,
     validation: &Windows,
     cfg: &TrainConfig,

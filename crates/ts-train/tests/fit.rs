@@ -120,6 +120,47 @@ fn trainer_fits_saves_and_reloads_and_takes_sample_weights() {
     assert_eq!(weighted.report.history.len(), 2);
 }
 
+/// `auto` with a validation part shorter than a season cannot choose between its networks, so
+/// it trains only the one it would keep (the better start) and describes the other by its
+/// untrained start; the kept network is the one that network trains alone. With a season the
+/// part covers, both are trained.
+#[test]
+fn auto_trains_only_the_candidate_it_could_keep_when_validation_is_short() {
+    use ts_train::{ModelChoice, Trainer};
+    let mut cfg = unemp_config();
+    (cfg.model.hidden_size, cfg.train.epochs) = (8, 3);
+    let (path, options) = cfg.data_source().unwrap();
+    let run = |kind: ModelChoice, season: usize| {
+        let mut cfg = cfg.clone();
+        (cfg.model.kind, cfg.data.season) = (kind, Some(season));
+        let mut frame = ts_data::load(&path, &options).unwrap();
+        Trainer::new(cfg).fit(&mut frame).unwrap()
+    };
+    let both = run(ModelChoice::Auto, 4);
+    assert!(both.candidates.iter().all(|c| !c.not_trained));
+    assert_eq!(both.candidates.len(), 2);
+    // 16 validation windows, a season of 20 rows.
+    let short = run(ModelChoice::Auto, 20);
+    assert!(short.prepared.validation.n < 20, "{}", short.prepared.validation.n);
+    let trained: Vec<_> = short.candidates.iter().filter(|c| !c.not_trained).collect();
+    assert_eq!(trained.len(), 1, "{:?}", short.candidates);
+    assert!(trained[0].chosen);
+    let skipped = short.candidates.iter().find(|c| c.not_trained).unwrap();
+    assert!(!skipped.chosen);
+    assert_eq!(skipped.best_epoch, 0);
+    assert_eq!(skipped.best_val_loss, skipped.initial_val_loss);
+    assert!(trained[0].initial_val_loss <= skipped.initial_val_loss);
+    let alone = run(
+        match trained[0].name.as_str() {
+            "hybrid" => ModelChoice::Hybrid,
+            _ => ModelChoice::Lstm,
+        },
+        20,
+    );
+    assert_eq!(alone.test_predictions, short.test_predictions);
+    assert_eq!(alone.report.best_epoch, short.report.best_epoch);
+}
+
 /// A network kept at its untrained start (residual head at zero, no linear branch: the naive
 /// forecast) is fitted on nothing, so its intervals are calibrated on the training and the
 /// validation windows; a fitted one (the hybrid's closed-form linear branch) on validation only.
