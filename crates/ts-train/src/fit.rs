@@ -32,6 +32,39 @@ pub fn resolve_season(frame: &Frame, cfg: &DataConfig) -> usize {
     }
 }
 
+/// The season the default window is sized for ([`DataConfig::lookback_for`]): `season`, or when
+/// that is longer than the longest default window ([`crate::config::MAX_AUTO_LOOKBACK`] rows:
+/// the weekly season of data taken every 15 or 10 minutes, 672 or 1,008 rows) the longest
+/// shorter season of the time step that fits (the day), rather than no season at all.
+pub fn window_season(frame: &Frame, season: usize) -> usize {
+    let most = crate::config::MAX_AUTO_LOOKBACK;
+    if season <= most {
+        return season;
+    }
+    longest_season_within(frame, season, most).unwrap_or(season)
+}
+
+/// The longest season of the frame's time step that is shorter than `season` and at most
+/// `rows` long.
+fn longest_season_within(frame: &Frame, season: usize, rows: usize) -> Option<usize> {
+    ts_data::detect_seasons(frame)
+        .into_iter()
+        .filter(|&m| m > 1 && m < season && m <= rows)
+        .max()
+}
+
+/// The season the hybrid's linear branch starts from ([`crate::linear_init`]): `season` when the
+/// window holds it (`season <= lookback`: the seasonal naive reads the last `season` rows),
+/// else the longest shorter season of the time step that it holds (a day of half-hourly or
+/// hourly data whose weekly season is longer than a `--sequence-length 96` window), else
+/// `season` (the branch then starts from the naive forecast).
+pub fn branch_season(frame: &Frame, season: usize, lookback: usize) -> usize {
+    if season <= lookback {
+        return season;
+    }
+    longest_season_within(frame, season, lookback).unwrap_or(season)
+}
+
 /// Whether the seasonal naive forecast errs less than the naive one on the training rows
 /// (`..train_rows`), in the mean over `targets` of the ratio of their one-step MAEs: a season
 /// worth several years of history in the window. Rows with a missing value are skipped.
@@ -178,7 +211,7 @@ pub fn resolve_spec(frame: &Frame, cfg: &DataConfig) -> Result<WindowSpec> {
     for f in &features {
         frame.column_index(f)?;
     }
-    let season = resolve_season(frame, cfg);
+    let season = window_season(frame, resolve_season(frame, cfg));
     let train_rows = cfg.split().bounds(frame.n_rows()).val_start;
     let seasonal = season_beats_naive(frame, &targets, season, train_rows)?;
     Ok(WindowSpec::new(
@@ -521,7 +554,8 @@ pub fn train_prepared_with(
 ) -> Result<FitOutcome> {
     check_model_size(&prepared, cfg)?;
     let season = resolve_season(frame, &cfg.data);
-    let configs = candidate_configs(&prepared, cfg, season, resume.as_ref())?;
+    let branch = branch_season(frame, season, prepared.spec.lookback);
+    let configs = candidate_configs(&prepared, cfg, branch, resume.as_ref())?;
     let (trained, mut candidates) = train_candidates(
         &prepared,
         cfg,

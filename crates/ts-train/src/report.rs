@@ -309,6 +309,13 @@ impl fmt::Display for RunSummary<'_> {
                 "Season: {} rows (seasonal naive baseline, MASE scale)",
                 self.season
             )?;
+            if p.spec.lookback < self.season {
+                writeln!(
+                    f,
+                    "  note: the window ({} rows) is shorter than the season: the model cannot see one season back, the seasonal naive baseline can (--sequence-length {} or more lets it)",
+                    p.spec.lookback, self.season
+                )?;
+            }
         } else {
             writeln!(f, "Season: none (MASE scaled by the one-step naive)")?;
         }

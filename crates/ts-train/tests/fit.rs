@@ -285,3 +285,63 @@ fn the_averaged_weights_start_at_the_untrained_network() {
             .collect::<Vec<_>>()
     );
 }
+
+/// A table of `days` days of January 2021 (at most 31) taken every `minutes` minutes (a daily
+/// cycle and noise), loaded.
+fn sub_hourly(dir: &std::path::Path, minutes: usize, days: usize) -> ts_data::Frame {
+    use std::fmt::Write as _;
+    let per_day = 24 * 60 / minutes;
+    let mut text = String::from("date,load\n");
+    for i in 0..days * per_day {
+        let (day, slot) = (i / per_day, i % per_day);
+        let phase = std::f64::consts::TAU * slot as f64 / per_day as f64;
+        let noise = ((i * 7919) % 101) as f64 / 101.0;
+        writeln!(
+            text,
+            "2021-01-{:02} {:02}:{:02}:00,{:.3}",
+            day + 1,
+            slot * minutes / 60,
+            slot * minutes % 60,
+            100.0 + 10.0 * phase.sin() + noise
+        )
+        .unwrap();
+    }
+    let path = dir.join(format!("every_{minutes}_minutes.csv"));
+    std::fs::write(&path, text).unwrap();
+    ts_data::load(&path, &ts_data::LoadOptions::default()).unwrap()
+}
+
+/// A weekly season longer than the longest default window (15-minute data: 672 rows) sizes the
+/// window by the day instead (96 rows, not the 12-row default); and a window shorter than the
+/// season (`--sequence-length 96` on hourly data, season 168) starts the hybrid's linear branch
+/// from the day it holds (24), not from the naive forecast.
+#[test]
+fn long_seasons_fall_back_to_the_day_for_the_window_and_the_linear_branch() {
+    use ts_train::pipeline::{branch_season, resolve_season, resolve_spec, window_season};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = ts_train::config::DataConfig {
+        target: ts_train::TargetSpec::One("load".into()),
+        ..Default::default()
+    };
+    let quarter_hours = sub_hourly(dir.path(), 15, 31);
+    let season = resolve_season(&quarter_hours, &cfg);
+    assert_eq!(season, 672);
+    assert_eq!(window_season(&quarter_hours, season), 96);
+    let spec = resolve_spec(&quarter_hours, &cfg).unwrap();
+    assert!(
+        spec.lookback >= 96 && spec.lookback.is_multiple_of(96) && spec.lookback <= 512,
+        "{}",
+        spec.lookback
+    );
+    assert_eq!(branch_season(&quarter_hours, season, spec.lookback), 96);
+    // A window that holds the week keeps it.
+    assert_eq!(branch_season(&quarter_hours, season, 700), 672);
+    let hours = sub_hourly(dir.path(), 60, 31);
+    let season = resolve_season(&hours, &cfg);
+    assert_eq!(season, 168);
+    assert_eq!(window_season(&hours, season), 168);
+    assert_eq!(branch_season(&hours, season, 96), 24);
+    assert_eq!(branch_season(&hours, season, 12), 168);
+    cfg.sequence_length = Some(96);
+    assert_eq!(resolve_spec(&hours, &cfg).unwrap().lookback, 96);
+}

@@ -263,7 +263,7 @@ pub struct LstmObjective {
     space: BTreeMap<String, Distribution>,
     prepared: Prepared,
     device: Device,
-    /// Seasonal period of the data (for the hybrid's linear branch).
+    /// The season of the hybrid's linear branch (`pipeline::branch_season`).
     season: usize,
 }
 
@@ -320,7 +320,11 @@ impl LstmObjective {
             ));
         }
         let device = ts_model::make_device(base.device).map_err(ts_train::TrainError::from)?;
-        let season = pipeline::resolve_season(frame, &base.data);
+        let season = pipeline::branch_season(
+            frame,
+            pipeline::resolve_season(frame, &base.data),
+            prepared.spec.lookback,
+        );
         Ok(Self {
             base,
             space,
