@@ -81,7 +81,7 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
     let mut trainer = Trainer::new(cfg.clone());
     let prepared = trainer.prepare(&mut frame)?;
     let season = ts_train::pipeline::resolve_season(&frame, &cfg.data);
-    let parameters = ts_train::pipeline::single_model_config(&prepared, &cfg, season)
+    let parameters = ts_train::pipeline::single_model_config(&prepared, &cfg, season, 0)
         .parameter_count()
         .unwrap_or(0);
     ts_train::pipeline::check_model_size(&prepared, &cfg)?;

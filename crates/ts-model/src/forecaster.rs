@@ -78,6 +78,16 @@ pub struct ModelConfig {
     /// Seasonal period in rows the linear branch starts from (1 or 0 = none).
     #[serde(default)]
     pub season: usize,
+    /// The LSTM layers read only the last `lstm_window` rows of each window (0 = all of it), while
+    /// the linear branch reads the whole window: a window sized for a long season (a week of
+    /// half-hourly data, 336 rows) costs the recurrent layers only the rows they use (the last
+    /// day). Left out of model files when 0, so that builds from before read them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lstm_window: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl ModelConfig {
@@ -97,6 +107,15 @@ impl ModelConfig {
             linear: false,
             lookback: 0,
             season: 0,
+            lstm_window: 0,
+        }
+    }
+
+    /// Rows of a `t`-row window the LSTM layers read ([`ModelConfig::lstm_window`]).
+    pub fn lstm_rows(&self, t: usize) -> usize {
+        match self.lstm_window {
+            0 => t,
+            w => w.min(t),
         }
     }
 
@@ -167,6 +186,13 @@ impl ModelConfig {
                 "lookback",
                 "0".into(),
                 "the linear branch needs the window length",
+            );
+        }
+        if self.lstm_window > 0 && self.lookback > 0 && self.lstm_window > self.lookback {
+            return bad(
+                "lstm_window",
+                self.lstm_window.to_string(),
+                &format!("must not exceed the window ({} rows)", self.lookback),
             );
         }
         if self.linear && !self.residual {
@@ -546,6 +572,12 @@ impl Forecaster {
             (Some(r), true) => r.clone(),
             _ => x.clone(),
         };
+        // The rows the LSTM layers read: the last `lstm_window` of the window.
+        let window = t;
+        let (lstm_in, t) = match cfg.lstm_rows(t) {
+            rows if rows < t => (lstm_in.narrow(1, t - rows, rows), rows),
+            _ => (lstm_in, t),
+        };
         let tm = lstm_in.swap_dims(0, 1).reshape([t * b, f]);
         let base = if cfg.residual {
             Some(self.last_values(x, &device))
@@ -565,6 +597,11 @@ impl Forecaster {
             let mut feat = match &net.attention {
                 Some(att) => {
                     let (ctx, w) = att.forward(top.reshape([t, b, h]).swap_dims(0, 1));
+                    // Weights over the whole window: none on the rows the LSTM does not read.
+                    let w = match window - t {
+                        0 => w,
+                        unread => Tensor::cat(vec![Tensor::zeros([b, unread], &device), w], 1),
+                    };
                     attention.push(w);
                     ctx
                 }

@@ -116,6 +116,7 @@ pub fn pytorch_lstm_config(path: &Path, bytes: &[u8]) -> Result<ModelConfig> {
         linear: false,
         lookback: 0,
         season: 0,
+        lstm_window: 0,
     })
 }
 

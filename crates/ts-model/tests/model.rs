@@ -381,3 +381,62 @@ fn seasonal_share_weights_normalise_the_shares_over_the_seasons() {
     assert!(seasonal_share_weights(1, 36, 12, &[]).is_none());
     assert!(seasonal_share_weights(1, 30, 12, &[1.0, 0.5, 0.25]).is_none());
 }
+
+/// The LSTM layers of a network with `lstm_window = w` read only the last `w` rows of a window:
+/// its forecast is the same weights' forecast of those rows alone, and earlier rows do not move
+/// it (without a linear branch, which reads the whole window); a `w` longer than the window is
+/// refused, and a model file leaves out `lstm_window = 0` (files from before read as 0).
+#[test]
+fn the_lstm_reads_only_the_last_lstm_window_rows() {
+    let mut cfg = ModelConfig::new(2, vec![0]);
+    (cfg.residual, cfg.hidden_size, cfg.lookback, cfg.lstm_window) = (false, 8, 10, 4);
+    let tail = cfg.init(5, &dev()).unwrap();
+    let mut whole_cfg = cfg.clone();
+    whole_cfg.lstm_window = 0;
+    let whole = whole_cfg.init(5, &dev()).unwrap();
+    let xs: Vec<f32> = (0..3 * 10 * 2)
+        .map(|k| ((k * 37) % 23) as f32 / 23.0)
+        .collect();
+    let x = Tensor::<3>::from_data(TensorData::new(xs.clone(), [3, 10, 2]), &dev());
+    let a = to_vec(tail.forward(x.clone()));
+    let b = to_vec(whole.forward(x.clone().narrow(1, 6, 4)));
+    assert_eq!(a.len(), 3);
+    for (p, q) in a.iter().zip(&b) {
+        assert!((p - q).abs() < 1e-6, "{a:?} vs {b:?}");
+    }
+    let all = to_vec(whole.forward(x));
+    assert!(a.iter().zip(&all).any(|(p, q)| (p - q).abs() > 1e-4), "{a:?} {all:?}");
+    // Rows before the last four do not matter.
+    let mut early = xs;
+    for w in 0..3 {
+        for r in 0..6 {
+            early[(w * 10 + r) * 2] += 5.0;
+        }
+    }
+    let x = Tensor::<3>::from_data(TensorData::new(early, [3, 10, 2]), &dev());
+    assert_eq!(to_vec(tail.forward(x)), a);
+    // The attention variant weighs only the rows it reads; its weights still cover the window.
+    let mut att = cfg.clone();
+    att.kind = ModelKind::Attention;
+    let out = att
+        .init(5, &dev())
+        .unwrap()
+        .forward_full(Tensor::<3>::from_data(TensorData::new(vec![0.5f32; 3 * 10 * 2], [3, 10, 2]), &dev()), None);
+    let w = to_vec(out.attention[0].clone());
+    assert_eq!(w.len(), 3 * 10);
+    for b in 0..3 {
+        assert!(w[b * 10..b * 10 + 6].iter().all(|&v| v == 0.0), "{w:?}");
+        let s: f32 = w[b * 10..(b + 1) * 10].iter().sum();
+        assert!((s - 1.0).abs() < 1e-5, "{w:?}");
+    }
+    let mut long = cfg.clone();
+    long.lstm_window = 11;
+    let e = long.init(5, &dev()).unwrap_err().to_string();
+    assert!(e.contains("lstm_window") && e.contains("10 rows"), "{e}");
+    let text = serde_json::to_string(&whole_cfg).unwrap();
+    assert!(!text.contains("lstm_window"), "{text}");
+    let back: ModelConfig = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, whole_cfg);
+    let text = serde_json::to_string(&cfg).unwrap();
+    assert_eq!(serde_json::from_str::<ModelConfig>(&text).unwrap(), cfg);
+}

@@ -65,6 +65,25 @@ pub fn branch_season(frame: &Frame, season: usize, lookback: usize) -> usize {
     longest_season_within(frame, season, lookback).unwrap_or(season)
 }
 
+/// The rows of each window the LSTM layers read ([`ts_model::ModelConfig::lstm_window`]; 0 =
+/// all): when the window holds its whole season and that season holds a shorter one of the time
+/// step (a week of half-hourly or hourly data holds a day), the last shorter season (at least
+/// [`crate::config::DEFAULT_LOOKBACK`] rows). The recurrent layers cost time in proportion to
+/// the rows they read and reach back a day better than a week; the linear branch reads the whole
+/// window, and with it the week before. taylor at 48 steps (a week, 336 rows): the LSTM reads 48.
+pub fn lstm_window(frame: &Frame, cfg: &DataConfig, lookback: usize) -> usize {
+    let season = window_season(frame, resolve_season(frame, cfg));
+    if season <= 1 || lookback < season {
+        return 0;
+    }
+    match longest_season_within(frame, season, lookback) {
+        Some(m) if m.max(crate::config::DEFAULT_LOOKBACK) < lookback => {
+            m.max(crate::config::DEFAULT_LOOKBACK)
+        }
+        _ => 0,
+    }
+}
+
 /// Whether the seasonal naive forecast errs less than the naive one on the training rows
 /// (`..train_rows`), in the mean over `targets` of the ratio of their one-step MAEs: a season
 /// worth several years of history in the window. Rows with a missing value are skipped.
@@ -447,6 +466,7 @@ pub fn model_config(
     kind: ts_model::ModelKind,
     hybrid: bool,
     season: usize,
+    lstm_window: usize,
 ) -> ModelConfig {
     ModelConfig {
         kind,
@@ -462,6 +482,7 @@ pub fn model_config(
         linear: hybrid,
         lookback: prepared.spec.lookback,
         season: if hybrid { season } else { 0 },
+        lstm_window,
     }
 }
 
@@ -471,6 +492,7 @@ pub fn single_model_config(
     prepared: &Prepared,
     cfg: &ForecastConfig,
     season: usize,
+    lstm_window: usize,
 ) -> ModelConfig {
     let (kind, hybrid) = cfg
         .model
@@ -479,7 +501,7 @@ pub fn single_model_config(
         .last()
         .copied()
         .unwrap_or((ts_model::ModelKind::Lstm, false));
-    model_config(prepared, cfg, kind, hybrid, season)
+    model_config(prepared, cfg, kind, hybrid, season, lstm_window)
 }
 
 /// The baselines' season and MASE's history for prepared data.
@@ -495,7 +517,7 @@ pub fn baseline_spec(prepared: &Prepared, season: usize) -> BaselineSpec {
 pub fn check_model_size(prepared: &Prepared, cfg: &ForecastConfig) -> Result<()> {
     for (kind, hybrid) in cfg.model.kind.candidates() {
         crate::memory::check(
-            &model_config(prepared, cfg, kind, hybrid, 0),
+            &model_config(prepared, cfg, kind, hybrid, 0, 0),
             prepared.spec.lookback,
             cfg.train.batch_size,
             crate::memory::memory_limit(),
@@ -555,7 +577,8 @@ pub fn train_prepared_with(
     check_model_size(&prepared, cfg)?;
     let season = resolve_season(frame, &cfg.data);
     let branch = branch_season(frame, season, prepared.spec.lookback);
-    let configs = candidate_configs(&prepared, cfg, branch, resume.as_ref())?;
+    let lstm_rows = lstm_window(frame, &cfg.data, prepared.spec.lookback);
+    let configs = candidate_configs(&prepared, cfg, branch, lstm_rows, resume.as_ref())?;
     let (trained, mut candidates) = train_candidates(
         &prepared,
         cfg,
@@ -600,6 +623,7 @@ pub fn candidate_configs(
     prepared: &Prepared,
     cfg: &ForecastConfig,
     season: usize,
+    lstm_window: usize,
     resume: Option<&Resume>,
 ) -> Result<Vec<(String, ModelConfig)>> {
     let configs = cfg
@@ -610,7 +634,7 @@ pub fn candidate_configs(
         .map(|(kind, hybrid)| {
             (
                 ModelChoice::candidate_name(kind, hybrid).to_string(),
-                model_config(prepared, cfg, kind, hybrid, season),
+                model_config(prepared, cfg, kind, hybrid, season, lstm_window),
             )
         });
     match resume {

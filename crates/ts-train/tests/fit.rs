@@ -314,10 +314,13 @@ fn sub_hourly(dir: &std::path::Path, minutes: usize, days: usize) -> ts_data::Fr
 /// A weekly season longer than the longest default window (15-minute data: 672 rows) sizes the
 /// window by the day instead (96 rows, not the 12-row default); and a window shorter than the
 /// season (`--sequence-length 96` on hourly data, season 168) starts the hybrid's linear branch
-/// from the day it holds (24), not from the naive forecast.
+/// from the day it holds (24), not from the naive forecast. The LSTM layers of a window that holds
+/// the week read its last day.
 #[test]
 fn long_seasons_fall_back_to_the_day_for_the_window_and_the_linear_branch() {
-    use ts_train::pipeline::{branch_season, resolve_season, resolve_spec, window_season};
+    use ts_train::pipeline::{
+        branch_season, lstm_window, resolve_season, resolve_spec, window_season,
+    };
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = ts_train::config::DataConfig {
         target: ts_train::TargetSpec::One("load".into()),
@@ -342,6 +345,14 @@ fn long_seasons_fall_back_to_the_day_for_the_window_and_the_linear_branch() {
     assert_eq!(window_season(&hours, season), 168);
     assert_eq!(branch_season(&hours, season, 96), 24);
     assert_eq!(branch_season(&hours, season, 12), 168);
+    // The LSTM reads the day of a window that holds the week, the whole of any other window.
+    let lookback = resolve_spec(&hours, &cfg).unwrap().lookback;
+    assert_eq!((lookback, lstm_window(&hours, &cfg, lookback)), (168, 24));
+    assert_eq!(lstm_window(&quarter_hours, &cfg, spec.lookback), 0);
+    let half_hours = sub_hourly(dir.path(), 30, 31);
+    let lookback = resolve_spec(&half_hours, &cfg).unwrap().lookback;
+    assert_eq!((lookback, lstm_window(&half_hours, &cfg, lookback)), (336, 48));
     cfg.sequence_length = Some(96);
     assert_eq!(resolve_spec(&hours, &cfg).unwrap().lookback, 96);
+    assert_eq!(lstm_window(&hours, &cfg, 96), 0);
 }

@@ -265,6 +265,8 @@ pub struct LstmObjective {
     device: Device,
     /// The season of the hybrid's linear branch (`pipeline::branch_season`).
     season: usize,
+    /// The rows of each window the LSTM layers read (`pipeline::lstm_window`).
+    lstm_window: usize,
 }
 
 /// What an LSTM tuning objective measures ([`LstmObjective::description`]), stored in the study
@@ -325,12 +327,14 @@ impl LstmObjective {
             pipeline::resolve_season(frame, &base.data),
             prepared.spec.lookback,
         );
+        let lstm_window = pipeline::lstm_window(frame, &base.data, prepared.spec.lookback);
         Ok(Self {
             base,
             space,
             prepared,
             device,
             season,
+            lstm_window,
         })
     }
 
@@ -369,7 +373,7 @@ impl LstmObjective {
             trial.suggest(name, dist.clone())?;
         }
         let cfg = apply_params(&self.base, &trial.params())?;
-        let mc = pipeline::single_model_config(&self.prepared, &cfg, self.season);
+        let mc = pipeline::single_model_config(&self.prepared, &cfg, self.season, self.lstm_window);
         let (model, _) = pipeline::init_model(&self.prepared, &cfg, &mc, &self.device)?;
         let mut obs = TrialObserver {
             trial,
