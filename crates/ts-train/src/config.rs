@@ -106,6 +106,10 @@ pub const DEFAULT_LOOKBACK: usize = 12;
 pub const AUTO_LOOKBACK_SEASONS: usize = 3;
 /// The longest sequence length chosen automatically to cover a season.
 pub const MAX_AUTO_LOOKBACK: usize = 512;
+/// The longest default window for a season longer than [`MAX_AUTO_LOOKBACK`] that holds a
+/// shorter one (a week of data every 15 or 10 minutes, 672 or 1,008 rows): the LSTM layers read
+/// the last day of it, the hybrid's linear branch all of it.
+pub const MAX_AUTO_WEEK_WINDOW: usize = 1008;
 
 impl DataConfig {
     /// Whether a target is set: a non-blank column (or list, or `"all"`), or a non-empty list.

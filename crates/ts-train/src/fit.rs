@@ -35,7 +35,9 @@ pub fn resolve_season(frame: &Frame, cfg: &DataConfig) -> usize {
 /// The season the default window is sized for ([`DataConfig::lookback_for`]): `season`, or when
 /// that is longer than the longest default window ([`crate::config::MAX_AUTO_LOOKBACK`] rows:
 /// the weekly season of data taken every 15 or 10 minutes, 672 or 1,008 rows) the longest
-/// shorter season of the time step that fits (the day), rather than no season at all.
+/// shorter season of the time step that fits (the day), rather than no season at all. (Such a
+/// week, up to [`crate::config::MAX_AUTO_WEEK_WINDOW`] rows, is then held by the window
+/// anyway, with the LSTM layers reading its last day: see [`resolve_spec`].)
 pub fn window_season(frame: &Frame, season: usize) -> usize {
     let most = crate::config::MAX_AUTO_LOOKBACK;
     if season <= most {
@@ -72,7 +74,7 @@ pub fn branch_season(frame: &Frame, season: usize, lookback: usize) -> usize {
 /// the rows they read and reach back a day better than a week; the linear branch reads the whole
 /// window, and with it the week before. taylor at 48 steps (a week, 336 rows): the LSTM reads 48.
 pub fn lstm_window(frame: &Frame, cfg: &DataConfig, lookback: usize) -> usize {
-    let season = window_season(frame, resolve_season(frame, cfg));
+    let season = resolve_season(frame, cfg);
     if season <= 1 || lookback < season {
         return 0;
     }
@@ -230,11 +232,22 @@ pub fn resolve_spec(frame: &Frame, cfg: &DataConfig) -> Result<WindowSpec> {
     for f in &features {
         frame.column_index(f)?;
     }
-    let season = window_season(frame, resolve_season(frame, cfg));
+    let primary = resolve_season(frame, cfg);
+    let season = window_season(frame, primary);
     let train_rows = cfg.split().bounds(frame.n_rows()).val_start;
     let seasonal = season_beats_naive(frame, &targets, season, train_rows)?;
+    let mut lookback = cfg.lookback_for(season, frame.n_rows(), seasonal);
+    // A week longer than the longest default window, over a day that fits: the window holds the
+    // week for the linear branch, the LSTM layers read its last day ([`lstm_window`]).
+    if cfg.sequence_length.is_none()
+        && season < primary
+        && primary <= crate::config::MAX_AUTO_WEEK_WINDOW
+        && primary <= frame.n_rows() / 4
+    {
+        lookback = lookback.max(primary);
+    }
     Ok(WindowSpec::new(
-        cfg.lookback_for(season, frame.n_rows(), seasonal),
+        lookback,
         cfg.horizon,
         features,
         targets,

@@ -311,13 +311,14 @@ fn sub_hourly(dir: &std::path::Path, minutes: usize, days: usize) -> ts_data::Fr
     ts_data::load(&path, &ts_data::LoadOptions::default()).unwrap()
 }
 
-/// A weekly season longer than the longest default window (15-minute data: 672 rows) sizes the
-/// window by the day instead (96 rows, not the 12-row default); and a window shorter than the
-/// season (`--sequence-length 96` on hourly data, season 168) starts the hybrid's linear branch
-/// from the day it holds (24), not from the naive forecast. The LSTM layers of a window that holds
-/// the week read its last day.
+/// A weekly season longer than the longest default window of one season (15-minute data: 672
+/// rows) still sets the window (not the 12-row default): it holds the week for the hybrid's
+/// linear branch while the LSTM layers read the last day (96 rows), and a table too short for it
+/// gets the day. A window shorter than the season (`--sequence-length 96` on hourly data,
+/// season 168) starts the linear branch from the day it holds (24), not from the naive
+/// forecast. The LSTM layers of a window that holds the week read its last day.
 #[test]
-fn long_seasons_fall_back_to_the_day_for_the_window_and_the_linear_branch() {
+fn long_seasons_set_the_window_and_the_day_the_lstm_reads() {
     use ts_train::pipeline::{
         branch_season, lstm_window, resolve_season, resolve_spec, window_season,
     };
@@ -331,14 +332,23 @@ fn long_seasons_fall_back_to_the_day_for_the_window_and_the_linear_branch() {
     assert_eq!(season, 672);
     assert_eq!(window_season(&quarter_hours, season), 96);
     let spec = resolve_spec(&quarter_hours, &cfg).unwrap();
+    assert_eq!(spec.lookback, 672);
+    assert_eq!(branch_season(&quarter_hours, season, spec.lookback), 672);
+    assert_eq!(lstm_window(&quarter_hours, &cfg, spec.lookback), 96);
+    // A week in the training rows three times, but more than a quarter of the table: the day.
+    let short = sub_hourly(dir.path(), 15, 26);
+    let tight = ts_train::config::DataConfig {
+        train_split: 0.95,
+        ..cfg.clone()
+    };
+    assert_eq!(resolve_season(&short, &tight), 672);
+    let lookback = resolve_spec(&short, &tight).unwrap().lookback;
     assert!(
-        spec.lookback >= 96 && spec.lookback.is_multiple_of(96) && spec.lookback <= 512,
-        "{}",
-        spec.lookback
+        lookback >= 96 && lookback.is_multiple_of(96) && lookback <= 512,
+        "{lookback}"
     );
-    assert_eq!(branch_season(&quarter_hours, season, spec.lookback), 96);
-    // A window that holds the week keeps it.
-    assert_eq!(branch_season(&quarter_hours, season, 700), 672);
+    assert_eq!(branch_season(&short, 672, lookback), 96);
+    assert_eq!(lstm_window(&short, &tight, lookback), 0);
     let hours = sub_hourly(dir.path(), 60, 31);
     let season = resolve_season(&hours, &cfg);
     assert_eq!(season, 168);
@@ -348,7 +358,6 @@ fn long_seasons_fall_back_to_the_day_for_the_window_and_the_linear_branch() {
     // The LSTM reads the day of a window that holds the week, the whole of any other window.
     let lookback = resolve_spec(&hours, &cfg).unwrap().lookback;
     assert_eq!((lookback, lstm_window(&hours, &cfg, lookback)), (168, 24));
-    assert_eq!(lstm_window(&quarter_hours, &cfg, spec.lookback), 0);
     let half_hours = sub_hourly(dir.path(), 30, 31);
     let lookback = resolve_spec(&half_hours, &cfg).unwrap().lookback;
     assert_eq!((lookback, lstm_window(&half_hours, &cfg, lookback)), (336, 48));
