@@ -85,6 +85,7 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
         .parameter_count()
         .unwrap_or(0);
     ts_train::pipeline::check_model_size(&prepared, &cfg)?;
+    let lstm_window = ts_train::pipeline::resolve_lstm_window(&frame, &cfg, prepared.spec.lookback);
     print!(
         "{}",
         RunSummary {
@@ -92,7 +93,8 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
             prepared: &prepared,
             config: &cfg,
             season,
-            parameters
+            parameters,
+            lstm_window,
         }
     );
     let (stop, terminated) = stop_flags();

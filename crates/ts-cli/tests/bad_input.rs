@@ -407,6 +407,8 @@ fn cases() -> Vec<Case> {
         ("--intervals=-0.8", "intervals", "-0.8"),
         ("--model=transformer", "model", "transformer"),
         ("--ema-epochs=-1", "ema_epochs", "-1"),
+        ("--lstm-window=500", "lstm_window", "500"),
+        ("--lstm-window=-1", "lstm-window", "-1"),
         ("--ema-epochs=inf", "ema_epochs", "inf"),
         ("--bounds=1", "bounds", "LO:HI"),
         ("--bounds=3:1", "bounds", "3:1"),
@@ -615,7 +617,7 @@ fn cases() -> Vec<Case> {
         case("model file of another version")
             .model("v7.tsf", |b| b[8..12].copy_from_slice(&7u32.to_le_bytes()))
             .run(with("evaluate", "{d}/v7.tsf", "{data}"))
-            .fails(&["v7.tsf", "version 7", "version 1", "tsf 0."]),
+            .fails(&["v7.tsf", "version 7", "versions 1 to 2", "tsf 0."]),
         case("prediction data with other columns")
             .file(
                 "other.csv",

@@ -59,7 +59,7 @@ pub enum ModelError {
     },
     /// The file was written by an incompatible version.
     #[error(
-        "{path}: model file format version {found} is not supported by this tsf (reads version {supported}); written by {writer}"
+        "{path}: model file format version {found} is not supported by this tsf (reads versions 1 to {supported}); written by {writer}"
     )]
     Version {
         /// The path.

@@ -6,7 +6,7 @@
 //! | bytes | content |
 //! |---|---|
 //! | 8 | magic `TSFMODEL` |
-//! | 4 | format version (`u32`, currently 1) |
+//! | 4 | format version (`u32`: 1, or 2 for a network whose LSTM reads part of the window) |
 //! | 8 | header length `h` (`u64`) |
 //! | 8 | weights length `w` (`u64`) |
 //! | 32 | SHA-256 of the header bytes followed by the weight bytes |
@@ -32,8 +32,23 @@ use crate::forecaster::{Forecaster, ModelConfig};
 
 /// Magic bytes at the start of every model file.
 pub const MAGIC: &[u8; 8] = b"TSFMODEL";
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format version this build writes and reads. Version 2 is version 1 plus
+/// [`ModelConfig::lstm_window`]: a file is written as version 2 only when that is set
+/// ([`version_for`]), so that a build from before refuses it instead of running its LSTM over
+/// the whole window; every other file is version 1, which such builds read.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format version this build reads.
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
+
+/// The format version a model file of this architecture is written in (see [`FORMAT_VERSION`]).
+pub fn version_for(model: &ModelConfig) -> u32 {
+    if model.lstm_window > 0 { 2 } else { 1 }
+}
+
+/// Whether this build reads format `version`.
+fn readable(version: u32) -> bool {
+    (OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&version)
+}
 const PREFIX: usize = 8 + 4 + 8 + 8 + 32;
 /// Largest header accepted (a header is a few kilobytes).
 pub const MAX_HEADER: u64 = 64 << 20;
@@ -76,6 +91,16 @@ fn io(path: &Path, e: impl std::fmt::Display) -> ModelError {
 
 /// Serialises a model and header into the file format's bytes.
 pub fn to_bytes(model: &Forecaster, header: &ModelHeader) -> Result<Vec<u8>> {
+    if !readable(header.format_version) || header.format_version < version_for(&header.model) {
+        return Err(ModelError::Header {
+            path: "<memory>".into(),
+            message: format!(
+                "format version {} cannot be written for this architecture (use {})",
+                header.format_version,
+                version_for(&header.model)
+            ),
+        });
+    }
     let mut store = SafetensorsStore::from_bytes(None);
     model
         .save_into(&mut store)
@@ -97,7 +122,7 @@ pub fn to_bytes(model: &Forecaster, header: &ModelHeader) -> Result<Vec<u8>> {
     let digest = hasher.finalize();
     let mut out = Vec::with_capacity(PREFIX + head.len() + weights.len());
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&header.format_version.to_le_bytes());
     out.extend_from_slice(&(head.len() as u64).to_le_bytes());
     out.extend_from_slice(&(weights.len() as u64).to_le_bytes());
     out.extend_from_slice(&digest);
@@ -248,6 +273,16 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<(ModelHeader, Vec<u8>)> {
         message: e.to_string(),
     })?;
     check_header(path, &header, weights.len())?;
+    let prefix = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or([0; 4]));
+    if header.format_version != prefix {
+        return Err(ModelError::Header {
+            path: path.to_path_buf(),
+            message: format!(
+                "the header says format version {}, the file's prefix {prefix}",
+                header.format_version
+            ),
+        });
+    }
     Ok((header, weights.to_vec()))
 }
 
@@ -274,7 +309,7 @@ fn check_prefix(path: &Path, bytes: &[u8]) -> Result<usize> {
         });
     }
     let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or([0; 4]));
-    if version != FORMAT_VERSION {
+    if !readable(version) {
         let writer = if bytes.len() >= PREFIX {
             // Best effort: the writer string may be readable even in another version.
             String::from_utf8_lossy(&bytes[PREFIX..bytes.len().min(PREFIX + 200)])
@@ -330,7 +365,7 @@ fn check_prefix(path: &Path, bytes: &[u8]) -> Result<usize> {
 /// a valid architecture no larger than the weights stored, and features that agree with the
 /// scaler and the model's input size.
 fn check_header(path: &Path, header: &ModelHeader, weights: usize) -> Result<()> {
-    if header.format_version != FORMAT_VERSION {
+    if !readable(header.format_version) {
         return Err(ModelError::Version {
             path: path.to_path_buf(),
             found: header.format_version,
@@ -342,6 +377,17 @@ fn check_header(path: &Path, header: &ModelHeader, weights: usize) -> Result<()>
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
+    if header.format_version < version_for(&header.model) {
+        return Err(ModelError::Header {
+            path: path.to_path_buf(),
+            message: format!(
+                "format version {} cannot hold lstm_window = {} (version {} can)",
+                header.format_version,
+                header.model.lstm_window,
+                version_for(&header.model)
+            ),
+        });
+    }
     // Refuse an architecture larger than the weights stored (f32 = 4 bytes per parameter) before
     // anything is allocated for it.
     match header

@@ -91,7 +91,7 @@ fn a_version_mismatch_names_both_versions() {
             e,
             ModelError::Version {
                 found: 7,
-                supported: 1,
+                supported: 2,
                 ..
             }
         ),

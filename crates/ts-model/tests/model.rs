@@ -281,7 +281,7 @@ fn model_file_round_trip_and_corruption() {
     match file::parse(&path, &b) {
         Err(ModelError::Version {
             found, supported, ..
-        }) => assert_eq!((found, supported), (9, 1)),
+        }) => assert_eq!((found, supported), (9, 2)),
         other => panic!("{other:?}"),
     }
     // huge claimed sizes are refused without allocating
@@ -439,4 +439,38 @@ fn the_lstm_reads_only_the_last_lstm_window_rows() {
     assert_eq!(back, whole_cfg);
     let text = serde_json::to_string(&cfg).unwrap();
     assert_eq!(serde_json::from_str::<ModelConfig>(&text).unwrap(), cfg);
+}
+
+/// A network whose LSTM reads part of the window is written as format version 2, which a build
+/// from before refuses (it reads version 1 only) instead of running its LSTM over the whole
+/// window; every other network is still version 1. A header that claims version 1 for such a
+/// network is refused when writing.
+#[test]
+fn an_lstm_window_needs_format_version_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = ModelConfig::new(3, vec![0]);
+    (cfg.hidden_size, cfg.lookback) = (8, 4);
+    assert_eq!(file::version_for(&cfg), 1);
+    cfg.lstm_window = 2;
+    assert_eq!(file::version_for(&cfg), 2);
+    let m = cfg.init(3, &dev()).unwrap();
+    let mut h = header(&cfg);
+    h.format_version = 1;
+    let e = file::to_bytes(&m, &h).unwrap_err().to_string();
+    assert!(e.contains("format version 1") && e.contains("use 2"), "{e}");
+    h.format_version = file::version_for(&cfg);
+    let bytes = file::to_bytes(&m, &h).unwrap();
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 2);
+    let path = dir.path().join("m.tsf");
+    std::fs::write(&path, &bytes).unwrap();
+    let (back, _) = file::parse(&path, &bytes).unwrap();
+    assert_eq!(back.model.lstm_window, 2);
+    let plain = ModelConfig {
+        lstm_window: 0,
+        ..cfg.clone()
+    };
+    let mut h = header(&plain);
+    h.format_version = file::version_for(&plain);
+    let bytes = file::to_bytes(&plain.init(3, &dev()).unwrap(), &h).unwrap();
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 1);
 }

@@ -97,6 +97,7 @@ impl Bundle {
         c.model.kind = ModelChoice::of_network(&self.model.config);
         c.data.sequence_length = Some(self.header.spec.lookback);
         c.data.season = Some(self.season());
+        c.model.lstm_window = Some(self.model.config.lstm_window);
         c.data.calendar = if self.reads_calendar() {
             crate::config::CalendarMode::On
         } else {

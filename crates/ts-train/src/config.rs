@@ -110,6 +110,10 @@ pub const MAX_AUTO_LOOKBACK: usize = 512;
 /// shorter one (a week of data every 15 or 10 minutes, 672 or 1,008 rows): the LSTM layers read
 /// the last day of it, the hybrid's linear branch all of it.
 pub const MAX_AUTO_WEEK_WINDOW: usize = 1008;
+/// The most values (rows × targets × window) for which the default window holds such a week: the
+/// linear branch's closed-form fit keeps one row of the window per training window and target
+/// (64 million values: 512 MiB; 15-minute data with one target up to about 95,000 rows).
+pub const MAX_WEEK_WINDOW_VALUES: usize = 64 << 20;
 
 impl DataConfig {
     /// Whether a target is set: a non-blank column (or list, or `"all"`), or a non-empty list.
@@ -242,6 +246,10 @@ pub struct ModelSettings {
     pub residual: bool,
     /// Ensemble members.
     pub ensemble: usize,
+    /// Rows of each window the LSTM layers read (0 = all); `None` = the last day of a window
+    /// that holds a week of sub-daily data, else all ([`crate::fit::lstm_window`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lstm_window: Option<usize>,
 }
 
 impl Default for ModelSettings {
@@ -253,6 +261,7 @@ impl Default for ModelSettings {
             dropout: 0.2,
             residual: true,
             ensemble: 1,
+            lstm_window: None,
         }
     }
 }

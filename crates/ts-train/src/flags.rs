@@ -99,6 +99,10 @@ pub struct ConfigFlags {
     /// Ensemble members [model.ensemble] (default 1).
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
     pub ensemble: Option<usize>,
+    /// Rows of each window the LSTM layers read, 0 = all [model.lstm_window] (default: the last
+    /// day of a window that holds a week of sub-daily data, else all).
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
+    pub lstm_window: Option<usize>,
     /// Maximum epochs [train.epochs] (default 100).
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
     pub epochs: Option<usize>,
@@ -234,6 +238,9 @@ impl ConfigFlags {
         set(&mut m.dropout, &a.dropout);
         set(&mut m.residual, &a.residual);
         set(&mut m.ensemble, &a.ensemble);
+        if a.lstm_window.is_some() {
+            m.lstm_window = a.lstm_window;
+        }
         let t = &mut cfg.train;
         set(&mut t.epochs, &a.epochs);
         set(&mut t.batch_size, &a.batch_size);

@@ -272,6 +272,8 @@ pub struct RunSummary<'a> {
     pub season: usize,
     /// Parameters of one network.
     pub parameters: usize,
+    /// Rows of each window the LSTM layers read (0 = all; see `fit::lstm_window`).
+    pub lstm_window: usize,
 }
 
 impl fmt::Display for RunSummary<'_> {
@@ -303,6 +305,13 @@ impl fmt::Display for RunSummary<'_> {
             "Windows: train {}, validation {}, test {} (sequence length {}, horizon {})",
             p.train.n, p.validation.n, p.test.n, p.spec.lookback, p.spec.horizon
         )?;
+        if self.lstm_window > 0 && self.lstm_window < p.spec.lookback {
+            writeln!(
+                f,
+                "  the LSTM layers read the last {} rows of each window, the hybrid's linear branch all {} (--lstm-window)",
+                self.lstm_window, p.spec.lookback
+            )?;
+        }
         if self.season > 1 {
             writeln!(
                 f,
@@ -358,11 +367,11 @@ impl fmt::Display for TrainingSummary<'_> {
             for c in o.candidates.iter().filter(|c| c.not_trained) {
                 writeln!(
                     f,
-                    "  candidate {:<10} validation loss {:.6} (untrained), not trained: the validation part ({} windows) is too short to choose between networks (it needs two horizons and a whole season, {})",
+                    "  candidate {:<10} validation loss {:.6} (untrained), not trained: the validation part ({} windows) is too short to choose between networks (it needs two horizons and two seasons, {})",
                     c.name,
                     c.initial_val_loss,
                     o.prepared.validation.n,
-                    o.season.max(2 * o.prepared.spec.horizon),
+                    (2 * o.season).max(2 * o.prepared.spec.horizon),
                 )?;
             }
             for c in o.candidates.iter().filter(|c| !c.not_trained) {

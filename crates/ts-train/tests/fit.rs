@@ -365,3 +365,35 @@ fn long_seasons_set_the_window_and_the_day_the_lstm_reads() {
     assert_eq!(resolve_spec(&hours, &cfg).unwrap().lookback, 96);
     assert_eq!(lstm_window(&hours, &cfg, 96), 0);
 }
+
+/// A half-hourly network whose LSTM reads the last day of its weekly window: the model file is
+/// format version 2 and records it, a retrain keeps it, and `model.lstm_window` overrides the
+/// default (0 = the whole window).
+#[test]
+fn the_lstm_window_travels_in_the_model_file_and_retrains() {
+    use ts_train::pipeline::resolve_lstm_window;
+    use ts_train::{Bundle, ModelChoice, Trainer};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("every_30_minutes.csv");
+    let _ = sub_hourly(dir.path(), 30, 31);
+    let mut cfg = ts_train::ForecastConfig::default();
+    cfg.data.path = Some(path.clone());
+    cfg.data.target = ts_train::TargetSpec::One("load".into());
+    (cfg.model.kind, cfg.model.hidden_size, cfg.train.epochs) = (ModelChoice::Hybrid, 4, 1);
+    let (path, options) = cfg.data_source().unwrap();
+    let mut frame = ts_data::load(&path, &options).unwrap();
+    let fitted = Trainer::new(cfg.clone()).fit(&mut frame).unwrap();
+    assert_eq!(fitted.prepared.spec.lookback, 336);
+    assert_eq!(fitted.model.config.lstm_window, 48);
+    let model_path = dir.path().join("model.tsf");
+    fitted.save(&model_path).unwrap();
+    let bytes = std::fs::read(&model_path).unwrap();
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 2);
+    let bundle = Bundle::load(&model_path).unwrap();
+    assert_eq!(bundle.model.config.lstm_window, 48);
+    assert_eq!(bundle.retrain_config().model.lstm_window, Some(48));
+    let mut whole = cfg.clone();
+    whole.model.lstm_window = Some(0);
+    assert_eq!(resolve_lstm_window(&frame, &whole, 336), 0);
+    assert_eq!(resolve_lstm_window(&frame, &cfg, 336), 48);
+}

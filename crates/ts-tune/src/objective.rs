@@ -327,7 +327,7 @@ impl LstmObjective {
             pipeline::resolve_season(frame, &base.data),
             prepared.spec.lookback,
         );
-        let lstm_window = pipeline::lstm_window(frame, &base.data, prepared.spec.lookback);
+        let lstm_window = pipeline::resolve_lstm_window(frame, &base, prepared.spec.lookback);
         Ok(Self {
             base,
             space,
