@@ -515,6 +515,13 @@ pub fn retrain_best(
         Some(_) => ts_train::CalendarMode::On,
         None => ts_train::CalendarMode::Off,
     };
+    // The network the trials trained (`pipeline::single_model_config`: for `auto`, the hybrid):
+    // without a validation part, `auto` could not choose and would keep its first candidate.
+    if let Some(&(kind, linear)) = cfg.model.kind.candidates().last() {
+        let mut trained = ts_model::ModelConfig::new(1, vec![0]);
+        (trained.kind, trained.linear) = (kind, linear);
+        cfg.model.kind = ts_train::ModelChoice::of_network(&trained);
+    }
     cfg.data.validation = 0.0;
     cfg.train.patience = 0;
     if let Some(e) = best_epoch {
