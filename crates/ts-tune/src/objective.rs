@@ -291,6 +291,14 @@ pub struct ObjectiveDescription {
     pub loss: ts_train::config::LossKind,
     /// Rows of the table.
     pub rows: usize,
+    /// Rows of each window the LSTM layers read, when not all (`pipeline::lstm_window`); absent
+    /// otherwise, so that studies begun before it was recorded resume.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lstm_window: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl std::fmt::Debug for LstmObjective {
@@ -354,6 +362,10 @@ impl LstmObjective {
             scaler: d.scaler,
             loss: self.base.train.loss,
             rows: p.bounds.n_rows,
+            lstm_window: match self.lstm_window {
+                w if w < p.spec.lookback => w,
+                _ => 0,
+            },
         }
     }
 
@@ -643,5 +655,44 @@ mod tests {
         };
         let e = bad.distributions().unwrap_err().to_string();
         assert!(e.contains("ema_epochs"), "{e}");
+    }
+
+    /// A study records how much of each window the LSTM reads when that is not all of it (a week
+    /// of half-hourly data: the last day), so that a study begun with another window refuses to
+    /// resume; otherwise the description is as before (studies from before resume).
+    #[test]
+    fn the_objective_records_a_partial_lstm_window() {
+        use std::fmt::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("half_hours.csv");
+        let mut text = String::from("date,load\n");
+        for i in 0..31 * 48 {
+            let (day, slot) = (i / 48, i % 48);
+            let phase = std::f64::consts::TAU * slot as f64 / 48.0;
+            let noise = ((i * 7919) % 101) as f64 / 101.0;
+            writeln!(
+                text,
+                "2021-01-{:02} {:02}:{:02}:00,{:.3}",
+                day + 1,
+                slot / 2,
+                slot % 2 * 30,
+                100.0 + 10.0 * phase.sin() + noise
+            )
+            .unwrap();
+        }
+        std::fs::write(&path, text).unwrap();
+        let frame = ts_data::load(&path, &ts_data::LoadOptions::default()).unwrap();
+        let mut cfg = ForecastConfig::default();
+        cfg.data.target = ts_train::TargetSpec::One("load".into());
+        let space = LstmSearchSpace::default();
+        let d = LstmObjective::new(&frame, cfg.clone(), &space)
+            .unwrap()
+            .description();
+        assert_eq!((d.sequence_length, d.lstm_window), (336, 48));
+        assert!(serde_json::to_string(&d).unwrap().contains("\"lstm_window\":48"));
+        cfg.model.lstm_window = Some(0);
+        let d = LstmObjective::new(&frame, cfg, &space).unwrap().description();
+        assert_eq!(d.lstm_window, 0);
+        assert!(!serde_json::to_string(&d).unwrap().contains("lstm_window"));
     }
 }
