@@ -136,6 +136,12 @@ pub struct ConfigFlags {
     /// Early-stopping patience in epochs, 0 to disable [train.patience] (default 20).
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
     pub patience: Option<usize>,
+    /// Bound on the patience in optimizer steps: stop once the stale epochs hold this many
+    /// batches (after at least 5 stale epochs), 0 for none [train.patience_batches]
+    /// (default 2000: tables of more than about 3,200 training windows stop sooner than 20
+    /// epochs).
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
+    pub patience_batches: Option<usize>,
     /// Prediction interval levels, e.g. 0.8,0.95, or none [train.intervals] (default 0.8,0.95):
     /// conformal on the validation part, per horizon step (see --interval-method).
     #[arg(long)]
@@ -260,6 +266,9 @@ impl ConfigFlags {
         set(&mut t.huber_delta, &a.huber_delta);
         set(&mut t.mse_weight, &a.mse_weight);
         set(&mut t.patience, &a.patience);
+        if a.patience_batches.is_some() {
+            t.patience_batches = a.patience_batches;
+        }
         set(&mut t.seed, &a.seed);
         t.shuffle &= !a.no_shuffle;
         if a.grad_clip.is_some() {

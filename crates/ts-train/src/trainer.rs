@@ -591,7 +591,8 @@ impl<'a> TrainingRun<'a> {
             }
             self.progress.epochs_done = epoch;
             let has_val = self.validation.n > 0;
-            if cfg.patience > 0 && has_val && self.progress.stale >= cfg.patience {
+            let patience = cfg.patience_for(n_batches);
+            if patience > 0 && has_val && self.progress.stale >= patience {
                 self.progress.stopped_early = true;
             }
             if let Some(c) = checkpointer.as_deref_mut()

@@ -28,6 +28,26 @@ fn windows(n: usize) -> Windows {
     Windows::from_parts(x, y, l, f, 1, (l - 1..l - 1 + n).collect())
 }
 
+/// `n` windows of [`windows`]' inputs whose targets are uniform noise in [0, 1).
+fn noisy_windows(n: usize) -> Windows {
+    let w = windows(n);
+    let (l, f) = (12usize, 2usize);
+    let mut x = Vec::with_capacity(n * l * f);
+    for i in 0..n {
+        x.extend_from_slice(w.x_of(i));
+    }
+    let mut state = 7u64;
+    let y = (0..n)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 40) as f32 / (1u64 << 24) as f32
+        })
+        .collect();
+    Windows::from_parts(x, y, l, f, 1, (l - 1..l - 1 + n).collect())
+}
+
 /// A small plain LSTM (hidden 16, not residual) built on the plain `flex` device, trained with
 /// learning rate 5e-3 and no early stopping for `epochs` epochs on 128 windows, validated on 32.
 fn train_small(epochs: usize, ema_epochs: f64) -> ts_train::TrainReport {
@@ -396,4 +416,52 @@ fn the_lstm_window_travels_in_the_model_file_and_retrains() {
     whole.model.lstm_window = Some(0);
     assert_eq!(resolve_lstm_window(&frame, &whole, 336), 0);
     assert_eq!(resolve_lstm_window(&frame, &cfg, 336), 48);
+}
+
+/// Trains a small plain LSTM with one window per batch (128 optimizer steps an epoch) and a
+/// validation part it cannot learn (noise), with the patience of 20 epochs bounded by
+/// `patience_batches`.
+fn train_noisy_validation(patience_batches: Option<usize>) -> ts_train::TrainReport {
+    let mut cfg = ModelConfig::new(2, vec![0]);
+    cfg.hidden_size = 8;
+    cfg.num_layers = 1;
+    cfg.residual = false;
+    let model = cfg.init(1, &Device::flex()).unwrap();
+    let tc = TrainConfig {
+        epochs: 60,
+        batch_size: 1,
+        learning_rate: 5e-3,
+        patience: 20,
+        patience_batches,
+        intervals: vec![],
+        ..TrainConfig::default()
+    };
+    let val = noisy_windows(32);
+    fit(
+        model,
+        &windows(128),
+        &val,
+        &tc,
+        &Device::flex(),
+        &mut Silent,
+    )
+    .unwrap()
+    .1
+}
+
+#[test]
+fn the_patience_is_bounded_in_optimizer_steps() {
+    // 128 batches an epoch: a bound of 640 steps is 5 stale epochs, not 20.
+    let bounded = train_noisy_validation(Some(640));
+    assert!(bounded.stopped_early, "{:?}", bounded.history.len());
+    assert_eq!(bounded.history.len(), bounded.best_epoch + 5);
+    // Without the bound the same run waits 20 stale epochs (or reaches the last epoch).
+    let plain = train_noisy_validation(Some(0));
+    assert_eq!(plain.best_epoch, bounded.best_epoch.min(plain.best_epoch));
+    assert!(
+        plain.history.len() == (plain.best_epoch + 20).min(60),
+        "{} epochs, best {}",
+        plain.history.len(),
+        plain.best_epoch
+    );
 }
