@@ -368,14 +368,18 @@ fn long_seasons_set_the_window_and_the_day_the_lstm_reads() {
         "{lookback}"
     );
     assert_eq!(branch_season(&short, 672, lookback), 96);
-    assert_eq!(lstm_window(&short, &tight, lookback), 0);
+    // The LSTM reads the last day of a window of two days or more.
+    let day_or_all = if lookback >= 192 { 96 } else { 0 };
+    assert_eq!(lstm_window(&short, &tight, lookback), day_or_all);
+    assert_eq!(lstm_window(&short, &tight, 96), 0);
     let hours = sub_hourly(dir.path(), 60, 31);
     let season = resolve_season(&hours, &cfg);
     assert_eq!(season, 168);
     assert_eq!(window_season(&hours, season), 168);
     assert_eq!(branch_season(&hours, season, 96), 24);
     assert_eq!(branch_season(&hours, season, 12), 168);
-    // The LSTM reads the day of a window that holds the week, the whole of any other window.
+    // The LSTM reads the last day of a window that holds the week or at least two days, the
+    // whole of any other window.
     let lookback = resolve_spec(&hours, &cfg).unwrap().lookback;
     assert_eq!((lookback, lstm_window(&hours, &cfg, lookback)), (168, 24));
     let half_hours = sub_hourly(dir.path(), 30, 31);
@@ -383,6 +387,12 @@ fn long_seasons_set_the_window_and_the_day_the_lstm_reads() {
     assert_eq!((lookback, lstm_window(&half_hours, &cfg, lookback)), (336, 48));
     cfg.sequence_length = Some(96);
     assert_eq!(resolve_spec(&hours, &cfg).unwrap().lookback, 96);
+    assert_eq!(lstm_window(&hours, &cfg, 96), 24);
+    assert_eq!(lstm_window(&hours, &cfg, 48), 24);
+    assert_eq!(lstm_window(&hours, &cfg, 47), 0);
+    assert_eq!(lstm_window(&hours, &cfg, 24), 0);
+    // A season the user names as the day: nothing shorter inside it.
+    cfg.season = Some(24);
     assert_eq!(lstm_window(&hours, &cfg, 96), 0);
 }
 
