@@ -54,6 +54,10 @@ pub struct TuneArgs {
     /// Early-stopping patience per trial [train.patience].
     #[arg(long)]
     pub patience: Option<usize>,
+    /// Bound on each trial's patience in optimizer steps, 0 for none [train.patience_batches]
+    /// (default 2000; a trial's patience then depends on its sampled batch size).
+    #[arg(long)]
+    pub patience_batches: Option<usize>,
     /// Device: cpu | wgpu [device].
     #[arg(long, value_parser = crate::args::parsed::<ts_model::DeviceChoice>)]
     pub device: Option<ts_model::DeviceChoice>,
@@ -108,6 +112,9 @@ fn read_config(a: &TuneArgs) -> Result<(ForecastConfig, TuneSettings)> {
     d.validation = a.validation.unwrap_or(d.validation);
     cfg.train.epochs = a.epochs.unwrap_or(cfg.train.epochs);
     cfg.train.patience = a.patience.unwrap_or(cfg.train.patience);
+    if a.patience_batches.is_some() {
+        cfg.train.patience_batches = a.patience_batches;
+    }
     cfg.device = a.device.unwrap_or(cfg.device);
     let settings = a.settings.over(&file);
     cfg.train.seed = settings.seed.unwrap_or(cfg.train.seed);

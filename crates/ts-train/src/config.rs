@@ -247,7 +247,8 @@ pub struct ModelSettings {
     /// Ensemble members.
     pub ensemble: usize,
     /// Rows of each window the LSTM layers read (0 = all); `None` = the last day of a window
-    /// that holds a week of sub-daily data, else all ([`crate::fit::lstm_window`]).
+    /// that holds a week or at least two days of sub-daily data, else all
+    /// ([`crate::fit::lstm_window`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lstm_window: Option<usize>,
 }

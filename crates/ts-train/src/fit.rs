@@ -609,7 +609,12 @@ pub fn train_prepared_with(
     check_model_size(&prepared, cfg)?;
     let season = resolve_season(frame, &cfg.data);
     let branch = branch_season(frame, season, prepared.spec.lookback);
-    let lstm_rows = resolve_lstm_window(frame, cfg, prepared.spec.lookback);
+    // A resumed run keeps the rows its checkpointed network reads unless the configuration
+    // names them (a checkpoint from a build with another default rule still resumes).
+    let lstm_rows = match (&resume, cfg.model.lstm_window) {
+        (Some(r), None) => r.meta.model.lstm_window,
+        _ => resolve_lstm_window(frame, cfg, prepared.spec.lookback),
+    };
     let configs = candidate_configs(&prepared, cfg, branch, lstm_rows, resume.as_ref())?;
     let (trained, mut candidates) = train_candidates(
         &prepared,

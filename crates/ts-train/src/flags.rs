@@ -100,7 +100,7 @@ pub struct ConfigFlags {
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
     pub ensemble: Option<usize>,
     /// Rows of each window the LSTM layers read, 0 = all [model.lstm_window] (default: the last
-    /// day of a window that holds a week of sub-daily data, else all).
+    /// day of a window that holds a week or at least two days of sub-daily data, else all).
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
     pub lstm_window: Option<usize>,
     /// Maximum epochs [train.epochs] (default 100).
@@ -138,8 +138,8 @@ pub struct ConfigFlags {
     pub patience: Option<usize>,
     /// Bound on the patience in optimizer steps: stop once the stale epochs hold this many
     /// batches (after at least 5 stale epochs), 0 for none [train.patience_batches]
-    /// (default 2000: tables of more than about 3,200 training windows stop sooner than 20
-    /// epochs).
+    /// (default 2000: at the default batch size of 32, tables of more than about 3,200
+    /// training windows stop sooner than 20 epochs).
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
     pub patience_batches: Option<usize>,
     /// Prediction interval levels, e.g. 0.8,0.95, or none [train.intervals] (default 0.8,0.95):

@@ -400,9 +400,14 @@ impl fmt::Display for TrainingSummary<'_> {
             r.seconds,
             r.best_epoch,
             if r.stopped_early {
-                " (early stopping)"
+                // The stale epochs: the patience, or fewer on a large table (its bound in
+                // optimizer steps, `train.patience_batches`).
+                format!(
+                    " (early stopping after {} epochs without a better validation loss)",
+                    r.history.len().saturating_sub(r.best_epoch)
+                )
             } else {
-                ""
+                String::new()
             }
         )?;
         writeln!(f, "Test set ({} windows), original units:", o.test.windows)?;
