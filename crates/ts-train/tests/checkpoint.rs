@@ -351,3 +351,35 @@ fn a_version_1_checkpoint_is_still_read() {
     let e = checkpoint::load(&path, &cpu()).unwrap_err().to_string();
     assert!(e.contains("checksum"), "{e}");
 }
+
+/// A checkpoint whose network's LSTM reads part of each window resumes when the configuration
+/// leaves the rows to the default rule and that rule now gives another value (a checkpoint
+/// written by a build with another default): the network's own value is kept, and the run ends
+/// where the uninterrupted one does.
+#[test]
+fn a_resumed_run_keeps_the_rows_its_lstm_reads() {
+    let mut cfg = config();
+    cfg.model.lstm_window = Some(4);
+    let full = run(&cfg, &mut Silent, None, None).unwrap();
+    assert_eq!(full.model.config.lstm_window, 4);
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join(checkpoint::CHECKPOINT_FILE);
+    let mut ck = file_checkpointer(&path, &cfg, 0);
+    let mut stop = StopAfter {
+        batches: Cell::new(0),
+        stop_at: 5,
+    };
+    assert!(
+        run(&cfg, &mut stop, None, Some(&mut ck))
+            .unwrap()
+            .report
+            .interrupted
+    );
+    // The default rule reads the whole window of this table (no dates).
+    let mut default_rows = cfg.clone();
+    default_rows.model.lstm_window = None;
+    let resume = checkpoint::load(&path, &cpu()).unwrap();
+    let resumed = run(&default_rows, &mut Silent, Some(resume), None).unwrap();
+    assert_eq!(resumed.model.config.lstm_window, 4);
+    assert_eq!(fingerprint(&resumed), fingerprint(&full));
+}
