@@ -112,7 +112,10 @@ fn tune_writes_results_best_model_and_charts_and_resumes_a_journal() {
     // LSTM that `auto` keeps when it cannot compare (no validation part in the retrain).
     let bytes = std::fs::read(out.join("best_model.tsf")).unwrap();
     let text = String::from_utf8_lossy(&bytes);
-    assert!(text.contains("\"linear\": true"), "the retrained network has no linear branch");
+    assert!(
+        text.contains("\"linear\": true"),
+        "the retrained network has no linear branch"
+    );
 
     // A second run on the same journal continues the study.
     let out2 = dir.path().join("out2");

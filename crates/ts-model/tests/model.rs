@@ -405,7 +405,10 @@ fn the_lstm_reads_only_the_last_lstm_window_rows() {
         assert!((p - q).abs() < 1e-6, "{a:?} vs {b:?}");
     }
     let all = to_vec(whole.forward(x));
-    assert!(a.iter().zip(&all).any(|(p, q)| (p - q).abs() > 1e-4), "{a:?} {all:?}");
+    assert!(
+        a.iter().zip(&all).any(|(p, q)| (p - q).abs() > 1e-4),
+        "{a:?} {all:?}"
+    );
     // Rows before the last four do not matter.
     let mut early = xs;
     for w in 0..3 {
@@ -418,10 +421,13 @@ fn the_lstm_reads_only_the_last_lstm_window_rows() {
     // The attention variant weighs only the rows it reads; its weights still cover the window.
     let mut att = cfg.clone();
     att.kind = ModelKind::Attention;
-    let out = att
-        .init(5, &dev())
-        .unwrap()
-        .forward_full(Tensor::<3>::from_data(TensorData::new(vec![0.5f32; 3 * 10 * 2], [3, 10, 2]), &dev()), None);
+    let out = att.init(5, &dev()).unwrap().forward_full(
+        Tensor::<3>::from_data(
+            TensorData::new(vec![0.5f32; 3 * 10 * 2], [3, 10, 2]),
+            &dev(),
+        ),
+        None,
+    );
     let w = to_vec(out.attention[0].clone());
     assert_eq!(w.len(), 3 * 10);
     for b in 0..3 {

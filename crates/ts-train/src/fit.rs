@@ -258,17 +258,15 @@ pub fn resolve_spec(frame: &Frame, cfg: &DataConfig) -> Result<WindowSpec> {
         && season < primary
         && primary <= crate::config::MAX_AUTO_WEEK_WINDOW
         && primary <= frame.n_rows() / 4
-        && frame.n_rows().saturating_mul(targets.len()).saturating_mul(primary + 1)
+        && frame
+            .n_rows()
+            .saturating_mul(targets.len())
+            .saturating_mul(primary + 1)
             <= crate::config::MAX_WEEK_WINDOW_VALUES
     {
         lookback = lookback.max(primary);
     }
-    Ok(WindowSpec::new(
-        lookback,
-        cfg.horizon,
-        features,
-        targets,
-    )?)
+    Ok(WindowSpec::new(lookback, cfg.horizon, features, targets)?)
 }
 
 /// One network trained by a fit, with its validation loss: `--model auto` trains several and
@@ -717,7 +715,11 @@ fn sole_contender(
         .collect::<Result<Vec<f64>>>()?;
     let key = |l: f64| if l.is_nan() { f64::INFINITY } else { l };
     let best = (0..losses.len()).fold(0, |b, i| {
-        if key(losses[i]) < key(losses[b]) { i } else { b }
+        if key(losses[i]) < key(losses[b]) {
+            i
+        } else {
+            b
+        }
     });
     Ok(Some((best, losses)))
 }

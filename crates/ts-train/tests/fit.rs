@@ -161,7 +161,11 @@ fn auto_trains_only_the_candidate_it_could_keep_when_validation_is_short() {
     assert_eq!(both.candidates.len(), 2);
     // 16 validation windows, a season of 20 rows.
     let short = run(ModelChoice::Auto, 20);
-    assert!(short.prepared.validation.n < 20, "{}", short.prepared.validation.n);
+    assert!(
+        short.prepared.validation.n < 20,
+        "{}",
+        short.prepared.validation.n
+    );
     let trained: Vec<_> = short.candidates.iter().filter(|c| !c.not_trained).collect();
     assert_eq!(trained.len(), 1, "{:?}", short.candidates);
     assert!(trained[0].chosen);
@@ -385,7 +389,10 @@ fn long_seasons_set_the_window_and_the_day_the_lstm_reads() {
     assert_eq!((lookback, lstm_window(&hours, &cfg, lookback)), (168, 24));
     let half_hours = sub_hourly(dir.path(), 30, 31);
     let lookback = resolve_spec(&half_hours, &cfg).unwrap().lookback;
-    assert_eq!((lookback, lstm_window(&half_hours, &cfg, lookback)), (336, 48));
+    assert_eq!(
+        (lookback, lstm_window(&half_hours, &cfg, lookback)),
+        (336, 48)
+    );
     cfg.sequence_length = Some(96);
     assert_eq!(resolve_spec(&hours, &cfg).unwrap().lookback, 96);
     assert_eq!(lstm_window(&hours, &cfg, 96), 24);

@@ -689,9 +689,15 @@ mod tests {
             .unwrap()
             .description();
         assert_eq!((d.sequence_length, d.lstm_window), (336, 48));
-        assert!(serde_json::to_string(&d).unwrap().contains("\"lstm_window\":48"));
+        assert!(
+            serde_json::to_string(&d)
+                .unwrap()
+                .contains("\"lstm_window\":48")
+        );
         cfg.model.lstm_window = Some(0);
-        let d = LstmObjective::new(&frame, cfg, &space).unwrap().description();
+        let d = LstmObjective::new(&frame, cfg, &space)
+            .unwrap()
+            .description();
         assert_eq!(d.lstm_window, 0);
         assert!(!serde_json::to_string(&d).unwrap().contains("lstm_window"));
     }
