@@ -12,7 +12,8 @@ use ts_data::Prepared;
 
 use crate::config::{ForecastConfig, ModelChoice};
 use crate::intervals::{
-    CalibrationSet, Coverage, IntervalMethod, Intervals, RECENT_CHANGES, level_name,
+    CalibrationSet, Coverage, IntervalMethod, Intervals, RECENT_CHANGES, SCALE_FLOOR_SHARE,
+    level_name,
 };
 use crate::metrics::{Evaluation, Score, TargetMetrics};
 use crate::pipeline::{Candidate, DataSummary, FitOutcome};
@@ -88,10 +89,18 @@ fn describe_method(iv: &Intervals) -> String {
             let mut s =
                 format!("adaptive conformal: {ERRORS} and those known at each forecast origin, ");
             if iv.is_scaled() {
-                s += &format!(
-                    "each divided by its window's recent change scale (mean absolute change of the \
-                     target over its last {RECENT_CHANGES} rows), "
-                );
+                s += &if iv.scale_floor.is_empty() {
+                    format!(
+                        "each divided by its window's recent change scale (mean absolute change of \
+                         the target over its last {RECENT_CHANGES} rows), "
+                    )
+                } else {
+                    format!(
+                        "each divided by its window's change scale (mean of the target's mean \
+                         absolute change over its last {RECENT_CHANGES} rows and over the whole \
+                         window, at least {SCALE_FLOOR_SHARE} of the calibration windows' median), "
+                    )
+                };
                 if iv.memory > 0.0 {
                     s += "weighted toward the recent ones (memory), ";
                 }
