@@ -206,8 +206,8 @@ fn bounds_of(csv: &Path, level: &str) -> Vec<(f64, f64, f64)> {
 
 /// `--bounds`: with the floor at the target's smallest value, the 95 % band of a low stretch
 /// reaches below it unbounded and stops at it bounded; the forecasts stay the same where they
-/// were inside, the bands that reached below are narrower, and coverage is unchanged (every actual lies in the
-/// range, and no forecast of this run, calibration ones included, is below the floor, so the
+/// were inside, the bands that reached below are narrower, and coverage is unchanged (every
+/// actual lies in the range, and no forecast of this run, calibration ones included, is below the floor, so the
 /// calibrated half-widths are the same); the model file carries the range to `tsf evaluate`
 /// and `tsf predict`.
 #[test]

@@ -43,7 +43,7 @@ pub use frame::{FillPolicy, Frame, LoadOptions, TimeIndex, parse_time, widen};
 pub use load::load;
 #[cfg(feature = "parquet")]
 pub use parquet_load::frame_from_dataframe;
-pub use scaler::{Scaler, ScalerKind};
+pub use scaler::{Scaler, ScalerKind, quantile};
 pub use season::{detect_seasons, primary_season, seasonal_lag, seasons_of_step};
 pub use split::{SplitBounds, SplitConfig};
 pub use table::TextTable;

@@ -77,8 +77,10 @@ fn fit_one(kind: ScalerKind, part: &[f64]) -> (f64, f64) {
     (c, s)
 }
 
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    // Linear interpolation between closest ranks (numpy's default).
+/// The `q`-quantile of `sorted` (ascending, not empty) by linear interpolation between the
+/// closest ranks (numpy's default); `q` = 0.5 is the median (the mean of the two middle values
+/// for an even count).
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     let pos = q * (sorted.len() - 1) as f64;
     let lo = pos.floor() as usize;
     let hi = pos.ceil() as usize;

@@ -167,9 +167,6 @@ pub fn change_scale(
     i: usize,
     k: usize,
 ) -> f64 {
-    if spec.lookback < 2 {
-        return 1.0;
-    }
     let (recent, whole) = change_means(windows, spec, scaler, i, k);
     [recent, whole]
         .into_iter()
@@ -242,10 +239,8 @@ fn scale_floor(raw: &[f64], nt: usize) -> Vec<f64> {
             v.sort_by(f64::total_cmp);
             let median = if v.is_empty() {
                 0.0
-            } else if v.len() % 2 == 1 {
-                v[v.len() / 2]
             } else {
-                0.5 * (v[v.len() / 2 - 1] + v[v.len() / 2])
+                ts_data::quantile(&v, 0.5)
             };
             let floor = SCALE_FLOOR_SHARE * median;
             if floor.is_finite() && floor > 0.0 {
@@ -269,17 +264,13 @@ impl Intervals {
         from: usize,
     ) -> Vec<f64> {
         let nt = spec.targets.len();
-        if self.scale_floor.len() != nt {
-            return (from..windows.n)
-                .flat_map(|i| (0..nt).map(move |k| change_scale(windows, spec, scaler, i, k)))
-                .collect();
-        }
+        let floored = self.scale_floor.len() == nt;
+        let scale = |i, k| match floored {
+            true => window_scale(windows, spec, scaler, i, k).max(self.scale_floor[k]),
+            false => change_scale(windows, spec, scaler, i, k),
+        };
         (from..windows.n)
-            .flat_map(|i| {
-                (0..nt).map(move |k| {
-                    window_scale(windows, spec, scaler, i, k).max(self.scale_floor[k])
-                })
-            })
+            .flat_map(|i| (0..nt).map(move |k| scale(i, k)))
             .collect()
     }
 }
