@@ -102,6 +102,11 @@ pub struct Progress {
     pub stale: usize,
     /// Whether early stopping has already ended the run.
     pub stopped_early: bool,
+    /// Whether the run has gone past the point where the patience alone would have stopped it
+    /// (the cosine schedule's first half, see [`crate::config::TrainConfig::counted_stale`]):
+    /// from then on a better epoch replaces the kept weights only when clearly better on
+    /// validation.
+    pub extended: bool,
     /// Seconds spent training before this checkpoint.
     pub seconds: f64,
     /// Order of the training windows (after the latest shuffle).
@@ -122,6 +127,8 @@ struct ExactProgress {
     best_val_loss: Option<u64>,
     stale: usize,
     stopped_early: bool,
+    #[serde(default)]
+    extended: bool,
     seconds: f64,
     order: Vec<usize>,
     shuffle_rng: RngState,
@@ -148,6 +155,7 @@ impl From<&Progress> for ExactProgress {
             best_val_loss: p.best_val_loss.map(f64::to_bits),
             stale: p.stale,
             stopped_early: p.stopped_early,
+            extended: p.extended,
             seconds: p.seconds,
             order: p.order.clone(),
             shuffle_rng: p.shuffle_rng.clone(),
@@ -176,6 +184,7 @@ impl From<ExactProgress> for Progress {
             best_val_loss: p.best_val_loss.map(f64::from_bits),
             stale: p.stale,
             stopped_early: p.stopped_early,
+            extended: p.extended,
             seconds: p.seconds,
             order: p.order,
             shuffle_rng: p.shuffle_rng,

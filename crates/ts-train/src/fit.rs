@@ -328,7 +328,7 @@ pub const FEW_VALIDATION_WINDOWS: usize = 10;
 /// Precisely: the per-window differences of mean squared error, averaged over runs of `block` consecutive
 /// windows (batch means: windows `block` apart share no target when `block` is the horizon),
 /// must have a mean above the standard error of those block means. Fewer than two blocks: no.
-fn clearly_better(
+pub(crate) fn clearly_better(
     incumbent: &Forecaster,
     challenger: &Forecaster,
     validation: &Windows,

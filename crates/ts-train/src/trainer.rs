@@ -517,6 +517,7 @@ impl<'a> TrainingRun<'a> {
             best_val_loss: initial,
             stale: 0,
             stopped_early: false,
+            extended: false,
             seconds: 0.0,
             order: (0..train.n).collect(),
             shuffle_rng: RngState::of(&ChaCha12Rng::seed_from_u64(cfg.seed.wrapping_add(1))),
@@ -593,7 +594,11 @@ impl<'a> TrainingRun<'a> {
             let has_val = self.validation.n > 0;
             let patience = cfg.patience_for(n_batches);
             if patience > 0 && has_val && self.progress.stale >= patience {
-                self.progress.stopped_early = true;
+                if cfg.counted_stale(self.progress.stale, epoch) >= patience {
+                    self.progress.stopped_early = true;
+                } else {
+                    self.progress.extended = true;
+                }
             }
             if let Some(c) = checkpointer.as_deref_mut()
                 && every > 0
@@ -669,8 +674,22 @@ impl<'a> TrainingRun<'a> {
         record.val_loss = vl;
         let p = &mut self.progress;
         p.history.push(record);
+        // Past the point where the patience alone would have stopped the run, a lower loss
+        // must also be clearly lower: more epochs are more draws of the validation noise.
+        let accept = match (vl, p.best_val_loss) {
+            (Some(v), Some(bv)) if v < bv && p.extended => crate::fit::clearly_better(
+                &self.best,
+                &inference,
+                self.validation,
+                self.device,
+                self.best.config.horizon.max(1),
+            )?,
+            (Some(v), Some(bv)) => v < bv,
+            _ => false,
+        };
+        let p = &mut self.progress;
         match (vl, p.best_val_loss) {
-            (Some(v), Some(bv)) if v < bv => {
+            (Some(v), Some(_)) if accept => {
                 p.best_val_loss = Some(v);
                 self.best = inference;
                 p.best_epoch = record.epoch;

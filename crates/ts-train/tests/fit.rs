@@ -4,7 +4,7 @@
 use burn::tensor::Device;
 use ts_data::Windows;
 use ts_model::ModelConfig;
-use ts_train::config::TrainConfig;
+use ts_train::config::{LrSchedule, TrainConfig};
 use ts_train::trainer::{Silent, fit};
 
 fn windows(n: usize) -> Windows {
@@ -439,7 +439,10 @@ fn the_lstm_window_travels_in_the_model_file_and_retrains() {
 /// Trains a small plain LSTM with one window per batch (128 optimizer steps an epoch) and a
 /// validation part it cannot learn (noise), with the patience of 20 epochs bounded by
 /// `patience_batches`.
-fn train_noisy_validation(patience_batches: Option<usize>) -> ts_train::TrainReport {
+fn train_noisy_validation(
+    patience_batches: Option<usize>,
+    lr_schedule: LrSchedule,
+) -> ts_train::TrainReport {
     let mut cfg = ModelConfig::new(2, vec![0]);
     cfg.hidden_size = 8;
     cfg.num_layers = 1;
@@ -451,6 +454,7 @@ fn train_noisy_validation(patience_batches: Option<usize>) -> ts_train::TrainRep
         learning_rate: 5e-3,
         patience: 20,
         patience_batches,
+        lr_schedule,
         intervals: vec![],
         ..TrainConfig::default()
     };
@@ -469,16 +473,88 @@ fn train_noisy_validation(patience_batches: Option<usize>) -> ts_train::TrainRep
 
 #[test]
 fn the_patience_is_bounded_in_optimizer_steps() {
-    // 128 batches an epoch: a bound of 640 steps is 5 stale epochs, not 20.
-    let bounded = train_noisy_validation(Some(640));
+    // 128 batches an epoch: a bound of 640 steps is 5 stale epochs, not 20. Under the cosine
+    // schedule of 60 epochs only the stale epochs from epoch 30 on count.
+    let bounded = train_noisy_validation(Some(640), LrSchedule::Cosine);
     assert!(bounded.stopped_early, "{:?}", bounded.history.len());
-    assert_eq!(bounded.history.len(), bounded.best_epoch + 5);
-    // Without the bound the same run waits 20 stale epochs (or reaches the last epoch).
-    let plain = train_noisy_validation(Some(0));
+    assert_eq!(
+        bounded.history.len(),
+        (bounded.best_epoch + 5).max(35),
+        "best {}",
+        bounded.best_epoch
+    );
+    // Without the bound the same run waits 20 counted stale epochs (or reaches the last epoch).
+    let plain = train_noisy_validation(Some(0), LrSchedule::Cosine);
     assert!(
-        plain.history.len() == (plain.best_epoch + 20).min(60),
+        plain.history.len() == (plain.best_epoch + 20).clamp(50, 60),
         "{} epochs, best {}",
         plain.history.len(),
         plain.best_epoch
     );
+    // With a constant rate every stale epoch counts from the start.
+    let constant = train_noisy_validation(Some(640), LrSchedule::Constant);
+    assert!(constant.stopped_early);
+    assert_eq!(constant.history.len(), constant.best_epoch + 5);
+}
+
+/// Past the point where the patience alone would have stopped a run (under the cosine schedule
+/// stale epochs count only from its midpoint on), a lower validation loss replaces the kept
+/// weights only when clearly lower. With one validation window nothing is ever clearly lower, so
+/// the kept epoch is the best one before that point, although later epochs scored lower.
+#[test]
+fn epochs_past_the_patience_are_kept_only_when_clearly_better() {
+    let mut cfg = ModelConfig::new(2, vec![0]);
+    cfg.hidden_size = 8;
+    cfg.num_layers = 1;
+    cfg.residual = false;
+    let model = cfg.init(1, &Device::flex()).unwrap();
+    let tc = TrainConfig {
+        epochs: 60,
+        batch_size: 16,
+        learning_rate: 5e-3,
+        patience: 5,
+        patience_batches: Some(0),
+        intervals: vec![],
+        ..TrainConfig::default()
+    };
+    let report = fit(
+        model,
+        &windows(128),
+        &windows(1),
+        &tc,
+        &Device::flex(),
+        &mut Silent,
+    )
+    .unwrap()
+    .1;
+    // Replay the plain patience on the history: where 5 stale epochs would have stopped the run.
+    let losses: Vec<f64> = report.history.iter().map(|r| r.val_loss.unwrap()).collect();
+    let mut best = report.initial_val_loss.unwrap();
+    let (mut best_epoch, mut stale, mut plain_stop) = (0, 0, None);
+    for (i, &v) in losses.iter().enumerate() {
+        if v < best {
+            (best, best_epoch, stale) = (v, i + 1, 0);
+        } else {
+            stale += 1;
+        }
+        if stale >= 5 {
+            plain_stop = Some(i + 1);
+            break;
+        }
+    }
+    let plain_stop = plain_stop.expect("the patience runs out");
+    assert!(plain_stop < 30, "plain stop at epoch {plain_stop}");
+    // The run went on to the midpoint and past it, and some later epoch scored lower ...
+    assert!(
+        report.history.len() >= 35,
+        "{} epochs",
+        report.history.len()
+    );
+    assert!(
+        losses[plain_stop..].iter().any(|&v| v < best),
+        "no later epoch below {best}: {losses:?}"
+    );
+    // ... but the weights kept are those of the best epoch before the plain stop.
+    assert_eq!(report.best_epoch, best_epoch);
+    assert_eq!(report.best_val_loss, Some(best));
 }
