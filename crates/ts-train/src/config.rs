@@ -497,18 +497,22 @@ impl TrainConfig {
     }
 
     /// The stale epochs (without a better validation loss) that count toward the patience
-    /// after 1-based `epoch`: all of them with a constant learning rate; under the cosine
-    /// schedule only those from its midpoint on, so that no run stops before the rate has
-    /// fallen to half its start and a patience's worth of the slower epochs has been tried.
-    /// A network that improves only once the rate is small (the hybrid's LSTM on half-hourly
-    /// demand 48 steps ahead: validation loss 0.016 → 0.009–0.0125 after epoch 60, where
-    /// 20 stale epochs had stopped it at epoch 29) is no longer cut short. Past the point where
-    /// all stale epochs reach the patience, the trainer keeps a lower validation loss only when
-    /// it is clearly lower (see `Progress::extended` in [`crate::checkpoint`]).
-    pub fn counted_stale(&self, stale: usize, epoch: usize) -> usize {
+    /// after 1-based `epoch` of `batches_per_epoch` optimizer steps: all of them with a constant
+    /// learning rate, or when the patience is cut by its bound in steps (a large table, see
+    /// [`TrainConfig::patience_for`]: thousands of steps an epoch have settled the weights long
+    /// before the schedule's midpoint); otherwise, under the cosine schedule, only those from its
+    /// midpoint on, so that no run stops before the rate has fallen to half its start and a
+    /// patience's worth of the slower epochs has been tried. A network that improves only once
+    /// the rate is small (the hybrid's LSTM on half-hourly demand 48 steps ahead: validation loss
+    /// 0.016 → 0.009–0.0125 after epoch 60, where 20 stale epochs had stopped it at epoch 29) is
+    /// no longer cut short. Past the point where all stale epochs reach the patience, the trainer
+    /// keeps a lower validation loss only when it is clearly lower (see `Progress::extended` in
+    /// [`crate::checkpoint`]).
+    pub fn counted_stale(&self, stale: usize, epoch: usize, batches_per_epoch: usize) -> usize {
+        let bounded = self.patience_for(batches_per_epoch) < self.patience;
         match self.lr_schedule {
-            LrSchedule::Constant => stale,
-            LrSchedule::Cosine => stale.min(epoch.saturating_sub(self.epochs / 2)),
+            LrSchedule::Cosine if !bounded => stale.min(epoch.saturating_sub(self.epochs / 2)),
+            _ => stale,
         }
     }
 }

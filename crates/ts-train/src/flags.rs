@@ -134,7 +134,8 @@ pub struct ConfigFlags {
     #[arg(long, allow_negative_numbers = true)]
     pub mse_weight: Option<f64>,
     /// Early-stopping patience in epochs, 0 to disable [train.patience] (default 20; under the
-    /// cosine schedule only the epochs from its midpoint on count).
+    /// cosine schedule only the epochs from its midpoint on count, unless the bound below cuts
+    /// the patience).
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
     pub patience: Option<usize>,
     /// Bound on the patience in optimizer steps: stop once the stale epochs hold this many

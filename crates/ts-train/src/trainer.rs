@@ -594,7 +594,7 @@ impl<'a> TrainingRun<'a> {
             let has_val = self.validation.n > 0;
             let patience = cfg.patience_for(n_batches);
             if patience > 0 && has_val && self.progress.stale >= patience {
-                if cfg.counted_stale(self.progress.stale, epoch) >= patience {
+                if cfg.counted_stale(self.progress.stale, epoch, n_batches) >= patience {
                     self.progress.stopped_early = true;
                 } else {
                     self.progress.extended = true;
