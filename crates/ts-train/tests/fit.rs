@@ -436,6 +436,15 @@ fn the_lstm_window_travels_in_the_model_file_and_retrains() {
     assert_eq!(resolve_lstm_window(&frame, &cfg, 336), 48);
 }
 
+/// A one-layer plain LSTM of hidden size 8 (not residual) on the plain `flex` device.
+fn tiny_plain_lstm() -> ts_model::Forecaster {
+    let mut cfg = ModelConfig::new(2, vec![0]);
+    cfg.hidden_size = 8;
+    cfg.num_layers = 1;
+    cfg.residual = false;
+    cfg.init(1, &Device::flex()).unwrap()
+}
+
 /// Trains a small plain LSTM with one window per batch (128 optimizer steps an epoch) and a
 /// validation part it cannot learn (noise), with the patience of 20 epochs bounded by
 /// `patience_batches`.
@@ -443,11 +452,7 @@ fn train_noisy_validation(
     patience_batches: Option<usize>,
     lr_schedule: LrSchedule,
 ) -> ts_train::TrainReport {
-    let mut cfg = ModelConfig::new(2, vec![0]);
-    cfg.hidden_size = 8;
-    cfg.num_layers = 1;
-    cfg.residual = false;
-    let model = cfg.init(1, &Device::flex()).unwrap();
+    let model = tiny_plain_lstm();
     let tc = TrainConfig {
         epochs: 60,
         batch_size: 1,
@@ -503,11 +508,7 @@ fn the_patience_is_bounded_in_optimizer_steps() {
 /// the kept epoch is the best one before that point, although later epochs scored lower.
 #[test]
 fn epochs_past_the_patience_are_kept_only_when_clearly_better() {
-    let mut cfg = ModelConfig::new(2, vec![0]);
-    cfg.hidden_size = 8;
-    cfg.num_layers = 1;
-    cfg.residual = false;
-    let model = cfg.init(1, &Device::flex()).unwrap();
+    let model = tiny_plain_lstm();
     let tc = TrainConfig {
         epochs: 60,
         batch_size: 16,
