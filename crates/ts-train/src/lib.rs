@@ -21,7 +21,8 @@
 //! - [`config`]: the run configuration ([`ForecastConfig`]: data, model, training, device) with the
 //!   documented defaults (sequence length 12, hidden 64, 2 layers, dropout 0.2, lr 1e-3, batch 32,
 //!   100 epochs, 80/20 split, 10 % of the training part for validation, early stopping after 20
-//!   epochs without improvement, residual learning).
+//!   epochs without improvement, counted from the cosine schedule's midpoint on, residual
+//!   learning).
 //! - [`trainer`]: the training loop ([`fit()`]) with Adam/AdamW, weight decay, gradient clipping,
 //!   MSE/MAE/Huber/mixed losses, validation every epoch and best-epoch restore; an [`Observer`]
 //!   receives progress; [`progress::ProgressBar`] draws it on a terminal.

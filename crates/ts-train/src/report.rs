@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 use ts_data::Prepared;
 
-use crate::config::{ForecastConfig, ModelChoice};
+use crate::config::{ForecastConfig, LrSchedule, ModelChoice};
 use crate::intervals::{
     CalibrationSet, Coverage, IntervalMethod, Intervals, RECENT_CHANGES, SCALE_FLOOR_SHARE,
     level_name,
@@ -410,10 +410,20 @@ impl fmt::Display for TrainingSummary<'_> {
             r.best_epoch,
             if r.stopped_early {
                 // The stale epochs: the patience, or fewer on a large table (its bound in
-                // optimizer steps, `train.patience_batches`).
+                // optimizer steps, `train.patience_batches`), or more under the cosine schedule,
+                // which counts them from its midpoint on.
+                let stale = r.history.len().saturating_sub(r.best_epoch);
+                let t = &o.config.train;
+                let midpoint = if stale > t.patience && t.lr_schedule == LrSchedule::Cosine {
+                    format!(
+                        ", counted from epoch {}, the learning-rate schedule's midpoint",
+                        t.epochs / 2
+                    )
+                } else {
+                    String::new()
+                };
                 format!(
-                    " (early stopping after {} epochs without a better validation loss)",
-                    r.history.len().saturating_sub(r.best_epoch)
+                    " (early stopping after {stale} epochs without a better validation loss{midpoint})"
                 )
             } else {
                 String::new()
