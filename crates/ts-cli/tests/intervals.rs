@@ -207,9 +207,9 @@ fn bounds_of(csv: &Path, level: &str) -> Vec<(f64, f64, f64)> {
 /// `--bounds`: with the floor at the target's smallest value, the 95 % band of a low stretch
 /// reaches below it unbounded and stops at it bounded; the forecasts stay the same where they
 /// were inside, the bands that reached below are narrower, and coverage is unchanged (every
-/// actual lies in the range, and no forecast of this run, calibration ones included, is below the floor, so the
-/// calibrated half-widths are the same); the model file carries the range to `tsf evaluate`
-/// and `tsf predict`.
+/// actual lies in the range, and no forecast of this run, calibration ones included, is below
+/// the floor, so the calibrated half-widths are the same); the model file carries the range to
+/// `tsf evaluate` and `tsf predict`.
 #[test]
 fn declared_bounds_clip_forecasts_and_bands_end_to_end() {
     let d = tempfile::tempdir().unwrap();
@@ -243,7 +243,7 @@ fn declared_bounds_clip_forecasts_and_bands_end_to_end() {
         }
     }
     let (f, b) = (
-        bounds_of(&d.path().join("free/predictions.csv"), "95"),
+        bounds_of(&free_csv, "95"),
         bounds_of(&run.join("predictions.csv"), "95"),
     );
     assert_eq!(f.len(), b.len());

@@ -265,9 +265,12 @@ impl Intervals {
     ) -> Vec<f64> {
         let nt = spec.targets.len();
         let floored = self.scale_floor.len() == nt;
-        let scale = |i, k| match floored {
-            true => window_scale(windows, spec, scaler, i, k).max(self.scale_floor[k]),
-            false => change_scale(windows, spec, scaler, i, k),
+        let scale = |i, k| {
+            if floored {
+                window_scale(windows, spec, scaler, i, k).max(self.scale_floor[k])
+            } else {
+                change_scale(windows, spec, scaler, i, k)
+            }
         };
         (from..windows.n)
             .flat_map(|i| (0..nt).map(move |k| scale(i, k)))

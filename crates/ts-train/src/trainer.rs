@@ -677,17 +677,18 @@ impl<'a> TrainingRun<'a> {
         // Past the point where the patience alone would have stopped the run, a lower loss
         // must also be clearly lower: more epochs are more draws of the validation noise.
         let accept = match (vl, p.best_val_loss) {
-            (Some(v), Some(bv)) if v < bv && p.extended => crate::fit::clearly_better(
-                &self.best,
-                &inference,
-                self.validation,
-                self.device,
-                self.best.config.horizon.max(1),
-            )?,
-            (Some(v), Some(bv)) => v < bv,
+            (Some(v), Some(bv)) if v < bv => {
+                !p.extended
+                    || crate::fit::clearly_better(
+                        &self.best,
+                        &inference,
+                        self.validation,
+                        self.device,
+                        self.best.config.horizon.max(1),
+                    )?
+            }
             _ => false,
         };
-        let p = &mut self.progress;
         match (vl, p.best_val_loss) {
             (Some(v), Some(_)) if accept => {
                 p.best_val_loss = Some(v);
