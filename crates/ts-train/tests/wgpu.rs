@@ -24,8 +24,13 @@ fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 
 /// A smooth two-feature series as windows: lookback 12, one target, horizon 1.
 fn windows(n: usize) -> Windows {
+    windows_ahead(n, 1)
+}
+
+/// The same series as windows of lookback 12 whose target is the first feature's next `h` values.
+fn windows_ahead(n: usize, h: usize) -> Windows {
     let (l, f) = (12usize, 2usize);
-    let series: Vec<[f32; 2]> = (0..n + l)
+    let series: Vec<[f32; 2]> = (0..n + l + h - 1)
         .map(|t| {
             let a = (t as f32 * 0.21).sin() * 0.4 + 0.5;
             [a, (t as f32 * 0.05).cos() * 0.3 + 0.5]
@@ -37,9 +42,9 @@ fn windows(n: usize) -> Windows {
         for r in &series[i..i + l] {
             x.extend_from_slice(r);
         }
-        y.push(series[i + l][0]);
+        y.extend(series[i + l..i + l + h].iter().map(|r| r[0]));
     }
-    Windows::from_parts(x, y, l, f, 1, (l - 1..l - 1 + n).collect())
+    Windows::from_parts(x, y, l, f, h, (l - 1..l - 1 + n).collect())
 }
 
 #[test]
@@ -89,4 +94,63 @@ fn gpu_training_learns() {
         "validation loss {first} → {:?}",
         report.best_val_loss
     );
+}
+
+/// The hybrid (per-window input normalisation, a linear branch with a seasonal start, the LSTM
+/// reading only the last rows of each window), trained a little on the CPU so that the LSTM head
+/// is not zero, forecasts three steps the same on the GPU.
+#[test]
+fn gpu_hybrid_forward_equals_cpu_forward() {
+    let Some(gpu) = gpu() else { return };
+    let h = 3;
+    let mut cfg = ModelConfig::new(2, vec![0]);
+    cfg.hidden_size = 32;
+    cfg.horizon = h;
+    cfg.input_norm = true;
+    cfg.linear = true;
+    cfg.lookback = 12;
+    cfg.season = 4;
+    cfg.lstm_window = 6;
+    let cpu = Device::flex();
+    let model = cfg.init(3, &cpu).unwrap();
+    let untrained = model.clone();
+    let tc = TrainConfig {
+        epochs: 3,
+        learning_rate: 5e-3,
+        patience: 100,
+        ..TrainConfig::default()
+    };
+    let (model, _) = fit(
+        model,
+        &windows_ahead(128, h),
+        &windows_ahead(32, h),
+        &tc,
+        &cpu,
+        &mut Silent,
+    )
+    .expect("training on the CPU");
+    let gpu_model = model.clone().to_device(&gpu);
+    let n = 64;
+    let x = windows_ahead(n, h).all_x();
+    let xc = Tensor::<3>::from_data(TensorData::new(x.clone(), [n, 12, 2]), &cpu);
+    let xg = Tensor::<3>::from_data(TensorData::new(x, [n, 12, 2]), &gpu);
+    let before = to_vec(untrained.forward(xc.clone()));
+    let a = to_vec(model.forward(xc));
+    let b = to_vec(gpu_model.forward(xg));
+    assert_eq!(a.len(), n * h);
+    let moved = a
+        .iter()
+        .zip(&before)
+        .map(|(p, q)| (p - q).abs())
+        .fold(0.0, f32::max);
+    assert!(
+        moved > 1e-3,
+        "training left the forecasts unchanged ({moved})"
+    );
+    for (k, (p, q)) in a.iter().zip(&b).enumerate() {
+        assert!(
+            (p - q).abs() < 1e-4,
+            "hybrid output {k}: cpu {p} vs gpu {q}"
+        );
+    }
 }
