@@ -1090,3 +1090,64 @@ fn outputs_only_into_regular_files_and_never_over_an_input() {
         & 0o777;
     assert_eq!(mode, 0o666 & !umask, "model.tsf mode {mode:o}");
 }
+
+/// `--device wgpu` in a build without the `wgpu` feature (the tests' build) is refused before the
+/// data are read, by `train`, `backtest` and `tune` alike, and nothing is written.
+#[cfg(not(feature = "wgpu"))]
+#[test]
+fn a_device_this_build_lacks_is_refused_before_reading_the_data() {
+    let d = tempfile::tempdir().unwrap();
+    let data = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/pmdarima_wineind.csv"
+    );
+    let out = d.path().join("out");
+    let out = out.to_str().unwrap();
+    for command in [
+        vec![
+            "train",
+            "--data",
+            data,
+            "--target",
+            "wine_sales",
+            "--out",
+            out,
+        ],
+        vec![
+            "backtest",
+            "--data",
+            data,
+            "--target",
+            "wine_sales",
+            "--folds",
+            "2",
+            "--out",
+            out,
+        ],
+        vec![
+            "tune",
+            "--data",
+            data,
+            "--target",
+            "wine_sales",
+            "--trials",
+            "2",
+            "--out",
+            out,
+        ],
+    ] {
+        let o = tsf(&[command.as_slice(), &["--device", "wgpu"]].concat());
+        assert_bad(&o, &["device", "wgpu", "--features wgpu"]);
+        let said = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            !said.contains("Loaded"),
+            "{}: the data were read first: {said}",
+            command[0]
+        );
+        assert!(
+            !d.path().join("out").exists(),
+            "{}: wrote {out}",
+            command[0]
+        );
+    }
+}

@@ -31,12 +31,16 @@ impl std::str::FromStr for DeviceChoice {
     }
 }
 
-/// Creates the device, or explains that this build lacks it.
-pub fn make_device(choice: DeviceChoice) -> Result<Device> {
+/// Checks, without creating it, that this build has the device `choice` names: a
+/// configuration can be refused before any data are read.
+///
+/// # Errors
+/// `wgpu` in a build without the `wgpu` feature.
+pub fn check_device(choice: DeviceChoice) -> Result<()> {
     match choice {
-        DeviceChoice::Cpu => Ok(Device::flex()),
+        DeviceChoice::Cpu => Ok(()),
         #[cfg(feature = "wgpu")]
-        DeviceChoice::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+        DeviceChoice::Wgpu => Ok(()),
         #[cfg(not(feature = "wgpu"))]
         DeviceChoice::Wgpu => Err(ModelError::InvalidConfig {
             name: "device".into(),
@@ -44,4 +48,15 @@ pub fn make_device(choice: DeviceChoice) -> Result<Device> {
             reason: "this build has no wgpu support; rebuild with `--features wgpu`".into(),
         }),
     }
+}
+
+/// Creates the device, or explains that this build lacks it.
+pub fn make_device(choice: DeviceChoice) -> Result<Device> {
+    check_device(choice)?;
+    Ok(match choice {
+        #[cfg(feature = "wgpu")]
+        DeviceChoice::Wgpu => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+        // Without the feature, `check_device` has refused `wgpu`.
+        _ => Device::flex(),
+    })
 }

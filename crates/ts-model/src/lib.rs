@@ -43,7 +43,7 @@ pub mod lstm;
 mod spin_pool;
 pub mod torch;
 
-pub use device::{DeviceChoice, make_device};
+pub use device::{DeviceChoice, check_device, make_device};
 pub use error::{ModelError, Result};
 pub use file::{ModelFile, ModelHeader};
 pub use forecaster::{

@@ -199,6 +199,9 @@ impl ConfigFlags {
         };
         a.apply(&mut cfg)?;
         cfg.validate()?;
+        // A device this build lacks is refused before any data are read (a configuration from a
+        // model file or checkpoint is not checked here: those fall back to the CPU).
+        ts_model::check_device(cfg.device)?;
         Ok(cfg)
     }
 
