@@ -43,6 +43,8 @@ fn config_and_resume(a: &mut TrainArgs) -> Result<(ForecastConfig, Option<checkp
     // Load on the CPU; training moves the weights to the run's device.
     let cpu = ts_model::make_device(ts_model::DeviceChoice::Cpu)?;
     let resume = checkpoint::load(&dir.join(CHECKPOINT_FILE), &cpu)?;
+    // A run started on a device this build lacks is refused before its data are read.
+    ts_model::check_device(resume.meta.config.device)?;
     a.out = dir;
     a.checkpoint_every.get_or_insert(resume.meta.every);
     Ok((resume.meta.config.clone(), Some(resume)))

@@ -199,8 +199,8 @@ impl ConfigFlags {
         };
         a.apply(&mut cfg)?;
         cfg.validate()?;
-        // A device this build lacks is refused before any data are read (a configuration from a
-        // model file or checkpoint is not checked here: those fall back to the CPU).
+        // A device this build lacks is refused before any data are read. (`evaluate` and
+        // `predict` read a model file trained on such a device on the CPU.)
         ts_model::check_device(cfg.device)?;
         Ok(cfg)
     }
