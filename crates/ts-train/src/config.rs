@@ -510,10 +510,16 @@ impl TrainConfig {
     /// [`crate::checkpoint`]).
     pub fn counted_stale(&self, stale: usize, epoch: usize, batches_per_epoch: usize) -> usize {
         let bounded = self.patience_for(batches_per_epoch) < self.patience;
-        match self.lr_schedule {
-            LrSchedule::Cosine if !bounded => stale.min(epoch.saturating_sub(self.epochs / 2)),
+        match self.schedule_midpoint() {
+            Some(mid) if !bounded => stale.min(epoch.saturating_sub(mid)),
             _ => stale,
         }
+    }
+
+    /// The epoch from which [`TrainConfig::counted_stale`] counts stale epochs toward the
+    /// patience: the cosine schedule's midpoint; `None` under a constant rate.
+    pub fn schedule_midpoint(&self) -> Option<usize> {
+        (self.lr_schedule == LrSchedule::Cosine).then_some(self.epochs / 2)
     }
 }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 use ts_data::Prepared;
 
-use crate::config::{ForecastConfig, LrSchedule, ModelChoice};
+use crate::config::{ForecastConfig, ModelChoice};
 use crate::intervals::{
     CalibrationSet, Coverage, IntervalMethod, Intervals, RECENT_CHANGES, SCALE_FLOOR_SHARE,
     level_name,
@@ -414,13 +414,11 @@ impl fmt::Display for TrainingSummary<'_> {
                 // which counts them from its midpoint on.
                 let stale = r.history.len().saturating_sub(r.best_epoch);
                 let t = &o.config.train;
-                let midpoint = if stale > t.patience && t.lr_schedule == LrSchedule::Cosine {
-                    format!(
-                        ", counted from epoch {}, the learning-rate schedule's midpoint",
-                        t.epochs / 2
-                    )
-                } else {
-                    String::new()
+                let midpoint = match t.schedule_midpoint() {
+                    Some(mid) if stale > t.patience => {
+                        format!(", counted from epoch {mid}, the learning-rate schedule's midpoint")
+                    }
+                    _ => String::new(),
                 };
                 format!(
                     " (early stopping after {stale} epochs without a better validation loss{midpoint})"
