@@ -1101,8 +1101,8 @@ fn a_device_this_build_lacks_is_refused_before_reading_the_data() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../data/pmdarima_wineind.csv"
     );
-    let out = d.path().join("out");
-    let out = out.to_str().unwrap();
+    let out_dir = d.path().join("out");
+    let out = out_dir.to_str().unwrap();
     for command in [
         vec![
             "train",
@@ -1144,10 +1144,6 @@ fn a_device_this_build_lacks_is_refused_before_reading_the_data() {
             "{}: the data were read first: {said}",
             command[0]
         );
-        assert!(
-            !d.path().join("out").exists(),
-            "{}: wrote {out}",
-            command[0]
-        );
+        assert!(!out_dir.exists(), "{}: wrote {out}", command[0]);
     }
 }

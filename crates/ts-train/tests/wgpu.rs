@@ -6,7 +6,7 @@
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use ts_data::Windows;
-use ts_model::{DeviceChoice, ModelConfig, ModelKind, make_device};
+use ts_model::{DeviceChoice, Forecaster, ModelConfig, ModelKind, make_device};
 use ts_train::config::TrainConfig;
 use ts_train::trainer::{Silent, fit};
 
@@ -55,21 +55,29 @@ fn gpu_forward_equals_cpu_forward() {
         cfg.kind = kind;
         cfg.hidden_size = 32;
         cfg.horizon = 1;
-        let cpu_model = cfg.init(3, &Device::flex()).unwrap();
-        let gpu_model = cpu_model.clone().to_device(&gpu);
-        let w = windows(64);
-        let x = w.all_x();
-        let xc = Tensor::<3>::from_data(TensorData::new(x.clone(), [64, 12, 2]), &Device::flex());
-        let xg = Tensor::<3>::from_data(TensorData::new(x, [64, 12, 2]), &gpu);
-        let a = to_vec(cpu_model.forward(xc));
-        let b = to_vec(gpu_model.forward(xg));
-        for (k, (p, q)) in a.iter().zip(&b).enumerate() {
-            assert!(
-                (p - q).abs() < 1e-4,
-                "{kind:?} window {k}: cpu {p} vs gpu {q}"
-            );
-        }
+        let model = cfg.init(3, &Device::flex()).unwrap();
+        same_forward_on_gpu(&format!("{kind:?}"), &model, &gpu, &windows(64));
     }
+}
+
+/// Asserts that `model` (on the CPU) forecasts `w`'s windows the same (1e-4) on the GPU, and
+/// returns its CPU forecasts.
+fn same_forward_on_gpu(label: &str, model: &Forecaster, gpu: &Device, w: &Windows) -> Vec<f32> {
+    let cpu = Device::flex();
+    let shape = [w.n, w.lookback, w.n_features];
+    let x = w.all_x();
+    let xc = Tensor::<3>::from_data(TensorData::new(x.clone(), shape), &cpu);
+    let xg = Tensor::<3>::from_data(TensorData::new(x, shape), gpu);
+    let a = to_vec(model.forward(xc));
+    let b = to_vec(model.clone().to_device(gpu).forward(xg));
+    assert_eq!(a.len(), b.len());
+    for (k, (p, q)) in a.iter().zip(&b).enumerate() {
+        assert!(
+            (p - q).abs() < 1e-4,
+            "{label} output {k}: cpu {p} vs gpu {q}"
+        );
+    }
+    a
 }
 
 #[test]
@@ -129,14 +137,11 @@ fn gpu_hybrid_forward_equals_cpu_forward() {
         &mut Silent,
     )
     .expect("training on the CPU");
-    let gpu_model = model.clone().to_device(&gpu);
     let n = 64;
-    let x = windows_ahead(n, h).all_x();
-    let xc = Tensor::<3>::from_data(TensorData::new(x.clone(), [n, 12, 2]), &cpu);
-    let xg = Tensor::<3>::from_data(TensorData::new(x, [n, 12, 2]), &gpu);
-    let before = to_vec(untrained.forward(xc.clone()));
-    let a = to_vec(model.forward(xc));
-    let b = to_vec(gpu_model.forward(xg));
+    let w = windows_ahead(n, h);
+    let xc = Tensor::<3>::from_data(TensorData::new(w.all_x(), [n, 12, 2]), &cpu);
+    let before = to_vec(untrained.forward(xc));
+    let a = same_forward_on_gpu("hybrid", &model, &gpu, &w);
     assert_eq!(a.len(), n * h);
     let moved = a
         .iter()
@@ -147,10 +152,4 @@ fn gpu_hybrid_forward_equals_cpu_forward() {
         moved > 1e-3,
         "training left the forecasts unchanged ({moved})"
     );
-    for (k, (p, q)) in a.iter().zip(&b).enumerate() {
-        assert!(
-            (p - q).abs() < 1e-4,
-            "hybrid output {k}: cpu {p} vs gpu {q}"
-        );
-    }
 }
