@@ -472,6 +472,13 @@ pub struct TrainConfig {
     /// Applied always when validation holds fewer than
     /// [`crate::fit::FEW_VALIDATION_WINDOWS`] windows; this turns it on for every run.
     pub require_clear_gain: bool,
+    /// After the network is chosen on validation, train it again from the same start on the
+    /// training and validation windows together, for the epochs the first run kept (the same
+    /// schedule, cut there), and forecast the test part and the future with that network; the
+    /// intervals stay calibrated on the first run's validation errors. Off by default (left out
+    /// of files then).
+    #[serde(skip_serializing_if = "is_false")]
+    pub refit_with_validation: bool,
 }
 
 /// Optimizer steps of stale epochs after which training stops by default (see
@@ -528,6 +535,11 @@ fn is_zero(x: &f64) -> bool {
     *x == 0.0
 }
 
+/// `serde`'s `skip_serializing_if` for settings off by default.
+fn is_false(x: &bool) -> bool {
+    !*x
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
@@ -552,6 +564,7 @@ impl Default for TrainConfig {
             interval_memory: 4.0,
             ema_epochs: 0.0,
             require_clear_gain: false,
+            refit_with_validation: false,
         }
     }
 }

@@ -627,7 +627,26 @@ pub fn train_prepared_with(
     let (chosen, model, report) = choose(trained, &prepared, device, cfg)?;
     candidates[chosen].chosen = true;
     let calibration = calibration_set(&model, &report, candidates[chosen].linear.as_ref());
-    let scored = score_test(&model, &prepared, cfg, device, season, calibration)?;
+    let refit = refit_with_validation(&model, &report, &prepared, cfg, device, observer)?;
+    let scored = score_test(
+        &model,
+        refit.as_ref().map_or(&model, |r| &r.0),
+        &prepared,
+        cfg,
+        device,
+        season,
+        calibration,
+    )?;
+    let (model, report) = match refit {
+        Some((refitted, record)) => (
+            refitted,
+            TrainReport {
+                refit: Some(record),
+                ..report
+            },
+        ),
+        None => (model, report),
+    };
     // The configuration records the decision on calendar inputs, so that a retrain from a
     // model file reads the same inputs.
     let mut config = cfg.clone();
@@ -850,6 +869,42 @@ fn choose(
     })
 }
 
+/// The kept network trained again from its start on the training and validation windows
+/// together (every window whose targets lie before the test part) for the epochs its first run
+/// kept, when `train.refit_with_validation` asks for it and there is something to refit: a
+/// trained network (not its untrained start), a validation part, no per-window weights (they
+/// weigh training windows only).
+fn refit_with_validation(
+    model: &Forecaster,
+    report: &TrainReport,
+    prepared: &Prepared,
+    cfg: &ForecastConfig,
+    device: &Device,
+    observer: &mut dyn Observer,
+) -> Result<Option<(Forecaster, crate::trainer::RefitRecord)>> {
+    let t = &cfg.train;
+    if !t.refit_with_validation
+        || report.best_epoch == 0
+        || report.interrupted
+        || prepared.validation.n == 0
+        || t.sample_weights.is_some()
+    {
+        return Ok(None);
+    }
+    let spec = &prepared.spec;
+    let anchors = ts_data::anchors_in(spec, 0, prepared.bounds.test_start);
+    let windows = Windows::over(prepared.scaled.clone(), spec, anchors, true);
+    let (start, _) = init_model(prepared, cfg, &model.config, device)?;
+    let (refitted, r) =
+        crate::trainer::fit_epochs(start, &windows, t, report.best_epoch, device, observer)?;
+    let record = crate::trainer::RefitRecord {
+        epochs: r.history.len(),
+        windows: windows.n,
+        seconds: r.seconds,
+    };
+    Ok(Some((refitted, record)))
+}
+
 /// The kept network's test forecasts and their scores, and its intervals.
 struct TestScores {
     test: Evaluation,
@@ -880,10 +935,12 @@ pub fn calibration_set(
     }
 }
 
-/// Calibrates the intervals on `calibration`, then forecasts and scores the test part against
-/// the baselines.
+/// Calibrates the intervals on `calibration` with the forecasts of `model` (the network chosen
+/// on validation), then forecasts the test part with `forecaster` (that network, or the same
+/// trained again on the validation part too) and scores it against the baselines.
 fn score_test(
     model: &Forecaster,
+    forecaster: &Forecaster,
     prepared: &Prepared,
     cfg: &ForecastConfig,
     device: &Device,
@@ -910,7 +967,8 @@ fn score_test(
                     .with_ranges(&ranges)
             },
         );
-    let test_predictions = forecast(&prepared.test)?;
+    let test_predictions =
+        crate::range::forecast_scaled(forecaster, &prepared.test, device, &ranges, spec, scaler)?;
     let test_coverage = intervals.as_ref().map_or_else(Vec::new, |iv| {
         iv.coverage(&prepared.test, &test_predictions, spec, scaler)
     });

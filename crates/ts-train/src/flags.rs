@@ -171,6 +171,11 @@ pub struct ConfigFlags {
     /// (default false: only when validation holds fewer than 10 windows).
     #[arg(long, value_parser = clap::value_parser!(bool))]
     pub require_clear_gain: Option<bool>,
+    /// Train the chosen network again on the training and validation parts, for the epochs
+    /// validation chose, before forecasting the test part and the future: true | false
+    /// [train.refit_with_validation] (default false).
+    #[arg(long, value_parser = clap::value_parser!(bool))]
+    pub refit_with_validation: Option<bool>,
     /// Do not shuffle training windows [train.shuffle = false].
     #[arg(long)]
     pub no_shuffle: bool,
@@ -260,6 +265,7 @@ impl ConfigFlags {
         }
         set(&mut t.interval_method, &a.interval_method);
         set(&mut t.require_clear_gain, &a.require_clear_gain);
+        set(&mut t.refit_with_validation, &a.refit_with_validation);
         set(&mut t.interval_gamma, &a.interval_gamma);
         set(&mut t.interval_memory, &a.interval_memory);
         set(&mut t.ema_epochs, &a.ema_epochs);

@@ -427,6 +427,13 @@ impl fmt::Display for TrainingSummary<'_> {
                 String::new()
             }
         )?;
+        if let Some(refit) = &r.refit {
+            writeln!(
+                f,
+                "Refit: {} epochs on the training and validation windows ({}) in {:.1} s; the test part is forecast by this network",
+                refit.epochs, refit.windows, refit.seconds
+            )?;
+        }
         writeln!(f, "Test set ({} windows), original units:", o.test.windows)?;
         write!(
             f,

@@ -50,6 +50,21 @@ pub struct TrainReport {
     pub interrupted: bool,
     /// Total seconds.
     pub seconds: f64,
+    /// The chosen network's second run on the training and validation windows
+    /// (`train.refit_with_validation`), when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refit: Option<RefitRecord>,
+}
+
+/// The chosen network trained again on the training and validation windows together.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RefitRecord {
+    /// Epochs run (those the first run kept).
+    pub epochs: usize,
+    /// Windows trained on.
+    pub windows: usize,
+    /// Seconds.
+    pub seconds: f64,
 }
 
 /// Receives progress while training.
@@ -285,6 +300,36 @@ pub fn fit_with(
     Ok((best.to_device(device), report))
 }
 
+/// Trains `model` on `train` with no validation part for the first `epochs` epochs of `cfg`'s
+/// run (the learning-rate schedule that of `cfg.epochs` epochs, cut after `epochs`), and returns
+/// the last epoch's weights (the moving average of them when `cfg.ema_epochs` is on). What
+/// [`crate::fit`] uses to train a chosen network again on the training and validation windows
+/// (`train.refit_with_validation`).
+pub fn fit_epochs(
+    model: Forecaster,
+    train: &Windows,
+    cfg: &TrainConfig,
+    epochs: usize,
+    device: &Device,
+    observer: &mut dyn Observer,
+) -> Result<(Forecaster, TrainReport)> {
+    if train.n == 0 || epochs == 0 {
+        return Err(TrainError::InvalidConfig {
+            name: "refit".into(),
+            value: format!("{} windows, {epochs} epochs", train.n),
+            reason: "nothing to train on".into(),
+        });
+    }
+    let validation = Windows::default();
+    let mut run = TrainingRun::start(model, train, &validation, cfg, device, None)?;
+    run.last_epoch = epochs.min(cfg.epochs);
+    observer.on_start(run.last_epoch, train.n, 0);
+    let interrupted = run.epochs(observer, None)?;
+    let (best, report) = run.finish(interrupted);
+    observer.on_end(&report);
+    Ok((best.to_device(device), report))
+}
+
 /// The training loop's state: the network being trained (autodiff), the best weights so far, the
 /// optimizer, the random generators, the window order and the [`Progress`] a checkpoint holds.
 struct TrainingRun<'a> {
@@ -307,6 +352,8 @@ struct TrainingRun<'a> {
     start: Instant,
     /// The moving average of the weights (`train.ema_epochs`), when on.
     average: Option<Average>,
+    /// The last epoch to run (`cfg.epochs` but for [`fit_epochs`]).
+    last_epoch: usize,
 }
 
 /// An exponential moving average of a network's weights (Polyak averaging): after each
@@ -444,6 +491,7 @@ impl<'a> TrainingRun<'a> {
             in_epoch,
             start,
             average,
+            last_epoch: cfg.epochs,
         })
     }
 
@@ -533,7 +581,7 @@ impl<'a> TrainingRun<'a> {
     ) -> Result<bool> {
         let cfg = self.cfg;
         let every = checkpointer.as_ref().map_or(0, |c| c.every());
-        for epoch in self.progress.epochs_done + 1..=cfg.epochs {
+        for epoch in self.progress.epochs_done + 1..=self.last_epoch {
             if self.progress.stopped_early {
                 break;
             }
@@ -738,6 +786,7 @@ impl<'a> TrainingRun<'a> {
             stopped_early: p.stopped_early,
             interrupted,
             seconds: p.seconds + self.start.elapsed().as_secs_f64(),
+            refit: None,
         };
         (self.best, report)
     }

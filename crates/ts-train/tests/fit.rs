@@ -140,6 +140,62 @@ fn trainer_fits_saves_and_reloads_and_takes_sample_weights() {
     assert_eq!(weighted.report.history.len(), 2);
 }
 
+/// `train.refit_with_validation`: the network chosen on validation is trained again from its
+/// start on every window before the test part for the epochs its first run kept; that network
+/// forecasts the test part (and is the one saved), while the first run's history and the
+/// intervals calibrated on its validation errors stay as they were.
+#[test]
+fn the_chosen_network_is_trained_again_on_the_training_and_validation_windows() {
+    use ts_train::{Bundle, ModelChoice, Part, Trainer};
+    let mut cfg = unemp_config();
+    (cfg.model.kind, cfg.model.hidden_size, cfg.train.epochs) = (ModelChoice::Lstm, 8, 4);
+    cfg.data.horizon = 2;
+    let (path, options) = cfg.data_source().unwrap();
+    let fit = |refit: bool| {
+        let mut cfg = cfg.clone();
+        cfg.train.refit_with_validation = refit;
+        let mut frame = ts_data::load(&path, &options).unwrap();
+        Trainer::new(cfg).fit(&mut frame).unwrap()
+    };
+    let (plain, refitted) = (fit(false), fit(true));
+    assert!(plain.report.refit.is_none());
+    assert!(plain.report.best_epoch > 0, "{:?}", plain.report);
+    let record = refitted.report.refit.expect("a refit record");
+    assert_eq!(record.epochs, plain.report.best_epoch);
+    // Every window whose targets lie before the test part: the two parts' windows and the one
+    // whose two target rows straddle their boundary.
+    let p = &plain.prepared;
+    assert_eq!(record.windows, p.train.n + p.validation.n + 1);
+    let losses = |r: &ts_train::TrainReport| -> Vec<(f64, Option<f64>)> {
+        r.history
+            .iter()
+            .map(|e| (e.train_loss, e.val_loss))
+            .collect()
+    };
+    assert_eq!(losses(&refitted.report), losses(&plain.report));
+    assert_eq!(refitted.report.best_epoch, plain.report.best_epoch);
+    assert_eq!(
+        serde_json::to_string(&refitted.intervals).unwrap(),
+        serde_json::to_string(&plain.intervals).unwrap()
+    );
+    assert_ne!(refitted.test_predictions, plain.test_predictions);
+    // The model file holds the refitted network, and the history its record.
+    let dir = tempfile::tempdir().unwrap();
+    let model_path = dir.path().join("model.tsf");
+    refitted.save(&model_path).unwrap();
+    let bundle = Bundle::load(&model_path).unwrap();
+    let data = bundle.load_data(&path, Default::default()).unwrap();
+    let test = bundle.evaluate(&data, Part::Test).unwrap();
+    let (a, b) = (
+        test.evaluation.targets[0].scores.model.mae,
+        refitted.test.targets[0].scores.model.mae,
+    );
+    assert!((a - b).abs() <= 1e-9 * b, "reloaded {a} vs refitted {b}");
+    let json = serde_json::to_string(&refitted.report).unwrap();
+    let back: ts_train::TrainReport = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.refit, Some(record));
+}
+
 /// `auto` with a validation part shorter than a season cannot choose between its networks, so
 /// it trains only the one it would keep (the better start) and describes the other by its
 /// untrained start; the kept network is the one that network trains alone. With a season the
@@ -252,6 +308,7 @@ fn only_forecasts_fitted_on_nothing_are_calibrated_on_the_training_part() {
         stopped_early: false,
         interrupted: false,
         seconds: 0.0,
+        refit: None,
     };
     let fit = |penalty| LinearFit {
         penalty,
