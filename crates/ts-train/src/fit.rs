@@ -873,7 +873,7 @@ fn choose(
 /// together (every window whose targets lie before the test part) for the epochs its first run
 /// kept, when `train.refit_with_validation` asks for it and there is something to refit: a
 /// trained network (not its untrained start), a validation part, no per-window weights (they
-/// weigh training windows only).
+/// weigh training windows only). A refit the observer stops part of the way is dropped.
 fn refit_with_validation(
     model: &Forecaster,
     report: &TrainReport,
@@ -897,6 +897,10 @@ fn refit_with_validation(
     let (start, _) = init_model(prepared, cfg, &model.config, device)?;
     let (refitted, r) =
         crate::trainer::fit_epochs(start, &windows, t, report.best_epoch, device, observer)?;
+    if r.interrupted {
+        // Stopped part of the way (Ctrl-C): the network validation chose stands.
+        return Ok(None);
+    }
     let record = crate::trainer::RefitRecord {
         epochs: r.history.len(),
         windows: windows.n,

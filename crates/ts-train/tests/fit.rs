@@ -194,6 +194,27 @@ fn the_chosen_network_is_trained_again_on_the_training_and_validation_windows() 
     let json = serde_json::to_string(&refitted.report).unwrap();
     let back: ts_train::TrainReport = serde_json::from_str(&json).unwrap();
     assert_eq!(back.refit, Some(record));
+    // Stopped during the refit (its run is the second to start): the chosen network stands.
+    struct StopSecondRun(usize);
+    impl ts_train::trainer::Observer for StopSecondRun {
+        fn on_start(&mut self, _: usize, _: usize, _: usize) {
+            self.0 += 1;
+        }
+        fn should_stop(&self) -> bool {
+            self.0 >= 2
+        }
+    }
+    let mut stop = StopSecondRun(0);
+    let mut cfg = cfg.clone();
+    cfg.train.refit_with_validation = true;
+    let mut frame = ts_data::load(&path, &options).unwrap();
+    let stopped = Trainer::new(cfg)
+        .observer(&mut stop)
+        .fit(&mut frame)
+        .unwrap();
+    assert_eq!(stop.0, 2);
+    assert!(stopped.report.refit.is_none());
+    assert_eq!(stopped.test_predictions, plain.test_predictions);
 }
 
 /// `auto` with a validation part shorter than a season cannot choose between its networks, so
