@@ -303,7 +303,7 @@ pub fn fit_with(
 /// Trains `model` on `train` with no validation part for the first `epochs` epochs of `cfg`'s
 /// run (the learning-rate schedule that of `cfg.epochs` epochs, cut after `epochs`), and returns
 /// the last epoch's weights (the moving average of them when `cfg.ema_epochs` is on). What
-/// [`crate::fit`] uses to train a chosen network again on the training and validation windows
+/// [`mod@crate::fit`] uses to train a chosen network again on the training and validation windows
 /// (`train.refit_with_validation`).
 pub fn fit_epochs(
     model: Forecaster,
