@@ -479,6 +479,14 @@ pub struct TrainConfig {
     /// of files then).
     #[serde(skip_serializing_if = "is_false")]
     pub refit_with_validation: bool,
+    /// Networks the forecast averages after the choice: once validation has chosen a trained
+    /// network, `seed_members − 1` more of the same architecture are trained from starts drawn
+    /// from other seeds ([`crate::fit::member_seed`]), each kept at its own best validation epoch, and the model
+    /// becomes their ensemble (the chosen network first). Needs a validation part; a kept
+    /// untrained start (the same for every seed) is not repeated. 1 = off (left out of files
+    /// then).
+    #[serde(skip_serializing_if = "is_one")]
+    pub seed_members: usize,
 }
 
 /// Optimizer steps of stale epochs after which training stops by default (see
@@ -540,6 +548,11 @@ fn is_false(x: &bool) -> bool {
     !*x
 }
 
+/// `serde`'s `skip_serializing_if` for counts whose default is one.
+fn is_one(x: &usize) -> bool {
+    *x == 1
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
@@ -565,6 +578,7 @@ impl Default for TrainConfig {
             ema_epochs: 0.0,
             require_clear_gain: false,
             refit_with_validation: false,
+            seed_members: 1,
         }
     }
 }
@@ -755,6 +769,20 @@ impl ForecastConfig {
         }
         if t.epochs == 0 {
             return Err(invalid("epochs", 0, "must be at least 1"));
+        }
+        if t.seed_members == 0 {
+            return Err(invalid(
+                "seed_members",
+                0,
+                "must be at least 1 (1 = the chosen network alone)",
+            ));
+        }
+        if t.seed_members > 1 && t.refit_with_validation {
+            return Err(invalid(
+                "seed_members",
+                t.seed_members,
+                "cannot be combined with refit_with_validation (choose one)",
+            ));
         }
         if t.batch_size == 0 {
             return Err(invalid("batch_size", 0, "must be at least 1"));

@@ -626,6 +626,7 @@ pub fn train_prepared_with(
     )?;
     let (chosen, model, report) = choose(trained, &prepared, device, cfg)?;
     candidates[chosen].chosen = true;
+    let (model, report) = add_seed_members(model, report, &prepared, cfg, device, observer)?;
     let calibration = calibration_set(&model, &report, candidates[chosen].linear.as_ref());
     let refit = refit_with_validation(&model, &report, &prepared, cfg, device, observer)?;
     let scored = score_test(
@@ -867,6 +868,84 @@ fn choose(
         value: format!("{:?}", cfg.model.kind),
         reason: "no network to train".into(),
     })
+}
+
+/// The seed of the `k`-th extra member of a run seeded `seed`: `seed + k × 0x9E3779B97F4A7C15`
+/// (wrapping; the golden-ratio step of SplitMix64), far from the seeds a user tries next
+/// (`seed + 1`, …), so that runs with nearby seeds share no member.
+pub fn member_seed(seed: u64, k: usize) -> u64 {
+    seed.wrapping_add((k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// The kept network and `train.seed_members − 1` more of its architecture, each trained from a
+/// start drawn from another seed ([`member_seed`]) and kept at its own best validation epoch (or at
+/// its start when training is not clearly better there, as for the candidates), as one
+/// ensemble whose forecast is their mean. Only for a trained network (a kept untrained start is
+/// the same for every seed) with a validation part; a member the observer stops part of the way
+/// is dropped, and no more are trained.
+fn add_seed_members(
+    model: Forecaster,
+    mut report: TrainReport,
+    prepared: &Prepared,
+    cfg: &ForecastConfig,
+    device: &Device,
+    observer: &mut dyn Observer,
+) -> Result<(Forecaster, TrainReport)> {
+    use burn::module::Module;
+    let t = &cfg.train;
+    if t.seed_members <= 1
+        || report.best_epoch == 0
+        || report.interrupted
+        || prepared.validation.n == 0
+    {
+        return Ok((model, report));
+    }
+    let Forecaster {
+        mut members,
+        mut config,
+        kernel,
+    } = model;
+    for k in 1..t.seed_members {
+        let mut member_cfg = cfg.clone();
+        member_cfg.train.seed = member_seed(t.seed, k);
+        let (start, _) = init_model(prepared, &member_cfg, &config, device)?;
+        let init = start.clone();
+        let (net, r) = fit_with(
+            start,
+            &prepared.train,
+            &prepared.validation,
+            &member_cfg.train,
+            device,
+            observer,
+            None,
+            None,
+        )?;
+        if r.interrupted {
+            break;
+        }
+        let (net, best_epoch, best_val_loss) =
+            if r.best_epoch > 0 && training_not_earned(&init, &net, prepared, cfg, device)? {
+                (init.valid(), 0, r.initial_val_loss)
+            } else {
+                (net, r.best_epoch, r.best_val_loss)
+            };
+        report.seed_members.push(crate::trainer::MemberRecord {
+            seed: member_cfg.train.seed,
+            best_epoch,
+            best_val_loss,
+            seconds: r.seconds,
+        });
+        members.extend(net.members);
+    }
+    config.ensemble = members.len();
+    Ok((
+        Forecaster {
+            members,
+            config,
+            kernel,
+        },
+        report,
+    ))
 }
 
 /// The kept network trained again from its start on the training and validation windows

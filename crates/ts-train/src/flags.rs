@@ -176,6 +176,11 @@ pub struct ConfigFlags {
     /// [train.refit_with_validation] (default false).
     #[arg(long, value_parser = clap::value_parser!(bool))]
     pub refit_with_validation: Option<bool>,
+    /// Networks the forecast averages: after the choice, train this many minus one more of the
+    /// chosen architecture from other seeds, each stopped on validation [train.seed_members]
+    /// (default 1: the chosen network alone).
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
+    pub seed_members: Option<usize>,
     /// Do not shuffle training windows [train.shuffle = false].
     #[arg(long)]
     pub no_shuffle: bool,
@@ -266,6 +271,7 @@ impl ConfigFlags {
         set(&mut t.interval_method, &a.interval_method);
         set(&mut t.require_clear_gain, &a.require_clear_gain);
         set(&mut t.refit_with_validation, &a.refit_with_validation);
+        set(&mut t.seed_members, &a.seed_members);
         set(&mut t.interval_gamma, &a.interval_gamma);
         set(&mut t.interval_memory, &a.interval_memory);
         set(&mut t.ema_epochs, &a.ema_epochs);

@@ -427,6 +427,21 @@ impl fmt::Display for TrainingSummary<'_> {
                 String::new()
             }
         )?;
+        if !r.seed_members.is_empty() {
+            let epochs: Vec<String> = r
+                .seed_members
+                .iter()
+                .map(|m| m.best_epoch.to_string())
+                .collect();
+            writeln!(
+                f,
+                "Seed members: {} more networks of the kept architecture from other seeds (kept epochs {}) in {:.1} s; the forecast is the mean of {}",
+                r.seed_members.len(),
+                epochs.join(", "),
+                r.seed_members.iter().map(|m| m.seconds).sum::<f64>(),
+                o.model.config.ensemble
+            )?;
+        }
         if let Some(refit) = &r.refit {
             writeln!(
                 f,

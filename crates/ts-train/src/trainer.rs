@@ -54,6 +54,23 @@ pub struct TrainReport {
     /// (`train.refit_with_validation`), when there was one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refit: Option<RefitRecord>,
+    /// The networks trained from other seeds after the choice and averaged with the chosen
+    /// one (`train.seed_members`), in order; empty without.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seed_members: Vec<MemberRecord>,
+}
+
+/// One more network of the chosen architecture, trained from another seed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MemberRecord {
+    /// The seed its start was drawn from.
+    pub seed: u64,
+    /// The epoch kept (0: its untrained start, training not clearly better on validation).
+    pub best_epoch: usize,
+    /// Its validation loss.
+    pub best_val_loss: Option<f64>,
+    /// Seconds.
+    pub seconds: f64,
 }
 
 /// The chosen network trained again on the training and validation windows together.
@@ -787,6 +804,7 @@ impl<'a> TrainingRun<'a> {
             interrupted,
             seconds: p.seconds + self.start.elapsed().as_secs_f64(),
             refit: None,
+            seed_members: Vec::new(),
         };
         (self.best, report)
     }

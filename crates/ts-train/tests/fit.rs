@@ -217,6 +217,72 @@ fn the_chosen_network_is_trained_again_on_the_training_and_validation_windows() 
     assert_eq!(stopped.test_predictions, plain.test_predictions);
 }
 
+/// `train.seed_members`: after the choice, more networks of the kept architecture are trained
+/// from other seeds, each as a run with that seed would train it, and the model becomes their
+/// ensemble: its test forecasts are the mean of those runs', and its model file holds them all.
+#[test]
+fn seed_members_average_the_chosen_network_with_runs_from_other_seeds() {
+    use ts_train::fit::member_seed;
+    use ts_train::{Bundle, ModelChoice, Part, Trainer};
+    let mut cfg = unemp_config();
+    (cfg.model.kind, cfg.model.hidden_size, cfg.train.epochs) = (ModelChoice::Lstm, 8, 4);
+    let (path, options) = cfg.data_source().unwrap();
+    let fit = |seed: u64, members: usize| {
+        let mut cfg = cfg.clone();
+        (cfg.train.seed, cfg.train.seed_members) = (seed, members);
+        let mut frame = ts_data::load(&path, &options).unwrap();
+        Trainer::new(cfg).fit(&mut frame).unwrap()
+    };
+    let three = fit(7, 3);
+    assert_eq!(three.model.config.ensemble, 3);
+    let seeds: Vec<u64> = three.report.seed_members.iter().map(|m| m.seed).collect();
+    assert_eq!(seeds, vec![member_seed(7, 1), member_seed(7, 2)]);
+    assert_ne!(seeds[0], 8);
+    let singles: Vec<_> = [7, seeds[0], seeds[1]].map(|s| fit(s, 1)).into();
+    for (m, single) in three.report.seed_members.iter().zip(&singles[1..]) {
+        assert_eq!(m.best_epoch, single.report.best_epoch);
+    }
+    assert!(singles.iter().all(|s| s.report.best_epoch > 0));
+    assert_ne!(singles[0].test_predictions, singles[1].test_predictions);
+    for (i, p) in three.test_predictions.iter().enumerate() {
+        let mean = singles
+            .iter()
+            .map(|s| f64::from(s.test_predictions[i]))
+            .sum::<f64>()
+            / 3.0;
+        assert!(
+            (f64::from(*p) - mean).abs() < 1e-5,
+            "window {i}: {p} vs {mean}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let model_path = dir.path().join("model.tsf");
+    three.save(&model_path).unwrap();
+    let bundle = Bundle::load(&model_path).unwrap();
+    let data = bundle.load_data(&path, Default::default()).unwrap();
+    let test = bundle.evaluate(&data, Part::Test).unwrap();
+    let (a, b) = (
+        test.evaluation.targets[0].scores.model.mae,
+        three.test.targets[0].scores.model.mae,
+    );
+    assert!((a - b).abs() <= 1e-9 * b, "reloaded {a} vs trained {b}");
+    let json = serde_json::to_string(&three.report).unwrap();
+    let back: ts_train::TrainReport = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.seed_members, three.report.seed_members);
+    // Refused: none, and together with the refit.
+    let mut bad = cfg.clone();
+    bad.train.seed_members = 0;
+    assert!(
+        bad.validate()
+            .unwrap_err()
+            .to_string()
+            .contains("seed_members")
+    );
+    (bad.train.seed_members, bad.train.refit_with_validation) = (2, true);
+    let err = bad.validate().unwrap_err().to_string();
+    assert!(err.contains("refit_with_validation"), "{err}");
+}
+
 /// `auto` with a validation part shorter than a season cannot choose between its networks, so
 /// it trains only the one it would keep (the better start) and describes the other by its
 /// untrained start; the kept network is the one that network trains alone. With a season the
@@ -330,6 +396,7 @@ fn only_forecasts_fitted_on_nothing_are_calibrated_on_the_training_part() {
         interrupted: false,
         seconds: 0.0,
         refit: None,
+        seed_members: Vec::new(),
     };
     let fit = |penalty| LinearFit {
         penalty,
