@@ -100,7 +100,7 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
         }
     );
     let (stop, terminated) = stop_flags();
-    let mut progress = ProgressBar::new(a.quiet, 10).with_stop_flag(stop);
+    let mut progress = ProgressBar::new(a.quiet, 10).with_stop_flag(stop.clone());
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create output folder", a.out.display()))?;
     ts_train::output::remove_stray_temporaries(&a.out);
@@ -111,8 +111,21 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
         trainer = trainer.resume(r);
     }
     let outcome = trainer.fit_prepared(&frame, prepared)?;
-    let interrupted = outcome.report.interrupted;
-    if interrupted {
+    // Stopped after the chosen network was trained (while its seed members or its refit were
+    // training): those are left out, the rest is written, and the exit code says so.
+    let stopped_after = !outcome.report.interrupted && stop.load(Ordering::Relaxed);
+    let interrupted = outcome.report.interrupted || stopped_after;
+    if stopped_after {
+        eprintln!(
+            "Interrupted{} after the chosen network was trained; writing the run with the {} network(s) finished (seed members or refit cut short: train again to have them).",
+            if terminated.load(Ordering::Relaxed) {
+                " (SIGTERM)"
+            } else {
+                ""
+            },
+            outcome.model.config.ensemble
+        );
+    } else if interrupted {
         say_interrupted(&outcome.report, &a.out, terminated.load(Ordering::Relaxed));
     }
     print!("{}", TrainingSummary(&outcome));

@@ -555,11 +555,13 @@ mod lstm {
             Ok(out.into_iter().map(|v| v as f32).collect())
         }
 
-        /// Member `k` as a bundle (the original model file's header with this fit's scaler), for
+        /// Member `k` as a bundle (the original model file's header with this fit's scaler and
+        /// network architecture: one network where the original may average several), for
         /// evaluating or saving it like any model.
         pub fn member_bundle(&self, base: &Bundle, k: usize) -> Bundle {
             let mut header = base.header.clone();
             header.scaler = self.prepared.scaler.clone();
+            header.model = self.models[k].config.clone();
             Bundle {
                 header,
                 model: self.models[k].clone(),
@@ -619,6 +621,8 @@ mod lstm {
         let mixture = exponentiated_gradient_with(&actual, &groups, &names, rc, |wn| {
             let mut c = cfg.clone();
             c.train.sample_weights = Some(Arc::new(wn.to_vec()));
+            // One network per fit: the reduction fits many, and its mixture averages them.
+            c.train.seed_members = 1;
             let fit = pipeline::train_prepared(frame, prepared.clone(), &c, &device, &mut Silent)?;
             let p = predict_scaled(&fit.model, train, &device, 512)?;
             Ok(Fitted {

@@ -483,9 +483,11 @@ pub struct TrainConfig {
     /// network, `seed_members − 1` more of the same architecture are trained from starts drawn
     /// from other seeds ([`crate::fit::member_seed`]), each kept at its own best validation epoch, and the model
     /// becomes their ensemble (the chosen network first). Needs a validation part; a kept
-    /// untrained start (the same for every seed) is not repeated. 1 = off (left out of files
-    /// then).
-    #[serde(skip_serializing_if = "is_one")]
+    /// untrained start (the same for every seed) is not repeated, nor is a network that
+    /// [`TrainConfig::refit_with_validation`] trains again. 1 = off (left out of files
+    /// then, and read as 1 from files that lack it: those written before the setting).
+    /// Default [`DEFAULT_SEED_MEMBERS`].
+    #[serde(default = "one", skip_serializing_if = "is_one")]
     pub seed_members: usize,
 }
 
@@ -548,10 +550,19 @@ fn is_false(x: &bool) -> bool {
     !*x
 }
 
-/// `serde`'s `skip_serializing_if` for counts whose default is one.
+/// `serde`'s `skip_serializing_if` for counts that are one when left out.
 fn is_one(x: &usize) -> bool {
     *x == 1
 }
+
+/// One, for a count left out of a file.
+fn one() -> usize {
+    1
+}
+
+/// Networks a default run's forecast averages ([`TrainConfig::seed_members`]): the chosen one
+/// and two more from other seeds.
+pub const DEFAULT_SEED_MEMBERS: usize = 3;
 
 impl Default for TrainConfig {
     fn default() -> Self {
@@ -578,7 +589,7 @@ impl Default for TrainConfig {
             ema_epochs: 0.0,
             require_clear_gain: false,
             refit_with_validation: false,
-            seed_members: 1,
+            seed_members: DEFAULT_SEED_MEMBERS,
         }
     }
 }
@@ -727,6 +738,7 @@ impl ForecastConfig {
         c.train.patience = 0;
         c.train.grad_clip = None;
         c.train.lr_schedule = LrSchedule::Constant;
+        c.train.seed_members = 1;
         c
     }
 
@@ -777,13 +789,7 @@ impl ForecastConfig {
                 "must be at least 1 (1 = the chosen network alone)",
             ));
         }
-        if t.seed_members > 1 && t.refit_with_validation {
-            return Err(invalid(
-                "seed_members",
-                t.seed_members,
-                "cannot be combined with refit_with_validation (choose one)",
-            ));
-        }
+
         if t.batch_size == 0 {
             return Err(invalid("batch_size", 0, "must be at least 1"));
         }

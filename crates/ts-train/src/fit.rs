@@ -881,8 +881,9 @@ pub fn member_seed(seed: u64, k: usize) -> u64 {
 /// start drawn from another seed ([`member_seed`]) and kept at its own best validation epoch (or at
 /// its start when training is not clearly better there, as for the candidates), as one
 /// ensemble whose forecast is their mean. Only for a trained network (a kept untrained start is
-/// the same for every seed) with a validation part; a member the observer stops part of the way
-/// is dropped, and no more are trained.
+/// the same for every seed) with a validation part, and not when the network is to be trained
+/// again on the validation part too (`train.refit_with_validation`: one network); a member the
+/// observer stops part of the way is dropped, and no more are trained.
 fn add_seed_members(
     model: Forecaster,
     mut report: TrainReport,
@@ -894,6 +895,7 @@ fn add_seed_members(
     use burn::module::Module;
     let t = &cfg.train;
     if t.seed_members <= 1
+        || t.refit_with_validation
         || report.best_epoch == 0
         || report.interrupted
         || prepared.validation.n == 0

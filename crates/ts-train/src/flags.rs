@@ -178,7 +178,7 @@ pub struct ConfigFlags {
     pub refit_with_validation: Option<bool>,
     /// Networks the forecast averages: after the choice, train this many minus one more of the
     /// chosen architecture from other seeds, each stopped on validation [train.seed_members]
-    /// (default 1: the chosen network alone).
+    /// (default 3; 1: the chosen network alone).
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
     pub seed_members: Option<usize>,
     /// Do not shuffle training windows [train.shuffle = false].

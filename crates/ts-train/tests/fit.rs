@@ -149,7 +149,8 @@ fn the_chosen_network_is_trained_again_on_the_training_and_validation_windows() 
     use ts_train::{Bundle, ModelChoice, Part, Trainer};
     let mut cfg = unemp_config();
     (cfg.model.kind, cfg.model.hidden_size, cfg.train.epochs) = (ModelChoice::Lstm, 8, 4);
-    cfg.data.horizon = 2;
+    // One network (the refit trains one again, and is compared with it).
+    (cfg.data.horizon, cfg.train.seed_members) = (2, 1);
     let (path, options) = cfg.data_source().unwrap();
     let fit = |refit: bool| {
         let mut cfg = cfg.clone();
@@ -269,7 +270,7 @@ fn seed_members_average_the_chosen_network_with_runs_from_other_seeds() {
     let json = serde_json::to_string(&three.report).unwrap();
     let back: ts_train::TrainReport = serde_json::from_str(&json).unwrap();
     assert_eq!(back.seed_members, three.report.seed_members);
-    // Refused: none, and together with the refit.
+    // None is refused; with the refit, one network is trained again instead.
     let mut bad = cfg.clone();
     bad.train.seed_members = 0;
     assert!(
@@ -278,9 +279,12 @@ fn seed_members_average_the_chosen_network_with_runs_from_other_seeds() {
             .to_string()
             .contains("seed_members")
     );
-    (bad.train.seed_members, bad.train.refit_with_validation) = (2, true);
-    let err = bad.validate().unwrap_err().to_string();
-    assert!(err.contains("refit_with_validation"), "{err}");
+    let mut refit = cfg.clone();
+    (refit.train.seed, refit.train.refit_with_validation) = (7, true);
+    let mut frame = ts_data::load(&path, &options).unwrap();
+    let refitted = Trainer::new(refit).fit(&mut frame).unwrap();
+    assert_eq!(refitted.model.config.ensemble, 1);
+    assert!(refitted.report.seed_members.is_empty() && refitted.report.refit.is_some());
 }
 
 /// `auto` with a validation part shorter than a season cannot choose between its networks, so
