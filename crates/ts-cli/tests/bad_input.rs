@@ -401,6 +401,7 @@ fn cases() -> Vec<Case> {
         ("--dropout=-0.2", "dropout", "-0.2"),
         ("--train-split=1.5", "train_split", "1.5"),
         ("--ensemble=0", "ensemble", "0"),
+        ("--seed-members=0", "seed_members", "0"),
         ("--season=0", "season", "0"),
         ("--intervals=1.5", "intervals", "1.5"),
         ("--intervals=0", "intervals", "0"),
@@ -432,6 +433,14 @@ fn cases() -> Vec<Case> {
                 "holds -0.09572 at row 16 (2001-04-01)",
                 "outside the declared range",
             ]),
+        // Several seed members asked for with the refit, which trains one network.
+        case("--seed-members 3 with --refit-with-validation")
+            .file("x.csv", x80())
+            .run(quick(
+                "x.csv",
+                &["--seed-members", "3", "--refit-with-validation", "true"],
+            ))
+            .fails(&["seed_members", "3", "--refit-with-validation"]),
         // Negative sizes are refused by the argument parser, also with exit code 2.
         case("--hidden-size=-3")
             .file("x.csv", x80())

@@ -272,6 +272,18 @@ impl ConfigFlags {
         set(&mut t.require_clear_gain, &a.require_clear_gain);
         set(&mut t.refit_with_validation, &a.refit_with_validation);
         set(&mut t.seed_members, &a.seed_members);
+        // Asked for both by flags: the refit trains one network, so more members would be
+        // ignored. (The default of several members gives way to the refit silently.)
+        if let Some(n) = a.seed_members.filter(|&n| n > 1)
+            && t.refit_with_validation
+        {
+            return Err(crate::error::invalid(
+                "seed_members",
+                n,
+                "--refit-with-validation trains one network again on the validation part; \
+                 pass --seed-members 1 or leave the refit off",
+            ));
+        }
         set(&mut t.interval_gamma, &a.interval_gamma);
         set(&mut t.interval_memory, &a.interval_memory);
         set(&mut t.ema_epochs, &a.ema_epochs);
