@@ -272,8 +272,9 @@ impl ConfigFlags {
         set(&mut t.require_clear_gain, &a.require_clear_gain);
         set(&mut t.refit_with_validation, &a.refit_with_validation);
         set(&mut t.seed_members, &a.seed_members);
-        // Asked for both by flags: the refit trains one network, so more members would be
-        // ignored. (The default of several members gives way to the refit silently.)
+        // --seed-members above 1 with the refit on (by flag or by the TOML file): the refit
+        // trains one network, so the members would be ignored. (The default of several
+        // members gives way to the refit silently.)
         if let Some(n) = a.seed_members.filter(|&n| n > 1)
             && t.refit_with_validation
         {
