@@ -410,7 +410,7 @@ pub fn predict_frame(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRow
     let (known_bounds, future_bounds) = match bundle.intervals() {
         Some(iv) => {
             let w = iv.walk(&wk, &pk, spec, scaler, first_test);
-            let future = iv.after_bounds(&w.after, &wf, spec, scaler);
+            let future = iv.after_bounds(&w, &wf, &pf, spec, scaler);
             (Some(w.windows), Some(future))
         }
         None => (None, None),
@@ -449,17 +449,17 @@ pub fn predict_future(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRo
     let n = f.n_rows();
     let scaler = &bundle.header.scaler;
     let w = Windows::over(scaled.clone(), spec, vec![n - 1], false);
+    let p = bundle.forecast(&w)?;
     let bounds = match bundle.intervals() {
         // Adaptive intervals: the state after the test part's actuals.
         Some(iv) if iv.is_adaptive() => {
             let test_start = bundle.part_rows(Part::Test, n).0;
             let wt = Windows::over(scaled, spec, anchors_in(spec, test_start, n), true);
             let pt = bundle.forecast(&wt)?;
-            Some(iv.after_bounds(&iv.walk(&wt, &pt, spec, scaler, 0).after, &w, spec, scaler))
+            Some(iv.after_bounds(&iv.walk(&wt, &pt, spec, scaler, 0), &w, &p, spec, scaler))
         }
         Some(iv) => Some(WindowBounds::repeat(&iv.half_width, 1).with_ranges(&iv.ranges)),
         None => None,
     };
-    let p = bundle.forecast(&w)?;
     Ok(prediction_rows(&f, spec, scaler, &w, &p, bounds))
 }

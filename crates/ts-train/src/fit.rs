@@ -1050,6 +1050,7 @@ fn score_test(
                 iv.with_method(cfg.train.interval_method, cfg.train.interval_gamma)
                     .with_memory(cfg.train.interval_memory)
                     .with_ranges(&ranges)
+                    .with_largest_moves(&[&prepared.train, &prepared.validation], spec, scaler)
             },
         );
     let test_predictions =
