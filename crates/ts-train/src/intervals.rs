@@ -377,11 +377,15 @@ fn abs_error(
     i: usize,
     j: usize,
 ) -> f64 {
+    (actual_value(windows, spec, scaler, i, j)
+        - predicted_value(predicted_scaled, spec, scaler, i, j))
+    .abs()
+}
+
+/// The actual (original units) of output `j` of window `i`.
+fn actual_value(windows: &Windows, spec: &WindowSpec, scaler: &Scaler, i: usize, j: usize) -> f64 {
     let col = spec.target_index[j % spec.targets.len()];
-    let o = spec.n_outputs();
-    let a = scaler.inverse_value(col, f64::from(windows.y_of(i)[j]));
-    let p = scaler.inverse_value(col, f64::from(predicted_scaled[i * o + j]));
-    (a - p).abs()
+    scaler.inverse_value(col, f64::from(windows.y_of(i)[j]))
 }
 
 /// The last value (original units) of the target of output `j` in window `i`'s inputs: where
@@ -416,9 +420,7 @@ pub fn window_move(
     i: usize,
     j: usize,
 ) -> f64 {
-    let col = spec.target_index[j % spec.targets.len()];
-    let a = scaler.inverse_value(col, f64::from(windows.y_of(i)[j]));
-    (a - last_value(windows, spec, scaler, i, j)).abs()
+    (actual_value(windows, spec, scaler, i, j) - last_value(windows, spec, scaler, i, j)).abs()
 }
 
 /// The widest half-width worth giving output `j` of window `i` when the largest move seen over
