@@ -664,9 +664,16 @@ impl Intervals {
         self
     }
 
-    /// Whether the walk limits the half-widths by the largest moves ([`Intervals::largest_moves`]).
+    /// Whether the walk limits the half-widths by the largest moves ([`Intervals::largest_moves`]):
+    /// one finite, non-negative move per output (anything else, as from an edited file, is
+    /// ignored rather than allowed to make an interval negative or empty).
     fn limits_moves(&self, outputs: usize) -> bool {
-        self.is_adaptive() && self.largest_moves.len() == outputs
+        self.is_adaptive()
+            && self.largest_moves.len() == outputs
+            && self
+                .largest_moves
+                .iter()
+                .all(|m| m.is_finite() && *m >= 0.0)
     }
 
     /// The same intervals, following later errors by `method` with step `gamma`.
@@ -1435,6 +1442,12 @@ mod tests {
         let old: Intervals = serde_json::from_value(json).unwrap();
         assert!(old.largest_moves.is_empty());
         assert_eq!(old.walk(&test, &test_pred, &spec, &scaler, 0), w_unlimited);
+        // Moves that make no sense (an edited file) are ignored, never turned into bounds.
+        for bad in [vec![-1.0], vec![f64::NAN], vec![0.1, 0.1]] {
+            let mut odd = iv.clone();
+            odd.largest_moves = bad;
+            assert_eq!(odd.walk(&test, &test_pred, &spec, &scaler, 0), w_unlimited);
+        }
     }
 
     #[test]
