@@ -389,14 +389,13 @@ fn actual_value(windows: &Windows, spec: &WindowSpec, scaler: &Scaler, i: usize,
 }
 
 /// The last value (original units) of the target of output `j` in window `i`'s inputs: where
-/// the naive forecast starts.
+/// the naive forecast starts ([`Windows::value_before`], as the naive baseline reads it); NaN
+/// where the window cannot see it (no limit then: see [`move_limit`]).
 fn last_value(windows: &Windows, spec: &WindowSpec, scaler: &Scaler, i: usize, j: usize) -> f64 {
     let col = spec.target_index[j % spec.targets.len()];
-    let row = spec.lookback.max(1) - 1;
-    scaler.inverse_value(
-        col,
-        f64::from(windows.x_of(i)[row * windows.n_features + col]),
-    )
+    windows
+        .value_before(i, 0, col)
+        .map_or(f64::NAN, |v| scaler.inverse_value(col, f64::from(v)))
 }
 
 /// The forecast (original units) of output `j` of window `i`.
@@ -648,19 +647,18 @@ impl Intervals {
             self.largest_moves = Vec::new();
             return self;
         }
-        let mut moves: Option<Vec<f64>> = None;
-        for windows in parts.iter().filter(|w| w.n > 0 && w.has_targets()) {
-            let m = moves.get_or_insert_with(|| vec![0.0; o]);
+        let mut moves = vec![0.0_f64; o];
+        for windows in parts.iter().filter(|w| w.has_targets()) {
             for i in 0..windows.n {
-                for (j, mj) in m.iter_mut().enumerate() {
+                for (j, m) in moves.iter_mut().enumerate() {
                     let d = window_move(windows, spec, scaler, i, j);
-                    if d.is_finite() && d > *mj {
-                        *mj = d;
+                    if d.is_finite() {
+                        *m = m.max(d);
                     }
                 }
             }
         }
-        self.largest_moves = moves.unwrap_or_default();
+        self.largest_moves = moves;
         self
     }
 
@@ -820,6 +818,14 @@ impl Intervals {
             abs_error(windows, predicted_scaled, spec, scaler, i, j) / scale(i, j)
         };
         let mut state = Adaptive::new(&self.scores(), &self.levels, self.gamma, self.memory);
+        // Window k's output j is known: its error joins the pool, its move the largest moves.
+        let reveal = |state: &mut Adaptive, moves: &mut Vec<f64>, bounds: &WindowBounds, k, j| {
+            let sk = scale(k, j);
+            state.reveal(error(k, j), j, |l| bounds.half_width(k, l, j) / sk);
+            if let Some(m) = moves.get_mut(j) {
+                *m = m.max(window_move(windows, spec, scaler, k, j));
+            }
+        };
         let mut next = vec![from; o];
         for i in from..n {
             for (j, next_j) in next.iter_mut().enumerate() {
@@ -827,12 +833,7 @@ impl Intervals {
                 // Step s of window k is known at window i once its row is: anchor_k + s + 1
                 // ≤ anchor_i.
                 while *next_j < i && windows.anchors[*next_j] + s < windows.anchors[i] {
-                    let k = *next_j;
-                    let sk = scale(k, j);
-                    state.reveal(error(k, j), j, |l| bounds.half_width(k, l, j) / sk);
-                    if let Some(m) = moves.get_mut(j) {
-                        *m = m.max(window_move(windows, spec, scaler, k, j));
-                    }
+                    reveal(&mut state, &mut moves, &bounds, *next_j, j);
                     *next_j += 1;
                 }
                 let si = scale(i, j);
@@ -846,12 +847,7 @@ impl Intervals {
         }
         for (j, next_j) in next.iter_mut().enumerate() {
             while *next_j < n {
-                let k = *next_j;
-                let sk = scale(k, j);
-                state.reveal(error(k, j), j, |l| bounds.half_width(k, l, j) / sk);
-                if let Some(m) = moves.get_mut(j) {
-                    *m = m.max(window_move(windows, spec, scaler, k, j));
-                }
+                reveal(&mut state, &mut moves, &bounds, *next_j, j);
                 *next_j += 1;
             }
         }
