@@ -33,18 +33,7 @@ fn main() -> anyhow::Result<()> {
         println!("{}: {}", t.target, steps.join(", "));
     }
     // One chart panel per target (one step ahead).
-    let rows = pipeline::prediction_rows(
-        &frame,
-        &outcome.prepared.spec,
-        &outcome.prepared.scaler,
-        &outcome.prepared.test,
-        &outcome.test_predictions,
-        outcome.intervals.as_ref().map(|iv| {
-            let p = &outcome.prepared;
-            iv.walk(&p.test, &outcome.test_predictions, &p.spec, &p.scaler, 0)
-                .windows
-        }),
-    );
+    let rows: Vec<_> = outcome.test_rows(&frame).collect();
     let panels: Vec<ts_viz::PredictionChart> = outcome
         .prepared
         .spec
@@ -58,7 +47,10 @@ fn main() -> anyhow::Result<()> {
                 timestamps: series.timestamps,
                 actual: series.actual,
                 predicted: series.predicted,
-                naive: None,
+                naive: Some(series.naive),
+                seasonal_naive: (!series.seasonal_naive.is_empty())
+                    .then_some(series.seasonal_naive),
+                drift: Some(series.drift),
                 band: None,
             }
         })

@@ -85,15 +85,34 @@ fn train_writes_every_output_and_the_model_works_alone() {
     let csv = std::fs::read_to_string(out.join("predictions.csv")).unwrap();
     // The default 80 % and 95 % prediction intervals come with every forecast.
     assert!(csv.starts_with(
-        "timestamp,target,step,actual,predicted,naive,lower_80,upper_80,lower_95,upper_95\n"
+        "timestamp,target,step,actual,predicted,naive,seasonal_naive,drift,\
+         lower_80,upper_80,lower_95,upper_95\n"
     ));
+    // The baselines' columns are the forecasts metrics.json scores (quarterly: season 4).
+    for t in ["unemp", "infl"] {
+        for (col, key) in [(5, "naive"), (6, "seasonal_naive"), (7, "drift")] {
+            let errors: Vec<f64> = csv
+                .lines()
+                .skip(1)
+                .map(|l| l.split(',').collect::<Vec<_>>())
+                .filter(|f| f[1] == t)
+                .map(|f| (f[3].parse::<f64>().unwrap() - f[col].parse::<f64>().unwrap()).abs())
+                .collect();
+            let mae = errors.iter().sum::<f64>() / errors.len() as f64;
+            let expected = m["targets"][t]["scores"][key]["mae"].as_f64().unwrap();
+            assert!(
+                (mae - expected).abs() <= 1e-9 * expected.max(1.0),
+                "{t} {key}: {mae} vs {expected}"
+            );
+        }
+    }
     for line in csv.lines().skip(1) {
         let v: Vec<f64> = line
             .rsplit(',')
             .take(5)
             .map(|x| x.parse().unwrap())
             .collect();
-        // upper_95, lower_95, upper_80, lower_80, naive (reversed): nested around the forecast.
+        // upper_95, lower_95, upper_80, lower_80, drift (reversed): nested around the forecast.
         assert!(v[1] <= v[3] && v[3] <= v[2] && v[2] <= v[0], "{line}");
     }
 

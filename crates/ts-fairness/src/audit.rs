@@ -98,6 +98,7 @@ pub fn forecast_samples(
         &ev.windows,
         &ev.predictions,
         None,
+        bundle.season(),
     );
     let nt = spec.targets.len();
     let mut s = ForecastSamples {

@@ -36,6 +36,8 @@ pub fn draw_charts(
             actual: s.actual,
             predicted: s.predicted,
             naive: Some(s.naive),
+            seasonal_naive: (!s.seasonal_naive.is_empty()).then_some(s.seasonal_naive),
+            drift: Some(s.drift),
             band: band_label
                 .clone()
                 .filter(|_| !s.lower.is_empty())
@@ -74,6 +76,8 @@ pub fn draw_backtest(report: &BacktestReport, frame: &Frame, out: &Path) -> Resu
         actual: Vec::new(),
         predicted: Vec::new(),
         naive: None,
+        seasonal_naive: None,
+        drift: None,
         band: None,
     };
     for &(row, actual, forecast) in report.folds.iter().flat_map(|f| &f.one_step) {

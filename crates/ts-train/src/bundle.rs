@@ -415,9 +415,18 @@ pub fn predict_frame(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRow
         }
         None => (None, None),
     };
-    let mut rows = prediction_rows(&f, spec, scaler, &wk, &pk, known_bounds);
+    let season = bundle.season();
+    let mut rows = prediction_rows(&f, spec, scaler, &wk, &pk, known_bounds, season);
     let first_future = rows.len();
-    rows.extend(prediction_rows(&f, spec, scaler, &wf, &pf, future_bounds));
+    rows.extend(prediction_rows(
+        &f,
+        spec,
+        scaler,
+        &wf,
+        &pf,
+        future_bounds,
+        season,
+    ));
     // Windows that reach past the end still have actuals for their steps inside the table.
     let nt = spec.targets.len();
     for (i, &a) in wf.anchors.iter().enumerate() {
@@ -461,5 +470,13 @@ pub fn predict_future(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRo
         Some(iv) => Some(WindowBounds::repeat(&iv.half_width, 1).with_ranges(&iv.ranges)),
         None => None,
     };
-    Ok(prediction_rows(&f, spec, scaler, &w, &p, bounds))
+    Ok(prediction_rows(
+        &f,
+        spec,
+        scaler,
+        &w,
+        &p,
+        bounds,
+        bundle.season(),
+    ))
 }

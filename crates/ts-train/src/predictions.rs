@@ -1,11 +1,11 @@
-//! Forecasts as rows in original units (with actuals, the naive forecast and interval bounds),
-//! written as CSV or gathered into per-target series for charts.
+//! Forecasts as rows in original units (with actuals, the naive, seasonal naive and drift
+//! forecasts and interval bounds), written as CSV or gathered into per-target series for charts.
 
 use serde::{Deserialize, Serialize};
 use ts_data::{Frame, WindowSpec, Windows};
 
 use crate::intervals::WindowBounds;
-use crate::metrics::naive_forecast;
+use crate::metrics::{drift_forecast, naive_forecast, seasonal_naive_forecast};
 
 use crate::bundle::*;
 
@@ -24,13 +24,22 @@ pub struct PredictionRow {
     pub predicted: f64,
     /// The naive last-value forecast.
     pub naive: f64,
+    /// The seasonal naive forecast (the value one season before the forecast row, as the
+    /// metrics score it); `None` without a season.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seasonal_naive: Option<f64>,
+    /// The drift forecast (the last value plus the step times the average change per row of all
+    /// the rows up to the window's last).
+    #[serde(default)]
+    pub drift: f64,
     /// Prediction interval bounds `(lower, upper)`, one per level of the model's intervals.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub intervals: Vec<(f64, f64)>,
 }
 
-/// Writes prediction rows as CSV text (`timestamp,target,step,actual,predicted,naive` and, for
-/// each interval level, `lower_L,upper_L`).
+/// Writes prediction rows as CSV text
+/// (`timestamp,target,step,actual,predicted,naive,seasonal_naive,drift` and, for each interval
+/// level, `lower_L,upper_L`; `seasonal_naive` is empty without a season).
 pub fn predictions_csv(rows: &[PredictionRow], levels: &[f64]) -> String {
     let mut out = Vec::new();
     // Writing to memory cannot fail.
@@ -46,7 +55,7 @@ pub fn write_predictions_csv<R: std::borrow::Borrow<PredictionRow>>(
     rows: impl IntoIterator<Item = R>,
     levels: &[f64],
 ) -> std::io::Result<()> {
-    w.write_all(b"timestamp,target,step,actual,predicted,naive")?;
+    w.write_all(b"timestamp,target,step,actual,predicted,naive,seasonal_naive,drift")?;
     for &l in levels {
         let n = crate::intervals::level_name(l);
         write!(w, ",lower_{n},upper_{n}")?;
@@ -63,7 +72,11 @@ pub fn write_predictions_csv<R: std::borrow::Borrow<PredictionRow>>(
         if let Some(a) = r.actual {
             write!(w, "{a}")?;
         }
-        write!(w, ",{},{}", r.predicted, r.naive)?;
+        write!(w, ",{},{},", r.predicted, r.naive)?;
+        if let Some(m) = r.seasonal_naive {
+            write!(w, "{m}")?;
+        }
+        write!(w, ",{}", r.drift)?;
         for l in 0..levels.len() {
             match r.intervals.get(l) {
                 Some((lo, hi)) => write!(w, ",{lo},{hi}")?,
@@ -86,6 +99,10 @@ pub struct TargetSeries {
     pub predicted: Vec<f64>,
     /// Naive last-value forecasts.
     pub naive: Vec<f64>,
+    /// Seasonal naive forecasts (empty without a season).
+    pub seasonal_naive: Vec<f64>,
+    /// Drift forecasts.
+    pub drift: Vec<f64>,
     /// Lower bounds of the widest prediction interval (empty without intervals).
     pub lower: Vec<f64>,
     /// Upper bounds of the widest prediction interval (empty without intervals).
@@ -98,6 +115,10 @@ impl TargetSeries {
         self.actual.push(r.actual.unwrap_or(f64::NAN));
         self.predicted.push(r.predicted);
         self.naive.push(r.naive);
+        if let Some(m) = r.seasonal_naive {
+            self.seasonal_naive.push(m);
+        }
+        self.drift.push(r.drift);
         if let Some((lo, hi)) = r.intervals.last() {
             self.lower.push(*lo);
             self.upper.push(*hi);
@@ -123,7 +144,8 @@ pub fn series_of<R: std::borrow::Borrow<PredictionRow>>(
     s
 }
 
-/// Turns scaled forecasts of windows into rows in original units.
+/// Turns scaled forecasts of windows into rows in original units, with the baselines' forecasts
+/// of the same rows (the seasonal naive one for `season` above 1).
 pub fn prediction_rows(
     frame: &Frame,
     spec: &WindowSpec,
@@ -131,8 +153,9 @@ pub fn prediction_rows(
     windows: &Windows,
     predicted: &[f32],
     bounds: Option<WindowBounds>,
+    season: usize,
 ) -> Vec<PredictionRow> {
-    prediction_rows_iter(frame, spec, scaler, windows, predicted, bounds).collect()
+    prediction_rows_iter(frame, spec, scaler, windows, predicted, bounds, season).collect()
 }
 
 /// The rows of [`prediction_rows`] one at a time (window by window, step by step, target by
@@ -144,10 +167,13 @@ pub fn prediction_rows_iter<'a>(
     windows: &'a Windows,
     predicted: &'a [f32],
     bounds: Option<WindowBounds>,
+    season: usize,
 ) -> impl Iterator<Item = PredictionRow> + 'a {
     let nt = spec.targets.len();
     let o = spec.n_outputs();
     let naive = naive_forecast(windows, spec);
+    let seasonal = (season > 1).then(|| seasonal_naive_forecast(windows, spec, season));
+    let drift = drift_forecast(windows, spec);
     let n_rows = frame.n_rows();
     windows
         .anchors
@@ -179,6 +205,10 @@ pub fn prediction_rows_iter<'a>(
                     .then(|| scaler.inverse_value(col, windows.y_of(i)[s * nt + k] as f64)),
                 predicted: p,
                 naive: scaler.inverse_value(col, naive[j] as f64),
+                seasonal_naive: seasonal
+                    .as_ref()
+                    .map(|m| scaler.inverse_value(col, m[j] as f64)),
+                drift: scaler.inverse_value(col, drift[j] as f64),
                 intervals: bounds.as_ref().map_or_else(Vec::new, |b| {
                     (0..b.levels())
                         .map(|l| b.bounds(i, l, s * nt + k, p))
@@ -200,6 +230,8 @@ mod tests {
             actual,
             predicted: 0.1 + 0.2,
             naive: -3.0,
+            seasonal_naive: (target == "gdp").then_some(2.5),
+            drift: -2.75,
             intervals: Vec::new(),
         }
     }
@@ -211,10 +243,10 @@ mod tests {
             row("2020-02-01", "a,b", None),
             row("#7", "say \"hi\"", Some(1e-7)),
         ];
-        let expected = "timestamp,target,step,actual,predicted,naive\n\
-                        2020-01-01,gdp,2,1.5,0.30000000000000004,-3\n\
-                        2020-02-01,\"a,b\",2,,0.30000000000000004,-3\n\
-                        #7,\"say \"\"hi\"\"\",2,0.0000001,0.30000000000000004,-3\n";
+        let expected = "timestamp,target,step,actual,predicted,naive,seasonal_naive,drift\n\
+                        2020-01-01,gdp,2,1.5,0.30000000000000004,-3,2.5,-2.75\n\
+                        2020-02-01,\"a,b\",2,,0.30000000000000004,-3,,-2.75\n\
+                        #7,\"say \"\"hi\"\"\",2,0.0000001,0.30000000000000004,-3,,-2.75\n";
         assert_eq!(predictions_csv(&rows, &[]), expected);
         let mut streamed = Vec::new();
         write_predictions_csv(&mut streamed, rows.iter(), &[]).unwrap();
@@ -223,6 +255,7 @@ mod tests {
         let s = series_of(rows.clone(), "gdp", 2);
         assert_eq!(s.timestamps, vec!["2020-01-01".to_string()]);
         assert_eq!(s.actual, vec![1.5]);
+        assert_eq!((s.seasonal_naive, s.drift), (vec![2.5], vec![-2.75]));
         assert!(series_of(&rows, "gdp", 1).actual.is_empty());
     }
 }

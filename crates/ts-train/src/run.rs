@@ -157,6 +157,7 @@ impl FitOutcome {
                 iv.walk(&p.test, &self.test_predictions, &p.spec, &p.scaler, 0)
                     .windows
             }),
+            self.season,
         )
     }
 

@@ -7,7 +7,7 @@
 //! | function | chart |
 //! |---|---|
 //! | [`training_history`] | train (and validation) loss per epoch, legend, vertical marker at the best epoch; log-scale y axis when the losses span more than two decades |
-//! | [`predictions_vs_actuals`] | actual vs predicted (and the dashed grey naive baseline) over time, beside a predicted-vs-actual scatter with the `y = x` line |
+//! | [`predictions_vs_actuals`] | actual vs predicted (and the dashed baselines: naive grey, seasonal naive green, drift purple) over time, beside a predicted-vs-actual scatter with the `y = x` line |
 //! | [`residuals`] | residuals `actual - predicted` over time with a zero line, beside their histogram (caption: mean and sd) |
 //! | [`multivariate_predictions`] | one actual-vs-predicted panel per target in a grid of up to 3 columns ([`MAX_PANELS`] at most), shared legend |
 //!

@@ -14,7 +14,7 @@ use crate::data::{
 };
 use crate::error::VizError;
 use crate::output::{Figure, Written, de, render};
-use crate::theme::{AXIS, BLUE, GREY, LegendEntry, ORANGE, PURPLE, RED, Theme};
+use crate::theme::{AXIS, BLUE, GREEN, GREY, LegendEntry, ORANGE, PURPLE, RED, Theme};
 
 /// Most panels [`multivariate_predictions`] draws on one 10×6 inch figure.
 pub const MAX_PANELS: usize = 12;
@@ -35,6 +35,14 @@ pub struct PredictionChart {
     pub predicted: Vec<f64>,
     /// Optional last-value (naive) baseline, as long as `actual`; drawn dashed grey.
     pub naive: Option<Vec<f64>>,
+    /// Optional seasonal naive baseline (the value one season earlier), as long as `actual`;
+    /// drawn dashed green.
+    #[serde(default)]
+    pub seasonal_naive: Option<Vec<f64>>,
+    /// Optional drift baseline (the last value plus the average change), as long as `actual`;
+    /// drawn dashed purple.
+    #[serde(default)]
+    pub drift: Option<Vec<f64>>,
     /// Optional prediction interval drawn as a shaded band behind the forecast.
     #[serde(default)]
     pub band: Option<Band>,
@@ -52,7 +60,26 @@ pub struct Band {
     pub label: String,
 }
 
+/// A baseline of [`PredictionChart`]: its legend label, its values and its colour.
+type BaselineLine<'a> = (&'static str, &'a [f64], RGBColor);
+
+/// The legend labels of the baselines, in drawing order (naive, seasonal naive, drift).
+const BASELINE_LABELS: [&str; 3] = ["Naive (last value)", "Seasonal naive", "Drift"];
+
 impl PredictionChart {
+    /// The baselines the chart carries, in drawing order (naive, seasonal naive, drift).
+    fn baselines(&self) -> Vec<BaselineLine<'_>> {
+        [
+            (&self.naive, GREY),
+            (&self.seasonal_naive, GREEN),
+            (&self.drift, PURPLE),
+        ]
+        .into_iter()
+        .zip(BASELINE_LABELS)
+        .filter_map(|((v, color), label)| v.as_deref().map(|v| (label, v, color)))
+        .collect()
+    }
+
     /// `actual - predicted` per point (NaN where either is missing).
     pub fn residuals(&self) -> Vec<f64> {
         self.actual
@@ -83,13 +110,16 @@ impl PredictionChart {
                 self.timestamps.len()
             ));
         }
-        if let Some(naive) = &self.naive
-            && naive.len() != n
-        {
-            return invalid(format!(
-                "naive has {} values but actual has {n}",
-                naive.len()
-            ));
+        for (name, values) in [
+            ("naive", &self.naive),
+            ("seasonal_naive", &self.seasonal_naive),
+            ("drift", &self.drift),
+        ] {
+            if let Some(v) = values
+                && v.len() != n
+            {
+                return invalid(format!("{name} has {} values but actual has {n}", v.len()));
+            }
         }
         if let Some(b) = &self.band
             && (b.lower.len() != n || b.upper.len() != n)
@@ -142,16 +172,16 @@ impl PredictionChart {
     }
 }
 
-/// Draws two panels side by side: actual vs predicted (and the naive
-/// baseline, if any) over time, and a scatter of predicted against actual with
+/// Draws two panels side by side: actual vs predicted (and the baselines the
+/// chart carries: naive, seasonal naive, drift) over time, and a scatter of predicted against actual with
 /// the `y = x` line.
 ///
 /// Writes `<out_dir>/<stem>.png` (3000×1800 px, 300 dpi) and
 /// `<out_dir>/<stem>.svg` (1000×600), creating `out_dir` if needed.
 ///
 /// # Errors
-/// [`VizError::InvalidInput`] if `actual` is empty, `predicted`, `naive` or a
-/// non-empty `timestamps` differ in length from `actual`, or no point has both
+/// [`VizError::InvalidInput`] if `actual` is empty, `predicted`, a baseline or
+/// a non-empty `timestamps` differ in length from `actual`, or no point has both
 /// values finite; [`VizError::Io`], [`VizError::Draw`] or [`VizError::Png`] if
 /// a file cannot be produced.
 pub fn predictions_vs_actuals(
@@ -167,7 +197,7 @@ pub fn predictions_vs_actuals(
 /// to a histogram of the residuals (with their mean and standard deviation).
 ///
 /// Writes `<out_dir>/<stem>.png` and `<out_dir>/<stem>.svg` like
-/// [`predictions_vs_actuals`]; the naive baseline is not used.
+/// [`predictions_vs_actuals`]; the baselines are not used.
 ///
 /// # Errors
 /// As for [`predictions_vs_actuals`].
@@ -177,8 +207,8 @@ pub fn residuals(chart: &PredictionChart, out_dir: &Path, stem: &str) -> Result<
 }
 
 /// Draws one panel per target in a grid (up to 3 columns, at most
-/// [`MAX_PANELS`] panels), each with actual vs predicted (and naive) over
-/// time, under a shared legend. The figure title is the panels' common
+/// [`MAX_PANELS`] panels), each with actual vs predicted (and its baselines)
+/// over time, under a shared legend (a baseline is in it when any panel carries it). The figure title is the panels' common
 /// `title`; when the titles differ each panel caption shows its own title.
 ///
 /// Writes `<out_dir>/<stem>.png` and `<out_dir>/<stem>.svg` like
@@ -291,13 +321,19 @@ impl Figure for MultiFigure<'_> {
                 dashed: false,
             },
         ];
-        if self.panels.iter().any(|p| p.naive.is_some()) {
-            entries.push(LegendEntry {
-                label: "Naive (last value)".into(),
-                color: GREY,
-                width: 1.5,
-                dashed: true,
-            });
+        for (label, color) in BASELINE_LABELS.into_iter().zip([GREY, GREEN, PURPLE]) {
+            if self
+                .panels
+                .iter()
+                .any(|p| p.baselines().iter().any(|b| b.0 == label))
+            {
+                entries.push(LegendEntry {
+                    label: label.into(),
+                    color,
+                    width: 1.5,
+                    dashed: true,
+                });
+            }
         }
         let (legend, grid) = area.split_vertically(theme.px(22.0));
         theme.legend_strip(&legend, &entries)?;
@@ -478,7 +514,7 @@ fn time_panel_y_range<DB: DrawingBackend>(
     chart: &PredictionChart,
     spec: &TimePanel,
 ) -> Result<(f64, f64), String> {
-    let naive = chart.naive.as_deref().unwrap_or(&[]);
+    let baselines = chart.baselines();
     let (band_lo, band_hi) = chart
         .band
         .as_ref()
@@ -487,7 +523,7 @@ fn time_panel_y_range<DB: DrawingBackend>(
         .actual
         .iter()
         .chain(&chart.predicted)
-        .chain(naive)
+        .chain(baselines.iter().flat_map(|b| b.1))
         .chain(band_lo)
         .chain(band_hi)
         .copied();
@@ -495,7 +531,7 @@ fn time_panel_y_range<DB: DrawingBackend>(
     let (y_lo, mut y_hi) = padded(lo, hi, 0.06);
     if spec.legend {
         // Leave room for the legend above the data: its height as a share of the plot.
-        let entries = if naive.is_empty() { 2.0 } else { 3.0 };
+        let entries = 2.0 + baselines.len() as f64;
         let legend_h = (entries * 1.3 * Theme::LEGEND + 14.0 + 8.0) * theme.text;
         let plot_h = area.dim_in_pixel().1 as f64 / theme.scale - (40.0 + 30.0) * theme.text - 12.0;
         let share = (legend_h / plot_h.max(1.0)).clamp(0.0, 0.4);
@@ -545,18 +581,18 @@ fn draw_band<DB: DrawingBackend>(
     Ok(())
 }
 
-/// The legend corner that covers the fewest actual, predicted and naive points on the y axis
+/// The legend corner that covers the fewest actual, predicted and baseline points on the y axis
 /// `y_lo..y_hi`.
 fn time_panel_legend_corner(
     chart: &PredictionChart,
-    naive: &[f64],
+    baselines: &[BaselineLine<'_>],
     (y_lo, y_hi): (f64, f64),
 ) -> SeriesLabelPosition {
     let x = chart.x_range();
     let width = f64::from(x.end - x.start);
-    let series = [&chart.actual[..], &chart.predicted[..], naive];
-    let points = series
+    let points = [&chart.actual[..], &chart.predicted[..]]
         .into_iter()
+        .chain(baselines.iter().map(|b| b.1))
         .flat_map(|s| s.iter().enumerate())
         .map(|(i, v)| {
             (
@@ -567,15 +603,15 @@ fn time_panel_legend_corner(
     legend_corner(points)
 }
 
-/// Draws one time panel: the interval band, the naive baseline, the actual and predicted
-/// lines, and (when `spec.legend`) the legend.
+/// Draws one time panel: the interval band, the baselines, the actual and predicted lines, and
+/// (when `spec.legend`) the legend.
 fn draw_time_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     theme: &Theme,
     chart: &PredictionChart,
     spec: &TimePanel,
 ) -> Result<(), String> {
-    let naive = chart.naive.as_deref().unwrap_or(&[]);
+    let baselines = chart.baselines();
     let (y_lo, y_hi) = time_panel_y_range(area, theme, chart, spec)?;
     let mut cc = time_chart(
         area,
@@ -589,31 +625,27 @@ fn draw_time_panel<DB: DrawingBackend>(
     // Point markers only while they stay about 9 px apart.
     let axis_width = area.dim_in_pixel().0 as f64 / theme.scale - 78.0 * theme.text;
     let markers = chart.actual.len() as f64 <= axis_width / 9.0;
-    let (actual, predicted, baseline) = (
-        theme.line(&BLUE, 2.0),
-        theme.line(&ORANGE, 2.0),
-        theme.line(&GREY, 1.5),
-    );
+    let (actual, predicted) = (theme.line(&BLUE, 2.0), theme.line(&ORANGE, 2.0));
     if spec.legend {
         legend_entry(&mut cc, theme, "Actual", actual, false)?;
         legend_entry(&mut cc, theme, "Predicted", predicted, false)?;
-        if !naive.is_empty() {
-            legend_entry(&mut cc, theme, "Naive (last value)", baseline, true)?;
+        for &(label, _, color) in &baselines {
+            legend_entry(&mut cc, theme, label, theme.line(&color, 1.5), true)?;
         }
     }
     // The interval band goes underneath everything.
     if let Some(b) = &chart.band {
         draw_band(&mut cc, b, spec.legend)?;
     }
-    // The baseline goes underneath the model's lines.
-    if !naive.is_empty() {
-        draw_line(&mut cc, theme, naive, baseline, true, false)?;
+    // The baselines go underneath the model's lines.
+    for &(_, values, color) in &baselines {
+        draw_line(&mut cc, theme, values, theme.line(&color, 1.5), true, false)?;
     }
     draw_line(&mut cc, theme, &chart.actual, actual, false, markers)?;
     draw_line(&mut cc, theme, &chart.predicted, predicted, false, markers)?;
 
     if spec.legend {
-        let corner = time_panel_legend_corner(chart, naive, (y_lo, y_hi));
+        let corner = time_panel_legend_corner(chart, &baselines, (y_lo, y_hi));
         theme.series_legend(&mut cc, corner)?;
     }
     Ok(())
@@ -808,6 +840,8 @@ mod tests {
             actual: vec![1.0, 2.0],
             predicted: vec![1.5, 2.5],
             naive: Some(vec![1.0, 1.0]),
+            seasonal_naive: Some(vec![0.5, 1.5]),
+            drift: Some(vec![1.1, 1.2]),
             band: None,
         }
     }
@@ -855,6 +889,29 @@ mod tests {
             },
             "naive has 0 values",
         );
+        bad(
+            PredictionChart {
+                seasonal_naive: Some(vec![1.0]),
+                ..chart()
+            },
+            "seasonal_naive has 1 values",
+        );
+        bad(
+            PredictionChart {
+                drift: Some(vec![1.0; 3]),
+                ..chart()
+            },
+            "drift has 3 values",
+        );
+        let labels: Vec<&str> = chart().baselines().iter().map(|b| b.0).collect();
+        assert_eq!(labels, BASELINE_LABELS);
+        let only_drift = PredictionChart {
+            naive: None,
+            seasonal_naive: None,
+            ..chart()
+        };
+        assert_eq!(only_drift.baselines().len(), 1);
+        assert_eq!(only_drift.baselines()[0].1, &[1.1, 1.2]);
         bad(
             PredictionChart {
                 actual: vec![f64::NAN, 1.0],

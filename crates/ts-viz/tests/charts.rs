@@ -153,6 +153,9 @@ fn prediction(n: usize, target: &str) -> PredictionChart {
         .collect();
     let mut naive = vec![actual[0]];
     naive.extend_from_slice(&actual[..n - 1]);
+    // The value a week earlier, and the last value plus a small trend.
+    let seasonal: Vec<f64> = (0..n).map(|i| actual[i.saturating_sub(7)]).collect();
+    let drift: Vec<f64> = naive.iter().map(|v| v + 0.05).collect();
     PredictionChart {
         title: "LSTM on ETTh1: test set".into(),
         target: target.into(),
@@ -160,6 +163,8 @@ fn prediction(n: usize, target: &str) -> PredictionChart {
         actual,
         predicted,
         naive: Some(naive),
+        seasonal_naive: Some(seasonal),
+        drift: Some(drift),
         band: None,
     }
 }
@@ -229,6 +234,8 @@ fn predictions_vs_actuals_writes_png_and_svg() {
         "Actual",
         "Predicted",
         "Naive (last value)",
+        "Seasonal naive",
+        "Drift",
         "y = x",
         "2019-03-01",
         "Time",
@@ -263,11 +270,13 @@ fn multivariate_predictions_writes_a_grid() {
     let w = multivariate_predictions(&panels, dir.path(), "multivariate").unwrap();
     check(&w, dir.path(), "multivariate", &panels[0].title);
     let svg = std::fs::read_to_string(&w.svg).unwrap();
-    for text in targets
-        .iter()
-        .copied()
-        .chain(["Actual", "Predicted", "Naive (last value)"])
-    {
+    for text in targets.iter().copied().chain([
+        "Actual",
+        "Predicted",
+        "Naive (last value)",
+        "Seasonal naive",
+        "Drift",
+    ]) {
         assert!(svg.contains(text), "SVG lacks {text:?}");
     }
 }
@@ -286,10 +295,16 @@ fn multivariate_panel_counts_and_mixed_titles() {
     panels[1].title = "GRU".into();
     panels[1].naive = None;
     panels[0].naive = None;
+    // A baseline one panel carries is in the shared legend; one no panel carries is not.
+    panels[0].seasonal_naive = None;
+    panels[0].drift = None;
+    panels[1].drift = None;
     let w = multivariate_predictions(&panels, dir.path(), "mixed").unwrap();
     let svg = std::fs::read_to_string(&w.svg).unwrap();
     assert!(svg.contains("GRU: b"));
     assert!(!svg.contains("Naive"));
+    assert!(svg.contains("Seasonal naive"));
+    assert!(!svg.contains("Drift"));
 }
 
 #[test]
@@ -303,6 +318,8 @@ fn awkward_data_still_draws() {
         actual: vec![3.0; 20],
         predicted: vec![3.0; 20],
         naive: None,
+        seasonal_naive: None,
+        drift: None,
         band: None,
     };
     let mut gappy = prediction(60, "gappy");
@@ -319,6 +336,8 @@ fn awkward_data_still_draws() {
         actual: vec![1.0],
         predicted: vec![1.5],
         naive: Some(vec![f64::NAN]),
+        seasonal_naive: None,
+        drift: Some(vec![f64::NAN]),
         band: None,
     };
     for (i, chart) in [constant, gappy, single].iter().enumerate() {
