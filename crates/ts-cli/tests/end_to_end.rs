@@ -411,6 +411,11 @@ fn backtest_scores_rolling_origins_against_the_baselines() {
         assert_eq!(fitted, trained, "{refit}");
         assert_eq!(r["overall"][0]["count"], 30);
         assert!(out.join("backtest_folds.png").is_file());
+        // The chart draws the folds' forecasts beside the baselines'.
+        let svg = std::fs::read_to_string(out.join("backtest_folds.svg")).unwrap();
+        for text in ["Predicted", "Naive (last value)", "Drift"] {
+            assert!(svg.contains(text), "backtest_folds.svg lacks {text:?}");
+        }
     }
 }
 

@@ -80,11 +80,16 @@ pub fn draw_backtest(report: &BacktestReport, frame: &Frame, out: &Path) -> Resu
         drift: None,
         band: None,
     };
-    for &(row, actual, forecast) in report.folds.iter().flat_map(|f| &f.one_step) {
-        chart.timestamps.push(frame.label(row));
-        chart.actual.push(actual);
-        chart.predicted.push(forecast);
+    let steps: Vec<_> = report.folds.iter().flat_map(|f| &f.one_step).collect();
+    for s in &steps {
+        chart.timestamps.push(frame.label(s.row));
+        chart.actual.push(s.actual);
+        chart.predicted.push(s.forecast);
     }
+    chart.naive = Some(steps.iter().map(|s| s.naive).collect());
+    chart.drift = Some(steps.iter().map(|s| s.drift).collect());
+    // The seasonal naive where the folds have a season.
+    chart.seasonal_naive = steps.iter().map(|s| s.seasonal_naive).collect();
     if !chart.actual.is_empty() {
         ts_viz::predictions_vs_actuals(&chart, out, "backtest_folds")?;
     }

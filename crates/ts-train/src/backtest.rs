@@ -13,7 +13,9 @@ use ts_data::{Frame, SplitBounds, prepare_bounds};
 use crate::config::ForecastConfig;
 use crate::error::{Result, TrainError, invalid};
 use crate::intervals::{Coverage, Intervals};
-use crate::metrics::{Evaluation, Score, Scores, evaluate};
+use crate::metrics::{
+    Evaluation, Score, Scores, drift_forecast, evaluate, naive_forecast, seasonal_naive_forecast,
+};
 use crate::pipeline::{self, Candidate, resolve_season, resolve_spec};
 use crate::trainer::Observer;
 
@@ -81,10 +83,27 @@ pub struct Fold {
     pub candidates: Vec<Candidate>,
     /// Training seconds (0 when reused).
     pub seconds: f64,
-    /// One-step-ahead forecasts of the first target in original units: (row, actual, forecast),
-    /// for charts.
+    /// One-step-ahead forecasts of the first target in original units, with the baselines', for
+    /// charts.
     #[serde(skip)]
-    pub one_step: Vec<(usize, f64, f64)>,
+    pub one_step: Vec<OneStep>,
+}
+
+/// One row of a fold's one-step-ahead forecasts of the first target, in original units.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OneStep {
+    /// The forecast row.
+    pub row: usize,
+    /// The observed value.
+    pub actual: f64,
+    /// The model's forecast.
+    pub forecast: f64,
+    /// The naive (last value) forecast.
+    pub naive: f64,
+    /// The seasonal naive forecast (`None` without a season).
+    pub seasonal_naive: Option<f64>,
+    /// The drift forecast.
+    pub drift: f64,
 }
 
 /// The overall scores of a backtest: count-weighted means over the folds, per target.
@@ -346,13 +365,19 @@ fn score_fold(
         .map_or_else(Vec::new, |iv| iv.coverage(test, &predictions, spec, scaler));
     let col = spec.target_index[0];
     let o = spec.n_outputs();
+    let inv = |v: f32| scaler.inverse_value(col, f64::from(v));
+    let naive = naive_forecast(test, spec);
+    let seasonal =
+        (baseline.season > 1).then(|| seasonal_naive_forecast(test, spec, baseline.season));
+    let drift = drift_forecast(test, spec);
     let one_step = (0..test.n)
-        .map(|i| {
-            (
-                test.anchors[i] + 1,
-                scaler.inverse_value(col, f64::from(test.y_of(i)[0])),
-                scaler.inverse_value(col, f64::from(predictions[i * o])),
-            )
+        .map(|i| OneStep {
+            row: test.anchors[i] + 1,
+            actual: inv(test.y_of(i)[0]),
+            forecast: inv(predictions[i * o]),
+            naive: inv(naive[i * o]),
+            seasonal_naive: seasonal.as_ref().map(|m| inv(m[i * o])),
+            drift: inv(drift[i * o]),
         })
         .collect();
     Ok(Fold {

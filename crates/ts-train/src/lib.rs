@@ -65,7 +65,7 @@ pub mod report;
 pub mod run;
 pub mod trainer;
 
-pub use backtest::{BacktestConfig, BacktestReport, Fold, Refit, backtest};
+pub use backtest::{BacktestConfig, BacktestReport, Fold, OneStep, Refit, backtest};
 pub use config::{
     CalendarMode, DataConfig, ForecastConfig, LossKind, LrSchedule, ModelChoice, ModelSettings,
     OptimizerKind, TargetSpec, TrainConfig,
