@@ -92,16 +92,16 @@ pub struct FairnessArgs {
     #[arg(long)]
     pub thresholds: Option<PathBuf>,
     /// Exponentiated-gradient iterations (each retrains the model once).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, allow_negative_numbers = true, value_parser = crate::args::whole_number::<usize>)]
     pub iterations: usize,
     /// Epochs per retraining (default: the model's own setting).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::args::whole_number::<usize>)]
     pub epochs: Option<usize>,
     /// Allowed constraint violation, or the loss bound as a multiple of the overall MSE.
     #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     pub epsilon: f64,
     /// Seed of the randomised threshold predictions.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, allow_negative_numbers = true, value_parser = crate::args::whole_number::<u64>)]
     pub seed: u64,
     /// Output folder.
     #[arg(long, default_value = "fairness-report")]

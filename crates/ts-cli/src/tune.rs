@@ -39,24 +39,24 @@ pub struct TuneArgs {
     #[arg(long, value_delimiter = ',')]
     pub features: Option<Vec<String>>,
     /// Time steps per input window [data.sequence_length].
-    #[arg(long, alias = "seq-len")]
+    #[arg(long, alias = "seq-len", allow_negative_numbers = true, value_parser = crate::args::whole_number::<usize>)]
     pub sequence_length: Option<usize>,
     /// Calendar inputs: auto | on | off [data.calendar] (default auto; a study started before
     /// calendar inputs existed resumes with `off`).
     #[arg(long, value_parser = ts_train::flags::parsed::<ts_train::CalendarMode>)]
     pub calendar: Option<ts_train::CalendarMode>,
     /// Share of the training part held out for validation (the tuned objective) [data.validation].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub validation: Option<f64>,
     /// Maximum epochs per trial [train.epochs].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::args::whole_number::<usize>)]
     pub epochs: Option<usize>,
     /// Early-stopping patience per trial [train.patience].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::args::whole_number::<usize>)]
     pub patience: Option<usize>,
     /// Bound on each trial's patience in optimizer steps, 0 for none [train.patience_batches]
     /// (default 2000; a trial's patience then depends on its sampled batch size).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::args::whole_number::<usize>)]
     pub patience_batches: Option<usize>,
     /// Device: cpu | wgpu [device].
     #[arg(long, value_parser = crate::args::parsed::<ts_model::DeviceChoice>)]

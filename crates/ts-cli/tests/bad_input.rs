@@ -496,6 +496,11 @@ fn cases() -> Vec<Case> {
             &["--hidden-size", "-3", "whole number"],
         ),
         (
+            "--season -3",
+            &["--season", "-3"],
+            &["--season", "-3", "whole number"],
+        ),
+        (
             "--grad-clip -1",
             &["--grad-clip", "-1"],
             &["grad_clip", "-1", "must be >= 0 (0 = off)"],
@@ -811,7 +816,17 @@ fn cases() -> Vec<Case> {
         &'static str,
         &'static [&'static str],
         &'static [&'static str],
-    ); 5] = [
+    ); 7] = [
+        (
+            "backtest --folds -2",
+            &["--folds", "-2"],
+            &["--folds", "-2", "whole number"],
+        ),
+        (
+            "backtest --step -1",
+            &["--folds", "2", "--step", "-1"],
+            &["--step", "-1", "whole number"],
+        ),
         (
             "backtest --folds 70",
             &["--folds", "70"],

@@ -55,7 +55,7 @@ pub struct ConfigFlags {
     pub sequence_length: Option<usize>,
     /// Seasonal period in rows for the seasonal naive baseline, MASE and the hybrid model
     /// [data.season] (default: detected from the time column; 1 = none).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
     pub season: Option<usize>,
     /// Steps ahead to predict, direct multi-output [data.horizon] (default 1).
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
