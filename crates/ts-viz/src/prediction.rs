@@ -63,21 +63,21 @@ pub struct Band {
 /// A baseline of [`PredictionChart`]: its legend label, its values and its colour.
 type BaselineLine<'a> = (&'static str, &'a [f64], RGBColor);
 
-/// The legend labels of the baselines, in drawing order (naive, seasonal naive, drift).
-const BASELINE_LABELS: [&str; 3] = ["Naive (last value)", "Seasonal naive", "Drift"];
+/// The legend label and colour of each baseline, in drawing order (naive, seasonal naive, drift).
+const BASELINES: [(&str, RGBColor); 3] = [
+    ("Naive (last value)", GREY),
+    ("Seasonal naive", GREEN),
+    ("Drift", PURPLE),
+];
 
 impl PredictionChart {
     /// The baselines the chart carries, in drawing order (naive, seasonal naive, drift).
     fn baselines(&self) -> Vec<BaselineLine<'_>> {
-        [
-            (&self.naive, GREY),
-            (&self.seasonal_naive, GREEN),
-            (&self.drift, PURPLE),
-        ]
-        .into_iter()
-        .zip(BASELINE_LABELS)
-        .filter_map(|((v, color), label)| v.as_deref().map(|v| (label, v, color)))
-        .collect()
+        [&self.naive, &self.seasonal_naive, &self.drift]
+            .into_iter()
+            .zip(BASELINES)
+            .filter_map(|(v, (label, color))| v.as_deref().map(|v| (label, v, color)))
+            .collect()
     }
 
     /// `actual - predicted` per point (NaN where either is missing).
@@ -173,8 +173,8 @@ impl PredictionChart {
 }
 
 /// Draws two panels side by side: actual vs predicted (and the baselines the
-/// chart carries: naive, seasonal naive, drift) over time, and a scatter of predicted against actual with
-/// the `y = x` line.
+/// chart carries: naive, seasonal naive, drift) over time, and a scatter of
+/// predicted against actual with the `y = x` line.
 ///
 /// Writes `<out_dir>/<stem>.png` (3000×1800 px, 300 dpi) and
 /// `<out_dir>/<stem>.svg` (1000×600), creating `out_dir` if needed.
@@ -208,8 +208,9 @@ pub fn residuals(chart: &PredictionChart, out_dir: &Path, stem: &str) -> Result<
 
 /// Draws one panel per target in a grid (up to 3 columns, at most
 /// [`MAX_PANELS`] panels), each with actual vs predicted (and its baselines)
-/// over time, under a shared legend (a baseline is in it when any panel carries it). The figure title is the panels' common
-/// `title`; when the titles differ each panel caption shows its own title.
+/// over time, under a shared legend (a baseline is in it when any panel
+/// carries it). The figure title is the panels' common `title`; when the
+/// titles differ each panel caption shows its own title.
 ///
 /// Writes `<out_dir>/<stem>.png` and `<out_dir>/<stem>.svg` like
 /// [`predictions_vs_actuals`].
@@ -321,7 +322,7 @@ impl Figure for MultiFigure<'_> {
                 dashed: false,
             },
         ];
-        for (label, color) in BASELINE_LABELS.into_iter().zip([GREY, GREEN, PURPLE]) {
+        for (label, color) in BASELINES {
             if self
                 .panels
                 .iter()
@@ -904,7 +905,7 @@ mod tests {
             "drift has 3 values",
         );
         let labels: Vec<&str> = chart().baselines().iter().map(|b| b.0).collect();
-        assert_eq!(labels, BASELINE_LABELS);
+        assert_eq!(labels, BASELINES.map(|b| b.0));
         let only_drift = PredictionChart {
             naive: None,
             seasonal_naive: None,
