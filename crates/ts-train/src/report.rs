@@ -120,7 +120,8 @@ pub struct MetricsReport<'a> {
     pub targets: ByTarget<'a>,
     /// The part evaluated (`test`, `validation`, `train`, `all`).
     pub split: &'static str,
-    /// The model: the network kept by training (`lstm`, `hybrid`, …), or the model file evaluated.
+    /// The model: the candidate kept by training (`lstm`, `hybrid`, `seasonal naive`, …), or the
+    /// model file evaluated.
     pub model: String,
     /// Rows `[from, to)` whose windows were scored (evaluation of a saved model).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -154,11 +155,17 @@ impl<'a> MetricsReport<'a> {
             windows: outcome.test.windows,
             targets: ByTarget(&outcome.test.targets),
             split: "test",
-            model: ModelChoice::candidate_name(
-                outcome.model.config.kind,
-                outcome.model.config.linear,
-            )
-            .to_string(),
+            // The candidate kept (the seasonal naive is a hybrid network holding its weights).
+            model: outcome.candidates.iter().find(|c| c.chosen).map_or_else(
+                || {
+                    ModelChoice::candidate_name(
+                        outcome.model.config.kind,
+                        outcome.model.config.linear,
+                    )
+                    .to_string()
+                },
+                |c| c.name.clone(),
+            ),
             rows: None,
             best_epoch: Some(outcome.report.best_epoch),
             parameters: Some(outcome.model.parameter_count()),
@@ -384,6 +391,14 @@ impl fmt::Display for TrainingSummary<'_> {
                 )?;
             }
             for c in o.candidates.iter().filter(|c| !c.not_trained) {
+                if c.name == crate::fit::SEASONAL_NAIVE {
+                    writeln!(
+                        f,
+                        "  {:<20} validation loss {:.6}  ← kept: clearly better on validation than the network chosen",
+                        c.name, c.best_val_loss,
+                    )?;
+                    continue;
+                }
                 writeln!(
                     f,
                     "  candidate {:<10} validation loss {:.6} (untrained {:.6}), epoch {}, {:.1} s{}",
