@@ -884,8 +884,9 @@ fn choose(
     })
 }
 
-/// The name of the seasonal naive forecast among the candidates, when [`seasonal_naive_floor`]
-/// keeps it.
+/// The name of the seasonal naive forecast among the candidates, when it is kept because it is
+/// clearly better on validation than the network chosen (the floor under the choice of
+/// [`train_prepared_with`]).
 pub const SEASONAL_NAIVE: &str = "seasonal naive";
 
 /// The seasonal naive forecast kept instead of the network chosen, by [`seasonal_naive_floor`].
