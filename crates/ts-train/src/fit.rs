@@ -593,7 +593,8 @@ pub fn data_fingerprint(frame: &Frame, prepared: &Prepared) -> String {
 
 /// [`train_prepared`] that can continue from a checkpoint and write checkpoints (see
 /// [`crate::checkpoint`] and [`crate::trainer::fit_with`]). The steps: the candidate networks
-/// ([`candidate_configs`]), each trained (`train_candidates`), the one kept (`choose`), its
+/// ([`candidate_configs`]), each trained (`train_candidates`), the one kept (`choose`), the
+/// seasonal naive instead when it is clearly better on validation (`seasonal_naive_floor`), its
 /// intervals calibrated ([`calibration_set`]) and its test part scored (`score_test`).
 pub fn train_prepared_with(
     frame: &Frame,
@@ -614,10 +615,11 @@ pub fn train_prepared_with(
         _ => resolve_lstm_window(frame, cfg, prepared.spec.lookback),
     };
     let configs = candidate_configs(&prepared, cfg, branch, lstm_rows, resume.as_ref())?;
-    let hybrid = configs
-        .iter()
+    // The hybrid architecture of the candidates, also when a resumed run trains another one.
+    let hybrid = candidate_configs(&prepared, cfg, branch, lstm_rows, None)?
+        .into_iter()
         .find(|(_, mc)| mc.linear)
-        .map(|(_, mc)| mc.clone());
+        .map(|(_, mc)| mc);
     let (trained, mut candidates) = train_candidates(
         &prepared,
         cfg,
@@ -630,8 +632,10 @@ pub fn train_prepared_with(
     )?;
     let (mut chosen, mut model, mut report) = choose(trained, &prepared, device, cfg)?;
     candidates[chosen].chosen = true;
-    if let Some(floor) =
-        seasonal_naive_floor(&model, hybrid.as_ref(), &prepared, cfg, season, device)?
+    // The floor under the choice; an interrupted run writes the network so far as it is.
+    if !report.interrupted
+        && let Some(floor) =
+            seasonal_naive_floor(&model, hybrid.as_ref(), &prepared, cfg, season, device)?
     {
         candidates[chosen].chosen = false;
         chosen = candidates.len();
@@ -924,10 +928,12 @@ fn seasonal_naive_network(
 /// validation than the seasonal naive forecast. When the seasonal naive is *clearly* better there
 /// ([`clearly_better`], its gain measured over runs of `horizon` windows, as every choice
 /// between candidates is), it is kept instead, as the hybrid network `hybrid` holding its
-/// weights (fitted on nothing: its intervals are calibrated like the naive start's). With fewer
-/// than two independent validation blocks nothing is compared (two windows chose the seasonal
-/// naive over the naive forecast by 2 % on the bill rate at 16 quarters, which the naive beats
-/// by 10 % on the test part). `None`: the network stays (no season, no hybrid candidate, a window
+/// weights (fitted on nothing: its intervals are calibrated like the naive start's). Nothing is
+/// compared on a validation part that cannot tell networks apart ([`validation_compares`]: two
+/// windows chose the seasonal naive over the naive forecast by 2 % on the bill rate at 16
+/// quarters, which the naive beats by 10 % on the test part), nor for weighted training
+/// (fairness mitigation: the seasonal naive would ignore the weights); the caller skips it after
+/// an interrupted run. `None`: the network stays (no season, no hybrid candidate, a window
 /// shorter than the season, or the seasonal naive not clearly better).
 fn seasonal_naive_floor(
     model: &Forecaster,
@@ -938,14 +944,17 @@ fn seasonal_naive_floor(
     device: &Device,
 ) -> Result<Option<Floor>> {
     let validation = &prepared.validation;
-    let Some(mc) = hybrid.filter(|_| season > 1 && validation.n > 0 && validation.has_targets())
-    else {
+    let block = prepared.spec.horizon.max(1);
+    let compares = season > 1
+        && validation.has_targets()
+        && validation_compares(validation.n, block, season)
+        && cfg.train.sample_weights.is_none();
+    let Some(mc) = hybrid.filter(|_| compares) else {
         return Ok(None);
     };
     let Some(snaive) = seasonal_naive_network(mc, season, cfg, device)? else {
         return Ok(None);
     };
-    let block = prepared.spec.horizon.max(1);
     if !clearly_better(model, &snaive, validation, device, block)? {
         return Ok(None);
     }
