@@ -410,6 +410,20 @@ fn backtest_scores_rolling_origins_against_the_baselines() {
         }
         assert_eq!(fitted, trained, "{refit}");
         assert_eq!(r["overall"][0]["count"], 30);
+        // Interval coverage pooled over the folds: their count-weighted mean, per level.
+        let pooled = r["coverage"].as_array().unwrap();
+        assert_eq!(pooled.len(), 2);
+        for (l, c) in pooled.iter().enumerate() {
+            let (mut covered, mut count) = (0.0, 0.0);
+            for f in folds {
+                let fc = &f["coverage"][l];
+                let n = fc["count"].as_f64().unwrap();
+                covered += fc["coverage"].as_f64().unwrap() * n;
+                count += n;
+            }
+            assert_eq!(c["count"].as_f64().unwrap(), count);
+            assert!((c["coverage"].as_f64().unwrap() - covered / count).abs() < 1e-12);
+        }
         assert!(out.join("backtest_folds.png").is_file());
         // The chart draws the folds' forecasts beside the baselines'.
         let svg = std::fs::read_to_string(out.join("backtest_folds.svg")).unwrap();

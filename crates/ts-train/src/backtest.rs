@@ -141,6 +141,11 @@ pub struct BacktestReport {
     pub folds: Vec<Fold>,
     /// Pooled over the folds.
     pub overall: Vec<OverallTarget>,
+    /// Interval coverage pooled over the folds, per level (count-weighted means of the folds'
+    /// coverage, per-step coverage and mean width; empty without intervals; files written
+    /// before it: empty).
+    #[serde(default)]
+    pub coverage: Vec<Coverage>,
     /// Total training seconds.
     pub seconds: f64,
 }
@@ -201,6 +206,26 @@ impl std::fmt::Display for BacktestReport {
                 o.drift.mase,
                 o.folds_beating_baselines,
                 self.folds.len()
+            )?;
+        }
+        if !self.coverage.is_empty() {
+            let levels: Vec<String> = self
+                .coverage
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{:.0} % covers {:.1} % (mean width {:.6})",
+                        c.level * 100.0,
+                        c.coverage * 100.0,
+                        c.mean_width
+                    )
+                })
+                .collect();
+            writeln!(
+                f,
+                "Intervals over all folds ({} values): {}",
+                self.coverage[0].count,
+                levels.join(", ")
             )?;
         }
         Ok(())
@@ -289,9 +314,51 @@ pub fn backtest(
         step,
         season,
         seconds: folds.iter().map(|f| f.seconds).sum(),
+        coverage: pooled_coverage(&folds),
         folds,
         overall,
     })
+}
+
+/// The folds' interval coverage pooled per level: each fold weighs by the values it compared.
+/// Empty when a fold has no intervals (or other levels than the first fold).
+fn pooled_coverage(folds: &[Fold]) -> Vec<Coverage> {
+    let Some(first) = folds.first() else {
+        return Vec::new();
+    };
+    let same_levels = folds.iter().all(|f| {
+        f.coverage.len() == first.coverage.len()
+            && f.coverage
+                .iter()
+                .zip(&first.coverage)
+                .all(|(a, b)| a.level == b.level)
+    });
+    if !same_levels {
+        return Vec::new();
+    }
+    (0..first.coverage.len())
+        .map(|l| {
+            let per_fold: Vec<&Coverage> = folds.iter().map(|f| &f.coverage[l]).collect();
+            let count: usize = per_fold.iter().map(|c| c.count).sum();
+            let mean = |v: &dyn Fn(&Coverage) -> f64| {
+                per_fold.iter().map(|c| v(c) * c.count as f64).sum::<f64>() / count.max(1) as f64
+            };
+            let steps = per_fold
+                .iter()
+                .map(|c| c.coverage_by_step.len())
+                .min()
+                .unwrap_or(0);
+            Coverage {
+                level: first.coverage[l].level,
+                coverage: mean(&|c| c.coverage),
+                mean_width: mean(&|c| c.mean_width),
+                coverage_by_step: (0..steps)
+                    .map(|s| mean(&|c| c.coverage_by_step[s]))
+                    .collect(),
+                count,
+            }
+        })
+        .collect()
 }
 
 /// The first fold's origin row and the rows per fold, after checking that the folds fit: at least
