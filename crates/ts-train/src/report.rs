@@ -417,31 +417,46 @@ impl fmt::Display for TrainingSummary<'_> {
             }
         }
         let r = &o.report;
-        writeln!(
-            f,
-            "Training: {} epochs in {:.1} s, kept epoch {}{}",
-            r.history.len(),
-            r.seconds,
-            r.best_epoch,
-            if r.stopped_early {
-                // The stale epochs: the patience, or fewer on a large table (its bound in
-                // optimizer steps, `train.patience_batches`), or more under the cosine schedule,
-                // which counts them from its midpoint on.
-                let stale = r.history.len().saturating_sub(r.best_epoch);
-                let t = &o.config.train;
-                let midpoint = match t.schedule_midpoint() {
-                    Some(mid) if stale > t.patience => {
-                        format!(", counted from epoch {mid}, the learning-rate schedule's midpoint")
-                    }
-                    _ => String::new(),
-                };
-                format!(
-                    " (early stopping after {stale} epochs without a better validation loss{midpoint})"
-                )
-            } else {
-                String::new()
-            }
-        )?;
+        let floor = o
+            .candidates
+            .iter()
+            .any(|c| c.chosen && c.name == crate::fit::SEASONAL_NAIVE);
+        if floor {
+            writeln!(
+                f,
+                "Training: {} epochs in {:.1} s; the networks set aside for the seasonal naive forecast, clearly better on validation",
+                r.history.len(),
+                r.seconds,
+            )?;
+        } else {
+            writeln!(
+                f,
+                "Training: {} epochs in {:.1} s, kept epoch {}{}",
+                r.history.len(),
+                r.seconds,
+                r.best_epoch,
+                if r.stopped_early {
+                    // The stale epochs: the patience, or fewer on a large table (its bound in
+                    // optimizer steps, `train.patience_batches`), or more under the cosine schedule,
+                    // which counts them from its midpoint on.
+                    let stale = r.history.len().saturating_sub(r.best_epoch);
+                    let t = &o.config.train;
+                    let midpoint = match t.schedule_midpoint() {
+                        Some(mid) if stale > t.patience => {
+                            format!(
+                                ", counted from epoch {mid}, the learning-rate schedule's midpoint"
+                            )
+                        }
+                        _ => String::new(),
+                    };
+                    format!(
+                        " (early stopping after {stale} epochs without a better validation loss{midpoint})"
+                    )
+                } else {
+                    String::new()
+                }
+            )?;
+        }
         if !r.seed_members.is_empty() {
             let epochs: Vec<String> = r
                 .seed_members
