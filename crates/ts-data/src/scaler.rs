@@ -188,8 +188,10 @@ impl Scaler {
 
     /// Scales the columns `idx` of a frame's `f32` values (see [`widen`]) into a new row-major
     /// matrix, column `k` of the result through this scaler's column `k`; the values equal
-    /// [`Scaler::transform_rows`] on the same columns as `f64`.
-    pub fn transform_series(&self, values: &Series, idx: &[usize]) -> Series {
+    /// [`Scaler::transform_rows`] on the same columns as `f64`. The result keeps the unscaled
+    /// values of the result's columns `keep_raw` (positions in `idx`; the targets, see
+    /// [`Series::keep_raw`]).
+    pub fn transform_series(&self, values: &Series, idx: &[usize], keep_raw: &[usize]) -> Series {
         let mut data = Vec::with_capacity(values.rows() * idx.len());
         for r in 0..values.rows() {
             let row = values.row(r);
@@ -199,12 +201,29 @@ impl Scaler {
                     .map(|(k, &c)| self.transform_value(k, widen(row[c])) as f32),
             );
         }
-        Series::from_rows(data, values.rows(), idx.len())
+        let mut out = Series::from_rows(data, values.rows(), idx.len());
+        for &k in keep_raw {
+            out.keep_raw(k, values.column(idx[k]));
+        }
+        out
     }
 
-    /// [`Scaler::transform_series`] in place: the result reuses `values`' buffer.
-    pub fn transform_series_in_place(&self, values: Series, idx: &[usize]) -> Series {
-        values.select_map_in_place(idx, |k, x| self.transform_value(k, widen(x)) as f32)
+    /// [`Scaler::transform_series`] in place: the result reuses `values`' buffer (the columns
+    /// `keep_raw` are copied first).
+    pub fn transform_series_in_place(
+        &self,
+        values: Series,
+        idx: &[usize],
+        keep_raw: &[usize],
+    ) -> Series {
+        let raw: Vec<(usize, Vec<f32>)> =
+            keep_raw.iter().map(|&k| (k, values.column(idx[k]))).collect();
+        let mut out =
+            values.select_map_in_place(idx, |k, x| self.transform_value(k, widen(x)) as f32);
+        for (k, column) in raw {
+            out.keep_raw(k, column);
+        }
+        out
     }
 
     /// Whether a column was constant over the fitted rows.

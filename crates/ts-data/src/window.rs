@@ -102,11 +102,18 @@ fn first_duplicate(names: &[String]) -> Option<&String> {
 /// Scaled values of a table as one row-major matrix `[rows, features]`, shared (through an
 /// [`Arc`]) by every set of windows cut from it, so that a window's inputs are a slice of it rather
 /// than a copy.
+///
+/// It may also keep some columns unscaled, as read (see [`Series::keep_raw`]): the targets, so that
+/// actuals and baselines are reported as the file's own values rather than through a scaled `f32`
+/// and back (26635, not 26634.99974).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Series {
     data: Vec<f32>,
     rows: usize,
     features: usize,
+    /// Unscaled values of some columns (by column; `None` for the others), as stored by a
+    /// [`crate::Frame`].
+    raw: Vec<Option<Vec<f32>>>,
 }
 
 impl Series {
@@ -120,6 +127,7 @@ impl Series {
             data,
             rows,
             features,
+            raw: Vec::new(),
         }
     }
 
@@ -137,7 +145,34 @@ impl Series {
             data,
             rows,
             features,
+            raw: Vec::new(),
         }
+    }
+
+    /// Keeps, beside column `k` of this (scaled) matrix, its unscaled values `raw` (one per row, as
+    /// a [`crate::Frame`] stores them), read back through [`Series::raw_value`].
+    ///
+    /// # Panics
+    /// If `k` is not a column or `raw` does not hold one value per row.
+    pub fn keep_raw(&mut self, k: usize, raw: Vec<f32>) {
+        assert!(k < self.features, "no column {k}");
+        assert_eq!(raw.len(), self.rows, "raw column has the wrong length");
+        if self.raw.len() < self.features {
+            self.raw.resize(self.features, None);
+        }
+        self.raw[k] = Some(raw);
+    }
+
+    /// Whether column `c`'s unscaled values are kept ([`Series::keep_raw`]).
+    pub fn keeps_raw(&self, c: usize) -> bool {
+        self.raw.get(c).is_some_and(Option::is_some)
+    }
+
+    /// The unscaled value of column `c` at row `r`, as the file gave it (see
+    /// [`crate::widen`]), when that column's values are kept and the row exists.
+    pub fn raw_value(&self, r: usize, c: usize) -> Option<f64> {
+        let v = self.raw.get(c)?.as_ref()?.get(r)?;
+        Some(crate::widen(*v))
     }
 
     /// Number of rows.
@@ -174,7 +209,13 @@ impl Series {
             let row = self.row(r);
             data.extend(idx.iter().map(|&c| row[c]));
         }
-        Self::from_rows(data, self.rows, idx.len())
+        let mut out = Self::from_rows(data, self.rows, idx.len());
+        for (k, &c) in idx.iter().enumerate() {
+            if let Some(Some(raw)) = self.raw.get(c) {
+                out.keep_raw(k, raw.clone());
+            }
+        }
+        out
     }
 
     /// Keeps the columns `idx` (in that order) and maps every kept value through `f(column, x)`,
@@ -193,6 +234,10 @@ impl Series {
         self.data.truncate(n * new);
         self.data.shrink_to_fit();
         self.features = new;
+        if !self.raw.is_empty() {
+            let old_raw = std::mem::take(&mut self.raw);
+            self.raw = idx.iter().map(|&c| old_raw.get(c).cloned().flatten()).collect();
+        }
         self
     }
 }
@@ -393,6 +438,27 @@ impl Windows {
             }
         };
         self.series.row(row).get(col).copied()
+    }
+
+    /// [`Windows::value_before`] unscaled, as the file gave it, where the series keeps column
+    /// `col` unscaled ([`Series::keep_raw`]; sliding windows only, whose rows are the series').
+    pub fn raw_before(&self, i: usize, back: usize, col: usize) -> Option<f64> {
+        match self.starts {
+            Starts::Sliding => self.series.raw_value(self.anchors[i].checked_sub(back)?, col),
+            Starts::Blocks => None,
+        }
+    }
+
+    /// The unscaled actual of column `col` `step` rows after window `i`'s last input row
+    /// (`step >= 1`), as the file gave it, where these windows have targets and the series keeps
+    /// that column unscaled (see [`Windows::raw_before`]).
+    pub fn raw_after(&self, i: usize, step: usize, col: usize) -> Option<f64> {
+        match self.starts {
+            Starts::Sliding if self.has_targets() => {
+                self.series.raw_value(self.anchors[i] + step, col)
+            }
+            _ => None,
+        }
     }
 
     /// How many rows before window `i`'s last input row these windows can see (see
@@ -597,7 +663,9 @@ pub fn prepare(
     scaler: ScalerKind,
 ) -> Result<Prepared> {
     let plan = plan(frame, spec, split, scaler)?;
-    let scaled = plan.scaler.transform_series(frame.values(), &plan.idx);
+    let scaled = plan
+        .scaler
+        .transform_series(frame.values(), &plan.idx, &spec.target_index);
     Ok(windows_of(spec, plan, scaled))
 }
 
@@ -635,7 +703,9 @@ pub fn prepare_bounds(
         },
     };
     let plan = plan_bounds(frame, spec, b, b.test_start > b.val_start, scaler, &split)?;
-    let scaled = plan.scaler.transform_series(frame.values(), &plan.idx);
+    let scaled = plan
+        .scaler
+        .transform_series(frame.values(), &plan.idx, &spec.target_index);
     Ok(windows_of(spec, plan, scaled))
 }
 
@@ -652,7 +722,7 @@ pub fn prepare_owned(
     let plan = plan(frame, spec, split, scaler)?;
     let scaled = plan
         .scaler
-        .transform_series_in_place(frame.take_values(), &plan.idx);
+        .transform_series_in_place(frame.take_values(), &plan.idx, &spec.target_index);
     Ok(windows_of(spec, plan, scaled))
 }
 
@@ -693,6 +763,41 @@ mod tests {
             .scaler
             .inverse_value(1, p.train.x_of(0)[(2 * 2) + 1] as f64);
         assert!((x_last - (a * 10 + 1) as f64).abs() < 1e-3);
+    }
+
+    #[test]
+    fn the_targets_are_kept_unscaled_as_read() {
+        let mut fr = frame(40, 3);
+        let spec = WindowSpec::new(
+            3,
+            2,
+            vec!["c2".into(), "c0".into(), "c1".into()],
+            vec!["c1".into()],
+        )
+        .unwrap();
+        let split = SplitConfig {
+            train: 0.8,
+            validation: 0.0,
+        };
+        let copied = prepare(&fr, &spec, &split, ScalerKind::Standard).unwrap();
+        let owned = prepare_owned(&mut fr, &spec, &split, ScalerKind::Standard).unwrap();
+        for p in [&copied, &owned] {
+            // The target c1 is the series' column 2; c2 and c0 are not kept.
+            assert!(p.scaled.keeps_raw(2));
+            assert!(!p.scaled.keeps_raw(0) && !p.scaled.keeps_raw(1));
+            let w = &p.test;
+            let a = w.anchors[0];
+            assert_eq!(w.raw_before(0, 0, 2), Some((a * 10 + 1) as f64));
+            assert_eq!(w.raw_before(0, 1, 2), Some(((a - 1) * 10 + 1) as f64));
+            assert_eq!(w.raw_after(0, 2, 2), Some(((a + 2) * 10 + 1) as f64));
+            assert_eq!(w.raw_before(0, 0, 0), None);
+            assert_eq!(w.raw_before(0, a + 1, 2), None);
+        }
+        assert_eq!(copied.scaled, owned.scaled);
+        // Selecting columns carries the kept ones along.
+        let sel = copied.scaled.select(&[2, 0]);
+        assert!(sel.keeps_raw(0) && !sel.keeps_raw(1));
+        assert_eq!(sel.raw_value(5, 0), Some(51.0));
     }
 
     #[test]

@@ -600,12 +600,14 @@ mod lstm {
             .or_else(|_| ts_model::make_device(ts_model::DeviceChoice::Cpu))
             .map_err(ts_train::TrainError::from)?;
         let spec = &prepared.spec;
-        let col = spec.target_index[0];
         let scaler = &prepared.scaler;
         let train = &prepared.train;
+        let col = spec.target_index[0];
         let to_orig = |v: f32| scaler.inverse_value(col, v as f64);
         // The first step of the first target, in original units, and each window's group.
-        let actual: Vec<f64> = (0..train.n).map(|i| to_orig(train.y_of(i)[0])).collect();
+        let actual: Vec<f64> = (0..train.n)
+            .map(|i| ts_train::actual_original(train, spec, scaler, i, 0))
+            .collect();
         let present: Vec<usize> = grouping.indices();
         let groups: Vec<usize> = train.anchors.iter().map(|&a| present[a + 1]).collect();
         let names: Vec<String> = grouping.groups.iter().map(|g| g.label.clone()).collect();

@@ -13,9 +13,7 @@ use ts_data::{Frame, SplitBounds, prepare_bounds};
 use crate::config::ForecastConfig;
 use crate::error::{Result, TrainError, invalid};
 use crate::intervals::{Coverage, Intervals};
-use crate::metrics::{
-    Evaluation, Score, Scores, drift_forecast, evaluate, naive_forecast, seasonal_naive_forecast,
-};
+use crate::metrics::{BaselineForecasts, Evaluation, Score, Scores, actual_original, evaluate};
 use crate::pipeline::{self, Candidate, resolve_season, resolve_spec};
 use crate::trainer::Observer;
 
@@ -433,18 +431,15 @@ fn score_fold(
     let col = spec.target_index[0];
     let o = spec.n_outputs();
     let inv = |v: f32| scaler.inverse_value(col, f64::from(v));
-    let naive = naive_forecast(test, spec);
-    let seasonal =
-        (baseline.season > 1).then(|| seasonal_naive_forecast(test, spec, baseline.season));
-    let drift = drift_forecast(test, spec);
+    let base = BaselineForecasts::of(test, spec, scaler, baseline.season);
     let one_step = (0..test.n)
         .map(|i| OneStep {
             row: test.anchors[i] + 1,
-            actual: inv(test.y_of(i)[0]),
+            actual: actual_original(test, spec, scaler, i, 0),
             forecast: inv(predictions[i * o]),
-            naive: inv(naive[i * o]),
-            seasonal_naive: seasonal.as_ref().map(|m| inv(m[i * o])),
-            drift: inv(drift[i * o]),
+            naive: base.naive[i * o],
+            seasonal_naive: (baseline.season > 1).then(|| base.seasonal_naive[i * o]),
+            drift: base.drift[i * o],
         })
         .collect();
     Ok(Fold {
@@ -474,7 +469,9 @@ fn rescale_test(
         .iter()
         .map(|f| frame.column_index(f))
         .collect::<std::result::Result<_, _>>()?;
-    let scaled = std::sync::Arc::new(fitted.scaler.transform_series(frame.values(), &idx));
+    let scaled = std::sync::Arc::new(fitted
+        .scaler
+        .transform_series(frame.values(), &idx, &spec.target_index));
     let anchors = ts_data::anchors_in(spec, origin, end);
     Ok(ts_data::Windows::over(scaled, spec, anchors, true))
 }

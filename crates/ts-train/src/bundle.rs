@@ -212,7 +212,11 @@ fn scaled_input(
     }
     crate::range::check_frame(&f, &bundle.header.spec.targets, &bundle.ranges()?)?;
     let idx: Vec<usize> = (0..f.n_columns()).collect();
-    let scaled = Arc::new(bundle.header.scaler.transform_series(f.values(), &idx));
+    let scaled = Arc::new(bundle.header.scaler.transform_series(
+        f.values(),
+        &idx,
+        &bundle.header.spec.target_index,
+    ));
     Ok((f, scaled))
 }
 

@@ -384,8 +384,7 @@ fn abs_error(
 
 /// The actual (original units) of output `j` of window `i`.
 fn actual_value(windows: &Windows, spec: &WindowSpec, scaler: &Scaler, i: usize, j: usize) -> f64 {
-    let col = spec.target_index[j % spec.targets.len()];
-    scaler.inverse_value(col, f64::from(windows.y_of(i)[j]))
+    crate::metrics::actual_original(windows, spec, scaler, i, j)
 }
 
 /// The last value (original units) of the target of output `j` in window `i`'s inputs: where
@@ -393,9 +392,7 @@ fn actual_value(windows: &Windows, spec: &WindowSpec, scaler: &Scaler, i: usize,
 /// where the window cannot see it (no limit then: see [`move_limit`]).
 fn last_value(windows: &Windows, spec: &WindowSpec, scaler: &Scaler, i: usize, j: usize) -> f64 {
     let col = spec.target_index[j % spec.targets.len()];
-    windows
-        .value_before(i, 0, col)
-        .map_or(f64::NAN, |v| scaler.inverse_value(col, f64::from(v)))
+    crate::metrics::original_before(windows, scaler, i, 0, col).unwrap_or(f64::NAN)
 }
 
 /// The forecast (original units) of output `j` of window `i`.
@@ -918,11 +915,11 @@ fn coverage_of(
             for i in 0..n {
                 for j in 0..o {
                     let col = spec.target_index[j % nt];
-                    // An actual is inside its declared range (the data were checked); its value
-                    // rebuilt from the scaled `f32` is put back there, so that an actual on the
-                    // bound is not a miss by a rounding error.
-                    let a = bounds
-                        .into_range(j, scaler.inverse_value(col, f64::from(windows.y_of(i)[j])));
+                    // An actual is inside its declared range (the data were checked); a value
+                    // rebuilt from the scaled `f32` (where the file's own is not kept) is put
+                    // back there, so that an actual on the bound is not a miss by a rounding
+                    // error.
+                    let a = bounds.into_range(j, actual_value(windows, spec, scaler, i, j));
                     let p = scaler.inverse_value(col, f64::from(predicted_scaled[i * o + j]));
                     let (lo, hi) = bounds.bounds(i, l, j, p);
                     if a >= lo && a <= hi {

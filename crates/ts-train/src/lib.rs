@@ -73,8 +73,9 @@ pub use config::{
 pub use error::{Result, TrainError};
 pub use intervals::{CalibrationSet, Coverage, Intervals};
 pub use metrics::{
-    BaselineSpec, Evaluation, Metrics, Score, Scores, TargetMetrics, drift_forecast, evaluate,
-    naive_forecast, seasonal_naive_forecast,
+    BaselineForecasts, BaselineSpec, Evaluation, Metrics, Score, Scores, TargetMetrics,
+    actual_original, actuals_original, drift_forecast, evaluate, naive_forecast, original_before,
+    seasonal_naive_forecast,
 };
 pub use pipeline::{
     Bundle, DataSummary, FitOutcome, Part, PredictionRow, evaluate_frame, evaluate_frame_part,

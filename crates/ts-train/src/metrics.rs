@@ -289,6 +289,108 @@ pub fn drift_forecast(windows: &Windows, spec: &WindowSpec) -> Vec<f32> {
     out
 }
 
+/// The value of column `col` `back` rows before window `i`'s last input row, in original units:
+/// the file's own value where the windows' series keeps the column unscaled (the targets, see
+/// [`ts_data::Series::keep_raw`]), otherwise the scaled value through the scaler's inverse.
+pub fn original_before(
+    windows: &Windows,
+    scaler: &Scaler,
+    i: usize,
+    back: usize,
+    col: usize,
+) -> Option<f64> {
+    windows.raw_before(i, back, col).or_else(|| {
+        windows
+            .value_before(i, back, col)
+            .map(|v| scaler.inverse_value(col, f64::from(v)))
+    })
+}
+
+/// The actual of output `j` (step `j / targets + 1`) of window `i` in original units: the file's
+/// own value where the series keeps it (see [`original_before`]).
+///
+/// # Panics
+/// If the windows have no targets.
+pub fn actual_original(
+    windows: &Windows,
+    spec: &WindowSpec,
+    scaler: &Scaler,
+    i: usize,
+    j: usize,
+) -> f64 {
+    let nt = spec.targets.len();
+    let col = spec.target_index[j % nt];
+    windows
+        .raw_after(i, j / nt + 1, col)
+        .unwrap_or_else(|| scaler.inverse_value(col, f64::from(windows.y_of(i)[j])))
+}
+
+/// The windows' actuals in original units, laid out like [`Windows::y_of`] (`[n, outputs]`,
+/// step-major per window): the file's own values where the series keeps them (see
+/// [`original_before`]). Empty when the windows have no targets.
+pub fn actuals_original(windows: &Windows, spec: &WindowSpec, scaler: &Scaler) -> Vec<f64> {
+    if !windows.has_targets() {
+        return Vec::new();
+    }
+    let o = spec.n_outputs();
+    (0..windows.n)
+        .flat_map(|i| (0..o).map(move |j| actual_original(windows, spec, scaler, i, j)))
+        .collect()
+}
+
+/// The three baselines' forecasts of every window in original units, laid out like
+/// [`naive_forecast`]'s; computed from the file's own values where the series keeps them (see
+/// [`original_before`]), so that a forecast that repeats a value repeats it exactly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaselineForecasts {
+    /// The last value ([`naive_forecast`]).
+    pub naive: Vec<f64>,
+    /// The value one season earlier ([`seasonal_naive_forecast`]); the naive without a season.
+    pub seasonal_naive: Vec<f64>,
+    /// The last value plus the average change so far ([`drift_forecast`]).
+    pub drift: Vec<f64>,
+}
+
+impl BaselineForecasts {
+    /// The baselines of `windows` in original units, the seasonal naive with period `season`.
+    pub fn of(windows: &Windows, spec: &WindowSpec, scaler: &Scaler, season: usize) -> Self {
+        let cap = windows.n * spec.n_outputs();
+        let (mut naive, mut seasonal_naive, mut drift) =
+            (Vec::with_capacity(cap), Vec::with_capacity(cap), Vec::with_capacity(cap));
+        let value = |i: usize, back: usize, t: usize| original_before(windows, scaler, i, back, t);
+        for i in 0..windows.n {
+            let last: Vec<f64> = spec
+                .target_index
+                .iter()
+                .map(|&t| value(i, 0, t).unwrap_or(f64::NAN))
+                .collect();
+            let back = windows.history_len(i).saturating_sub(1);
+            let slopes: Vec<f64> = spec
+                .target_index
+                .iter()
+                .enumerate()
+                .map(|(k, &t)| match value(i, back, t) {
+                    Some(first) if back > 0 => (last[k] - first) / back as f64,
+                    _ => 0.0,
+                })
+                .collect();
+            for s in 1..=spec.horizon {
+                let lag = ts_data::seasonal_lag(season, s);
+                for (k, &t) in spec.target_index.iter().enumerate() {
+                    naive.push(last[k]);
+                    seasonal_naive.push(value(i, lag, t).unwrap_or(last[k]));
+                    drift.push(last[k] + slopes[k] * s as f64);
+                }
+            }
+        }
+        Self {
+            naive,
+            seasonal_naive,
+            drift,
+        }
+    }
+}
+
 /// MASE's scale for feature column `col`: the mean absolute change over `season` rows within rows
 /// `[0, history_end)` of the windows' series, in original units (the in-sample MAE of the
 /// one-step seasonal naive forecast); NaN when those rows hold no such pair.
@@ -299,11 +401,14 @@ pub fn mase_scale(windows: &Windows, col: usize, scaler: &Scaler, baseline: &Bas
     if end <= m {
         return f64::NAN;
     }
+    let value = |r: usize| {
+        series
+            .raw_value(r, col)
+            .unwrap_or_else(|| scaler.inverse_value(col, f64::from(series.row(r)[col])))
+    };
     let mut sum = 0.0;
     for r in m..end {
-        let a = scaler.inverse_value(col, f64::from(series.row(r)[col]));
-        let b = scaler.inverse_value(col, f64::from(series.row(r - m)[col]));
-        sum += (a - b).abs();
+        sum += (value(r) - value(r - m)).abs();
     }
     sum / (end - m) as f64
 }
@@ -318,47 +423,55 @@ pub fn evaluate(
     baseline: &BaselineSpec,
 ) -> Evaluation {
     let naive = naive_forecast(windows, spec);
-    let snaive = seasonal_naive_forecast(windows, spec, baseline.season);
-    let drift = drift_forecast(windows, spec);
+    // In original units: the file's own values for the actuals and the baselines (see
+    // `original_before`); the model's forecasts through the scaler's inverse.
+    let actual_o = actuals_original(windows, spec, scaler);
+    let base = BaselineForecasts::of(windows, spec, scaler, baseline.season);
     let nt = spec.targets.len();
     let o = spec.n_outputs();
     let mut targets = Vec::with_capacity(nt);
     let n = windows.n;
     for (k, name) in spec.targets.iter().enumerate() {
         let col = spec.target_index[k];
-        // Value `m` of step-major order (step m / n, window m % n), scaled: actual, model, naive.
+        // Value `m` of step-major order (step m / n, window m % n): its place in a
+        // `[n, outputs]` buffer.
+        let at = |m: usize| (m % n) * o + (m / n) * nt + k;
+        // Scaled: actual, model, naive.
         let actual = |m: usize| windows.y_of(m % n)[(m / n) * nt + k] as f64;
-        let model = |m: usize| predicted_scaled[(m % n) * o + (m / n) * nt + k] as f64;
-        let naive_at = |m: usize| naive[(m % n) * o + (m / n) * nt + k] as f64;
-        let inv = |f: &dyn Fn(usize) -> f64, m: usize| scaler.inverse_value(col, f(m));
+        let model = |m: usize| predicted_scaled[at(m)] as f64;
+        let naive_at = |m: usize| naive[at(m)] as f64;
+        // Original units.
+        let actual_at = |m: usize| actual_o[at(m)];
+        let model_at = |m: usize| scaler.inverse_value(col, model(m));
+        let naive_o_at = |m: usize| base.naive[at(m)];
         let by_step = (0..spec.horizon)
             .map(|s| UnitMetrics {
                 model: Metrics::compute_with(
                     n,
-                    |i| inv(&actual, s * n + i),
-                    |i| inv(&model, s * n + i),
+                    |i| actual_at(s * n + i),
+                    |i| model_at(s * n + i),
                 ),
                 naive: Metrics::compute_with(
                     n,
-                    |i| inv(&actual, s * n + i),
-                    |i| inv(&naive_at, s * n + i),
+                    |i| actual_at(s * n + i),
+                    |i| naive_o_at(s * n + i),
                 ),
             })
             .collect();
         let all = n * spec.horizon;
-        let original = Metrics::compute_with(all, |m| inv(&actual, m), |m| inv(&model, m));
-        let naive_o = Metrics::compute_with(all, |m| inv(&actual, m), |m| inv(&naive_at, m));
-        let snaive_at = |m: usize| snaive[(m % n) * o + (m / n) * nt + k] as f64;
-        let drift_at = |m: usize| drift[(m % n) * o + (m / n) * nt + k] as f64;
+        let original = Metrics::compute_with(all, actual_at, model_at);
+        let naive_o = Metrics::compute_with(all, actual_at, naive_o_at);
+        let snaive_at = |m: usize| base.seasonal_naive[at(m)];
+        let drift_at = |m: usize| base.drift[at(m)];
         let scale = mase_scale(windows, col, scaler, baseline);
         // Scores of the values `first..first + len` of step-major order.
         let scores = |first: usize, len: usize| {
-            let a = |i: usize| inv(&actual, first + i);
+            let a = |i: usize| actual_at(first + i);
             Scores {
-                model: Score::compute_with(len, scale, a, |i| inv(&model, first + i)),
-                naive: Score::compute_with(len, scale, a, |i| inv(&naive_at, first + i)),
-                seasonal_naive: Score::compute_with(len, scale, a, |i| inv(&snaive_at, first + i)),
-                drift: Score::compute_with(len, scale, a, |i| inv(&drift_at, first + i)),
+                model: Score::compute_with(len, scale, a, |i| model_at(first + i)),
+                naive: Score::compute_with(len, scale, a, |i| naive_o_at(first + i)),
+                seasonal_naive: Score::compute_with(len, scale, a, |i| snaive_at(first + i)),
+                drift: Score::compute_with(len, scale, a, |i| drift_at(first + i)),
             }
         };
         let pooled = scores(0, all);
@@ -423,6 +536,58 @@ mod tests {
             seasonal_naive_forecast(&w, &spec, 1),
             naive_forecast(&w, &spec)
         );
+    }
+
+    #[test]
+    fn actuals_and_baselines_are_the_files_own_values() {
+        // Values whose scaled f32 does not map back exactly (26635 came back as 26634.99974).
+        let values: Vec<f64> = (0..60)
+            .map(|r| f64::from(20_000 + (r * 7_919) % 13_001) + if r % 3 == 0 { 0.25 } else { 0.0 })
+            .collect();
+        let frame =
+            ts_data::Frame::from_columns("mem", vec!["y".into()], vec![values.clone()], None)
+                .unwrap();
+        let spec = WindowSpec::new(6, 3, vec!["y".into()], vec!["y".into()]).unwrap();
+        let split = ts_data::SplitConfig {
+            train: 0.7,
+            validation: 0.0,
+        };
+        let p = ts_data::prepare(&frame, &spec, &split, ts_data::ScalerKind::MinMax).unwrap();
+        let w = &p.test;
+        let actual = actuals_original(w, &spec, &p.scaler);
+        let base = BaselineForecasts::of(w, &spec, &p.scaler, 4);
+        // Through the scaled f32 and back, some values are off: the test is not vacuous.
+        let inverted = (0..w.n).any(|i| {
+            let back = p.scaler.inverse_value(0, f64::from(w.y_of(i)[0]));
+            back != values[w.anchors[i] + 1]
+        });
+        assert!(inverted, "every value survived the f32 round trip");
+        let first = (w.n * 3) / 4;
+        for i in [0, first, w.n - 1] {
+            let a = w.anchors[i];
+            for s in 0..3 {
+                assert_eq!(actual[i * 3 + s], values[a + s + 1]);
+                assert_eq!(base.naive[i * 3 + s], values[a]);
+                let lag = ts_data::seasonal_lag(4, s + 1);
+                assert_eq!(base.seasonal_naive[i * 3 + s], values[a - lag]);
+                let slope = (values[a] - values[0]) / a as f64;
+                assert_eq!(base.drift[i * 3 + s], values[a] + slope * (s + 1) as f64);
+            }
+        }
+        // The evaluation reads the same values: the naive's MAE is the exact one.
+        let predicted = vec![0.5f32; w.n * 3];
+        let bs = BaselineSpec {
+            season: 4,
+            history_end: p.bounds.val_start,
+        };
+        let e = evaluate(w, &predicted, &spec, &p.scaler, &bs);
+        let exact = (0..w.n)
+            .flat_map(|i| (1..=3).map(move |s| (i, s)))
+            .map(|(i, s)| (values[w.anchors[i] + s] - values[w.anchors[i]]).abs())
+            .sum::<f64>()
+            / (w.n * 3) as f64;
+        let mae = e.targets[0].scores.naive.mae;
+        assert!((mae - exact).abs() <= 1e-9 * exact, "{mae} against {exact}");
     }
 
     #[test]

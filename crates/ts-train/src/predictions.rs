@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use ts_data::{Frame, WindowSpec, Windows};
 
 use crate::intervals::WindowBounds;
-use crate::metrics::{drift_forecast, naive_forecast, seasonal_naive_forecast};
+use crate::metrics::{BaselineForecasts, actuals_original};
 
 use crate::bundle::*;
 
@@ -171,9 +171,10 @@ pub fn prediction_rows_iter<'a>(
 ) -> impl Iterator<Item = PredictionRow> + 'a {
     let nt = spec.targets.len();
     let o = spec.n_outputs();
-    let naive = naive_forecast(windows, spec);
-    let seasonal = (season > 1).then(|| seasonal_naive_forecast(windows, spec, season));
-    let drift = drift_forecast(windows, spec);
+    // Actuals and baselines in original units, from the file's own values where the windows'
+    // series keeps them (the targets): 26635, not 26634.99974.
+    let actual = actuals_original(windows, spec, scaler);
+    let base = BaselineForecasts::of(windows, spec, scaler, season);
     let n_rows = frame.n_rows();
     windows
         .anchors
@@ -200,15 +201,11 @@ pub fn prediction_rows_iter<'a>(
                 timestamp,
                 target: t.clone(),
                 step: s + 1,
-                actual: windows
-                    .has_targets()
-                    .then(|| scaler.inverse_value(col, windows.y_of(i)[s * nt + k] as f64)),
+                actual: actual.get(j).copied(),
                 predicted: p,
-                naive: scaler.inverse_value(col, naive[j] as f64),
-                seasonal_naive: seasonal
-                    .as_ref()
-                    .map(|m| scaler.inverse_value(col, m[j] as f64)),
-                drift: scaler.inverse_value(col, drift[j] as f64),
+                naive: base.naive[j],
+                seasonal_naive: (season > 1).then(|| base.seasonal_naive[j]),
+                drift: base.drift[j],
                 intervals: bounds.as_ref().map_or_else(Vec::new, |b| {
                     (0..b.levels())
                         .map(|l| b.bounds(i, l, s * nt + k, p))
