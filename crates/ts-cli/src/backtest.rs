@@ -48,13 +48,13 @@ pub fn backtest(a: BacktestArgs) -> Result<()> {
         refit,
     };
     let report = run_backtest(&frame, &cfg, &bt, &mut ProgressBar::new(true, 0))?;
-    print!("Backtest of {}: {report}", data_path.display());
+    out!("Backtest of {}: {report}", data_path.display());
     std::fs::create_dir_all(out)
         .with_context(|| format!("{}: cannot create output folder", out.display()))?;
     write_json(&report_path, &report)?;
     if !t.no_charts {
         ts_report::train::draw_backtest(&report, &frame, out)?;
     }
-    println!("Wrote {}", out.display());
+    outln!("Wrote {}", out.display());
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
 use ts_train::checkpoint::{self, CHECKPOINT_FILE};
-use ts_train::output::{RUN_FILES, Staging, check_output, check_run_folder};
+use ts_train::output::{RUN_FILES, StaleFiles, Staging, check_output, check_run_folder};
 use ts_train::pipeline::DataSummary;
 use ts_train::progress::ProgressBar;
 use ts_train::report::IntervalsReport;
@@ -75,6 +75,13 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
     if resume.is_none() {
         check_run_folder(&a.out, a.force)?;
     }
+    // An earlier run's files (its checkpoint, charts this run does not draw) go once this run is
+    // in place, so that none of them passes for part of it; a user's own files stay.
+    let stale = if resume.is_none() && a.force {
+        StaleFiles::note(&a.out, ts_train::output::is_run_file)
+    } else {
+        StaleFiles::default()
+    };
     for f in RUN_FILES.iter().chain([&CHECKPOINT_FILE]) {
         check_output(&a.out.join(f), &[&data_path])?;
     }
@@ -88,7 +95,7 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
         .unwrap_or(0);
     ts_train::pipeline::check_model_size(&prepared, &cfg)?;
     let lstm_window = ts_train::pipeline::resolve_lstm_window(&frame, &cfg, prepared.spec.lookback);
-    print!(
+    out!(
         "{}",
         RunSummary {
             data: &data,
@@ -128,7 +135,7 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
     } else if interrupted {
         say_interrupted(&outcome.report, &a.out, terminated.load(Ordering::Relaxed));
     }
-    print!("{}", TrainingSummary(&outcome));
+    out!("{}", TrainingSummary(&outcome));
     // Outputs are written only now that everything succeeded, into a staging folder; they replace
     // an earlier run's files only once every one of them is written.
     let staging = Staging::new(&a.out)?;
@@ -142,7 +149,8 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
         ts_report::train::draw_charts(staging.dir(), &report, &config, series, band)?;
     }
     staging.commit()?;
-    println!("Wrote {}", a.out.display());
+    stale.remove_untouched();
+    outln!("Wrote {}", a.out.display());
     if interrupted {
         // 128 + the signal's number, as a shell reports a process the signal killed.
         std::process::exit(if terminated.load(Ordering::Relaxed) {
@@ -174,18 +182,18 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
     let bundle = Bundle::load(&a.model)?;
     let frame = bundle.load_data(&a.data, a.fill)?;
     let data = DataSummary::of(&frame);
-    print!("{data}");
+    out!("{data}");
     let part = a.part;
     let ev = bundle.evaluate(&frame, part)?;
     let (from, to) = bundle.part_rows(part, frame.n_rows());
-    println!(
+    outln!(
         "Evaluated the {} part ({} windows, rows {from}..{to}), original units:",
         part.name(),
         ev.evaluation.windows
     );
     let iv = bundle.intervals();
     let (intervals, coverage) = (iv.as_ref(), ev.coverage.as_slice());
-    print!(
+    out!(
         "{}",
         EvaluationTable {
             evaluation: &ev.evaluation,
@@ -209,7 +217,7 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
             data,
         };
         write_json(out, &report)?;
-        println!("Wrote {}", out.display());
+        outln!("Wrote {}", out.display());
     }
     Ok(())
 }

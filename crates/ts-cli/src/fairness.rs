@@ -134,14 +134,20 @@ pub fn groups(a: GroupsArgs) -> Result<()> {
     });
     check_output(&out, &[&data])?;
     check_output(&summary, &[&data, &out])?;
+    if ts_train::output::same_path(&summary, &out) {
+        anyhow::bail!(
+            "{}: the summary would be written over the grouped table (--out); give --summary another path",
+            summary.display()
+        );
+    }
     if let Some(dir) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create folder", dir.display()))?;
     }
     ts_model::file::write_atomic(&out, made.csv()?.as_bytes())?;
     ts_train::run::write_json(&summary, &made.summary)?;
-    print!("{}", made.summary.render());
-    println!("Wrote {} and {}", out.display(), summary.display());
+    out!("{}", made.summary.render());
+    outln!("Wrote {} and {}", out.display(), summary.display());
     Ok(())
 }
 
@@ -167,8 +173,9 @@ pub fn fairness(a: FairnessArgs) -> Result<()> {
     };
     cfg.validate()?;
     ts_fairness::check_output_folder(&a.out, a.force)?;
+    ts_fairness::check_inputs_outside(&a.out, &[a.model.as_path(), a.source.data.as_path()])?;
     let run = ts_fairness::run_audit(&cfg)?;
-    print!("{}", run.report.render());
+    out!("{}", run.report.render());
     let charts = !a.no_charts;
     run.write_replacing(
         &a.out,
@@ -180,6 +187,6 @@ pub fn fairness(a: FairnessArgs) -> Result<()> {
             Ok(())
         }),
     )?;
-    println!("\nWrote {}", a.out.display());
+    outln!("\nWrote {}", a.out.display());
     Ok(())
 }

@@ -4,6 +4,24 @@
 //! ts-explain, ts-viz): each command parses flags, calls the library and writes its typed outputs.
 //! Every error is printed on one line and exits with status 2.
 
+/// `print!` to standard output; text that cannot be written (a closed pipe: `tsf train … | head`)
+/// is dropped rather than stopping the command, which goes on and writes its files.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// [`out!`] with a newline.
+macro_rules! outln {
+    () => {
+        $crate::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod args;
 mod backtest;
 mod commands;
@@ -61,6 +79,13 @@ fn parse_args() -> args::Cli {
             std::process::exit(2);
         }
     }
+}
+
+/// Writes to standard output, ignoring errors: what the commands print is a summary of what they
+/// write to files, and a reader that went away (a closed pipe) must not cost the run.
+fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_fmt(args);
 }
 
 fn main() {

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use ts_data::load;
-use ts_train::output::check_output_folder;
+use ts_train::output::{StaleFiles, Staging, check_output_folder};
 use ts_train::pipeline;
 use ts_train::progress::ProgressBar;
 use ts_train::run::write_json;
@@ -84,6 +84,15 @@ pub struct TuneArgs {
 /// Files that mark a folder as holding tuning results.
 const TUNE_FILES: [&str; 2] = ["optimization_results.json", "best_model.tsf"];
 
+/// Whether `name` is one of the files `tsf tune` writes: [`TUNE_FILES`] and its charts
+/// (`optimization_history`, `param_importances`, `parameter_correlations`, as PNG and SVG).
+fn is_tune_file(name: &str) -> bool {
+    TUNE_FILES.contains(&name)
+        || ["optimization_history", "param_importances", "parameter_correlations"]
+            .iter()
+            .any(|stem| name == format!("{stem}.png") || name == format!("{stem}.svg"))
+}
+
 /// The run's configuration and the search settings: defaults ← TOML file ← flags.
 fn read_config(a: &TuneArgs) -> Result<(ForecastConfig, TuneSettings)> {
     let (mut cfg, file) = match &a.config {
@@ -131,8 +140,15 @@ pub fn tune(a: TuneArgs) -> Result<()> {
     let heartbeat = t.heartbeat()?;
     let (data_path, load_options) = cfg.data_source()?;
     check_output_folder(&a.out, a.force, &TUNE_FILES, "tuning results")?;
+    // An earlier study's files that this one does not write again (its best model when this one
+    // retrains none, its charts) go once this one is in place.
+    let stale = if a.force {
+        StaleFiles::note(&a.out, is_tune_file)
+    } else {
+        StaleFiles::default()
+    };
     let tuning = LstmTuning::open(load(&data_path, &load_options)?, &cfg, &t)?;
-    print!("{}", tuning.describe(&data_path, &t)?);
+    out!("{}", tuning.describe(&data_path, &t)?);
     let space: BTreeMap<String, Distribution> = tuning.objective.space().clone();
     let LstmTuning {
         frame,
@@ -161,34 +177,45 @@ pub fn tune(a: TuneArgs) -> Result<()> {
     let interrupted = summary.stopped;
     match summary.ending(t.storage.as_deref()) {
         Some(line) if interrupted => eprintln!("{line}"),
-        Some(line) => println!("{line}"),
+        Some(line) => outln!("{line}"),
         None => {}
     }
     let loss = format!("{:?}", cfg.train.loss).to_uppercase();
     let objective_name = format!("validation loss ({loss}, scaled units)");
     let results = OptimizationResults::of(&study, &objective_name)?;
-    println!("Trials in the study: {}", results.counts);
+    outln!("Trials in the study: {}", results.counts);
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create output folder", a.out.display()))?;
+    // Every file is written into a staging folder and moved into place once all are written: a
+    // study that fails on the way (the retrain) leaves the folder's earlier results as they were.
+    let staging = Staging::new(&a.out)?;
+    let dir = staging.dir();
     let mut report = TuneReport::new(results, &space);
     let results = &report.results;
     let Some(best_trial) = results.best.clone() else {
-        write_json(&a.out.join("optimization_results.json"), &report)?;
+        write_json(&dir.join("optimization_results.json"), &report)?;
+        staging.commit()?;
+        stale.remove_untouched();
         bail!(
             "no trial completed (see {}); nothing to retrain",
             a.out.join("optimization_results.json").display()
         );
     };
-    print!("{}", results.best_summary().unwrap_or_default());
+    out!("{}", results.best_summary().unwrap_or_default());
     if !a.no_charts {
-        ts_report::tune::draw_charts(&a.out, &study.trials()?, &space, results, &objective_name)?;
+        ts_report::tune::draw_charts(dir, &study.trials()?, &space, results, &objective_name)?;
     }
     if !a.no_retrain && !interrupted {
         let mut progress = ProgressBar::new(a.quiet, 0).with_stop_flag(stop.clone());
-        report.best_model = Some(retrain(&frame, &cfg, &best_trial, &a.out, &mut progress)?);
+        report.best_model = Some(retrain(&frame, &cfg, &best_trial, dir, &mut progress)?);
     }
-    write_json(&a.out.join("optimization_results.json"), &report)?;
-    println!("Wrote {}", a.out.display());
+    write_json(&dir.join("optimization_results.json"), &report)?;
+    staging.commit()?;
+    stale.remove_untouched();
+    if report.best_model.is_some() {
+        outln!("Saved {}", a.out.join("best_model.tsf").display());
+    }
+    outln!("Wrote {}", a.out.display());
     if interrupted {
         std::process::exit(if terminated.load(Ordering::SeqCst) {
             143
@@ -246,7 +273,7 @@ impl TrialProgress {
         if !self.quiet {
             let line = format!("Trial {}: {}; {best_text}", tr.number, tr.outcome());
             if self.bar.is_hidden() {
-                println!("{line}");
+                outln!("{line}");
             } else {
                 self.bar.println(line);
             }
@@ -255,28 +282,26 @@ impl TrialProgress {
 }
 
 /// Retrains the best trial's configuration on training + validation data, saves it as
-/// `out/best_model.tsf` and prints its test figures.
+/// `dir/best_model.tsf` (the staging folder) and prints its test figures.
 fn retrain(
     frame: &ts_data::Frame,
     cfg: &ForecastConfig,
     best_trial: &TrialRecord,
-    out: &std::path::Path,
+    dir: &std::path::Path,
     progress: &mut ProgressBar,
 ) -> Result<BestModelReport> {
     let best_epoch = best_epoch(best_trial);
-    println!(
+    outln!(
         "Retraining the best configuration on training + validation data ({} epochs)...",
         best_epoch.unwrap_or(cfg.train.epochs).max(1)
     );
     let outcome = retrain_best(frame, cfg, &best_trial.params, best_epoch, progress)?;
-    let path = out.join("best_model.tsf");
-    pipeline::save_model(&path, &outcome)?;
+    pipeline::save_model(&dir.join("best_model.tsf"), &outcome)?;
     for tm in &outcome.test.targets {
-        println!(
+        outln!(
             "Test set {}: RMSE {:.6} (naive {:.6}), MAE {:.6}, R² {:.4}",
             tm.target, tm.original.rmse, tm.naive.original.rmse, tm.original.mae, tm.original.r2
         );
     }
-    println!("Saved {}", path.display());
     Ok(BestModelReport::of(&outcome, "best_model.tsf"))
 }

@@ -659,6 +659,28 @@ fn cases() -> Vec<Case> {
             .run(quick("x.csv", &["--force", "--seed", "5"]))
             .succeeds()
             .replaced(&["out/model.tsf"]),
+        // With `--force`, an earlier run's files that the new run does not write (a chart of
+        // more targets, its checkpoint) go, so that none passes for part of the new run (a
+        // stale checkpoint would let `--resume` bring the old run back); a user's file stays.
+        case("--force removes the earlier run's leftovers, never a user's file")
+            .file("x.csv", x80())
+            .before(quick("x.csv", &[]))
+            .file("out/multivariate_predictions_2.png", "an older run's chart")
+            .file("out/checkpoint.tsfck", "an older run's checkpoint")
+            .file("out/notes.png", "the user's")
+            .run(quick("x.csv", &["--force", "--seed", "5"]))
+            .succeeds()
+            .replaced(&["out/model.tsf"])
+            .absent(&["out/multivariate_predictions_2.png", "out/checkpoint.tsfck"])
+            .kept(&["out/notes.png"]),
+        case("a failed --force run keeps the earlier run's files, leftovers included")
+            .file("x.csv", x80())
+            .file("bad.csv", "date,a,b,c\n2000-01-01,1,2,x\n")
+            .before(quick("x.csv", &[]))
+            .file("out/checkpoint.tsfck", "an older run's checkpoint")
+            .run(quick("bad.csv", &["--force"]))
+            .fails(&[])
+            .kept(&["out/model.tsf", "out/checkpoint.tsfck"]),
         // A run that fails while writing its outputs (here: a chart's path is taken by a folder)
         // leaves the earlier run in the folder as it was, even with `--force` (issue 13.9).
         case("a run failing on its charts keeps the old run")

@@ -210,3 +210,48 @@ fn bad_explain_input_is_one_clear_line() {
     let short = write(dir, "short.csv", &csv_text(5));
     assert_bad(&explain(model, &short, &["--out", o]), &["12 rows"]);
 }
+
+/// An earlier explanation in `--out` is refused without `--force` (it used to be mixed with the
+/// new one's files); with it, the charts of methods not run again go, a user's file stays.
+#[test]
+fn an_earlier_explanation_is_refused_or_replaced() {
+    let (dir, model, data) = trained();
+    let out = dir.join("explain-again");
+    let _ = std::fs::remove_dir_all(&out);
+    let run = |methods: &str, force: bool| {
+        let mut extra = vec![
+            "--methods",
+            methods,
+            "--windows",
+            "3",
+            "--background",
+            "3",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if force {
+            extra.push("--force");
+        }
+        explain(model, data, &extra)
+    };
+    let o = run("saliency", false);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.join("feature_importance_saliency.png").is_file());
+    std::fs::write(out.join("notes.png"), "mine").unwrap();
+    let before = std::fs::read(out.join("interpretation_results.json")).unwrap();
+    assert_bad(
+        &run("ig", false),
+        &["explain-again", "already holds an explanation", "--force"],
+    );
+    assert_eq!(
+        std::fs::read(out.join("interpretation_results.json")).unwrap(),
+        before
+    );
+    let o = run("ig", true);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!out.join("feature_importance_saliency.png").exists());
+    assert!(!out.join("feature_importance_saliency.svg").exists());
+    assert!(out.join("feature_importance_integrated_gradients.png").is_file());
+    assert_eq!(std::fs::read_to_string(out.join("notes.png")).unwrap(), "mine");
+    assert!(!out.join(".tsf-staging").exists());
+}

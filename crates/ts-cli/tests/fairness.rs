@@ -767,6 +767,74 @@ fn an_existing_report_folder_is_refused_or_replaced_whole() {
     assert!(leftovers.is_empty(), "staging folders left behind");
 }
 
+/// `--force` replaces a report folder as a whole, so it refuses a folder that holds anything the
+/// report did not write: the model or table audited (they used to be deleted with it), a user's
+/// file. The folder is left as it was.
+#[test]
+fn force_never_removes_an_input_or_a_users_file() {
+    let (dir, model, groups) = fred_setup();
+    let out = dir.join("holds-inputs");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("fairness_report.json"), "{}").unwrap();
+    let inner_model = out.join("model.tsf");
+    std::fs::copy(&model, &inner_model).unwrap();
+    let run = |model: &std::path::Path| {
+        tsf(&[
+            "fairness",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            groups.to_str().unwrap(),
+            "--groups",
+            "risk",
+            "--no-charts",
+            "--out",
+            out.to_str().unwrap(),
+            "--force",
+        ])
+    };
+    // The model audited lies in the folder.
+    assert_bad(&run(&inner_model), &["holds-inputs", "model.tsf", "did not write"]);
+    assert!(inner_model.is_file());
+    // Only report files left, but the input is one of them (a reductions member model).
+    std::fs::remove_file(&inner_model).unwrap();
+    let member = out.join("reductions_Old_Group_member1.tsf");
+    std::fs::copy(&model, &member).unwrap();
+    assert_bad(&run(&member), &["holds the input", "reductions_Old_Group_member1.tsf"]);
+    assert!(member.is_file());
+    // A user's note.
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    assert_bad(&run(&model), &["notes.txt", "did not write"]);
+    assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "mine");
+    // Report files only: replaced.
+    std::fs::remove_file(out.join("notes.txt")).unwrap();
+    let o = run(&model);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!member.exists());
+}
+
+/// `tsf groups` refuses a summary path that is the grouped table's (`--out`): the JSON would
+/// replace the CSV. Neither file is written.
+#[test]
+fn groups_refuse_a_summary_over_the_table() {
+    let d = tempfile::tempdir().unwrap();
+    let data = write(d.path(), "t.csv", &csv_text(40));
+    let out = d.path().join("g.csv");
+    let o = tsf(&[
+        "groups",
+        "--data",
+        data.to_str().unwrap(),
+        "--median",
+        "a=Split",
+        "--out",
+        out.to_str().unwrap(),
+        "--summary",
+        d.path().join("./g.csv").to_str().unwrap(),
+    ]);
+    assert_bad(&o, &["g.csv", "summary", "--summary"]);
+    assert!(!out.exists());
+}
+
 /// `tsf groups --median A=B` where B is a text column of the file is refused (it used to be
 /// overwritten; numeric and time columns were already refused), while a group column of an
 /// earlier run may be replaced.

@@ -169,6 +169,28 @@ fn tune_writes_results_best_model_and_charts_and_resumes_a_journal() {
         &["--trials", "1", "--out", out.to_str().unwrap()],
     );
     assert_bad(&o, &["already holds tuning results", "--force"]);
+    // With --force, an earlier study's files that the new one does not write go: a best model
+    // that this one does not retrain would pass for its result. A user's file stays.
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let o = run_tune(
+        dir.path(),
+        &[
+            "--trials",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+            "--no-retrain",
+            "--no-charts",
+            "--force",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(results(&out)["best_model"].is_null());
+    for gone in ["best_model.tsf", "optimization_history.png", "param_importances.png"] {
+        assert!(!out.join(gone).exists(), "{gone} left from the earlier study");
+    }
+    assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "mine");
+    assert!(!out.join(".tsf-staging").exists());
 }
 
 #[test]

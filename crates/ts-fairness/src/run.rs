@@ -443,8 +443,26 @@ fn io(path: &Path, e: impl std::fmt::Display) -> FairnessError {
     }
 }
 
+/// Whether `name` is one of the files `tsf fairness` writes into its folder: the two reports, the
+/// threshold optimizers, the reductions records and their member models, and the charts
+/// (`fairness_*`, PNG and SVG).
+pub fn is_report_file(name: &str) -> bool {
+    let charts = name.starts_with("fairness_")
+        && (name.ends_with(".png") || name.ends_with(".svg"));
+    let optimizer = name.starts_with("threshold_optimizer_") && name.ends_with(".json");
+    let reductions =
+        name.starts_with("reductions_") && (name.ends_with(".json") || name.ends_with(".tsf"));
+    charts
+        || optimizer
+        || reductions
+        || name == "fairness_report.json"
+        || name == "fairlearn_evaluation_report.json"
+}
+
 /// Refuses an output path that is not a folder, and an existing non-empty folder unless `force`
-/// (a new run never mixes its files with an old run's).
+/// (a new run never mixes its files with an old run's). With `force`, the folder is replaced as a
+/// whole, so it must hold an earlier report and nothing else ([`is_report_file`]): a file this
+/// command did not write (a model, a table, a user's notes) is never removed with it.
 pub fn check_output_folder(out: &Path, force: bool) -> Result<()> {
     if out.exists() && !out.is_dir() {
         return Err(FairnessError::Io {
@@ -458,6 +476,49 @@ pub fn check_output_folder(out: &Path, force: bool) -> Result<()> {
             path: out.to_path_buf(),
             message: "output folder already exists and is not empty; use --force to replace it or choose another --out".into(),
         });
+    }
+    if non_empty && let Ok(entries) = std::fs::read_dir(out) {
+        let mut foreign: Vec<String> = entries
+            .flatten()
+            .filter(|e| {
+                !(e.file_type().is_ok_and(|t| t.is_file())
+                    && e.file_name().to_str().is_some_and(is_report_file))
+            })
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        foreign.sort();
+        if let Some(first) = foreign.first() {
+            return Err(FairnessError::Io {
+                path: out.to_path_buf(),
+                message: format!(
+                    "--force replaces a folder holding an earlier fairness report as a whole, and this one also holds {first}{}, which tsf fairness did not write; choose another --out",
+                    match foreign.len() {
+                        1 => String::new(),
+                        n => format!(" and {} other entries", n - 1),
+                    }
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an output folder that holds one of the inputs (the model, the table), at any depth:
+/// replacing the folder would remove them.
+pub fn check_inputs_outside(out: &Path, inputs: &[&Path]) -> Result<()> {
+    let Ok(folder) = out.canonicalize() else {
+        return Ok(());
+    };
+    for input in inputs {
+        if input.canonicalize().is_ok_and(|p| p.starts_with(&folder)) {
+            return Err(FairnessError::Io {
+                path: out.to_path_buf(),
+                message: format!(
+                    "the output folder holds the input {}, which replacing it would remove; choose another --out",
+                    input.display()
+                ),
+            });
+        }
     }
     Ok(())
 }
@@ -880,7 +941,8 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let out = d.path().join("report");
         std::fs::create_dir(&out).unwrap();
-        std::fs::write(out.join("old.json"), "{}").unwrap();
+        std::fs::write(out.join("fairness_report.json"), "old").unwrap();
+        std::fs::write(out.join("fairness_x_rates.png"), "old").unwrap();
         let run = empty_run();
         let e = run
             .write_replacing(&out, false, Box::new(|_| Ok(())))
@@ -892,7 +954,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("chart failed"), "{e}");
-        assert_eq!(names(&out), ["old.json"]);
+        assert_eq!(names(&out), ["fairness_report.json", "fairness_x_rates.png"]);
+        assert_eq!(
+            std::fs::read_to_string(out.join("fairness_report.json")).unwrap(),
+            "old"
+        );
+        // A file this command did not write (here the model audited) is never replaced with
+        // the folder, even with force; nor is a folder holding an input.
+        std::fs::write(out.join("model.tsf"), "model").unwrap();
+        let e = run
+            .write_replacing(&out, true, Box::new(|_| Ok(())))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("model.tsf") && e.contains("did not write"), "{e}");
+        let e = check_inputs_outside(&out, &[&out.join("model.tsf")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("holds the input"), "{e}");
+        assert!(check_inputs_outside(&out, &[d.path()]).is_ok());
+        std::fs::remove_file(out.join("model.tsf")).unwrap();
         assert_eq!(names(d.path()), ["report"], "no staging folder left");
         run.write_replacing(
             &out,

@@ -66,6 +66,25 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// Whether two paths name the same file, existing or not: [`same_file`], or the same name in the
+/// same folder (the folders compared through links and `..` when they exist). For two outputs
+/// of one command, the second of which would replace the first.
+pub fn same_path(a: &Path, b: &Path) -> bool {
+    if same_file(a, b) {
+        return true;
+    }
+    let resolved = |p: &Path| {
+        let name = p.file_name()?.to_os_string();
+        let parent = p.parent().filter(|d| !d.as_os_str().is_empty());
+        let dir = parent.map_or_else(|| Path::new(".").canonicalize(), Path::canonicalize);
+        Some((dir.ok()?, name))
+    };
+    match (resolved(a), resolved(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
 /// Refuses an output path that is the same file as one of the inputs (writing it would destroy
 /// the input), or that exists and is not a regular file (a symbolic link, FIFO, device, socket
 /// or folder).
@@ -96,6 +115,111 @@ pub fn remove_stray_temporaries(dir: &Path) {
         if (name.starts_with(".tsf-") && name.ends_with(".tmp")) || chart {
             let _ = std::fs::remove_file(e.path());
         }
+    }
+}
+
+/// Whether `name` is one of the files `tsf train` writes into a run folder: [`RUN_FILES`], the
+/// checkpoint, and the charts (`training_history`, `predictions_vs_actuals`, `residuals`,
+/// `multivariate_predictions[_N]`, as PNG and SVG).
+pub fn is_run_file(name: &str) -> bool {
+    if RUN_FILES.contains(&name) || name == crate::checkpoint::CHECKPOINT_FILE {
+        return true;
+    }
+    let Some(stem) = name
+        .strip_suffix(".png")
+        .or_else(|| name.strip_suffix(".svg"))
+    else {
+        return false;
+    };
+    let numbered = stem
+        .strip_prefix("multivariate_predictions_")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    numbered
+        || [
+            "training_history",
+            "predictions_vs_actuals",
+            "residuals",
+            "multivariate_predictions",
+        ]
+        .contains(&stem)
+}
+
+/// The files an earlier result left in an output folder, noted before a new result is written
+/// over it (`--force`), so that those the new result does not replace (a chart it does not draw,
+/// an earlier run's checkpoint) can be removed once it is in place and do not pass for part of
+/// it. Only files that `owned` names are noted: a file a user keeps beside them is never touched.
+#[derive(Debug, Default)]
+pub struct StaleFiles {
+    files: Vec<(PathBuf, FileStamp)>,
+}
+
+/// What tells a file apart from its replacement: a new file (written and renamed into place)
+/// has another inode, or at least another modification time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    #[cfg(unix)]
+    ino: (u64, u64),
+    modified: Option<std::time::SystemTime>,
+    len: u64,
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> Option<Self> {
+        let m = std::fs::symlink_metadata(path).ok()?;
+        if !m.is_file() {
+            return None;
+        }
+        #[cfg(unix)]
+        let ino = {
+            use std::os::unix::fs::MetadataExt;
+            (m.dev(), m.ino())
+        };
+        Some(Self {
+            #[cfg(unix)]
+            ino,
+            modified: m.modified().ok(),
+            len: m.len(),
+        })
+    }
+}
+
+impl StaleFiles {
+    /// Notes the regular files of `out` whose names `owned` accepts (nothing when `out` does not
+    /// exist).
+    pub fn note(out: &Path, owned: impl Fn(&str) -> bool) -> Self {
+        let Ok(entries) = std::fs::read_dir(out) else {
+            return Self::default();
+        };
+        let mut files: Vec<(PathBuf, FileStamp)> = entries
+            .flatten()
+            .filter(|e| e.file_name().to_str().is_some_and(&owned))
+            .filter_map(|e| FileStamp::of(&e.path()).map(|s| (e.path(), s)))
+            .collect();
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        Self { files }
+    }
+
+    /// How many files were noted.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether no file was noted.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Removes the noted files that are still the ones noted (the new result did not replace
+    /// them); returns their paths.
+    pub fn remove_untouched(self) -> Vec<PathBuf> {
+        let mut removed = Vec::new();
+        for (path, stamp) in self.files {
+            if FileStamp::of(&path).as_ref() == Some(&stamp) && std::fs::remove_file(&path).is_ok()
+            {
+                removed.push(path);
+            }
+        }
+        removed
     }
 }
 
@@ -175,6 +299,66 @@ impl Drop for Staging {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_paths_to_one_new_file_are_the_same() {
+        let root = tempfile::tempdir().unwrap();
+        let d = root.path();
+        std::fs::create_dir(d.join("sub")).unwrap();
+        assert!(same_path(&d.join("a.csv"), &d.join("sub/../a.csv")));
+        assert!(!same_path(&d.join("a.csv"), &d.join("b.csv")));
+        assert!(!same_path(&d.join("a.csv"), &d.join("sub/a.csv")));
+        std::fs::write(d.join("x"), "").unwrap();
+        std::os::unix::fs::symlink(d.join("x"), d.join("y")).unwrap();
+        assert!(same_path(&d.join("x"), &d.join("y")));
+    }
+
+    #[test]
+    fn run_files_are_told_from_a_users_files() {
+        for n in [
+            "model.tsf",
+            "checkpoint.tsfck",
+            "residuals.svg",
+            "multivariate_predictions_12.png",
+            "training_history.png",
+        ] {
+            assert!(is_run_file(n), "{n}");
+        }
+        for n in [
+            "notes.png",
+            "model.tsf.bak",
+            "multivariate_predictions_x.png",
+            "data.csv",
+            "residuals.pdf",
+        ] {
+            assert!(!is_run_file(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn stale_files_are_removed_only_when_not_replaced() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path();
+        for n in ["residuals.png", "residuals.svg", "checkpoint.tsfck", "notes.png"] {
+            std::fs::write(out.join(n), "old").unwrap();
+        }
+        let stale = StaleFiles::note(out, is_run_file);
+        assert_eq!(stale.len(), 3);
+        // The new result replaces residuals.png (by a rename, as Staging does).
+        let s = Staging::new(out).unwrap();
+        std::fs::write(s.dir().join("residuals.png"), "new").unwrap();
+        s.commit().unwrap();
+        let removed = stale.remove_untouched();
+        assert_eq!(
+            removed,
+            vec![out.join("checkpoint.tsfck"), out.join("residuals.svg")]
+        );
+        assert_eq!(
+            std::fs::read_to_string(out.join("residuals.png")).unwrap(),
+            "new"
+        );
+        assert_eq!(std::fs::read_to_string(out.join("notes.png")).unwrap(), "old");
+    }
 
     #[test]
     fn staging_replaces_files_only_on_commit() {

@@ -61,7 +61,9 @@ impl Observer for ProgressBar {
                 r.train_loss
             );
             if self.bar.is_hidden() {
-                println!("{line}");
+                // A closed pipe (`tsf train … | head`) must not stop the run.
+                use std::io::Write;
+                let _ = writeln!(std::io::stdout().lock(), "{line}");
             } else {
                 self.bar.println(line);
             }
