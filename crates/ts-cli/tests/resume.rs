@@ -16,8 +16,8 @@ fn args<'a>(data: &'a str, out: &'a str, epochs: &'a str) -> Vec<&'a str> {
         "a",
         "--epochs",
         epochs,
-        // One network: `auto` trains two, and a resumed run continues only the one its
-        // checkpoint holds.
+        // One network, for speed (`auto` is checked by
+        // `a_resumed_auto_run_chooses_among_the_same_networks`).
         "--model",
         "lstm",
         "--hidden-size",
@@ -147,4 +147,77 @@ fn resume_without_a_checkpoint_or_with_other_data_is_refused() {
     std::fs::write(&ck, bytes).unwrap();
     let o = tsf(&["train", "--resume", run.to_str().unwrap()]);
     assert_bad(&o, &["checkpoint", "checksum"]);
+}
+
+/// `--model auto` trains two networks; a checkpoint holds the one being trained. A resumed run
+/// trains the other again from its start (deterministic) instead of dropping it, so that it
+/// chooses among the same networks: resuming from the last checkpoint of a finished run (the
+/// hybrid's, the second network) ends with the finished run's metrics, choice and predictions.
+/// It used to keep the hybrid alone.
+#[test]
+fn a_resumed_auto_run_chooses_among_the_same_networks() {
+    let d = tempfile::tempdir().unwrap();
+    let data = write(d.path(), "x.csv", &csv_text(300));
+    let run = d.path().join("run");
+    let o = tsf(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        "a",
+        "--epochs",
+        "6",
+        "--hidden-size",
+        "8",
+        "--checkpoint-every",
+        "2",
+        "--quiet",
+        "--no-charts",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let metrics = json(&run.join("metrics.json"));
+    let names: Vec<&str> = metrics["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["lstm", "hybrid"], "{metrics}");
+    let predictions = std::fs::read_to_string(run.join("predictions.csv")).unwrap();
+    let o = tsf(&["train", "--resume", run.to_str().unwrap(), "--quiet", "--no-charts"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(json(&run.join("metrics.json")), metrics);
+    assert_eq!(
+        std::fs::read_to_string(run.join("predictions.csv")).unwrap(),
+        predictions
+    );
+}
+
+/// A training value changed by a little (within the column's range, so the fitted scaler and
+/// every count stay the same) is refused too: the fingerprint hashes the values.
+#[test]
+fn resume_refuses_a_changed_training_value() {
+    let d = tempfile::tempdir().unwrap();
+    let text = csv_text(200);
+    let data = write(d.path(), "x.csv", &text);
+    let run = d.path().join("run");
+    let mut a = args(data.to_str().unwrap(), run.to_str().unwrap(), "2");
+    a.extend(["--checkpoint-every", "1"]);
+    let o = tsf(&a);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Row 51 of column a, nudged in its last printed digit.
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut cells: Vec<String> = lines[51].split(',').map(str::to_string).collect();
+    let v: f64 = cells[1].parse().unwrap();
+    cells[1] = format!("{:.5}", v + 0.00001);
+    lines[51] = cells.join(",");
+    write(d.path(), "x.csv", &(lines.join("\n") + "\n"));
+    let o = tsf(&["train", "--resume", run.to_str().unwrap()]);
+    assert_bad(&o, &["x.csv", "differ from those the checkpoint"]);
+    // The same data again resumes.
+    write(d.path(), "x.csv", &text);
+    let o = tsf(&["train", "--resume", run.to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
 }

@@ -579,16 +579,46 @@ pub fn train_prepared(
 }
 
 /// A text fingerprint of prepared data (rows, columns, date range, window layout, split, fitted
-/// scaler, window counts): a resumed run refuses data whose fingerprint differs.
+/// scaler, window counts, and a SHA-256 of every scaled value): a resumed run refuses data whose
+/// fingerprint differs ([`fingerprints_match`]).
 pub fn data_fingerprint(frame: &Frame, prepared: &Prepared) -> String {
+    use sha2::Digest;
+    let series = &prepared.scaled;
+    let mut hash = sha2::Sha256::new();
+    for v in series.rows_slice(0, series.rows()) {
+        hash.update(v.to_le_bytes());
+    }
+    let values: String = hash
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     serde_json::json!({
         "data": DataSummary::of(frame),
         "spec": prepared.spec,
         "bounds": prepared.bounds,
         "scaler": prepared.scaler,
         "windows": [prepared.train.n, prepared.validation.n, prepared.test.n],
+        "values": values,
     })
     .to_string()
+}
+
+/// Whether a checkpoint's data fingerprint (`stored`) matches the data's ([`data_fingerprint`]).
+/// A checkpoint from a build whose fingerprint had no hash of the values is compared on the rest.
+pub fn fingerprints_match(stored: &str, current: &str) -> bool {
+    let parse = |t: &str| serde_json::from_str::<serde_json::Value>(t).ok();
+    match (parse(stored), parse(current)) {
+        (Some(a), Some(mut b)) => {
+            if a.get("values").is_none()
+                && let Some(o) = b.as_object_mut()
+            {
+                o.remove("values");
+            }
+            a == b
+        }
+        _ => stored == current,
+    }
 }
 
 /// [`train_prepared`] that can continue from a checkpoint and write checkpoints (see
@@ -614,12 +644,15 @@ pub fn train_prepared_with(
         (Some(r), None) => r.meta.model.lstm_window,
         _ => resolve_lstm_window(frame, cfg, prepared.spec.lookback),
     };
-    let configs = candidate_configs(&prepared, cfg, branch, lstm_rows, resume.as_ref())?;
-    // The hybrid architecture of the candidates, also when a resumed run trains another one.
-    let hybrid = candidate_configs(&prepared, cfg, branch, lstm_rows, None)?
-        .into_iter()
+    let configs = candidate_configs(&prepared, cfg, branch, lstm_rows, None)?;
+    // A resumed run checks that its checkpoint holds one of the candidates.
+    if let Some(r) = resume.as_ref() {
+        candidate_configs(&prepared, cfg, branch, lstm_rows, Some(r))?;
+    }
+    let hybrid = configs
+        .iter()
         .find(|(_, mc)| mc.linear)
-        .map(|(_, mc)| mc);
+        .map(|(_, mc)| mc.clone());
     let (trained, mut candidates) = train_candidates(
         &prepared,
         cfg,
@@ -689,9 +722,10 @@ pub fn train_prepared_with(
     })
 }
 
-/// The networks a configuration trains, named (`auto`: the LSTM and the hybrid). A resumed run
-/// continues the network its checkpoint holds (for `auto`, the candidate that was being trained
-/// when it stopped) and trains only that one.
+/// The networks a configuration trains, named (`auto`: the LSTM and the hybrid). Given a
+/// checkpoint, the one it holds (for `auto`, the candidate that was being trained when it
+/// stopped), or an error when it holds none of them; a resumed run continues that one and trains
+/// the others again from their start (see `train_candidates`).
 pub fn candidate_configs(
     prepared: &Prepared,
     cfg: &ForecastConfig,
@@ -766,6 +800,10 @@ fn sole_contender(
 /// When the validation part is too short to choose between them, only the one `choose` would
 /// keep anyway is trained ([`sole_contender`]); the others are described by their untrained
 /// start and marked `not_trained`.
+///
+/// A resumed run continues the candidate its checkpoint holds from there, and trains the others
+/// from their start as the interrupted run did (training is deterministic on the CPU backend), so
+/// that it chooses among the same networks and ends as the uninterrupted run would.
 #[allow(clippy::too_many_arguments)]
 fn train_candidates(
     prepared: &Prepared,
@@ -779,18 +817,21 @@ fn train_candidates(
 ) -> Result<(Vec<Trained>, Vec<Candidate>)> {
     let mut trained = Vec::new();
     let mut candidates = Vec::with_capacity(configs.len());
-    let starts = match resume.as_ref() {
-        Some(r) => vec![(r.best.clone(), None)],
-        None => configs
-            .iter()
-            .map(|(_, mc)| init_model(prepared, cfg, mc, device))
-            .collect::<Result<Vec<_>>>()?,
-    };
-    let sole = match resume {
-        Some(_) => None,
-        None => sole_contender(&starts, prepared, cfg, season, device)?,
-    };
+    let starts = configs
+        .iter()
+        .map(|(_, mc)| init_model(prepared, cfg, mc, device))
+        .collect::<Result<Vec<_>>>()?;
+    // The candidate the checkpoint holds.
+    let resumed = resume
+        .as_ref()
+        .and_then(|r| configs.iter().position(|(_, mc)| *mc == r.meta.model));
+    let sole = sole_contender(&starts, prepared, cfg, season, device)?;
     for (i, ((name, _), (model, linear))) in configs.into_iter().zip(starts).enumerate() {
+        let resume = if resumed == Some(i) {
+            resume.take()
+        } else {
+            None
+        };
         if let Some((_, losses)) = sole.as_ref().filter(|(keep, _)| *keep != i) {
             candidates.push(Candidate {
                 name,
@@ -805,7 +846,7 @@ fn train_candidates(
             });
             continue;
         }
-        let initial = resume.is_none().then(|| model.clone());
+        let initial = Some(model.clone());
         let (model, mut report) = fit_with(
             model,
             &prepared.train,
@@ -813,7 +854,7 @@ fn train_candidates(
             &cfg.train,
             device,
             observer,
-            resume.take(),
+            resume,
             match checkpointer.as_mut() {
                 Some(c) => Some(&mut **c as &mut dyn Checkpointer),
                 None => None,

@@ -101,7 +101,7 @@ impl<'a> Trainer<'a> {
         } = self;
         let fingerprint = pipeline::data_fingerprint(frame, &prepared);
         if let Some(r) = &resume
-            && r.meta.data_fingerprint != fingerprint
+            && !pipeline::fingerprints_match(&r.meta.data_fingerprint, &fingerprint)
         {
             return Err(TrainError::Checkpoint {
                 path: checkpoint.as_ref().map(|c| c.0.clone()).unwrap_or_default(),
