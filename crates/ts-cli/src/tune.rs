@@ -291,10 +291,15 @@ fn retrain(
     progress: &mut ProgressBar,
 ) -> Result<BestModelReport> {
     let best_epoch = best_epoch(best_trial);
-    outln!(
-        "Retraining the best configuration on training + validation data ({} epochs)...",
-        best_epoch.unwrap_or(cfg.train.epochs).max(1)
-    );
+    match best_epoch {
+        Some(0) => outln!(
+            "The best trial kept its untrained start (no epoch beat it on validation): refitting that start on training + validation data..."
+        ),
+        e => outln!(
+            "Retraining the best configuration on training + validation data ({} epochs)...",
+            e.unwrap_or(cfg.train.epochs).max(1)
+        ),
+    }
     let outcome = retrain_best(frame, cfg, &best_trial.params, best_epoch, progress)?;
     pipeline::save_model(&dir.join("best_model.tsf"), &outcome)?;
     for tm in &outcome.test.targets {

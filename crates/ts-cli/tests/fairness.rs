@@ -319,6 +319,10 @@ fn threshold_optimizer_narrows_the_parity_gap_and_saves_itself() {
             &["--mitigate", "reductions", "--epsilon", "-1"][..],
             &["--epsilon", "-1"][..],
         ),
+        (
+            &["--mitigate", "reductions", "--epochs", "0"][..],
+            &["--epochs", "0", "at least 1 epoch"][..],
+        ),
     ] {
         let mut args = vec![
             "fairness",

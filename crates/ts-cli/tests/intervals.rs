@@ -278,3 +278,35 @@ fn declared_bounds_clip_forecasts_and_bands_end_to_end() {
     assert_eq!(rows.len(), 2, "two steps ahead");
     assert!(rows.iter().all(|r| r.0 >= floor && r.1 >= floor));
 }
+
+/// Without a validation part (`--validation 0`) there is nothing to calibrate the intervals on:
+/// the run says so instead of dropping them silently, and `auto` keeps the network whose start
+/// errs less on the training windows (the bundled wine sales: the hybrid, whose start reads the
+/// season) rather than the first candidate.
+#[test]
+fn without_a_validation_part_the_run_says_why_it_has_no_intervals() {
+    let d = tempfile::tempdir().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/pmdarima_wineind.csv");
+    let out = d.path().join("v0");
+    let o = tsf(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        "wine_sales",
+        "--validation",
+        "0",
+        "--epochs",
+        "2",
+        "--no-charts",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("no prediction intervals"), "{text}");
+    assert!(text.contains("no validation part to choose"), "{text}");
+    let m = json(&out.join("metrics.json"));
+    assert_eq!(m["model"], "hybrid", "{m}");
+    assert!(m["intervals"].is_null());
+}

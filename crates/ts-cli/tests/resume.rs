@@ -221,3 +221,26 @@ fn resume_refuses_a_changed_training_value() {
     let o = tsf(&["train", "--resume", run.to_str().unwrap(), "--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// A run started with a relative `--data` path resumes from another folder: the checkpoint names
+/// the file by its absolute path.
+#[test]
+fn a_relative_data_path_resumes_from_another_folder() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "x.csv", &csv_text(200));
+    let in_dir = |dir: &Path, args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tsf"))
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap()
+    };
+    let mut a = args("x.csv", "run", "2");
+    a.extend(["--checkpoint-every", "1"]);
+    let o = in_dir(d.path(), &a);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = d.path().join("run");
+    let o = in_dir(elsewhere.path(), &["train", "--resume", run.to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -24,6 +24,9 @@ fn unreadable(path: &Path, e: impl std::fmt::Display) -> DataError {
 
 /// What a gzip-compressed file is told.
 const GZIP: &str = "the file is gzip-compressed; decompress it first (for example `gunzip`)";
+/// What a Parquet file read as CSV (by its extension) is told.
+const PARQUET: &str =
+    "the file is Parquet, not CSV (it starts with PAR1); give it the extension .parquet";
 /// How to fix text that is not UTF-8.
 const REENCODE: &str = "re-encode the file as UTF-8 (for example `iconv -f latin1 -t utf-8`)";
 
@@ -50,6 +53,9 @@ fn other_separator(path: &Path, header: &str) -> Option<DataError> {
 pub fn check_csv_text(path: &Path, bytes: &[u8]) -> Result<()> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
         return Err(unreadable(path, GZIP));
+    }
+    if bytes.starts_with(b"PAR1") {
+        return Err(unreadable(path, PARQUET));
     }
     if let Err(e) = std::str::from_utf8(bytes) {
         let at = e.valid_up_to();
@@ -131,6 +137,9 @@ pub fn load_csv(path: &Path, opts: &LoadOptions) -> Result<Frame> {
     let start = reader.fill_buf().map_err(|e| unreadable(path, e))?;
     if start.starts_with(&[0x1f, 0x8b]) {
         return Err(unreadable(path, GZIP));
+    }
+    if start.starts_with(b"PAR1") {
+        return Err(unreadable(path, PARQUET));
     }
     read_csv(path, reader, len, opts)
 }
@@ -443,6 +452,12 @@ mod tests {
         check_csv_text(src, text(',').as_bytes()).unwrap();
         let e = check_csv_text(src, &[0x1f, 0x8b, 8]).unwrap_err();
         assert!(e.to_string().contains("gzip-compressed"), "{e}");
+        let e = check_csv_text(src, b"PAR1\x15\x04").unwrap_err();
+        assert!(e.to_string().contains("Parquet"), "{e}");
+        let pq = dir.path().join("t.csv");
+        std::fs::write(&pq, b"PAR1\x15\x04\x15\xff").unwrap();
+        let e = load_csv(&pq, &opts).unwrap_err();
+        assert!(e.to_string().contains(".parquet"), "{e}");
         let e = check_csv_text(src, text(';').as_bytes()).unwrap_err();
         assert!(e.to_string().contains("semicolon-separated"), "{e}");
         let e = check_csv_text(src, &bytes).unwrap_err();

@@ -142,7 +142,7 @@ fn check_permutation(x: &Inputs, targets: Option<&[f64]>, repeats: usize) -> Res
         return Err(ExplainError::InvalidSetting {
             name: "windows".into(),
             value: x.n.to_string(),
-            reason: "permutation importance needs at least 2 windows".into(),
+            reason: "permutation importance (reported with occlusion, one of the default methods) shuffles features across windows and needs at least 2: give --windows 2 or more, or leave occlusion out of --methods".into(),
         });
     }
     if let Some(y) = targets

@@ -174,9 +174,10 @@ fn training_windows(bundle: &Bundle, f: &Frame, scaled: &Arc<Series>) -> Result<
     );
     if train.n == 0 {
         return Err(ExplainError::Empty(format!(
-            "the training part of {} (rows before {}), so the background",
+            "the background (drawn from the windows of the training part of {}, rows before {}, too few for one window of {} rows)",
             f.source.display(),
-            bounds.val_start
+            bounds.val_start,
+            spec.lookback + spec.horizon
         )));
     }
     Ok(train)

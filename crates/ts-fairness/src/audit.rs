@@ -170,6 +170,9 @@ pub struct RegressionAudit {
 }
 
 fn cv(values: &[f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
     let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
@@ -177,6 +180,9 @@ fn cv(values: &[f64]) -> Option<f64> {
 }
 
 fn range(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
     let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     hi - lo
@@ -197,10 +203,16 @@ pub fn regression_audit(samples: &ForecastSamples, grouping: &Grouping) -> Resul
         }
         let a: Vec<f64> = idx.iter().map(|&i| samples.actual[i]).collect();
         let p: Vec<f64> = idx.iter().map(|&i| samples.predicted[i]).collect();
+        let mut metrics = Metrics::compute(&a, &p);
+        if a.len() < 2 {
+            // scikit-learn's r2_score: not defined for fewer than two samples (NaN, written as
+            // null), and left out of the R² range and coefficient of variation.
+            metrics.r2 = f64::NAN;
+        }
         by_group.push(GroupRegression {
             group: g.label.clone(),
             description: g.description.clone(),
-            metrics: Metrics::compute(&a, &p),
+            metrics,
         });
     }
     match by_group.len() {
@@ -219,7 +231,11 @@ pub fn regression_audit(samples: &ForecastSamples, grouping: &Grouping) -> Resul
         _ => {}
     }
     let overall = Metrics::compute(&samples.actual, &samples.predicted);
-    let r2: Vec<f64> = by_group.iter().map(|g| g.metrics.r2).collect();
+    let r2: Vec<f64> = by_group
+        .iter()
+        .map(|g| g.metrics.r2)
+        .filter(|r| r.is_finite())
+        .collect();
     let rmse: Vec<f64> = by_group.iter().map(|g| g.metrics.rmse).collect();
     let worst = by_group
         .iter()
@@ -495,6 +511,34 @@ mod tests {
         // rmse 0.5, 1.0: mean 0.75, sd 0.25 → cv 1/3
         assert!((a.summary.rmse_cv.unwrap() - 1.0 / 3.0).abs() < 1e-12);
         assert_eq!(a.groups_without_windows, vec!["C".to_string()]);
+    }
+
+    /// A group of one forecast has no R² (scikit-learn: NaN for fewer than two samples), and is
+    /// left out of the R² range rather than counted as 0.
+    #[test]
+    fn a_group_of_one_forecast_has_no_r2() {
+        // Rows 1..=8 predicted; row 8 alone in group C.
+        let labels = (0..9)
+            .map(|r| match r {
+                8 => "C",
+                r if r <= 4 => "A",
+                _ => "B",
+            })
+            .map(String::from)
+            .collect();
+        let g = Grouping::from_labels("G", labels).unwrap();
+        let a = regression_audit(&samples(), &g).unwrap();
+        let c = a.by_group.iter().find(|x| x.group == "C").unwrap();
+        assert_eq!(c.metrics.count, 1);
+        assert!(c.metrics.r2.is_nan());
+        let finite: Vec<f64> = a
+            .by_group
+            .iter()
+            .map(|x| x.metrics.r2)
+            .filter(|r| r.is_finite())
+            .collect();
+        assert_eq!(finite.len(), 2);
+        assert!((a.summary.r2_range - (finite[0] - finite[1]).abs()).abs() < 1e-12);
     }
 
     #[test]

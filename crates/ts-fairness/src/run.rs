@@ -120,6 +120,13 @@ impl FairnessConfig {
                     "must be a finite number >= 0",
                 ));
             }
+            if self.epochs == Some(0) {
+                return Err(invalid(
+                    "--epochs",
+                    0,
+                    "each retraining needs at least 1 epoch (leave it out for the model's own)",
+                ));
+            }
         }
         if self.fill == FillPolicy::Drop {
             return Err(invalid(

@@ -168,9 +168,15 @@ impl std::fmt::Display for BacktestReport {
                 .map_or("reused", |c| c.name.as_str());
             for t in &fold.evaluation.targets {
                 let s = &t.scores;
+                // Without a season the seasonal naive is the naive forecast: not shown twice.
+                let seasonal = if self.season > 1 {
+                    format!(", seasonal naive {:.3}", s.seasonal_naive.mase)
+                } else {
+                    String::new()
+                };
                 writeln!(
                     f,
-                    "  fold {} ({} – {}, {} windows, {kept}): {} MASE {:.3} (naive {:.3}, seasonal naive {:.3}, drift {:.3}){}",
+                    "  fold {} ({} – {}, {} windows, {kept}): {} MASE {:.3} (naive {:.3}{seasonal}, drift {:.3}){}",
                     fold.fold + 1,
                     fold.start_label,
                     fold.end_label,
@@ -178,7 +184,6 @@ impl std::fmt::Display for BacktestReport {
                     t.target,
                     s.model.mase,
                     s.naive.mase,
-                    s.seasonal_naive.mase,
                     s.drift.mase,
                     if t.beats_baselines {
                         ""
@@ -189,17 +194,23 @@ impl std::fmt::Display for BacktestReport {
             }
         }
         for o in &self.overall {
+            let seasonal = if self.season > 1 {
+                format!(
+                    " | seasonal naive {:.6} / {:.3}",
+                    o.seasonal_naive.mae, o.seasonal_naive.mase
+                )
+            } else {
+                String::new()
+            };
             writeln!(
                 f,
-                "Overall {} ({} values): MAE {:.6} MASE {:.3} | naive {:.6} / {:.3} | seasonal naive {:.6} / {:.3} | drift {:.6} / {:.3}; beats every baseline in {} of {} folds",
+                "Overall {} ({} values): MAE {:.6} MASE {:.3} | naive {:.6} / {:.3}{seasonal} | drift {:.6} / {:.3}; beats every baseline in {} of {} folds",
                 o.target,
                 o.count,
                 o.model.mae,
                 o.model.mase,
                 o.naive.mae,
                 o.naive.mase,
-                o.seasonal_naive.mae,
-                o.seasonal_naive.mase,
                 o.drift.mae,
                 o.drift.mase,
                 o.folds_beating_baselines,

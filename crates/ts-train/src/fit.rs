@@ -458,9 +458,30 @@ pub struct FitOutcome {
     pub test_coverage: Vec<Coverage>,
 }
 
+/// Refuses a season given with `--season N` that the training rows cannot hold: the seasonal
+/// naive forecast and MASE's scale (the mean change over a season within the training rows)
+/// need a value one season back inside them.
+pub fn check_season(frame: &Frame, cfg: &crate::config::DataConfig) -> Result<()> {
+    if let Some(m) = cfg.season.filter(|&m| m > 1) {
+        let train_rows = cfg.split().bounds(frame.n_rows()).val_start;
+        if m >= train_rows {
+            return Err(crate::error::invalid(
+                "season",
+                m,
+                &format!(
+                    "must be shorter than the training part ({train_rows} of {} rows), which must hold a value one season back for MASE's scale",
+                    frame.n_rows()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Prepares the frame (split, scale, window) for a configuration.
 pub fn prepare_frame(frame: &Frame, cfg: &ForecastConfig) -> Result<Prepared> {
     cfg.validate()?;
+    check_season(frame, &cfg.data)?;
     let frame = calendar_frame(frame, &cfg.data)?;
     let spec = resolve_spec(&frame, &cfg.data)?;
     Ok(prepare(&frame, &spec, &cfg.data.split(), cfg.data.scaler)?)
@@ -472,6 +493,7 @@ pub fn prepare_frame(frame: &Frame, cfg: &ForecastConfig) -> Result<Prepared> {
 /// [`DataSummary::of`], [`train_prepared`] and [`crate::predictions::prediction_rows`] still take it.
 pub fn prepare_frame_owned(frame: &mut Frame, cfg: &ForecastConfig) -> Result<Prepared> {
     cfg.validate()?;
+    check_season(frame, &cfg.data)?;
     let with = match calendar_frame(frame, &cfg.data)? {
         std::borrow::Cow::Owned(f) => Some(f),
         std::borrow::Cow::Borrowed(_) => None,
@@ -607,7 +629,15 @@ pub fn data_fingerprint(frame: &Frame, prepared: &Prepared) -> String {
 /// Whether a checkpoint's data fingerprint (`stored`) matches the data's ([`data_fingerprint`]).
 /// A checkpoint from a build whose fingerprint had no hash of the values is compared on the rest.
 pub fn fingerprints_match(stored: &str, current: &str) -> bool {
-    let parse = |t: &str| serde_json::from_str::<serde_json::Value>(t).ok();
+    // The file's path is not compared: a checkpoint names its data by an absolute path, and a
+    // run resumed from another folder reads the same file by it (the values are hashed).
+    let parse = |t: &str| {
+        let mut v = serde_json::from_str::<serde_json::Value>(t).ok()?;
+        if let Some(d) = v.get_mut("data").and_then(|d| d.as_object_mut()) {
+            d.remove("source");
+        }
+        Some(v)
+    };
     match (parse(stored), parse(current)) {
         (Some(a), Some(mut b)) => {
             if a.get("values").is_none()
@@ -762,7 +792,8 @@ type Trained = (usize, Forecaster, TrainReport);
 
 /// The candidate that `choose` would keep whatever training does when the validation part cannot
 /// tell networks apart ([`validation_compares`]): the one whose untrained start has the lowest
-/// validation loss (the first on ties; no validation part: the first). `None` when the part can
+/// validation loss (the first on ties; no validation part: the lowest loss on the training
+/// windows). `None` when the part can
 /// compare them, or there is one candidate.
 fn sole_contender(
     starts: &[(Forecaster, Option<LinearFit>)],
@@ -775,24 +806,34 @@ fn sole_contender(
     if starts.len() < 2 || validation_compares(validation.n, prepared.spec.horizon, season) {
         return Ok(None);
     }
-    let losses = starts
+    // Without a validation part (`--validation 0`), the starts are compared on the training
+    // windows: the LSTM's is the naive forecast, fitted on nothing; the hybrid's includes the
+    // naive among its anchors and errs no more than it there. The losses reported stay NaN.
+    let part = if validation.n == 0 {
+        &prepared.train
+    } else {
+        validation
+    };
+    let compared = starts
         .iter()
-        .map(|(m, _)| match validation.n {
-            0 => Ok(f64::NAN),
-            _ => {
-                use burn::module::Module;
-                crate::trainer::validation_loss(&m.valid(), validation, &cfg.train, device)
-            }
+        .map(|(m, _)| {
+            use burn::module::Module;
+            crate::trainer::validation_loss(&m.valid(), part, &cfg.train, device)
         })
         .collect::<Result<Vec<f64>>>()?;
     let key = |l: f64| if l.is_nan() { f64::INFINITY } else { l };
-    let best = (0..losses.len()).fold(0, |b, i| {
-        if key(losses[i]) < key(losses[b]) {
+    let best = (0..compared.len()).fold(0, |b, i| {
+        if key(compared[i]) < key(compared[b]) {
             i
         } else {
             b
         }
     });
+    let losses = if validation.n == 0 {
+        vec![f64::NAN; compared.len()]
+    } else {
+        compared
+    };
     Ok(Some((best, losses)))
 }
 

@@ -514,6 +514,24 @@ pub fn check_levels(levels: &[f64]) -> Result<()> {
         if levels[..i].contains(&v) {
             return Err(invalid("intervals", v, "level given twice"));
         }
+        // Levels are named by their percentage to 0.1 (columns `lower_80`, `upper_97.5`).
+        let name = level_name(v);
+        if name == "0" || name == "100" {
+            return Err(invalid(
+                "intervals",
+                v,
+                &format!("names a {name} % interval: levels must lie between 0.001 and 0.999"),
+            ));
+        }
+        if let Some(other) = levels[..i].iter().find(|&&o| level_name(o) == name) {
+            return Err(invalid(
+                "intervals",
+                v,
+                &format!(
+                    "has the same name as {other} ({name} %: columns lower_{name}, upper_{name}); give levels at least 0.001 apart"
+                ),
+            ));
+        }
     }
     Ok(())
 }

@@ -381,6 +381,16 @@ impl fmt::Display for TrainingSummary<'_> {
         let o = self.0;
         if o.candidates.len() > 1 {
             for c in o.candidates.iter().filter(|c| c.not_trained) {
+                if o.prepared.validation.n == 0 {
+                    let kept = o.candidates.iter().find(|c| !c.not_trained);
+                    writeln!(
+                        f,
+                        "  candidate {:<10} not trained: there is no validation part to choose between networks; kept the one whose untrained start errs less on the training windows ({})",
+                        c.name,
+                        kept.map_or("", |k| k.name.as_str()),
+                    )?;
+                    continue;
+                }
                 writeln!(
                     f,
                     "  candidate {:<10} validation loss {:.6} (untrained), not trained: the validation part ({} windows) is too short to choose between networks (it needs two horizons and two seasons, {})",
@@ -396,6 +406,17 @@ impl fmt::Display for TrainingSummary<'_> {
                         f,
                         "  {:<20} validation loss {:.6}  ← kept: clearly better on validation than the network chosen",
                         c.name, c.best_val_loss,
+                    )?;
+                    continue;
+                }
+                if o.prepared.validation.n == 0 {
+                    writeln!(
+                        f,
+                        "  candidate {:<10} no validation part: trained {} epochs, the last kept, {:.1} s{}",
+                        c.name,
+                        c.best_epoch,
+                        c.seconds,
+                        if c.chosen { "  ← kept" } else { "" }
                     )?;
                     continue;
                 }
@@ -488,7 +509,14 @@ impl fmt::Display for TrainingSummary<'_> {
                 intervals: o.intervals.as_ref(),
                 coverage: &o.test_coverage,
             }
-        )
+        )?;
+        if o.intervals.is_none() && !o.config.train.intervals.is_empty() {
+            writeln!(
+                f,
+                "  no prediction intervals: they are calibrated on the validation part, and this run has none (--validation 0 or --seed-recipe)"
+            )?;
+        }
+        Ok(())
     }
 }
 

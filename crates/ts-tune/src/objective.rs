@@ -385,6 +385,11 @@ impl LstmObjective {
             trial.suggest(name, dist.clone())?;
         }
         let cfg = apply_params(&self.base, &trial.params())?;
+        // A configuration too large for the memory at hand fails as a trial (the study goes on
+        // with the others) rather than being scored and then refused at the retrain.
+        if let Err(e) = pipeline::check_model_size(&self.prepared, &cfg) {
+            return Err(TrialError::Failed(e.to_string()));
+        }
         let mc = pipeline::single_model_config(&self.prepared, &cfg, self.season, self.lstm_window);
         let (model, _) = pipeline::init_model(&self.prepared, &cfg, &mc, &self.device)?;
         let mut obs = TrialObserver {
@@ -513,7 +518,7 @@ pub fn best_epoch(trial: &TrialRecord) -> Option<usize> {
 
 /// Fits the best configuration again on the training and validation parts together (no
 /// validation hold-out, so no early stopping) for the best trial's number of epochs (its best
-/// epoch, at least 1), and evaluates it on the test part.
+/// epoch; none when that is its untrained start), and evaluates it on the test part.
 pub fn retrain_best(
     frame: &Frame,
     base: &ForecastConfig,
@@ -539,7 +544,17 @@ pub fn retrain_best(
     if let Some(e) = best_epoch {
         cfg.train.epochs = e.max(1);
     }
-    Ok(pipeline::train(frame, &cfg, observer)?)
+    let prepared = pipeline::prepare_frame(frame, &cfg)?;
+    if best_epoch == Some(0) {
+        // The best trial kept its untrained start (the naive forecast, or the hybrid's
+        // closed-form fit): so does its retrain, refitted on the training and validation rows,
+        // rather than one epoch that the trial's validation did not ask for.
+        cfg.train.epochs = 0;
+    }
+    let device = ts_model::make_device(cfg.device).map_err(ts_train::TrainError::from)?;
+    Ok(pipeline::train_prepared(
+        frame, prepared, &cfg, &device, observer,
+    )?)
 }
 
 /// `optimization_results.json`: the study's results, its search space and, after the retraining,

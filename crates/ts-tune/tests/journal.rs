@@ -203,6 +203,37 @@ fn a_file_that_is_not_a_journal_is_an_error_naming_the_line() {
     assert!(JournalStorage::open(dir.path()).is_err());
 }
 
+/// A choice's internal value past its choices (a hand-edited or damaged journal) is an error
+/// naming the line, not a parameter read as nothing.
+#[test]
+fn a_choice_index_past_the_choices_is_an_error_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = copy_fixture("optuna_study.log", &dir);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let needle = "\"param_name\":\"batch\",\"param_value_internal\":1,";
+    let line = text
+        .lines()
+        .position(|l| l.contains(needle))
+        .expect("the fixture sets batch")
+        + 1;
+    std::fs::write(
+        &path,
+        text.replacen(
+            needle,
+            "\"param_name\":\"batch\",\"param_value_internal\":7.0,",
+            1,
+        ),
+    )
+    .unwrap();
+    match JournalStorage::open(&path).and_then(|j| j.snapshot().map(|_| ())) {
+        Err(TuneError::Journal { line: at, reason, .. }) => {
+            assert_eq!(at, line);
+            assert!(reason.contains("not the index") && reason.contains("batch"), "{reason}");
+        }
+        other => panic!("expected a journal error, got {other:?}"),
+    }
+}
+
 #[test]
 fn a_torn_last_line_is_ignored_then_repaired() {
     let dir = tempfile::tempdir().unwrap();

@@ -467,6 +467,16 @@ impl Replay {
             .ok_or("\"distribution\" is not a JSON string".to_string())
             .and_then(Distribution::from_json_str)
             .and_then(|d| d.validated(&name).map_err(|e| e.to_string()))?;
+        // A choice's internal value is its index: one past the choices names nothing (Optuna
+        // fails on it when the parameter is read).
+        if let Distribution::Categorical { choices } = &dist
+            && !(x >= 0.0 && x.fract() == 0.0 && (x as usize) < choices.len())
+        {
+            return Err(format!(
+                "\"param_value_internal\" {x} of {name:?} is not the index of one of its {} choices",
+                choices.len()
+            ));
+        }
         if !self.updatable(tid) {
             return Ok(());
         }
