@@ -505,6 +505,10 @@ pub fn audit_groupings(
         }
     }
     for c in group_columns {
+        // A column named twice, or a seed grouping's own column: audited once.
+        if out.iter().any(|g: &Grouping| &g.name == c) {
+            continue;
+        }
         let g = column_grouping(table, c)?;
         if g.groups.len() > 50 {
             return Err(FairnessError::Grouping {
@@ -547,6 +551,19 @@ mod tests {
 
     const TEXT: &str =
         "date,a,b,region\n2000-01-01,1,5,n\n2000-02-01,2,6,s\n2000-03-01,3,7,n\n2000-04-01,4,8,s\n";
+
+    /// A group column named twice is audited once.
+    #[test]
+    fn a_group_column_named_twice_is_audited_once() {
+        let d = tempfile::tempdir().unwrap();
+        let t = TextTable::read(&table(d.path(), TEXT)).unwrap();
+        let g = audit_groupings(&t, &[], &["region".into(), "region".into()], || {
+            unreachable!("no seed grouping asked for")
+        })
+        .unwrap();
+        assert_eq!(g.len(), 1);
+        assert_eq!(g[0].name, "region");
+    }
 
     #[test]
     fn specs_parse_with_names() {
