@@ -316,6 +316,13 @@ pub fn evaluate_frame_part(bundle: &Bundle, frame: &Frame, part: Part) -> Result
     )?;
     let n = f.n_rows();
     let (from, to) = bundle.part_rows(part, n);
+    if part == Part::Validation && bundle.config.data.validation == 0.0 {
+        return Err(crate::error::invalid(
+            "part",
+            "validation",
+            "the model was trained without a validation part (--validation 0); choose --part test, train or all",
+        ));
+    }
     let anchors = anchors_in(spec, from, to);
     if anchors.is_empty() {
         return Err(DataError::TooFewRows {

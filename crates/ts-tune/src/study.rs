@@ -137,7 +137,7 @@ pub struct OptimizeSummary {
 
 impl OptimizeSummary {
     /// What ended the call early, as a line, or `None` when it ran its trials: the stop flag
-    /// (`Interrupted: N trials finished in this run are kept in STORAGE.`, the storage's
+    /// (`Interrupted: the N trials this run ended are kept in STORAGE (…)`, the storage's
     /// password hidden) or the timeout.
     pub fn ending(&self, storage: Option<&str>) -> Option<String> {
         let kept_in = storage.map(|p| format!(" in {}", crate::storage::hide_password(p)));
@@ -145,7 +145,7 @@ impl OptimizeSummary {
             let kept_in = kept_in.unwrap_or_default();
             let n = self.finished;
             Some(format!(
-                "Interrupted: {n} trials finished in this run are kept{kept_in}."
+                "Interrupted: the {n} trials this run ended are kept{kept_in} (a trial cut short is marked FAIL)."
             ))
         } else if self.timed_out {
             Some(format!("Timeout reached after {:.1} s.", self.seconds))
