@@ -781,7 +781,7 @@ fn force_never_removes_an_input_or_a_users_file() {
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("fairness_report.json"), "{}").unwrap();
     let inner_model = out.join("model.tsf");
-    std::fs::copy(&model, &inner_model).unwrap();
+    std::fs::copy(model, &inner_model).unwrap();
     let run = |model: &std::path::Path| {
         tsf(&[
             "fairness",
@@ -803,16 +803,16 @@ fn force_never_removes_an_input_or_a_users_file() {
     // Only report files left, but the input is one of them (a reductions member model).
     std::fs::remove_file(&inner_model).unwrap();
     let member = out.join("reductions_Old_Group_member1.tsf");
-    std::fs::copy(&model, &member).unwrap();
+    std::fs::copy(model, &member).unwrap();
     assert_bad(&run(&member), &["holds the input", "reductions_Old_Group_member1.tsf"]);
     assert!(member.is_file());
     // A user's note.
     std::fs::write(out.join("notes.txt"), "mine").unwrap();
-    assert_bad(&run(&model), &["notes.txt", "did not write"]);
+    assert_bad(&run(model), &["notes.txt", "did not write"]);
     assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "mine");
     // Report files only: replaced.
     std::fs::remove_file(out.join("notes.txt")).unwrap();
-    let o = run(&model);
+    let o = run(model);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!member.exists());
 }
