@@ -409,6 +409,7 @@ fn cases() -> Vec<Case> {
         ("--intervals=-0.8", "intervals", "-0.8"),
         ("--intervals=0.8,0.8000001", "0.8000001", "same name as 0.8"),
         ("--intervals=0.9996", "0.9996", "100 % interval"),
+        ("--intervals=0.0005", "0.0005", "between 0.001 and 0.999"),
         ("--model=transformer", "model", "transformer"),
         ("--ema-epochs=-1", "ema_epochs", "-1"),
         ("--lstm-window=500", "lstm_window", "500"),
@@ -662,6 +663,10 @@ fn cases() -> Vec<Case> {
             .run(quick("x.csv", &["--force", "--seed", "5"]))
             .succeeds()
             .replaced(&["out/model.tsf"]),
+        case("--model hybrid --residual false")
+            .file("x.csv", x80())
+            .run(quick("x.csv", &["--model", "hybrid", "--residual", "false"]))
+            .fails(&["residual", "hybrid learns changes", "--model lstm"]),
         // With `--force`, an earlier run's files that the new run does not write (a chart of
         // more targets, its checkpoint) go, so that none passes for part of the new run (a
         // stale checkpoint would let `--resume` bring the old run back); a user's file stays.

@@ -554,3 +554,38 @@ fn future_only_forecasts_from_the_last_row_and_evaluate_scores_the_test_part() {
     // The test part of 150 rows with horizon 3: targets in rows 120..150, 28 windows.
     assert_eq!(e["windows"], 28);
 }
+
+/// `--residual false` asks for a network that learns levels: `auto` then trains the plain LSTM
+/// alone (the hybrid learns changes by construction and used to be kept, with `residual: true`
+/// in the model file, against the flag), and the printed parameter count is that network's.
+#[test]
+fn residual_false_keeps_auto_to_the_plain_lstm() {
+    let d = tempfile::tempdir().unwrap();
+    let data = write(d.path(), "x.csv", &csv_text(120));
+    let out = d.path().join("levels");
+    let o = tsf(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        "a",
+        "--residual",
+        "false",
+        "--epochs",
+        "2",
+        "--no-charts",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["model"], "lstm", "{m}");
+    let names: Vec<&str> = m["candidates"]
+        .as_array()
+        .map(|c| c.iter().filter_map(|x| x["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(!names.contains(&"hybrid"), "{names:?}");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(!text.contains("(hybrid)"), "{text}");
+}

@@ -415,6 +415,43 @@ fn check_header(path: &Path, header: &ModelHeader, weights: usize) -> Result<()>
             message: "features, scaler and model input size disagree".into(),
         });
     }
+    let bad = |message: String| ModelError::Header {
+        path: path.to_path_buf(),
+        message,
+    };
+    let (f, sc) = (header.spec.features.len(), &header.scaler);
+    if sc.center.len() != f || sc.scale.len() != f {
+        return Err(bad(format!(
+            "the scaler holds {} centers and {} scales for {f} features",
+            sc.center.len(),
+            sc.scale.len()
+        )));
+    }
+    if let Some(k) = (0..f).find(|&k| {
+        !(sc.center[k].is_finite() && sc.scale[k].is_finite() && sc.scale[k] != 0.0)
+    }) {
+        return Err(bad(format!(
+            "the scaler of feature {:?} is not usable (center {}, scale {})",
+            header.spec.features[k], sc.center[k], sc.scale[k]
+        )));
+    }
+    let spec = &header.spec;
+    let targets_ok = spec.target_index.len() == spec.targets.len()
+        && spec
+            .target_index
+            .iter()
+            .zip(&spec.targets)
+            .all(|(&i, t)| spec.features.get(i) == Some(t));
+    if !targets_ok
+        || header.model.target_index != spec.target_index
+        || header.model.horizon != spec.horizon
+        || (header.model.lookback != 0 && header.model.lookback != spec.lookback)
+    {
+        return Err(bad(
+            "targets, horizon or sequence length disagree between the window layout and the model"
+                .into(),
+        ));
+    }
     Ok(())
 }
 

@@ -333,6 +333,40 @@ fn weights_that_do_not_match_the_header_are_refused() {
     ));
 }
 
+/// A header whose parts disagree, with a valid checksum (a hand-edited or foreign file), is a
+/// header error naming what disagrees, not a panic when the model is used.
+#[test]
+fn a_header_whose_parts_disagree_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.tsf");
+    let mut cfg = ModelConfig::new(3, vec![0]);
+    cfg.hidden_size = 8;
+    let m = cfg.init(1, &dev()).unwrap();
+    let refused = |h: &ModelHeader| {
+        std::fs::write(&path, file::to_bytes(&m, h).unwrap()).unwrap();
+        match file::load(&path, &dev()) {
+            Err(ModelError::Header { message, .. }) => message,
+            other => panic!("expected a header error, got {other:?}"),
+        }
+    };
+    let mut h = header(&cfg);
+    h.scaler.center.truncate(2);
+    assert!(refused(&h).contains("2 centers"));
+    let mut h = header(&cfg);
+    h.scaler.scale[1] = 0.0;
+    assert!(refused(&h).contains("\"b\""));
+    let mut h = header(&cfg);
+    h.spec.target_index = vec![2];
+    assert!(refused(&h).contains("targets"));
+    let mut h = header(&cfg);
+    h.model.horizon += 1;
+    let msg = refused(&h);
+    assert!(msg.contains("horizon") || msg.contains("bytes"), "{msg}");
+    // The consistent header loads.
+    std::fs::write(&path, file::to_bytes(&m, &header(&cfg)).unwrap()).unwrap();
+    file::load(&path, &dev()).unwrap();
+}
+
 #[test]
 fn seasonal_mean_weights_average_the_seasons_the_window_holds() {
     use ts_model::forecaster::{seasonal_mean_weights, seasonal_naive_weights};

@@ -253,6 +253,19 @@ pub struct ModelSettings {
     pub lstm_window: Option<usize>,
 }
 
+impl ModelSettings {
+    /// The networks these settings train ([`ModelChoice::candidates`]): without `residual`
+    /// (levels learned), not the hybrid, which learns changes by construction, so that `auto`
+    /// then trains the plain LSTM alone.
+    pub fn candidates(&self) -> Vec<(ModelKind, bool)> {
+        self.kind
+            .candidates()
+            .into_iter()
+            .filter(|&(_, hybrid)| self.residual || !hybrid)
+            .collect()
+    }
+}
+
 impl Default for ModelSettings {
     fn default() -> Self {
         Self {
@@ -778,6 +791,13 @@ impl ForecastConfig {
         }
         if m.ensemble == 0 {
             return Err(invalid("ensemble", 0, "must be at least 1"));
+        }
+        if m.kind == ModelChoice::Hybrid && !m.residual {
+            return Err(invalid(
+                "residual",
+                false,
+                "the hybrid learns changes by construction (its windows are read relative to their last value); learning levels takes --model lstm or attention",
+            ));
         }
         if t.epochs == 0 {
             return Err(invalid("epochs", 0, "must be at least 1"));

@@ -548,7 +548,6 @@ pub fn single_model_config(
 ) -> ModelConfig {
     let (kind, hybrid) = cfg
         .model
-        .kind
         .candidates()
         .last()
         .copied()
@@ -567,7 +566,7 @@ pub fn baseline_spec(prepared: &Prepared, season: usize) -> BaselineSpec {
 /// Refuses a model too large to train on this machine ([`crate::memory::check`] against
 /// [`crate::memory::memory_limit`]), before anything is allocated for it.
 pub fn check_model_size(prepared: &Prepared, cfg: &ForecastConfig) -> Result<()> {
-    for (kind, hybrid) in cfg.model.kind.candidates() {
+    for (kind, hybrid) in cfg.model.candidates() {
         crate::memory::check(
             &model_config(prepared, cfg, kind, hybrid, 0, 0),
             prepared.spec.lookback,
@@ -765,7 +764,6 @@ pub fn candidate_configs(
 ) -> Result<Vec<(String, ModelConfig)>> {
     let configs = cfg
         .model
-        .kind
         .candidates()
         .into_iter()
         .map(|(kind, hybrid)| {

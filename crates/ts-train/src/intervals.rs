@@ -516,11 +516,13 @@ pub fn check_levels(levels: &[f64]) -> Result<()> {
         }
         // Levels are named by their percentage to 0.1 (columns `lower_80`, `upper_97.5`).
         let name = level_name(v);
-        if name == "0" || name == "100" {
+        if !(0.001..=0.999).contains(&v) {
             return Err(invalid(
                 "intervals",
                 v,
-                &format!("names a {name} % interval: levels must lie between 0.001 and 0.999"),
+                &format!(
+                    "would name a {name} % interval: levels must lie between 0.001 and 0.999 (0.1 % to 99.9 %)"
+                ),
             ));
         }
         if let Some(other) = levels[..i].iter().find(|&&o| level_name(o) == name) {

@@ -360,7 +360,22 @@ impl fmt::Display for RunSummary<'_> {
                 ranges.join(", ")
             )?;
         }
-        writeln!(f, "Model parameters: {}", thousands(self.parameters))?;
+        // Per candidate network (a seed member or an ensemble member has as many again).
+        let counts: Vec<String> = cfg
+            .model
+            .candidates()
+            .into_iter()
+            .map(|(kind, hybrid)| {
+                let mc = crate::fit::model_config(p, cfg, kind, hybrid, self.season, self.lstm_window);
+                let n = mc.parameter_count().unwrap_or(self.parameters);
+                (ModelChoice::candidate_name(kind, hybrid), n)
+            })
+            .map(|(name, n)| format!("{} ({name})", thousands(n)))
+            .collect();
+        match counts.len() {
+            0 | 1 => writeln!(f, "Model parameters: {}", thousands(self.parameters))?,
+            _ => writeln!(f, "Model parameters: {} per network", counts.join(", "))?,
+        }
         if cfg.model.kind == ModelChoice::Auto {
             writeln!(
                 f,

@@ -534,7 +534,7 @@ pub fn retrain_best(
     };
     // The network the trials trained (`pipeline::single_model_config`: for `auto`, the hybrid):
     // without a validation part, `auto` could not choose and would keep its first candidate.
-    if let Some(&(kind, linear)) = cfg.model.kind.candidates().last() {
+    if let Some(&(kind, linear)) = cfg.model.candidates().last() {
         let mut trained = ts_model::ModelConfig::new(1, vec![0]);
         (trained.kind, trained.linear) = (kind, linear);
         cfg.model.kind = ts_train::ModelChoice::of_network(&trained);
