@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
 use ts_train::checkpoint::{self, CHECKPOINT_FILE};
-use ts_train::output::{RUN_FILES, StaleFiles, Staging, check_output, check_run_folder};
+use ts_train::output::{RUN_FILES, Staging, StaleFiles, check_output, check_run_folder};
 use ts_train::pipeline::DataSummary;
 use ts_train::progress::ProgressBar;
 use ts_train::report::IntervalsReport;

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use ts_explain::{ExplainJob, ExplainOptions};
 use ts_model::file::write_atomic;
-use ts_train::output::{StaleFiles, Staging, check_output_folder};
+use ts_train::output::{Staging, StaleFiles, chart_stem, check_output_folder};
 
 /// `tsf explain`.
 #[derive(Debug, Args)]
@@ -36,10 +36,7 @@ fn is_explain_file(name: &str) -> bool {
     if name == EXPLAIN_FILE {
         return true;
     }
-    let Some(stem) = name
-        .strip_suffix(".png")
-        .or_else(|| name.strip_suffix(".svg"))
-    else {
+    let Some(stem) = chart_stem(name) else {
         return false;
     };
     [

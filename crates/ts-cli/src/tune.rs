@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use ts_data::load;
-use ts_train::output::{StaleFiles, Staging, check_output_folder};
+use ts_train::output::{Staging, StaleFiles, chart_stem, check_output_folder};
 use ts_train::pipeline;
 use ts_train::progress::ProgressBar;
 use ts_train::run::write_json;
@@ -88,9 +88,14 @@ const TUNE_FILES: [&str; 2] = ["optimization_results.json", "best_model.tsf"];
 /// (`optimization_history`, `param_importances`, `parameter_correlations`, as PNG and SVG).
 fn is_tune_file(name: &str) -> bool {
     TUNE_FILES.contains(&name)
-        || ["optimization_history", "param_importances", "parameter_correlations"]
-            .iter()
-            .any(|stem| name == format!("{stem}.png") || name == format!("{stem}.svg"))
+        || chart_stem(name).is_some_and(|stem| {
+            [
+                "optimization_history",
+                "param_importances",
+                "parameter_correlations",
+            ]
+            .contains(&stem)
+        })
 }
 
 /// The run's configuration and the search settings: defaults ← TOML file ← flags.
@@ -305,7 +310,11 @@ fn retrain(
     for tm in &outcome.test.targets {
         outln!(
             "Test set {}: RMSE {:.6} (naive {:.6}), MAE {:.6}, R² {:.4}",
-            tm.target, tm.original.rmse, tm.naive.original.rmse, tm.original.mae, tm.original.r2
+            tm.target,
+            tm.original.rmse,
+            tm.naive.original.rmse,
+            tm.original.mae,
+            tm.original.r2
         );
     }
     Ok(BestModelReport::of(&outcome, "best_model.tsf"))

@@ -665,7 +665,10 @@ fn cases() -> Vec<Case> {
             .replaced(&["out/model.tsf"]),
         case("--model hybrid --residual false")
             .file("x.csv", x80())
-            .run(quick("x.csv", &["--model", "hybrid", "--residual", "false"]))
+            .run(quick(
+                "x.csv",
+                &["--model", "hybrid", "--residual", "false"],
+            ))
             .fails(&["residual", "hybrid learns changes", "--model lstm"]),
         // With `--force`, an earlier run's files that the new run does not write (a chart of
         // more targets, its checkpoint) go, so that none passes for part of the new run (a

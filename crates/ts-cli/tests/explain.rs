@@ -251,7 +251,13 @@ fn an_earlier_explanation_is_refused_or_replaced() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!out.join("feature_importance_saliency.png").exists());
     assert!(!out.join("feature_importance_saliency.svg").exists());
-    assert!(out.join("feature_importance_integrated_gradients.png").is_file());
-    assert_eq!(std::fs::read_to_string(out.join("notes.png")).unwrap(), "mine");
+    assert!(
+        out.join("feature_importance_integrated_gradients.png")
+            .is_file()
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.png")).unwrap(),
+        "mine"
+    );
     assert!(!out.join(".tsf-staging").exists());
 }

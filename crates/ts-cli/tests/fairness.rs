@@ -798,18 +798,27 @@ fn force_never_removes_an_input_or_a_users_file() {
         ])
     };
     // The model audited lies in the folder.
-    assert_bad(&run(&inner_model), &["holds-inputs", "model.tsf", "did not write"]);
+    assert_bad(
+        &run(&inner_model),
+        &["holds-inputs", "model.tsf", "did not write"],
+    );
     assert!(inner_model.is_file());
     // Only report files left, but the input is one of them (a reductions member model).
     std::fs::remove_file(&inner_model).unwrap();
     let member = out.join("reductions_Old_Group_member1.tsf");
     std::fs::copy(model, &member).unwrap();
-    assert_bad(&run(&member), &["holds the input", "reductions_Old_Group_member1.tsf"]);
+    assert_bad(
+        &run(&member),
+        &["holds the input", "reductions_Old_Group_member1.tsf"],
+    );
     assert!(member.is_file());
     // A user's note.
     std::fs::write(out.join("notes.txt"), "mine").unwrap();
     assert_bad(&run(model), &["notes.txt", "did not write"]);
-    assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "mine");
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
+    );
     // Report files only: replaced.
     std::fs::remove_file(out.join("notes.txt")).unwrap();
     let o = run(model);

@@ -186,7 +186,13 @@ fn a_resumed_auto_run_chooses_among_the_same_networks() {
         .collect();
     assert_eq!(names, ["lstm", "hybrid"], "{metrics}");
     let predictions = std::fs::read_to_string(run.join("predictions.csv")).unwrap();
-    let o = tsf(&["train", "--resume", run.to_str().unwrap(), "--quiet", "--no-charts"]);
+    let o = tsf(&[
+        "train",
+        "--resume",
+        run.to_str().unwrap(),
+        "--quiet",
+        "--no-charts",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(json(&run.join("metrics.json")), metrics);
     assert_eq!(
@@ -241,6 +247,9 @@ fn a_relative_data_path_resumes_from_another_folder() {
     assert!(o.status.success(), "{}", stderr(&o));
     let elsewhere = tempfile::tempdir().unwrap();
     let run = d.path().join("run");
-    let o = in_dir(elsewhere.path(), &["train", "--resume", run.to_str().unwrap(), "--quiet"]);
+    let o = in_dir(
+        elsewhere.path(),
+        &["train", "--resume", run.to_str().unwrap(), "--quiet"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
 }

@@ -186,10 +186,20 @@ fn tune_writes_results_best_model_and_charts_and_resumes_a_journal() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(results(&out)["best_model"].is_null());
-    for gone in ["best_model.tsf", "optimization_history.png", "param_importances.png"] {
-        assert!(!out.join(gone).exists(), "{gone} left from the earlier study");
+    for gone in [
+        "best_model.tsf",
+        "optimization_history.png",
+        "param_importances.png",
+    ] {
+        assert!(
+            !out.join(gone).exists(),
+            "{gone} left from the earlier study"
+        );
     }
-    assert_eq!(std::fs::read_to_string(out.join("notes.txt")).unwrap(), "mine");
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
+    );
     assert!(!out.join(".tsf-staging").exists());
 }
 

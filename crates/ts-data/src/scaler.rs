@@ -216,8 +216,10 @@ impl Scaler {
         idx: &[usize],
         keep_raw: &[usize],
     ) -> Series {
-        let raw: Vec<(usize, Vec<f32>)> =
-            keep_raw.iter().map(|&k| (k, values.column(idx[k]))).collect();
+        let raw: Vec<(usize, Vec<f32>)> = keep_raw
+            .iter()
+            .map(|&k| (k, values.column(idx[k])))
+            .collect();
         let mut out =
             values.select_map_in_place(idx, |k, x| self.transform_value(k, widen(x)) as f32);
         for (k, column) in raw {

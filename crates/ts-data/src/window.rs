@@ -236,7 +236,10 @@ impl Series {
         self.features = new;
         if !self.raw.is_empty() {
             let old_raw = std::mem::take(&mut self.raw);
-            self.raw = idx.iter().map(|&c| old_raw.get(c).cloned().flatten()).collect();
+            self.raw = idx
+                .iter()
+                .map(|&c| old_raw.get(c).cloned().flatten())
+                .collect();
         }
         self
     }
@@ -444,7 +447,9 @@ impl Windows {
     /// `col` unscaled ([`Series::keep_raw`]; sliding windows only, whose rows are the series').
     pub fn raw_before(&self, i: usize, back: usize, col: usize) -> Option<f64> {
         match self.starts {
-            Starts::Sliding => self.series.raw_value(self.anchors[i].checked_sub(back)?, col),
+            Starts::Sliding => self
+                .series
+                .raw_value(self.anchors[i].checked_sub(back)?, col),
             Starts::Blocks => None,
         }
     }
@@ -720,9 +725,9 @@ pub fn prepare_owned(
     scaler: ScalerKind,
 ) -> Result<Prepared> {
     let plan = plan(frame, spec, split, scaler)?;
-    let scaled = plan
-        .scaler
-        .transform_series_in_place(frame.take_values(), &plan.idx, &spec.target_index);
+    let scaled =
+        plan.scaler
+            .transform_series_in_place(frame.take_values(), &plan.idx, &spec.target_index);
     Ok(windows_of(spec, plan, scaled))
 }
 

@@ -58,10 +58,11 @@ pub fn explain_source(
         });
     }
     let idx: Vec<usize> = (0..f.n_columns()).collect();
-    let scaled = Arc::new(bundle
-        .header
-        .scaler
-        .transform_series(f.values(), &idx, &spec.target_index));
+    let scaled = Arc::new(bundle.header.scaler.transform_series(
+        f.values(),
+        &idx,
+        &spec.target_index,
+    ));
     let recent = recent_windows(&f, spec, &scaled, n, output)?;
     let train = training_windows(bundle, &f, &scaled)?;
     let train_inputs = inputs_of("training windows", &train)?;

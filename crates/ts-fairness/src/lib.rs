@@ -61,8 +61,8 @@ pub use report::{
 };
 #[cfg(feature = "lstm")]
 pub use run::{
-    FairnessConfig, FairnessReport, FairnessRun, Mitigation, check_inputs_outside, check_output_folder,
-    is_report_file, run_audit,
+    FairnessConfig, FairnessReport, FairnessRun, Mitigation, check_inputs_outside,
+    check_output_folder, is_report_file, run_audit,
 };
 #[cfg(feature = "table")]
 pub use table::{

@@ -454,8 +454,8 @@ fn io(path: &Path, e: impl std::fmt::Display) -> FairnessError {
 /// threshold optimizers, the reductions records and their member models, and the charts
 /// (`fairness_*`, PNG and SVG).
 pub fn is_report_file(name: &str) -> bool {
-    let charts = name.starts_with("fairness_")
-        && (name.ends_with(".png") || name.ends_with(".svg"));
+    let charts =
+        name.starts_with("fairness_") && (name.ends_with(".png") || name.ends_with(".svg"));
     let optimizer = name.starts_with("threshold_optimizer_") && name.ends_with(".json");
     let reductions =
         name.starts_with("reductions_") && (name.ends_with(".json") || name.ends_with(".tsf"));
@@ -961,7 +961,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("chart failed"), "{e}");
-        assert_eq!(names(&out), ["fairness_report.json", "fairness_x_rates.png"]);
+        assert_eq!(
+            names(&out),
+            ["fairness_report.json", "fairness_x_rates.png"]
+        );
         assert_eq!(
             std::fs::read_to_string(out.join("fairness_report.json")).unwrap(),
             "old"
@@ -973,7 +976,10 @@ mod tests {
             .write_replacing(&out, true, Box::new(|_| Ok(())))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("model.tsf") && e.contains("did not write"), "{e}");
+        assert!(
+            e.contains("model.tsf") && e.contains("did not write"),
+            "{e}"
+        );
         let e = check_inputs_outside(&out, &[&out.join("model.tsf")])
             .unwrap_err()
             .to_string();

@@ -427,9 +427,9 @@ fn check_header(path: &Path, header: &ModelHeader, weights: usize) -> Result<()>
             sc.scale.len()
         )));
     }
-    if let Some(k) = (0..f).find(|&k| {
-        !(sc.center[k].is_finite() && sc.scale[k].is_finite() && sc.scale[k] != 0.0)
-    }) {
+    if let Some(k) = (0..f)
+        .find(|&k| !(sc.center[k].is_finite() && sc.scale[k].is_finite() && sc.scale[k] != 0.0))
+    {
         return Err(bad(format!(
             "the scaler of feature {:?} is not usable (center {}, scale {})",
             header.spec.features[k], sc.center[k], sc.scale[k]

@@ -480,9 +480,11 @@ fn rescale_test(
         .iter()
         .map(|f| frame.column_index(f))
         .collect::<std::result::Result<_, _>>()?;
-    let scaled = std::sync::Arc::new(fitted
-        .scaler
-        .transform_series(frame.values(), &idx, &spec.target_index));
+    let scaled = std::sync::Arc::new(fitted.scaler.transform_series(
+        frame.values(),
+        &idx,
+        &spec.target_index,
+    ));
     let anchors = ts_data::anchors_in(spec, origin, end);
     Ok(ts_data::Windows::over(scaled, spec, anchors, true))
 }

@@ -609,11 +609,7 @@ pub fn data_fingerprint(frame: &Frame, prepared: &Prepared) -> String {
     for v in series.rows_slice(0, series.rows()) {
         hash.update(v.to_le_bytes());
     }
-    let values: String = hash
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let values: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
     serde_json::json!({
         "data": DataSummary::of(frame),
         "spec": prepared.spec,
@@ -762,16 +758,12 @@ pub fn candidate_configs(
     lstm_window: usize,
     resume: Option<&Resume>,
 ) -> Result<Vec<(String, ModelConfig)>> {
-    let configs = cfg
-        .model
-        .candidates()
-        .into_iter()
-        .map(|(kind, hybrid)| {
-            (
-                ModelChoice::candidate_name(kind, hybrid).to_string(),
-                model_config(prepared, cfg, kind, hybrid, season, lstm_window),
-            )
-        });
+    let configs = cfg.model.candidates().into_iter().map(|(kind, hybrid)| {
+        (
+            ModelChoice::candidate_name(kind, hybrid).to_string(),
+            model_config(prepared, cfg, kind, hybrid, season, lstm_window),
+        )
+    });
     match resume {
         None => Ok(configs.collect()),
         Some(r) => match configs.into_iter().find(|(_, mc)| *mc == r.meta.model) {

@@ -355,8 +355,11 @@ impl BaselineForecasts {
     /// The baselines of `windows` in original units, the seasonal naive with period `season`.
     pub fn of(windows: &Windows, spec: &WindowSpec, scaler: &Scaler, season: usize) -> Self {
         let cap = windows.n * spec.n_outputs();
-        let (mut naive, mut seasonal_naive, mut drift) =
-            (Vec::with_capacity(cap), Vec::with_capacity(cap), Vec::with_capacity(cap));
+        let (mut naive, mut seasonal_naive, mut drift) = (
+            Vec::with_capacity(cap),
+            Vec::with_capacity(cap),
+            Vec::with_capacity(cap),
+        );
         let value = |i: usize, back: usize, t: usize| original_before(windows, scaler, i, back, t);
         for i in 0..windows.n {
             let last: Vec<f64> = spec
@@ -446,11 +449,7 @@ pub fn evaluate(
         let naive_o_at = |m: usize| base.naive[at(m)];
         let by_step = (0..spec.horizon)
             .map(|s| UnitMetrics {
-                model: Metrics::compute_with(
-                    n,
-                    |i| actual_at(s * n + i),
-                    |i| model_at(s * n + i),
-                ),
+                model: Metrics::compute_with(n, |i| actual_at(s * n + i), |i| model_at(s * n + i)),
                 naive: Metrics::compute_with(
                     n,
                     |i| actual_at(s * n + i),

@@ -118,6 +118,13 @@ pub fn remove_stray_temporaries(dir: &Path) {
     }
 }
 
+/// The stem of a chart file's name (`residuals.png` → `residuals`): the charts are written as
+/// PNG and SVG. `None` for any other file.
+pub fn chart_stem(name: &str) -> Option<&str> {
+    name.strip_suffix(".png")
+        .or_else(|| name.strip_suffix(".svg"))
+}
+
 /// Whether `name` is one of the files `tsf train` writes into a run folder: [`RUN_FILES`], the
 /// checkpoint, and the charts (`training_history`, `predictions_vs_actuals`, `residuals`,
 /// `multivariate_predictions[_N]`, as PNG and SVG).
@@ -125,10 +132,7 @@ pub fn is_run_file(name: &str) -> bool {
     if RUN_FILES.contains(&name) || name == crate::checkpoint::CHECKPOINT_FILE {
         return true;
     }
-    let Some(stem) = name
-        .strip_suffix(".png")
-        .or_else(|| name.strip_suffix(".svg"))
-    else {
+    let Some(stem) = chart_stem(name) else {
         return false;
     };
     let numbered = stem
@@ -339,7 +343,12 @@ mod tests {
     fn stale_files_are_removed_only_when_not_replaced() {
         let root = tempfile::tempdir().unwrap();
         let out = root.path();
-        for n in ["residuals.png", "residuals.svg", "checkpoint.tsfck", "notes.png"] {
+        for n in [
+            "residuals.png",
+            "residuals.svg",
+            "checkpoint.tsfck",
+            "notes.png",
+        ] {
             std::fs::write(out.join(n), "old").unwrap();
         }
         let stale = StaleFiles::note(out, is_run_file);
@@ -357,7 +366,10 @@ mod tests {
             std::fs::read_to_string(out.join("residuals.png")).unwrap(),
             "new"
         );
-        assert_eq!(std::fs::read_to_string(out.join("notes.png")).unwrap(), "old");
+        assert_eq!(
+            std::fs::read_to_string(out.join("notes.png")).unwrap(),
+            "old"
+        );
     }
 
     #[test]

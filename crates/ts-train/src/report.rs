@@ -366,7 +366,8 @@ impl fmt::Display for RunSummary<'_> {
             .candidates()
             .into_iter()
             .map(|(kind, hybrid)| {
-                let mc = crate::fit::model_config(p, cfg, kind, hybrid, self.season, self.lstm_window);
+                let mc =
+                    crate::fit::model_config(p, cfg, kind, hybrid, self.season, self.lstm_window);
                 let n = mc.parameter_count().unwrap_or(self.parameters);
                 (ModelChoice::candidate_name(kind, hybrid), n)
             })

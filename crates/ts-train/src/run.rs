@@ -120,7 +120,12 @@ impl<'a> Trainer<'a> {
         // The checkpoint names the data file by its absolute path, so that `tsf train --resume`
         // finds it from any folder.
         let mut stored = config.clone();
-        if let Some(abs) = stored.data.path.as_ref().and_then(|p| p.canonicalize().ok()) {
+        if let Some(abs) = stored
+            .data
+            .path
+            .as_ref()
+            .and_then(|p| p.canonicalize().ok())
+        {
             stored.data.path = Some(abs);
         }
         let mut ck = checkpoint.map(|(path, every)| FileCheckpointer {

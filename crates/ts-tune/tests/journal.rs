@@ -226,9 +226,14 @@ fn a_choice_index_past_the_choices_is_an_error_naming_the_line() {
     )
     .unwrap();
     match JournalStorage::open(&path).and_then(|j| j.snapshot().map(|_| ())) {
-        Err(TuneError::Journal { line: at, reason, .. }) => {
+        Err(TuneError::Journal {
+            line: at, reason, ..
+        }) => {
             assert_eq!(at, line);
-            assert!(reason.contains("not the index") && reason.contains("batch"), "{reason}");
+            assert!(
+                reason.contains("not the index") && reason.contains("batch"),
+                "{reason}"
+            );
         }
         other => panic!("expected a journal error, got {other:?}"),
     }
