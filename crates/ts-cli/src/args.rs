@@ -50,8 +50,8 @@ pub struct TrainArgs {
     /// The configuration: `--config FILE`, one flag per key, `--seed-recipe`.
     #[command(flatten)]
     pub config: ts_train::flags::ConfigFlags,
-    /// Output folder.
-    #[arg(long, default_value = "tsf-run")]
+    /// Output folder (with `--resume`, the run's own folder: not given).
+    #[arg(long, default_value = "tsf-run", conflicts_with = "resume")]
     pub out: PathBuf,
     /// Overwrite an output folder that already holds a run.
     #[arg(long)]

@@ -1,10 +1,10 @@
 //! `tsf backtest`: rolling-origin evaluation (`ts_train::backtest`), printed per fold and overall,
 //! written as `backtest.json` with a chart of the folds' one-step forecasts.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use ts_train::backtest::{BacktestConfig, Refit, backtest as run_backtest};
-use ts_train::output::{check_output, check_output_folder};
+use ts_train::output::{Staging, StaleFiles, chart_stem, check_output, check_output_folder};
 use ts_train::progress::ProgressBar;
 use ts_train::run::write_json;
 
@@ -47,14 +47,26 @@ pub fn backtest(a: BacktestArgs) -> Result<()> {
         step: a.step,
         refit,
     };
+    // An earlier backtest's chart that this one does not draw (`--no-charts`) goes once this one
+    // is in place.
+    let stale = StaleFiles::note(out, |name| {
+        name == "backtest.json" || chart_stem(name) == Some("backtest_folds")
+    });
     let report = run_backtest(&frame, &cfg, &bt, &mut ProgressBar::new(true, 0))?;
     out!("Backtest of {}: {report}", data_path.display());
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("{}: cannot create output folder", out.display()))?;
-    write_json(&report_path, &report)?;
-    if !t.no_charts {
-        ts_report::train::draw_backtest(&report, &frame, out)?;
+    if report.coverage.is_empty() && !cfg.train.intervals.is_empty() {
+        outln!(
+            "No prediction intervals: they are calibrated on each fold's validation part, and these folds have none (--validation 0 or --seed-recipe)"
+        );
     }
+    // Written into a staging folder and moved into place once everything is written.
+    let staging = Staging::new(out)?;
+    write_json(&staging.dir().join("backtest.json"), &report)?;
+    if !t.no_charts {
+        ts_report::train::draw_backtest(&report, &frame, staging.dir())?;
+    }
+    staging.commit()?;
+    stale.remove_untouched();
     outln!("Wrote {}", out.display());
     Ok(())
 }

@@ -75,13 +75,10 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
     if resume.is_none() {
         check_run_folder(&a.out, a.force)?;
     }
-    // An earlier run's files (its checkpoint, charts this run does not draw) go once this run is
-    // in place, so that none of them passes for part of it; a user's own files stay.
-    let stale = if resume.is_none() && a.force {
-        StaleFiles::note(&a.out, ts_train::output::is_run_file)
-    } else {
-        StaleFiles::default()
-    };
+    // An earlier run's files (its checkpoint, charts this run does not draw, or with
+    // `--resume --no-charts` the interrupted run's charts) go once this run is in place, so that
+    // none of them passes for part of it; a user's own files stay.
+    let stale = StaleFiles::note(&a.out, ts_train::output::is_run_file);
     for f in RUN_FILES.iter().chain([&CHECKPOINT_FILE]) {
         check_output(&a.out.join(f), &[&data_path])?;
     }

@@ -140,9 +140,13 @@ pub fn groups(a: GroupsArgs) -> Result<()> {
             summary.display()
         );
     }
-    if let Some(dir) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("{}: cannot create folder", dir.display()))?;
+    // Both folders exist before either file is written, so that a summary path in a missing
+    // folder does not fail after the table was written.
+    for path in [&out, &summary] {
+        if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("{}: cannot create folder", dir.display()))?;
+        }
     }
     ts_model::file::write_atomic(&out, made.csv()?.as_bytes())?;
     ts_train::run::write_json(&summary, &made.summary)?;

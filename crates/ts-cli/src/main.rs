@@ -81,11 +81,22 @@ fn parse_args() -> args::Cli {
     }
 }
 
-/// Writes to standard output, ignoring errors: what the commands print is a summary of what they
-/// write to files, and a reader that went away (a closed pipe) must not cost the run.
+/// The first error writing to standard output other than a closed pipe (a full disk), reported
+/// once the command has written its files.
+static STDOUT_ERROR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Writes to standard output. A reader that went away (a closed pipe: `tsf train | head`) is
+/// ignored: what the commands print summarises what they write to files, and it must not cost
+/// the run. Any other error (a full disk) is kept and turns the exit status into 2 at the end.
 fn write_stdout(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
-    let _ = std::io::stdout().lock().write_fmt(args);
+    let mut out = std::io::stdout().lock();
+    let result = out.write_fmt(args).and_then(|()| out.flush());
+    if let Err(e) = result
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        let _ = STDOUT_ERROR.set(e.to_string());
+    }
 }
 
 fn main() {
@@ -114,6 +125,10 @@ fn main() {
     if let Err(e) = result {
         let msg = format!("{e:#}").replace('\n', " ");
         eprintln!("error: {msg}");
+        std::process::exit(2);
+    }
+    if let Some(e) = STDOUT_ERROR.get() {
+        eprintln!("error: standard output: {e} (the command's files were written)");
         std::process::exit(2);
     }
 }

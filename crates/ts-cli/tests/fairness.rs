@@ -771,59 +771,65 @@ fn an_existing_report_folder_is_refused_or_replaced_whole() {
     assert!(leftovers.is_empty(), "staging folders left behind");
 }
 
-/// `--force` replaces a report folder as a whole, so it refuses a folder that holds anything the
-/// report did not write: the model or table audited (they used to be deleted with it), a user's
-/// file. The folder is left as it was.
+/// `--force` replaces an earlier report's files in `--out` and removes those the new report does
+/// not write; anything else there stays: the model or table audited (they used to be deleted
+/// with the folder), a user's notes. An input that is itself one of the report's files (a
+/// reductions member model of the earlier report) is refused, the folder left as it was. The
+/// current folder works as `--out` (it used to fail: the folder was renamed aside).
 #[test]
 fn force_never_removes_an_input_or_a_users_file() {
     let (dir, model, groups) = fred_setup();
     let out = dir.join("holds-inputs");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("fairness_report.json"), "{}").unwrap();
+    std::fs::write(out.join("fairness_Old_Group_rates.png"), "old").unwrap();
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
     let inner_model = out.join("model.tsf");
     std::fs::copy(model, &inner_model).unwrap();
-    let run = |model: &std::path::Path| {
-        tsf(&[
-            "fairness",
-            "--model",
-            model.to_str().unwrap(),
-            "--data",
-            groups.to_str().unwrap(),
-            "--groups",
-            "risk",
-            "--no-charts",
-            "--out",
-            out.to_str().unwrap(),
-            "--force",
-        ])
+    let run = |model: &std::path::Path, out: &str, cwd: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tsf"))
+            .args([
+                "fairness",
+                "--model",
+                model.to_str().unwrap(),
+                "--data",
+                groups.to_str().unwrap(),
+                "--groups",
+                "risk",
+                "--no-charts",
+                "--out",
+                out,
+                "--force",
+            ])
+            .current_dir(cwd)
+            .output()
+            .unwrap()
     };
-    // The model audited lies in the folder.
-    assert_bad(
-        &run(&inner_model),
-        &["holds-inputs", "model.tsf", "did not write"],
-    );
+    // The model audited lies in the folder, under a name the report does not use: kept.
+    let o = run(&inner_model, out.to_str().unwrap(), dir);
+    assert!(o.status.success(), "{}", stderr(&o));
     assert!(inner_model.is_file());
-    // Only report files left, but the input is one of them (a reductions member model).
-    std::fs::remove_file(&inner_model).unwrap();
-    let member = out.join("reductions_Old_Group_member1.tsf");
-    std::fs::copy(model, &member).unwrap();
-    assert_bad(
-        &run(&member),
-        &["holds the input", "reductions_Old_Group_member1.tsf"],
-    );
-    assert!(member.is_file());
-    // A user's note.
-    std::fs::write(out.join("notes.txt"), "mine").unwrap();
-    assert_bad(&run(model), &["notes.txt", "did not write"]);
     assert_eq!(
         std::fs::read_to_string(out.join("notes.txt")).unwrap(),
         "mine"
     );
-    // Report files only: replaced.
-    std::fs::remove_file(out.join("notes.txt")).unwrap();
-    let o = run(model);
+    assert!(!out.join("fairness_Old_Group_rates.png").exists());
+    let report = std::fs::read_to_string(out.join("fairness_report.json")).unwrap();
+    assert!(report.contains("Risk_Group"), "{report}");
+    // The input is one of the report's own files.
+    let member = out.join("reductions_Old_Group_member1.tsf");
+    std::fs::copy(model, &member).unwrap();
+    assert_bad(
+        &run(&member, out.to_str().unwrap(), dir),
+        &["reductions_Old_Group_member1.tsf", "replace or remove"],
+    );
+    assert!(member.is_file());
+    std::fs::remove_file(&member).unwrap();
+    // `--out .` from inside the folder.
+    let o = run(model, ".", &out);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(!member.exists());
+    assert!(inner_model.is_file());
+    assert!(!out.join(".tsf-staging").exists());
 }
 
 /// `tsf groups` refuses a summary path that is the grouped table's (`--out`): the JSON would

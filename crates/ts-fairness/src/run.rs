@@ -443,13 +443,6 @@ pub fn file_part(name: &str) -> String {
         .collect()
 }
 
-fn io(path: &Path, e: impl std::fmt::Display) -> FairnessError {
-    FairnessError::Io {
-        path: path.to_path_buf(),
-        message: format!("cannot write: {e}"),
-    }
-}
-
 /// Whether `name` is one of the files `tsf fairness` writes into its folder: the two reports, the
 /// threshold optimizers, the reductions records and their member models, and the charts
 /// (`fairness_*`, PNG and SVG).
@@ -467,9 +460,9 @@ pub fn is_report_file(name: &str) -> bool {
 }
 
 /// Refuses an output path that is not a folder, and an existing non-empty folder unless `force`
-/// (a new run never mixes its files with an old run's). With `force`, the folder is replaced as a
-/// whole, so it must hold an earlier report and nothing else ([`is_report_file`]): a file this
-/// command did not write (a model, a table, a user's notes) is never removed with it.
+/// (a new run never mixes its files with an old run's). With `force`, the new report's files
+/// replace the old ones and an old report's files that the new one does not write
+/// ([`is_report_file`]) are removed; any other file in the folder stays.
 pub fn check_output_folder(out: &Path, force: bool) -> Result<()> {
     if out.exists() && !out.is_dir() {
         return Err(FairnessError::Io {
@@ -481,88 +474,37 @@ pub fn check_output_folder(out: &Path, force: bool) -> Result<()> {
     if non_empty && !force {
         return Err(FairnessError::Io {
             path: out.to_path_buf(),
-            message: "output folder already exists and is not empty; use --force to replace it or choose another --out".into(),
+            message: "output folder already exists and is not empty; use --force to replace the report in it or choose another --out".into(),
         });
-    }
-    if non_empty && let Ok(entries) = std::fs::read_dir(out) {
-        let mut foreign: Vec<String> = entries
-            .flatten()
-            .filter(|e| {
-                !(e.file_type().is_ok_and(|t| t.is_file())
-                    && e.file_name().to_str().is_some_and(is_report_file))
-            })
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        foreign.sort();
-        if let Some(first) = foreign.first() {
-            return Err(FairnessError::Io {
-                path: out.to_path_buf(),
-                message: format!(
-                    "--force replaces a folder holding an earlier fairness report as a whole, and this one also holds {first}{}, which tsf fairness did not write; choose another --out",
-                    match foreign.len() {
-                        1 => String::new(),
-                        n => format!(" and {} other entries", n - 1),
-                    }
-                ),
-            });
-        }
     }
     Ok(())
 }
 
-/// Refuses an output folder that holds one of the inputs (the model, the table), at any depth:
-/// replacing the folder would remove them.
+/// Refuses an output folder in which one of the inputs (the model, the table) is a file the
+/// report writes or removes there ([`is_report_file`]: a reductions member model audited from an
+/// earlier report's folder): writing the report would replace or remove it.
 pub fn check_inputs_outside(out: &Path, inputs: &[&Path]) -> Result<()> {
     let Ok(folder) = out.canonicalize() else {
         return Ok(());
     };
     for input in inputs {
-        if input.canonicalize().is_ok_and(|p| p.starts_with(&folder)) {
+        let Ok(path) = input.canonicalize() else {
+            continue;
+        };
+        let owned = path.parent() == Some(folder.as_path())
+            && path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(is_report_file);
+        if owned {
             return Err(FairnessError::Io {
                 path: out.to_path_buf(),
                 message: format!(
-                    "the output folder holds the input {}, which replacing it would remove; choose another --out",
+                    "the input {} is one of the files a fairness report writes in this folder, which writing it would replace or remove; choose another --out",
                     input.display()
                 ),
             });
         }
-    }
-    Ok(())
-}
-
-/// `.<name>.<what>-<pid>` beside `out`.
-fn sibling(out: &Path, what: &str) -> PathBuf {
-    let name = out.file_name().map_or_else(
-        || "fairness-report".into(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    out.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
-}
-
-/// Moves the staged folder to `out`; an old `out` is removed only once the new one is in place.
-fn swap_in(staging: &Path, out: &Path) -> Result<()> {
-    let old = sibling(out, "old");
-    let had_old = out.exists();
-    if had_old {
-        std::fs::rename(out, &old).map_err(|e| FairnessError::Io {
-            path: out.to_path_buf(),
-            message: format!("cannot move the old report aside: {e}"),
-        })?;
-    }
-    if let Err(e) = std::fs::rename(staging, out) {
-        if had_old {
-            let _ = std::fs::rename(&old, out);
-        }
-        return Err(FairnessError::Io {
-            path: out.to_path_buf(),
-            message: format!("cannot move the new report in place: {e}"),
-        });
-    }
-    if had_old {
-        std::fs::remove_dir_all(&old).map_err(|e| FairnessError::Io {
-            path: old.clone(),
-            message: format!("cannot remove the old report: {e}"),
-        })?;
     }
     Ok(())
 }
@@ -572,9 +514,11 @@ pub type ExtraFiles<'a> =
     dyn FnOnce(&Path) -> std::result::Result<(), Box<dyn std::error::Error>> + 'a;
 
 impl FairnessRun {
-    /// Writes everything ([`FairnessRun::write`] and `extra`) into a fresh staging folder beside
-    /// `out`, then puts it in place of `out` (see [`check_output_folder`]): an old folder is
-    /// replaced as a whole, and kept as it was if anything fails.
+    /// Writes everything ([`FairnessRun::write`] and `extra`) into a staging folder in `out`,
+    /// then moves the files into place (see [`check_output_folder`] and
+    /// [`ts_train::output::Staging`]): nothing in `out` changes if anything fails; once the new
+    /// report is in place, an earlier report's files it did not write again are removed. Other
+    /// files in `out` stay, and `out` may be the current folder or a link to one.
     pub fn write_replacing(
         &self,
         out: &Path,
@@ -582,24 +526,16 @@ impl FairnessRun {
         extra: Box<ExtraFiles<'_>>,
     ) -> Result<()> {
         check_output_folder(out, force)?;
-        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
-        }
-        let staging = sibling(out, "partial");
-        let result = std::fs::create_dir(&staging)
-            .map_err(|e| io(&staging, e))
-            .and_then(|()| self.write(&staging))
-            .and_then(|()| {
-                extra(&staging).map_err(|e| FairnessError::Io {
-                    path: out.to_path_buf(),
-                    message: e.to_string(),
-                })
-            })
-            .and_then(|()| swap_in(&staging, out));
-        if result.is_err() {
-            let _ = std::fs::remove_dir_all(&staging);
-        }
-        result
+        let stale = ts_train::output::StaleFiles::note(out, is_report_file);
+        let staging = ts_train::output::Staging::new(out)?;
+        self.write(staging.dir())?;
+        extra(staging.dir()).map_err(|e| FairnessError::Io {
+            path: out.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        staging.commit()?;
+        stale.remove_untouched();
+        Ok(())
     }
 
     /// Writes `fairness_report.json`, `fairlearn_evaluation_report.json`, the threshold
@@ -941,8 +877,9 @@ mod tests {
         assert_eq!(file_part("a/b c"), "a_b_c");
     }
 
-    /// An old report folder is refused without `force`; with it, it is replaced as a whole, and
-    /// kept as it was when the new run fails while writing.
+    /// An old report folder is refused without `force`; with it, the new report replaces the
+    /// old one's files (those it does not write again go), a file the report did not write
+    /// stays, and a run that fails while writing leaves the folder as it was.
     #[test]
     fn output_folder_is_replaced_whole_or_kept() {
         let d = tempfile::tempdir().unwrap();
@@ -950,6 +887,7 @@ mod tests {
         std::fs::create_dir(&out).unwrap();
         std::fs::write(out.join("fairness_report.json"), "old").unwrap();
         std::fs::write(out.join("fairness_x_rates.png"), "old").unwrap();
+        std::fs::write(out.join("model.tsf"), "the model audited").unwrap();
         let run = empty_run();
         let e = run
             .write_replacing(&out, false, Box::new(|_| Ok(())))
@@ -963,30 +901,18 @@ mod tests {
         assert!(e.contains("chart failed"), "{e}");
         assert_eq!(
             names(&out),
-            ["fairness_report.json", "fairness_x_rates.png"]
+            ["fairness_report.json", "fairness_x_rates.png", "model.tsf"]
         );
         assert_eq!(
             std::fs::read_to_string(out.join("fairness_report.json")).unwrap(),
             "old"
         );
-        // A file this command did not write (here the model audited) is never replaced with
-        // the folder, even with force; nor is a folder holding an input.
-        std::fs::write(out.join("model.tsf"), "model").unwrap();
-        let e = run
-            .write_replacing(&out, true, Box::new(|_| Ok(())))
+        // An input that is one of the report's files is refused; others are fine.
+        let e = check_inputs_outside(&out, &[&out.join("fairness_report.json")])
             .unwrap_err()
             .to_string();
-        assert!(
-            e.contains("model.tsf") && e.contains("did not write"),
-            "{e}"
-        );
-        let e = check_inputs_outside(&out, &[&out.join("model.tsf")])
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("holds the input"), "{e}");
-        assert!(check_inputs_outside(&out, &[d.path()]).is_ok());
-        std::fs::remove_file(out.join("model.tsf")).unwrap();
-        assert_eq!(names(d.path()), ["report"], "no staging folder left");
+        assert!(e.contains("replace or remove"), "{e}");
+        assert!(check_inputs_outside(&out, &[&out.join("model.tsf"), d.path()]).is_ok());
         run.write_replacing(
             &out,
             true,
@@ -1001,7 +927,8 @@ mod tests {
             [
                 "chart.svg",
                 "fairlearn_evaluation_report.json",
-                "fairness_report.json"
+                "fairness_report.json",
+                "model.tsf"
             ]
         );
         assert_eq!(names(d.path()), ["report"]);

@@ -436,6 +436,14 @@ fn check_header(path: &Path, header: &ModelHeader, weights: usize) -> Result<()>
         )));
     }
     let spec = &header.spec;
+    if spec.lookback == 0 || spec.horizon == 0 || spec.targets.is_empty() {
+        return Err(bad(format!(
+            "sequence length {}, horizon {} and {} targets: each must be at least 1",
+            spec.lookback,
+            spec.horizon,
+            spec.targets.len()
+        )));
+    }
     let targets_ok = spec.target_index.len() == spec.targets.len()
         && spec
             .target_index

@@ -140,12 +140,34 @@ pub fn load_model(path: &Path) -> Result<Bundle> {
     let device =
         make_device(config.device).or_else(|_| make_device(ts_model::DeviceChoice::Cpu))?;
     let model = file::load_weights(path, &header.model, weights, &device)?;
-    Ok(Bundle {
+    let bundle = Bundle {
         header,
         model,
         config,
         device,
-    })
+    };
+    // Intervals recorded in the file must fit the model (a hand-edited file would otherwise
+    // fail when they are used).
+    if bundle
+        .header
+        .extra
+        .get("intervals")
+        .is_some_and(|v| !v.is_null())
+    {
+        let spec = &bundle.header.spec;
+        let checked = match bundle.intervals() {
+            Some(iv) => iv.check(spec.n_outputs(), spec.targets.len()),
+            None => Err("the intervals cannot be read".into()),
+        };
+        if let Err(message) = checked {
+            return Err(ts_model::ModelError::Header {
+                path: path.to_path_buf(),
+                message,
+            }
+            .into());
+        }
+    }
+    Ok(bundle)
 }
 
 /// Checks that a frame has the columns a model was trained with and returns them in model order.

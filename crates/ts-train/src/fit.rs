@@ -688,7 +688,11 @@ pub fn train_prepared_with(
         resume,
         checkpointer,
     )?;
+    // A candidate cut short (the last one trained) makes the whole run interrupted, whichever
+    // network is kept so far: the checkpoint holds that candidate, and `--resume` finishes it.
+    let cut_short = trained.iter().any(|(_, _, r)| r.interrupted);
     let (mut chosen, mut model, mut report) = choose(trained, &prepared, device, cfg)?;
+    report.interrupted |= cut_short;
     candidates[chosen].chosen = true;
     // The floor under the choice; an interrupted run writes the network so far as it is.
     if !report.interrupted

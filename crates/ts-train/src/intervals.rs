@@ -549,6 +549,79 @@ pub fn level_name(level: f64) -> String {
 }
 
 impl Intervals {
+    /// Checks that intervals read from a model file fit a model of `outputs` outputs and
+    /// `targets` targets: valid levels, one half-width per level and output, and every optional
+    /// per-output or per-target list of the right length, with finite numbers. A hand-edited or
+    /// foreign file gets a message naming what is wrong instead of a failure later.
+    ///
+    /// # Errors
+    /// The first inconsistency, as text.
+    pub fn check(&self, outputs: usize, targets: usize) -> std::result::Result<(), String> {
+        check_levels(&self.levels).map_err(|e| e.to_string())?;
+        let n = self.levels.len();
+        let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
+        if self.half_width.len() != n
+            || self
+                .half_width
+                .iter()
+                .any(|h| h.len() != outputs || !finite(h))
+        {
+            return Err(format!(
+                "the intervals need {n} lists of {outputs} finite half-widths (one per level and output)"
+            ));
+        }
+        if self.capped.len() != n {
+            return Err(format!(
+                "the intervals need one `capped` flag per level ({n})"
+            ));
+        }
+        if !(self.gamma.is_finite()
+            && self.gamma >= 0.0
+            && self.memory.is_finite()
+            && self.memory >= 0.0)
+        {
+            return Err("the intervals' gamma and memory must be finite numbers >= 0".into());
+        }
+        let per_output = |name: &str, len: usize| {
+            if len == 0 || len == outputs {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the intervals' {name} has {len} entries for {outputs} outputs"
+                ))
+            }
+        };
+        per_output("errors", self.errors.len())?;
+        per_output("largest_moves", self.largest_moves.len())?;
+        if !self.scales.is_empty()
+            && (self.scales.len() != self.errors.len()
+                || self
+                    .scales
+                    .iter()
+                    .zip(&self.errors)
+                    .any(|(s, e)| s.len() != e.len()))
+        {
+            return Err("the intervals' scales do not match their errors".into());
+        }
+        if self.errors.iter().chain(&self.scales).any(|v| !finite(v))
+            || !finite(&self.largest_moves)
+            || !finite(&self.scale_floor)
+        {
+            return Err("the intervals hold a number that is not finite".into());
+        }
+        for (name, len) in [
+            ("scale_floor", self.scale_floor.len()),
+            ("ranges", self.ranges.len()),
+        ] {
+            if len != 0 && len != targets {
+                return Err(format!(
+                    "the intervals' {name} has {len} entries for {targets} targets"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Calibrates `levels` on the errors of `predicted_scaled` on `windows` (the validation part).
     /// `None` when there are no levels or no calibration window.
     pub fn calibrate(
@@ -1131,6 +1204,37 @@ impl Adaptive {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Intervals read from a hand-edited model file are checked against the model's outputs.
+    #[test]
+    fn intervals_from_a_file_are_checked_against_the_model() {
+        let parse = |v: serde_json::Value| serde_json::from_value::<Intervals>(v).unwrap();
+        let good = serde_json::json!({
+            "levels": [0.8, 0.95],
+            "half_width": [[1.0, 2.0], [1.5, 3.0]],
+            "calibration_windows": 10,
+            "capped": [false, false],
+        });
+        parse(good.clone()).check(2, 1).unwrap();
+        assert!(
+            parse(good.clone())
+                .check(3, 1)
+                .unwrap_err()
+                .contains("3 finite half-widths")
+        );
+        let mut v = good.clone();
+        v["levels"] = serde_json::json!([0.8, 1.5]);
+        assert!(parse(v).check(2, 1).unwrap_err().contains("1.5"));
+        let mut v = good.clone();
+        v["half_width"] = serde_json::json!([[1.0, 2.0]]);
+        assert!(parse(v).check(2, 1).is_err());
+        let mut v = good.clone();
+        v["capped"] = serde_json::json!([false]);
+        assert!(parse(v).check(2, 1).unwrap_err().contains("capped"));
+        let mut v = good;
+        v["errors"] = serde_json::json!([[0.1, 0.2, 0.3]]);
+        assert!(parse(v).check(2, 1).unwrap_err().contains("errors"));
+    }
 
     #[test]
     fn levels_parse_and_are_checked() {

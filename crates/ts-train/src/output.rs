@@ -26,9 +26,14 @@ fn output_error(path: &Path, message: impl Into<String>) -> TrainError {
 }
 
 /// Refuses an output folder that is not a folder, or that already holds a run (one of
-/// [`RUN_FILES`]) unless `force`.
+/// [`RUN_FILES`], or the checkpoint of an interrupted one) unless `force`.
 pub fn check_run_folder(out: &Path, force: bool) -> Result<()> {
-    check_output_folder(out, force, &RUN_FILES, "a run")
+    let marks: Vec<&str> = RUN_FILES
+        .iter()
+        .copied()
+        .chain([crate::checkpoint::CHECKPOINT_FILE])
+        .collect();
+    check_output_folder(out, force, &marks, "a run")
 }
 
 /// Refuses an output path that exists and is not a folder, or a folder holding one of `marks`

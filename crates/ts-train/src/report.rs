@@ -377,7 +377,12 @@ impl fmt::Display for RunSummary<'_> {
             0 | 1 => writeln!(f, "Model parameters: {}", thousands(self.parameters))?,
             _ => writeln!(f, "Model parameters: {} per network", counts.join(", "))?,
         }
-        if cfg.model.kind == ModelChoice::Auto {
+        if cfg.model.kind == ModelChoice::Auto && cfg.model.candidates().len() == 1 {
+            writeln!(
+                f,
+                "Model: auto, the plain LSTM alone (--residual false: the hybrid learns changes by construction)"
+            )?;
+        } else if cfg.model.kind == ModelChoice::Auto {
             writeln!(
                 f,
                 "Model: auto (the plain LSTM and the hybrid: the one starting from the better baseline is kept unless the other is clearly better on validation)"
