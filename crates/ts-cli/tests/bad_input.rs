@@ -663,6 +663,15 @@ fn cases() -> Vec<Case> {
             .run(quick("x.csv", &["--force", "--seed", "5"]))
             .succeeds()
             .replaced(&["out/model.tsf"]),
+        // A folder holding only a checkpoint holds an interrupted run: a new run there would
+        // leave it for a later `--resume` to bring back.
+        case("a folder holding an interrupted run's checkpoint is refused")
+            .file("x.csv", x80())
+            .dir("out")
+            .file("out/checkpoint.tsfck", "an interrupted run's checkpoint")
+            .run(quick("x.csv", &[]))
+            .fails(&["already holds a run", "checkpoint.tsfck", "--force"])
+            .kept(&["out/checkpoint.tsfck"]),
         case("--model hybrid --residual false")
             .file("x.csv", x80())
             .run(quick(

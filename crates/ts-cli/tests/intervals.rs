@@ -310,3 +310,61 @@ fn without_a_validation_part_the_run_says_why_it_has_no_intervals() {
     assert_eq!(m["model"], "hybrid", "{m}");
     assert!(m["intervals"].is_null());
 }
+
+/// A backtest whose folds have no validation part says why there are no intervals.
+#[test]
+fn a_backtest_without_validation_says_why_it_has_no_intervals() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("bt");
+    let o = tsf(&[
+        "backtest",
+        "--data",
+        bundled().to_str().unwrap(),
+        "--target",
+        "tbilrate",
+        "--validation",
+        "0",
+        "--epochs",
+        "2",
+        "--folds",
+        "2",
+        "--no-charts",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("No prediction intervals"), "{text}");
+    assert!(out.join("backtest.json").is_file());
+}
+
+/// Standard output on a full disk: the run's files are written, then exit code 2 says the
+/// printed report was lost (a closed pipe, by contrast, is ignored).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_on_standard_output_is_an_error_after_the_files() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("run");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tsf"))
+        .args([
+            "train",
+            "--data",
+            bundled().to_str().unwrap(),
+            "--target",
+            "tbilrate",
+            "--epochs",
+            "2",
+            "--no-charts",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("standard output"), "{}", stderr(&o));
+    assert!(out.join("model.tsf").is_file());
+}

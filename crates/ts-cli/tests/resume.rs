@@ -253,3 +253,18 @@ fn a_relative_data_path_resumes_from_another_folder() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// `--out` with `--resume` is refused: the run is written into its own folder.
+#[test]
+fn resume_refuses_another_output_folder() {
+    let d = tempfile::tempdir().unwrap();
+    let o = tsf(&[
+        "train",
+        "--resume",
+        d.path().to_str().unwrap(),
+        "--out",
+        d.path().join("elsewhere").to_str().unwrap(),
+    ]);
+    assert_bad(&o, &["--out", "--resume"]);
+    assert!(!d.path().join("elsewhere").exists());
+}
