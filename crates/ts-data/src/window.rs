@@ -111,9 +111,10 @@ pub struct Series {
     data: Vec<f32>,
     rows: usize,
     features: usize,
-    /// Unscaled values of some columns (by column; `None` for the others), as stored by a
-    /// [`crate::Frame`].
-    raw: Vec<Option<Vec<f32>>>,
+    /// Unscaled values of some columns (by column; `None` for the others): a
+    /// [`crate::Frame`]'s `f32` values widened once ([`crate::widen`]), so that reading one is a
+    /// plain load.
+    raw: Vec<Option<Vec<f64>>>,
 }
 
 impl Series {
@@ -150,7 +151,8 @@ impl Series {
     }
 
     /// Keeps, beside column `k` of this (scaled) matrix, its unscaled values `raw` (one per row, as
-    /// a [`crate::Frame`] stores them), read back through [`Series::raw_value`].
+    /// a [`crate::Frame`] stores them; 8 bytes a row once widened), read back through
+    /// [`Series::raw_value`].
     ///
     /// # Panics
     /// If `k` is not a column or `raw` does not hold one value per row.
@@ -160,7 +162,7 @@ impl Series {
         if self.raw.len() < self.features {
             self.raw.resize(self.features, None);
         }
-        self.raw[k] = Some(raw);
+        self.raw[k] = Some(raw.into_iter().map(crate::widen).collect());
     }
 
     /// Whether column `c`'s unscaled values are kept ([`Series::keep_raw`]).
@@ -171,8 +173,7 @@ impl Series {
     /// The unscaled value of column `c` at row `r`, as the file gave it (see
     /// [`crate::widen`]), when that column's values are kept and the row exists.
     pub fn raw_value(&self, r: usize, c: usize) -> Option<f64> {
-        let v = self.raw.get(c)?.as_ref()?.get(r)?;
-        Some(crate::widen(*v))
+        self.raw.get(c)?.as_ref()?.get(r).copied()
     }
 
     /// Number of rows.
@@ -212,7 +213,10 @@ impl Series {
         let mut out = Self::from_rows(data, self.rows, idx.len());
         for (k, &c) in idx.iter().enumerate() {
             if let Some(Some(raw)) = self.raw.get(c) {
-                out.keep_raw(k, raw.clone());
+                if out.raw.len() < out.features {
+                    out.raw.resize(out.features, None);
+                }
+                out.raw[k] = Some(raw.clone());
             }
         }
         out
