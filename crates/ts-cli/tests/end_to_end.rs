@@ -589,3 +589,34 @@ fn residual_false_keeps_auto_to_the_plain_lstm() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(!text.contains("(hybrid)"), "{text}");
 }
+
+/// `--target all --features LIST` forecasts every listed feature; the other columns are not read
+/// (a text column among them used to stop the run).
+#[test]
+fn target_all_with_features_forecasts_the_listed_columns() {
+    let d = tempfile::tempdir().unwrap();
+    let text: String = csv_text(120)
+        .lines()
+        .enumerate()
+        .map(|(i, l)| format!("{l},{}\n", if i == 0 { "label" } else { "q1" }))
+        .collect();
+    let data = write(d.path(), "x.csv", &text);
+    let out = d.path().join("all");
+    let o = tsf(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        "all",
+        "--features",
+        "a,c",
+        "--epochs",
+        "2",
+        "--no-charts",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("Targets: a, c"), "{text}");
+}

@@ -132,6 +132,34 @@ pub(crate) fn value_columns(
             .cloned()
             .collect(),
     };
+    // A name the header holds twice (the second read as `NAME_duplicated_0`, as polars does) or
+    // an empty name cannot be told apart from its twin: refused when the run would read it.
+    for w in &wanted {
+        let base = w.split("_duplicated_").next().unwrap_or(w);
+        let twin = base != w && names.iter().any(|n| n == base);
+        if twin || w.trim().is_empty() {
+            let at: Vec<String> = names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n.split("_duplicated_").next() == Some(base))
+                .map(|(i, _)| (i + 1).to_string())
+                .collect();
+            return Err(DataError::InvalidConfig {
+                name: "header".into(),
+                value: format!("{base:?}"),
+                reason: format!(
+                    "{}: {} (columns {}); give each column its own name",
+                    path.display(),
+                    if twin {
+                        "this column name appears more than once in the header"
+                    } else {
+                        "a column has no name in the header (a pandas index written by to_csv? write it with index=False or name it)"
+                    },
+                    at.join(", ")
+                ),
+            });
+        }
+    }
     if wanted.is_empty() {
         return Err(DataError::InvalidConfig {
             name: "columns".into(),

@@ -103,9 +103,15 @@ fn known_edge_cases_behave() {
     // Ragged rows are refused, naming the file.
     let e = load("date,a,b\n2020-01-01,1,2\n2020-01-02,3\n").unwrap_err();
     assert!(e.to_string().contains("t.csv"), "{e}");
-    // Repeated names are kept apart (polars' naming).
-    let f = load("x,a,a\n1,2,3\n2,5,6\n").unwrap();
-    assert_eq!(f.columns, vec!["x", "a", "a_duplicated_0"]);
+    // A repeated name (read as polars names it, `a_duplicated_0`) cannot be told apart from its
+    // twin: refused, naming both columns, when the load would read it; an empty name too.
+    let e = load("x,a,a\n1,2,3\n2,5,6\n").unwrap_err().to_string();
+    assert!(
+        e.contains("\"a\"") && e.contains("more than once") && e.contains("columns 2, 3"),
+        "{e}"
+    );
+    let e = load("x,a,\n1,2,3\n2,5,6\n").unwrap_err().to_string();
+    assert!(e.contains("no name"), "{e}");
     // A time column whose first cells are empty is still detected by its name, and the empty
     // cell is reported with its row.
     let e = load("date,a\n,1\n2020-01-02,2\n").unwrap_err().to_string();

@@ -386,8 +386,32 @@ pub fn evaluate_frame_part(bundle: &Bundle, frame: &Frame, part: Part) -> Result
     })
 }
 
-/// Label of the `k`-th row after the last one, extrapolating the time index's spacing (whole months
-/// for month-aligned dates).
+/// How many of the last gaps of the time index [`future_label`] reads the spacing from.
+const SPACING_GAPS: usize = 24;
+
+/// Whether `d` is the last day of its month.
+fn is_month_end(d: &NaiveDateTime) -> bool {
+    d.date().succ_opt().is_some_and(|n| n.month() != d.month())
+}
+
+/// The whole number of months from `a` to `b` when both sit at the same place of their months
+/// (the same day and time, or both the month's last day at the same time), else `None`.
+fn whole_months(a: &NaiveDateTime, b: &NaiveDateTime) -> Option<u32> {
+    let months = (b.year() - a.year()) * 12 + b.month() as i32 - a.month() as i32;
+    let aligned = a.day() == b.day() || (is_month_end(a) && is_month_end(b));
+    (months > 0 && aligned && a.time() == b.time()).then_some(months as u32)
+}
+
+/// The median of a non-empty list (the lower middle one).
+fn median_of<T: Copy + PartialOrd>(mut v: Vec<T>) -> T {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    v[(v.len() - 1) / 2]
+}
+
+/// Label of the `k`-th row after the last one, extrapolating the time index's spacing: the
+/// median of its last [`SPACING_GAPS`] gaps (so one missing row does not set it), in whole months
+/// for month-aligned dates (the same day of the month, or month ends: 2019-12-31 is followed by
+/// 2020-03-31 in a quarterly table of quarter ends).
 pub fn future_label(frame: &Frame, k: usize) -> String {
     let n = frame.n_rows();
     let Some(t) = &frame.time else {
@@ -396,16 +420,36 @@ pub fn future_label(frame: &Frame, k: usize) -> String {
     if n < 2 {
         return format!("{}+{k}", t.label(n - 1));
     }
-    let (a, b) = (t.label(n - 2), t.label(n - 1));
-    match (parse_time(&a), parse_time(&b)) {
-        (Some(pa), Some(pb)) if b.contains('-') => {
-            let months = (pb.year() - pa.year()) * 12 + pb.month() as i32 - pa.month() as i32;
-            let next: Option<NaiveDateTime> =
-                if pa.day() == pb.day() && months > 0 && pa.time() == pb.time() {
-                    pb.checked_add_months(Months::new(months as u32 * k as u32))
-                } else {
-                    Some(pb + (pb - pa) * k as i32)
-                };
+    let from = n.saturating_sub(SPACING_GAPS + 1);
+    let b = t.label(n - 1);
+    let dates: Option<Vec<NaiveDateTime>> = (from..n).map(|r| parse_time(&t.label(r))).collect();
+    match dates {
+        Some(d) if b.contains('-') => {
+            let last = d[d.len() - 1];
+            let months: Option<Vec<u32>> =
+                d.windows(2).map(|w| whole_months(&w[0], &w[1])).collect();
+            let next: Option<NaiveDateTime> = match months {
+                Some(m) => {
+                    let ahead = Months::new(median_of(m) * k as u32);
+                    if d.iter().all(is_month_end) {
+                        // The last day of the month `ahead` months on.
+                        last.date()
+                            .with_day(1)
+                            .and_then(|first| first.checked_add_months(ahead))
+                            .and_then(|first| first.checked_add_months(Months::new(1)))
+                            .and_then(|next_first| next_first.pred_opt())
+                            .map(|day| day.and_time(last.time()))
+                    } else {
+                        last.checked_add_months(ahead)
+                    }
+                }
+                None => {
+                    let gap = median_of(d.windows(2).map(|w| w[1] - w[0]).collect());
+                    i32::try_from(k)
+                        .ok()
+                        .and_then(|k| last.checked_add_signed(gap * k))
+                }
+            };
             next.map(|d| {
                 if d.time() == chrono::NaiveTime::MIN {
                     d.format("%Y-%m-%d").to_string()
@@ -416,8 +460,9 @@ pub fn future_label(frame: &Frame, k: usize) -> String {
             .unwrap_or_else(|| format!("{b}+{k}"))
         }
         _ => {
-            let (ka, kb) = (t.keys()[n - 2], t.keys()[n - 1]);
-            format!("{}", kb + (kb - ka) * k as f64)
+            let keys = &t.keys()[from..n];
+            let gap = median_of(keys.windows(2).map(|w| w[1] - w[0]).collect());
+            format!("{}", keys[keys.len() - 1] + gap * k as f64)
         }
     }
 }
@@ -512,4 +557,39 @@ pub fn predict_future(bundle: &Bundle, frame: &Frame) -> Result<Vec<PredictionRo
         bounds,
         bundle.season(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame_of(labels: &[&str]) -> Frame {
+        let keys: Vec<f64> = labels
+            .iter()
+            .map(|l| {
+                parse_time(l).map_or_else(|| l.parse().unwrap(), |d| d.and_utc().timestamp() as f64)
+            })
+            .collect();
+        let time = ts_data::TimeIndex::new("date", labels, keys).unwrap();
+        let values = vec![(0..labels.len()).map(|i| i as f64).collect()];
+        Frame::from_columns("mem", vec!["y".into()], values, Some(time)).unwrap()
+    }
+
+    /// Future rows continue the table's spacing: month ends stay month ends, the same day of the
+    /// month stays, and one missing row does not set the step (the median gap does).
+    #[test]
+    fn future_labels_continue_the_spacing() {
+        let quarter_ends = frame_of(&["2019-03-31", "2019-06-30", "2019-09-30", "2019-12-31"]);
+        let next: Vec<String> = (1..=3).map(|k| future_label(&quarter_ends, k)).collect();
+        assert_eq!(next, ["2020-03-31", "2020-06-30", "2020-09-30"]);
+        let month_ends = frame_of(&["1994-03-31", "1994-04-30", "1994-05-31"]);
+        assert_eq!(future_label(&month_ends, 1), "1994-06-30");
+        assert_eq!(future_label(&month_ends, 3), "1994-08-31");
+        let firsts = frame_of(&["1994-04-01", "1994-05-01", "1994-06-01", "1994-08-01"]);
+        assert_eq!(future_label(&firsts, 1), "1994-09-01");
+        let days = frame_of(&["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-05"]);
+        assert_eq!(future_label(&days, 2), "2020-01-07");
+        let hours = frame_of(&["2020-01-01 00:00:00", "2020-01-01 01:00:00"]);
+        assert_eq!(future_label(&hours, 1), "2020-01-01 02:00:00");
+    }
 }

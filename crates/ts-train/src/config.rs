@@ -868,15 +868,19 @@ impl ForecastConfig {
 
 impl DataConfig {
     /// The columns a load needs for this configuration: the features and the targets, in that
-    /// order, each once; `None` (every column) when the features are not listed, or the targets
-    /// are `"all"` or not given (an error then lists every column). Loading only these leaves a
+    /// order, each once (with targets `"all"`, the features, every one of which is then a
+    /// target); `None` (every column) when the features are not listed, or the targets are
+    /// `"all"` without them or not given (an error then lists every column). Loading only these leaves a
     /// file's other columns unread, so they may hold text or types ts-data does not read.
     pub fn columns_needed(&self) -> Option<Vec<String>> {
         let targets = self.target.resolve(&[]);
-        if self.features.is_empty()
-            || targets.is_empty()
-            || matches!(&self.target, TargetSpec::One(s) if s.trim().eq_ignore_ascii_case("all"))
-        {
+        let all =
+            matches!(&self.target, TargetSpec::One(s) if s.trim().eq_ignore_ascii_case("all"));
+        if all && !self.features.is_empty() {
+            // `all` with `--features`: every listed feature is a target.
+            return Some(self.features.clone());
+        }
+        if self.features.is_empty() || targets.is_empty() || all {
             return None;
         }
         let mut out: Vec<String> = Vec::new();
