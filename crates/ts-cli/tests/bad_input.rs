@@ -597,6 +597,13 @@ fn cases() -> Vec<Case> {
             .file("clip.toml", "[train]\ngrad_clip = 0\n")
             .run(quick("x.csv", &["--config", "{d}/clip.toml"]))
             .succeeds(),
+        // A value of the wrong type in a TOML file is named by its key (serde names only the
+        // type).
+        case("a string where a number belongs in a TOML file")
+            .file("x.csv", x80())
+            .file("type.toml", "[train]\nepochs = \"3\"\n")
+            .run(quick("x.csv", &["--config", "{d}/type.toml"]))
+            .fails(&["type.toml", "key train.epochs", "expected usize"]),
         case("logs to a pipe have no colour codes")
             .file("x.csv", x80())
             .run(quick("x.csv", &["--verbose"]))

@@ -643,9 +643,44 @@ pub fn toml_over<T: Serialize + serde::de::DeserializeOwned>(
     path: &Path,
 ) -> Result<T> {
     let bad = |e: serde_json::Error| config_file_error(path, e.to_string());
-    let mut v = serde_json::to_value(base).map_err(bad)?;
-    merge_json(&mut v, serde_json::to_value(table).map_err(bad)?);
-    serde_json::from_value::<T>(v).map_err(bad)
+    let base_value = serde_json::to_value(base).map_err(bad)?;
+    let over = serde_json::to_value(&table).map_err(bad)?;
+    let mut v = base_value.clone();
+    merge_json(&mut v, over.clone());
+    serde_json::from_value::<T>(v).map_err(|e| {
+        // serde names the type, not the key: find the key that fails on its own.
+        let key = leaves(&over, "").into_iter().find(|(_, single)| {
+            let mut one = base_value.clone();
+            merge_json(&mut one, single.clone());
+            serde_json::from_value::<T>(one).is_err()
+        });
+        match key {
+            Some((k, _)) => config_file_error(path, format!("key {k}: {e}")),
+            None => bad(e),
+        }
+    })
+}
+
+/// Every leaf of a JSON object as its dotted key and an object holding only that leaf.
+fn leaves(v: &serde_json::Value, prefix: &str) -> Vec<(String, serde_json::Value)> {
+    match v {
+        serde_json::Value::Object(o) => o
+            .iter()
+            .flat_map(|(k, child)| {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                leaves(child, &key).into_iter().map(move |(dotted, inner)| {
+                    let mut wrapped = serde_json::Map::new();
+                    wrapped.insert(k.clone(), inner);
+                    (dotted, serde_json::Value::Object(wrapped))
+                })
+            })
+            .collect(),
+        leaf => vec![(prefix.to_string(), leaf.clone())],
+    }
 }
 
 fn config_file_error(path: &Path, message: String) -> TrainError {
