@@ -409,7 +409,7 @@ fn median_of<T: Copy + PartialOrd>(mut v: Vec<T>) -> T {
 }
 
 /// Label of the `k`-th row after the last one, extrapolating the time index's spacing: the
-/// median of its last [`SPACING_GAPS`] gaps (so one missing row does not set it), in whole months
+/// median of its last `SPACING_GAPS` (24) gaps (so one missing row does not set it), in whole months
 /// for month-aligned dates (the same day of the month, or month ends: 2019-12-31 is followed by
 /// 2020-03-31 in a quarterly table of quarter ends).
 pub fn future_label(frame: &Frame, k: usize) -> String {
