@@ -11,8 +11,13 @@ use ts_train::run::write_json;
 use crate::args::TrainArgs;
 use crate::commands::build_config;
 
-/// `tsf backtest`: every `tsf train` option, plus the fold layout.
+/// `tsf backtest`: every `tsf train` option but `--resume` and `--checkpoint-every` (hidden, and
+/// refused), plus the fold layout.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("resume", |a| a.hide(true)),
+    mut_arg("checkpoint_every", |a| a.hide(true))
+)]
 pub struct BacktestArgs {
     /// Number of expanding-window folds.
     #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = crate::args::whole_number::<usize>)]
