@@ -669,11 +669,7 @@ pub fn train_prepared_with(
         (Some(r), None) => r.meta.model.lstm_window,
         _ => resolve_lstm_window(frame, cfg, prepared.spec.lookback),
     };
-    let configs = candidate_configs(&prepared, cfg, branch, lstm_rows, None)?;
-    // A resumed run checks that its checkpoint holds one of the candidates.
-    if let Some(r) = resume.as_ref() {
-        candidate_configs(&prepared, cfg, branch, lstm_rows, Some(r))?;
-    }
+    let configs = candidate_configs(&prepared, cfg, branch, lstm_rows);
     let hybrid = configs
         .iter()
         .find(|(_, mc)| mc.linear)
@@ -751,34 +747,25 @@ pub fn train_prepared_with(
     })
 }
 
-/// The networks a configuration trains, named (`auto`: the LSTM and the hybrid). Given a
-/// checkpoint, the one it holds (for `auto`, the candidate that was being trained when it
-/// stopped), or an error when it holds none of them; a resumed run continues that one and trains
-/// the others again from their start (see `train_candidates`).
+/// The networks a configuration trains, named (`auto`: the LSTM and the hybrid). A resumed run
+/// continues the one its checkpoint holds and trains the others again from their start (see
+/// `train_candidates`).
 pub fn candidate_configs(
     prepared: &Prepared,
     cfg: &ForecastConfig,
     season: usize,
     lstm_window: usize,
-    resume: Option<&Resume>,
-) -> Result<Vec<(String, ModelConfig)>> {
-    let configs = cfg.model.candidates().into_iter().map(|(kind, hybrid)| {
-        (
-            ModelChoice::candidate_name(kind, hybrid).to_string(),
-            model_config(prepared, cfg, kind, hybrid, season, lstm_window),
-        )
-    });
-    match resume {
-        None => Ok(configs.collect()),
-        Some(r) => match configs.into_iter().find(|(_, mc)| *mc == r.meta.model) {
-            Some(c) => Ok(vec![c]),
-            None => Err(TrainError::InvalidConfig {
-                name: "checkpoint".into(),
-                value: "model architecture".into(),
-                reason: "differs from the one the data and configuration give".into(),
-            }),
-        },
-    }
+) -> Vec<(String, ModelConfig)> {
+    cfg.model
+        .candidates()
+        .into_iter()
+        .map(|(kind, hybrid)| {
+            (
+                ModelChoice::candidate_name(kind, hybrid).to_string(),
+                model_config(prepared, cfg, kind, hybrid, season, lstm_window),
+            )
+        })
+        .collect()
 }
 
 /// A trained network: its index among the candidates, the network, its training report.
@@ -852,14 +839,24 @@ fn train_candidates(
 ) -> Result<(Vec<Trained>, Vec<Candidate>)> {
     let mut trained = Vec::new();
     let mut candidates = Vec::with_capacity(configs.len());
+    // The candidate the checkpoint holds; a checkpoint holding none of them is refused.
+    let resumed = match resume.as_ref() {
+        None => None,
+        Some(r) => Some(
+            configs
+                .iter()
+                .position(|(_, mc)| *mc == r.meta.model)
+                .ok_or_else(|| TrainError::InvalidConfig {
+                    name: "checkpoint".into(),
+                    value: "model architecture".into(),
+                    reason: "differs from the one the data and configuration give".into(),
+                })?,
+        ),
+    };
     let starts = configs
         .iter()
         .map(|(_, mc)| init_model(prepared, cfg, mc, device))
         .collect::<Result<Vec<_>>>()?;
-    // The candidate the checkpoint holds.
-    let resumed = resume
-        .as_ref()
-        .and_then(|r| configs.iter().position(|(_, mc)| *mc == r.meta.model));
     let sole = sole_contender(&starts, prepared, cfg, season, device)?;
     for (i, ((name, _), (model, linear))) in configs.into_iter().zip(starts).enumerate() {
         let resume = if resumed == Some(i) {
