@@ -87,9 +87,6 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
     let mut trainer = Trainer::new(cfg.clone());
     let prepared = trainer.prepare(&mut frame)?;
     let season = ts_train::pipeline::resolve_season(&frame, &cfg.data);
-    let parameters = ts_train::pipeline::single_model_config(&prepared, &cfg, season, 0)
-        .parameter_count()
-        .unwrap_or(0);
     ts_train::pipeline::check_model_size(&prepared, &cfg)?;
     let lstm_window = ts_train::pipeline::resolve_lstm_window(&frame, &cfg, prepared.spec.lookback);
     out!(
@@ -99,7 +96,6 @@ pub fn train(mut a: TrainArgs) -> Result<()> {
             prepared: &prepared,
             config: &cfg,
             season,
-            parameters,
             lstm_window,
         }
     );

@@ -286,8 +286,6 @@ pub struct RunSummary<'a> {
     pub config: &'a ForecastConfig,
     /// Seasonal period (1 = none).
     pub season: usize,
-    /// Parameters of one network.
-    pub parameters: usize,
     /// Rows of each window the LSTM layers read (0 = all; see `fit::lstm_window`).
     pub lstm_window: usize,
 }
@@ -361,21 +359,26 @@ impl fmt::Display for RunSummary<'_> {
             )?;
         }
         // Per candidate network (a seed member or an ensemble member has as many again).
-        let counts: Vec<String> = cfg
+        let counts: Vec<(&str, usize)> = cfg
             .model
             .candidates()
             .into_iter()
             .map(|(kind, hybrid)| {
                 let mc =
                     crate::fit::model_config(p, cfg, kind, hybrid, self.season, self.lstm_window);
-                let n = mc.parameter_count().unwrap_or(self.parameters);
+                let n = mc.parameter_count().unwrap_or(0);
                 (ModelChoice::candidate_name(kind, hybrid), n)
             })
-            .map(|(name, n)| format!("{} ({name})", thousands(n)))
             .collect();
-        match counts.len() {
-            0 | 1 => writeln!(f, "Model parameters: {}", thousands(self.parameters))?,
-            _ => writeln!(f, "Model parameters: {} per network", counts.join(", "))?,
+        match counts.as_slice() {
+            [(_, n)] => writeln!(f, "Model parameters: {}", thousands(*n))?,
+            _ => {
+                let each: Vec<String> = counts
+                    .iter()
+                    .map(|(name, n)| format!("{} ({name})", thousands(*n)))
+                    .collect();
+                writeln!(f, "Model parameters: {} per network", each.join(", "))?
+            }
         }
         if cfg.model.kind == ModelChoice::Auto && cfg.model.candidates().len() == 1 {
             writeln!(
