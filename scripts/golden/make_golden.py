@@ -4,10 +4,11 @@
     python scripts/golden/make_golden.py                  # both parts, into tests/golden/
     python scripts/golden/make_golden.py --out DIR        # somewhere else (e.g. to compare)
     python scripts/golden/make_golden.py --only fairness  # fairlearn only (no torch needed)
+    python scripts/golden/make_golden.py --only kpss      # statsmodels' KPSS statistic only
     python scripts/golden/make_golden.py --compare DIR    # DIR's files against tests/golden/
 
 Pinned versions: scripts/golden/requirements.txt (fairlearn 0.15.0, pandas 3.1.1, torch 2.15.0
-CPU, captum 0.9.0, shap 0.51.0, numpy 2.4.6). What each value means is in tests/golden/README.md.
+CPU, captum 0.9.0, shap 0.51.0, numpy 2.4.6, statsmodels 0.15.0). What each value means is in tests/golden/README.md.
 
 Not generated here: fairness_case.json (the fixed input case, read as it is) and TPE.md (Optuna's
 medians, a separate study).
@@ -26,6 +27,44 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
+
+
+# --------------------------------------------------------------------------------------------
+# statsmodels: kpss_golden.json, the KPSS level-stationarity statistic (ts_train::fit::kpss_level)
+# --------------------------------------------------------------------------------------------
+
+KPSS_SERIES = [
+    ("statsmodels_macrodata.csv", "tbilrate"),
+    ("statsmodels_macrodata.csv", "realgdp"),
+    ("statsmodels_macrodata.csv", "infl"),
+    ("macro_fred_monthly_1990_2025.csv", "Inflation Rate (CPI)"),
+    ("statsmodels_sunspots.csv", "SUNACTIVITY"),
+    ("pmdarima_wineind.csv", "wine_sales"),
+]
+
+
+def kpss_golden() -> dict:
+    """statsmodels' kpss(x, regression="c", nlags="legacy") of bundled columns and of two seeded
+    series (a random walk, white noise), with the values themselves."""
+    import warnings
+
+    import pandas as pd
+    from statsmodels.tsa.stattools import kpss
+
+    cases = []
+    for file, column in KPSS_SERIES:
+        x = pd.read_csv(ROOT / "data" / file)[column].to_numpy(dtype=np.float64)
+        cases.append((f"{file}:{column}", x))
+    rng = np.random.default_rng(3)
+    cases.append(("random walk (default_rng(3), 500 steps)", np.cumsum(rng.normal(size=500))))
+    cases.append(("white noise (default_rng(3), 500 values)", rng.normal(size=500)))
+    out = []
+    for name, x in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            stat, _p, lags, _crit = kpss(x, regression="c", nlags="legacy")
+        out.append({"name": name, "values": x.tolist(), "lags": int(lags), "statistic": float(stat)})
+    return {"reference": "statsmodels.tsa.stattools.kpss(x, regression='c', nlags='legacy')", "cases": out}
 
 
 # --------------------------------------------------------------------------------------------
@@ -442,7 +481,7 @@ def compare(new_dir: Path, old_dir: Path) -> int:
     from safetensors.numpy import load_file
 
     bad = 0
-    for name in ["fairness_golden.json", "explain_golden.json"]:
+    for name in ["fairness_golden.json", "explain_golden.json", "kpss_golden.json"]:
         if not (new_dir / name).exists():
             print(f"{name}: not regenerated")
             continue
@@ -475,7 +514,7 @@ def compare(new_dir: Path, old_dir: Path) -> int:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=GOLDEN, help="folder to write into (default: tests/golden)")
-    ap.add_argument("--only", choices=["fairness", "explain"], help="one part only")
+    ap.add_argument("--only", choices=["fairness", "explain", "kpss"], help="one part only")
     ap.add_argument("--compare", type=Path, metavar="DIR", help="compare DIR with tests/golden and exit")
     a = ap.parse_args()
     if a.compare:
@@ -489,6 +528,10 @@ def main() -> int:
         g = explain(a.out)
         (a.out / "explain_golden.json").write_text(json.dumps(g, indent=1) + "\n")
         print(f"wrote {a.out / 'explain_golden.json'} and the three .safetensors files")
+    if a.only in (None, "kpss"):
+        g = kpss_golden()
+        (a.out / "kpss_golden.json").write_text(json.dumps(g, indent=1) + "\n")
+        print(f"wrote {a.out / 'kpss_golden.json'}")
     return 0
 
 

@@ -98,6 +98,13 @@ impl Bundle {
         c.data.sequence_length = Some(self.header.spec.lookback);
         c.data.season = Some(self.season());
         c.model.lstm_window = Some(self.model.config.lstm_window);
+        if !self.model.config.linear {
+            c.model.lstm_inputs = if self.model.config.input_norm {
+                crate::config::LstmInputs::Relative
+            } else {
+                crate::config::LstmInputs::Levels
+            };
+        }
         c.data.calendar = if self.reads_calendar() {
             crate::config::CalendarMode::On
         } else {

@@ -251,6 +251,11 @@ pub struct ModelSettings {
     /// ([`crate::fit::lstm_window`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lstm_window: Option<usize>,
+    /// What the plain LSTM (not the hybrid, which always reads windows relative to their last
+    /// row) reads of each window: `auto` (relative when a target's level is not stationary on
+    /// the training rows, [`crate::fit::levels_stationary`]), `levels` or `relative`.
+    #[serde(skip_serializing_if = "LstmInputs::is_auto")]
+    pub lstm_inputs: LstmInputs,
 }
 
 impl ModelSettings {
@@ -276,6 +281,7 @@ impl Default for ModelSettings {
             residual: true,
             ensemble: 1,
             lstm_window: None,
+            lstm_inputs: LstmInputs::Auto,
         }
     }
 }
@@ -349,6 +355,47 @@ impl CalendarMode {
     /// Whether this is `off`.
     pub fn is_off(&self) -> bool {
         *self == Self::Off
+    }
+}
+
+/// What the plain LSTM reads of each window ([`ModelSettings::lstm_inputs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LstmInputs {
+    /// `relative` when the level of a target is not stationary on the
+    /// training rows (KPSS, [`crate::fit::levels_stationary`]), else `levels`. A network fed the
+    /// levels of a wandering series learns to pull its forecast back toward the training rows'
+    /// levels, and fails once the test part lies beyond them.
+    #[default]
+    Auto,
+    /// The scaled values themselves (the seed's recipe).
+    Levels,
+    /// Each window relative to its last row (every input minus its last value; the hybrid's
+    /// per-window normalisation, undone at the output by the residual base): a level shift
+    /// between training and forecast costs nothing. Needs `residual` (the default).
+    Relative,
+}
+
+impl LstmInputs {
+    /// Whether this is `auto`.
+    pub fn is_auto(&self) -> bool {
+        *self == Self::Auto
+    }
+}
+
+impl std::str::FromStr for LstmInputs {
+    type Err = crate::TrainError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "levels" | "level" | "absolute" => Ok(Self::Levels),
+            "relative" => Ok(Self::Relative),
+            _ => Err(invalid(
+                "lstm-inputs",
+                s,
+                "expected auto, levels or relative",
+            )),
+        }
     }
 }
 
@@ -782,6 +829,7 @@ impl ForecastConfig {
         c.model.kind = ModelChoice::Lstm;
         c.data.sequence_length = Some(DEFAULT_LOOKBACK);
         c.model.residual = false;
+        c.model.lstm_inputs = LstmInputs::Levels;
         c.data.validation = 0.0;
         c.train.patience = 0;
         c.train.grad_clip = None;
@@ -832,6 +880,13 @@ impl ForecastConfig {
                 "residual",
                 false,
                 "the hybrid learns changes by construction (its windows are read relative to their last value); learning levels takes --model lstm or attention",
+            ));
+        }
+        if m.lstm_inputs == LstmInputs::Relative && !m.residual {
+            return Err(invalid(
+                "lstm_inputs",
+                "relative",
+                "windows read relative to their last row are undone at the output by the last value, which a network that learns levels (--residual false) does not add",
             ));
         }
         if t.epochs == 0 {

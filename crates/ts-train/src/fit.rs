@@ -510,8 +510,75 @@ pub fn prepare_frame_owned(frame: &mut Frame, cfg: &ForecastConfig) -> Result<Pr
     )?)
 }
 
+/// The 5 % critical value of the KPSS statistic for level stationarity (Kwiatkowski, Phillips,
+/// Schmidt & Shin 1992, table 1).
+pub const KPSS_LEVEL_5PCT: f64 = 0.463;
+
+/// The KPSS statistic for level stationarity of `values` (non-finite values skipped): the sum of
+/// the squared partial sums of the deviations from the mean, over `n²` times the long-run
+/// variance (Bartlett kernel, `⌈12 (n/100)^¼⌉` lags: statsmodels' `kpss(x, "c", nlags="legacy")`). `None`
+/// for fewer than 10 values or a constant series.
+pub fn kpss_level(values: &[f64]) -> Option<f64> {
+    let x: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let n = x.len();
+    if n < 10 {
+        return None;
+    }
+    let nf = n as f64;
+    let mean = x.iter().sum::<f64>() / nf;
+    let e: Vec<f64> = x.iter().map(|v| v - mean).collect();
+    let gamma = |k: usize| e[k..].iter().zip(&e).map(|(a, b)| a * b).sum::<f64>() / nf;
+    let lags = ((12.0 * (nf / 100.0).powf(0.25)).ceil() as usize).min(n - 1);
+    let mut long_run = gamma(0);
+    for k in 1..=lags {
+        long_run += 2.0 * (1.0 - k as f64 / (lags as f64 + 1.0)) * gamma(k);
+    }
+    if !(long_run > 0.0) {
+        return None;
+    }
+    let mut partial = 0.0;
+    let mut sum_sq = 0.0;
+    for v in &e {
+        partial += v;
+        sum_sq += partial * partial;
+    }
+    Some(sum_sq / (nf * nf * long_run))
+}
+
+/// Whether the level of every target of `prepared` is stationary on the training rows: the KPSS
+/// test ([`kpss_level`]) does not reject it at 5 %. A network fed the levels of a target that
+/// wanders (a load that drifts, a price, a rate that trends for decades) learns to pull its
+/// forecast back toward the levels of the training rows, and fails once the forecast origin lies
+/// beyond them; the plain LSTM then reads each window relative to its last row
+/// ([`crate::config::LstmInputs::Auto`]). Only the targets are tested: the features' levels
+/// (GDP and prices trend in every macro table) did not predict where relative windows help
+/// (docs/forecast-quality.md, item 26).
+pub fn levels_stationary(prepared: &Prepared) -> bool {
+    let rows = prepared.bounds.val_start.min(prepared.scaled.rows());
+    prepared.spec.target_index.iter().all(|&c| {
+        let column: Vec<f64> = prepared.scaled.column(c)[..rows]
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect();
+        kpss_level(&column).is_none_or(|eta| eta <= KPSS_LEVEL_5PCT)
+    })
+}
+
+/// Whether the plain (non-hybrid) LSTM of `cfg` on `prepared` reads each window relative to its
+/// last row ([`crate::config::LstmInputs`]): never when it learns levels (`residual` false).
+pub fn lstm_reads_relative(prepared: &Prepared, cfg: &ForecastConfig) -> bool {
+    use crate::config::LstmInputs;
+    cfg.model.residual
+        && match cfg.model.lstm_inputs {
+            LstmInputs::Levels => false,
+            LstmInputs::Relative => true,
+            LstmInputs::Auto => !levels_stationary(prepared),
+        }
+}
+
 /// The model architecture for prepared data: network `kind`, as the hybrid (windows relative to
-/// their last value, linear branch from the seasonal naive forecast of `season`) or not.
+/// their last value, linear branch from the seasonal naive forecast of `season`) or not (its
+/// windows read as levels or relative to their last row, [`lstm_reads_relative`]).
 pub fn model_config(
     prepared: &Prepared,
     cfg: &ForecastConfig,
@@ -530,7 +597,7 @@ pub fn model_config(
         target_index: prepared.spec.target_index.clone(),
         residual: cfg.model.residual || hybrid,
         ensemble: cfg.model.ensemble,
-        input_norm: hybrid,
+        input_norm: hybrid || lstm_reads_relative(prepared, cfg),
         linear: hybrid,
         lookback: prepared.spec.lookback,
         season: if hybrid { season } else { 0 },
@@ -1327,6 +1394,91 @@ pub fn save_model(path: &Path, outcome: &FitOutcome) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::{clear_gain, validation_compares};
+
+    /// The KPSS statistic matches statsmodels' `kpss(x, "c", nlags="legacy")` on bundled columns
+    /// and two seeded series (`tests/golden/kpss_golden.json`, made by
+    /// `scripts/golden/make_golden.py --only kpss`), and the 5 % verdict is the expected one for
+    /// the random walk and the white noise.
+    #[test]
+    fn kpss_matches_statsmodels() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/golden/kpss_golden.json");
+        let golden: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let cases = golden["cases"].as_array().unwrap();
+        assert_eq!(cases.len(), 8);
+        for case in cases {
+            let name = case["name"].as_str().unwrap();
+            let values: Vec<f64> = case["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            let want = case["statistic"].as_f64().unwrap();
+            let got = super::kpss_level(&values).unwrap();
+            assert!(
+                (got - want).abs() <= 1e-9 * want.abs(),
+                "{name}: {got} vs statsmodels {want}"
+            );
+            if name.starts_with("random walk") {
+                assert!(got > super::KPSS_LEVEL_5PCT, "{name}: {got}");
+            }
+            if name.starts_with("white noise") {
+                assert!(got <= super::KPSS_LEVEL_5PCT, "{name}: {got}");
+            }
+        }
+        assert_eq!(super::kpss_level(&[1.0; 50]), None);
+        assert_eq!(super::kpss_level(&[1.0, 2.0, 3.0]), None);
+    }
+
+    /// The plain LSTM reads windows relative to their last row when its target wanders (a random
+    /// walk with a drift) and the levels when the target is stationary (a noisy cycle); `--lstm-inputs`
+    /// overrides the test either way, a network that learns levels always reads them, and the
+    /// hybrid always reads relative windows.
+    #[test]
+    fn the_lstm_reads_relative_windows_of_a_wandering_series() {
+        use super::*;
+        use crate::config::LstmInputs;
+        use std::fmt::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let (mut walk, mut state) = (0.0_f64, 12345_u64);
+        let mut text = String::from("t,walk,cycle\n");
+        for t in 0..400 {
+            // SplitMix-style steps, uniform in [-0.5, 0.5).
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+            walk += u + 0.03;
+            let cycle = [3.0, -1.0, -3.0, 1.0][t % 4] + u;
+            writeln!(text, "{t},{walk:.4},{cycle:.4}").unwrap();
+        }
+        let path = dir.path().join("walk.csv");
+        std::fs::write(&path, text).unwrap();
+        let frame = ts_data::load(&path, &ts_data::LoadOptions::default()).unwrap();
+        let reads_relative = |target: &str, features: &[&str], f: &dyn Fn(&mut ForecastConfig)| {
+            let mut cfg = ForecastConfig::default();
+            cfg.data.target = crate::TargetSpec::One(target.into());
+            cfg.data.features = features.iter().map(|s| s.to_string()).collect();
+            cfg.data.season = Some(4);
+            f(&mut cfg);
+            let prepared = prepare_frame(&frame, &cfg).unwrap();
+            let mc = |hybrid| model_config(&prepared, &cfg, ts_model::ModelKind::Lstm, hybrid, 4, 0);
+            assert!(!cfg.model.residual || mc(true).input_norm, "the hybrid reads relative windows");
+            mc(false).input_norm
+        };
+        let none = |_: &mut ForecastConfig| {};
+        assert!(reads_relative("walk", &["walk"], &none));
+        assert!(!reads_relative("cycle", &["cycle"], &none));
+        // Only the targets are tested: a wandering feature is not enough.
+        assert!(!reads_relative("cycle", &["cycle", "walk"], &none));
+        assert!(!reads_relative("walk", &["walk"], &|c| c.model.lstm_inputs = LstmInputs::Levels));
+        assert!(reads_relative("cycle", &["cycle"], &|c| c.model.lstm_inputs = LstmInputs::Relative));
+        assert!(!reads_relative("walk", &["walk"], &|c| c.model.residual = false));
+        let mut cfg = ForecastConfig::default();
+        (cfg.model.lstm_inputs, cfg.model.residual) = (LstmInputs::Relative, false);
+        assert!(cfg.validate().is_err());
+        assert_eq!(ForecastConfig::seed_recipe().model.lstm_inputs, LstmInputs::Levels);
+    }
 
     /// A network that misses every turn of a clean cycle on validation (the naive forecast: an
     /// LSTM at its start) gives way to the seasonal naive, as a hybrid network whose forecasts

@@ -103,6 +103,11 @@ pub struct ConfigFlags {
     /// day of a window that holds a week or at least two days of sub-daily data, else all).
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
     pub lstm_window: Option<usize>,
+    /// What the plain LSTM reads of each window: auto | levels | relative (each window minus its
+    /// last row, as the hybrid reads it) [model.lstm_inputs] (default auto: relative when a
+    /// target's level is not stationary on the training rows, by the KPSS test).
+    #[arg(long, value_parser = crate::flags::parsed::<crate::config::LstmInputs>)]
+    pub lstm_inputs: Option<crate::config::LstmInputs>,
     /// Maximum epochs [train.epochs] (default 100).
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::whole_number::<usize>)]
     pub epochs: Option<usize>,
@@ -262,6 +267,7 @@ impl ConfigFlags {
         if a.lstm_window.is_some() {
             m.lstm_window = a.lstm_window;
         }
+        set(&mut m.lstm_inputs, &a.lstm_inputs);
         let t = &mut cfg.train;
         set(&mut t.epochs, &a.epochs);
         set(&mut t.batch_size, &a.batch_size);

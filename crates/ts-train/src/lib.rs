@@ -67,8 +67,8 @@ pub mod trainer;
 
 pub use backtest::{BacktestConfig, BacktestReport, Fold, OneStep, Refit, backtest};
 pub use config::{
-    CalendarMode, DataConfig, ForecastConfig, LossKind, LrSchedule, ModelChoice, ModelSettings,
-    OptimizerKind, TargetSpec, TrainConfig,
+    CalendarMode, DataConfig, ForecastConfig, LossKind, LrSchedule, LstmInputs, ModelChoice,
+    ModelSettings, OptimizerKind, TargetSpec, TrainConfig,
 };
 pub use error::{Result, TrainError};
 pub use intervals::{CalibrationSet, Coverage, Intervals};

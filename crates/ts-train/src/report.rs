@@ -326,6 +326,19 @@ impl fmt::Display for RunSummary<'_> {
                 self.lstm_window, p.spec.lookback
             )?;
         }
+        let plain = cfg.model.candidates().iter().any(|&(_, hybrid)| !hybrid);
+        if plain && crate::fit::lstm_reads_relative(p, cfg) {
+            let why = match cfg.model.lstm_inputs {
+                crate::config::LstmInputs::Auto => {
+                    "a target's level is not stationary on the training rows (KPSS test at 5 %)"
+                }
+                _ => "--lstm-inputs relative",
+            };
+            writeln!(
+                f,
+                "  the LSTM reads each window relative to its last row: {why} (--lstm-inputs levels to feed it the levels)"
+            )?;
+        }
         if self.season > 1 {
             writeln!(
                 f,
