@@ -552,7 +552,7 @@ pub fn kpss_level(values: &[f64]) -> Option<f64> {
 /// beyond them; the plain LSTM then reads each window relative to its last row
 /// ([`crate::config::LstmInputs::Auto`]). Only the targets are tested: the features' levels
 /// (GDP and prices trend in every macro table) did not predict where relative windows help
-/// (docs/forecast-quality.md, item 26).
+/// (docs/forecast-quality.md, item 28).
 pub fn levels_stationary(prepared: &Prepared) -> bool {
     let rows = prepared.bounds.val_start.min(prepared.scaled.rows());
     prepared.spec.target_index.iter().all(|&c| {
