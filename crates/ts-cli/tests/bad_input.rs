@@ -686,6 +686,21 @@ fn cases() -> Vec<Case> {
                 &["--model", "hybrid", "--residual", "false"],
             ))
             .fails(&["residual", "hybrid learns changes", "--model lstm"]),
+        case("--lstm-inputs sideways")
+            .file("x.csv", x80())
+            .run(quick("x.csv", &["--lstm-inputs", "sideways"]))
+            .fails(&[
+                "lstm-inputs",
+                "sideways",
+                "expected auto, levels or relative",
+            ]),
+        case("--lstm-inputs relative --residual false")
+            .file("x.csv", x80())
+            .run(quick(
+                "x.csv",
+                &["--lstm-inputs", "relative", "--residual", "false"],
+            ))
+            .fails(&["lstm_inputs", "relative", "--residual false"]),
         // With `--force`, an earlier run's files that the new run does not write (a chart of
         // more targets, its checkpoint) go, so that none passes for part of the new run (a
         // stale checkpoint would let `--resume` bring the old run back); a user's file stays.

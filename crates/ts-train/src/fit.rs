@@ -533,7 +533,7 @@ pub fn kpss_level(values: &[f64]) -> Option<f64> {
     for k in 1..=lags {
         long_run += 2.0 * (1.0 - k as f64 / (lags as f64 + 1.0)) * gamma(k);
     }
-    if !(long_run > 0.0) {
+    if long_run.is_nan() || long_run <= 0.0 {
         return None;
     }
     let mut partial = 0.0;
@@ -1445,8 +1445,11 @@ mod tests {
         let (mut walk, mut state) = (0.0_f64, 12345_u64);
         let mut text = String::from("t,walk,cycle\n");
         for t in 0..400 {
-            // SplitMix-style steps, uniform in [-0.5, 0.5).
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            // A 64-bit linear congruential generator (Knuth's MMIX constants): steps uniform in
+            // [-0.5, 0.5), plus a drift.
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let u = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
             walk += u + 0.03;
             let cycle = [3.0, -1.0, -3.0, 1.0][t % 4] + u;
@@ -1462,8 +1465,12 @@ mod tests {
             cfg.data.season = Some(4);
             f(&mut cfg);
             let prepared = prepare_frame(&frame, &cfg).unwrap();
-            let mc = |hybrid| model_config(&prepared, &cfg, ts_model::ModelKind::Lstm, hybrid, 4, 0);
-            assert!(!cfg.model.residual || mc(true).input_norm, "the hybrid reads relative windows");
+            let mc =
+                |hybrid| model_config(&prepared, &cfg, ts_model::ModelKind::Lstm, hybrid, 4, 0);
+            assert!(
+                !cfg.model.residual || mc(true).input_norm,
+                "the hybrid reads relative windows"
+            );
             mc(false).input_norm
         };
         let none = |_: &mut ForecastConfig| {};
@@ -1471,13 +1478,22 @@ mod tests {
         assert!(!reads_relative("cycle", &["cycle"], &none));
         // Only the targets are tested: a wandering feature is not enough.
         assert!(!reads_relative("cycle", &["cycle", "walk"], &none));
-        assert!(!reads_relative("walk", &["walk"], &|c| c.model.lstm_inputs = LstmInputs::Levels));
-        assert!(reads_relative("cycle", &["cycle"], &|c| c.model.lstm_inputs = LstmInputs::Relative));
+        assert!(!reads_relative("walk", &["walk"], &|c| c
+            .model
+            .lstm_inputs =
+            LstmInputs::Levels));
+        assert!(reads_relative("cycle", &["cycle"], &|c| c
+            .model
+            .lstm_inputs =
+            LstmInputs::Relative));
         assert!(!reads_relative("walk", &["walk"], &|c| c.model.residual = false));
         let mut cfg = ForecastConfig::default();
         (cfg.model.lstm_inputs, cfg.model.residual) = (LstmInputs::Relative, false);
         assert!(cfg.validate().is_err());
-        assert_eq!(ForecastConfig::seed_recipe().model.lstm_inputs, LstmInputs::Levels);
+        assert_eq!(
+            ForecastConfig::seed_recipe().model.lstm_inputs,
+            LstmInputs::Levels
+        );
     }
 
     /// A network that misses every turn of a clean cycle on validation (the naive forecast: an
