@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use crate::error::{DataError, Result};
-use crate::frame::{Frame, LoadOptions, TimeBuilder, parse_time};
+use crate::frame::{Frame, LoadOptions, TextTimes, TimeBuilder, parse_time};
 use crate::load::{
     TIME_NAMES, check_header, chosen_time_column, first_line, looks_numeric, parse_number,
     time_named_column, value_columns,
@@ -197,6 +197,7 @@ pub fn read_csv<R: std::io::Read>(
         path,
         time_at: time_idx.zip(time_kind),
         time,
+        text_times: TextTimes::new(),
         time_col_name: time_name.clone().unwrap_or_default(),
         idx,
         cells: RawMatrix::new(wanted.len(), hint),
@@ -316,6 +317,8 @@ struct RowReader<'p> {
     time_at: Option<(usize, TimeKind)>,
     /// The time index being built.
     time: Option<TimeBuilder>,
+    /// How the time column's text is read (dates such as `01/02/2020`: in one order).
+    text_times: TextTimes,
     time_col_name: String,
     /// The positions of the wanted value columns.
     idx: Vec<usize>,
@@ -353,10 +356,11 @@ impl RowReader<'_> {
                     Ok(x) if !v.trim().is_empty() && x.is_finite() => b.push(x, v.trim()),
                     _ => self.errors.time = Some(bad()),
                 },
-                TimeKind::Date => match parse_time(v) {
-                    Some(t) => b.push_time(&t),
-                    None => self.errors.time = Some(bad()),
-                },
+                TimeKind::Date => {
+                    if !self.text_times.push(v, b) {
+                        self.errors.time = Some(bad());
+                    }
+                }
             }
         }
     }
@@ -396,7 +400,11 @@ impl RowReader<'_> {
         }
         let mut cells = self.cells;
         cells.shrink_to_fit();
-        let time = self.time.map(TimeBuilder::finish);
+        let text_times = self.text_times;
+        let time = self.time.map(|mut b| {
+            text_times.finish(&mut b);
+            b.finish()
+        });
         finish(self.path, self.wanted, cells, time, opts)
     }
 }
@@ -462,5 +470,64 @@ mod tests {
         assert!(e.to_string().contains("semicolon-separated"), "{e}");
         let e = check_csv_text(src, &bytes).unwrap_err();
         assert!(e.to_string().contains("not UTF-8 text (row 20"), "{e}");
+    }
+
+    fn dated(dates: &[String]) -> String {
+        let mut s = String::from("date,a\n");
+        for (i, d) in dates.iter().enumerate() {
+            s.push_str(&format!("{d},{i}\n"));
+        }
+        s
+    }
+
+    /// Dates such as `01/02/1980` are read in one order for the whole column: a value that only
+    /// one order parses decides, else the order with regular steps; monthly day-first dates
+    /// were read as twelve days and a jump before (a season of 7 instead of 12).
+    #[test]
+    fn day_and_month_are_read_in_one_order_per_column() {
+        let opts = LoadOptions::default();
+        let src = Path::new("x.csv");
+        let labels = |text: String| {
+            let f = read_csv(src, text.as_bytes(), None, &opts).unwrap();
+            (0..f.n_rows()).map(|r| f.label(r)).collect::<Vec<_>>()
+        };
+        let months: Vec<String> = (0..30)
+            .map(|i| format!("01/{:02}/{}", i % 12 + 1, 1980 + i / 12))
+            .collect();
+        let got = labels(dated(&months));
+        assert_eq!(got[1], "1980-02-01");
+        assert_eq!(got[12], "1981-01-01");
+        // The same dates month first, with `-` and a time: the order the values allow.
+        let us: Vec<String> = (0..30)
+            .map(|i| format!("{:02}-01-{} 06:30", i % 12 + 1, 1980 + i / 12))
+            .collect();
+        let got = labels(dated(&us));
+        assert_eq!(got[1], "1980-02-01 06:30:00");
+        // Daily, day first: the 13th decides, though the first twelve rows read both ways.
+        let days: Vec<String> = (1..=20).map(|d| format!("{d:02}/03/2021")).collect();
+        let got = labels(dated(&days));
+        assert_eq!(
+            (got[0].as_str(), got[19].as_str()),
+            ("2021-03-01", "2021-03-20")
+        );
+        // Daily, month first.
+        let days: Vec<String> = (1..=20).map(|d| format!("3/{d}/2021")).collect();
+        assert_eq!(labels(dated(&days))[19], "2021-03-20");
+        // A value no order reads is refused at its row.
+        let mut bad = months.clone();
+        bad[20] = "13/13/1981".into();
+        let e = read_csv(src, dated(&bad).as_bytes(), None, &opts).unwrap_err();
+        assert!(
+            e.to_string().contains("row 21") && e.to_string().contains("13/13/1981"),
+            "{e}"
+        );
+        // Day first until row 13, then a month-first date: no order reads both.
+        let mut mixed = days.clone();
+        mixed[0] = "13/03/2021".into();
+        let e = read_csv(src, dated(&mixed).as_bytes(), None, &opts).unwrap_err();
+        assert!(
+            e.to_string().contains("row 13") && e.to_string().contains("3/13/2021"),
+            "{e}"
+        );
     }
 }

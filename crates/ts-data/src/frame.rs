@@ -490,16 +490,23 @@ pub(crate) fn describe_bad(v: f64) -> &'static str {
 }
 
 /// Parses a time stamp: ISO dates and date-times (with `T` or space, optional fraction and
-/// offset), `YYYY/MM/DD`, `YYYY-MM`, `DD.MM.YYYY`.
+/// offset), `YYYY/MM/DD`, `YYYY-MM`, `DD.MM.YYYY`, and dates whose year comes last after a day
+/// and a month given as numbers (`MM/DD/YYYY`, `DD/MM/YYYY`, also with `-`, and an optional
+/// `HH:MM[:SS]`): month first where both readings are dates, as in `01/02/2020` (see
+/// [`DayMonthOrder`]; a time column is read in one order for all its rows).
 pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim();
     if s.is_empty() {
         return None;
     }
-    for f in ["%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y", "%m/%d/%Y"] {
+    for f in ["%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y"] {
         if let Ok(d) = NaiveDate::parse_from_str(s, f) {
             return d.and_hms_opt(0, 0, 0);
         }
+    }
+    if is_day_month_date(s) {
+        return parse_day_month(s, DayMonthOrder::MonthFirst)
+            .or_else(|| parse_day_month(s, DayMonthOrder::DayFirst));
     }
     for f in [
         "%Y-%m-%d %H:%M:%S",
@@ -522,6 +529,147 @@ pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
     None
 }
 
+/// Which of the two leading numbers of a date such as `01/02/2020` is the month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayMonthOrder {
+    /// `MM/DD/YYYY` (the United States).
+    MonthFirst,
+    /// `DD/MM/YYYY` (most of the rest of the world).
+    DayFirst,
+}
+
+/// Whether `s` is a date of two numbers of one or two digits and a four-digit year, separated by
+/// `/` or `-` (`1/2/2020`, `31-12-2020`), optionally followed by a space and a time.
+pub(crate) fn is_day_month_date(s: &str) -> bool {
+    let date = s.trim().split(' ').next().unwrap_or("");
+    let Some(sep) = date.chars().find(|c| *c == '/' || *c == '-') else {
+        return false;
+    };
+    let digits = |p: Option<&str>, lo: usize, hi: usize| {
+        p.is_some_and(|p| (lo..=hi).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let mut parts = date.split(sep);
+    digits(parts.next(), 1, 2)
+        && digits(parts.next(), 1, 2)
+        && digits(parts.next(), 4, 4)
+        && parts.next().is_none()
+}
+
+/// Parses a date of [`is_day_month_date`]'s shape in one reading; `None` when it is no date in
+/// that reading (a month above 12, a 31st of April).
+pub(crate) fn parse_day_month(s: &str, order: DayMonthOrder) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    let sep = if s.split(' ').next().unwrap_or("").contains('/') {
+        '/'
+    } else {
+        '-'
+    };
+    let (a, b) = match order {
+        DayMonthOrder::MonthFirst => ("%m", "%d"),
+        DayMonthOrder::DayFirst => ("%d", "%m"),
+    };
+    let date = format!("{a}{sep}{b}{sep}%Y");
+    if let Ok(d) = NaiveDate::parse_from_str(s, &date) {
+        return d.and_hms_opt(0, 0, 0);
+    }
+    ["%H:%M:%S", "%H:%M"]
+        .iter()
+        .find_map(|t| NaiveDateTime::parse_from_str(s, &format!("{date} {t}")).ok())
+}
+
+/// Reads a time column given as text, one value at a time, into a [`TimeBuilder`]. Dates such as
+/// `01/02/2020` are read in one order for the whole column: while both readings parse every
+/// value so far, both are kept; a value that only one of them parses (`13/02/2020`) decides. If
+/// both parse every value, the reading whose time stamps are in order and whose steps are the
+/// most regular (the smallest ratio of the longest to the shortest step) is taken, month first
+/// on a tie: `01/01/1980, 01/02/1980, …, 01/12/1980, 01/01/1981` is monthly, not twelve days
+/// and a jump.
+pub(crate) struct TextTimes {
+    /// The readings still open, each with the values read in it (for two-number dates).
+    pending: Option<[Option<Vec<NaiveDateTime>>; 2]>,
+}
+
+impl TextTimes {
+    /// A reader before its first value.
+    pub(crate) fn new() -> Self {
+        Self { pending: None }
+    }
+
+    /// Reads one value (a row); `false` when it is no time stamp in any reading still open.
+    pub(crate) fn push(&mut self, v: &str, b: &mut TimeBuilder) -> bool {
+        if self.pending.is_none() && b.keys.is_empty() && is_day_month_date(v) {
+            self.pending = Some([Some(Vec::new()), Some(Vec::new())]);
+        }
+        let Some(readings) = self.pending.as_mut() else {
+            return match parse_time(v) {
+                Some(t) => {
+                    b.push_time(&t);
+                    true
+                }
+                None => false,
+            };
+        };
+        let orders = [DayMonthOrder::MonthFirst, DayMonthOrder::DayFirst];
+        let two_numbers = is_day_month_date(v);
+        for (reading, order) in readings.iter_mut().zip(orders) {
+            let t = if two_numbers {
+                parse_day_month(v, order)
+            } else {
+                parse_time(v)
+            };
+            match (reading.as_mut(), t) {
+                (Some(times), Some(t)) => times.push(t),
+                (Some(_), None) => *reading = None,
+                (None, _) => {}
+            }
+        }
+        readings.iter().any(Option::is_some)
+    }
+
+    /// Writes the rows kept back into `b` in the chosen reading.
+    pub(crate) fn finish(self, b: &mut TimeBuilder) {
+        let Some([month_first, day_first]) = self.pending else {
+            return;
+        };
+        let times = match (month_first, day_first) {
+            (Some(m), Some(d)) => {
+                if day_month_choice(&m, &d) == DayMonthOrder::DayFirst {
+                    d
+                } else {
+                    m
+                }
+            }
+            (Some(t), None) | (None, Some(t)) => t,
+            (None, None) => return,
+        };
+        for t in &times {
+            b.push_time(t);
+        }
+    }
+}
+
+/// The reading to keep when both parse every value (see [`TextTimes`]).
+fn day_month_choice(month_first: &[NaiveDateTime], day_first: &[NaiveDateTime]) -> DayMonthOrder {
+    let sorted = |t: &[NaiveDateTime]| t.windows(2).all(|w| w[0] <= w[1]);
+    let irregularity = |t: &[NaiveDateTime]| {
+        let steps: Vec<i64> = t
+            .windows(2)
+            .map(|w| (w[1] - w[0]).num_seconds())
+            .filter(|&s| s > 0)
+            .collect();
+        match (steps.iter().min(), steps.iter().max()) {
+            (Some(&lo), Some(&hi)) => hi as f64 / lo as f64,
+            _ => 1.0,
+        }
+    };
+    match (sorted(month_first), sorted(day_first)) {
+        (false, true) => DayMonthOrder::DayFirst,
+        (true, false) => DayMonthOrder::MonthFirst,
+        _ if irregularity(day_first) < irregularity(month_first) => DayMonthOrder::DayFirst,
+        _ => DayMonthOrder::MonthFirst,
+    }
+}
+
 pub(crate) fn format_time(t: &NaiveDateTime) -> String {
     if t.time() == chrono::NaiveTime::MIN {
         t.format("%Y-%m-%d").to_string()
@@ -541,5 +689,51 @@ mod tests {
         assert!(parse_time("2020-01-31T12:00:00Z").is_some());
         assert!(parse_time("2020-01").is_some());
         assert!(parse_time("hello").is_none());
+    }
+
+    #[test]
+    fn day_month_dates_parse_in_the_order_their_numbers_allow() {
+        let day = |s: &str| parse_time(s).map(|t| format_time(&t));
+        assert_eq!(day("01/02/2020").as_deref(), Some("2020-01-02"));
+        assert_eq!(day("13/02/2020").as_deref(), Some("2020-02-13"));
+        assert_eq!(day("2/13/2020").as_deref(), Some("2020-02-13"));
+        assert_eq!(
+            day("31-12-2020 23:59").as_deref(),
+            Some("2020-12-31 23:59:00")
+        );
+        assert_eq!(day("13/13/2020"), None);
+        assert_eq!(day("31/04/2020"), None);
+        assert!(!is_day_month_date("2020/01/02"));
+        assert!(!is_day_month_date("1/2/20"));
+        // Both orders parse every value: the sorted, regular one is taken (`t` reads month
+        // first; each pair below is one column's month-first and day-first reading).
+        let t = |s: &str| parse_day_month(s, DayMonthOrder::MonthFirst).unwrap();
+        let days = [t("01/01/2020"), t("01/02/2020"), t("01/03/2020")];
+        let months = [t("01/01/2020"), t("02/01/2020"), t("03/01/2020")];
+        assert_eq!(day_month_choice(&days, &months), DayMonthOrder::MonthFirst);
+        let jump = [
+            t("01/01/2020"),
+            t("01/02/2020"),
+            t("01/03/2020"),
+            t("01/01/2021"),
+        ];
+        let months = [
+            t("01/01/2020"),
+            t("02/01/2020"),
+            t("03/01/2020"),
+            t("01/01/2021"),
+        ];
+        assert_eq!(day_month_choice(&jump, &months), DayMonthOrder::DayFirst);
+        let unsorted = [t("02/01/2020"), t("01/02/2020")];
+        let sorted = [t("01/02/2020"), t("02/01/2020")];
+        assert_eq!(
+            day_month_choice(&unsorted, &sorted),
+            DayMonthOrder::DayFirst
+        );
+        assert_eq!(
+            day_month_choice(&sorted, &unsorted),
+            DayMonthOrder::MonthFirst
+        );
+        assert_eq!(day_month_choice(&days, &days), DayMonthOrder::MonthFirst);
     }
 }

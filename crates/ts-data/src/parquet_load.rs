@@ -8,7 +8,9 @@ use chrono::DateTime;
 use polars::prelude::*;
 
 use crate::error::{DataError, Result};
-use crate::frame::{Frame, LoadOptions, TimeBuilder, TimeIndex, format_time, parse_time};
+use crate::frame::{
+    Frame, LoadOptions, TextTimes, TimeBuilder, TimeIndex, format_time, parse_time,
+};
 use crate::load::{
     check_header, chosen_time_column, first_line, looks_numeric, parse_number, time_named_column,
     value_columns,
@@ -200,16 +202,17 @@ fn read_time(path: &Path, col: &Column, name: &str) -> Result<TimeIndex> {
             let ca = col.str().map_err(|e| bad(0, e.to_string()))?;
             let numeric = ca.iter().flatten().next().is_some_and(looks_numeric);
             let mut b = TimeBuilder::with_kind(name.to_string(), !numeric, n);
+            let mut text_times = TextTimes::new();
             for (i, v) in ca.iter().enumerate() {
                 let v = v.ok_or_else(|| bad(i + 1, String::new()))?;
                 if numeric {
                     let x: f64 = v.trim().parse().map_err(|_| bad(i + 1, v.to_string()))?;
                     b.push(x, v.trim());
-                } else {
-                    let t = parse_time(v).ok_or_else(|| bad(i + 1, v.to_string()))?;
-                    b.push_time(&t);
+                } else if !text_times.push(v, &mut b) {
+                    return Err(bad(i + 1, v.to_string()));
                 }
             }
+            text_times.finish(&mut b);
             Ok(b.finish())
         }
         DataType::Date | DataType::Datetime(_, _) => {

@@ -109,6 +109,25 @@ fn parquet_with_date_column_round_trips() {
     assert_eq!(f.column(1)[39], 117.0);
 }
 
+/// A Parquet time column of text dates such as `01/02/1980` is read in one order, as in a CSV:
+/// monthly day-first dates stay monthly.
+#[test]
+fn parquet_text_dates_day_first_stay_monthly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.parquet");
+    let dates: Vec<String> = (0..30)
+        .map(|i| format!("01/{:02}/{}", i % 12 + 1, 1980 + i / 12))
+        .collect();
+    let date = Series::new("date".into(), dates);
+    let a = Series::new("a".into(), (0..30).map(f64::from).collect::<Vec<_>>());
+    let mut df = DataFrame::new_infer_height(vec![date.into(), a.into()]).unwrap();
+    let file = std::fs::File::create(&path).unwrap();
+    ParquetWriter::new(file).finish(&mut df).unwrap();
+    let f = load(&path, &LoadOptions::default()).unwrap();
+    assert_eq!(f.label(1), "1980-02-01");
+    assert_eq!(f.label(29), "1982-06-01");
+}
+
 #[test]
 fn selected_columns_and_explicit_time_column() {
     let opts = LoadOptions {
