@@ -530,4 +530,22 @@ mod tests {
             "{e}"
         );
     }
+
+    /// A cell that is not a number says what to do about it.
+    #[test]
+    fn non_numbers_come_with_a_hint() {
+        let opts = LoadOptions::default();
+        let src = Path::new("x.csv");
+        for (cell, hint) in [
+            ("\"1,234\"", "thousands separators"),
+            ("12.5%", "without the '%'"),
+            ("high", "--features"),
+        ] {
+            let text = format!("date,a\n2020-01-01,1\n2020-01-02,{cell}\n");
+            let e = read_csv(src, text.as_bytes(), None, &opts)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("row 2") && e.contains(hint), "{e}");
+        }
+    }
 }

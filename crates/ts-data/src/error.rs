@@ -58,7 +58,10 @@ pub enum DataError {
         dtype: String,
     },
     /// A cell of a value column is not a number.
-    #[error("{path}: column {column:?}, row {row}: value {value:?} is not a number")]
+    #[error(
+        "{path}: column {column:?}, row {row}: value {value:?} is not a number{}",
+        non_number_hint(value)
+    )]
     NonNumeric {
         /// The path given.
         path: PathBuf,
@@ -205,3 +208,16 @@ pub enum DataError {
 
 /// Shorthand result type of this crate.
 pub type Result<T> = std::result::Result<T, DataError>;
+
+/// What to do about a cell that is not a number, judged from its text.
+fn non_number_hint(value: &str) -> &'static str {
+    let v = value.trim();
+    let digits = v.bytes().any(|b| b.is_ascii_digit());
+    if digits && v.ends_with('%') {
+        " (write it without the '%')"
+    } else if digits && v.contains(',') {
+        " (thousands separators and decimal commas are not read: write plain numbers such as 1234.5)"
+    } else {
+        " (a column of text or labels: leave it out of the inputs with --features)"
+    }
+}

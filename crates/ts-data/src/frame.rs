@@ -490,7 +490,8 @@ pub(crate) fn describe_bad(v: f64) -> &'static str {
 }
 
 /// Parses a time stamp: ISO dates and date-times (with `T` or space, optional fraction and
-/// offset), `YYYY/MM/DD`, `YYYY-MM`, `DD.MM.YYYY`, and dates whose year comes last after a day
+/// offset), `YYYY/MM/DD`, `YYYY-MM`, `DD.MM.YYYY`, quarters and months (`1974Q1`, `1974-Q1`,
+/// `1980M01`, `Jan 1980`: their first day), and dates whose year comes last after a day
 /// and a month given as numbers (`MM/DD/YYYY`, `DD/MM/YYYY`, also with `-`, and an optional
 /// `HH:MM[:SS]`): month first where both readings are dates, as in `01/02/2020` (see
 /// [`DayMonthOrder`]; a time column is read in one order for all its rows).
@@ -526,7 +527,34 @@ pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
     if let Ok(d) = NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d") {
         return d.and_hms_opt(0, 0, 0);
     }
-    None
+    period_start(s)
+}
+
+/// The first day of a period written as a year and a quarter or month: `1974Q1`, `1974-Q1`,
+/// `1974 Q1`, `1980M01`, `1980M1` (statistics offices' forms), `Jan 1980`, `January 1980`.
+fn period_start(s: &str) -> Option<NaiveDateTime> {
+    let first = |y: i32, m: u32| NaiveDate::from_ymd_opt(y, m, 1)?.and_hms_opt(0, 0, 0);
+    let year = s.get(..4).filter(|y| y.bytes().all(|b| b.is_ascii_digit()));
+    if let Some(y) = year.and_then(|y| y.parse::<i32>().ok()) {
+        let rest = s[4..].trim_start_matches(['-', ' ']);
+        let number = |p: &str| (1..=2).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
+        if let Some(q) = rest
+            .strip_prefix(['Q', 'q'])
+            .filter(|q| q.len() == 1 && number(q))
+        {
+            let q: u32 = q.parse().ok()?;
+            return (1..=4).contains(&q).then(|| first(y, 3 * q - 2)).flatten();
+        }
+        if let Some(m) = rest.strip_prefix(['M', 'm']).filter(|m| number(m)) {
+            return first(y, m.parse().ok()?);
+        }
+        return None;
+    }
+    let s = format!("1 {s}");
+    ["%d %b %Y", "%d %B %Y"]
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(&s, f).ok())?
+        .and_hms_opt(0, 0, 0)
 }
 
 /// Which of the two leading numbers of a date such as `01/02/2020` is the month.
@@ -702,6 +730,17 @@ mod tests {
             Some("2020-12-31 23:59:00")
         );
         assert_eq!(day("13/13/2020"), None);
+        assert_eq!(day("1974Q1").as_deref(), Some("1974-01-01"));
+        assert_eq!(day("1974-Q4").as_deref(), Some("1974-10-01"));
+        assert_eq!(day("1974 q2").as_deref(), Some("1974-04-01"));
+        assert_eq!(day("1974Q5"), None);
+        assert_eq!(day("1980M01").as_deref(), Some("1980-01-01"));
+        assert_eq!(day("1980M12").as_deref(), Some("1980-12-01"));
+        assert_eq!(day("1980M13"), None);
+        assert_eq!(day("Jan 1980").as_deref(), Some("1980-01-01"));
+        assert_eq!(day("September 1980").as_deref(), Some("1980-09-01"));
+        assert_eq!(day("Foo 1980"), None);
+        assert_eq!(day("1980"), None);
         assert_eq!(day("31/04/2020"), None);
         assert!(!is_day_month_date("2020/01/02"));
         assert!(!is_day_month_date("1/2/20"));

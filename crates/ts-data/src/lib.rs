@@ -44,7 +44,9 @@ pub use load::load;
 #[cfg(feature = "parquet")]
 pub use parquet_load::frame_from_dataframe;
 pub use scaler::{Scaler, ScalerKind, quantile};
-pub use season::{detect_seasons, primary_season, seasonal_lag, seasons_of_step};
+pub use season::{
+    TimeGaps, detect_seasons, primary_season, seasonal_lag, seasons_of_step, time_gaps,
+};
 pub use split::{SplitBounds, SplitConfig};
 pub use table::TextTable;
 pub use window::{

@@ -72,6 +72,117 @@ pub fn seasonal_lag(season: usize, step: usize) -> usize {
     m * step.div_ceil(m) - step
 }
 
+/// Steps of a dated time index longer than its usual step: rows missing from a regular table
+/// (see [`time_gaps`]). Windows, lags and seasons count rows, so they span such a gap as if it
+/// were one step.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TimeGaps {
+    /// The usual step in words: `1 month`, `1 day`, `30 minutes`, ….
+    pub usual_step: String,
+    /// How many steps are longer than the usual one.
+    pub long_steps: usize,
+    /// How many rows of the usual step they leave out.
+    pub missing_rows: usize,
+    /// The time stamps on either side of the first long step.
+    pub first: (String, String),
+    /// The 1-based data row after the first long step.
+    pub first_row: usize,
+}
+
+impl std::fmt::Display for TimeGaps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = if self.long_steps == 1 { "" } else { "s" };
+        let r = if self.missing_rows == 1 { "" } else { "s" };
+        write!(
+            f,
+            "{} step{s} longer than the usual {} ({} row{r} missing), the first from {} to {} \
+             (row {}); windows and seasonal lags count rows and span them",
+            self.long_steps,
+            self.usual_step,
+            self.missing_rows,
+            self.first.0,
+            self.first.1,
+            self.first_row
+        )
+    }
+}
+
+/// The long steps of a frame's dated time index ([`TimeGaps`]); `None` when there are none, for
+/// an index of plain numbers (or none) and for a step that is not a regular one (monthly,
+/// quarterly and yearly steps are counted in calendar months, the others in seconds).
+pub fn time_gaps(frame: &Frame) -> Option<TimeGaps> {
+    let t = frame.time.as_ref().filter(|t| t.is_dates())?;
+    let keys = t.keys();
+    let step = median_step(keys);
+    if !(step.is_finite() && step > 0.0) {
+        return None;
+    }
+    let days = step / DAY;
+    let months = |k: f64| {
+        chrono::DateTime::from_timestamp(k as i64, 0).map(|d| {
+            use chrono::Datelike;
+            i64::from(d.year()) * 12 + i64::from(d.month0())
+        })
+    };
+    // (usual step in words, rows of the usual step each step spans).
+    let (usual, spans): (String, Box<dyn Fn(f64, f64) -> i64>) = if (28.0..=31.0).contains(&days)
+        || (89.0..=92.0).contains(&days)
+        || (365.0..=366.0).contains(&days)
+    {
+        let per = if days < 32.0 {
+            1
+        } else if days < 93.0 {
+            3
+        } else {
+            12
+        };
+        let name = match per {
+            1 => "1 month",
+            3 => "1 quarter",
+            _ => "1 year",
+        };
+        let spans = move |a: f64, b: f64| match (months(a), months(b)) {
+            (Some(x), Some(y)) => (y - x) / per,
+            _ => 1,
+        };
+        (name.to_string(), Box::new(spans))
+    } else {
+        let spans = move |a: f64, b: f64| ((b - a) / step).round() as i64;
+        (step_words(step), Box::new(spans))
+    };
+    let mut gaps: Option<TimeGaps> = None;
+    for (i, w) in keys.windows(2).enumerate() {
+        let n = spans(w[0], w[1]);
+        if n > 1 {
+            let g = gaps.get_or_insert_with(|| TimeGaps {
+                usual_step: usual.clone(),
+                long_steps: 0,
+                missing_rows: 0,
+                first: (t.label(i), t.label(i + 1)),
+                first_row: i + 2,
+            });
+            g.long_steps += 1;
+            g.missing_rows += (n - 1) as usize;
+        }
+    }
+    gaps
+}
+
+/// A step in seconds as words: `30 minutes`, `1 hour`, `1 day`, `7 days`, `90 seconds`.
+fn step_words(step: f64) -> String {
+    let s = step.round() as u64;
+    let (n, unit) = if s.is_multiple_of(86_400) {
+        (s / 86_400, "day")
+    } else if s.is_multiple_of(3600) {
+        (s / 3600, "hour")
+    } else if s.is_multiple_of(60) {
+        (s / 60, "minute")
+    } else {
+        (s, "second")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 /// Median of the positive differences of sorted keys (NaN without any).
 pub(crate) fn median_step(keys: &[f64]) -> f64 {
     let mut d: Vec<f64> = keys
@@ -112,6 +223,64 @@ mod tests {
         assert_eq!(lags, vec![3, 2, 1, 0, 3, 2, 1, 0]);
         assert_eq!(seasonal_lag(1, 5), 0);
         assert_eq!(seasonal_lag(0, 5), 0);
+    }
+
+    fn dated(labels: &[&str]) -> Frame {
+        let keys = labels
+            .iter()
+            .map(|l| crate::frame::parse_time(l).unwrap().and_utc().timestamp() as f64)
+            .collect();
+        let time = crate::TimeIndex::new("date", labels, keys).unwrap();
+        Frame::from_columns(
+            "t.csv",
+            vec!["a".into()],
+            vec![vec![1.0; labels.len()]],
+            Some(time),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn gaps_in_a_regular_index_are_counted_in_its_own_step() {
+        let monthly = dated(&["2020-01-01", "2020-02-01", "2020-03-01", "2020-04-01"]);
+        assert_eq!(time_gaps(&monthly), None);
+        let g = time_gaps(&dated(&[
+            "2020-01-01",
+            "2020-02-01",
+            "2020-03-01",
+            "2020-06-01",
+            "2020-07-01",
+            "2020-09-01",
+        ]))
+        .unwrap();
+        assert_eq!((g.long_steps, g.missing_rows, g.first_row), (2, 3, 4));
+        assert_eq!(g.usual_step, "1 month");
+        assert_eq!(
+            g.first,
+            ("2020-03-01".to_string(), "2020-06-01".to_string())
+        );
+        let text = g.to_string();
+        assert!(
+            text.starts_with("2 steps longer than the usual 1 month (3 rows missing)"),
+            "{text}"
+        );
+        let hourly = dated(&[
+            "2020-01-01 00:00",
+            "2020-01-01 01:00",
+            "2020-01-01 02:00",
+            "2020-01-01 05:00",
+            "2020-01-01 06:00",
+        ]);
+        let g = time_gaps(&hourly).unwrap();
+        assert_eq!(
+            (g.usual_step.as_str(), g.long_steps, g.missing_rows),
+            ("1 hour", 1, 2)
+        );
+        let quarterly = dated(&["2020-01-01", "2020-04-01", "2020-07-01", "2021-01-01"]);
+        let g = time_gaps(&quarterly).unwrap();
+        assert_eq!((g.usual_step.as_str(), g.missing_rows), ("1 quarter", 1));
+        assert_eq!(step_words(1800.0), "30 minutes");
+        assert_eq!(step_words(7.0 * DAY), "7 days");
     }
 
     #[test]

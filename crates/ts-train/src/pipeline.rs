@@ -29,6 +29,9 @@ pub struct DataSummary {
     pub start: String,
     /// Last time label.
     pub end: String,
+    /// Steps longer than the time index's usual one (rows missing from a regular table), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gaps: Option<ts_data::TimeGaps>,
 }
 
 impl DataSummary {
@@ -48,6 +51,7 @@ impl DataSummary {
             time_column: frame.time.as_ref().map(|t| t.column.clone()),
             start,
             end,
+            gaps: ts_data::time_gaps(frame),
         }
     }
 }

@@ -270,6 +270,13 @@ impl fmt::Display for DataSummary {
             self.columns.len()
         )?;
         writeln!(f, "Date range: {} to {}", self.start, self.end)?;
+        if let Some(g) = &self.gaps {
+            writeln!(
+                f,
+                "Gaps in time: {g} (to fill them, add the missing time stamps with empty cells and \
+                 use --fill interpolate or ffill)"
+            )?;
+        }
         writeln!(f, "Variables: {}", self.columns.join(", "))
     }
 }
@@ -580,5 +587,30 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    /// Rows missing from a regular table are named before training, with the way to fill them.
+    #[test]
+    fn the_data_summary_names_gaps_in_time() {
+        let labels = ["2020-01-01", "2020-02-01", "2020-05-01", "2020-06-01"];
+        let keys = labels
+            .iter()
+            .map(|l| ts_data::parse_time(l).unwrap().and_utc().timestamp() as f64)
+            .collect();
+        let time = ts_data::TimeIndex::new("date", labels, keys).unwrap();
+        let frame =
+            ts_data::Frame::from_columns("t.csv", vec!["y".into()], vec![vec![1.0; 4]], Some(time))
+                .unwrap();
+        let text = DataSummary::of(&frame).to_string();
+        assert!(
+            text.contains(
+                "Gaps in time: 1 step longer than the usual 1 month (2 rows missing), the first \
+                 from 2020-02-01 to 2020-05-01 (row 3)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("--fill interpolate"), "{text}");
+        let json = serde_json::to_value(DataSummary::of(&frame)).unwrap();
+        assert_eq!(json["gaps"]["missing_rows"], 2);
     }
 }
