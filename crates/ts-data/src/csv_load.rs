@@ -547,5 +547,16 @@ mod tests {
                 .to_string();
             assert!(e.contains("row 2") && e.contains(hint), "{e}");
         }
+        // A local clock time repeated at the end of daylight saving time.
+        let text = "time,a\n2021-10-31 01:00,1\n2021-10-31 02:00,2\n2021-10-31 02:00,3\n";
+        let e = read_csv(src, text.as_bytes(), None, &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("row 3") && e.contains("daylight saving"), "{e}");
+        let text = "date,a\n2021-10-30,1\n2021-10-30,2\n";
+        let e = read_csv(src, text.as_bytes(), None, &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("duplicate") && !e.contains("daylight"), "{e}");
     }
 }

@@ -145,7 +145,10 @@ pub enum DataError {
         previous: String,
     },
     /// The same time stamp appears twice.
-    #[error("{path}: time column {column:?}, row {row}: duplicate time stamp {value}")]
+    #[error(
+        "{path}: time column {column:?}, row {row}: duplicate time stamp {value}{}",
+        duplicate_hint(value)
+    )]
     Duplicate {
         /// The path given.
         path: PathBuf,
@@ -219,5 +222,15 @@ fn non_number_hint(value: &str) -> &'static str {
         " (thousands separators and decimal commas are not read: write plain numbers such as 1234.5)"
     } else {
         " (a column of text or labels: leave it out of the inputs with --features)"
+    }
+}
+
+/// Why a time stamp may repeat: a local clock time at the end of daylight saving time.
+fn duplicate_hint(value: &str) -> &'static str {
+    if value.contains(':') {
+        " (local clock times repeat when daylight saving time ends: write the time stamps in UTC \
+         or with their offset, such as 2021-10-31T02:00:00+01:00)"
+    } else {
+        ""
     }
 }

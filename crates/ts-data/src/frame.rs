@@ -524,6 +524,16 @@ pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Some(d.naive_utc());
     }
+    for f in [
+        "%Y-%m-%d %H:%M:%S%z",
+        "%Y-%m-%dT%H:%M:%S%z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+    ] {
+        if let Ok(d) = DateTime::parse_from_str(s, f) {
+            return Some(d.naive_utc());
+        }
+    }
     if let Ok(d) = NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d") {
         return d.and_hms_opt(0, 0, 0);
     }
@@ -730,6 +740,16 @@ mod tests {
             Some("2020-12-31 23:59:00")
         );
         assert_eq!(day("13/13/2020"), None);
+        assert_eq!(
+            day("2021-10-31 02:00:00+0100").as_deref(),
+            Some("2021-10-31 01:00:00")
+        );
+        assert_eq!(
+            day("2021-10-31T02:00:00.5+0200")
+                .map(|d| d[..16].to_string())
+                .as_deref(),
+            Some("2021-10-31 00:00")
+        );
         assert_eq!(day("1974Q1").as_deref(), Some("1974-01-01"));
         assert_eq!(day("1974-Q4").as_deref(), Some("1974-10-01"));
         assert_eq!(day("1974 q2").as_deref(), Some("1974-04-01"));
