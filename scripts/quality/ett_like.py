@@ -7,13 +7,15 @@ benchmark). Seeded: the same file every time.
 
     python3 scripts/quality/ett_like.py [OUT]     # default /tmp/ett/ett_like.csv (numpy, pandas)
 """
-import sys
+import argparse
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-out = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/ett/ett_like.csv")
+parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+parser.add_argument("out", nargs="?", default="/tmp/ett/ett_like.csv", help="CSV to write")
+out = Path(parser.parse_args().out)
 out.parent.mkdir(parents=True, exist_ok=True)
 rng = np.random.default_rng(7)
 n = 24 * 365
