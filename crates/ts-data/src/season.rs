@@ -146,6 +146,15 @@ pub fn time_gaps(frame: &Frame) -> Option<TimeGaps> {
             _ => 1,
         };
         (name.to_string(), Box::new(spans))
+    } else if (days - 1.0).abs() < 1e-6 && keys.iter().all(|&k| weekday(k).is_some_and(|d| d < 5)) {
+        // A table of weekdays (markets, offices): weekends are not missing rows, weekdays are.
+        let spans = |a: f64, b: f64| {
+            let whole = ((b - a) / DAY).round() as i64;
+            (1..=whole)
+                .filter(|d| weekday(a + *d as f64 * DAY).is_some_and(|w| w < 5))
+                .count() as i64
+        };
+        ("1 weekday".to_string(), Box::new(spans))
     } else {
         let spans = move |a: f64, b: f64| ((b - a) / step).round() as i64;
         (step_words(step), Box::new(spans))
@@ -166,6 +175,12 @@ pub fn time_gaps(frame: &Frame) -> Option<TimeGaps> {
         }
     }
     gaps
+}
+
+/// The day of the week of a time key (0 = Monday … 6 = Sunday).
+fn weekday(k: f64) -> Option<u32> {
+    use chrono::Datelike;
+    chrono::DateTime::from_timestamp(k as i64, 0).map(|d| d.weekday().num_days_from_monday())
 }
 
 /// A step in seconds as words: `30 minutes`, `1 hour`, `1 day`, `7 days`, `90 seconds`.
@@ -279,6 +294,21 @@ mod tests {
         let quarterly = dated(&["2020-01-01", "2020-04-01", "2020-07-01", "2021-01-01"]);
         let g = time_gaps(&quarterly).unwrap();
         assert_eq!((g.usual_step.as_str(), g.missing_rows), ("1 quarter", 1));
+        // Weekdays only: weekends are no gap, a missing Wednesday is.
+        let weekdays = dated(&[
+            "2024-01-04",
+            "2024-01-05",
+            "2024-01-08",
+            "2024-01-09",
+            "2024-01-11",
+            "2024-01-12",
+        ]);
+        let g = time_gaps(&weekdays).unwrap();
+        assert_eq!(
+            (g.usual_step.as_str(), g.long_steps, g.missing_rows),
+            ("1 weekday", 1, 1)
+        );
+        assert_eq!(g.first_row, 5);
         assert_eq!(step_words(1800.0), "30 minutes");
         assert_eq!(step_words(7.0 * DAY), "7 days");
     }
