@@ -409,6 +409,62 @@ fn whole_months(a: &NaiveDateTime, b: &NaiveDateTime) -> Option<u32> {
     (months > 0 && aligned && a.time() == b.time()).then_some(months as u32)
 }
 
+/// Mean length of a month in days.
+const MONTH_DAYS: f64 = 365.2425 / 12.0;
+
+/// The date `k` steps after the last of `d` for a table that steps by whole calendar months but
+/// not always to the same day (the last business day of each month; the 30th, with February's
+/// last day): each gap spans a whole number of months within four days of their mean length, at
+/// the same time of day. The step is the median number of months; the day is the month's last
+/// or first weekday when every date is one, else the most common day of the month (cut to the
+/// month's length). `None` for any other spacing.
+fn calendar_months_ahead(d: &[NaiveDateTime], k: usize) -> Option<NaiveDateTime> {
+    use chrono::{NaiveDate, Weekday};
+    let month_of = |x: &NaiveDateTime| x.year() * 12 + x.month0() as i32;
+    let mut steps = Vec::with_capacity(d.len());
+    for w in d.windows(2) {
+        let m = month_of(&w[1]) - month_of(&w[0]);
+        let days = (w[1] - w[0]).num_seconds() as f64 / 86_400.0;
+        if m <= 0 || w[0].time() != w[1].time() || (days - f64::from(m) * MONTH_DAYS).abs() > 4.0 {
+            return None;
+        }
+        steps.push(m as u32);
+    }
+    let last = *d.last()?;
+    let ahead = Months::new(median_of(steps).checked_mul(u32::try_from(k).ok()?)?);
+    let first = last.date().with_day(1)?.checked_add_months(ahead)?;
+    let month_end = first.checked_add_months(Months::new(1))?.pred_opt()?;
+    let weekday = |x: NaiveDate| !matches!(x.weekday(), Weekday::Sat | Weekday::Sun);
+    let last_weekday = |x: NaiveDate| {
+        let mut e = x.with_day(1)?.checked_add_months(Months::new(1))?.pred_opt()?;
+        while !weekday(e) {
+            e = e.pred_opt()?;
+        }
+        Some(e)
+    };
+    let first_weekday = |x: NaiveDate| {
+        let mut b = x.with_day(1)?;
+        while !weekday(b) {
+            b = b.succ_opt()?;
+        }
+        Some(b)
+    };
+    let day = if d.iter().all(|x| last_weekday(x.date()) == Some(x.date())) {
+        last_weekday(first)?
+    } else if d.iter().all(|x| first_weekday(x.date()) == Some(x.date())) {
+        first_weekday(first)?
+    } else {
+        let mut days: Vec<u32> = d.iter().map(|x| x.day()).collect();
+        days.sort_unstable();
+        let mode = days
+            .chunk_by(|a, b| a == b)
+            .max_by_key(|run| (run.len(), run[0]))
+            .map(|run| run[0])?;
+        first.with_day(mode.min(month_end.day()))?
+    };
+    Some(day.and_time(last.time()))
+}
+
 /// The median of a non-empty list (the lower middle one).
 fn median_of<T: Copy + PartialOrd>(mut v: Vec<T>) -> T {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
@@ -450,12 +506,12 @@ pub fn future_label(frame: &Frame, k: usize) -> String {
                         last.checked_add_months(ahead)
                     }
                 }
-                None => {
+                None => calendar_months_ahead(&d, k).or_else(|| {
                     let gap = median_of(d.windows(2).map(|w| w[1] - w[0]).collect());
                     i32::try_from(k)
                         .ok()
                         .and_then(|k| last.checked_add_signed(gap * k))
-                }
+                }),
             };
             next.map(|d| {
                 if d.time() == chrono::NaiveTime::MIN {
@@ -598,5 +654,25 @@ mod tests {
         assert_eq!(future_label(&days, 2), "2020-01-07");
         let hours = frame_of(&["2020-01-01 00:00:00", "2020-01-01 01:00:00"]);
         assert_eq!(future_label(&hours, 1), "2020-01-01 02:00:00");
+        // Calendar months that do not keep one day: business month ends (2024-03-29 is a
+        // Friday; April's last weekday is Tuesday the 30th, June's Friday the 28th), the 30th
+        // with February's last day, business quarter ends.
+        let business = frame_of(&["2023-12-29", "2024-01-31", "2024-02-29", "2024-03-29"]);
+        let next: Vec<String> = (1..=3).map(|k| future_label(&business, k)).collect();
+        assert_eq!(next, ["2024-04-30", "2024-05-31", "2024-06-28"]);
+        let thirtieths = frame_of(&["2023-12-30", "2024-01-30", "2024-02-29", "2024-03-30"]);
+        assert_eq!(future_label(&thirtieths, 1), "2024-04-30");
+        assert_eq!(future_label(&thirtieths, 11), "2025-02-28");
+        let quarters = frame_of(&["2009-03-31", "2009-06-30", "2009-09-30", "2009-12-31"]);
+        assert_eq!(future_label(&quarters, 1), "2010-03-31");
+        let bq = frame_of(&["2008-12-31", "2009-03-31", "2009-06-30", "2009-09-30"]);
+        assert_eq!(future_label(&bq, 1), "2009-12-31");
+        let bq = frame_of(&["2011-12-30", "2012-03-30", "2012-06-29", "2012-09-28"]);
+        assert_eq!(future_label(&bq, 1), "2012-12-31");
+        // Weekly and 35-day steps are not months.
+        let weeks = frame_of(&["2024-01-05", "2024-01-12", "2024-01-19"]);
+        assert_eq!(future_label(&weeks, 1), "2024-01-26");
+        let five_weeks = frame_of(&["2024-01-05", "2024-02-09", "2024-03-15"]);
+        assert_eq!(future_label(&five_weeks, 1), "2024-04-19");
     }
 }
