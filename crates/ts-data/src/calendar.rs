@@ -134,11 +134,7 @@ pub fn calendar_share(
 /// No date index or no calendar cycle for `season`, or a column already named like one of
 /// them.
 pub fn with_calendar(frame: &Frame, season: usize) -> Result<Frame> {
-    let bad = |reason: String| DataError::InvalidConfig {
-        name: "calendar".into(),
-        value: "on".into(),
-        reason,
-    };
+    let bad = |reason: String| DataError::Calendar { reason };
     if let Some(c) = frame.columns.iter().find(|c| is_calendar_column(c)) {
         return Err(bad(format!(
             "{}: the table already has a column named \"{c}\"; rename it to add calendar inputs",

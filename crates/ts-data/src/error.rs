@@ -45,6 +45,29 @@ pub enum DataError {
         /// The columns that exist, comma separated.
         available: String,
     },
+    /// The time column was asked for as a value (a target or an input).
+    #[error(
+        "{path}: column {column:?} is the time column (the rows' time stamps), not a value to \
+         forecast or read; the value columns are: {available}"
+    )]
+    TimeColumnAsValue {
+        /// The path given.
+        path: PathBuf,
+        /// The time column.
+        column: String,
+        /// The value columns, comma separated.
+        available: String,
+    },
+    /// The header names a column twice, or a column not at all.
+    #[error("{path}: header: {problem} (columns {at}); give each column its own name")]
+    BadHeader {
+        /// The path given.
+        path: PathBuf,
+        /// What is wrong, naming the column.
+        problem: String,
+        /// The 1-based positions of the columns concerned, comma separated.
+        at: String,
+    },
     /// A Parquet column to be decoded has a type ts-data does not read.
     #[error(
         "{path}: column {column:?} is of type {dtype}, which cannot be read (numbers, booleans, strings, dates and date-times can); name the columns to load so that it is left out"
@@ -181,6 +204,12 @@ pub enum DataError {
         /// The constant value.
         value: f64,
     },
+    /// Calendar inputs (`--calendar`, or a model that reads them) cannot be built for a table.
+    #[error("calendar inputs: {reason}")]
+    Calendar {
+        /// Why, naming the file.
+        reason: String,
+    },
     /// A configuration value is out of range.
     #[error("invalid {name} = {value}: {reason}")]
     InvalidConfig {
@@ -221,7 +250,7 @@ fn non_number_hint(value: &str) -> &'static str {
     } else if digits && v.contains(',') {
         " (thousands separators and decimal commas are not read: write plain numbers such as 1234.5)"
     } else {
-        " (a column of text or labels: leave it out of the inputs with --features)"
+        " (a column of text or labels cannot be an input: train with --features that leave it out)"
     }
 }
 

@@ -78,6 +78,10 @@ pub struct TimeIndex {
     keys: Vec<f64>,
     /// How the display labels are kept.
     labels: Labels,
+    /// Whether some date key has a time of day: every date label then shows one, midnight
+    /// included (`2020-01-02 00:00:00`, not `2020-01-02`), so that a column of them has one form.
+    #[serde(default)]
+    clock: bool,
 }
 
 /// Display labels of a [`TimeIndex`].
@@ -89,6 +93,11 @@ enum Labels {
     Numbers,
     /// Labels as text: label `i` is `text[ends[i - 1]..ends[i]]` (from 0 for the first).
     Text { text: String, ends: Vec<usize> },
+}
+
+/// Whether a date key (seconds since 1970) falls after midnight.
+fn has_clock(key: f64) -> bool {
+    key.rem_euclid(86_400.0) != 0.0
 }
 
 /// A date key (seconds since 1970) printed as [`format_time`] prints the time stamp.
@@ -169,7 +178,20 @@ impl TimeIndex {
                 let start = if i == 0 { 0 } else { ends[i - 1] };
                 text[start..ends[i]].to_string()
             }
+            Labels::Dates if self.clock => DateTime::from_timestamp(key.floor() as i64, 0)
+                .map(|t| t.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_else(|| format!("{key}")),
             other => other.derived(key).unwrap_or_default(),
+        }
+    }
+
+    /// Whether the time stamps are dates some of which have a time of day (hourly data, say):
+    /// labels of such an index, and of the rows after it, always show the time.
+    pub fn has_clock_times(&self) -> bool {
+        match &self.labels {
+            Labels::Dates => self.clock,
+            Labels::Numbers => false,
+            Labels::Text { .. } => self.is_dates() && self.keys.iter().any(|k| has_clock(*k)),
         }
     }
 
@@ -276,10 +298,12 @@ impl TimeBuilder {
             text.shrink_to_fit();
             ends.shrink_to_fit();
         }
+        let clock = matches!(self.labels, Labels::Dates) && self.keys.iter().any(|k| has_clock(*k));
         TimeIndex {
             column: self.column,
             keys: self.keys,
             labels: self.labels,
+            clock,
         }
     }
 }
@@ -448,10 +472,17 @@ impl Frame {
         self.columns
             .iter()
             .position(|c| c == name)
-            .ok_or_else(|| DataError::ColumnNotFound {
-                path: self.source.clone(),
-                column: name.to_string(),
-                available: self.columns.join(", "),
+            .ok_or_else(|| match &self.time {
+                Some(t) if t.column == name => DataError::TimeColumnAsValue {
+                    path: self.source.clone(),
+                    column: name.to_string(),
+                    available: self.columns.join(", "),
+                },
+                _ => DataError::ColumnNotFound {
+                    path: self.source.clone(),
+                    column: name.to_string(),
+                    available: self.columns.join(", "),
+                },
             })
     }
 

@@ -136,7 +136,9 @@ pub(crate) fn value_columns(
     // an empty name cannot be told apart from its twin: refused when the run would read it.
     for w in &wanted {
         let base = w.split("_duplicated_").next().unwrap_or(w);
-        let twin = base != w && names.iter().any(|n| n == base);
+        let twin = names
+            .iter()
+            .any(|n| n != w && n.split("_duplicated_").next() == Some(base));
         if twin || w.trim().is_empty() {
             let at: Vec<String> = names
                 .iter()
@@ -144,19 +146,28 @@ pub(crate) fn value_columns(
                 .filter(|(_, n)| n.split("_duplicated_").next() == Some(base))
                 .map(|(i, _)| (i + 1).to_string())
                 .collect();
-            return Err(DataError::InvalidConfig {
-                name: "header".into(),
-                value: format!("{base:?}"),
-                reason: format!(
-                    "{}: {} (columns {}); give each column its own name",
-                    path.display(),
-                    if twin {
-                        "this column name appears more than once in the header"
-                    } else {
-                        "a column has no name in the header (a pandas index written by to_csv? write it with index=False or name it)"
-                    },
-                    at.join(", ")
-                ),
+            return Err(DataError::BadHeader {
+                path: path.to_path_buf(),
+                problem: if twin {
+                    format!("the column name {base:?} appears more than once")
+                } else {
+                    "a column has no name (a pandas index written by to_csv? write it with \
+                     index=False or name it)"
+                        .into()
+                },
+                at: at.join(", "),
+            });
+        }
+        if let Some(t) = time_name.filter(|t| *t == w) {
+            return Err(DataError::TimeColumnAsValue {
+                path: path.to_path_buf(),
+                column: t.clone(),
+                available: names
+                    .iter()
+                    .filter(|n| *n != t)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
             });
         }
     }

@@ -112,6 +112,35 @@ fn known_edge_cases_behave() {
     );
     let e = load("x,a,\n1,2,3\n2,5,6\n").unwrap_err().to_string();
     assert!(e.contains("no name"), "{e}");
+    // Also when only the first of the twins is asked for (a model's saved columns): it was
+    // read silently, whichever of the two held the values the model knew.
+    let only_a = LoadOptions {
+        columns: Some(vec!["a".into()]),
+        ..LoadOptions::default()
+    };
+    let e = read_csv(
+        Path::new("t.csv"),
+        "x,a,b,a\n1,2,3,4\n2,5,6,7\n".as_bytes(),
+        None,
+        &only_a,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("more than once") && e.contains("columns 2, 4"),
+        "{e}"
+    );
+    let only_b = LoadOptions {
+        columns: Some(vec!["b".into()]),
+        ..LoadOptions::default()
+    };
+    read_csv(
+        Path::new("t.csv"),
+        "x,a,b,a\n1,2,3,4\n2,5,6,7\n".as_bytes(),
+        None,
+        &only_b,
+    )
+    .unwrap();
     // A time column whose first cells are empty is still detected by its name, and the empty
     // cell is reported with its row.
     let e = load("date,a\n,1\n2020-01-02,2\n").unwrap_err().to_string();

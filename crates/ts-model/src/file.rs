@@ -244,7 +244,17 @@ pub fn write_atomic_with(
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    let mut tmp = builder.tempfile_in(dir).map_err(|e| io(path, e))?;
+    if !dir.is_dir() {
+        let missing = std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("the folder {} does not exist", dir.display()),
+        );
+        return Err(io(path, missing));
+    }
+    // The error names the output, not the temporary file next to it.
+    let mut tmp = builder
+        .tempfile_in(dir)
+        .map_err(|e| io(path, std::io::Error::from(e.kind())))?;
     {
         let mut w = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
         fill(&mut w).map_err(|e| io(path, e))?;

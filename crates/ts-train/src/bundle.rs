@@ -436,7 +436,10 @@ fn calendar_months_ahead(d: &[NaiveDateTime], k: usize) -> Option<NaiveDateTime>
     let month_end = first.checked_add_months(Months::new(1))?.pred_opt()?;
     let weekday = |x: NaiveDate| !matches!(x.weekday(), Weekday::Sat | Weekday::Sun);
     let last_weekday = |x: NaiveDate| {
-        let mut e = x.with_day(1)?.checked_add_months(Months::new(1))?.pred_opt()?;
+        let mut e = x
+            .with_day(1)?
+            .checked_add_months(Months::new(1))?
+            .pred_opt()?;
         while !weekday(e) {
             e = e.pred_opt()?;
         }
@@ -514,7 +517,7 @@ pub fn future_label(frame: &Frame, k: usize) -> String {
                 }),
             };
             next.map(|d| {
-                if d.time() == chrono::NaiveTime::MIN {
+                if d.time() == chrono::NaiveTime::MIN && !t.has_clock_times() {
                     d.format("%Y-%m-%d").to_string()
                 } else {
                     d.format("%Y-%m-%d %H:%M:%S").to_string()
@@ -654,6 +657,9 @@ mod tests {
         assert_eq!(future_label(&days, 2), "2020-01-07");
         let hours = frame_of(&["2020-01-01 00:00:00", "2020-01-01 01:00:00"]);
         assert_eq!(future_label(&hours, 1), "2020-01-01 02:00:00");
+        // Midnight keeps its time in an hourly table.
+        let evening = frame_of(&["2020-01-01 22:00:00", "2020-01-01 23:00:00"]);
+        assert_eq!(future_label(&evening, 1), "2020-01-02 00:00:00");
         // Calendar months that do not keep one day: business month ends (2024-03-29 is a
         // Friday; April's last weekday is Tuesday the 30th, June's Friday the 28th), the 30th
         // with February's last day, business quarter ends.

@@ -93,7 +93,8 @@ pub struct TargetMetrics {
     pub naive: NaiveMetrics,
     /// Original-unit metrics per horizon step (model, naive).
     pub by_step: Vec<UnitMetrics>,
-    /// Whether the model beats the naive forecast on original-unit MSE.
+    /// Whether the model beats the naive forecast on original-unit MSE by more than rounding
+    /// ([`beats`]: a model that *is* the naive forecast ties).
     pub beats_naive: bool,
     /// Seasonal period (rows) of the seasonal naive forecast and of MASE's scale; 1 = none.
     pub season: usize,
@@ -485,7 +486,7 @@ pub fn evaluate(
                 original: naive_o,
             },
             by_step,
-            beats_naive: original.mse < naive_o.mse,
+            beats_naive: beats(original.mse, naive_o.mse),
             season: baseline.season.max(1),
             mase_scale: scale,
             scores: pooled,
