@@ -87,6 +87,9 @@ pub struct EvaluateArgs {
     /// Also write the metrics as JSON here.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace the --out file if it exists (else an existing file is refused).
+    #[arg(long)]
+    pub force: bool,
     /// Which windows to score: test | validation | train | all (the model's split when the file
     /// has as many rows as its training data, else the configured fractions of this file).
     #[arg(long, value_parser = parsed::<ts_train::Part>, default_value = "test")]
@@ -108,6 +111,9 @@ pub struct PredictArgs {
     /// CSV output (default: standard output).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace the --out file if it exists (else an existing file is refused).
+    #[arg(long)]
+    pub force: bool,
     /// Only the forecast past the end of the data: the window ending at the last row, every
     /// horizon step.
     #[arg(long)]

@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
 use ts_train::checkpoint::{self, CHECKPOINT_FILE};
-use ts_train::output::{RUN_FILES, Staging, StaleFiles, check_output, check_run_folder};
+use ts_train::output::{
+    RUN_FILES, Staging, StaleFiles, check_new_file, check_output, check_run_folder,
+};
 use ts_train::pipeline::DataSummary;
 use ts_train::progress::ProgressBar;
 use ts_train::report::IntervalsReport;
@@ -171,6 +173,7 @@ fn say_interrupted(r: &ts_train::TrainReport, out: &std::path::Path, sigterm: bo
 pub fn evaluate(a: EvaluateArgs) -> Result<()> {
     if let Some(out) = &a.out {
         check_output(out, &[&a.data, &a.model])?;
+        check_new_file(out, a.force)?;
     }
     let bundle = Bundle::load(&a.model)?;
     let frame = bundle.load_data(&a.data, a.fill)?;
@@ -219,6 +222,7 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
 pub fn predict(a: PredictArgs) -> Result<()> {
     if let Some(out) = &a.out {
         check_output(out, &[&a.data, &a.model])?;
+        check_new_file(out, a.force)?;
     }
     let bundle = Bundle::load(&a.model)?;
     let frame = bundle.load_data(&a.data, a.fill)?;

@@ -12,7 +12,7 @@ use ts_fairness::run::{FairnessConfig, Mitigation};
 use ts_fairness::table::{GroupMaker, GroupsConfig, default_groups_path, make_groups};
 use ts_train::pipeline::Part;
 
-use ts_train::output::check_output;
+use ts_train::output::{check_new_file, check_output};
 
 /// The table and the seed groupings, shared by `tsf groups` and `tsf fairness`.
 #[derive(Debug, Args)]
@@ -58,6 +58,9 @@ pub struct GroupsArgs {
     /// Time column (default: detected).
     #[arg(long)]
     pub time_column: Option<String>,
+    /// Replace the output table and summary if they exist (else existing files are refused).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `tsf fairness`: audit a saved model across groups, and optionally mitigate.
@@ -134,6 +137,8 @@ pub fn groups(a: GroupsArgs) -> Result<()> {
     });
     check_output(&out, &[&data])?;
     check_output(&summary, &[&data, &out])?;
+    check_new_file(&out, a.force)?;
+    check_new_file(&summary, a.force)?;
     if ts_train::output::same_path(&summary, &out) {
         anyhow::bail!(
             "{}: the summary would be written over the grouped table (--out); give --summary another path",

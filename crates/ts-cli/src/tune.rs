@@ -198,6 +198,14 @@ pub fn tune(a: TuneArgs) -> Result<()> {
     let mut report = TuneReport::new(results, &space);
     let results = &report.results;
     let Some(best_trial) = results.best.clone() else {
+        // A study with nothing to show does not replace one that had (--force): a failed run
+        // leaves the earlier results as they were.
+        if TUNE_FILES.iter().any(|f| a.out.join(f).exists()) {
+            bail!(
+                "no trial completed; nothing to retrain, and the earlier results in {} are kept",
+                a.out.display()
+            );
+        }
         write_json(&dir.join("optimization_results.json"), &report)?;
         staging.commit()?;
         stale.remove_untouched();

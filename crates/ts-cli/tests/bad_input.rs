@@ -643,6 +643,16 @@ fn cases() -> Vec<Case> {
             .model("v7.tsf", |b| b[8..12].copy_from_slice(&7u32.to_le_bytes()))
             .run(with("evaluate", "{d}/v7.tsf", "{data}"))
             .fails(&["v7.tsf", "version 7", "versions 1 to 2", "tsf 0."]),
+        case("predict: an existing --out file is not replaced without --force")
+            .file("x.csv", x80())
+            .file("mine.csv", "keep me\n")
+            .run({
+                let mut a = with("predict", "{model}", "x.csv");
+                a.extend(args(&["--out", "{d}/mine.csv"]));
+                a
+            })
+            .fails(&["mine.csv", "exists", "--force"])
+            .kept(&["mine.csv"]),
         case("prediction data with other columns")
             .file(
                 "other.csv",
@@ -808,6 +818,20 @@ fn cases() -> Vec<Case> {
             .file("g.csv", regions(60))
             .run(groups("g.csv", &["--median", "a=G"]))
             .succeeds(),
+        case("groups: an existing output file is not replaced without --force")
+            .file("g.csv", regions(60))
+            .before(groups("g.csv", &["--median", "a=G"]))
+            .run(args(&[
+                "groups",
+                "--data",
+                "{d}/g.csv",
+                "--out",
+                "{d}/g_out.csv",
+                "--median",
+                "b=G",
+            ]))
+            .fails(&["g_out.csv", "exists", "--force"])
+            .kept(&["g_out.csv"]),
         case("groups: a group column of an earlier run may be replaced")
             .file("g.csv", regions(60))
             .before(groups("g.csv", &["--median", "a=G"]))
@@ -819,6 +843,7 @@ fn cases() -> Vec<Case> {
                 "{d}/again.csv",
                 "--median",
                 "b=G",
+                "--force",
             ]))
             .succeeds(),
         // A text column the run does not use is not read: training names its features and

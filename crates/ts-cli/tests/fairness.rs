@@ -902,6 +902,7 @@ fn groups_refuse_to_overwrite_a_text_column() {
         "b:3=label_Group",
         "--out",
         d.path().join("again.csv").to_str().unwrap(),
+        "--force",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let again = std::fs::read_to_string(d.path().join("again.csv")).unwrap();

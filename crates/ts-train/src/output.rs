@@ -53,6 +53,17 @@ pub fn check_output_folder(out: &Path, force: bool, marks: &[&str], holds: &str)
     Ok(())
 }
 
+/// Refuses an output file that exists unless `force`: a command replaces a file only when asked.
+pub fn check_new_file(out: &Path, force: bool) -> Result<()> {
+    if !force && out.exists() {
+        return Err(output_error(
+            out,
+            "the file exists; use --force to replace it or choose another output path",
+        ));
+    }
+    Ok(())
+}
+
 /// Whether two paths name the same existing file (same device and inode on Unix, same
 /// canonical path elsewhere), through links and `..`.
 pub fn same_file(a: &Path, b: &Path) -> bool {
