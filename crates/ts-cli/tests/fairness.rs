@@ -385,6 +385,74 @@ fn reductions_retrain_with_weights_and_save_the_mixture() {
     assert!(r["mitigation"][0]["after"]["rmse"].as_f64().unwrap() > 0.0);
 }
 
+/// On a model of two targets, the reduction reads the audited target (`--target`), not the
+/// first: a threshold in the second target's units was checked against the first's range and
+/// the mitigation skipped.
+#[test]
+fn reductions_read_the_audited_target_of_a_two_target_model() {
+    let (dir, _, groups) = fred_setup();
+    let text = std::fs::read_to_string(groups).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let ffr = header
+        .split(',')
+        .position(|c| c == "Federal Funds Rate")
+        .unwrap();
+    let mut scaled = format!("{header},big\n");
+    for l in lines {
+        let v: f64 = l.split(',').nth(ffr).unwrap().parse().unwrap();
+        scaled.push_str(&format!("{l},{}\n", v * 1000.0 + 5000.0));
+    }
+    let data = dir.join("two_targets.csv");
+    std::fs::write(&data, scaled).unwrap();
+    let run = dir.join("two");
+    let o = tsf(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        "Federal Funds Rate,big",
+        "--features",
+        "Federal Funds Rate,big",
+        "--epochs",
+        "2",
+        "--hidden-size",
+        "8",
+        "--quiet",
+        "--no-charts",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.join("two_reduced");
+    let o = tsf(&[
+        "fairness",
+        "--part",
+        "all",
+        "--model",
+        run.join("model.tsf").to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        "big",
+        "--groups",
+        "risk",
+        "--mitigate",
+        "reductions",
+        "--iterations",
+        "1",
+        "--epochs",
+        "1",
+        "--no-charts",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = json(&out.join("fairness_report.json"));
+    assert_eq!(r["mitigation_skipped"], serde_json::json!([]), "{r}");
+    assert!(r["mitigation"][0]["after"]["rmse"].as_f64().unwrap() > 0.0);
+}
+
 #[test]
 fn bad_input_gives_one_clear_line() {
     let (dir, model, groups) = fred_setup();

@@ -574,12 +574,14 @@ mod lstm {
     /// Runs exponentiated gradient: retrains the forecaster of `cfg` on `frame` with per-window
     /// weights for `rc.iterations` rounds under the constraint, with the groups of `grouping`
     /// (labels per row of `frame`; each window belongs to the group of the row its first step
-    /// predicts).
+    /// predicts). The constraint reads the first step of `target`, one of the model's targets
+    /// (`None`: the first).
     pub fn exponentiated_gradient(
         frame: &Frame,
         cfg: &ForecastConfig,
         grouping: &Grouping,
         rc: &ReductionConfig,
+        target: Option<&str>,
     ) -> Result<ReductionOutcome> {
         if grouping.labels.len() != frame.n_rows() {
             return Err(FairnessError::Grouping {
@@ -602,11 +604,24 @@ mod lstm {
         let spec = &prepared.spec;
         let scaler = &prepared.scaler;
         let train = &prepared.train;
-        let col = spec.target_index[0];
+        let k =
+            match target {
+                Some(t) => spec.targets.iter().position(|n| n == t).ok_or_else(|| {
+                    FairnessError::Grouping {
+                        grouping: grouping.name.clone(),
+                        reason: format!(
+                            "the model does not forecast {t:?}; its targets are {}",
+                            spec.targets.join(", ")
+                        ),
+                    }
+                })?,
+                None => 0,
+            };
+        let col = spec.target_index[k];
         let to_orig = |v: f32| scaler.inverse_value(col, v as f64);
-        // The first step of the first target, in original units, and each window's group.
+        // The first step of the target (output `k`), in original units, and each window's group.
         let actual: Vec<f64> = (0..train.n)
-            .map(|i| ts_train::actual_original(train, spec, scaler, i, 0))
+            .map(|i| ts_train::actual_original(train, spec, scaler, i, k))
             .collect();
         let present: Vec<usize> = grouping.indices();
         let groups: Vec<usize> = train.anchors.iter().map(|&a| present[a + 1]).collect();
@@ -628,7 +643,7 @@ mod lstm {
             let fit = pipeline::train_prepared(frame, prepared.clone(), &c, &device, &mut Silent)?;
             let p = predict_scaled(&fit.model, train, &device, 512)?;
             Ok(Fitted {
-                predicted: (0..train.n).map(|i| to_orig(p[i * o])).collect(),
+                predicted: (0..train.n).map(|i| to_orig(p[i * o + k])).collect(),
                 epochs: fit.report.history.len(),
                 model: fit.model,
             })

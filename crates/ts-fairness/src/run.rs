@@ -773,7 +773,13 @@ fn reductions(
     }
     rc.epochs = cfg.epochs;
     let t0 = std::time::Instant::now();
-    let outcome = exponentiated_gradient(frame, &bundle.retrain_config(), grouping, &rc)?;
+    let outcome = exponentiated_gradient(
+        frame,
+        &bundle.retrain_config(),
+        grouping,
+        &rc,
+        Some(&audit.target),
+    )?;
     let seconds = t0.elapsed().as_secs_f64();
     let mut mixture: Option<ForecastSamples> = None;
     let mut members = Vec::new();
