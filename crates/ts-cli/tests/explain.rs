@@ -176,6 +176,25 @@ fn bad_explain_input_is_one_clear_line() {
         &explain(model, data, &["--target", "a", "--out", o]),
         &["\"a\"", "targets: b"],
     );
+    // Settings that would run for ever or exhaust memory are refused up front.
+    let many = ["--methods", "shap", "--shap-players", "cells", "--out", o];
+    let mut a = many.to_vec();
+    a.extend(["--shap-samples", "100000000000"]);
+    assert_bad(
+        &explain(model, data, &a),
+        &["shap samples", "at most 1000000"],
+    );
+    let mut a = many.to_vec();
+    a.extend(["--shap-max-exact", "36"]);
+    assert_bad(&explain(model, data, &a), &["shap max exact", "at most 24"]);
+    assert_bad(
+        &explain(
+            model,
+            data,
+            &["--methods", "lime", "--lime-samples", "5000000", "--out", o],
+        ),
+        &["lime samples", "at most 1000000"],
+    );
     // Negative numbers reach the parsers (not clap's "unexpected argument"), and a negative
     // SmoothGrad noise is refused before anything runs.
     assert_bad(

@@ -91,8 +91,18 @@ pub fn lime<M: ExplainModel + ?Sized>(
     })
 }
 
+/// The most perturbed samples per window LIME may ask for.
+pub const MAX_LIME_SAMPLES: usize = 1_000_000;
+
 /// Rejects settings LIME cannot fit with for windows of `c` cells.
 fn check_settings(s: &LimeSettings, c: usize) -> Result<()> {
+    if s.samples > MAX_LIME_SAMPLES {
+        return Err(invalid(
+            "lime samples",
+            s.samples,
+            &format!("at most {MAX_LIME_SAMPLES} (each is a forecast, and all are held in memory)"),
+        ));
+    }
     if s.samples <= c {
         return Err(invalid(
             "lime samples",

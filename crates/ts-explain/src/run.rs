@@ -104,19 +104,19 @@ pub struct ExplainOptions {
         arg(long, value_enum, ignore_case = true, default_value = "features")
     )]
     pub shap_players: Players,
-    /// SHAP: enumerate all coalitions (exact values) up to this many players.
+    /// SHAP: enumerate all coalitions (exact values) up to this many players (at most 24).
     #[cfg_attr(
         feature = "clap",
         arg(long, allow_negative_numbers = true, default_value_t = 10)
     )]
     pub shap_max_exact: usize,
-    /// KernelSHAP sampled coalitions when not exact (0: 2·players + 2048).
+    /// KernelSHAP sampled coalitions when not exact (0: 2·players + 2048; at most 1,000,000).
     #[cfg_attr(
         feature = "clap",
         arg(long, allow_negative_numbers = true, default_value_t = 0)
     )]
     pub shap_samples: usize,
-    /// LIME perturbed samples per window.
+    /// LIME perturbed samples per window (at most 1,000,000).
     #[cfg_attr(
         feature = "clap",
         arg(long, allow_negative_numbers = true, default_value_t = 1000)

@@ -67,14 +67,22 @@ impl Players {
     }
 }
 
+/// The most players [`ShapSettings::max_exact_players`] may enumerate exactly.
+pub const MAX_EXACT_PLAYERS: usize = 24;
+
+/// The most sampled coalitions [`ShapSettings::samples`] may ask for.
+pub const MAX_SAMPLES: usize = 1_000_000;
+
 /// Settings of the Shapley explainer.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ShapSettings {
     /// Player definition.
     pub players: Players,
-    /// Enumerate all `2^M` coalitions (exact Shapley values) when `M` is at most this.
+    /// Enumerate all `2^M` coalitions (exact Shapley values) when `M` is at most this (at most
+    /// [`MAX_EXACT_PLAYERS`]).
     pub max_exact_players: usize,
-    /// Sampled coalitions for KernelSHAP (0: SHAP's default `2M + 2048`).
+    /// Sampled coalitions for KernelSHAP (0: SHAP's default `2M + 2048`; at most
+    /// [`MAX_SAMPLES`]).
     pub samples: usize,
     /// Seed of the coalition sampler.
     pub seed: u64,
@@ -262,8 +270,28 @@ pub fn shap<M: ExplainModel + ?Sized>(
     if background.n == 0 {
         return Err(ExplainError::Empty("the background".into()));
     }
+    if s.max_exact_players > MAX_EXACT_PLAYERS {
+        return Err(invalid(
+            "shap max exact",
+            s.max_exact_players,
+            &format!(
+                "at most {MAX_EXACT_PLAYERS}: exact values evaluate all 2^M coalitions per window \
+                 (2^{MAX_EXACT_PLAYERS} is 16.8 million)"
+            ),
+        ));
+    }
+    if s.samples > MAX_SAMPLES {
+        return Err(invalid(
+            "shap samples",
+            s.samples,
+            &format!(
+                "at most {MAX_SAMPLES} sampled coalitions (each is a forecast per window and \
+                 background window, and all are held in memory)"
+            ),
+        ));
+    }
     let m = s.players.count(x.steps, x.features);
-    let exact = m <= s.max_exact_players.min(24);
+    let exact = m <= s.max_exact_players;
     let coalitions = if exact {
         all_coalitions(m)
     } else {
