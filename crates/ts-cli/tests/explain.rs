@@ -280,3 +280,34 @@ fn an_earlier_explanation_is_refused_or_replaced() {
     );
     assert!(!out.join(".tsf-staging").exists());
 }
+
+/// SHAP with whole time steps as players does not rank features: its values are spread evenly
+/// over them, so the ranking and the feature bars would be made up.
+#[test]
+fn shap_of_time_steps_ranks_no_features() {
+    let (dir, model, data) = trained();
+    let out = dir.join("explain-steps");
+    let o = explain(
+        model,
+        data,
+        &[
+            "--methods",
+            "shap,saliency",
+            "--shap-players",
+            "timesteps",
+            "--windows",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("not measured: SHAP with time-step players"),
+        "{text}"
+    );
+    assert!(text.contains("Temporal importance (saliency"), "{text}");
+    assert!(!out.join("overall_feature_importance_shap.png").exists());
+    assert!(out.join("overall_feature_importance_saliency.png").exists());
+}

@@ -35,6 +35,32 @@ pub struct MethodReport {
     pub details: Details,
 }
 
+impl MethodReport {
+    /// Whether the attributions tell features apart: not for SHAP with time-step players, whose
+    /// values are spread evenly over the features of each step.
+    pub fn measures_features(&self) -> bool {
+        !matches!(
+            self.details,
+            Details::Shap {
+                players: Players::TimeSteps,
+                ..
+            }
+        )
+    }
+
+    /// Whether the attributions tell time steps apart: not for SHAP with feature players, whose
+    /// values are spread evenly over the steps of each feature.
+    pub fn measures_steps(&self) -> bool {
+        !matches!(
+            self.details,
+            Details::Shap {
+                players: Players::Features,
+                ..
+            }
+        )
+    }
+}
+
 /// Largest and mean absolute value of a set of gaps.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct GapStats {
@@ -263,6 +289,16 @@ impl Report {
     /// The methods with attributions (all but attention), in run order.
     pub fn attributed(&self) -> impl Iterator<Item = &MethodReport> {
         self.methods.iter().filter(|m| m.attributions.is_some())
+    }
+
+    /// The first method with attributions that tells both time steps and features apart (not
+    /// SHAP with feature or time-step players, whose values are spread evenly along the other
+    /// axis), else the first that tells time steps apart, else the first.
+    pub(crate) fn temporal_method(&self) -> Option<&MethodReport> {
+        self.attributed()
+            .find(|m| m.measures_steps() && m.measures_features())
+            .or_else(|| self.attributed().find(|m| m.measures_steps()))
+            .or_else(|| self.attributed().next())
     }
 
     /// The attention weights `[n][steps]` and their mean, when attention was run.

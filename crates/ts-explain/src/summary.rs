@@ -46,6 +46,14 @@ impl Report {
                 m.method.name(),
                 m.seconds
             )?;
+            if !m.measures_features() {
+                writeln!(
+                    out,
+                    "  not measured: SHAP with time-step players values whole time steps, not \
+                     features (--shap-players features or cells)"
+                )?;
+                continue;
+            }
             let by_feature = &m.importance.by_feature;
             let total: f64 = by_feature.iter().sum();
             let mut order: Vec<usize> = (0..names.len()).collect();
@@ -67,10 +75,10 @@ impl Report {
     /// Temporal importance at a few time steps, with the first method that has attributions;
     /// columns `width` wide.
     fn write_temporal_importance(&self, out: &mut String, width: usize) -> std::fmt::Result {
-        let Some(m) = self.attributed().next() else {
+        let Some(m) = self.temporal_method() else {
             return Ok(());
         };
-        if self.steps == 0 {
+        if self.steps == 0 || !m.measures_steps() {
             return Ok(());
         }
         let steps = self.steps;

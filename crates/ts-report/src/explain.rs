@@ -23,8 +23,17 @@ pub fn draw_charts(rep: &Report, out: &Path, labels: &[String]) -> Result<(), Vi
     let steps = rep.step_labels();
     let attributed: Vec<&MethodReport> = rep.attributed().collect();
     for m in &attributed {
+        // SHAP values whole features or whole time steps unless its players are cells: its
+        // matrix is spread evenly along the other axis, and the title says so.
+        let spread = if !m.measures_steps() {
+            " (SHAP per feature, spread evenly over the steps)"
+        } else if !m.measures_features() {
+            " (SHAP per time step, spread evenly over the features)"
+        } else {
+            ""
+        };
         let chart = HeatmapChart {
-            title: format!("Temporal importance: {}", m.method.name()),
+            title: format!("Temporal importance: {}{spread}", m.method.name()),
             x_desc: "Feature".into(),
             y_desc: "Time step".into(),
             columns: rep.features.clone(),
@@ -40,9 +49,21 @@ pub fn draw_charts(rep: &Report, out: &Path, labels: &[String]) -> Result<(), Vi
             &format!("feature_importance_{}", m.method.name()),
         )?;
     }
+    let over_time: Vec<&MethodReport> = attributed
+        .iter()
+        .copied()
+        .filter(|m| m.measures_steps())
+        .collect();
+    if !over_time.is_empty() {
+        // The per-feature lines read the first method that also tells features apart.
+        let mut lines = over_time.clone();
+        if let Some(k) = lines.iter().position(|m| m.measures_features()) {
+            lines.swap(0, k);
+        }
+        draw_importance_lines(rep, &lines, &steps, out)?;
+    }
     if !attributed.is_empty() {
-        draw_importance_lines(rep, &attributed, &steps, out)?;
-        for m in &attributed {
+        for m in attributed.iter().filter(|m| m.measures_features()) {
             let chart = BarsChart {
                 title: format!("Overall feature importance: {}", m.method.name()),
                 value_desc: "Σ over time steps of mean |attribution|".into(),
@@ -70,8 +91,8 @@ pub fn draw_charts(rep: &Report, out: &Path, labels: &[String]) -> Result<(), Vi
     Ok(())
 }
 
-/// The time-step importance lines: every method (up to 8) as a share of its total, then the
-/// first method's importance per time step for each feature (up to 8).
+/// The time-step importance lines: every method that tells time steps apart (up to 8) as a share
+/// of its total, then the first one's importance per time step for each feature (up to 8).
 fn draw_importance_lines(
     rep: &Report,
     attributed: &[&MethodReport],
