@@ -295,6 +295,10 @@ pub struct ObjectiveDescription {
     /// otherwise, so that studies begun before it was recorded resume.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub lstm_window: usize,
+    /// SHA-256 of the scaled values the trials read (hex), so that a study resumed on other data
+    /// with the same shape is refused; studies begun before it was recorded resume without it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub values: String,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -365,6 +369,14 @@ impl LstmObjective {
             lstm_window: match self.lstm_window {
                 w if w < p.spec.lookback => w,
                 _ => 0,
+            },
+            values: {
+                use sha2::Digest;
+                let mut hash = sha2::Sha256::new();
+                for v in p.scaled.rows_slice(0, p.scaled.rows()) {
+                    hash.update(v.to_le_bytes());
+                }
+                hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
             },
         }
     }
@@ -459,6 +471,7 @@ impl LstmTuning {
             // Plain strings and numbers: serialising cannot fail.
             serde_json::to_value(objective.description()).unwrap_or_default(),
         )?;
+        study.check_space(objective.space())?;
         let earlier = study.trials()?.len();
         Ok(Self {
             frame,

@@ -249,9 +249,20 @@ impl Study {
     /// # Errors
     /// The stored description differs (the error names both), or the storage fails.
     pub fn bind_objective(&self, key: &str, objective: Value) -> Result<()> {
+        // Fields a description gained after the study began are not compared: the stored one
+        // did not record them.
+        let comparable = |stored: &Value| match (stored, &objective) {
+            (Value::Object(s), Value::Object(o)) => Value::Object(
+                o.iter()
+                    .filter(|(k, _)| s.contains_key(*k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            _ => objective.clone(),
+        };
         match self.user_attrs()?.get(key) {
             None => self.set_user_attr(key, objective),
-            Some(stored) if *stored == objective => Ok(()),
+            Some(stored) if *stored == comparable(stored) => Ok(()),
             Some(stored) => Err(TuneError::Study {
                 name: self.shared.name.clone(),
                 reason: format!(
@@ -260,6 +271,32 @@ impl Study {
                 ),
             }),
         }
+    }
+
+    /// Refuses a search space whose distribution of a parameter differs from the one the
+    /// study's earlier trials recorded for it (Optuna fails each such trial; a resumed study
+    /// would fill with failures): the error names the parameter and both distributions.
+    ///
+    /// # Errors
+    /// [`TuneError::IncompatibleDistribution`], or the storage fails.
+    pub fn check_space(&self, space: &BTreeMap<String, Distribution>) -> Result<()> {
+        for t in self.trials()? {
+            for (name, old) in &t.distributions {
+                if let Some(new) = space.get(name)
+                    && !old.compatible(new)
+                {
+                    return Err(TuneError::IncompatibleDistribution {
+                        name: name.clone(),
+                        old: format!(
+                            "{old} in trial {} of study {:?}",
+                            t.number, self.shared.name
+                        ),
+                        new: format!("{new} (choose another --study-name to search a new space)"),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Every trial so far (any state), in number order.

@@ -287,3 +287,72 @@ fn the_median_pruner_stops_a_trial_worse_than_the_median() {
     assert_eq!(t.intermediate.len(), 1, "pruned at the first step");
     assert_eq!(t.value, Some(10.0));
 }
+
+/// A space whose distribution of a parameter differs from the one earlier trials recorded is
+/// refused before any trial runs (each would fail otherwise); a wider int range is compatible.
+#[test]
+fn a_changed_space_is_refused_up_front() {
+    let s = study_with(Arc::new(RandomSampler::new(Some(1))));
+    s.optimize(
+        mixed,
+        &OptimizeOptions {
+            n_trials: Some(2),
+            ..Default::default()
+        },
+        &|_| {},
+    )
+    .unwrap();
+    let mut space = std::collections::BTreeMap::new();
+    space.insert(
+        "n".to_string(),
+        Distribution::Int {
+            low: 1,
+            high: 40,
+            step: 1,
+            log: false,
+        },
+    );
+    s.check_space(&space).unwrap();
+    space.insert(
+        "n".to_string(),
+        Distribution::Categorical {
+            choices: vec![Choice::from("32"), Choice::from("64")],
+        },
+    );
+    let e = s.check_space(&space).unwrap_err();
+    assert!(
+        matches!(e, TuneError::IncompatibleDistribution { .. }),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("\"n\"") && e.to_string().contains("--study-name"),
+        "{e}"
+    );
+}
+
+/// A study binds one objective: a description that differs is refused, and a field it gained
+/// after the study began (such as the data's hash) is not compared with a study that lacks it.
+#[test]
+fn the_objective_is_bound_and_new_fields_are_not_compared() {
+    let s = study_with(Arc::new(RandomSampler::new(Some(1))));
+    s.bind_objective("obj", serde_json::json!({"rows": 10}))
+        .unwrap();
+    s.bind_objective("obj", serde_json::json!({"rows": 10, "values": "ab"}))
+        .unwrap();
+    let e = s
+        .bind_objective("obj", serde_json::json!({"rows": 11, "values": "ab"}))
+        .unwrap_err();
+    assert!(e.to_string().contains("another objective"), "{e}");
+    let t = study_with(Arc::new(RandomSampler::new(Some(1))));
+    t.bind_objective("obj", serde_json::json!({"rows": 10, "values": "ab"}))
+        .unwrap();
+    let e = t
+        .bind_objective("obj", serde_json::json!({"rows": 10, "values": "cd"}))
+        .unwrap_err();
+    assert!(e.to_string().contains("another objective"), "{e}");
+    // A field the new description lacks is a difference.
+    assert!(
+        t.bind_objective("obj", serde_json::json!({"rows": 10}))
+            .is_err()
+    );
+}
