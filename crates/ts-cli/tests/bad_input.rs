@@ -653,6 +653,19 @@ fn cases() -> Vec<Case> {
             })
             .fails(&["mine.csv", "exists", "--force"])
             .kept(&["mine.csv"]),
+        case("prediction data spaced unlike the training data (quarterly for monthly)")
+            .file("q.csv", {
+                let text = csv_text(240);
+                let mut lines = text.lines();
+                let mut q = format!("{}\n", lines.next().unwrap());
+                for l in lines.step_by(3) {
+                    q.push_str(l);
+                    q.push('\n');
+                }
+                q
+            })
+            .run(with("predict", "{model}", "q.csv"))
+            .fails(&["q.csv", "1 quarter apart", "1 month apart"]),
         case("prediction data with other columns")
             .file(
                 "other.csv",

@@ -45,7 +45,8 @@ pub use load::load;
 pub use parquet_load::frame_from_dataframe;
 pub use scaler::{Scaler, ScalerKind, quantile};
 pub use season::{
-    TimeGaps, detect_seasons, primary_season, seasonal_lag, seasons_of_step, time_gaps,
+    TimeGaps, detect_seasons, median_date_step, primary_season, seasonal_lag, seasons_of_step,
+    step_in_words, time_gaps,
 };
 pub use split::{SplitBounds, SplitConfig};
 pub use table::TextTable;

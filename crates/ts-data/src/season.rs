@@ -183,6 +183,29 @@ fn weekday(k: f64) -> Option<u32> {
     chrono::DateTime::from_timestamp(k as i64, 0).map(|d| d.weekday().num_days_from_monday())
 }
 
+/// A time step in seconds in words: `1 month`, `1 quarter`, `1 year` for calendar steps (28–31,
+/// 89–92 and 365–366 days), else `30 minutes`, `1 hour`, `1 day`, `7 days`, … (rounded to whole
+/// seconds).
+pub fn step_in_words(step: f64) -> String {
+    let days = step / DAY;
+    if (28.0..=31.0).contains(&days) {
+        "1 month".into()
+    } else if (89.0..=92.0).contains(&days) {
+        "1 quarter".into()
+    } else if (365.0..=366.0).contains(&days) {
+        "1 year".into()
+    } else {
+        step_words(step)
+    }
+}
+
+/// The median spacing of a frame's dated time index in seconds; `None` for an index of plain
+/// numbers, none, or fewer than two distinct time stamps.
+pub fn median_date_step(frame: &Frame) -> Option<f64> {
+    let t = frame.time.as_ref().filter(|t| t.is_dates())?;
+    Some(median_step(t.keys())).filter(|s| s.is_finite() && *s > 0.0)
+}
+
 /// A step in seconds as words: `30 minutes`, `1 hour`, `1 day`, `7 days`, `90 seconds`.
 fn step_words(step: f64) -> String {
     let s = step.round() as u64;

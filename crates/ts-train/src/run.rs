@@ -11,7 +11,9 @@ use ts_data::{Frame, Prepared};
 use crate::checkpoint::{FileCheckpointer, Resume};
 use crate::config::ForecastConfig;
 use crate::error::{Result, TrainError};
-use crate::pipeline::{self, Bundle, FitOutcome, FrameEvaluation, Part, PredictionRow};
+use crate::pipeline::{
+    self, Bundle, DataSummary, FitOutcome, FrameEvaluation, Part, PredictionRow, RunRecord,
+};
 use crate::report::MetricsReport;
 use crate::trainer::{Observer, Silent, TrainReport};
 
@@ -253,14 +255,52 @@ impl Bundle {
             columns,
             fill,
         };
-        Ok(
-            match ts_data::load(data, &options(Some(self.table_columns()))) {
-                Err(ts_data::DataError::ColumnNotFound { .. }) => {
-                    ts_data::load(data, &options(None))?
-                }
-                r => r?,
-            },
-        )
+        let frame = match ts_data::load(data, &options(Some(self.table_columns()))) {
+            Err(ts_data::DataError::ColumnNotFound { .. }) => ts_data::load(data, &options(None))?,
+            r => r?,
+        };
+        self.check_spacing(data, &frame)?;
+        Ok(frame)
+    }
+
+    /// Refuses a table whose rows are spaced unlike the training table's (quarterly rows for a
+    /// monthly model, say): the model's windows, season and horizon count rows, so they would
+    /// stand for other spans of time. The training table's spacing is its mean step (the model
+    /// file records its first and last time stamps and its rows), so a table of weekdays or
+    /// with a few gaps is not mistaken for another spacing: only a factor of two or more counts.
+    fn check_spacing(&self, data: &Path, frame: &Frame) -> Result<()> {
+        let Some(trained) = RunRecord::field::<DataSummary>(&self.header.extra, "data") else {
+            return Ok(());
+        };
+        let (Some(start), Some(end)) = (
+            ts_data::parse_time(&trained.start),
+            ts_data::parse_time(&trained.end),
+        ) else {
+            return Ok(());
+        };
+        let Some(step) = ts_data::median_date_step(frame) else {
+            return Ok(());
+        };
+        if trained.rows < 2 {
+            return Ok(());
+        }
+        let mean = (end - start).num_seconds() as f64 / (trained.rows - 1) as f64;
+        let ratio = step / mean;
+        if mean > 0.0 && !(1.0 / 1.9..=1.9).contains(&ratio) {
+            return Err(TrainError::InvalidConfig {
+                name: "data".into(),
+                value: data.display().to_string(),
+                reason: format!(
+                    "its rows are {} apart, but the model was trained on rows {} apart ({}); its \
+                     windows, season and horizon count rows, so they would stand for other spans \
+                     of time: give a table with the training table's spacing",
+                    ts_data::step_in_words(step),
+                    ts_data::step_in_words(mean),
+                    trained.source
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Scores the windows of one part of a table ([`pipeline::evaluate_frame_part`]).
