@@ -368,3 +368,26 @@ fn a_full_disk_on_standard_output_is_an_error_after_the_files() {
     assert!(stderr(&o).contains("standard output"), "{}", stderr(&o));
     assert!(out.join("model.tsf").is_file());
 }
+
+/// With several targets in different units the intervals are reported per target too: the
+/// pooled width would mix the units.
+#[test]
+fn several_targets_get_their_own_coverage_and_width() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "t.csv", &csv_text(160));
+    let out = dir.path().join("two");
+    let o = train_quick(&data, &out, &["--target", "a,c"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("    a: covers") && text.contains("    c: covers"), "{text}");
+    let m = json(&out.join("metrics.json"));
+    for c in m["intervals"]["coverage"].as_array().unwrap() {
+        let cov = c["coverage_by_target"].as_array().unwrap();
+        let width = c["mean_width_by_target"].as_array().unwrap();
+        assert_eq!((cov.len(), width.len()), (2, 2), "{c}");
+        // The pooled coverage is the mean of the targets' (each has as many values).
+        let mean = (cov[0].as_f64().unwrap() + cov[1].as_f64().unwrap()) / 2.0;
+        assert!((mean - c["coverage"].as_f64().unwrap()).abs() < 1e-12, "{c}");
+        assert!(width.iter().all(|w| w.as_f64().unwrap() > 0.0), "{c}");
+    }
+}

@@ -222,11 +222,20 @@ impl std::fmt::Display for BacktestReport {
                 .coverage
                 .iter()
                 .map(|c| {
+                    // One width in one target's units; with several, each target's own.
+                    let widths: Vec<String> = if c.mean_width_by_target.len() > 1 {
+                        c.mean_width_by_target
+                            .iter()
+                            .map(|w| format!("{w:.6}"))
+                            .collect()
+                    } else {
+                        vec![format!("{:.6}", c.mean_width)]
+                    };
                     format!(
-                        "{:.0} % covers {:.1} % (mean width {:.6})",
+                        "{:.0} % covers {:.1} % (mean width {})",
                         c.level * 100.0,
                         c.coverage * 100.0,
-                        c.mean_width
+                        widths.join(" / ")
                     )
                 })
                 .collect();
@@ -357,6 +366,11 @@ fn pooled_coverage(folds: &[Fold]) -> Vec<Coverage> {
                 .map(|c| c.coverage_by_step.len())
                 .min()
                 .unwrap_or(0);
+            let targets = per_fold
+                .iter()
+                .map(|c| c.coverage_by_target.len())
+                .min()
+                .unwrap_or(0);
             Coverage {
                 level: first.coverage[l].level,
                 coverage: mean(&|c| c.coverage),
@@ -365,6 +379,12 @@ fn pooled_coverage(folds: &[Fold]) -> Vec<Coverage> {
                     .map(|s| mean(&|c| c.coverage_by_step[s]))
                     .collect(),
                 count,
+                coverage_by_target: (0..targets)
+                    .map(|k| mean(&|c| c.coverage_by_target[k]))
+                    .collect(),
+                mean_width_by_target: (0..targets)
+                    .map(|k| mean(&|c| c.mean_width_by_target[k]))
+                    .collect(),
             }
         })
         .collect()

@@ -475,6 +475,13 @@ pub struct Coverage {
     pub coverage_by_step: Vec<f64>,
     /// Values compared.
     pub count: usize,
+    /// Coverage per target, in the model's target order (empty in files written before it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coverage_by_target: Vec<f64>,
+    /// Mean interval width per target, each in its own units (the pooled `mean_width` mixes
+    /// the units of several targets).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mean_width_by_target: Vec<f64>,
 }
 
 /// Parses a list of levels: `0.8,0.95` (or percentages `80,95`); `none` or empty gives none.
@@ -1004,6 +1011,8 @@ fn coverage_of(
         .enumerate()
         .map(|(l, &level)| {
             let mut inside_by_step = vec![0usize; spec.horizon];
+            let mut inside_by_target = vec![0usize; nt];
+            let mut width_by_target = vec![0.0f64; nt];
             let mut width = 0.0;
             for i in 0..n {
                 for j in 0..o {
@@ -1017,8 +1026,10 @@ fn coverage_of(
                     let (lo, hi) = bounds.bounds(i, l, j, p);
                     if a >= lo && a <= hi {
                         inside_by_step[j / nt] += 1;
+                        inside_by_target[j % nt] += 1;
                     }
                     width += hi - lo;
+                    width_by_target[j % nt] += hi - lo;
                 }
             }
             let count = n * o;
@@ -1032,6 +1043,14 @@ fn coverage_of(
                     .map(|&c| c as f64 / per_step)
                     .collect(),
                 count,
+                coverage_by_target: inside_by_target
+                    .iter()
+                    .map(|&c| c as f64 / (n * spec.horizon).max(1) as f64)
+                    .collect(),
+                mean_width_by_target: width_by_target
+                    .iter()
+                    .map(|&w| w / (n * spec.horizon).max(1) as f64)
+                    .collect(),
             }
         })
         .collect()

@@ -236,15 +236,25 @@ impl fmt::Display for EvaluationTable<'_> {
                     iv.calibration_windows
                 )?;
             }
+            let names: Vec<&str> = self
+                .evaluation
+                .targets
+                .iter()
+                .map(|t| t.target.as_str())
+                .collect();
             for (c, capped) in self.coverage.iter().zip(&iv.capped) {
                 write!(
                     f,
-                    "  {} % interval: covers {:.1} % of {} values, mean width {:.6}",
+                    "  {} % interval: covers {:.1} % of {} values",
                     level_name(c.level),
                     c.coverage * 100.0,
                     c.count,
-                    c.mean_width
                 )?;
+                // One width in one target's units; with several, each target's own below.
+                let several = names.len() > 1 && c.coverage_by_target.len() == names.len();
+                if !several {
+                    write!(f, ", mean width {:.6}", c.mean_width)?;
+                }
                 if *capped {
                     let when = if iv.is_adaptive() { " at first" } else { "" };
                     write!(
@@ -254,6 +264,16 @@ impl fmt::Display for EvaluationTable<'_> {
                     )?;
                 }
                 writeln!(f)?;
+                if several {
+                    for (k, name) in names.iter().enumerate() {
+                        writeln!(
+                            f,
+                            "    {name}: covers {:.1} %, mean width {:.6}",
+                            c.coverage_by_target[k] * 100.0,
+                            c.mean_width_by_target[k]
+                        )?;
+                    }
+                }
             }
         }
         Ok(())
