@@ -379,7 +379,10 @@ fn several_targets_get_their_own_coverage_and_width() {
     let o = train_quick(&data, &out, &["--target", "a,c"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("    a: covers") && text.contains("    c: covers"), "{text}");
+    assert!(
+        text.contains("    a: covers") && text.contains("    c: covers"),
+        "{text}"
+    );
     let m = json(&out.join("metrics.json"));
     for c in m["intervals"]["coverage"].as_array().unwrap() {
         let cov = c["coverage_by_target"].as_array().unwrap();
@@ -387,7 +390,10 @@ fn several_targets_get_their_own_coverage_and_width() {
         assert_eq!((cov.len(), width.len()), (2, 2), "{c}");
         // The pooled coverage is the mean of the targets' (each has as many values).
         let mean = (cov[0].as_f64().unwrap() + cov[1].as_f64().unwrap()) / 2.0;
-        assert!((mean - c["coverage"].as_f64().unwrap()).abs() < 1e-12, "{c}");
+        assert!(
+            (mean - c["coverage"].as_f64().unwrap()).abs() < 1e-12,
+            "{c}"
+        );
         assert!(width.iter().all(|w| w.as_f64().unwrap() > 0.0), "{c}");
     }
 }

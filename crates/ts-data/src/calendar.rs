@@ -154,7 +154,9 @@ pub fn with_calendar(frame: &Frame, season: usize) -> Result<Frame> {
     columns.push(pos.iter().map(|p| (tau * p).cos()).collect());
     let mut names = frame.columns.clone();
     names.extend(CALENDAR_COLUMNS.iter().map(|s| s.to_string()));
-    Frame::from_columns(frame.source.clone(), names, columns, frame.time.clone())
+    let mut out = Frame::from_columns(frame.source.clone(), names, columns, frame.time.clone())?;
+    out.missing = frame.missing.clone();
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -336,6 +336,55 @@ pub struct Frame {
     pub(crate) values: Series,
     /// Number of rows (kept when the values are taken).
     pub(crate) rows: usize,
+    /// What the missing-value policy did to the file's missing cells (empty when it had none).
+    pub missing: MissingFilled,
+}
+
+/// What the missing-value policy ([`FillPolicy`]) did when a table was loaded: the cells it
+/// filled per column and the rows it dropped. Filled values are read as if the file held them
+/// (a filled target value is scored as an actual).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingFilled {
+    /// The policy (`ffill`, `interpolate` or `drop`; empty when nothing was missing).
+    pub policy: String,
+    /// Cells filled per column, in column order, for the columns that had any.
+    pub filled: Vec<(String, usize)>,
+    /// Rows dropped (`drop`).
+    pub dropped_rows: usize,
+}
+
+impl MissingFilled {
+    /// Whether the table had no missing cell.
+    pub fn is_empty(&self) -> bool {
+        self.filled.is_empty() && self.dropped_rows == 0
+    }
+}
+
+impl std::fmt::Display for MissingFilled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.dropped_rows > 0 {
+            let s = if self.dropped_rows == 1 { "" } else { "s" };
+            return write!(
+                f,
+                "{} row{s} with a missing value dropped ({})",
+                self.dropped_rows, self.policy
+            );
+        }
+        let cells: usize = self.filled.iter().map(|(_, n)| n).sum();
+        let s = if cells == 1 { "" } else { "s" };
+        let per: Vec<String> = self
+            .filled
+            .iter()
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
+        write!(
+            f,
+            "{cells} missing cell{s} filled ({}): {}; filled values are read, and a target's \
+             scored, as if the file held them",
+            self.policy,
+            per.join(", ")
+        )
+    }
 }
 
 impl Frame {
@@ -406,6 +455,7 @@ impl Frame {
             columns,
             values: Series::from_rows(data, n, f),
             rows: n,
+            missing: MissingFilled::default(),
         })
     }
 
@@ -512,6 +562,16 @@ impl Frame {
             columns: names.to_vec(),
             values: self.values.select(&idx),
             rows: self.rows,
+            missing: MissingFilled {
+                filled: self
+                    .missing
+                    .filled
+                    .iter()
+                    .filter(|(c, _)| names.contains(c))
+                    .cloned()
+                    .collect(),
+                ..self.missing.clone()
+            },
         })
     }
 }

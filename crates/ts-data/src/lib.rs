@@ -39,7 +39,9 @@ pub mod window;
 
 pub use csv_load::{check_csv_text, read_csv};
 pub use error::{DataError, Result};
-pub use frame::{DayMonthOrder, FillPolicy, Frame, LoadOptions, TimeIndex, parse_time, widen};
+pub use frame::{
+    DayMonthOrder, FillPolicy, Frame, LoadOptions, MissingFilled, TimeIndex, parse_time, widen,
+};
 pub use load::load;
 #[cfg(feature = "parquet")]
 pub use parquet_load::frame_from_dataframe;

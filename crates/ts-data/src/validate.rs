@@ -95,11 +95,21 @@ pub(crate) fn finish(
     }
     check_out_of_range(path, &wanted, &raw)?;
     let mut data = raw.data;
-    let keep = apply_fill(path, &wanted, &raw.first_missing, &mut data, n, opts)?;
+    let (keep, filled) = apply_fill(path, &wanted, &raw.first_missing, &mut data, n, opts)?;
     let mut time = time;
     let mut rows = n;
+    let mut missing = crate::frame::MissingFilled {
+        policy: if filled.is_empty() && keep.is_none() {
+            String::new()
+        } else {
+            opts.fill.to_string()
+        },
+        filled,
+        dropped_rows: 0,
+    };
     if let Some(keep) = keep {
         rows = keep_rows(&mut data, &keep, f);
+        missing.dropped_rows = n - rows;
         if let Some(t) = &mut time {
             t.retain(&keep);
         }
@@ -118,6 +128,7 @@ pub(crate) fn finish(
         columns: wanted,
         values: Series::from_rows(data, rows, f),
         rows,
+        missing,
     })
 }
 
@@ -139,6 +150,9 @@ fn check_out_of_range(path: &Path, wanted: &[String], raw: &RawMatrix) -> Result
     Ok(())
 }
 
+/// Cells filled per column (name, count).
+type FilledCells = Vec<(String, usize)>;
+
 /// Applies `opts.fill` to each column of the `n` × `wanted.len()` row-major `data` that has a
 /// missing cell (`first_missing`): an error, filled in place, or (for `Drop`) the rows to keep.
 fn apply_fill(
@@ -148,9 +162,10 @@ fn apply_fill(
     data: &mut [f32],
     n: usize,
     opts: &LoadOptions,
-) -> Result<Option<Vec<bool>>> {
+) -> Result<(Option<Vec<bool>>, FilledCells)> {
     let f = wanted.len();
     let mut keep: Option<Vec<bool>> = None;
+    let mut filled_cells = Vec::new();
     for (c, name) in wanted.iter().enumerate() {
         let Some((row, what)) = first_missing[c] else {
             continue;
@@ -182,6 +197,7 @@ fn apply_fill(
                         policy: opts.fill.to_string(),
                     });
                 };
+                filled_cells.push((name.clone(), col.iter().filter(|v| !v.is_finite()).count()));
                 let filled = fill(&col, first, opts.fill == FillPolicy::Interpolate);
                 for (r, v) in filled.into_iter().enumerate() {
                     data[r * f + c] = v as f32;
@@ -189,7 +205,7 @@ fn apply_fill(
             }
         }
     }
-    Ok(keep)
+    Ok((keep, filled_cells))
 }
 
 /// Compacts the rows of `data` (`f` cells each) marked in `keep` to the front (row r moves to a

@@ -72,6 +72,14 @@ fn co2_gaps_need_a_policy_and_interpolate_fills_them() {
     .unwrap();
     assert_eq!(f.n_rows(), 2284);
     assert!(f.column(0).iter().all(|v| v.is_finite()));
+    // What the policy did is kept with the frame, for the run summary.
+    assert_eq!(f.missing.filled, vec![("co2".to_string(), 59)]);
+    assert_eq!(f.missing.policy, "interpolate");
+    assert!(
+        f.missing
+            .to_string()
+            .starts_with("59 missing cells filled (interpolate): co2 59")
+    );
     let d = load(
         &data("statsmodels_co2.csv"),
         &LoadOptions {
@@ -81,6 +89,8 @@ fn co2_gaps_need_a_policy_and_interpolate_fills_them() {
     )
     .unwrap();
     assert_eq!(d.n_rows(), 2284 - 59);
+    assert_eq!(d.missing.dropped_rows, 59);
+    assert!(d.missing.filled.is_empty());
 }
 
 #[test]

@@ -709,10 +709,12 @@ pub fn fingerprints_match(stored: &str, current: &str) -> bool {
             }
             // Gaps in time are named in the data summary since a later build: a checkpoint
             // without them is compared on the rest (the values are hashed anyway).
-            if a.get("data").and_then(|d| d.get("gaps")).is_none()
-                && let Some(d) = b.get_mut("data").and_then(|d| d.as_object_mut())
-            {
-                d.remove("gaps");
+            for field in ["gaps", "missing"] {
+                if a.get("data").and_then(|d| d.get(field)).is_none()
+                    && let Some(d) = b.get_mut("data").and_then(|d| d.as_object_mut())
+                {
+                    d.remove(field);
+                }
             }
             a == b
         }

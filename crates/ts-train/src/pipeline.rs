@@ -32,6 +32,9 @@ pub struct DataSummary {
     /// Steps longer than the time index's usual one (rows missing from a regular table), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gaps: Option<ts_data::TimeGaps>,
+    /// What the missing-value policy filled or dropped, if anything.
+    #[serde(default, skip_serializing_if = "ts_data::MissingFilled::is_empty")]
+    pub missing: ts_data::MissingFilled,
 }
 
 impl DataSummary {
@@ -52,6 +55,7 @@ impl DataSummary {
             start,
             end,
             gaps: ts_data::time_gaps(frame),
+            missing: frame.missing.clone(),
         }
     }
 }

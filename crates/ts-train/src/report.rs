@@ -290,6 +290,9 @@ impl fmt::Display for DataSummary {
             self.columns.len()
         )?;
         writeln!(f, "Date range: {} to {}", self.start, self.end)?;
+        if !self.missing.is_empty() {
+            writeln!(f, "Missing values: {}", self.missing)?;
+        }
         if let Some(g) = &self.gaps {
             writeln!(
                 f,
