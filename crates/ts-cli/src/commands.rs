@@ -197,6 +197,22 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
             coverage
         }
     );
+    // The adaptive walk starts at the test part: before it, the calibrated half-widths.
+    if let Some(iv) = intervals.filter(|iv| iv.is_adaptive() && !coverage.is_empty()) {
+        let calibrated = match iv.calibrated_on {
+            ts_train::intervals::CalibrationSet::Validation => "the validation windows",
+            _ => "the training and validation windows",
+        };
+        match part {
+            ts_train::Part::Train | ts_train::Part::Validation => outln!(
+                "  (intervals before the test part have the calibrated half-widths, fixed; they were calibrated on {calibrated})"
+            ),
+            ts_train::Part::All => outln!(
+                "  (intervals before the test part have the calibrated half-widths, fixed; on the test part they follow the errors, as in training)"
+            ),
+            ts_train::Part::Test => {}
+        }
+    }
     if let Some(out) = &a.out {
         let report = MetricsReport {
             windows: ev.evaluation.windows,
