@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub(crate) use ts_train::flags::{parsed, whole_number};
+pub(crate) use ts_train::flags::{parsed, positive_number, whole_number};
 
 /// Time-series forecasting with LSTMs.
 #[derive(Debug, Parser)]

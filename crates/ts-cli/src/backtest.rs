@@ -20,10 +20,10 @@ use crate::commands::build_config;
 )]
 pub struct BacktestArgs {
     /// Number of expanding-window folds.
-    #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = crate::args::whole_number::<usize>)]
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true, value_parser = crate::args::positive_number)]
     pub folds: usize,
     /// Rows per fold (default: the test part's rows divided by the folds, at least the horizon).
-    #[arg(long, allow_negative_numbers = true, value_parser = crate::args::whole_number::<usize>)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::args::positive_number)]
     pub step: Option<usize>,
     /// every: fit a new model for every fold; once: fit before the first fold and reuse it.
     #[arg(long, default_value = "every")]

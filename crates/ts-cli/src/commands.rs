@@ -187,6 +187,19 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
         part.name(),
         ev.evaluation.windows
     );
+    if let Some(split) = bundle.split()
+        && split.n_rows != frame.n_rows()
+        && part != ts_train::Part::All
+    {
+        outln!(
+            "  (this table has {} rows, the model's training table {}: its parts are the configured \
+             fractions of this table, whose {} part may hold rows the model was trained or \
+             validated on)",
+            frame.n_rows(),
+            split.n_rows,
+            part.name()
+        );
+    }
     let iv = bundle.intervals();
     let (intervals, coverage) = (iv.as_ref(), ev.coverage.as_slice());
     out!(

@@ -934,11 +934,15 @@ fn cases() -> Vec<Case> {
             &["--folds", "70"],
             &["folds", "70", "rows"],
         ),
-        ("backtest --folds 0", &["--folds", "0"], &["folds", "0"]),
+        (
+            "backtest --folds 0",
+            &["--folds", "0"],
+            &["folds", "0", ">= 1"],
+        ),
         (
             "backtest --step 0",
             &["--folds", "2", "--step", "0"],
-            &["step", "0"],
+            &["step", "0", ">= 1"],
         ),
         (
             "backtest --step under --horizon",

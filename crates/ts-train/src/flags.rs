@@ -18,6 +18,14 @@ pub fn whole_number<T: std::str::FromStr>(s: &str) -> std::result::Result<T, Str
         .map_err(|_| "must be a whole number >= 0".to_string())
 }
 
+/// Parses a whole number of at least 1 for a count flag that cannot be 0 (`--folds`, `--step`).
+pub fn positive_number(s: &str) -> std::result::Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("must be a whole number >= 1".to_string()),
+    }
+}
+
 /// Parses a flag's value with the library type's own `FromStr` (its message names the choices).
 pub fn parsed<T: std::str::FromStr>(s: &str) -> std::result::Result<T, String>
 where
