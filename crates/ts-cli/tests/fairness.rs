@@ -451,6 +451,57 @@ fn reductions_read_the_audited_target_of_a_two_target_model() {
     let r = json(&out.join("fairness_report.json"));
     assert_eq!(r["mitigation_skipped"], serde_json::json!([]), "{r}");
     assert!(r["mitigation"][0]["after"]["rmse"].as_f64().unwrap() > 0.0);
+    // A threshold optimizer fitted on one target is not applied to another (its thresholds are
+    // in the first one's units).
+    let model = run.join("model.tsf");
+    let audit = |target: &str, extra: &[&str], out: &Path| {
+        let mut args = vec![
+            "fairness",
+            "--part",
+            "all",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--target",
+            target,
+            "--groups",
+            "risk",
+            "--no-charts",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        tsf(&args)
+    };
+    let fitted = dir.join("two_threshold");
+    let o = audit("big", &["--mitigate", "threshold"], &fitted);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let saved = std::fs::read_dir(&fitted)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("threshold_optimizer_")
+        })
+        .unwrap();
+    assert!(json(&saved)["target"] == "big");
+    let o = audit(
+        "Federal Funds Rate",
+        &[
+            "--mitigate",
+            "threshold",
+            "--thresholds",
+            saved.to_str().unwrap(),
+        ],
+        &dir.join("two_reapplied"),
+    );
+    assert_bad(
+        &o,
+        &["fitted on the forecasts of \"big\"", "Federal Funds Rate"],
+    );
 }
 
 #[test]

@@ -714,13 +714,27 @@ fn threshold_mitigation(
     let labels = samples.labels(grouping)?;
     let y_true = binarise(&samples.actual, audit.threshold);
     let (opt, source, fitted) = match (loaded, cfg.thresholds.as_deref()) {
-        (Some(o), Some(p)) => (o.clone(), format!("loaded from {}", p.display()), None),
+        (Some(o), Some(p)) => {
+            if let Some(t) = o.target.as_deref().filter(|t| *t != samples.target) {
+                return Err(FairnessError::Io {
+                    path: p.to_path_buf(),
+                    message: format!(
+                        "this threshold optimizer was fitted on the forecasts of {t:?}; its \
+                         thresholds are in that column's units, and this audit is of {:?} \
+                         (--target {t:?}, or fit one with --mitigate threshold)",
+                        samples.target
+                    ),
+                });
+            }
+            (o.clone(), format!("loaded from {}", p.display()), None)
+        }
         _ => {
             let constraint = cfg
                 .threshold_constraint()
                 .unwrap_or(Constraint::DemographicParity);
-            let o =
+            let mut o =
                 ThresholdOptimizer::fit(&samples.predicted, &y_true, &labels, constraint, 1000)?;
+            o.target = Some(samples.target.clone());
             let file = format!("threshold_optimizer_{}.json", file_part(&grouping.name));
             let source = format!(
                 "fitted on these forecasts, saved to {}",

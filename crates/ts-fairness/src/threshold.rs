@@ -123,6 +123,10 @@ pub struct ThresholdOptimizer {
     pub y_best: f64,
     /// One rule per group seen in fitting.
     pub rules: Vec<GroupRule>,
+    /// The forecast column it was fitted on (its rules' thresholds are in that column's units),
+    /// when the caller recorded it; a file without one is applied to any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -416,6 +420,7 @@ impl ThresholdOptimizer {
             x_best: best.x_best,
             y_best: best.y_best,
             rules: best.rules,
+            target: None,
         })
     }
 
