@@ -1082,3 +1082,43 @@ fn grouping_names_are_made_safe_for_file_names() {
         assert!(out.join(f).is_file(), "{f}");
     }
 }
+
+/// A group with few forecasts is named as noisy, and one with too few for an R² is named and
+/// left out of the R² range (which is then not given).
+#[test]
+fn tiny_groups_are_named() {
+    let (dir, model, _) = fred_setup();
+    let eras = dir.join("late_era.csv");
+    let o = tsf(&[
+        "groups",
+        "--data",
+        fred().to_str().unwrap(),
+        "--eras",
+        "2024-10-01=Late",
+        "--out",
+        eras.to_str().unwrap(),
+        "--summary",
+        dir.join("late_era_summary.json").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = tsf(&[
+        "fairness",
+        "--part",
+        "all",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        eras.to_str().unwrap(),
+        "--group-column",
+        "Late",
+        "--no-charts",
+        "--out",
+        dir.join("late_report").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("forecasts: their errors are noisy") || text.contains("too few forecasts"),
+        "{text}"
+    );
+}

@@ -134,6 +134,9 @@ pub struct GroupRegression {
     pub metrics: Metrics,
 }
 
+/// Groups with fewer forecasts than this are named as noisy in the printed summary.
+const SMALL_GROUP: usize = 10;
+
 /// How unequal the groups' errors are.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegressionFairness {
@@ -360,12 +363,47 @@ impl GroupingAudit {
                 self.regression.groups_without_windows.join(", ")
             );
         }
+        let groups = |f: &dyn Fn(&GroupRegression) -> bool| -> Vec<String> {
+            self.regression
+                .by_group
+                .iter()
+                .filter(|g| f(g))
+                .map(|g| format!("{} ({})", g.group, g.metrics.count))
+                .collect()
+        };
+        let no_r2 = groups(&|g| !g.metrics.r2.is_finite());
+        if !no_r2.is_empty() {
+            let _ = writeln!(
+                s,
+                "  group(s) {} have too few forecasts for an R²; they are left out of the R² range",
+                no_r2.join(", ")
+            );
+        }
+        let few = groups(&|g| g.metrics.r2.is_finite() && g.metrics.count < SMALL_GROUP);
+        if !few.is_empty() {
+            let _ = writeln!(
+                s,
+                "  group(s) {} have fewer than {SMALL_GROUP} forecasts: their errors are noisy",
+                few.join(", ")
+            );
+        }
         let m = &self.regression.summary;
+        let with_r2 = self
+            .regression
+            .by_group
+            .iter()
+            .filter(|g| g.metrics.r2.is_finite())
+            .count();
+        let (r2_range, r2_cv) = if with_r2 < 2 {
+            ("n/a".to_string(), "n/a".to_string())
+        } else {
+            (format!("{:.4}", m.r2_range), fmt_opt(m.r2_cv))
+        };
         let _ = writeln!(
             s,
-            "  R² range {:.4}, R² CV {}, RMSE range {:.4}, RMSE CV {}, worst group {} (MSE {:.4})",
-            m.r2_range,
-            fmt_opt(m.r2_cv),
+            "  R² range {}, R² CV {}, RMSE range {:.4}, RMSE CV {}, worst group {} (MSE {:.4})",
+            r2_range,
+            r2_cv,
             m.rmse_range,
             fmt_opt(m.rmse_cv),
             m.worst_group,
