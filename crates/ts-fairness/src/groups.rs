@@ -187,6 +187,17 @@ impl Grouping {
     /// (low). Fails unless both groups have rows.
     pub fn median_split(values: &[f64], column: &str, name: &str) -> Result<Self> {
         let (m, high) = is_high(values);
+        if !high.iter().any(|h| *h) {
+            return Err(FairnessError::Grouping {
+                grouping: name.into(),
+                reason: format!(
+                    "no value of column {column:?} is above its median {}: a median split puts \
+                     every row in one group (a constant or mostly constant column); split \
+                     another column, or use --quantiles or --eras",
+                    fmt_num(m)
+                ),
+            });
+        }
         let labels = high
             .iter()
             .map(|h| if *h { "A" } else { "B" }.to_string())
@@ -603,7 +614,10 @@ mod tests {
         let e = Grouping::median_split(&flat, "z", "Z")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("only one group"), "{e}");
+        assert!(
+            e.contains("column \"z\"") && e.contains("every row in one group"),
+            "{e}"
+        );
     }
 
     #[test]

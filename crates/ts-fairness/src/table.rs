@@ -22,7 +22,13 @@ fn column(frame: &Frame, name: &str) -> Result<Vec<f64>> {
 
 /// Median split of a column of a frame ([`Grouping::median_split`]).
 pub fn median_split(frame: &Frame, column_name: &str, name: &str) -> Result<Grouping> {
-    Grouping::median_split(&column(frame, column_name)?, column_name, name)
+    Grouping::median_split(&column(frame, column_name)?, column_name, name).map_err(|e| match e {
+        FairnessError::Grouping { grouping, reason } => FairnessError::Grouping {
+            grouping,
+            reason: format!("{}: {reason}", frame.source.display()),
+        },
+        e => e,
+    })
 }
 
 /// The cross of the median splits of two columns of a frame ([`Grouping::cross`]).
