@@ -709,6 +709,30 @@ pub fn fingerprints_match(stored: &str, current: &str) -> bool {
             }
             // Gaps in time are named in the data summary since a later build: a checkpoint
             // without them is compared on the rest (the values are hashed anyway).
+            // Time stamps are compared as times: a later build prints midnight in an hourly
+            // table with its time (`2020-01-01 00:00:00`, not `2020-01-01`).
+            for field in ["start", "end"] {
+                let stored = a
+                    .get("data")
+                    .and_then(|d| d.get(field))
+                    .and_then(|v| v.as_str());
+                let same = |current: &str| {
+                    stored.is_some_and(|s| {
+                        s != current
+                            && ts_data::parse_time(s).is_some()
+                            && ts_data::parse_time(s) == ts_data::parse_time(current)
+                    })
+                };
+                if let Some(d) = b.get_mut("data").and_then(|d| d.as_object_mut())
+                    && let Some(current) = d.get(field).and_then(|v| v.as_str()).map(String::from)
+                    && same(&current)
+                {
+                    d.insert(
+                        field.into(),
+                        serde_json::Value::from(stored.unwrap_or_default()),
+                    );
+                }
+            }
             for field in ["gaps", "missing"] {
                 if a.get("data").and_then(|d| d.get(field)).is_none()
                     && let Some(d) = b.get_mut("data").and_then(|d| d.as_object_mut())
@@ -1402,7 +1426,23 @@ pub fn save_model(path: &Path, outcome: &FitOutcome) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{clear_gain, validation_compares};
+    use super::{clear_gain, fingerprints_match, validation_compares};
+
+    /// A checkpoint written by an earlier build resumes: fields the data summary gained since
+    /// are not compared, and time stamps are compared as times.
+    #[test]
+    fn fingerprints_of_earlier_builds_still_match() {
+        let old = r#"{"data":{"source":"a.csv","rows":3,"start":"2020-01-01","end":"2020-01-01 02:00:00"},"values":"ab"}"#;
+        let new = r#"{"data":{"source":"b.csv","rows":3,"start":"2020-01-01 00:00:00","end":"2020-01-01 02:00:00","missing":{"policy":"ffill","filled":[["y",1]],"dropped_rows":0}},"values":"ab"}"#;
+        assert!(fingerprints_match(old, new));
+        let later = new.replace(
+            "\"start\":\"2020-01-01 00:00:00\"",
+            "\"start\":\"2020-01-01 01:00:00\"",
+        );
+        assert!(!fingerprints_match(old, &later));
+        let other = new.replace("\"values\":\"ab\"", "\"values\":\"cd\"");
+        assert!(!fingerprints_match(old, &other));
+    }
 
     /// The KPSS statistic matches statsmodels' `kpss(x, "c", nlags="legacy")` on bundled columns
     /// and two seeded series (`tests/golden/kpss_golden.json`, made by
@@ -1448,6 +1488,7 @@ mod tests {
     #[test]
     fn the_lstm_reads_relative_windows_of_a_wandering_series() {
         use super::*;
+
         use crate::config::LstmInputs;
         use std::fmt::Write as _;
         let dir = tempfile::tempdir().unwrap();
