@@ -2,7 +2,7 @@
 //! configuration retrained on training + validation data, results JSON and charts.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 
@@ -108,6 +108,12 @@ fn read_config(a: &TuneArgs) -> Result<(ForecastConfig, TuneSettings)> {
         )?,
         None => (ForecastConfig::default(), TuneSettings::default()),
     };
+    // A storage file named in the TOML file is found next to it, as its data file is
+    // (`--storage` on the command line is taken as given).
+    let mut file = file;
+    if let (Some(config), Some(spec)) = (&a.config, &file.storage) {
+        file.storage = Some(storage_beside(config, spec));
+    }
     let d = &mut cfg.data;
     if a.data.is_some() {
         d.path = a.data.clone();
@@ -134,6 +140,22 @@ fn read_config(a: &TuneArgs) -> Result<(ForecastConfig, TuneSettings)> {
     cfg.train.seed = settings.seed.unwrap_or(cfg.train.seed);
     cfg.validate()?;
     Ok((cfg, settings))
+}
+
+/// A storage `spec` read from the TOML file `config`: a relative journal path or `sqlite:///`
+/// path joined to the file's folder; anything else (absolute paths, server URLs) as it is.
+fn storage_beside(config: &Path, spec: &str) -> String {
+    let folder = config.parent().unwrap_or(Path::new(""));
+    if let Some(path) = spec.strip_prefix("sqlite:///") {
+        if Path::new(path).is_relative() && !path.is_empty() && path != ":memory:" {
+            return format!("sqlite:///{}", folder.join(path).display());
+        }
+        return spec.to_string();
+    }
+    if spec.contains("://") || Path::new(spec).is_absolute() {
+        return spec.to_string();
+    }
+    folder.join(spec).display().to_string()
 }
 
 /// `tsf tune`.
@@ -326,4 +348,27 @@ fn retrain(
         );
     }
     Ok(BestModelReport::of(&outcome, "best_model.tsf"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_storage_named_in_a_config_file_is_found_beside_it() {
+        let cfg = Path::new("exp/tune.toml");
+        assert_eq!(storage_beside(cfg, "study.log"), "exp/study.log");
+        assert_eq!(storage_beside(cfg, "sqlite:///s.db"), "sqlite:///exp/s.db");
+        assert_eq!(
+            storage_beside(cfg, "sqlite:////tmp/s.db"),
+            "sqlite:////tmp/s.db"
+        );
+        assert_eq!(storage_beside(cfg, "/tmp/study.log"), "/tmp/study.log");
+        let pg = "postgresql://u:p@host:5432/db";
+        assert_eq!(storage_beside(cfg, pg), pg);
+        assert_eq!(
+            storage_beside(Path::new("tune.toml"), "study.log"),
+            "study.log"
+        );
+    }
 }

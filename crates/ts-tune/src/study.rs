@@ -487,7 +487,9 @@ impl Study {
         if let Some(r) = &reason {
             s.storage
                 .append(record::system_attr(tid, "fail_reason", json!(r)))?;
-            tracing::warn!("trial {} failed: {r}", trial.number);
+            // Logged at info: the reason is stored with the trial (`fail_reason`), and a caller
+            // that reports finished trials (`tsf tune`) prints it once.
+            tracing::info!("trial {} failed: {r}", trial.number);
         }
         s.storage.append(record::finish(tid, state, value))?;
         s.storage.trial(tid)
