@@ -670,13 +670,7 @@ pub fn train_prepared(
 /// scaler, window counts, and a SHA-256 of every scaled value): a resumed run refuses data whose
 /// fingerprint differs ([`fingerprints_match`]).
 pub fn data_fingerprint(frame: &Frame, prepared: &Prepared) -> String {
-    use sha2::Digest;
-    let series = &prepared.scaled;
-    let mut hash = sha2::Sha256::new();
-    for v in series.rows_slice(0, series.rows()) {
-        hash.update(v.to_le_bytes());
-    }
-    let values: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let values = values_sha256(prepared);
     serde_json::json!({
         "data": DataSummary::of(frame),
         "spec": prepared.spec,
@@ -686,6 +680,19 @@ pub fn data_fingerprint(frame: &Frame, prepared: &Prepared) -> String {
         "values": values,
     })
     .to_string()
+}
+
+/// The SHA-256 (hex) of every scaled value of prepared data, in row order: what a resumed run
+/// ([`data_fingerprint`]) or a resumed tuning study compares to refuse other data of the same
+/// shape.
+pub fn values_sha256(prepared: &Prepared) -> String {
+    use sha2::Digest;
+    let series = &prepared.scaled;
+    let mut hash = sha2::Sha256::new();
+    for v in series.rows_slice(0, series.rows()) {
+        hash.update(v.to_le_bytes());
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether a checkpoint's data fingerprint (`stored`) matches the data's ([`data_fingerprint`]).

@@ -370,14 +370,7 @@ impl LstmObjective {
                 w if w < p.spec.lookback => w,
                 _ => 0,
             },
-            values: {
-                use sha2::Digest;
-                let mut hash = sha2::Sha256::new();
-                for v in p.scaled.rows_slice(0, p.scaled.rows()) {
-                    hash.update(v.to_le_bytes());
-                }
-                hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
-            },
+            values: pipeline::values_sha256(p),
         }
     }
 
