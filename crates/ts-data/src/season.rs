@@ -44,12 +44,27 @@ pub fn seasons_of_step(step: f64) -> Vec<usize> {
         vec![7]
     } else if near(7.0, 1e-6) {
         vec![52]
-    } else if (28.0..=31.0).contains(&days) {
-        vec![12]
-    } else if (89.0..=92.0).contains(&days) {
-        vec![4]
     } else {
-        Vec::new()
+        match calendar_months(step) {
+            Some(1) => vec![12],
+            Some(3) => vec![4],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The calendar months a step of `step` seconds stands for: 1 for 28–31 days, 3 for 89–92, 12
+/// for 365–366; `None` for any other step.
+fn calendar_months(step: f64) -> Option<i64> {
+    let days = step / DAY;
+    if (28.0..=31.0).contains(&days) {
+        Some(1)
+    } else if (89.0..=92.0).contains(&days) {
+        Some(3)
+    } else if (365.0..=366.0).contains(&days) {
+        Some(12)
+    } else {
+        None
     }
 }
 
@@ -111,12 +126,9 @@ impl std::fmt::Display for TimeGaps {
 /// an index of plain numbers (or none) and for a step that is not a regular one (monthly,
 /// quarterly and yearly steps are counted in calendar months, the others in seconds).
 pub fn time_gaps(frame: &Frame) -> Option<TimeGaps> {
-    let t = frame.time.as_ref().filter(|t| t.is_dates())?;
+    let step = median_date_step(frame)?;
+    let t = frame.time.as_ref()?;
     let keys = t.keys();
-    let step = median_step(keys);
-    if !(step.is_finite() && step > 0.0) {
-        return None;
-    }
     let days = step / DAY;
     let months = |k: f64| {
         chrono::DateTime::from_timestamp(k as i64, 0).map(|d| {
@@ -125,27 +137,14 @@ pub fn time_gaps(frame: &Frame) -> Option<TimeGaps> {
         })
     };
     // (usual step in words, rows of the usual step each step spans).
-    let (usual, spans): (String, Box<dyn Fn(f64, f64) -> i64>) = if (28.0..=31.0).contains(&days)
-        || (89.0..=92.0).contains(&days)
-        || (365.0..=366.0).contains(&days)
+    let (usual, spans): (String, Box<dyn Fn(f64, f64) -> i64>) = if let Some(per) =
+        calendar_months(step)
     {
-        let per = if days < 32.0 {
-            1
-        } else if days < 93.0 {
-            3
-        } else {
-            12
-        };
-        let name = match per {
-            1 => "1 month",
-            3 => "1 quarter",
-            _ => "1 year",
-        };
         let spans = move |a: f64, b: f64| match (months(a), months(b)) {
             (Some(x), Some(y)) => (y - x) / per,
             _ => 1,
         };
-        (name.to_string(), Box::new(spans))
+        (step_in_words(step), Box::new(spans))
     } else if (days - 1.0).abs() < 1e-6 && keys.iter().all(|&k| weekday(k).is_some_and(|d| d < 5)) {
         // A table of weekdays (markets, offices): weekends are not missing rows, weekdays are.
         let spans = |a: f64, b: f64| {
@@ -187,15 +186,11 @@ fn weekday(k: f64) -> Option<u32> {
 /// 89–92 and 365–366 days), else `30 minutes`, `1 hour`, `1 day`, `7 days`, … (rounded to whole
 /// seconds).
 pub fn step_in_words(step: f64) -> String {
-    let days = step / DAY;
-    if (28.0..=31.0).contains(&days) {
-        "1 month".into()
-    } else if (89.0..=92.0).contains(&days) {
-        "1 quarter".into()
-    } else if (365.0..=366.0).contains(&days) {
-        "1 year".into()
-    } else {
-        step_words(step)
+    match calendar_months(step) {
+        Some(1) => "1 month".into(),
+        Some(3) => "1 quarter".into(),
+        Some(_) => "1 year".into(),
+        None => step_words(step),
     }
 }
 
