@@ -78,8 +78,9 @@ pub struct TimeIndex {
     keys: Vec<f64>,
     /// How the display labels are kept.
     labels: Labels,
-    /// Whether some date key has a time of day: every date label then shows one, midnight
-    /// included (`2020-01-02 00:00:00`, not `2020-01-02`), so that a column of them has one form.
+    /// Whether some key has a time of day (a fraction of a day, for a dated index): every date
+    /// label then shows one, midnight included (`2020-01-02 00:00:00`, not `2020-01-02`), so that
+    /// a column of them has one form.
     #[serde(default)]
     clock: bool,
 }
@@ -102,8 +103,13 @@ fn has_clock(key: f64) -> bool {
 
 /// A date key (seconds since 1970) printed as [`format_time`] prints the time stamp.
 fn date_label(key: f64) -> String {
+    date_label_as(key, false)
+}
+
+/// A date key printed as [`time_label`] prints it.
+fn date_label_as(key: f64, clock: bool) -> String {
     DateTime::from_timestamp(key.floor() as i64, 0)
-        .map(|t| format_time(&t.naive_utc()))
+        .map(|t| time_label(&t.naive_utc(), clock))
         .unwrap_or_else(|| format!("{key}"))
 }
 
@@ -178,9 +184,7 @@ impl TimeIndex {
                 let start = if i == 0 { 0 } else { ends[i - 1] };
                 text[start..ends[i]].to_string()
             }
-            Labels::Dates if self.clock => DateTime::from_timestamp(key.floor() as i64, 0)
-                .map(|t| t.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string())
-                .unwrap_or_else(|| format!("{key}")),
+            Labels::Dates if self.clock => date_label_as(key, true),
             other => other.derived(key).unwrap_or_default(),
         }
     }
@@ -188,11 +192,7 @@ impl TimeIndex {
     /// Whether the time stamps are dates some of which have a time of day (hourly data, say):
     /// labels of such an index, and of the rows after it, always show the time.
     pub fn has_clock_times(&self) -> bool {
-        match &self.labels {
-            Labels::Dates => self.clock,
-            Labels::Numbers => false,
-            Labels::Text { .. } => self.is_dates() && self.keys.iter().any(|k| has_clock(*k)),
-        }
+        self.clock && self.is_dates()
     }
 
     /// Every label, in row order.
@@ -298,7 +298,7 @@ impl TimeBuilder {
             text.shrink_to_fit();
             ends.shrink_to_fit();
         }
-        let clock = matches!(self.labels, Labels::Dates) && self.keys.iter().any(|k| has_clock(*k));
+        let clock = self.keys.iter().any(|k| has_clock(*k));
         TimeIndex {
             column: self.column,
             keys: self.keys,
@@ -800,7 +800,13 @@ fn day_month_choice(month_first: &[NaiveDateTime], day_first: &[NaiveDateTime]) 
 }
 
 pub(crate) fn format_time(t: &NaiveDateTime) -> String {
-    if t.time() == chrono::NaiveTime::MIN {
+    time_label(t, false)
+}
+
+/// A time stamp as tsf prints it: `2020-01-02` at midnight unless `clock` (the column has times
+/// of day, see [`TimeIndex::has_clock_times`]), else `2020-01-02 06:30:00`.
+pub fn time_label(t: &NaiveDateTime, clock: bool) -> String {
+    if t.time() == chrono::NaiveTime::MIN && !clock {
         t.format("%Y-%m-%d").to_string()
     } else {
         t.format("%Y-%m-%d %H:%M:%S").to_string()

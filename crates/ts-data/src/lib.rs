@@ -40,7 +40,8 @@ pub mod window;
 pub use csv_load::{check_csv_text, read_csv};
 pub use error::{DataError, Result};
 pub use frame::{
-    DayMonthOrder, FillPolicy, Frame, LoadOptions, MissingFilled, TimeIndex, parse_time, widen,
+    DayMonthOrder, FillPolicy, Frame, LoadOptions, MissingFilled, TimeIndex, parse_time,
+    time_label, widen,
 };
 pub use load::load;
 #[cfg(feature = "parquet")]

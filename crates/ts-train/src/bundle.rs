@@ -516,14 +516,8 @@ pub fn future_label(frame: &Frame, k: usize) -> String {
                         .and_then(|k| last.checked_add_signed(gap * k))
                 }),
             };
-            next.map(|d| {
-                if d.time() == chrono::NaiveTime::MIN && !t.has_clock_times() {
-                    d.format("%Y-%m-%d").to_string()
-                } else {
-                    d.format("%Y-%m-%d %H:%M:%S").to_string()
-                }
-            })
-            .unwrap_or_else(|| format!("{b}+{k}"))
+            next.map(|d| ts_data::time_label(&d, t.has_clock_times()))
+                .unwrap_or_else(|| format!("{b}+{k}"))
         }
         _ => {
             let keys = &t.keys()[from..n];
