@@ -388,12 +388,7 @@ impl GroupingAudit {
             );
         }
         let m = &self.regression.summary;
-        let with_r2 = self
-            .regression
-            .by_group
-            .iter()
-            .filter(|g| g.metrics.r2.is_finite())
-            .count();
+        let with_r2 = self.regression.by_group.len() - no_r2.len();
         let (r2_range, r2_cv) = if with_r2 < 2 {
             ("n/a".to_string(), "n/a".to_string())
         } else {
