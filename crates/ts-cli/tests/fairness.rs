@@ -406,7 +406,7 @@ fn reductions_read_the_audited_target_of_a_two_target_model() {
     let data = dir.join("two_targets.csv");
     std::fs::write(&data, scaled).unwrap();
     let run = dir.join("two");
-    let o = tsf(&[
+    let mut args = vec![
         "train",
         "--data",
         data.to_str().unwrap(),
@@ -414,15 +414,12 @@ fn reductions_read_the_audited_target_of_a_two_target_model() {
         "Federal Funds Rate,big",
         "--features",
         "Federal Funds Rate,big",
-        "--epochs",
-        "2",
-        "--hidden-size",
-        "8",
-        "--quiet",
-        "--no-charts",
         "--out",
         run.to_str().unwrap(),
-    ]);
+    ];
+    // The quick run's settings without its target.
+    args.extend(&QUICK[..QUICK.len() - 2]);
+    let o = tsf(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = dir.join("two_reduced");
     let o = tsf(&[
